@@ -1,0 +1,190 @@
+//! Migrations: an ordered list of steps, each an `up` statement and the statement that undoes it.
+//!
+//! The down script is derived from the up steps (reversed), never written separately, so the two
+//! cannot disagree. A step whose effect disappears with a later-undone step (an index or comment
+//! on a table that the down script drops) has no down statement of its own.
+
+use std::collections::{BTreeSet, HashMap};
+
+use model::{Catalog, Table};
+
+use crate::sql;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub up: String,
+    pub down: Option<String>,
+}
+
+impl Step {
+    fn undone_by(up: String, down: String) -> Self {
+        Step {
+            up,
+            down: Some(down),
+        }
+    }
+
+    fn implied(up: String) -> Self {
+        Step { up, down: None }
+    }
+}
+
+/// A migration between two schema states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// `0001_initial`: the number and the name, as in the file names.
+    pub id: String,
+    /// Groups of steps, each introduced by a comment line in the rendered SQL.
+    pub sections: Vec<(String, Vec<Step>)>,
+}
+
+/// The first migration: everything in `catalog`, created from an empty database.
+///
+/// Phases: enum types, functions, then each table with its comments, indexes and triggers (in
+/// foreign-key dependency order, ties by name), then every foreign key as a separate `ALTER
+/// TABLE`, so that cycles and self-references need no special case.
+pub fn initial(catalog: &Catalog) -> Migration {
+    let mut sections = Vec::new();
+
+    let mut enums: Vec<_> = catalog.enums.iter().collect();
+    enums.sort_by(|a, b| a.name.cmp(&b.name));
+    let steps = enums
+        .iter()
+        .map(|e| Step::undone_by(sql::create_enum(e), sql::drop_enum(e)))
+        .collect();
+    sections.push(("Enum types".to_string(), steps));
+
+    let mut functions: Vec<_> = catalog.functions.iter().collect();
+    functions.sort_by(|a, b| a.name.cmp(&b.name));
+    let steps = functions
+        .iter()
+        .map(|f| Step::undone_by(sql::create_function(f), sql::drop_function(f)))
+        .collect();
+    sections.push(("Functions".to_string(), steps));
+
+    for table in creation_order(catalog) {
+        let mut steps = vec![Step::undone_by(
+            sql::create_table(table),
+            sql::drop_table(table),
+        )];
+        steps.extend(sql::comment_on_table(table).map(Step::implied));
+        steps.extend(
+            table
+                .columns
+                .iter()
+                .filter_map(|c| sql::comment_on_column(table, c))
+                .map(Step::implied),
+        );
+        steps.extend(
+            table
+                .indexes
+                .iter()
+                .map(|ix| Step::implied(sql::create_index(table, ix))),
+        );
+        steps.extend(
+            table
+                .triggers
+                .iter()
+                .map(|tr| Step::implied(sql::create_trigger(table, tr))),
+        );
+        sections.push((format!("Table {}", table.name), steps));
+    }
+
+    let mut fks = Vec::new();
+    for table in creation_order(catalog) {
+        let mut table_fks: Vec<_> = table.foreign_keys.iter().collect();
+        table_fks.sort_by(|a, b| a.name.cmp(&b.name));
+        for fk in table_fks {
+            fks.push(Step::undone_by(
+                sql::add_foreign_key(table, fk),
+                sql::drop_constraint(table, &fk.name),
+            ));
+        }
+    }
+    sections.push(("Foreign keys".to_string(), fks));
+
+    sections.retain(|(_, steps)| !steps.is_empty());
+    Migration {
+        id: "0001_initial".to_string(),
+        sections,
+    }
+}
+
+/// Tables ordered so that a referenced table comes before the tables referencing it; among the
+/// tables that are ready, the smallest name goes first. A cycle is broken at its smallest name.
+pub fn creation_order(catalog: &Catalog) -> Vec<&Table> {
+    let by_name: HashMap<&str, &Table> = catalog
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), t))
+        .collect();
+    let mut remaining: BTreeSet<&str> = by_name.keys().copied().collect();
+    let mut order = Vec::with_capacity(remaining.len());
+    while !remaining.is_empty() {
+        let ready = remaining.iter().copied().find(|name| {
+            by_name[name]
+                .foreign_keys
+                .iter()
+                .all(|fk| fk.ref_table == *name || !remaining.contains(fk.ref_table.as_str()))
+        });
+        // `remaining` is non-empty, so either a ready table or the smallest name exists.
+        let Some(next) = ready.or_else(|| remaining.first().copied()) else {
+            break;
+        };
+        remaining.remove(next);
+        order.push(by_name[next]);
+    }
+    order
+}
+
+/// The do-not-edit header both scripts start with.
+fn header(id: &str, direction: &str) -> String {
+    format!(
+        "-- Generated by codegen from schema.yaml: DO NOT EDIT.\n\
+         -- Migration {id} ({direction}). To change the schema, edit schema.yaml and run `cargo run -p codegen`.\n"
+    )
+}
+
+impl Migration {
+    pub fn render_up(&self) -> String {
+        let mut out = header(&self.id, "up");
+        for (title, steps) in &self.sections {
+            out.push_str(&format!("\n-- {title}\n"));
+            for step in steps {
+                out.push_str(&step.up);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    pub fn render_down(&self) -> String {
+        let mut out = header(&self.id, "down");
+        for (title, steps) in self.sections.iter().rev() {
+            let downs: Vec<&String> = steps.iter().rev().filter_map(|s| s.down.as_ref()).collect();
+            if downs.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("\n-- {title}\n"));
+            for down in downs {
+                out.push_str(down);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Every up statement, in order, for tests and tools that check them one by one.
+    pub fn up_statements(&self) -> impl Iterator<Item = &str> {
+        self.sections
+            .iter()
+            .flat_map(|(_, steps)| steps.iter().map(|s| s.up.as_str()))
+    }
+
+    pub fn down_statements(&self) -> impl Iterator<Item = &str> {
+        self.sections
+            .iter()
+            .rev()
+            .flat_map(|(_, steps)| steps.iter().rev().filter_map(|s| s.down.as_deref()))
+    }
+}

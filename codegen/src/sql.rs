@@ -1,0 +1,221 @@
+//! SQL text for single catalog objects. Pure functions: one object in, one statement out.
+
+use model::annotations;
+use model::ident::{quote, quote_literal};
+use model::{
+    Column, EnumType, FkAction, ForeignKey, Function, Index, IndexMethod, Table, Trigger,
+    TriggerEvent, TriggerTiming,
+};
+
+pub fn create_enum(e: &EnumType) -> String {
+    let values: Vec<String> = e
+        .values
+        .iter()
+        .map(|v| format!("    {}", quote_literal(v)))
+        .collect();
+    format!(
+        "CREATE TYPE {} AS ENUM (\n{}\n);",
+        quote(&e.name),
+        values.join(",\n")
+    )
+}
+
+pub fn drop_enum(e: &EnumType) -> String {
+    format!("DROP TYPE {};", quote(&e.name))
+}
+
+pub fn create_function(f: &Function) -> String {
+    // The dollar-quote tag must not occur in the body.
+    let mut tag = String::from("$$");
+    let mut n = 0;
+    while f.body.contains(&tag) {
+        n += 1;
+        tag = format!("$fn{n}$");
+    }
+    format!(
+        "CREATE FUNCTION {}() RETURNS {}\n    LANGUAGE {}\n    AS {tag}{}{tag};",
+        quote(&f.name),
+        f.returns,
+        f.language,
+        f.body
+    )
+}
+
+pub fn drop_function(f: &Function) -> String {
+    format!("DROP FUNCTION {}();", quote(&f.name))
+}
+
+/// `CREATE TABLE` with columns, primary key, unique and check constraints. Foreign keys are
+/// added separately so tables can be created in any order, cycles included.
+pub fn create_table(t: &Table) -> String {
+    let width = t
+        .columns
+        .iter()
+        .map(|c| quote(&c.name).len())
+        .max()
+        .unwrap_or(0);
+    let mut lines: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| format!("    {}", column_definition(c, width)))
+        .collect();
+    if let Some(pk) = &t.primary_key {
+        lines.push(format!(
+            "    CONSTRAINT {} PRIMARY KEY ({})",
+            quote(&pk.name),
+            column_list(&pk.columns)
+        ));
+    }
+    for u in &t.uniques {
+        lines.push(format!(
+            "    CONSTRAINT {} UNIQUE ({})",
+            quote(&u.name),
+            column_list(&u.columns)
+        ));
+    }
+    for c in &t.checks {
+        lines.push(format!(
+            "    CONSTRAINT {} CHECK ({})",
+            quote(&c.name),
+            c.expression
+        ));
+    }
+    format!(
+        "CREATE TABLE {} (\n{}\n);",
+        quote(&t.name),
+        lines.join(",\n")
+    )
+}
+
+pub fn drop_table(t: &Table) -> String {
+    format!("DROP TABLE {};", quote(&t.name))
+}
+
+/// `name type [NOT NULL] [DEFAULT expr]`, with the type aligned to `width`.
+pub fn column_definition(c: &Column, width: usize) -> String {
+    let mut out = format!("{:width$} {}", quote(&c.name), c.data_type);
+    if !c.nullable {
+        out.push_str(" NOT NULL");
+    }
+    if let Some(default) = &c.default {
+        out.push_str(&format!(" DEFAULT {default}"));
+    }
+    out
+}
+
+pub fn comment_on_table(t: &Table) -> Option<String> {
+    let text = annotations::table_comment(t.comment.as_deref(), t.flags)?;
+    Some(format!(
+        "COMMENT ON TABLE {} IS {};",
+        quote(&t.name),
+        quote_literal(&text)
+    ))
+}
+
+pub fn comment_on_column(t: &Table, c: &Column) -> Option<String> {
+    let text = annotations::column_comment(c.comment.as_deref(), c.sensitivity)?;
+    Some(format!(
+        "COMMENT ON COLUMN {}.{} IS {};",
+        quote(&t.name),
+        quote(&c.name),
+        quote_literal(&text)
+    ))
+}
+
+pub fn create_index(t: &Table, ix: &Index) -> String {
+    let mut out = String::from("CREATE ");
+    if ix.unique {
+        out.push_str("UNIQUE ");
+    }
+    out.push_str(&format!("INDEX {} ON {}", quote(&ix.name), quote(&t.name)));
+    if ix.method != IndexMethod::Btree {
+        out.push_str(&format!(" USING {}", ix.method.as_sql()));
+    }
+    let keys: Vec<String> = ix
+        .keys
+        .iter()
+        .map(|k| {
+            let mut key = quote(&k.column);
+            if let Some(opclass) = &k.opclass {
+                key.push_str(&format!(" {}", quote(opclass)));
+            }
+            if k.descending {
+                key.push_str(" DESC");
+            }
+            key
+        })
+        .collect();
+    out.push_str(&format!(" ({})", keys.join(", ")));
+    if !ix.include.is_empty() {
+        out.push_str(&format!(" INCLUDE ({})", column_list(&ix.include)));
+    }
+    if let Some(predicate) = &ix.predicate {
+        out.push_str(&format!(" WHERE ({predicate})"));
+    }
+    out.push(';');
+    out
+}
+
+pub fn create_trigger(t: &Table, tr: &Trigger) -> String {
+    let timing = match tr.timing {
+        TriggerTiming::Before => "BEFORE",
+        TriggerTiming::After => "AFTER",
+    };
+    let events: Vec<&str> = tr
+        .events
+        .iter()
+        .map(|e| match e {
+            TriggerEvent::Insert => "INSERT",
+            TriggerEvent::Update => "UPDATE",
+            TriggerEvent::Delete => "DELETE",
+        })
+        .collect();
+    format!(
+        "CREATE TRIGGER {} {timing} {} ON {} FOR EACH ROW EXECUTE FUNCTION {}();",
+        quote(&tr.name),
+        events.join(" OR "),
+        quote(&t.name),
+        quote(&tr.function)
+    )
+}
+
+pub fn add_foreign_key(t: &Table, fk: &ForeignKey) -> String {
+    let mut out = format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+        quote(&t.name),
+        quote(&fk.name),
+        column_list(&fk.columns),
+        quote(&fk.ref_table),
+        column_list(&fk.ref_columns)
+    );
+    if fk.on_delete != FkAction::NoAction {
+        out.push_str(&format!(
+            " ON DELETE {}",
+            fk.on_delete.as_sql().to_uppercase()
+        ));
+    }
+    if fk.on_update != FkAction::NoAction {
+        out.push_str(&format!(
+            " ON UPDATE {}",
+            fk.on_update.as_sql().to_uppercase()
+        ));
+    }
+    out.push(';');
+    out
+}
+
+pub fn drop_constraint(t: &Table, name: &str) -> String {
+    format!(
+        "ALTER TABLE {} DROP CONSTRAINT {};",
+        quote(&t.name),
+        quote(name)
+    )
+}
+
+fn column_list(columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,17 @@
+//! The shared model of a PostgreSQL schema, and the loaders that build it.
+//!
+//! `codegen`, `macros` and `lint` depend on this crate and never on each other. Everything here is
+//! pure: no file or network I/O, so every function can be tested with strings.
+
+pub mod annotations;
+pub mod catalog;
+pub mod diagnostics;
+pub mod expr;
+pub mod ident;
+pub mod types;
+pub mod yaml;
+
+pub use catalog::*;
+pub use diagnostics::{Diagnostic, Pos, SourceErrors};
+pub use types::DataType;
+pub use yaml::load_schema;

@@ -1,0 +1,1034 @@
+//! Second pass: declarations into the resolved catalog, checking what they mean.
+//!
+//! Conveniences are expanded here, once, so every consumer sees the same resolved schema:
+//! `timestamps` and `soft_delete` become columns and a trigger, `unique: true` a constraint,
+//! `index: true` an index, and every foreign key and JSONB column without a covering index gets
+//! one (a btree on the key columns, a GIN on the document).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::read::{ColumnDecl, ForeignKeyDecl, IndexDecl, SchemaDecl, Sp, TableDecl};
+use crate::annotations;
+use crate::catalog::*;
+use crate::diagnostics::{Diagnostic, Pos, suggest};
+use crate::expr::{check_expression, literal_label};
+use crate::ident::{check_plain, derived_name, quote_literal};
+use crate::types::{DataType, KNOWN_TYPE_NAMES, TypeError};
+
+/// The trigger function every `timestamps: true` table uses to keep `updated_at` current.
+pub const SET_UPDATED_AT: &str = "set_updated_at";
+
+pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
+    let mut lowering = Lowering {
+        errors,
+        enum_names: HashSet::new(),
+    };
+    let mut catalog = Catalog::default();
+
+    for decl in &schema.enums {
+        if let Some(e) = lowering.enum_type(decl) {
+            catalog.enums.push(e);
+        }
+    }
+    lowering.enum_names = catalog.enums.iter().map(|e| e.name.clone()).collect();
+
+    // Columns first, for every table, so that references can be resolved in any order.
+    let mut tables: Vec<(Table, &TableDecl)> = Vec::new();
+    for decl in &schema.tables {
+        let table = lowering.table_shell(decl, &catalog);
+        tables.push((table, decl));
+    }
+    let shells: Vec<Table> = tables.iter().map(|(t, _)| t.clone()).collect();
+    for (table, decl) in &mut tables {
+        lowering.foreign_keys(table, decl, &shells);
+        lowering.indexes(table, decl);
+    }
+    catalog.tables = tables.into_iter().map(|(t, _)| t).collect();
+
+    if catalog.tables.iter().any(|t| !t.triggers.is_empty()) {
+        catalog.functions.push(Function {
+            name: SET_UPDATED_AT.to_string(),
+            returns: "trigger".to_string(),
+            language: "plpgsql".to_string(),
+            body: "\nBEGIN\n    NEW.updated_at := now();\n    RETURN NEW;\nEND;\n".to_string(),
+        });
+    }
+    lowering.check_names(schema, &catalog);
+    catalog
+}
+
+struct Lowering<'e> {
+    errors: &'e mut Vec<Diagnostic>,
+    enum_names: HashSet<String>,
+}
+
+impl Lowering<'_> {
+    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.errors.push(Diagnostic::new(pos, message));
+    }
+
+    fn identifier(&mut self, name: &Sp<String>) {
+        if let Err(why) = check_plain(&name.value) {
+            self.error(name.pos, why);
+        }
+    }
+
+    fn enum_type(&mut self, decl: &super::read::EnumDecl) -> Option<EnumType> {
+        self.identifier(&decl.name);
+        if decl.values.is_empty() {
+            self.error(
+                decl.name.pos,
+                format!("enum `{}` has no values", decl.name.value),
+            );
+        }
+        let mut seen = HashMap::new();
+        for value in &decl.values {
+            if value.value.is_empty() || value.value.len() > 63 {
+                self.error(
+                    value.pos,
+                    format!("enum label `{}` must be 1 to 63 bytes long", value.value),
+                );
+            }
+            if let Some(first) = seen.insert(value.value.as_str(), value.pos) {
+                self.errors.push(
+                    Diagnostic::new(
+                        value.pos,
+                        format!(
+                            "duplicate value `{}` in enum `{}`",
+                            value.value, decl.name.value
+                        ),
+                    )
+                    .with_help(format!("first declared at {}:{}", first.line, first.column)),
+                );
+            }
+        }
+        Some(EnumType {
+            name: decl.name.value.clone(),
+            values: decl.values.iter().map(|v| v.value.clone()).collect(),
+            comment: None,
+        })
+    }
+
+    /// The table with its columns, primary key, unique and check constraints and triggers.
+    fn table_shell(&mut self, decl: &TableDecl, catalog: &Catalog) -> Table {
+        self.identifier(&decl.name);
+        let name = decl.name.value.clone();
+        let flags = TableFlags {
+            soft_delete: flag(&decl.soft_delete),
+        };
+        let comment = decl.comment.as_ref().map(|c| c.value.clone());
+        if let Some(c) = &decl.comment {
+            if annotations::parse_table_comment(&c.value)
+                != (Some(c.value.trim().to_string()), TableFlags::default())
+            {
+                self.error(c.pos, "a comment cannot end with a `[...]` tag list: it is reserved for flags such as soft_delete");
+            }
+        }
+        let mut table = Table {
+            name: name.clone(),
+            comment,
+            columns: Vec::new(),
+            primary_key: None,
+            uniques: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            triggers: Vec::new(),
+            flags,
+        };
+        if decl.columns.is_empty() {
+            self.error(decl.name.pos, format!("table `{name}` declares no columns"));
+        }
+        let mut seen: HashMap<&str, Pos> = HashMap::new();
+        for column in &decl.columns {
+            if let Some(first) = seen.insert(column.name.value.as_str(), column.name.pos) {
+                self.errors.push(
+                    Diagnostic::new(
+                        column.name.pos,
+                        format!("duplicate column `{}` in table `{name}`", column.name.value),
+                    )
+                    .with_help(format!("first declared at {}:{}", first.line, first.column)),
+                );
+            }
+            if let Some(c) = self.column(column, catalog) {
+                table.columns.push(c);
+            }
+        }
+        self.implied_columns(decl, &mut table);
+        self.primary_key(decl, &mut table);
+        for column in &decl.columns {
+            if flag(&column.unique) {
+                let columns = vec![column.name.value.clone()];
+                table.uniques.push(UniqueConstraint {
+                    name: derived_name(&[&name, &column.name.value], "key"),
+                    columns,
+                });
+            }
+        }
+        for group in &decl.unique {
+            let columns = self.column_list(&table, &group.value, group.pos, "a unique constraint");
+            if !columns.is_empty() {
+                let parts: Vec<&str> = std::iter::once(name.as_str())
+                    .chain(columns.iter().map(String::as_str))
+                    .collect();
+                table.uniques.push(UniqueConstraint {
+                    name: derived_name(&parts, "key"),
+                    columns,
+                });
+            }
+        }
+        for (check_name, expression) in &decl.checks {
+            self.identifier(check_name);
+            self.expression(expression);
+            table.checks.push(CheckConstraint {
+                name: derived_name(&[&name, &check_name.value], "check"),
+                expression: expression.value.trim().to_string(),
+            });
+        }
+        if flag(&decl.timestamps) {
+            table.triggers.push(Trigger {
+                name: derived_name(&[&name], SET_UPDATED_AT),
+                timing: TriggerTiming::Before,
+                events: vec![TriggerEvent::Update],
+                function: SET_UPDATED_AT.to_string(),
+            });
+        }
+        table
+    }
+
+    fn column(&mut self, decl: &ColumnDecl, catalog: &Catalog) -> Option<Column> {
+        self.identifier(&decl.name);
+        let Some(type_text) = &decl.data_type else {
+            self.error(
+                decl.name.pos,
+                format!("column `{}` has no `type`", decl.name.value),
+            );
+            return None;
+        };
+        let enum_names = &self.enum_names;
+        let data_type = match DataType::parse(&type_text.value, &|n| enum_names.contains(n)) {
+            Ok(t) => t,
+            Err(TypeError::Unknown(name)) => {
+                let candidates = KNOWN_TYPE_NAMES
+                    .iter()
+                    .copied()
+                    .chain(self.enum_names.iter().map(String::as_str));
+                let mut d = Diagnostic::new(type_text.pos, format!("unknown type `{name}`"));
+                d = match suggest(&name, candidates) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => {
+                        d.with_help("use a PostgreSQL type name or one of the enums under `enums`")
+                    }
+                };
+                self.errors.push(d);
+                return None;
+            }
+            Err(TypeError::BadModifier(why)) => {
+                self.error(type_text.pos, format!("bad type modifier: {why}"));
+                return None;
+            }
+            Err(TypeError::Unsupported { name, advice }) => {
+                self.errors.push(
+                    Diagnostic::new(type_text.pos, format!("unsupported type `{name}`"))
+                        .with_help(advice),
+                );
+                return None;
+            }
+        };
+        let primary_key = flag(&decl.primary_key);
+        let nullable = flag(&decl.nullable);
+        if primary_key && nullable {
+            if let Some(n) = &decl.nullable {
+                self.error(
+                    n.pos,
+                    format!(
+                        "primary key column `{}` cannot be nullable",
+                        decl.name.value
+                    ),
+                );
+            }
+        }
+        let default = decl
+            .default
+            .as_ref()
+            .and_then(|d| self.default(d, &data_type, catalog));
+        let comment = decl.comment.as_ref().map(|c| c.value.trim().to_string());
+        if let Some(c) = &decl.comment {
+            if annotations::parse_column_comment(&c.value).1 != Sensitivity::default() {
+                self.error(c.pos, "a comment cannot end with a `[...]` tag list: it is reserved for the pii/phi flags");
+            }
+        }
+        Some(Column {
+            name: decl.name.value.clone(),
+            data_type,
+            nullable: nullable && !primary_key,
+            default,
+            comment,
+            sensitivity: Sensitivity {
+                pii: flag(&decl.pii),
+                phi: flag(&decl.phi),
+            },
+        })
+    }
+
+    fn default(
+        &mut self,
+        default: &Sp<String>,
+        data_type: &DataType,
+        catalog: &Catalog,
+    ) -> Option<String> {
+        let text = default.value.trim();
+        if let DataType::Enum(enum_name) = data_type {
+            let values = catalog
+                .enum_type(enum_name)
+                .map(|e| e.values.as_slice())
+                .unwrap_or_default();
+            // A bare label is accepted as shorthand for the quoted literal.
+            let label = if values.iter().any(|v| v == text) {
+                Some(text.to_string())
+            } else {
+                literal_label(text)
+            };
+            if let Some(label) = label {
+                if values.contains(&label) {
+                    return Some(format!(
+                        "{}::{}",
+                        quote_literal(&label),
+                        crate::ident::quote(enum_name)
+                    ));
+                }
+                let mut d = Diagnostic::new(
+                    default.pos,
+                    format!("default `{label}` is not a value of enum `{enum_name}`"),
+                );
+                if let Some(s) = suggest(&label, values.iter().map(String::as_str)) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                } else {
+                    d = d.with_help(format!("expected one of: {}", values.join(", ")));
+                }
+                self.errors.push(d);
+                return None;
+            }
+        }
+        self.expression(default).then(|| text.to_string())
+    }
+
+    fn expression(&mut self, expression: &Sp<String>) -> bool {
+        match check_expression(&expression.value) {
+            Ok(()) => true,
+            Err(why) => {
+                self.error(
+                    expression.pos,
+                    format!(
+                        "invalid SQL expression `{}`: {why}",
+                        expression.value.trim()
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    /// Columns that `timestamps` and `soft_delete` stand for, appended after the declared ones.
+    fn implied_columns(&mut self, decl: &TableDecl, table: &mut Table) {
+        let mut implied = Vec::new();
+        if flag(&decl.timestamps) {
+            implied.push((
+                "created_at",
+                "When the row was created.",
+                false,
+                "timestamps",
+            ));
+            implied.push((
+                "updated_at",
+                "When the row was last changed; kept current by a trigger.",
+                false,
+                "timestamps",
+            ));
+        }
+        if flag(&decl.soft_delete) {
+            implied.push((
+                "deleted_at",
+                "When the row was soft-deleted; NULL while it is live.",
+                true,
+                "soft_delete",
+            ));
+        }
+        for (name, comment, nullable, key) in implied {
+            if let Some(declared) = decl.columns.iter().find(|c| c.name.value == name) {
+                self.errors.push(
+                    Diagnostic::new(declared.name.pos, format!("column `{name}` is already added by `{key}: true`"))
+                        .with_help(format!("remove the column, or set `{key}: false` and declare all of its columns yourself")),
+                );
+                continue;
+            }
+            table.columns.push(Column {
+                name: name.to_string(),
+                data_type: DataType::Timestamptz(None),
+                nullable,
+                default: (!nullable).then(|| "now()".to_string()),
+                comment: Some(comment.to_string()),
+                sensitivity: Sensitivity::default(),
+            });
+        }
+    }
+
+    fn primary_key(&mut self, decl: &TableDecl, table: &mut Table) {
+        let flagged: Vec<&ColumnDecl> = decl
+            .columns
+            .iter()
+            .filter(|c| flag(&c.primary_key))
+            .collect();
+        let columns = match (&decl.primary_key, flagged.as_slice()) {
+            (Some(list), []) => {
+                let columns = self.column_list(table, &list.value, list.pos, "the primary key");
+                for c in &columns {
+                    if let Some(column) = table.columns.iter_mut().find(|col| &col.name == c) {
+                        column.nullable = false;
+                    }
+                }
+                columns
+            }
+            (None, [_, ..]) => flagged.iter().map(|c| c.name.value.clone()).collect(),
+            (Some(list), [_, ..]) => {
+                self.error(list.pos, "the primary key is declared both here and with `primary_key: true` on a column; keep one");
+                return;
+            }
+            (None, []) => {
+                self.errors.push(
+                    Diagnostic::new(decl.name.pos, format!("table `{}` has no primary key", decl.name.value))
+                        .with_help("add `primary_key: true` to a column, e.g. `id: {type: uuid, primary_key: true, default: gen_random_uuid()}`"),
+                );
+                return;
+            }
+        };
+        if !columns.is_empty() {
+            table.primary_key = Some(PrimaryKey {
+                name: derived_name(&[&table.name], "pkey"),
+                columns,
+            });
+        }
+    }
+
+    /// Resolves a list of column names, reporting unknown and repeated ones.
+    fn column_list(
+        &mut self,
+        table: &Table,
+        names: &[Sp<String>],
+        pos: Pos,
+        what: &str,
+    ) -> Vec<String> {
+        if names.is_empty() {
+            self.error(pos, format!("{what} needs at least one column"));
+        }
+        let mut out: Vec<String> = Vec::new();
+        for name in names {
+            if out.contains(&name.value) {
+                self.error(
+                    name.pos,
+                    format!("column `{}` is listed twice in {what}", name.value),
+                );
+            } else if self.known_column(table, name) {
+                out.push(name.value.clone());
+            }
+        }
+        if out.len() == names.len() {
+            out
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn known_column(&mut self, table: &Table, name: &Sp<String>) -> bool {
+        if table.column(&name.value).is_some() {
+            return true;
+        }
+        let mut d = Diagnostic::new(
+            name.pos,
+            format!("table `{}` has no column `{}`", table.name, name.value),
+        );
+        if let Some(s) = suggest(&name.value, table.columns.iter().map(|c| c.name.as_str())) {
+            d = d.with_help(format!("did you mean `{s}`?"));
+        }
+        self.errors.push(d);
+        false
+    }
+
+    fn foreign_keys(&mut self, table: &mut Table, decl: &TableDecl, tables: &[Table]) {
+        for column in &decl.columns {
+            let Some(target) = &column.references else {
+                if let Some(action) = column.on_delete.as_ref().or(column.on_update.as_ref()) {
+                    self.error(
+                        action.pos,
+                        format!(
+                            "column `{}` has a referential action but no `references`",
+                            column.name.value
+                        ),
+                    );
+                }
+                continue;
+            };
+            let (ref_table, ref_column) = match target.value.split_once('.') {
+                Some((t, c)) => (t.trim(), Some(c.trim())),
+                None => (target.value.trim(), None),
+            };
+            let fk = ForeignKeyDecl {
+                pos: target.pos,
+                columns: vec![column.name.clone()],
+                references: Some(Sp {
+                    value: ref_table.to_string(),
+                    pos: target.pos,
+                }),
+                ref_columns: ref_column
+                    .map(|c| Sp {
+                        value: c.to_string(),
+                        pos: target.pos,
+                    })
+                    .into_iter()
+                    .collect(),
+                on_delete: column.on_delete.clone(),
+                on_update: column.on_update.clone(),
+                name: None,
+            };
+            self.foreign_key(table, &fk, tables);
+        }
+        for fk in &decl.foreign_keys {
+            self.foreign_key(table, fk, tables);
+        }
+    }
+
+    fn foreign_key(&mut self, table: &mut Table, decl: &ForeignKeyDecl, tables: &[Table]) {
+        let columns = self.column_list(table, &decl.columns, decl.pos, "a foreign key");
+        let Some(target_name) = &decl.references else {
+            self.error(decl.pos, "a foreign key needs `references: <table>`");
+            return;
+        };
+        // A self-reference sees the table being built, which already has its columns.
+        let target = if target_name.value == table.name {
+            Some(&*table)
+        } else {
+            tables.iter().find(|t| t.name == target_name.value)
+        };
+        let Some(target) = target else {
+            let mut d = Diagnostic::new(
+                target_name.pos,
+                format!(
+                    "foreign key references unknown table `{}`",
+                    target_name.value
+                ),
+            );
+            if let Some(s) = suggest(&target_name.value, tables.iter().map(|t| t.name.as_str())) {
+                d = d.with_help(format!("did you mean `{s}`?"));
+            }
+            self.errors.push(d);
+            return;
+        };
+        let ref_columns: Vec<String> = if decl.ref_columns.is_empty() {
+            match &target.primary_key {
+                Some(pk) => pk.columns.clone(),
+                None => {
+                    self.error(target_name.pos, format!("table `{}` has no primary key to reference; name the column as `{}.<column>`", target.name, target.name));
+                    return;
+                }
+            }
+        } else {
+            let target = target.clone();
+            self.column_list(
+                &target,
+                &decl.ref_columns,
+                target_name.pos,
+                "the referenced columns",
+            )
+        };
+        if columns.is_empty() || ref_columns.is_empty() {
+            return;
+        }
+        if columns.len() != ref_columns.len() {
+            self.error(
+                decl.pos,
+                format!(
+                    "foreign key has {} column(s) but references {} column(s)",
+                    columns.len(),
+                    ref_columns.len()
+                ),
+            );
+            return;
+        }
+        let mut sorted_ref = ref_columns.clone();
+        sorted_ref.sort();
+        let is_key = |cols: &[String]| {
+            let mut cols = cols.to_vec();
+            cols.sort();
+            cols == sorted_ref
+        };
+        let referenceable = target.primary_key.iter().any(|pk| is_key(&pk.columns))
+            || target.uniques.iter().any(|u| is_key(&u.columns));
+        if !referenceable {
+            self.errors.push(
+                Diagnostic::new(
+                    target_name.pos,
+                    format!(
+                        "`{}({})` is neither a primary key nor unique, so it cannot be referenced",
+                        target.name,
+                        ref_columns.join(", ")
+                    ),
+                )
+                .with_help("reference the primary key, or declare the referenced columns unique"),
+            );
+            return;
+        }
+        for (local, remote) in columns.iter().zip(&ref_columns) {
+            let (Some(lc), Some(rc)) = (table.column(local), target.column(remote)) else {
+                continue;
+            };
+            if lc.data_type != rc.data_type {
+                let at = decl
+                    .columns
+                    .iter()
+                    .find(|c| &c.value == local)
+                    .map_or(decl.pos, |c| c.pos);
+                self.error(at, format!(
+                    "foreign key column `{}.{local}` is `{}` but references `{}.{remote}` of type `{}`",
+                    table.name, lc.data_type, target.name, rc.data_type
+                ));
+                return;
+            }
+        }
+        let on_delete = self.action(decl.on_delete.as_ref());
+        let on_update = self.action(decl.on_update.as_ref());
+        for (action, sp) in [(on_delete, &decl.on_delete), (on_update, &decl.on_update)] {
+            if action == FkAction::SetNull {
+                for c in &columns {
+                    if table.column(c).is_some_and(|col| !col.nullable) {
+                        let at = sp.as_ref().map_or(decl.pos, |s| s.pos);
+                        self.error(
+                            at,
+                            format!(
+                                "`set null` on column `{}.{c}`, which is not nullable",
+                                table.name
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let name = match &decl.name {
+            Some(n) => {
+                self.identifier(n);
+                n.value.clone()
+            }
+            None => {
+                let parts: Vec<&str> = std::iter::once(table.name.as_str())
+                    .chain(columns.iter().map(String::as_str))
+                    .collect();
+                derived_name(&parts, "fkey")
+            }
+        };
+        table.foreign_keys.push(ForeignKey {
+            name,
+            columns,
+            ref_table: target.name.clone(),
+            ref_columns,
+            on_delete,
+            on_update,
+        });
+    }
+
+    fn action(&mut self, text: Option<&Sp<String>>) -> FkAction {
+        let Some(text) = text else {
+            return FkAction::default();
+        };
+        FkAction::parse(&text.value).unwrap_or_else(|| {
+            let options: Vec<&str> = FkAction::ALL.iter().map(|a| a.as_sql()).collect();
+            self.errors.push(
+                Diagnostic::new(
+                    text.pos,
+                    format!("unknown referential action `{}`", text.value),
+                )
+                .with_help(format!("expected one of: {}", options.join(", "))),
+            );
+            FkAction::default()
+        })
+    }
+
+    fn indexes(&mut self, table: &mut Table, decl: &TableDecl) {
+        // Where each index came from, to point duplicate and collision errors at the declaration.
+        let mut origins: Vec<Pos> = Vec::new();
+        for column in &decl.columns {
+            if flag(&column.index) {
+                let Some(col) = table.column(&column.name.value) else {
+                    continue;
+                };
+                let method = if col.data_type.supports_gin() {
+                    IndexMethod::Gin
+                } else {
+                    IndexMethod::Btree
+                };
+                let key = IndexKey {
+                    column: col.name.clone(),
+                    opclass: None,
+                    descending: false,
+                };
+                table
+                    .indexes
+                    .push(auto_index(&table.name, method, vec![key]));
+                origins.push(column.index.as_ref().map_or(column.name.pos, |i| i.pos));
+            }
+        }
+        for index_decl in &decl.indexes {
+            if let Some(index) = self.index(table, index_decl) {
+                table.indexes.push(index);
+                origins.push(index_decl.pos);
+            }
+        }
+        for fk in table.foreign_keys.clone() {
+            if table.has_index_leading_with(&fk.columns) {
+                continue;
+            }
+            let opted_out = decl.columns.iter().find(|c| {
+                fk.columns.len() == 1
+                    && c.name.value == fk.columns[0]
+                    && c.index.as_ref().is_some_and(|i| !i.value)
+            });
+            if let Some(column) = opted_out {
+                let at = column.index.as_ref().map_or(column.name.pos, |i| i.pos);
+                self.errors.push(
+                    Diagnostic::new(at, format!("foreign key column `{}.{}` has `index: false` and no other index covers it", table.name, fk.columns[0]))
+                        .with_help("without an index, deleting or updating a referenced row scans the whole table; remove `index: false` or declare an index that starts with this column"),
+                );
+                continue;
+            }
+            let keys = fk
+                .columns
+                .iter()
+                .map(|c| IndexKey {
+                    column: c.clone(),
+                    opclass: None,
+                    descending: false,
+                })
+                .collect();
+            table
+                .indexes
+                .push(auto_index(&table.name, IndexMethod::Btree, keys));
+            origins.push(decl.name.pos);
+        }
+        for column in &decl.columns {
+            let Some(col) = table.column(&column.name.value) else {
+                continue;
+            };
+            if !col.data_type.is_jsonb() || table.has_gin_index_on(&col.name) {
+                continue;
+            }
+            if let Some(off) = column.index.as_ref().filter(|i| !i.value) {
+                self.errors.push(
+                    Diagnostic::new(off.pos, format!("JSONB column `{}.{}` has `index: false` and no GIN index is declared for it", table.name, col.name))
+                        .with_help("every JSONB column needs a GIN index for containment queries; remove `index: false`, or declare one under `indexes` with `using: gin` (e.g. with the jsonb_path_ops opclass)"),
+                );
+                continue;
+            }
+            let key = IndexKey {
+                column: col.name.clone(),
+                opclass: None,
+                descending: false,
+            };
+            table
+                .indexes
+                .push(auto_index(&table.name, IndexMethod::Gin, vec![key]));
+            origins.push(column.name.pos);
+        }
+        // Two indexes with the same definition only slow writes down.
+        let mut seen: Vec<(usize, Pos)> = Vec::new();
+        for (i, (index, pos)) in table.indexes.iter().zip(&origins).enumerate() {
+            let same = seen.iter().find(|(j, _)| {
+                let other = &table.indexes[*j];
+                other.method == index.method
+                    && other.keys == index.keys
+                    && other.include == index.include
+                    && other.predicate == index.predicate
+                    && other.unique == index.unique
+            });
+            match same {
+                Some((_, first)) => self.errors.push(
+                    Diagnostic::new(
+                        *pos,
+                        format!(
+                            "index `{}` duplicates another index on `{}`",
+                            index.name, table.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "the same index is declared at {}:{}",
+                        first.line, first.column
+                    )),
+                ),
+                None => seen.push((i, *pos)),
+            }
+        }
+    }
+
+    fn index(&mut self, table: &Table, decl: &IndexDecl) -> Option<Index> {
+        let method = match &decl.using {
+            None => IndexMethod::Btree,
+            Some(using) => match IndexMethod::parse(using.value.trim()) {
+                Some(m) => m,
+                None => {
+                    let options: Vec<&str> = IndexMethod::ALL.iter().map(|m| m.as_sql()).collect();
+                    self.errors.push(
+                        Diagnostic::new(
+                            using.pos,
+                            format!("unknown index method `{}`", using.value),
+                        )
+                        .with_help(format!("expected one of: {}", options.join(", "))),
+                    );
+                    return None;
+                }
+            },
+        };
+        if decl.columns.is_empty() {
+            self.error(
+                decl.pos,
+                "an index needs at least one column under `columns`",
+            );
+            return None;
+        }
+        let mut keys = Vec::new();
+        let mut ok = true;
+        for entry in &decl.columns {
+            match parse_index_key(&entry.value) {
+                Ok(key) => {
+                    let column = Sp {
+                        value: key.column.clone(),
+                        pos: entry.pos,
+                    };
+                    if !self.known_column(table, &column) {
+                        ok = false;
+                        continue;
+                    }
+                    if method == IndexMethod::Gin && key.opclass.is_none() {
+                        if let Some(col) = table
+                            .column(&key.column)
+                            .filter(|c| !c.data_type.supports_gin())
+                        {
+                            self.errors.push(
+                                Diagnostic::new(entry.pos, format!("GIN has no default operator class for `{}` of type `{}`", key.column, col.data_type))
+                                    .with_help("GIN indexes jsonb and arrays; for other types name an operator class, e.g. `title gin_trgm_ops`"),
+                            );
+                            ok = false;
+                        }
+                    }
+                    if keys.iter().any(|k: &IndexKey| k.column == key.column) {
+                        self.error(
+                            entry.pos,
+                            format!("column `{}` is listed twice in the index", key.column),
+                        );
+                        ok = false;
+                    }
+                    keys.push(key);
+                }
+                Err(why) => {
+                    self.error(entry.pos, why);
+                    ok = false;
+                }
+            }
+        }
+        let mut include = Vec::new();
+        for column in &decl.include {
+            if self.known_column(table, column) {
+                include.push(column.value.clone());
+            } else {
+                ok = false;
+            }
+        }
+        let unique = flag(&decl.unique);
+        if unique && method != IndexMethod::Btree {
+            if let Some(u) = &decl.unique {
+                self.error(
+                    u.pos,
+                    format!("only btree indexes can be unique, not {}", method.as_sql()),
+                );
+                ok = false;
+            }
+        }
+        let predicate = match &decl.predicate {
+            Some(p) if self.expression(p) => Some(p.value.trim().to_string()),
+            Some(_) => {
+                ok = false;
+                None
+            }
+            None => None,
+        };
+        let name = match &decl.name {
+            Some(n) => {
+                self.identifier(n);
+                n.value.clone()
+            }
+            None => {
+                let mut index = auto_index(&table.name, method, keys.clone());
+                if unique {
+                    index.name = derived_name(
+                        &index_parts(&table.name, &keys)
+                            .iter()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>(),
+                        "uidx",
+                    );
+                }
+                if predicate.is_some() {
+                    self.errors.push(
+                        Diagnostic::new(decl.pos, "a partial index needs an explicit `name`")
+                            .with_help("derived names come from the columns alone, so a partial index would collide with a full one on the same columns"),
+                    );
+                    ok = false;
+                }
+                index.name
+            }
+        };
+        ok.then_some(Index {
+            name,
+            method,
+            unique,
+            keys,
+            include,
+            predicate,
+        })
+    }
+
+    /// Names must be unique where PostgreSQL requires it: relations (tables and indexes, including
+    /// the ones behind primary keys and unique constraints) and types (enums and tables) share
+    /// schema-wide namespaces; constraints and triggers are unique per table.
+    fn check_names(&mut self, schema: &SchemaDecl, catalog: &Catalog) {
+        let mut relations: BTreeMap<&str, String> = BTreeMap::new();
+        let mut types: BTreeMap<&str, String> = BTreeMap::new();
+        let table_pos = |name: &str| {
+            schema
+                .tables
+                .iter()
+                .find(|t| t.name.value == name)
+                .map_or(Pos::default(), |t| t.name.pos)
+        };
+        for e in &catalog.enums {
+            if let Some(previous) = types.insert(&e.name, format!("enum `{}`", e.name)) {
+                let pos = schema
+                    .enums
+                    .iter()
+                    .filter(|d| d.name.value == e.name)
+                    .nth(1)
+                    .map_or(Pos::default(), |d| d.name.pos);
+                self.error(pos, format!("enum `{}` clashes with {previous}", e.name));
+            }
+        }
+        for t in &catalog.tables {
+            let pos = table_pos(&t.name);
+            if let Some(previous) = types.insert(&t.name, format!("table `{}`", t.name)) {
+                self.error(
+                    pos,
+                    format!(
+                        "table `{}` clashes with {previous}: tables and types share one namespace",
+                        t.name
+                    ),
+                );
+            }
+            let mut owned: Vec<(&str, String)> =
+                vec![(t.name.as_str(), format!("table `{}`", t.name))];
+            owned.extend(
+                t.primary_key
+                    .iter()
+                    .map(|pk| (pk.name.as_str(), format!("the primary key of `{}`", t.name))),
+            );
+            owned.extend(t.uniques.iter().map(|u| {
+                (
+                    u.name.as_str(),
+                    format!("unique constraint `{}` on `{}`", u.name, t.name),
+                )
+            }));
+            owned.extend(t.indexes.iter().map(|i| {
+                (
+                    i.name.as_str(),
+                    format!("index `{}` on `{}`", i.name, t.name),
+                )
+            }));
+            for (name, what) in owned {
+                if let Some(previous) = relations.insert(name, what.clone()) {
+                    self.errors.push(
+                        Diagnostic::new(pos, format!("{what} is named `{name}`, like {previous}"))
+                            .with_help("tables, indexes and key constraints share one namespace; give the index an explicit `name`"),
+                    );
+                }
+            }
+            let mut constraints: BTreeMap<&str, ()> = BTreeMap::new();
+            let names = t
+                .primary_key
+                .iter()
+                .map(|p| &p.name)
+                .chain(t.uniques.iter().map(|u| &u.name))
+                .chain(t.checks.iter().map(|c| &c.name))
+                .chain(t.foreign_keys.iter().map(|f| &f.name));
+            for name in names {
+                if constraints.insert(name, ()).is_some() {
+                    self.error(
+                        pos,
+                        format!("table `{}` has two constraints named `{name}`", t.name),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn flag(value: &Option<Sp<bool>>) -> bool {
+    value.as_ref().is_some_and(|v| v.value)
+}
+
+fn index_parts(table: &str, keys: &[IndexKey]) -> Vec<String> {
+    std::iter::once(table.to_string())
+        .chain(keys.iter().map(|k| k.column.clone()))
+        .collect()
+}
+
+/// An index with its derived name: `<table>_<columns>_idx`, or `_<method>_idx` for non-btree ones.
+fn auto_index(table: &str, method: IndexMethod, keys: Vec<IndexKey>) -> Index {
+    let parts = index_parts(table, &keys);
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let suffix = match method {
+        IndexMethod::Btree => "idx".to_string(),
+        other => format!("{}_idx", other.as_sql()),
+    };
+    Index {
+        name: derived_name(&parts, &suffix),
+        method,
+        unique: false,
+        keys,
+        include: Vec::new(),
+        predicate: None,
+    }
+}
+
+/// `column`, `column DESC`, `column jsonb_path_ops`, `column opclass DESC`.
+fn parse_index_key(text: &str) -> Result<IndexKey, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (column, rest) = words
+        .split_first()
+        .ok_or("an index column cannot be empty")?;
+    let (direction, rest) = match rest.split_last() {
+        Some((last, init)) if last.eq_ignore_ascii_case("desc") => (true, init),
+        Some((last, init)) if last.eq_ignore_ascii_case("asc") => (false, init),
+        _ => (false, rest),
+    };
+    let opclass = match rest {
+        [] => None,
+        [opclass] => {
+            check_plain(opclass).map_err(|why| format!("bad operator class: {why}"))?;
+            Some(opclass.to_string())
+        }
+        _ => {
+            return Err(format!(
+                "cannot read index column `{text}`: expected `column [opclass] [ASC|DESC]`"
+            ));
+        }
+    };
+    Ok(IndexKey {
+        column: column.to_string(),
+        opclass,
+        descending: direction,
+    })
+}

@@ -1,0 +1,94 @@
+//! Loading `schema.yaml` into the catalog.
+//!
+//! The YAML is parsed with `marked-yaml`, which keeps the line and column of every node, and then
+//! read by hand rather than through serde: serde stops at the first error and forgets positions,
+//! while a schema author wants every problem at once, each pointing at the offending key or value.
+
+mod lower;
+mod read;
+
+pub use lower::SET_UPDATED_AT;
+pub use read::{COLUMN_KEYS, FOREIGN_KEY_KEYS, INDEX_KEYS, TABLE_KEYS, TOP_KEYS};
+
+use marked_yaml::{LoadError, LoaderOptions, Marker, Node};
+
+use crate::catalog::Catalog;
+use crate::diagnostics::{Diagnostic, Pos, SourceErrors};
+
+/// Loads a schema from YAML text. `path` is only used to name the file in errors.
+pub fn load_schema(path: &str, text: &str) -> Result<Catalog, SourceErrors> {
+    let fail = |diagnostics: Vec<Diagnostic>| SourceErrors::new(path, text, diagnostics);
+    let options = LoaderOptions::default().error_on_duplicate_keys(true);
+    let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
+        Ok(Node::Mapping(map)) => map,
+        Ok(_) => {
+            return Err(fail(vec![Diagnostic::new(
+                Pos { line: 1, column: 1 },
+                "expected a mapping at the top level",
+            )]));
+        }
+        Err(e) => return Err(fail(vec![load_error(&e, text)])),
+    };
+    let mut errors = Vec::new();
+    let decl = read::read_schema(&root, &mut errors);
+    if decl.tables.is_empty() && errors.is_empty() {
+        errors.push(
+            Diagnostic::new(Pos { line: 1, column: 1 }, "the schema declares no tables")
+                .with_help("add a `tables:` mapping"),
+        );
+    }
+    let catalog = lower::lower(&decl, &mut errors);
+    if errors.is_empty() {
+        Ok(catalog)
+    } else {
+        Err(fail(errors))
+    }
+}
+
+fn load_error(error: &LoadError, text: &str) -> Diagnostic {
+    let at = |m: &Marker| Pos {
+        line: m.line(),
+        column: m.column(),
+    };
+    match error {
+        LoadError::TopLevelMustBeMapping(m) => {
+            let message = if text.trim().is_empty() {
+                "the schema file is empty"
+            } else {
+                "expected a mapping at the top level"
+            };
+            Diagnostic::new(at(m), message).with_help("start with `tables:`")
+        }
+        LoadError::TopLevelMustBeSequence(m) => {
+            Diagnostic::new(at(m), "expected a mapping at the top level")
+        }
+        LoadError::UnexpectedAnchor(m) => Diagnostic::new(
+            at(m),
+            "YAML anchors and aliases are not supported in a schema",
+        ),
+        LoadError::MappingKeyMustBeScalar(m) => {
+            Diagnostic::new(at(m), "mapping keys must be plain names")
+        }
+        LoadError::UnexpectedTag(m) => {
+            Diagnostic::new(at(m), "YAML tags are not supported in a schema")
+        }
+        LoadError::ScanError(m, e) => {
+            Diagnostic::new(at(m), format!("invalid YAML: {}", scan_message(e)))
+        }
+        LoadError::DuplicateKey(inner) => {
+            let first = inner.prev_key.span().start().map(at).unwrap_or_default();
+            let second = inner.key.span().start().map(at).unwrap_or_default();
+            Diagnostic::new(second, format!("duplicate key `{}`", inner.key.as_str()))
+                .with_help(format!("first declared at {}:{}", first.line, first.column))
+        }
+    }
+}
+
+/// The scanner's message without the position it appends (we report the position ourselves).
+fn scan_message(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    match text.find(" at byte ").or_else(|| text.find(" at line ")) {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}

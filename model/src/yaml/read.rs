@@ -1,0 +1,505 @@
+//! First pass over `schema.yaml`: YAML nodes into declarations that remember where they were written.
+//!
+//! Only the shape is checked here (known keys, the right kind of value); meaning is checked when
+//! the declarations are lowered into the catalog. Problems are collected, never fatal, so one run
+//! reports them all.
+
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
+use marked_yaml::{Node, Span};
+
+use crate::diagnostics::{Diagnostic, Pos, suggest};
+
+/// A value with the position it was written at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sp<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Default)]
+pub struct SchemaDecl {
+    pub enums: Vec<EnumDecl>,
+    pub tables: Vec<TableDecl>,
+}
+
+#[derive(Debug)]
+pub struct EnumDecl {
+    pub name: Sp<String>,
+    pub values: Vec<Sp<String>>,
+}
+
+#[derive(Debug)]
+pub struct TableDecl {
+    pub name: Sp<String>,
+    pub comment: Option<Sp<String>>,
+    pub columns: Vec<ColumnDecl>,
+    pub primary_key: Option<Sp<Vec<Sp<String>>>>,
+    pub unique: Vec<Sp<Vec<Sp<String>>>>,
+    pub checks: Vec<(Sp<String>, Sp<String>)>,
+    pub foreign_keys: Vec<ForeignKeyDecl>,
+    pub indexes: Vec<IndexDecl>,
+    pub soft_delete: Option<Sp<bool>>,
+    pub timestamps: Option<Sp<bool>>,
+}
+
+#[derive(Debug)]
+pub struct ColumnDecl {
+    pub name: Sp<String>,
+    pub data_type: Option<Sp<String>>,
+    pub nullable: Option<Sp<bool>>,
+    pub default: Option<Sp<String>>,
+    pub primary_key: Option<Sp<bool>>,
+    pub unique: Option<Sp<bool>>,
+    pub references: Option<Sp<String>>,
+    pub on_delete: Option<Sp<String>>,
+    pub on_update: Option<Sp<String>>,
+    pub index: Option<Sp<bool>>,
+    pub pii: Option<Sp<bool>>,
+    pub phi: Option<Sp<bool>>,
+    pub comment: Option<Sp<String>>,
+}
+
+#[derive(Debug)]
+pub struct ForeignKeyDecl {
+    pub pos: Pos,
+    pub columns: Vec<Sp<String>>,
+    pub references: Option<Sp<String>>,
+    pub ref_columns: Vec<Sp<String>>,
+    pub on_delete: Option<Sp<String>>,
+    pub on_update: Option<Sp<String>>,
+    pub name: Option<Sp<String>>,
+}
+
+#[derive(Debug)]
+pub struct IndexDecl {
+    pub pos: Pos,
+    pub columns: Vec<Sp<String>>,
+    pub include: Vec<Sp<String>>,
+    pub using: Option<Sp<String>>,
+    pub unique: Option<Sp<bool>>,
+    pub predicate: Option<Sp<String>>,
+    pub name: Option<Sp<String>>,
+}
+
+pub const TOP_KEYS: &[&str] = &["enums", "tables"];
+pub const TABLE_KEYS: &[&str] = &[
+    "comment",
+    "columns",
+    "primary_key",
+    "unique",
+    "checks",
+    "foreign_keys",
+    "indexes",
+    "soft_delete",
+    "timestamps",
+];
+pub const COLUMN_KEYS: &[&str] = &[
+    "type",
+    "nullable",
+    "default",
+    "primary_key",
+    "unique",
+    "references",
+    "on_delete",
+    "on_update",
+    "index",
+    "pii",
+    "phi",
+    "comment",
+];
+pub const INDEX_KEYS: &[&str] = &["columns", "include", "using", "unique", "where", "name"];
+pub const FOREIGN_KEY_KEYS: &[&str] = &[
+    "columns",
+    "references",
+    "ref_columns",
+    "on_delete",
+    "on_update",
+    "name",
+];
+
+pub fn pos_of(span: &Span) -> Pos {
+    span.start()
+        .map(|m| Pos {
+            line: m.line(),
+            column: m.column(),
+        })
+        .unwrap_or_default()
+}
+
+fn node_pos(node: &Node) -> Pos {
+    pos_of(node.span())
+}
+
+fn kind(node: &Node) -> &'static str {
+    match node {
+        Node::Scalar(_) => "a scalar",
+        Node::Mapping(_) => "a mapping",
+        Node::Sequence(_) => "a list",
+    }
+}
+
+/// Reads the declarations of a parsed document, pushing every shape problem to `errors`.
+pub fn read_schema(root: &MarkedMappingNode, errors: &mut Vec<Diagnostic>) -> SchemaDecl {
+    let mut reader = Reader { errors };
+    let mut schema = SchemaDecl::default();
+    for (key, value) in reader.entries(root, TOP_KEYS, "top-level key") {
+        match key {
+            "enums" => {
+                if let Some(map) =
+                    reader.expect_mapping(value, "`enums` maps enum names to their values")
+                {
+                    for (name, values) in map.iter() {
+                        let values =
+                            reader.string_list(values, "an enum's values are a list of labels");
+                        schema.enums.push(EnumDecl {
+                            name: reader.key(name),
+                            values,
+                        });
+                    }
+                }
+            }
+            "tables" => {
+                if let Some(map) =
+                    reader.expect_mapping(value, "`tables` maps table names to tables")
+                {
+                    for (name, table) in map.iter() {
+                        schema.tables.push(reader.table(reader.key(name), table));
+                    }
+                }
+            }
+            _ => unreachable!("entries() yields only known keys"),
+        }
+    }
+    schema
+}
+
+struct Reader<'e> {
+    errors: &'e mut Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.errors.push(Diagnostic::new(pos, message));
+    }
+
+    fn key(&self, key: &MarkedScalarNode) -> Sp<String> {
+        Sp {
+            value: key.as_str().to_string(),
+            pos: pos_of(key.span()),
+        }
+    }
+
+    /// The entries of `map` whose keys are in `known`; unknown keys are reported with a suggestion.
+    fn entries<'n>(
+        &mut self,
+        map: &'n MarkedMappingNode,
+        known: &[&str],
+        what: &str,
+    ) -> Vec<(&'n str, &'n Node)> {
+        let mut out = Vec::new();
+        for (key, value) in map.iter() {
+            let name = key.as_str();
+            if known.contains(&name) {
+                out.push((name, value));
+            } else {
+                let mut d = Diagnostic::new(pos_of(key.span()), format!("unknown {what} `{name}`"));
+                d = match suggest(name, known.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("expected one of: {}", known.join(", "))),
+                };
+                self.errors.push(d);
+            }
+        }
+        out
+    }
+
+    fn expect_mapping<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n MarkedMappingNode> {
+        match node {
+            Node::Mapping(map) => Some(map),
+            // An empty value (`enums:`) means "none".
+            Node::Scalar(s) if s.as_str().is_empty() && s.may_coerce() => None,
+            other => {
+                self.error(
+                    node_pos(other),
+                    format!("expected a mapping, found {}: {what}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
+        match node {
+            Node::Scalar(s) => Some(Sp {
+                value: s.as_str().to_string(),
+                pos: pos_of(s.span()),
+            }),
+            other => {
+                self.error(
+                    node_pos(other),
+                    format!("expected a scalar, found {}: {what}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, node: &Node, key: &str) -> Option<Sp<bool>> {
+        match node {
+            Node::Scalar(s) => match s.as_bool() {
+                Some(value) => Some(Sp {
+                    value,
+                    pos: pos_of(s.span()),
+                }),
+                None => {
+                    self.error(
+                        pos_of(s.span()),
+                        format!("`{key}` must be true or false, found `{}`", s.as_str()),
+                    );
+                    None
+                }
+            },
+            other => {
+                self.error(
+                    node_pos(other),
+                    format!("`{key}` must be true or false, found {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, node: &Node, what: &str) -> Vec<Sp<String>> {
+        match node {
+            Node::Sequence(items) => items
+                .iter()
+                .filter_map(|item| self.string(item, what))
+                .collect(),
+            other => {
+                self.error(
+                    node_pos(other),
+                    format!("expected a list, found {}: {what}", kind(other)),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn table(&mut self, name: Sp<String>, node: &Node) -> TableDecl {
+        let mut table = TableDecl {
+            name,
+            comment: None,
+            columns: Vec::new(),
+            primary_key: None,
+            unique: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            soft_delete: None,
+            timestamps: None,
+        };
+        let Some(map) = self.expect_mapping(node, "a table is a mapping with at least `columns`")
+        else {
+            return table;
+        };
+        for (key, value) in self.entries(map, TABLE_KEYS, "table key") {
+            match key {
+                "comment" => table.comment = self.string(value, "a comment is text"),
+                "columns" => {
+                    if let Some(columns) =
+                        self.expect_mapping(value, "`columns` maps column names to columns")
+                    {
+                        for (name, column) in columns.iter() {
+                            let name = self.key(name);
+                            table.columns.push(self.column(name, column));
+                        }
+                    }
+                }
+                "primary_key" => {
+                    let columns =
+                        self.string_list(value, "a composite primary key is a list of columns");
+                    table.primary_key = Some(Sp {
+                        value: columns,
+                        pos: node_pos(value),
+                    });
+                }
+                "unique" => match value {
+                    Node::Sequence(groups) => {
+                        for group in groups.iter() {
+                            let columns = self
+                                .string_list(group, "each unique constraint is a list of columns");
+                            table.unique.push(Sp {
+                                value: columns,
+                                pos: node_pos(group),
+                            });
+                        }
+                    }
+                    other => self.error(
+                        node_pos(other),
+                        format!(
+                            "expected a list of column lists, found {}: `unique: [[a, b]]`",
+                            kind(other)
+                        ),
+                    ),
+                },
+                "checks" => {
+                    if let Some(checks) = self.expect_mapping(
+                        value,
+                        "`checks` maps constraint names to boolean expressions",
+                    ) {
+                        for (name, expression) in checks.iter() {
+                            let name = self.key(name);
+                            if let Some(expression) =
+                                self.string(expression, "a check is a SQL expression")
+                            {
+                                table.checks.push((name, expression));
+                            }
+                        }
+                    }
+                }
+                "foreign_keys" => {
+                    for item in self.sequence(value, "`foreign_keys` is a list of foreign keys") {
+                        if let Some(fk) = self.foreign_key(item) {
+                            table.foreign_keys.push(fk);
+                        }
+                    }
+                }
+                "indexes" => {
+                    for item in self.sequence(value, "`indexes` is a list of indexes") {
+                        if let Some(index) = self.index(item) {
+                            table.indexes.push(index);
+                        }
+                    }
+                }
+                "soft_delete" => table.soft_delete = self.bool(value, key),
+                "timestamps" => table.timestamps = self.bool(value, key),
+                _ => unreachable!("entries() yields only known keys"),
+            }
+        }
+        table
+    }
+
+    fn sequence<'n>(&mut self, node: &'n Node, what: &str) -> Vec<&'n Node> {
+        match node {
+            Node::Sequence(items) => items.iter().collect(),
+            other => {
+                self.error(
+                    node_pos(other),
+                    format!("expected a list, found {}: {what}", kind(other)),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn column(&mut self, name: Sp<String>, node: &Node) -> ColumnDecl {
+        let mut column = ColumnDecl {
+            name,
+            data_type: None,
+            nullable: None,
+            default: None,
+            primary_key: None,
+            unique: None,
+            references: None,
+            on_delete: None,
+            on_update: None,
+            index: None,
+            pii: None,
+            phi: None,
+            comment: None,
+        };
+        match node {
+            // Shorthand: `name: text` declares the type alone.
+            Node::Scalar(s) => {
+                column.data_type = Some(Sp {
+                    value: s.as_str().to_string(),
+                    pos: pos_of(s.span()),
+                })
+            }
+            Node::Mapping(map) => {
+                for (key, value) in self.entries(map, COLUMN_KEYS, "column key") {
+                    let text =
+                        |r: &mut Self| r.string(value, &format!("`{key}` takes a single value"));
+                    match key {
+                        "type" => column.data_type = text(self),
+                        "nullable" => column.nullable = self.bool(value, key),
+                        "default" => column.default = text(self),
+                        "primary_key" => column.primary_key = self.bool(value, key),
+                        "unique" => column.unique = self.bool(value, key),
+                        "references" => column.references = text(self),
+                        "on_delete" => column.on_delete = text(self),
+                        "on_update" => column.on_update = text(self),
+                        "index" => column.index = self.bool(value, key),
+                        "pii" => column.pii = self.bool(value, key),
+                        "phi" => column.phi = self.bool(value, key),
+                        "comment" => column.comment = text(self),
+                        _ => unreachable!("entries() yields only known keys"),
+                    }
+                }
+            }
+            Node::Sequence(_) => self.error(
+                node_pos(node),
+                "expected a column (a type name, or a mapping with `type`), found a list",
+            ),
+        }
+        column
+    }
+
+    fn index(&mut self, node: &Node) -> Option<IndexDecl> {
+        let map = self.expect_mapping(node, "an index is a mapping with `columns`")?;
+        let mut index = IndexDecl {
+            pos: node_pos(node),
+            columns: Vec::new(),
+            include: Vec::new(),
+            using: None,
+            unique: None,
+            predicate: None,
+            name: None,
+        };
+        for (key, value) in self.entries(map, INDEX_KEYS, "index key") {
+            match key {
+                "columns" => index.columns = self.string_list(value, "index columns are a list"),
+                "include" => {
+                    index.include = self.string_list(value, "`include` is a list of columns")
+                }
+                "using" => index.using = self.string(value, "`using` names an index method"),
+                "unique" => index.unique = self.bool(value, key),
+                "where" => index.predicate = self.string(value, "`where` is a SQL predicate"),
+                "name" => index.name = self.string(value, "`name` is an identifier"),
+                _ => unreachable!("entries() yields only known keys"),
+            }
+        }
+        Some(index)
+    }
+
+    fn foreign_key(&mut self, node: &Node) -> Option<ForeignKeyDecl> {
+        let map = self.expect_mapping(
+            node,
+            "a foreign key is a mapping with `columns` and `references`",
+        )?;
+        let mut fk = ForeignKeyDecl {
+            pos: node_pos(node),
+            columns: Vec::new(),
+            references: None,
+            ref_columns: Vec::new(),
+            on_delete: None,
+            on_update: None,
+            name: None,
+        };
+        for (key, value) in self.entries(map, FOREIGN_KEY_KEYS, "foreign key key") {
+            let what = format!("`{key}` takes a single value");
+            match key {
+                "columns" => fk.columns = self.string_list(value, "foreign key columns are a list"),
+                "references" => fk.references = self.string(value, &what),
+                "ref_columns" => {
+                    fk.ref_columns = self.string_list(value, "`ref_columns` is a list")
+                }
+                "on_delete" => fk.on_delete = self.string(value, &what),
+                "on_update" => fk.on_update = self.string(value, &what),
+                "name" => fk.name = self.string(value, &what),
+                _ => unreachable!("entries() yields only known keys"),
+            }
+        }
+        Some(fk)
+    }
+}

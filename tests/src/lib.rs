@@ -1,0 +1,3 @@
+//! End-to-end test support: a throwaway PostgreSQL cluster for the tests in `tests/tests/`.
+
+pub mod pg;
