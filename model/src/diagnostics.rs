@@ -121,7 +121,7 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d <= limit)
+        .filter(|(d, _)| *d <= limit && *d < word.chars().count())
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
 }

@@ -40,6 +40,30 @@ pub fn check_expression(text: &str) -> Result<(), String> {
     }
 }
 
+/// The first column an expression refers to, if any (defaults may not refer to columns).
+/// Call on a text that [`check_expression`] accepted.
+pub fn referenced_column(text: &str) -> Option<String> {
+    let parsed = pg_query::parse(&format!("SELECT ({text})"), 0).ok()?;
+    parsed
+        .protobuf
+        .nodes()
+        .into_iter()
+        .find_map(|(node, _, _, _)| match node {
+            pg_query::NodeRef::ColumnRef(column) => Some(
+                column
+                    .fields
+                    .iter()
+                    .filter_map(|f| match f.node.as_ref() {
+                        Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("."),
+            ),
+            _ => None,
+        })
+}
+
 /// The enum label a default names, if it is a plain literal (`'pending'`, `'pending'::job_status`).
 pub fn literal_label(text: &str) -> Option<String> {
     let text = text.trim();
@@ -84,6 +108,12 @@ mod tests {
         ] {
             assert!(check_expression(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn column_references() {
+        assert_eq!(referenced_column("now()"), None);
+        assert_eq!(referenced_column("lower(name) || 'x'"), Some("name".into()));
     }
 
     #[test]

@@ -136,6 +136,9 @@ impl DataType {
                 _ => Err(bad("takes one modifier")),
             }
         };
+        if !modifiers.is_empty() && PLAIN_TYPES.iter().any(|(name, _)| *name == base) {
+            return Err(bad("takes no modifiers"));
+        }
         let ty = match base.as_str() {
             "varchar" | "character varying" => DataType::Varchar(one(10_485_760)?),
             "char" | "character" | "bpchar" => DataType::Char(one(10_485_760)?),
@@ -162,9 +165,6 @@ impl DataType {
             }
             _ => return Err(TypeError::Unknown(normal)),
         };
-        if !modifiers.is_empty() && PLAIN_TYPES.iter().any(|(name, _)| *name == base) {
-            return Err(bad("takes no modifiers"));
-        }
         Ok(ty)
     }
 

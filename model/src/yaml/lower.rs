@@ -11,7 +11,7 @@ use super::read::{ColumnDecl, ForeignKeyDecl, IndexDecl, SchemaDecl, Sp, TableDe
 use crate::annotations;
 use crate::catalog::*;
 use crate::diagnostics::{Diagnostic, Pos, suggest};
-use crate::expr::{check_expression, literal_label};
+use crate::expr::{check_expression, literal_label, referenced_column};
 use crate::ident::{check_plain, derived_name, quote_literal};
 use crate::types::{DataType, KNOWN_TYPE_NAMES, TypeError};
 
@@ -283,8 +283,9 @@ impl Lowering<'_> {
                 .enum_type(enum_name)
                 .map(|e| e.values.as_slice())
                 .unwrap_or_default();
-            // A bare label is accepted as shorthand for the quoted literal.
-            let label = if values.iter().any(|v| v == text) {
+            // A bare label is accepted as shorthand for the quoted literal, so a bare word is
+            // taken as a label (it could not be a column reference in a default anyway).
+            let label = if check_plain(text).is_ok() {
                 Some(text.to_string())
             } else {
                 literal_label(text)
@@ -310,7 +311,20 @@ impl Lowering<'_> {
                 return None;
             }
         }
-        self.expression(default).then(|| text.to_string())
+        if !self.expression(default) {
+            return None;
+        }
+        if let Some(column) = referenced_column(text) {
+            self.errors.push(
+                Diagnostic::new(
+                    default.pos,
+                    format!("a default cannot refer to a column (`{column}`)"),
+                )
+                .with_help("quote text literals: `default: \"'value'\"`"),
+            );
+            return None;
+        }
+        Some(text.to_string())
     }
 
     fn expression(&mut self, expression: &Sp<String>) -> bool {
@@ -738,6 +752,7 @@ impl Lowering<'_> {
         }
         // Two indexes with the same definition only slow writes down.
         let mut seen: Vec<(usize, Pos)> = Vec::new();
+        let mut duplicates = Vec::new();
         for (i, (index, pos)) in table.indexes.iter().zip(&origins).enumerate() {
             let same = seen.iter().find(|(j, _)| {
                 let other = &table.indexes[*j];
@@ -748,21 +763,28 @@ impl Lowering<'_> {
                     && other.unique == index.unique
             });
             match same {
-                Some((_, first)) => self.errors.push(
-                    Diagnostic::new(
-                        *pos,
-                        format!(
-                            "index `{}` duplicates another index on `{}`",
-                            index.name, table.name
-                        ),
-                    )
-                    .with_help(format!(
-                        "the same index is declared at {}:{}",
-                        first.line, first.column
-                    )),
-                ),
+                Some((_, first)) => {
+                    duplicates.push(i);
+                    self.errors.push(
+                        Diagnostic::new(
+                            *pos,
+                            format!(
+                                "index `{}` duplicates another index on `{}`",
+                                index.name, table.name
+                            ),
+                        )
+                        .with_help(format!(
+                            "the same index is declared at {}:{}",
+                            first.line, first.column
+                        )),
+                    );
+                }
                 None => seen.push((i, *pos)),
             }
+        }
+        // Dropped so that the name clash they also cause is not reported a second time.
+        for i in duplicates.into_iter().rev() {
+            table.indexes.remove(i);
         }
     }
 
@@ -949,9 +971,16 @@ impl Lowering<'_> {
             }));
             for (name, what) in owned {
                 if let Some(previous) = relations.insert(name, what.clone()) {
+                    // Point at an explicit `name:` when there is one, else at the table.
+                    let declared = schema
+                        .tables
+                        .iter()
+                        .flat_map(|t| t.indexes.iter().filter_map(|i| i.name.as_ref()))
+                        .find(|n| n.value == name);
+                    let pos = declared.map_or(pos, |n| n.pos);
                     self.errors.push(
                         Diagnostic::new(pos, format!("{what} is named `{name}`, like {previous}"))
-                            .with_help("tables, indexes and key constraints share one namespace; give the index an explicit `name`"),
+                            .with_help("tables, indexes and key constraints share one namespace; rename one of them (an index with an explicit `name`)"),
                     );
                 }
             }
