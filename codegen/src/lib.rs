@@ -1,6 +1,12 @@
 //! Everything `codegen` writes, computed from the catalog. Pure: the binary does the I/O.
 
+pub mod diff;
+pub mod docs;
+pub mod history;
+pub mod json_schema;
 pub mod migration;
+pub mod runner;
+pub mod rust;
 pub mod sql;
 
 use std::path::PathBuf;
@@ -15,17 +21,15 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
-/// Every file generated from `catalog`, in a stable order.
+/// Every file generated from `catalog` except the migrations (which depend on the history too,
+/// see [`history`] and [`migration::plan`]), in a stable order.
 pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
-    let initial = migration::initial(catalog);
-    vec![
-        GeneratedFile {
-            path: PathBuf::from(format!("migrations/{}.up.sql", initial.id)),
-            contents: initial.render_up(),
-        },
-        GeneratedFile {
-            path: PathBuf::from(format!("migrations/{}.down.sql", initial.id)),
-            contents: initial.render_down(),
-        },
-    ]
+    let mut files = Vec::new();
+    files.extend(docs::generate(catalog));
+    files.extend(rust::generate(catalog));
+    files.push(GeneratedFile {
+        path: PathBuf::from(json_schema::PATH),
+        contents: json_schema::render(),
+    });
+    files
 }

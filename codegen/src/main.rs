@@ -1,32 +1,91 @@
-//! `codegen`: reads `schema.yaml` and writes `generated/`.
+//! `codegen`: reads `schema.yaml`, writes `generated/`, and applies migrations to a database.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use codegen::history::{self, MigrationFile, SUM_FILE};
+use codegen::migration::{self, PlanOptions};
+use codegen::runner::{self, Runner};
 
-/// Generate SQL migrations from schema.yaml.
+/// Generate SQL migrations, Rust code and docs from schema.yaml, and apply the migrations.
 ///
-/// With no arguments, reads ./schema.yaml and writes ./generated/.
+/// With no arguments, reads ./schema.yaml, writes the next migration (if the schema changed)
+/// and every other generated file under ./generated/.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
     /// The schema file to read.
-    #[arg(long, default_value = "schema.yaml")]
+    #[arg(long, default_value = "schema.yaml", global = true)]
     schema: PathBuf,
     /// The directory to write generated files into.
-    #[arg(long, default_value = "generated")]
+    #[arg(long, default_value = "generated", global = true)]
     out: PathBuf,
-    /// Write nothing; exit 1 if any generated file is missing or differs from what the schema gives.
+    /// Write nothing; exit 1 if generated/ is stale, the migrations were edited, or schema.yaml
+    /// holds changes no migration captures.
     #[arg(long)]
     check: bool,
+    /// The name of the new migration (default: derived from the changes).
+    #[arg(long)]
+    name: Option<String>,
+    /// Allow changes that can lose data: dropped tables and columns, narrowing type changes,
+    /// removed enum values.
+    #[arg(long)]
+    allow_destructive: bool,
+    /// Accept hand edits to committed migrations by rewriting the integrity file.
+    #[arg(long)]
+    rehash: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply migrations to the database at DATABASE_URL.
+    Db {
+        /// Defaults to the DATABASE_URL environment variable, then to the seed's local database.
+        #[arg(long, env = "DATABASE_URL", default_value = runner::DEFAULT_DATABASE_URL, hide_env_values = true)]
+        database_url: String,
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DbAction {
+    /// Apply every pending migration.
+    Upgrade,
+    /// Revert the last N applied migrations.
+    Downgrade {
+        #[arg(default_value_t = 1)]
+        steps: usize,
+    },
+    /// List migrations, applied and pending, with checksums and times.
+    History,
+    /// Print the last applied migration.
+    Current,
+    /// Drop everything in the database's public schema and apply every migration again.
+    Reset {
+        /// Required: this deletes all data.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Check the connection: server version, current migration, pending count.
+    Check,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    let result = match &args.command {
+        None => generate(&args),
+        Some(Command::Db {
+            database_url,
+            action,
+        }) => db(&args, database_url, action),
+    };
+    match result {
         Ok(code) => code,
         Err(message) => {
             eprintln!("{message}");
@@ -35,49 +94,218 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> Result<ExitCode, String> {
+fn migrations_dir(args: &Args) -> PathBuf {
+    args.out.join("migrations")
+}
+
+/// Reads the committed migrations (and the integrity file, if any).
+fn read_history(dir: &Path) -> Result<(Vec<MigrationFile>, Option<String>), String> {
+    let mut entries = Vec::new();
+    let mut sum = None;
+    match fs::read_dir(dir) {
+        Ok(listing) => {
+            for entry in listing {
+                let entry =
+                    entry.map_err(|e| format!("error: cannot list `{}`: {e}", dir.display()))?;
+                let name = entry.file_name().to_string_lossy().to_string();
+                let path = entry.path();
+                if name == SUM_FILE {
+                    sum =
+                        Some(fs::read_to_string(&path).map_err(|e| {
+                            format!("error: cannot read `{}`: {e}", path.display())
+                        })?);
+                } else if name.ends_with(".sql") {
+                    let text = fs::read_to_string(&path)
+                        .map_err(|e| format!("error: cannot read `{}`: {e}", path.display()))?;
+                    entries.push((name, text));
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("error: cannot list `{}`: {e}", dir.display())),
+    }
+    let migrations = history::collect(&entries).map_err(|errors| {
+        format!(
+            "error: the migrations in `{}` are not in order:\n  - {}",
+            dir.display(),
+            errors.join("\n  - ")
+        )
+    })?;
+    Ok((migrations, sum))
+}
+
+fn check_integrity(
+    args: &Args,
+    migrations: &[MigrationFile],
+    sum: Option<&str>,
+) -> Result<(), String> {
+    if args.rehash {
+        return Ok(());
+    }
+    let dir = migrations_dir(args);
+    match sum {
+        Some(sum) => history::verify_sum(migrations, sum).map_err(|why| {
+            format!(
+                "error: {}: {why}\nmigrations are never edited once generated; to accept the edit anyway run `cargo run -p codegen -- --rehash`",
+                dir.join(SUM_FILE).display()
+            )
+        }),
+        None if migrations.is_empty() => Ok(()),
+        None => Err(format!(
+            "error: `{}` is missing; run `cargo run -p codegen -- --rehash` to record the migrations as they are",
+            dir.join(SUM_FILE).display()
+        )),
+    }
+}
+
+fn generate(args: &Args) -> Result<ExitCode, String> {
     let schema_name = args.schema.display().to_string();
     let text = fs::read_to_string(&args.schema)
         .map_err(|e| format!("error: cannot read schema file `{schema_name}`: {e}"))?;
-    let catalog = model::load_schema(&schema_name, &text).map_err(|errors| errors.to_string())?;
-    let files = codegen::generate(&catalog);
-    if args.check {
-        return Ok(check(&args.out, &files));
+    let (catalog, renames) = model::load_schema_with_renames(&schema_name, &text)
+        .map_err(|errors| errors.to_string())?;
+    let dir = migrations_dir(args);
+    let (mut migrations, sum) = read_history(&dir)?;
+    check_integrity(args, &migrations, sum.as_deref())?;
+    let previous =
+        history::replay(&migrations).map_err(|e| format!("error: {}: {e}", dir.display()))?;
+    let options = PlanOptions {
+        name: args.name.clone(),
+        first_number: u32::try_from(migrations.len() + 1).unwrap_or(u32::MAX),
+        allow_destructive: args.allow_destructive,
+    };
+    let planned =
+        migration::plan(&previous, &catalog, &renames, &options).map_err(|e| e.to_string())?;
+
+    let mut files = codegen::generate(&catalog);
+    for m in &planned {
+        files.push(codegen::GeneratedFile {
+            path: PathBuf::from(format!("migrations/{}.up.sql", m.id)),
+            contents: m.up.clone(),
+        });
+        files.push(codegen::GeneratedFile {
+            path: PathBuf::from(format!("migrations/{}.down.sql", m.id)),
+            contents: m.down.clone(),
+        });
+        migrations.push(MigrationFile {
+            number: u32::try_from(migrations.len() + 1).unwrap_or(u32::MAX),
+            id: m.id.clone(),
+            up: m.up.clone(),
+            down: m.down.clone(),
+        });
     }
+    files.push(codegen::GeneratedFile {
+        path: PathBuf::from(format!("migrations/{SUM_FILE}")),
+        contents: history::sum_file(&migrations),
+    });
+
+    if args.check {
+        let mut stale = Vec::new();
+        for m in &planned {
+            stale.push(format!(
+                "  pending: schema.yaml changes no migration captures yet ({})",
+                m.id
+            ));
+        }
+        for file in &files {
+            let path = args.out.join(&file.path);
+            if file.path.starts_with("migrations")
+                && file.path.extension().is_some_and(|e| e == "sql")
+            {
+                continue; // reported as pending above
+            }
+            match fs::read_to_string(&path) {
+                Ok(existing) if existing == file.contents => {}
+                Ok(_) => stale.push(format!("  differs: {}", path.display())),
+                Err(_) => stale.push(format!("  missing: {}", path.display())),
+            }
+        }
+        if stale.is_empty() {
+            println!("{} is up to date with {schema_name}", args.out.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("{} is stale:\n{}", args.out.display(), stale.join("\n"));
+        eprintln!("run `cargo run -p codegen` and commit the result");
+        return Ok(ExitCode::from(1));
+    }
+
     for file in &files {
         let path = args.out.join(&file.path);
         match fs::read_to_string(&path) {
-            Ok(existing) if existing == file.contents => println!("unchanged {}", path.display()),
+            Ok(existing) if existing == file.contents => {}
             Ok(_) => {
                 write_atomically(&path, &file.contents)?;
-                println!("updated   {}", path.display());
+                println!("updated {}", path.display());
             }
             Err(_) => {
                 write_atomically(&path, &file.contents)?;
-                println!("created   {}", path.display());
+                println!("created {}", path.display());
             }
         }
+    }
+    if planned.is_empty() {
+        println!("no schema changes: no new migration");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(out: &Path, files: &[codegen::GeneratedFile]) -> ExitCode {
-    let mut stale = Vec::new();
-    for file in files {
-        let path = out.join(&file.path);
-        match fs::read_to_string(&path) {
-            Ok(existing) if existing == file.contents => {}
-            Ok(_) => stale.push(format!("  differs: {}", path.display())),
-            Err(_) => stale.push(format!("  missing: {}", path.display())),
+fn db(args: &Args, url: &str, action: &DbAction) -> Result<ExitCode, String> {
+    let dir = migrations_dir(args);
+    let (migrations, sum) = read_history(&dir)?;
+    check_integrity(args, &migrations, sum.as_deref())?;
+    let mut runner = Runner::connect(url, migrations)?;
+    runner.verbose = true;
+    match action {
+        DbAction::Upgrade => {
+            let applied = runner.upgrade()?;
+            if applied.is_empty() {
+                println!("already at head");
+            }
+        }
+        DbAction::Downgrade { steps } => {
+            let reverted = runner.downgrade(*steps)?;
+            if reverted.is_empty() {
+                println!("nothing to revert");
+            }
+        }
+        DbAction::History => {
+            for entry in runner.history()? {
+                match entry.applied {
+                    Some(a) => println!(
+                        "applied  {}  sha256:{}  {}  {} ms",
+                        entry.id,
+                        &entry.checksum[..12],
+                        a.applied_at,
+                        a.duration_ms
+                    ),
+                    None => println!("pending  {}  sha256:{}", entry.id, &entry.checksum[..12]),
+                }
+            }
+        }
+        DbAction::Current => println!(
+            "{}",
+            runner
+                .current()?
+                .unwrap_or_else(|| "none (no migration applied)".to_string())
+        ),
+        DbAction::Reset { yes } => {
+            if !yes {
+                return Err("error: `db reset` deletes every table and row in the public schema; pass --yes to confirm".to_string());
+            }
+            runner.reset()?;
+        }
+        DbAction::Check => {
+            let status = runner.status()?;
+            println!("connected: {}", runner::redact(url));
+            println!("server version: {}", status.server_version);
+            println!(
+                "current migration: {}",
+                status.current.unwrap_or_else(|| "none".to_string())
+            );
+            println!("pending migrations: {}", status.pending);
         }
     }
-    if stale.is_empty() {
-        println!("{} is up to date", out.display());
-        return ExitCode::SUCCESS;
-    }
-    eprintln!("{} is stale:\n{}", out.display(), stale.join("\n"));
-    eprintln!("run `cargo run -p codegen` and commit the result");
-    ExitCode::from(1)
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes through a temporary file and a rename, so an interrupted run never leaves half a file.

@@ -1,190 +1,352 @@
-//! Migrations: an ordered list of steps, each an `up` statement and the statement that undoes it.
+//! Migrations: the diff between two catalogs, split into files that PostgreSQL can run safely,
+//! each with the down script that restores the state before it.
 //!
-//! The down script is derived from the up steps (reversed), never written separately, so the two
-//! cannot disagree. A step whose effect disappears with a later-undone step (an index or comment
-//! on a table that the down script drops) has no down statement of its own.
+//! A change set becomes up to three migrations, in this order:
+//! 1. new enum labels (`ALTER TYPE ... ADD VALUE`), committed before anything uses them;
+//! 2. everything else, in one transaction;
+//! 3. index builds and drops on existing tables, `CONCURRENTLY` and so outside a transaction.
+//!
+//! Every plan is checked before it is returned: replaying each up script (with PostgreSQL's
+//! parser) onto the previous state must give the next state, the last state must be the target,
+//! and each down script must give back the state before its up script. A plan that fails this
+//! is a bug in codegen, reported as such rather than written.
 
-use std::collections::{BTreeSet, HashMap};
+use model::replay::replay_script;
+use model::{Catalog, RenameHints};
 
-use model::{Catalog, Table};
+pub use crate::diff::creation_order;
+use crate::diff::{Change, Part, Phase, diff};
 
-use crate::sql;
+/// The header line that makes the runner apply a migration outside a transaction.
+pub const NO_TRANSACTION_MARKER: &str = "-- codegen:no-transaction";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    pub up: String,
-    pub down: Option<String>,
-}
-
-impl Step {
-    fn undone_by(up: String, down: String) -> Self {
-        Step {
-            up,
-            down: Some(down),
-        }
-    }
-
-    fn implied(up: String) -> Self {
-        Step { up, down: None }
-    }
-}
-
-/// A migration between two schema states.
+/// One migration, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
     /// `0001_initial`: the number and the name, as in the file names.
     pub id: String,
-    /// Groups of steps, each introduced by a comment line in the rendered SQL.
-    pub sections: Vec<(String, Vec<Step>)>,
+    /// False for migrations that must run outside a transaction block.
+    pub transactional: bool,
+    pub up: String,
+    pub down: String,
+    /// The up statements one by one (a change may hold several).
+    pub up_changes: Vec<String>,
 }
 
-/// The first migration: everything in `catalog`, created from an empty database.
-///
-/// Phases: enum types, functions, then each table with its comments, indexes and triggers (in
-/// foreign-key dependency order, ties by name), then every foreign key as a separate `ALTER
-/// TABLE`, so that cycles and self-references need no special case.
-pub fn initial(catalog: &Catalog) -> Migration {
-    let mut sections = Vec::new();
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// The migration name; derived from the changes when absent.
+    pub name: Option<String>,
+    /// The number of the first new migration.
+    pub first_number: u32,
+    /// Allow changes that can lose data (drops, narrowing type changes, removed enum labels).
+    pub allow_destructive: bool,
+}
 
-    let mut enums: Vec<_> = catalog.enums.iter().collect();
-    enums.sort_by(|a, b| a.name.cmp(&b.name));
-    let steps = enums
-        .iter()
-        .map(|e| Step::undone_by(sql::create_enum(e), sql::drop_enum(e)))
-        .collect();
-    sections.push(("Enum types".to_string(), steps));
+/// Why no migration could be planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    /// The target cannot be reached safely; each message says why.
+    Refused(Vec<String>),
+    /// Changes that can lose data, refused without `--allow-destructive`.
+    Destructive(Vec<String>),
+    /// The plan did not replay to the target: a codegen bug.
+    Internal(String),
+}
 
-    let mut functions: Vec<_> = catalog.functions.iter().collect();
-    functions.sort_by(|a, b| a.name.cmp(&b.name));
-    let steps = functions
-        .iter()
-        .map(|f| Step::undone_by(sql::create_function(f), sql::drop_function(f)))
-        .collect();
-    sections.push(("Functions".to_string(), steps));
-
-    for table in creation_order(catalog) {
-        let mut steps = vec![Step::undone_by(
-            sql::create_table(table),
-            sql::drop_table(table),
-        )];
-        steps.extend(sql::comment_on_table(table).map(Step::implied));
-        steps.extend(
-            table
-                .columns
-                .iter()
-                .filter_map(|c| sql::comment_on_column(table, c))
-                .map(Step::implied),
-        );
-        steps.extend(
-            table
-                .indexes
-                .iter()
-                .map(|ix| Step::implied(sql::create_index(table, ix))),
-        );
-        steps.extend(
-            table
-                .triggers
-                .iter()
-                .map(|tr| Step::implied(sql::create_trigger(table, tr))),
-        );
-        sections.push((format!("Table {}", table.name), steps));
-    }
-
-    let mut fks = Vec::new();
-    for table in creation_order(catalog) {
-        let mut table_fks: Vec<_> = table.foreign_keys.iter().collect();
-        table_fks.sort_by(|a, b| a.name.cmp(&b.name));
-        for fk in table_fks {
-            fks.push(Step::undone_by(
-                sql::add_foreign_key(table, fk),
-                sql::drop_constraint(table, &fk.name),
-            ));
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::Refused(reasons) => {
+                writeln!(f, "error: schema.yaml cannot be migrated to as it stands:")?;
+                for r in reasons {
+                    writeln!(f, "  - {r}")?;
+                }
+                Ok(())
+            }
+            PlanError::Destructive(changes) => {
+                writeln!(
+                    f,
+                    "error: the change would lose data; refusing without --allow-destructive:"
+                )?;
+                for c in changes {
+                    writeln!(f, "  - {c}")?;
+                }
+                write!(
+                    f,
+                    "review each one, then run again with --allow-destructive"
+                )
+            }
+            PlanError::Internal(message) => write!(f, "internal error (please report): {message}"),
         }
     }
-    sections.push(("Foreign keys".to_string(), fks));
-
-    sections.retain(|(_, steps)| !steps.is_empty());
-    Migration {
-        id: "0001_initial".to_string(),
-        sections,
-    }
 }
 
-/// Tables ordered so that a referenced table comes before the tables referencing it; among the
-/// tables that are ready, the smallest name goes first. A cycle is broken at its smallest name.
-pub fn creation_order(catalog: &Catalog) -> Vec<&Table> {
-    let by_name: HashMap<&str, &Table> = catalog
-        .tables
+/// The migrations that take a database from `from` to `to`; empty when they are the same.
+pub fn plan(
+    from: &Catalog,
+    to: &Catalog,
+    hints: &RenameHints,
+    options: &PlanOptions,
+) -> Result<Vec<Migration>, PlanError> {
+    let changes = diff(from, to, hints)
+        .map_err(|errors| PlanError::Refused(errors.into_iter().map(|e| e.0).collect()))?;
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let destructive: Vec<String> = changes
         .iter()
-        .map(|t| (t.name.as_str(), t))
+        .filter_map(|c| c.destructive.clone())
         .collect();
-    let mut remaining: BTreeSet<&str> = by_name.keys().copied().collect();
-    let mut order = Vec::with_capacity(remaining.len());
-    while !remaining.is_empty() {
-        let ready = remaining.iter().copied().find(|name| {
-            by_name[name]
-                .foreign_keys
-                .iter()
-                .all(|fk| fk.ref_table == *name || !remaining.contains(fk.ref_table.as_str()))
-        });
-        // `remaining` is non-empty, so either a ready table or the smallest name exists.
-        let Some(next) = ready.or_else(|| remaining.first().copied()) else {
-            break;
-        };
-        remaining.remove(next);
-        order.push(by_name[next]);
+    if !destructive.is_empty() && !options.allow_destructive {
+        return Err(PlanError::Destructive(destructive));
     }
-    order
+    let from_nothing = from.tables.is_empty() && from.enums.is_empty() && from.functions.is_empty();
+    let name = match &options.name {
+        Some(name) => sanitize(name),
+        None if from_nothing => "initial".to_string(),
+        None => derive_name(&changes),
+    };
+    let parts: Vec<(Part, Vec<&Change>)> = [Part::EnumValues, Part::Main, Part::ConcurrentIndexes]
+        .into_iter()
+        .map(|p| {
+            (
+                p,
+                changes.iter().filter(|c| c.part == p).collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, cs)| !cs.is_empty())
+        .collect();
+    let single = parts.len() == 1;
+    let inverted = crate::diff::pending_renames(from, hints).inverted();
+    let mut state = from.clone();
+    let mut out = Vec::new();
+    for (i, (part, part_changes)) in parts.iter().enumerate() {
+        let number = options.first_number + u32::try_from(i).unwrap_or(0);
+        let id = match (single, part) {
+            (true, _) | (false, Part::Main) => format!("{number:04}_{name}"),
+            (false, Part::EnumValues) => format!("{number:04}_{name}_enum_values"),
+            (false, Part::ConcurrentIndexes) => format!("{number:04}_{name}_indexes"),
+        };
+        let transactional = *part != Part::ConcurrentIndexes;
+        let up_changes: Vec<String> = part_changes.iter().map(|c| c.sql.clone()).collect();
+        let up = render(
+            &id,
+            "up",
+            transactional,
+            part_changes.iter().map(|c| (c.phase, c.sql.as_str())),
+        );
+        let mut next = state.clone();
+        replay_script(&mut next, &up).map_err(|(pos, e)| internal(&id, "up", pos, &e, &up))?;
+        // Renames in the main part are undone by the main part's down.
+        let down_hints = if *part == Part::Main {
+            inverted.clone()
+        } else {
+            RenameHints::default()
+        };
+        let back = diff(&next, &state, &down_hints).map_err(|errors| {
+            PlanError::Internal(format!(
+                "{id}: cannot plan the down migration: {}",
+                errors
+                    .iter()
+                    .map(|e| e.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
+        // A down script runs in the same mode as its up script; in a transaction, index changes
+        // cannot be concurrent.
+        let down_sql: Vec<(Phase, String)> = back
+            .iter()
+            .map(|c| {
+                let sql = if transactional {
+                    c.sql.replace(" CONCURRENTLY", "")
+                } else {
+                    c.sql.clone()
+                };
+                (c.phase, sql)
+            })
+            .collect();
+        let down = render(
+            &id,
+            "down",
+            transactional,
+            down_sql.iter().map(|(p, s)| (*p, s.as_str())),
+        );
+        let mut restored = next.clone();
+        replay_script(&mut restored, &down)
+            .map_err(|(pos, e)| internal(&id, "down", pos, &e, &down))?;
+        if restored.normalized() != state.normalized() {
+            return Err(PlanError::Internal(format!(
+                "{id}: the down migration does not restore the previous schema: {}",
+                first_difference(&restored, &state)
+            )));
+        }
+        out.push(Migration {
+            id,
+            transactional,
+            up,
+            down,
+            up_changes,
+        });
+        state = next;
+    }
+    if state.normalized() != to.normalized() {
+        return Err(PlanError::Internal(format!(
+            "the planned migrations do not reach the schema in schema.yaml: {}",
+            first_difference(&state, to)
+        )));
+    }
+    Ok(out)
 }
 
-/// The do-not-edit header both scripts start with.
-fn header(id: &str, direction: &str) -> String {
-    format!(
+/// Where two catalogs first differ, for internal errors.
+fn first_difference(actual: &Catalog, expected: &Catalog) -> String {
+    let (a, e) = (actual.normalized(), expected.normalized());
+    if a.enums != e.enums {
+        return format!("enums: got {:?}, expected {:?}", a.enums, e.enums);
+    }
+    if a.functions != e.functions {
+        return "functions differ".to_string();
+    }
+    for t in &e.tables {
+        match a.table(&t.name) {
+            None => return format!("table {} is missing", t.name),
+            Some(at) if at != t => {
+                for c in &t.columns {
+                    if at.column(&c.name) != Some(c) {
+                        return format!(
+                            "{}.{}: got {:?}, expected {c:?}",
+                            t.name,
+                            c.name,
+                            at.column(&c.name)
+                        );
+                    }
+                }
+                return format!("table {}: got {at:?}, expected {t:?}", t.name);
+            }
+            Some(_) => {}
+        }
+    }
+    "extra tables".to_string()
+}
+
+fn internal(id: &str, direction: &str, pos: model::Pos, error: &str, sql: &str) -> PlanError {
+    PlanError::Internal(format!(
+        "{id} ({direction}) does not replay at {}:{}: {error}\n{sql}",
+        pos.line, pos.column
+    ))
+}
+
+/// The first migration: everything in `catalog`, from an empty database.
+pub fn initial(catalog: &Catalog) -> Migration {
+    let options = PlanOptions {
+        name: Some("initial".to_string()),
+        first_number: 1,
+        allow_destructive: false,
+    };
+    match plan(
+        &Catalog::default(),
+        catalog,
+        &RenameHints::default(),
+        &options,
+    ) {
+        Ok(mut migrations) if migrations.len() == 1 => migrations.remove(0),
+        Ok(migrations) => panic!(
+            "a schema created from nothing is one migration, got {}",
+            migrations.len()
+        ),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn phase_title(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Renames => "Renames",
+        Phase::Types => "Enum types",
+        Phase::Functions => "Functions",
+        Phase::DropForeignKeys => "Foreign keys to drop",
+        Phase::DropConstraints => "Constraints and indexes to drop",
+        Phase::DropTriggers => "Triggers to drop",
+        Phase::DropTables => "Tables to drop",
+        Phase::CreateTables => "Tables",
+        Phase::Columns => "Columns",
+        Phase::DropColumns => "Columns to drop",
+        Phase::Constraints => "Constraints",
+        Phase::Indexes => "Indexes",
+        Phase::Triggers => "Triggers",
+        Phase::ForeignKeys => "Foreign keys",
+        Phase::Comments => "Comments",
+        Phase::Cleanup => "Cleanup",
+    }
+}
+
+fn render<'a>(
+    id: &str,
+    direction: &str,
+    transactional: bool,
+    changes: impl Iterator<Item = (Phase, &'a str)>,
+) -> String {
+    let mut out = String::new();
+    if !transactional {
+        out.push_str(NO_TRANSACTION_MARKER);
+        out.push('\n');
+    }
+    out.push_str(&format!(
         "-- Generated by codegen from schema.yaml: DO NOT EDIT.\n\
          -- Migration {id} ({direction}). To change the schema, edit schema.yaml and run `cargo run -p codegen`.\n"
-    )
+    ));
+    let mut current = None;
+    for (phase, sql) in changes {
+        if current != Some(phase) {
+            out.push_str(&format!("\n-- {}\n", phase_title(phase)));
+            current = Some(phase);
+        }
+        out.push_str(sql);
+        out.push('\n');
+    }
+    out
 }
 
-impl Migration {
-    pub fn render_up(&self) -> String {
-        let mut out = header(&self.id, "up");
-        for (title, steps) in &self.sections {
-            out.push_str(&format!("\n-- {title}\n"));
-            for step in steps {
-                out.push_str(&step.up);
-                out.push('\n');
-            }
+/// `add_cases_due_at`, `add_cases_due_at_and_drop_files_size`, `create_invoices_and_3_more`.
+fn derive_name(changes: &[Change]) -> String {
+    let mut summaries: Vec<&str> = Vec::new();
+    for c in changes {
+        if !summaries.contains(&c.summary.as_str()) {
+            summaries.push(&c.summary);
         }
-        out
     }
+    let name = match summaries.as_slice() {
+        [] => "change".to_string(),
+        [one] => one.to_string(),
+        [a, b] => format!("{a}_and_{b}"),
+        [a, rest @ ..] => format!("{a}_and_{}_more", rest.len()),
+    };
+    sanitize(&name)
+}
 
-    pub fn render_down(&self) -> String {
-        let mut out = header(&self.id, "down");
-        for (title, steps) in self.sections.iter().rev() {
-            let downs: Vec<&String> = steps.iter().rev().filter_map(|s| s.down.as_ref()).collect();
-            if downs.is_empty() {
-                continue;
-            }
-            out.push_str(&format!("\n-- {title}\n"));
-            for down in downs {
-                out.push_str(down);
-                out.push('\n');
-            }
+/// A file-name-safe slug: lower-case ASCII letters, digits and single underscores, at most 60.
+fn sanitize(name: &str) -> String {
+    let mut clean = String::new();
+    for c in name.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '_'
+        };
+        if !(c == '_' && (clean.is_empty() || clean.ends_with('_'))) {
+            clean.push(c);
         }
-        out
+        if clean.len() >= 60 {
+            break;
+        }
     }
-
-    /// Every up statement, in order, for tests and tools that check them one by one.
-    pub fn up_statements(&self) -> impl Iterator<Item = &str> {
-        self.sections
-            .iter()
-            .flat_map(|(_, steps)| steps.iter().map(|s| s.up.as_str()))
+    while clean.ends_with('_') {
+        clean.pop();
     }
-
-    pub fn down_statements(&self) -> impl Iterator<Item = &str> {
-        self.sections
-            .iter()
-            .rev()
-            .flat_map(|(_, steps)| steps.iter().rev().filter_map(|s| s.down.as_deref()))
+    if clean.is_empty() {
+        "change".to_string()
+    } else {
+        clean
     }
 }

@@ -91,7 +91,7 @@ BEGIN
 END;
 $$;
 
--- Table users
+-- Tables
 CREATE TABLE users (
     id            uuid NOT NULL DEFAULT gen_random_uuid(),
     username      text NOT NULL,
@@ -105,11 +105,12 @@ CREATE TABLE users (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     deleted_at    timestamptz,
     CONSTRAINT users_pkey PRIMARY KEY (id),
-    CONSTRAINT users_username_key UNIQUE (username),
     CONSTRAINT users_email_key UNIQUE (email),
-    CONSTRAINT users_username_not_blank_check CHECK (length(btrim(username)) > 0),
-    CONSTRAINT users_email_has_at_check CHECK (position('@' in email) > 1)
+    CONSTRAINT users_username_key UNIQUE (username),
+    CONSTRAINT users_email_has_at_check CHECK (POSITION('@' IN email) > 1),
+    CONSTRAINT users_username_not_blank_check CHECK (length(btrim(username)) > 0)
 );
+CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 COMMENT ON TABLE users IS 'People and service accounts that sign in; the actor of every audited action. [soft_delete]';
 COMMENT ON COLUMN users.username IS 'Sign-in name.';
 COMMENT ON COLUMN users.email IS 'Contact and sign-in address. [pii]';
@@ -121,9 +122,6 @@ COMMENT ON COLUMN users.last_login IS 'Time of the last successful sign-in.';
 COMMENT ON COLUMN users.created_at IS 'When the row was created.';
 COMMENT ON COLUMN users.updated_at IS 'When the row was last changed; kept current by a trigger.';
 COMMENT ON COLUMN users.deleted_at IS 'When the row was soft-deleted; NULL while it is live.';
-CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-
--- Table audit_logs
 CREATE TABLE audit_logs (
     id            uuid NOT NULL DEFAULT gen_random_uuid(),
     "timestamp"   timestamptz NOT NULL DEFAULT now(),
@@ -139,6 +137,14 @@ CREATE TABLE audit_logs (
     details       jsonb NOT NULL DEFAULT '{}'::jsonb,
     CONSTRAINT audit_logs_pkey PRIMARY KEY (id)
 );
+CREATE INDEX audit_logs_changes_gin_idx ON audit_logs USING gin (changes);
+CREATE INDEX audit_logs_details_gin_idx ON audit_logs USING gin (details);
+CREATE INDEX audit_logs_event_type_idx ON audit_logs (event_type);
+CREATE INDEX audit_logs_event_type_timestamp_idx ON audit_logs (event_type, "timestamp");
+CREATE INDEX audit_logs_resource_type_idx ON audit_logs (resource_type);
+CREATE INDEX audit_logs_resource_type_resource_id_idx ON audit_logs (resource_type, resource_id);
+CREATE INDEX audit_logs_timestamp_idx ON audit_logs ("timestamp");
+CREATE INDEX audit_logs_user_id_timestamp_idx ON audit_logs (user_id, "timestamp");
 COMMENT ON TABLE audit_logs IS 'Append-only trail of security events and data access (HIPAA/GDPR). Never stores PII/PHI in clear.';
 COMMENT ON COLUMN audit_logs.user_id IS 'The actor; NULL for anonymous events such as a failed login.';
 COMMENT ON COLUMN audit_logs.resource_type IS 'The table touched, e.g. cases.';
@@ -146,16 +152,6 @@ COMMENT ON COLUMN audit_logs.action IS 'The operation, e.g. insert or get.';
 COMMENT ON COLUMN audit_logs.ip_address IS '[pii]';
 COMMENT ON COLUMN audit_logs.changes IS 'Changed fields with old and new values; PII/PHI values are replaced by keyed hashes.';
 COMMENT ON COLUMN audit_logs.details IS 'Event context, scrubbed of PII/PHI.';
-CREATE INDEX audit_logs_timestamp_idx ON audit_logs ("timestamp");
-CREATE INDEX audit_logs_event_type_idx ON audit_logs (event_type);
-CREATE INDEX audit_logs_resource_type_idx ON audit_logs (resource_type);
-CREATE INDEX audit_logs_resource_type_resource_id_idx ON audit_logs (resource_type, resource_id);
-CREATE INDEX audit_logs_event_type_timestamp_idx ON audit_logs (event_type, "timestamp");
-CREATE INDEX audit_logs_user_id_timestamp_idx ON audit_logs (user_id, "timestamp");
-CREATE INDEX audit_logs_changes_gin_idx ON audit_logs USING gin (changes);
-CREATE INDEX audit_logs_details_gin_idx ON audit_logs USING gin (details);
-
--- Table cases
 CREATE TABLE cases (
     id            uuid NOT NULL DEFAULT gen_random_uuid(),
     case_number   text NOT NULL,
@@ -174,9 +170,18 @@ CREATE TABLE cases (
     deleted_at    timestamptz,
     CONSTRAINT cases_pkey PRIMARY KEY (id),
     CONSTRAINT cases_case_number_key UNIQUE (case_number),
-    CONSTRAINT cases_tags_is_array_check CHECK (jsonb_typeof(tags) = 'array'),
-    CONSTRAINT cases_metadata_is_object_check CHECK (jsonb_typeof(case_metadata) = 'object')
+    CONSTRAINT cases_metadata_is_object_check CHECK (jsonb_typeof(case_metadata) = 'object'),
+    CONSTRAINT cases_tags_is_array_check CHECK (jsonb_typeof(tags) = 'array')
 );
+CREATE INDEX cases_assigned_to_idx ON cases (assigned_to);
+CREATE INDEX cases_case_metadata_gin_idx ON cases USING gin (case_metadata);
+CREATE INDEX cases_created_at_idx ON cases (created_at);
+CREATE INDEX cases_created_by_idx ON cases (created_by);
+CREATE INDEX cases_patient_id_idx ON cases (patient_id);
+CREATE INDEX cases_status_created_at_idx ON cases (status, created_at);
+CREATE INDEX cases_status_idx ON cases (status);
+CREATE INDEX cases_tags_gin_idx ON cases USING gin (tags);
+CREATE TRIGGER cases_set_updated_at BEFORE UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 COMMENT ON TABLE cases IS 'A patient case, the unit of clinical work that scans, jobs and segments belong to. [soft_delete]';
 COMMENT ON COLUMN cases.case_number IS 'Human-facing case reference printed on reports.';
 COMMENT ON COLUMN cases.patient_id IS 'The clinic''s patient identifier (pseudonymous outside the clinic). [phi]';
@@ -189,17 +194,6 @@ COMMENT ON COLUMN cases.case_metadata IS 'Clinical metadata (scanner, referral, 
 COMMENT ON COLUMN cases.created_at IS 'When the row was created.';
 COMMENT ON COLUMN cases.updated_at IS 'When the row was last changed; kept current by a trigger.';
 COMMENT ON COLUMN cases.deleted_at IS 'When the row was soft-deleted; NULL while it is live.';
-CREATE INDEX cases_patient_id_idx ON cases (patient_id);
-CREATE INDEX cases_status_idx ON cases (status);
-CREATE INDEX cases_created_at_idx ON cases (created_at);
-CREATE INDEX cases_status_created_at_idx ON cases (status, created_at);
-CREATE INDEX cases_created_by_idx ON cases (created_by);
-CREATE INDEX cases_assigned_to_idx ON cases (assigned_to);
-CREATE INDEX cases_tags_gin_idx ON cases USING gin (tags);
-CREATE INDEX cases_case_metadata_gin_idx ON cases USING gin (case_metadata);
-CREATE TRIGGER cases_set_updated_at BEFORE UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-
--- Table files
 CREATE TABLE files (
     id                  uuid NOT NULL DEFAULT gen_random_uuid(),
     case_id             uuid NOT NULL,
@@ -218,9 +212,19 @@ CREATE TABLE files (
     updated_at          timestamptz NOT NULL DEFAULT now(),
     deleted_at          timestamptz,
     CONSTRAINT files_pkey PRIMARY KEY (id),
-    CONSTRAINT files_size_not_negative_check CHECK (size_bytes >= 0),
-    CONSTRAINT files_checksum_is_sha256_check CHECK (checksum ~ '^[0-9a-f]{64}$')
+    CONSTRAINT files_checksum_is_sha256_check CHECK (checksum ~ '^[0-9a-f]{64}$'),
+    CONSTRAINT files_size_not_negative_check CHECK (size_bytes >= 0)
 );
+CREATE INDEX files_case_id_idx ON files (case_id);
+CREATE INDEX files_checksum_idx ON files (checksum);
+CREATE INDEX files_file_metadata_gin_idx ON files USING gin (file_metadata);
+CREATE INDEX files_file_type_idx ON files (file_type);
+CREATE INDEX files_processing_metadata_gin_idx ON files USING gin (processing_metadata);
+CREATE INDEX files_status_created_at_idx ON files (status, created_at);
+CREATE INDEX files_status_idx ON files (status);
+CREATE INDEX files_tags_gin_idx ON files USING gin (tags);
+CREATE INDEX files_uploaded_by_idx ON files (uploaded_by);
+CREATE TRIGGER files_set_updated_at BEFORE UPDATE ON files FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 COMMENT ON TABLE files IS 'An uploaded dental scan or derived artefact, stored in object storage. [soft_delete]';
 COMMENT ON COLUMN files.filename IS 'Stored file name; clinics often put patient names in it. [phi]';
 COMMENT ON COLUMN files.mime_type IS 'Media type, e.g. model/stl or application/dicom.';
@@ -232,18 +236,6 @@ COMMENT ON COLUMN files.processing_metadata IS 'What processing produced or lear
 COMMENT ON COLUMN files.created_at IS 'When the row was created.';
 COMMENT ON COLUMN files.updated_at IS 'When the row was last changed; kept current by a trigger.';
 COMMENT ON COLUMN files.deleted_at IS 'When the row was soft-deleted; NULL while it is live.';
-CREATE INDEX files_file_type_idx ON files (file_type);
-CREATE INDEX files_checksum_idx ON files (checksum);
-CREATE INDEX files_status_idx ON files (status);
-CREATE INDEX files_status_created_at_idx ON files (status, created_at);
-CREATE INDEX files_case_id_idx ON files (case_id);
-CREATE INDEX files_uploaded_by_idx ON files (uploaded_by);
-CREATE INDEX files_tags_gin_idx ON files USING gin (tags);
-CREATE INDEX files_file_metadata_gin_idx ON files USING gin (file_metadata);
-CREATE INDEX files_processing_metadata_gin_idx ON files USING gin (processing_metadata);
-CREATE TRIGGER files_set_updated_at BEFORE UPDATE ON files FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-
--- Table jobs
 CREATE TABLE jobs (
     id           uuid NOT NULL DEFAULT gen_random_uuid(),
     case_id      uuid NOT NULL,
@@ -266,6 +258,17 @@ CREATE TABLE jobs (
     CONSTRAINT jobs_attempts_in_range_check CHECK (attempts >= 0 AND attempts <= max_attempts),
     CONSTRAINT jobs_finished_after_start_check CHECK (finished_at IS NULL OR started_at IS NULL OR finished_at >= started_at)
 );
+CREATE INDEX jobs_case_id_idx ON jobs (case_id);
+CREATE INDEX jobs_created_by_idx ON jobs (created_by);
+CREATE INDEX jobs_file_id_idx ON jobs (file_id);
+CREATE INDEX jobs_job_type_idx ON jobs (job_type);
+CREATE INDEX jobs_parameters_gin_idx ON jobs USING gin (parameters);
+CREATE INDEX jobs_priority_idx ON jobs (priority);
+CREATE INDEX jobs_queue_idx ON jobs (priority DESC, scheduled_at) WHERE (status = 'pending');
+CREATE INDEX jobs_result_gin_idx ON jobs USING gin (result);
+CREATE INDEX jobs_status_created_at_idx ON jobs (status, created_at);
+CREATE INDEX jobs_status_idx ON jobs (status);
+CREATE TRIGGER jobs_set_updated_at BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 COMMENT ON TABLE jobs IS 'Background processing work (segmentation, conversion, ...) queued for the workers.';
 COMMENT ON COLUMN jobs.file_id IS 'The input file, when the job has one.';
 COMMENT ON COLUMN jobs.priority IS 'Higher runs first.';
@@ -276,19 +279,6 @@ COMMENT ON COLUMN jobs.error IS 'Last failure message.';
 COMMENT ON COLUMN jobs.scheduled_at IS 'Not picked up before this time (retry back-off).';
 COMMENT ON COLUMN jobs.created_at IS 'When the row was created.';
 COMMENT ON COLUMN jobs.updated_at IS 'When the row was last changed; kept current by a trigger.';
-CREATE INDEX jobs_job_type_idx ON jobs (job_type);
-CREATE INDEX jobs_status_idx ON jobs (status);
-CREATE INDEX jobs_priority_idx ON jobs (priority);
-CREATE INDEX jobs_status_created_at_idx ON jobs (status, created_at);
-CREATE INDEX jobs_queue_idx ON jobs (priority DESC, scheduled_at) WHERE (status = 'pending');
-CREATE INDEX jobs_case_id_idx ON jobs (case_id);
-CREATE INDEX jobs_file_id_idx ON jobs (file_id);
-CREATE INDEX jobs_created_by_idx ON jobs (created_by);
-CREATE INDEX jobs_parameters_gin_idx ON jobs USING gin (parameters);
-CREATE INDEX jobs_result_gin_idx ON jobs USING gin (result);
-CREATE TRIGGER jobs_set_updated_at BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-
--- Table models
 CREATE TABLE models (
     id             uuid NOT NULL DEFAULT gen_random_uuid(),
     case_id        uuid,
@@ -306,6 +296,11 @@ CREATE TABLE models (
     CONSTRAINT models_pkey PRIMARY KEY (id),
     CONSTRAINT models_model_name_model_version_key UNIQUE (model_name, model_version)
 );
+CREATE INDEX models_case_id_idx ON models (case_id);
+CREATE INDEX models_metrics_gin_idx ON models USING gin (metrics);
+CREATE INDEX models_model_metadata_gin_idx ON models USING gin (model_metadata);
+CREATE INDEX models_model_type_idx ON models (model_type);
+CREATE TRIGGER models_set_updated_at BEFORE UPDATE ON models FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 COMMENT ON TABLE models IS 'A trained ML model version the workers can run.';
 COMMENT ON COLUMN models.case_id IS 'Set for a model fine-tuned on one case.';
 COMMENT ON COLUMN models.framework IS 'e.g. pytorch, onnx.';
@@ -314,13 +309,6 @@ COMMENT ON COLUMN models.is_active IS 'Whether workers may pick this model.';
 COMMENT ON COLUMN models.metrics IS 'Evaluation metrics (dice, IoU, ...).';
 COMMENT ON COLUMN models.created_at IS 'When the row was created.';
 COMMENT ON COLUMN models.updated_at IS 'When the row was last changed; kept current by a trigger.';
-CREATE INDEX models_model_type_idx ON models (model_type);
-CREATE INDEX models_case_id_idx ON models (case_id);
-CREATE INDEX models_metrics_gin_idx ON models USING gin (metrics);
-CREATE INDEX models_model_metadata_gin_idx ON models USING gin (model_metadata);
-CREATE TRIGGER models_set_updated_at BEFORE UPDATE ON models FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-
--- Table segments
 CREATE TABLE segments (
     id               uuid NOT NULL DEFAULT gen_random_uuid(),
     case_id          uuid NOT NULL,
@@ -341,6 +329,16 @@ CREATE TABLE segments (
     CONSTRAINT segments_confidence_range_check CHECK (confidence IS NULL OR (confidence >= 0 AND confidence <= 1)),
     CONSTRAINT segments_fdi_tooth_number_check CHECK (tooth_number IS NULL OR (tooth_number BETWEEN 11 AND 48 AND tooth_number % 10 BETWEEN 1 AND 8))
 );
+CREATE INDEX segments_bounding_box_gin_idx ON segments USING gin (bounding_box);
+CREATE INDEX segments_case_id_idx ON segments (case_id);
+CREATE INDEX segments_created_by_job_idx ON segments (created_by_job);
+CREATE INDEX segments_file_id_idx ON segments (file_id);
+CREATE INDEX segments_mesh_data_gin_idx ON segments USING gin (mesh_data);
+CREATE INDEX segments_properties_gin_idx ON segments USING gin (properties);
+CREATE INDEX segments_segment_metadata_gin_idx ON segments USING gin (segment_metadata);
+CREATE INDEX segments_segment_type_created_at_idx ON segments (segment_type, created_at);
+CREATE INDEX segments_segment_type_idx ON segments (segment_type);
+CREATE TRIGGER segments_set_updated_at BEFORE UPDATE ON segments FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 COMMENT ON TABLE segments IS 'An anatomical part found in a scan (a tooth, the gums, an implant, ...). [soft_delete]';
 COMMENT ON COLUMN segments.created_by_job IS 'The job that produced the segment; NULL when drawn by hand.';
 COMMENT ON COLUMN segments.tooth_number IS 'FDI two-digit tooth number (11-48) for teeth and crowns.';
@@ -350,16 +348,6 @@ COMMENT ON COLUMN segments.mesh_data IS 'Mesh reference and statistics.';
 COMMENT ON COLUMN segments.created_at IS 'When the row was created.';
 COMMENT ON COLUMN segments.updated_at IS 'When the row was last changed; kept current by a trigger.';
 COMMENT ON COLUMN segments.deleted_at IS 'When the row was soft-deleted; NULL while it is live.';
-CREATE INDEX segments_segment_type_idx ON segments (segment_type);
-CREATE INDEX segments_segment_type_created_at_idx ON segments (segment_type, created_at);
-CREATE INDEX segments_case_id_idx ON segments (case_id);
-CREATE INDEX segments_file_id_idx ON segments (file_id);
-CREATE INDEX segments_created_by_job_idx ON segments (created_by_job);
-CREATE INDEX segments_properties_gin_idx ON segments USING gin (properties);
-CREATE INDEX segments_segment_metadata_gin_idx ON segments USING gin (segment_metadata);
-CREATE INDEX segments_bounding_box_gin_idx ON segments USING gin (bounding_box);
-CREATE INDEX segments_mesh_data_gin_idx ON segments USING gin (mesh_data);
-CREATE TRIGGER segments_set_updated_at BEFORE UPDATE ON segments FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 -- Foreign keys
 ALTER TABLE audit_logs ADD CONSTRAINT audit_logs_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE RESTRICT;

@@ -30,6 +30,28 @@ impl Catalog {
         self.functions.iter().find(|f| f.name == name)
     }
 
+    /// The same schema with every order that carries no meaning made canonical: enums, functions
+    /// and tables by name, and each table's columns, constraints, indexes and triggers by name.
+    /// Enum label order is kept: it is the sort order. Column order is not compared because
+    /// PostgreSQL cannot change it (`ADD COLUMN` appends), so a column added later sits after the
+    /// `timestamps` columns in the database but before them in `schema.yaml`. Compare catalogs
+    /// from different sources through this.
+    pub fn normalized(&self) -> Catalog {
+        let mut c = self.clone();
+        c.enums.sort_by(|a, b| a.name.cmp(&b.name));
+        c.functions.sort_by(|a, b| a.name.cmp(&b.name));
+        c.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        for t in &mut c.tables {
+            t.columns.sort_by(|a, b| a.name.cmp(&b.name));
+            t.uniques.sort_by(|a, b| a.name.cmp(&b.name));
+            t.checks.sort_by(|a, b| a.name.cmp(&b.name));
+            t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+            t.triggers.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        c
+    }
+
     /// Foreign keys of every table that point at `table`, with the table that holds each.
     pub fn incoming_foreign_keys<'a>(
         &'a self,

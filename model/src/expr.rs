@@ -40,6 +40,61 @@ pub fn check_expression(text: &str) -> Result<(), String> {
     }
 }
 
+/// The canonical text of an expression: PostgreSQL's parse tree printed back by its deparser, so
+/// `NOW( )`, `now()` and `(now())` are one expression wherever they were written (YAML, replayed
+/// SQL). Call on a text that [`check_expression`] accepted; other text is returned trimmed.
+pub fn canonical(text: &str) -> String {
+    let parsed = match pg_query::parse(&format!("SELECT ({text})"), 0) {
+        Ok(parsed) => parsed,
+        Err(_) => return text.trim().to_string(),
+    };
+    let target = parsed
+        .protobuf
+        .stmts
+        .first()
+        .and_then(|s| s.stmt.as_ref())
+        .and_then(|s| match s.node.as_ref() {
+            Some(NodeEnum::SelectStmt(select)) => select.target_list.first().and_then(|t| match t
+                .node
+                .as_ref()
+            {
+                Some(NodeEnum::ResTarget(target)) => {
+                    target.val.as_deref().and_then(|v| v.node.clone())
+                }
+                _ => None,
+            }),
+            _ => None,
+        });
+    match target.and_then(|node| deparse_expression(&node)) {
+        Some(text) => text,
+        None => text.trim().to_string(),
+    }
+}
+
+/// Prints an expression node back as SQL, by wrapping it in `SELECT <expr>` (the deparser only
+/// accepts whole statements).
+pub fn deparse_expression(node: &NodeEnum) -> Option<String> {
+    use pg_query::protobuf::{Node, ResTarget, SelectStmt};
+    let target = ResTarget {
+        val: Some(Box::new(Node {
+            node: Some(node.clone()),
+        })),
+        ..Default::default()
+    };
+    let select = SelectStmt {
+        target_list: vec![Node {
+            node: Some(NodeEnum::ResTarget(Box::new(target))),
+        }],
+        limit_option: pg_query::protobuf::LimitOption::Default as i32,
+        op: pg_query::protobuf::SetOperation::SetopNone as i32,
+        ..Default::default()
+    };
+    let text = NodeEnum::SelectStmt(Box::new(select))
+        .deparse(Default::default())
+        .ok()?;
+    text.strip_prefix("SELECT ").map(str::to_string)
+}
+
 /// The first column an expression refers to, if any (defaults may not refer to columns).
 /// Call on a text that [`check_expression`] accepted.
 pub fn referenced_column(text: &str) -> Option<String> {
@@ -108,6 +163,15 @@ mod tests {
         ] {
             assert!(check_expression(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn canonical_text_is_the_same_however_written() {
+        assert_eq!(canonical("NOW( )"), canonical("now()"));
+        assert_eq!(canonical("(now())"), "now()");
+        assert_eq!(canonical("'{}'::jsonb"), "'{}'::jsonb");
+        assert_eq!(canonical("a>0 and b<1"), canonical("(a > 0) AND (b < 1)"));
+        assert_eq!(canonical("status = 'pending'"), "status = 'pending'");
     }
 
     #[test]

@@ -8,10 +8,11 @@ pub mod catalog;
 pub mod diagnostics;
 pub mod expr;
 pub mod ident;
+pub mod replay;
 pub mod types;
 pub mod yaml;
 
 pub use catalog::*;
 pub use diagnostics::{Diagnostic, Pos, SourceErrors};
 pub use types::DataType;
-pub use yaml::load_schema;
+pub use yaml::{RenameHints, load_schema, load_schema_with_renames};

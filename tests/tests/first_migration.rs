@@ -470,15 +470,15 @@ tables:
         let m = codegen::migration::initial(&catalog);
         let db = pg::cluster().create_database(&format!("hard_schema_{n}"));
         let mut client = db.connect();
-        apply(&mut client, &m.render_up());
+        apply(&mut client, &m.up);
         assert_eq!(jsonb_columns_without_gin(&mut client), Vec::<String>::new());
         assert_eq!(
             foreign_keys_without_index(&mut client),
             Vec::<String>::new()
         );
-        apply(&mut client, &m.render_down());
+        apply(&mut client, &m.down);
         assert_eq!(public_objects(&mut client), Vec::<String>::new());
-        apply(&mut client, &m.render_up());
+        apply(&mut client, &m.up);
     }
 }
 

@@ -11,7 +11,7 @@ use super::read::{ColumnDecl, ForeignKeyDecl, IndexDecl, SchemaDecl, Sp, TableDe
 use crate::annotations;
 use crate::catalog::*;
 use crate::diagnostics::{Diagnostic, Pos, suggest};
-use crate::expr::{check_expression, literal_label, referenced_column};
+use crate::expr::{canonical, check_expression, literal_label, referenced_column};
 use crate::ident::{check_plain, derived_name, quote_literal};
 use crate::types::{DataType, KNOWN_TYPE_NAMES, TypeError};
 
@@ -55,6 +55,67 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
     }
     lowering.check_names(schema, &catalog);
     catalog
+}
+
+/// The `renamed_from` hints, checked: plain names, not a no-op, each old name used once.
+pub fn renames(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> super::RenameHints {
+    let mut hints = super::RenameHints::default();
+    let check = |old: &Sp<String>, new: &str, errors: &mut Vec<Diagnostic>| -> bool {
+        if let Err(why) = check_plain(&old.value) {
+            errors.push(Diagnostic::new(old.pos, why));
+            return false;
+        }
+        if old.value == new {
+            errors.push(Diagnostic::new(
+                old.pos,
+                format!("`renamed_from: {new}` names the current name"),
+            ));
+            return false;
+        }
+        true
+    };
+    for t in &schema.tables {
+        if let Some(old) = &t.renamed_from {
+            if schema.tables.iter().any(|other| {
+                other
+                    .renamed_from
+                    .as_ref()
+                    .is_some_and(|o| o.value == old.value && o.pos != old.pos)
+            }) {
+                errors.push(Diagnostic::new(
+                    old.pos,
+                    format!("two tables are `renamed_from: {}`", old.value),
+                ));
+            } else if check(old, &t.name.value, errors) {
+                hints.tables.push((old.value.clone(), t.name.value.clone()));
+            }
+        }
+        for c in &t.columns {
+            if let Some(old) = &c.renamed_from {
+                if t.columns.iter().any(|other| {
+                    other
+                        .renamed_from
+                        .as_ref()
+                        .is_some_and(|o| o.value == old.value && o.pos != old.pos)
+                }) {
+                    errors.push(Diagnostic::new(
+                        old.pos,
+                        format!(
+                            "two columns of `{}` are `renamed_from: {}`",
+                            t.name.value, old.value
+                        ),
+                    ));
+                } else if check(old, &c.name.value, errors) {
+                    hints.columns.push((
+                        t.name.value.clone(),
+                        old.value.clone(),
+                        c.name.value.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    hints
 }
 
 struct Lowering<'e> {
@@ -182,7 +243,7 @@ impl Lowering<'_> {
             self.expression(expression);
             table.checks.push(CheckConstraint {
                 name: derived_name(&[&name, &check_name.value], "check"),
-                expression: expression.value.trim().to_string(),
+                expression: canonical(&expression.value),
             });
         }
         if flag(&decl.timestamps) {
@@ -324,7 +385,7 @@ impl Lowering<'_> {
             );
             return None;
         }
-        Some(text.to_string())
+        Some(canonical(text))
     }
 
     fn expression(&mut self, expression: &Sp<String>) -> bool {
@@ -872,7 +933,7 @@ impl Lowering<'_> {
             }
         }
         let predicate = match &decl.predicate {
-            Some(p) if self.expression(p) => Some(p.value.trim().to_string()),
+            Some(p) if self.expression(p) => Some(canonical(&p.value)),
             Some(_) => {
                 ok = false;
                 None

@@ -17,6 +17,49 @@ use crate::diagnostics::{Diagnostic, Pos, SourceErrors};
 
 /// Loads a schema from YAML text. `path` is only used to name the file in errors.
 pub fn load_schema(path: &str, text: &str) -> Result<Catalog, SourceErrors> {
+    load_schema_with_renames(path, text).map(|(catalog, _)| catalog)
+}
+
+/// `renamed_from` hints from `schema.yaml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RenameHints {
+    /// `(old, new)` table names.
+    pub tables: Vec<(String, String)>,
+    /// `(table, old, new)`; `table` is the table's new name.
+    pub columns: Vec<(String, String, String)>,
+}
+
+impl RenameHints {
+    /// The hints that undo these ones, for the down migration.
+    pub fn inverted(&self) -> RenameHints {
+        RenameHints {
+            tables: self
+                .tables
+                .iter()
+                .map(|(old, new)| (new.clone(), old.clone()))
+                .collect(),
+            columns: self
+                .columns
+                .iter()
+                .map(|(table, old, new)| {
+                    let old_table = self
+                        .tables
+                        .iter()
+                        .find(|(_, n)| n == table)
+                        .map_or(table.clone(), |(o, _)| o.clone());
+                    (old_table, new.clone(), old.clone())
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Loads a schema and its `renamed_from` hints, which are not part of the schema but of the
+/// change that leads to it.
+pub fn load_schema_with_renames(
+    path: &str,
+    text: &str,
+) -> Result<(Catalog, RenameHints), SourceErrors> {
     let fail = |diagnostics: Vec<Diagnostic>| SourceErrors::new(path, text, diagnostics);
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
     let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
@@ -38,8 +81,9 @@ pub fn load_schema(path: &str, text: &str) -> Result<Catalog, SourceErrors> {
         );
     }
     let catalog = lower::lower(&decl, &mut errors);
+    let renames = lower::renames(&decl, &mut errors);
     if errors.is_empty() {
-        Ok(catalog)
+        Ok((catalog, renames))
     } else {
         Err(fail(errors))
     }

@@ -40,6 +40,7 @@ pub struct TableDecl {
     pub indexes: Vec<IndexDecl>,
     pub soft_delete: Option<Sp<bool>>,
     pub timestamps: Option<Sp<bool>>,
+    pub renamed_from: Option<Sp<String>>,
 }
 
 #[derive(Debug)]
@@ -57,6 +58,7 @@ pub struct ColumnDecl {
     pub pii: Option<Sp<bool>>,
     pub phi: Option<Sp<bool>>,
     pub comment: Option<Sp<String>>,
+    pub renamed_from: Option<Sp<String>>,
 }
 
 #[derive(Debug)]
@@ -92,6 +94,7 @@ pub const TABLE_KEYS: &[&str] = &[
     "indexes",
     "soft_delete",
     "timestamps",
+    "renamed_from",
 ];
 pub const COLUMN_KEYS: &[&str] = &[
     "type",
@@ -106,6 +109,7 @@ pub const COLUMN_KEYS: &[&str] = &[
     "pii",
     "phi",
     "comment",
+    "renamed_from",
 ];
 pub const INDEX_KEYS: &[&str] = &["columns", "include", "using", "unique", "where", "name"];
 pub const FOREIGN_KEY_KEYS: &[&str] = &[
@@ -297,6 +301,7 @@ impl Reader<'_> {
             indexes: Vec::new(),
             soft_delete: None,
             timestamps: None,
+            renamed_from: None,
         };
         let Some(map) = self.expect_mapping(node, "a table is a mapping with at least `columns`")
         else {
@@ -373,6 +378,10 @@ impl Reader<'_> {
                 }
                 "soft_delete" => table.soft_delete = self.bool(value, key),
                 "timestamps" => table.timestamps = self.bool(value, key),
+                "renamed_from" => {
+                    table.renamed_from =
+                        self.string(value, "`renamed_from` names the table's previous name")
+                }
                 _ => unreachable!("entries() yields only known keys"),
             }
         }
@@ -407,6 +416,7 @@ impl Reader<'_> {
             pii: None,
             phi: None,
             comment: None,
+            renamed_from: None,
         };
         match node {
             // Shorthand: `name: text` declares the type alone.
@@ -433,6 +443,7 @@ impl Reader<'_> {
                         "pii" => column.pii = self.bool(value, key),
                         "phi" => column.phi = self.bool(value, key),
                         "comment" => column.comment = text(self),
+                        "renamed_from" => column.renamed_from = text(self),
                         _ => unreachable!("entries() yields only known keys"),
                     }
                 }

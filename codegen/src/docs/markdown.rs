@@ -1,0 +1,660 @@
+//! The Markdown pages: the index, the ERD page and one page per table.
+
+use std::fmt::Write as _;
+
+use model::ident::quote;
+use model::{
+    Catalog, Column, DataType, EnumType, FkAction, ForeignKey, Index, Table, TriggerEvent,
+};
+
+use super::mermaid::Diagram;
+use super::{Cardinality, Docs, Keys, MARKDOWN_HEADER, sensitivity_labels};
+
+/// `docs/README.md`: what is where, the tables and enums at a glance.
+pub fn index(docs: &Docs<'_>) -> String {
+    let catalog = docs.catalog;
+    let mut out = String::from(MARKDOWN_HEADER);
+    let fk_count = docs.foreign_keys().len();
+    let _ = write!(
+        out,
+        "\n# Database schema\n\n\
+         Generated from [`schema.yaml`](../../schema.yaml): {} in {}, {}, {}.\n\n\
+         - [Entity-relationship diagram](ERD.md) (Mermaid, rendered by GitHub)\n\
+         - [Entity-relationship diagram as an image](erd.svg)\n\
+         - One page per table under [`tables/`](tables/)\n\n\
+         [![Entity-relationship diagram of every table](erd.svg)](erd.svg)\n",
+        count(
+            catalog.tables.iter().map(|t| t.columns.len()).sum(),
+            "column"
+        ),
+        count(catalog.tables.len(), "table"),
+        count(fk_count, "foreign key"),
+        count(catalog.enums.len(), "enum type"),
+    );
+
+    out.push_str("\n## Tables\n\n");
+    let rows = docs
+        .tables
+        .iter()
+        .map(|t| {
+            vec![
+                format!("[`{}`](tables/{}.md)", t.name, t.name),
+                t.columns.len().to_string(),
+                referenced_tables(t, "tables/"),
+                t.comment.as_deref().map(text).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(
+        &mut out,
+        &["Table", "Columns", "References", "Description"],
+        rows,
+    );
+
+    if !catalog.enums.is_empty() {
+        out.push_str("\n## Enums\n\n");
+        let rows = enums_by_name(catalog)
+            .into_iter()
+            .map(|e| {
+                let users = docs
+                    .tables
+                    .iter()
+                    .flat_map(|t| {
+                        t.columns
+                            .iter()
+                            .filter(|c| c.data_type.enum_name() == Some(e.name.as_str()))
+                            .map(move |c| {
+                                format!("[`{}`](tables/{}.md).`{}`", t.name, t.name, c.name)
+                            })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                vec![code(&e.name), enum_values(e), users]
+            })
+            .collect();
+        table(&mut out, &["Enum", "Values", "Used by"], rows);
+    }
+
+    let sensitive: Vec<(&Table, &Column)> = docs
+        .tables
+        .iter()
+        .flat_map(|t| t.columns.iter().map(move |c| (*t, c)))
+        .filter(|(_, c)| c.sensitivity.is_sensitive())
+        .collect();
+    if !sensitive.is_empty() {
+        out.push_str(
+            "\n## Sensitive columns\n\n\
+             Columns holding personally identifiable (PII, GDPR) or protected health information \
+             (PHI, HIPAA). The flags are stored in the column comments, so the database carries them too.\n\n",
+        );
+        let rows = sensitive
+            .into_iter()
+            .map(|(t, c)| {
+                vec![
+                    format!("[`{}`](tables/{}.md)", t.name, t.name),
+                    code(&c.name),
+                    sensitivity_labels(c).join(", "),
+                    c.comment.as_deref().map(text).unwrap_or_default(),
+                ]
+            })
+            .collect();
+        table(&mut out, &["Table", "Column", "Flags", "Comment"], rows);
+    }
+
+    if !catalog.functions.is_empty() {
+        out.push_str("\n## Functions\n\n");
+        let mut functions: Vec<_> = catalog.functions.iter().collect();
+        functions.sort_by(|a, b| a.name.cmp(&b.name));
+        let rows = functions
+            .into_iter()
+            .map(|f| {
+                let users = docs
+                    .tables
+                    .iter()
+                    .filter(|t| t.triggers.iter().any(|tr| tr.function == f.name))
+                    .map(|t| format!("[`{}`](tables/{}.md)", t.name, t.name))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                vec![
+                    code(&format!("{}()", f.name)),
+                    code(&f.returns),
+                    code(&f.language),
+                    users,
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &["Function", "Returns", "Language", "Triggers on"],
+            rows,
+        );
+    }
+    out
+}
+
+/// `docs/ERD.md`: the Mermaid diagram of every table.
+pub fn erd(docs: &Docs<'_>) -> String {
+    let mut out = String::from(MARKDOWN_HEADER);
+    out.push_str(
+        "\n# Entity-relationship diagram\n\n\
+         Every table with its columns and every foreign key. Also as an image: [erd.svg](erd.svg); \
+         per-table details under [tables/](tables/); the index is [README.md](README.md).\n\n\
+         How to read it: `PK` primary key, `FK` foreign key, `UK` unique; `[PII]`/`[PHI]` mark \
+         personal and health data. A line joins a referenced table (left in the source) to the \
+         table referencing it and is labelled with the referencing columns. At the referenced \
+         end, `||` means exactly one row (NOT NULL columns) and `|o` zero or one (nullable \
+         columns); at the referencing end, `o{` means zero or many rows and `o|` zero or one \
+         (unique columns). Lines are solid when the foreign key is part of the primary key, \
+         dotted otherwise. Types are shown as one word (`varchar(255)` as `varchar_255`, `text[]` \
+         as `text_array`), as Mermaid requires.\n\n",
+    );
+    out.push_str("```mermaid\n");
+    out.push_str(&Diagram::whole(docs).render(docs));
+    out.push_str("```\n");
+    out
+}
+
+/// `docs/tables/<table>.md`.
+pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
+    let catalog = docs.catalog;
+    let mut out = String::from(MARKDOWN_HEADER);
+    let _ = write!(
+        out,
+        "\n# `{}`\n\n[Schema](../README.md) · [ERD](../ERD.md) · [Diagram](../erd.svg)\n\n",
+        t.name
+    );
+    if let Some(comment) = &t.comment {
+        let _ = writeln!(out, "{}\n", text(comment));
+    }
+    let mut notes = Vec::new();
+    if t.flags.soft_delete {
+        notes.push(
+            "**Soft delete**: rows are marked deleted by setting `deleted_at` rather than removed."
+                .to_string(),
+        );
+    }
+    for trigger in &t.triggers {
+        if trigger.function == model::yaml::SET_UPDATED_AT {
+            notes.push(format!(
+                "**Timestamps**: `updated_at` is kept current by the trigger `{}`.",
+                trigger.name
+            ));
+        }
+    }
+    let sensitive: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| c.sensitivity.is_sensitive())
+        .map(|c| format!("`{}` ({})", c.name, sensitivity_labels(c).join(", ")))
+        .collect();
+    if !sensitive.is_empty() {
+        notes.push(format!("**Sensitive columns**: {}.", sensitive.join(", ")));
+    }
+    for note in notes {
+        let _ = writeln!(out, "- {note}");
+    }
+
+    out.push_str("\n## Columns\n\n");
+    let rows = t
+        .columns
+        .iter()
+        .map(|c| {
+            vec![
+                code(&c.name),
+                type_cell(catalog, &c.data_type),
+                if c.nullable { "yes" } else { "no" }.to_string(),
+                c.default.as_deref().map(code).unwrap_or_default(),
+                key_cell(t, c),
+                sensitivity_labels(c).join(", "),
+                c.comment.as_deref().map(text).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(
+        &mut out,
+        &[
+            "Name", "Type", "Nullable", "Default", "Keys", "PII/PHI", "Comment",
+        ],
+        rows,
+    );
+
+    out.push_str("\n## Indexes\n\n");
+    let mut rows = Vec::new();
+    if let Some(pk) = &t.primary_key {
+        rows.push(vec![
+            code(&pk.name),
+            "btree".to_string(),
+            code(&pk.columns.join(", ")),
+            String::new(),
+            "yes".to_string(),
+            String::new(),
+            "primary key".to_string(),
+        ]);
+    }
+    for unique in &t.uniques {
+        rows.push(vec![
+            code(&unique.name),
+            "btree".to_string(),
+            code(&unique.columns.join(", ")),
+            String::new(),
+            "yes".to_string(),
+            String::new(),
+            "unique constraint".to_string(),
+        ]);
+    }
+    for ix in &t.indexes {
+        rows.push(vec![
+            code(&ix.name),
+            ix.method.as_sql().to_string(),
+            code(&index_keys(ix)),
+            if ix.include.is_empty() {
+                String::new()
+            } else {
+                code(&ix.include.join(", "))
+            },
+            if ix.unique { "yes" } else { "no" }.to_string(),
+            ix.predicate.as_deref().map(code).unwrap_or_default(),
+            index_purpose(t, ix),
+        ]);
+    }
+    table(
+        &mut out,
+        &[
+            "Name", "Method", "Columns", "Include", "Unique", "Where", "Serves",
+        ],
+        rows,
+    );
+
+    out.push_str("\n## Constraints\n\n");
+    let mut rows = Vec::new();
+    if let Some(pk) = &t.primary_key {
+        rows.push(vec![
+            code(&pk.name),
+            "PRIMARY KEY".to_string(),
+            code(&format!("PRIMARY KEY ({})", columns_sql(&pk.columns))),
+        ]);
+    }
+    for unique in &t.uniques {
+        rows.push(vec![
+            code(&unique.name),
+            "UNIQUE".to_string(),
+            code(&format!("UNIQUE ({})", columns_sql(&unique.columns))),
+        ]);
+    }
+    for check in &t.checks {
+        rows.push(vec![
+            code(&check.name),
+            "CHECK".to_string(),
+            code(&format!("CHECK ({})", check.expression)),
+        ]);
+    }
+    for fk in &t.foreign_keys {
+        rows.push(vec![
+            code(&fk.name),
+            "FOREIGN KEY".to_string(),
+            code(&foreign_key_sql(fk)),
+        ]);
+    }
+    table(&mut out, &["Name", "Type", "Definition"], rows);
+
+    out.push_str("\n## Relationships\n\n");
+    out.push_str("### References\n\n");
+    if t.foreign_keys.is_empty() {
+        let _ = writeln!(out, "`{}` references no table.", t.name);
+    } else {
+        let rows = t
+            .foreign_keys
+            .iter()
+            .map(|fk| {
+                let card = Cardinality::of(t, fk);
+                vec![
+                    code(&fk.columns.join(", ")),
+                    format!(
+                        "{} ({})",
+                        table_link(&fk.ref_table, ""),
+                        code(&fk.ref_columns.join(", "))
+                    ),
+                    card.parent_words().to_string(),
+                    fk.on_delete.as_sql().to_string(),
+                    fk.on_update.as_sql().to_string(),
+                    code(&fk.name),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                "Columns",
+                "References",
+                "Each row has",
+                "On delete",
+                "On update",
+                "Constraint",
+            ],
+            rows,
+        );
+    }
+    out.push_str("\n### Referenced by\n\n");
+    let incoming = docs.incoming(&t.name);
+    if incoming.is_empty() {
+        let _ = writeln!(out, "No table references `{}`.", t.name);
+    } else {
+        let rows = incoming
+            .iter()
+            .map(|(child, fk)| {
+                let card = Cardinality::of(child, fk);
+                vec![
+                    table_link(&child.name, ""),
+                    code(&fk.columns.join(", ")),
+                    code(&fk.ref_columns.join(", ")),
+                    format!("{} `{}`", card.child_words(), child.name),
+                    fk.on_delete.as_sql().to_string(),
+                    fk.on_update.as_sql().to_string(),
+                    code(&fk.name),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                "Table",
+                "Columns",
+                "Referenced columns",
+                "Each row has",
+                "On delete",
+                "On update",
+                "Constraint",
+            ],
+            rows,
+        );
+    }
+
+    let mut used: Vec<&EnumType> = Vec::new();
+    for column in &t.columns {
+        if let Some(e) = column
+            .data_type
+            .enum_name()
+            .and_then(|n| catalog.enum_type(n))
+            && !used.iter().any(|u| u.name == e.name)
+        {
+            used.push(e);
+        }
+    }
+    if !used.is_empty() {
+        out.push_str("\n## Enums\n\n");
+        used.sort_by(|a, b| a.name.cmp(&b.name));
+        let rows = used
+            .into_iter()
+            .map(|e| {
+                let columns = t
+                    .columns
+                    .iter()
+                    .filter(|c| c.data_type.enum_name() == Some(e.name.as_str()))
+                    .map(|c| code(&c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                vec![code(&e.name), columns, enum_values(e)]
+            })
+            .collect();
+        table(&mut out, &["Enum", "Columns", "Values"], rows);
+    }
+
+    if !t.triggers.is_empty() {
+        out.push_str("\n## Triggers\n\n");
+        let rows = t
+            .triggers
+            .iter()
+            .map(|tr| {
+                let events: Vec<&str> = tr
+                    .events
+                    .iter()
+                    .map(|e| match e {
+                        TriggerEvent::Insert => "INSERT",
+                        TriggerEvent::Update => "UPDATE",
+                        TriggerEvent::Delete => "DELETE",
+                    })
+                    .collect();
+                let timing = match tr.timing {
+                    model::TriggerTiming::Before => "BEFORE",
+                    model::TriggerTiming::After => "AFTER",
+                };
+                vec![
+                    code(&tr.name),
+                    timing.to_string(),
+                    events.join(" OR "),
+                    "FOR EACH ROW".to_string(),
+                    code(&format!("{}()", tr.function)),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &["Name", "Timing", "Events", "Level", "Function"],
+            rows,
+        );
+        let mut shown: Vec<&str> = Vec::new();
+        for trigger in &t.triggers {
+            if shown.contains(&trigger.function.as_str()) {
+                continue;
+            }
+            shown.push(&trigger.function);
+            if let Some(f) = catalog.function(&trigger.function) {
+                let _ = write!(
+                    out,
+                    "\n<details><summary>Function <code>{}()</code></summary>\n\n```sql\n{}\n```\n\n</details>\n",
+                    html(&f.name),
+                    crate::sql::create_function(f).trim_end()
+                );
+            }
+        }
+    }
+
+    out.push_str("\n## Diagram\n\n");
+    let neighbours = docs.neighbours(t);
+    if neighbours.is_empty() {
+        let _ = writeln!(out, "`{}` has no relationships.\n", t.name);
+    } else {
+        let _ = writeln!(
+            out,
+            "`{}` and the tables it references or is referenced by (their key columns only).\n",
+            t.name
+        );
+    }
+    out.push_str("```mermaid\n");
+    out.push_str(&Diagram::neighbourhood(docs, t).render(docs));
+    out.push_str("```\n");
+    out
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn enums_by_name(catalog: &Catalog) -> Vec<&EnumType> {
+    let mut enums: Vec<&EnumType> = catalog.enums.iter().collect();
+    enums.sort_by(|a, b| a.name.cmp(&b.name));
+    enums
+}
+
+fn enum_values(e: &EnumType) -> String {
+    e.values
+        .iter()
+        .map(|v| code(v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The tables `t` references, as links (`prefix` is the path to the table pages).
+fn referenced_tables(t: &Table, prefix: &str) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for fk in &t.foreign_keys {
+        if !names.contains(&fk.ref_table.as_str()) {
+            names.push(&fk.ref_table);
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| table_link(n, prefix))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn table_link(name: &str, prefix: &str) -> String {
+    format!("[`{name}`]({prefix}{name}.md)")
+}
+
+/// The type, linked to the enum section when it is one of the catalog's enums.
+fn type_cell(catalog: &Catalog, data_type: &DataType) -> String {
+    match data_type.enum_name() {
+        Some(name) if catalog.enum_type(name).is_some() => {
+            format!("[{}](#enums)", code(&data_type.to_string()))
+        }
+        _ => code(&data_type.to_string()),
+    }
+}
+
+fn key_cell(t: &Table, c: &Column) -> String {
+    let keys = Keys::of(t, c);
+    let mut parts = Vec::new();
+    if keys.pk {
+        parts.push("PK".to_string());
+    }
+    for fk in t
+        .foreign_keys
+        .iter()
+        .filter(|fk| fk.columns.contains(&c.name))
+    {
+        parts.push(format!("FK → {}", table_link(&fk.ref_table, "")));
+    }
+    if keys.uk {
+        parts.push("UK".to_string());
+    }
+    parts.join(", ")
+}
+
+fn index_keys(ix: &Index) -> String {
+    ix.keys
+        .iter()
+        .map(|k| {
+            let mut s = k.column.clone();
+            if let Some(opclass) = &k.opclass {
+                s.push(' ');
+                s.push_str(opclass);
+            }
+            if k.descending {
+                s.push_str(" DESC");
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why an index is there, when that follows from the schema's rules.
+fn index_purpose(t: &Table, ix: &Index) -> String {
+    let keys: Vec<&str> = ix.keys.iter().map(|k| k.column.as_str()).collect();
+    let fk = t.foreign_keys.iter().find(|fk| {
+        ix.method == model::IndexMethod::Btree
+            && ix.predicate.is_none()
+            && fk.columns.len() <= keys.len()
+            && fk
+                .columns
+                .iter()
+                .all(|c| keys[..fk.columns.len()].contains(&c.as_str()))
+    });
+    if let Some(fk) = fk {
+        return format!("foreign key to {}", table_link(&fk.ref_table, ""));
+    }
+    if ix.method == model::IndexMethod::Gin
+        && keys.len() == 1
+        && t.column(keys[0]).is_some_and(|c| c.data_type.is_jsonb())
+    {
+        return "JSONB containment (`@>`)".to_string();
+    }
+    if ix.predicate.is_some() {
+        return "partial index".to_string();
+    }
+    String::new()
+}
+
+fn columns_sql(columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn foreign_key_sql(fk: &ForeignKey) -> String {
+    let mut out = format!(
+        "FOREIGN KEY ({}) REFERENCES {} ({})",
+        columns_sql(&fk.columns),
+        quote(&fk.ref_table),
+        columns_sql(&fk.ref_columns)
+    );
+    if fk.on_delete != FkAction::NoAction {
+        out.push_str(&format!(
+            " ON DELETE {}",
+            fk.on_delete.as_sql().to_uppercase()
+        ));
+    }
+    if fk.on_update != FkAction::NoAction {
+        out.push_str(&format!(
+            " ON UPDATE {}",
+            fk.on_update.as_sql().to_uppercase()
+        ));
+    }
+    out
+}
+
+/// A GitHub-flavoured Markdown table. Cells must already be escaped (`code`, `text`).
+fn table(out: &mut String, headers: &[&str], rows: Vec<Vec<String>>) {
+    let _ = writeln!(out, "| {} |", headers.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}",
+        headers.iter().map(|_| " --- |").collect::<String>()
+    );
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+}
+
+/// Inline code safe inside a table cell: one line, `|` escaped, a fence longer than any run of
+/// backticks inside.
+fn code(s: &str) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let longest_run = one_line
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    let pad = if one_line.starts_with('`') || one_line.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{}{pad}{fence}", one_line.replace('|', "\\|"))
+}
+
+/// Free text (comments) safe inside a table cell: one line, `|` escaped, no raw HTML.
+fn text(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,327 @@
+//! The JSON Schema of `schema.yaml`, for editors (`generated/schema.schema.json`).
+//!
+//! The loader in `model::yaml` reads the YAML by hand to keep positions and report every problem
+//! at once, so there are no serde types to derive a schema from. The types below exist only to
+//! describe the format: they mirror docs/schema-format.md, their doc comments become the
+//! `description`s an editor shows on hover, and a test checks that their keys are exactly the
+//! key lists the loader accepts (`model::yaml::*_KEYS`), so the two cannot drift apart.
+//!
+//! The schema checks the shape (known keys, the right kinds of values, identifiers, index methods,
+//! referential actions). Meaning (unknown types, references to missing tables) is left to the
+//! loader, which names the line and column.
+
+// The types are never built: they only carry a schema.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde_json::Value;
+
+/// Where `codegen` writes the schema, relative to the output directory.
+pub const PATH: &str = "schema.schema.json";
+
+/// A plain lower-case SQL identifier, as the loader requires for every name.
+const IDENTIFIER_PATTERN: &str = "^[a-z_][a-z0-9_]*$";
+
+/// The `schema.yaml` file: the whole database.
+#[derive(JsonSchema)]
+#[schemars(
+    title = "schema.yaml",
+    description = "The PostgreSQL schema as code: enum types and tables. Documented in docs/schema-format.md; `cargo run -p codegen` turns it into migrations and docs.",
+    deny_unknown_fields
+)]
+struct SchemaFile {
+    /// PostgreSQL enum types (`CREATE TYPE name AS ENUM`): each enum's name and its labels, in sort order.
+    #[schemars(extend("propertyNames" = identifier_names()))]
+    enums: Option<BTreeMap<String, EnumLabels>>,
+    /// The tables, by name. Columns are created in the order they are written.
+    #[schemars(
+        extend("propertyNames" = identifier_names(), "minProperties" = 1)
+    )]
+    tables: BTreeMap<String, Table>,
+}
+
+/// The labels of an enum type, in sort order; each at most once.
+#[derive(JsonSchema)]
+#[schemars(inline, extend("uniqueItems" = true))]
+struct EnumLabels(#[schemars(length(min = 1))] Vec<String>);
+
+/// A table.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Table {
+    /// `COMMENT ON TABLE`; shown in the generated docs.
+    comment: Option<String>,
+    /// The columns, by name, in order. A column is a type name alone (`name: text`) or a mapping.
+    #[schemars(extend("propertyNames" = identifier_names(), "minProperties" = 1))]
+    columns: BTreeMap<String, Column>,
+    /// A composite primary key, as a list of columns. For a single column, mark the column `primary_key: true` instead (not both).
+    #[schemars(length(min = 1))]
+    primary_key: Option<Vec<String>>,
+    /// Composite unique constraints, each a list of columns; named `<table>_<cols>_key`.
+    unique: Option<Vec<ColumnList>>,
+    /// `CHECK` constraints: each name (the constraint is named `<table>_<name>_check`) and its boolean SQL expression.
+    #[schemars(extend("propertyNames" = identifier_names()))]
+    checks: Option<BTreeMap<String, String>>,
+    /// Composite foreign keys. A single-column foreign key is simpler as `references:` on the column.
+    foreign_keys: Option<Vec<ForeignKey>>,
+    /// Extra indexes. Foreign keys and JSONB columns get theirs without asking.
+    indexes: Option<Vec<Index>>,
+    /// Soft deletes: adds `deleted_at timestamptz NULL` and records the flag in the table comment.
+    #[schemars(extend("default" = false))]
+    soft_delete: Option<bool>,
+    /// Adds `created_at` and `updated_at timestamptz NOT NULL DEFAULT now()`, and a `BEFORE UPDATE` trigger keeping `updated_at` current.
+    #[schemars(extend("default" = false))]
+    timestamps: Option<bool>,
+}
+
+/// A list of column names.
+#[derive(JsonSchema)]
+#[schemars(inline)]
+struct ColumnList(#[schemars(length(min = 1))] Vec<String>);
+
+/// A column: a type name alone (`name: text`), or a mapping with `type` and options.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Column {
+    /// The column's type alone: `uuid`, `text`, `varchar(255)`, `integer`, `numeric(10,2)`, `timestamptz`, `jsonb`, an enum from `enums`, or `T[]`. The column is NOT NULL.
+    Type(String),
+    /// A column with options.
+    Spec(ColumnSpec),
+}
+
+/// A column with options.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct ColumnSpec {
+    /// A PostgreSQL type (`uuid`, `text`, `varchar(255)`, `integer`, `bigint`, `numeric(10,2)`, `boolean`, `timestamptz`, `jsonb`, `inet`, ...), an enum from `enums`, or `T[]`. `serial` types are refused: use `uuid` with `default: gen_random_uuid()`.
+    #[serde(rename = "type")]
+    data_type: String,
+    /// Allow NULL.
+    #[schemars(extend("default" = false))]
+    nullable: Option<bool>,
+    /// The default, a SQL expression parsed with PostgreSQL's parser: `now()`, `gen_random_uuid()`, `"'{}'::jsonb"`, `"0"`. For an enum column a bare label (`default: pending`) is accepted.
+    default: Option<Scalar>,
+    /// The single-column primary key (named `<table>_pkey`).
+    #[schemars(extend("default" = false))]
+    primary_key: Option<bool>,
+    /// A unique constraint on this column (named `<table>_<col>_key`).
+    #[schemars(extend("default" = false))]
+    unique: Option<bool>,
+    /// A foreign key: `table` (its primary key) or `table.column` (a unique column). Types must match exactly.
+    #[schemars(regex(pattern = r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$"))]
+    references: Option<String>,
+    /// What happens to this row when the referenced row is deleted.
+    on_delete: Option<Action>,
+    /// What happens to this row when the referenced key is updated.
+    on_update: Option<Action>,
+    /// `true` adds an index (GIN for jsonb and arrays, btree otherwise). `false` opts a JSONB column out of its automatic GIN index, only allowed when a GIN index on it is declared under `indexes`; a foreign-key column cannot opt out.
+    index: Option<bool>,
+    /// Personally identifiable information (GDPR). Stored as a tag at the end of the column comment.
+    #[schemars(extend("default" = false))]
+    pii: Option<bool>,
+    /// Protected health information (HIPAA). Stored as a tag at the end of the column comment.
+    #[schemars(extend("default" = false))]
+    phi: Option<bool>,
+    /// `COMMENT ON COLUMN`; shown in the generated docs. It cannot end in a `[...]` tag list.
+    comment: Option<String>,
+}
+
+/// A SQL expression; a bare number or boolean is taken as written.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Scalar {
+    Text(String),
+    Number(f64),
+    Boolean(bool),
+}
+
+/// A referential action.
+#[derive(JsonSchema)]
+#[schemars(extend("default" = "no action"))]
+enum Action {
+    /// Refuse the change if referencing rows remain at the end of the statement (the default).
+    #[serde(rename = "no action")]
+    NoAction,
+    /// Refuse the change immediately if referencing rows exist.
+    #[serde(rename = "restrict")]
+    Restrict,
+    /// Delete (or update) the referencing rows too.
+    #[serde(rename = "cascade")]
+    Cascade,
+    /// Set the referencing columns to NULL; the columns must be nullable.
+    #[serde(rename = "set null")]
+    SetNull,
+    /// Set the referencing columns to their defaults.
+    #[serde(rename = "set default")]
+    SetDefault,
+}
+
+/// An index method.
+#[derive(JsonSchema)]
+#[schemars(extend("default" = "btree"))]
+enum Method {
+    /// B-tree: equality and range queries, sorting (the default).
+    #[serde(rename = "btree")]
+    Btree,
+    /// GIN: jsonb containment and arrays.
+    #[serde(rename = "gin")]
+    Gin,
+    /// GiST: geometric types, ranges, full text.
+    #[serde(rename = "gist")]
+    Gist,
+    /// Hash: equality only.
+    #[serde(rename = "hash")]
+    Hash,
+    /// BRIN: very large tables whose rows are physically ordered by the column.
+    #[serde(rename = "brin")]
+    Brin,
+}
+
+/// An index declared under `indexes`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Index {
+    /// Key columns: `col`, `col DESC`, or `col opclass` (e.g. `mesh_data jsonb_path_ops`).
+    #[schemars(length(min = 1))]
+    columns: Vec<String>,
+    /// Non-key columns stored in the index (`INCLUDE`).
+    include: Option<Vec<String>>,
+    /// The index method.
+    using: Option<Method>,
+    /// A unique index (btree only).
+    #[schemars(extend("default" = false))]
+    unique: Option<bool>,
+    /// A SQL predicate making this a partial index; it then needs an explicit `name`.
+    #[serde(rename = "where")]
+    predicate: Option<String>,
+    /// The index name. Derived names are `<table>_<cols>_idx`, `<table>_<cols>_<method>_idx` for non-btree methods, `<table>_<cols>_uidx` for unique indexes.
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
+    name: Option<String>,
+}
+
+/// A (composite) foreign key declared under `foreign_keys`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct ForeignKey {
+    /// The referencing columns of this table.
+    #[schemars(length(min = 1))]
+    columns: Vec<String>,
+    /// The referenced table.
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    references: String,
+    /// The referenced columns (default: the referenced table's primary key).
+    ref_columns: Option<Vec<String>>,
+    /// What happens to the referencing rows when the referenced row is deleted.
+    on_delete: Option<Action>,
+    /// What happens to the referencing rows when the referenced key is updated.
+    on_update: Option<Action>,
+    /// The constraint name (default `<table>_<cols>_fkey`).
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
+    name: Option<String>,
+}
+
+/// The `propertyNames` of every mapping keyed by a name: plain identifiers of at most 63 bytes.
+fn identifier_names() -> Value {
+    serde_json::json!({ "pattern": IDENTIFIER_PATTERN, "maxLength": 63 })
+}
+
+/// The JSON Schema, as a JSON value.
+pub fn schema() -> Value {
+    let generator = SchemaSettings::draft07().into_generator();
+    let mut value = generator.into_root_schema_for::<SchemaFile>().to_value();
+    strip_null(&mut value);
+    if let Value::Object(root) = &mut value {
+        root.insert(
+            "$comment".to_string(),
+            Value::String(
+                "Generated by codegen from the Rust types in codegen/src/json_schema.rs: DO NOT EDIT. Run `cargo run -p codegen` to refresh it.".to_string(),
+            ),
+        );
+    }
+    value
+}
+
+/// The JSON Schema as the committed file: pretty-printed with sorted keys, so the text does not
+/// depend on how `serde_json` happens to order maps.
+pub fn render() -> String {
+    let mut out = String::new();
+    write_json(&schema(), 0, &mut out);
+    out.push('\n');
+    out
+}
+
+/// Optional fields are `Option`s, which schemars describes as "T or null". In `schema.yaml` an
+/// absent key is the way to leave a value out and `null` is an error, so the null alternative is
+/// removed everywhere.
+fn strip_null(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".to_string(), only);
+                }
+            }
+            if let Some(Value::Array(alternatives)) = map.get_mut("anyOf") {
+                alternatives.retain(|a| a.get("type").is_none_or(|t| t != "null"));
+                if alternatives.len() == 1 {
+                    let only = alternatives.remove(0);
+                    map.remove("anyOf");
+                    if let Value::Object(inner) = only {
+                        for (key, inner_value) in inner {
+                            map.entry(key).or_insert(inner_value);
+                        }
+                    }
+                }
+            }
+            for child in map.values_mut() {
+                strip_null(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null),
+        _ => {}
+    }
+}
+
+fn write_json(value: &Value, depth: usize, out: &mut String) {
+    let indent = |out: &mut String, depth: usize| out.push_str(&"  ".repeat(depth));
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push_str("{\n");
+            for (i, (key, item)) in entries.iter().enumerate() {
+                indent(out, depth + 1);
+                out.push_str(&Value::String((*key).clone()).to_string());
+                out.push_str(": ");
+                write_json(item, depth + 1, out);
+                if i + 1 < entries.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            indent(out, depth);
+            out.push('}');
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                indent(out, depth + 1);
+                write_json(item, depth + 1, out);
+                if i + 1 < items.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            indent(out, depth);
+            out.push(']');
+        }
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}

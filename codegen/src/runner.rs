@@ -1,0 +1,374 @@
+//! Applying the committed migrations to a database: the one module of this library that does
+//! I/O (the `codegen db ...` subcommands and the end-to-end tests call it).
+//!
+//! Applied migrations are recorded in `codegen.migrations` with their checksum. Each migration
+//! runs in its own transaction together with its record, so a failure half-way leaves the
+//! database at the previous version; migrations marked `-- codegen:no-transaction` run statement
+//! by statement. A session-level advisory lock serialises concurrent runners: the second one
+//! waits, then finds nothing left to do.
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use postgres::{Client, NoTls};
+
+use crate::history::MigrationFile;
+
+/// The seed guide's default connection.
+pub const DEFAULT_DATABASE_URL: &str =
+    "postgresql://dental_user:dental_password@localhost:5432/dental_backend";
+
+/// An arbitrary constant: the advisory lock key all runners of this project agree on.
+const LOCK_KEY: i64 = 0x636f_6465_6765_6e; // "codegen"
+
+/// One row of the history: a migration file and, when applied, its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub id: String,
+    pub checksum: String,
+    pub applied: Option<Applied>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub checksum: String,
+    pub applied_at: String,
+    pub duration_ms: i64,
+}
+
+/// The connection-check report (the seed's `check_db_connection`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub server_version: String,
+    pub current: Option<String>,
+    pub pending: usize,
+}
+
+pub struct Runner {
+    client: Client,
+    migrations: Vec<MigrationFile>,
+    /// Print progress lines (to stderr) as migrations run.
+    pub verbose: bool,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("migrations", &self.migrations.len())
+            .field("verbose", &self.verbose)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The URL with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Runner {
+    pub fn connect(url: &str, migrations: Vec<MigrationFile>) -> Result<Runner, String> {
+        let client = Client::connect(url, NoTls).map_err(|e| {
+            format!(
+                "cannot connect to {}: {e}\nis the server running, and is DATABASE_URL right?",
+                redact(url)
+            )
+        })?;
+        Ok(Runner {
+            client,
+            migrations,
+            verbose: false,
+        })
+    }
+
+    fn sql_error(context: &str, e: &postgres::Error) -> String {
+        match e.as_db_error() {
+            Some(db) => {
+                let mut message = format!("{context}: {}: {}", db.severity(), db.message());
+                if let Some(detail) = db.detail() {
+                    message.push_str(&format!("\n  detail: {detail}"));
+                }
+                if let Some(hint) = db.hint() {
+                    message.push_str(&format!("\n  hint: {hint}"));
+                }
+                message
+            }
+            None => format!("{context}: {e}"),
+        }
+    }
+
+    fn ensure_table(&mut self) -> Result<(), String> {
+        self.client
+            .batch_execute(
+                "CREATE SCHEMA IF NOT EXISTS codegen;
+                 CREATE TABLE IF NOT EXISTS codegen.migrations (
+                     number      integer PRIMARY KEY,
+                     id          text NOT NULL UNIQUE,
+                     checksum    text NOT NULL,
+                     applied_at  timestamptz NOT NULL DEFAULT now(),
+                     duration_ms bigint NOT NULL
+                 );",
+            )
+            .map_err(|e| Self::sql_error("cannot create the codegen.migrations table", &e))
+    }
+
+    fn lock(&mut self) -> Result<(), String> {
+        self.client
+            .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+            .map(|_| ())
+            .map_err(|e| Self::sql_error("cannot take the migration lock", &e))
+    }
+
+    fn unlock(&mut self) {
+        // Ending the session releases it too; this just makes it prompt.
+        let _ = self
+            .client
+            .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]);
+    }
+
+    /// Runs `f` holding the lock, with the bookkeeping table in place.
+    fn locked<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, String>) -> Result<T, String> {
+        self.lock()?;
+        let result = self.ensure_table().and_then(|()| f(self));
+        self.unlock();
+        result
+    }
+
+    fn applied(&mut self) -> Result<Vec<(i32, String, String, String, i64)>, String> {
+        let exists: bool = self
+            .client
+            .query_one("SELECT to_regclass('codegen.migrations') IS NOT NULL", &[])
+            .map_err(|e| Self::sql_error("cannot read the migration history", &e))?
+            .get(0);
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .client
+            .query(
+                "SELECT number, id, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', duration_ms
+                   FROM codegen.migrations ORDER BY number",
+                &[],
+            )
+            .map_err(|e| Self::sql_error("cannot read the migration history", &e))?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect())
+    }
+
+    /// Refuses a history whose applied migrations no longer match the files.
+    fn verify(&self, applied: &[(i32, String, String, String, i64)]) -> Result<(), String> {
+        for (number, id, checksum, _, _) in applied {
+            let file = self
+                .migrations
+                .iter()
+                .find(|m| i64::from(m.number) == i64::from(*number));
+            match file {
+                None => {
+                    return Err(format!(
+                        "the database has migration {id} applied, but there is no such migration file: was it deleted, or is this database ahead of this checkout?"
+                    ));
+                }
+                Some(m) if &m.id != id => {
+                    return Err(format!(
+                        "migration number {number} is `{id}` in the database but `{}` in the files",
+                        m.id
+                    ));
+                }
+                Some(m) if &m.checksum() != checksum => {
+                    return Err(format!(
+                        "migration {id} was applied with checksum {checksum}, but the file now has {}: it was edited after being applied; restore it and put the change in a new migration",
+                        m.checksum()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn progress(&self, message: &str) {
+        if self.verbose {
+            eprintln!("{message}");
+        }
+    }
+
+    /// Applies every pending migration; returns the ids applied.
+    pub fn upgrade(&mut self) -> Result<Vec<String>, String> {
+        self.locked(|r| {
+            let applied = r.applied()?;
+            r.verify(&applied)?;
+            let pending: Vec<MigrationFile> =
+                r.migrations.iter().skip(applied.len()).cloned().collect();
+            let total = pending.len();
+            let mut done = Vec::new();
+            for (i, m) in pending.iter().enumerate() {
+                r.progress(&format!("[{}/{total}] applying {}", i + 1, m.id));
+                let started = Instant::now();
+                r.run(&m.id, &m.up, m.transactional(), Some(m))?;
+                r.progress(&format!(
+                    "[{}/{total}] applied  {} in {} ms",
+                    i + 1,
+                    m.id,
+                    started.elapsed().as_millis()
+                ));
+                done.push(m.id.clone());
+            }
+            Ok(done)
+        })
+    }
+
+    /// Reverts the last `steps` applied migrations; returns the ids reverted.
+    pub fn downgrade(&mut self, steps: usize) -> Result<Vec<String>, String> {
+        self.locked(|r| {
+            let applied = r.applied()?;
+            r.verify(&applied)?;
+            let mut done = Vec::new();
+            for (number, id, _, _, _) in applied.iter().rev().take(steps) {
+                let m = r
+                    .migrations
+                    .iter()
+                    .find(|m| i64::from(m.number) == i64::from(*number))
+                    .cloned()
+                    .ok_or_else(|| format!("no file for applied migration {id}"))?;
+                r.progress(&format!("reverting {id}"));
+                r.run(&m.id, &m.down, m.transactional(), None)?;
+                r.client
+                    .execute(
+                        "DELETE FROM codegen.migrations WHERE number = $1",
+                        &[number],
+                    )
+                    .map_err(|e| Self::sql_error("cannot update the migration history", &e))?;
+                done.push(id.clone());
+            }
+            Ok(done)
+        })
+    }
+
+    /// Runs one script; records `record` in the same transaction when given (upgrades).
+    fn run(
+        &mut self,
+        id: &str,
+        sql: &str,
+        transactional: bool,
+        record: Option<&MigrationFile>,
+    ) -> Result<(), String> {
+        let started = Instant::now();
+        let insert = "INSERT INTO codegen.migrations (number, id, checksum, duration_ms) VALUES ($1, $2, $3, $4)";
+        if transactional {
+            let mut tx = self
+                .client
+                .transaction()
+                .map_err(|e| Self::sql_error("cannot begin", &e))?;
+            tx.batch_execute(sql).map_err(|e| {
+                Self::sql_error(&format!("migration {id} failed and was rolled back"), &e)
+            })?;
+            if let Some(m) = record {
+                let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                let number = i32::try_from(m.number).unwrap_or(i32::MAX);
+                tx.execute(insert, &[&number, &m.id, &m.checksum(), &ms])
+                    .map_err(|e| Self::sql_error("cannot record the migration", &e))?;
+            }
+            tx.commit()
+                .map_err(|e| Self::sql_error(&format!("migration {id} failed to commit"), &e))
+        } else {
+            // Statements such as CREATE INDEX CONCURRENTLY refuse to run in a transaction block,
+            // and a multi-statement simple query is one; so each statement goes alone.
+            let statements = split_statements(sql);
+            let total = statements.len();
+            let show = self.verbose && std::io::stderr().is_terminal();
+            for (i, statement) in statements.iter().enumerate() {
+                if show {
+                    eprint!("\r  {id}: statement {}/{total}", i + 1);
+                    let _ = std::io::stderr().flush();
+                }
+                self.client.batch_execute(statement).map_err(|e| {
+                    Self::sql_error(&format!("migration {id} failed at statement {} of {total} (it runs outside a transaction: the statements before it stay applied; fix the cause and run again, the statements are idempotent)", i + 1), &e)
+                })?;
+            }
+            if show {
+                eprintln!();
+            }
+            if let Some(m) = record {
+                let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                let number = i32::try_from(m.number).unwrap_or(i32::MAX);
+                self.client
+                    .execute(insert, &[&number, &m.id, &m.checksum(), &ms])
+                    .map_err(|e| Self::sql_error("cannot record the migration", &e))?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Every migration file with its applied record, if any.
+    pub fn history(&mut self) -> Result<Vec<HistoryEntry>, String> {
+        let applied = self.applied()?;
+        self.verify(&applied)?;
+        Ok(self
+            .migrations
+            .iter()
+            .map(|m| HistoryEntry {
+                id: m.id.clone(),
+                checksum: m.checksum(),
+                applied: applied.iter().find(|a| a.1 == m.id).map(|a| Applied {
+                    checksum: a.2.clone(),
+                    applied_at: a.3.clone(),
+                    duration_ms: a.4,
+                }),
+            })
+            .collect())
+    }
+
+    /// The last applied migration.
+    pub fn current(&mut self) -> Result<Option<String>, String> {
+        Ok(self.applied()?.last().map(|a| a.1.clone()))
+    }
+
+    pub fn status(&mut self) -> Result<Status, String> {
+        let server_version: String = self
+            .client
+            .query_one("SHOW server_version", &[])
+            .map_err(|e| Self::sql_error("cannot read the server version", &e))?
+            .get(0);
+        let applied = self.applied()?;
+        self.verify(&applied)?;
+        Ok(Status {
+            server_version,
+            current: applied.last().map(|a| a.1.clone()),
+            pending: self.migrations.len().saturating_sub(applied.len()),
+        })
+    }
+
+    /// Drops everything in the public schema and the history, then applies every migration.
+    pub fn reset(&mut self) -> Result<Vec<String>, String> {
+        self.locked(|r| {
+            r.client
+                .batch_execute(
+                    "DROP SCHEMA public CASCADE;
+                     CREATE SCHEMA public AUTHORIZATION pg_database_owner;
+                     GRANT USAGE ON SCHEMA public TO PUBLIC;
+                     TRUNCATE codegen.migrations;",
+                )
+                .map_err(|e| Self::sql_error("cannot reset the database", &e))
+        })?;
+        self.upgrade()
+    }
+}
+
+/// Splits a script into statements with PostgreSQL's own parser (dollar quotes and comments
+/// are handled as the server would).
+fn split_statements(sql: &str) -> Vec<String> {
+    match model::replay::parse_script(sql) {
+        Ok(statements) => statements.iter().map(|s| s.text.to_string()).collect(),
+        Err(_) => vec![sql.to_string()],
+    }
+}

@@ -1,0 +1,1272 @@
+//! Replaying SQL into the catalog: PostgreSQL's own parser (pg_query) reads each statement and the
+//! schema-changing ones are applied to a [`Catalog`], as the server would apply them.
+//!
+//! This is the one replay that both the migration diff (previous state = every committed
+//! migration replayed) and the linter (state before and after each statement) use. Statements
+//! that do not change the modelled schema (DML, grants, `SET`, `DO` blocks, ...) are reported as
+//! such and never break a replay; text inside dollar-quoted bodies is never mistaken for DDL
+//! because the parser, not a regex, decides what a statement is.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{self, AlterTableType, ConstrType, DropBehavior, ObjectType, SortByDir};
+
+use crate::annotations;
+use crate::catalog::*;
+use crate::diagnostics::Pos;
+use crate::expr::deparse_expression;
+use crate::ident::derived_name;
+use crate::types::DataType;
+
+/// One statement of a script, with where it starts.
+#[derive(Debug, Clone)]
+pub struct ScriptStatement<'a> {
+    /// The statement's text, without the separating semicolon.
+    pub text: &'a str,
+    /// Byte offset of the statement's first character in the script.
+    pub offset: usize,
+    pub pos: Pos,
+    pub node: NodeEnum,
+}
+
+/// A script that PostgreSQL's parser rejects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub message: String,
+    /// The start of the statement that fails to parse.
+    pub pos: Pos,
+    pub offset: usize,
+}
+
+/// What a replayed statement did to the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The catalog changed (or would have, but `IF [NOT] EXISTS` made it a no-op).
+    Schema,
+    /// A statement that does not change the modelled schema, such as DML, `SET` or `GRANT`.
+    NoSchemaChange(&'static str),
+    /// A schema change the catalog does not model (views, sequences, extensions, ...).
+    Unmodelled(&'static str),
+}
+
+/// A statement that cannot be applied to the catalog as it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayError {
+    pub message: String,
+}
+
+impl ReplayError {
+    fn new(message: impl Into<String>) -> Self {
+        ReplayError {
+            message: message.into(),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ReplayError>;
+
+/// The 1-based line and column of a byte offset (columns count characters).
+pub fn position_of(text: &str, offset: usize) -> Pos {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Pos {
+        line,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
+
+/// Splits and parses a script. On a syntax error, the statement that fails is located by parsing
+/// the scanner's statement split one by one (pg_query's error carries no position).
+pub fn parse_script(sql: &str) -> std::result::Result<Vec<ScriptStatement<'_>>, SyntaxError> {
+    match pg_query::parse(sql, 0) {
+        Ok(parsed) => Ok(parsed
+            .protobuf
+            .stmts
+            .iter()
+            .filter_map(|raw| {
+                let node = raw.stmt.as_ref()?.node.clone()?;
+                let start = usize::try_from(raw.stmt_location).unwrap_or(0);
+                let len = usize::try_from(raw.stmt_len).unwrap_or(0);
+                let end = if len == 0 {
+                    sql.len()
+                } else {
+                    (start + len).min(sql.len())
+                };
+                // stmt_location includes the whitespace and comments before the statement.
+                let (offset, text) = trim_leading_trivia(sql, start, end);
+                Some(ScriptStatement {
+                    text,
+                    offset,
+                    pos: position_of(sql, offset),
+                    node,
+                })
+            })
+            .collect()),
+        Err(error) => {
+            let message = match error {
+                pg_query::Error::Parse(m) => m,
+                other => other.to_string(),
+            };
+            let offset = failing_statement_offset(sql);
+            Err(SyntaxError {
+                message,
+                pos: position_of(sql, offset),
+                offset,
+            })
+        }
+    }
+}
+
+fn failing_statement_offset(sql: &str) -> usize {
+    let Ok(parts) = pg_query::split_with_scanner(sql) else {
+        return 0;
+    };
+    let mut search_from = 0;
+    for part in parts {
+        let start = sql[search_from..]
+            .find(part)
+            .map_or(search_from, |i| search_from + i);
+        search_from = start + part.len();
+        if pg_query::parse(part, 0).is_err() {
+            return trim_leading_trivia(sql, start, search_from).0;
+        }
+    }
+    0
+}
+
+/// Skips whitespace and `--` / `/* */` comments at the start of `sql[start..end]`.
+fn trim_leading_trivia(sql: &str, start: usize, end: usize) -> (usize, &str) {
+    let mut i = start;
+    let bytes = sql.as_bytes();
+    while i < end {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+        } else if sql[i..end].starts_with("--") {
+            i = sql[i..end].find('\n').map_or(end, |n| i + n + 1);
+        } else if sql[i..end].starts_with("/*") {
+            i = sql[i..end].find("*/").map_or(end, |n| i + n + 2);
+        } else {
+            break;
+        }
+    }
+    (i, sql[i..end].trim_end())
+}
+
+/// Replays a whole script into `catalog`, statement by statement.
+pub fn replay_script(catalog: &mut Catalog, sql: &str) -> std::result::Result<(), (Pos, String)> {
+    let statements =
+        parse_script(sql).map_err(|e| (e.pos, format!("syntax error: {}", e.message)))?;
+    for statement in &statements {
+        apply(catalog, &statement.node).map_err(|e| (statement.pos, e.message))?;
+    }
+    Ok(())
+}
+
+/// Applies one parsed statement to the catalog.
+pub fn apply(catalog: &mut Catalog, node: &NodeEnum) -> Result<Applied> {
+    match node {
+        NodeEnum::CreateStmt(s) => create_table(catalog, s),
+        NodeEnum::AlterTableStmt(s) => alter_table(catalog, s),
+        NodeEnum::IndexStmt(s) => create_index(catalog, s),
+        NodeEnum::DropStmt(s) => drop(catalog, s),
+        NodeEnum::RenameStmt(s) => rename(catalog, s),
+        NodeEnum::CreateEnumStmt(s) => create_enum(catalog, s),
+        NodeEnum::AlterEnumStmt(s) => alter_enum(catalog, s),
+        NodeEnum::CommentStmt(s) => comment(catalog, s),
+        NodeEnum::CreateFunctionStmt(s) => create_function(catalog, s),
+        NodeEnum::CreateTrigStmt(s) => create_trigger(catalog, s),
+        NodeEnum::InsertStmt(_) => Ok(Applied::NoSchemaChange("INSERT")),
+        NodeEnum::UpdateStmt(_) => Ok(Applied::NoSchemaChange("UPDATE")),
+        NodeEnum::DeleteStmt(_) => Ok(Applied::NoSchemaChange("DELETE")),
+        NodeEnum::SelectStmt(_) => Ok(Applied::NoSchemaChange("SELECT")),
+        NodeEnum::TruncateStmt(_) => Ok(Applied::NoSchemaChange("TRUNCATE")),
+        NodeEnum::TransactionStmt(_) => Ok(Applied::NoSchemaChange("transaction control")),
+        NodeEnum::VariableSetStmt(_) => Ok(Applied::NoSchemaChange("SET")),
+        NodeEnum::DoStmt(_) => Ok(Applied::NoSchemaChange("DO")),
+        NodeEnum::GrantStmt(_) | NodeEnum::GrantRoleStmt(_) => {
+            Ok(Applied::NoSchemaChange("GRANT/REVOKE"))
+        }
+        NodeEnum::CreateRoleStmt(_) | NodeEnum::AlterRoleStmt(_) | NodeEnum::DropRoleStmt(_) => {
+            Ok(Applied::NoSchemaChange("role"))
+        }
+        NodeEnum::LockStmt(_) => Ok(Applied::NoSchemaChange("LOCK")),
+        NodeEnum::CopyStmt(_) => Ok(Applied::NoSchemaChange("COPY")),
+        NodeEnum::CallStmt(_) => Ok(Applied::NoSchemaChange("CALL")),
+        NodeEnum::CreateExtensionStmt(_) => Ok(Applied::Unmodelled("CREATE EXTENSION")),
+        NodeEnum::ViewStmt(_) => Ok(Applied::Unmodelled("CREATE VIEW")),
+        NodeEnum::CreateSeqStmt(_) | NodeEnum::AlterSeqStmt(_) => {
+            Ok(Applied::Unmodelled("sequence"))
+        }
+        NodeEnum::CreateSchemaStmt(_) => Ok(Applied::Unmodelled("CREATE SCHEMA")),
+        NodeEnum::CreatePolicyStmt(_) | NodeEnum::AlterPolicyStmt(_) => {
+            Ok(Applied::Unmodelled("policy"))
+        }
+        _ => Ok(Applied::Unmodelled("statement")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+fn string_value(node: &protobuf::Node) -> Option<&str> {
+    match node.node.as_ref() {
+        Some(NodeEnum::String(s)) => Some(&s.sval),
+        _ => None,
+    }
+}
+
+fn strings(nodes: &[protobuf::Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(string_value)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The unqualified name of a possibly schema-qualified object; only `public` (or none) is modelled.
+fn object_name(names: &[String]) -> Result<String> {
+    match names {
+        [name] => Ok(name.clone()),
+        [schema, name] if schema == "public" => Ok(name.clone()),
+        [schema, name] => Err(ReplayError::new(format!(
+            "`{schema}.{name}`: only the public schema is modelled"
+        ))),
+        _ => Err(ReplayError::new(format!(
+            "unsupported qualified name `{}`",
+            names.join(".")
+        ))),
+    }
+}
+
+fn relation_name(relation: Option<&protobuf::RangeVar>) -> Result<String> {
+    let r = relation.ok_or_else(|| ReplayError::new("statement names no table"))?;
+    if !r.schemaname.is_empty() && r.schemaname != "public" {
+        return Err(ReplayError::new(format!(
+            "`{}.{}`: only the public schema is modelled",
+            r.schemaname, r.relname
+        )));
+    }
+    Ok(r.relname.clone())
+}
+
+fn table_mut<'c>(catalog: &'c mut Catalog, name: &str) -> Result<&'c mut Table> {
+    catalog
+        .tables
+        .iter_mut()
+        .find(|t| t.name == name)
+        .ok_or_else(|| ReplayError::new(format!("relation \"{name}\" does not exist")))
+}
+
+fn column_mut<'t>(table: &'t mut Table, name: &str) -> Result<&'t mut Column> {
+    let table_name = table.name.clone();
+    table
+        .columns
+        .iter_mut()
+        .find(|c| c.name == name)
+        .ok_or_else(|| {
+            ReplayError::new(format!(
+                "column \"{name}\" of relation \"{table_name}\" does not exist"
+            ))
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types and expressions
+
+fn data_type(catalog: &Catalog, type_name: Option<&protobuf::TypeName>) -> Result<DataType> {
+    let t = type_name.ok_or_else(|| ReplayError::new("column without a type"))?;
+    let names = strings(&t.names);
+    let base = match names.as_slice() {
+        [schema, name] if schema == "pg_catalog" => name.clone(),
+        other => object_name(other)?,
+    };
+    let mut modifiers = Vec::new();
+    for m in &t.typmods {
+        match m.node.as_ref() {
+            Some(NodeEnum::AConst(c)) => match &c.val {
+                Some(protobuf::a_const::Val::Ival(i)) => modifiers.push(i.ival.to_string()),
+                _ => return Err(ReplayError::new("unsupported type modifier")),
+            },
+            _ => return Err(ReplayError::new("unsupported type modifier")),
+        }
+    }
+    // `interval` carries a field mask as its modifier; the model has no interval fields.
+    let mut text = if modifiers.is_empty() || base == "interval" {
+        base.clone()
+    } else {
+        format!("{base}({})", modifiers.join(","))
+    };
+    if !t.array_bounds.is_empty() {
+        text.push_str("[]");
+    }
+    let is_enum = |n: &str| catalog.enum_type(n).is_some();
+    DataType::parse(&text, &is_enum)
+        .map_err(|e| ReplayError::new(format!("unsupported type `{text}`: {e:?}")))
+}
+
+fn expression(node: Option<&protobuf::Node>) -> Result<String> {
+    node.and_then(|n| n.node.as_ref())
+        .and_then(deparse_expression)
+        .ok_or_else(|| ReplayError::new("cannot print expression back"))
+}
+
+fn fk_action(code: &str) -> FkAction {
+    match code {
+        "r" => FkAction::Restrict,
+        "c" => FkAction::Cascade,
+        "n" => FkAction::SetNull,
+        "d" => FkAction::SetDefault,
+        _ => FkAction::NoAction,
+    }
+}
+
+fn contype(c: &protobuf::Constraint) -> ConstrType {
+    ConstrType::try_from(c.contype).unwrap_or(ConstrType::Undefined)
+}
+
+// ---------------------------------------------------------------------------------------------
+// CREATE TABLE / ALTER TABLE
+
+fn create_table(catalog: &mut Catalog, s: &protobuf::CreateStmt) -> Result<Applied> {
+    let name = relation_name(s.relation.as_ref())?;
+    if catalog.table(&name).is_some() {
+        if s.if_not_exists {
+            return Ok(Applied::Schema);
+        }
+        return Err(ReplayError::new(format!(
+            "relation \"{name}\" already exists"
+        )));
+    }
+    if !s.inh_relations.is_empty() || s.partspec.is_some() || s.partbound.is_some() {
+        return Err(ReplayError::new(format!(
+            "table \"{name}\": inheritance and partitioning are not modelled"
+        )));
+    }
+    catalog.tables.push(Table {
+        name: name.clone(),
+        comment: None,
+        columns: Vec::new(),
+        primary_key: None,
+        uniques: Vec::new(),
+        checks: Vec::new(),
+        foreign_keys: Vec::new(),
+        indexes: Vec::new(),
+        triggers: Vec::new(),
+        flags: TableFlags::default(),
+    });
+    let result = (|| {
+        for element in &s.table_elts {
+            match element.node.as_ref() {
+                Some(NodeEnum::ColumnDef(c)) => add_column(catalog, &name, c)?,
+                Some(NodeEnum::Constraint(c)) => add_constraint(catalog, &name, c, None)?,
+                _ => {
+                    return Err(ReplayError::new(format!(
+                        "table \"{name}\": unsupported table element"
+                    )));
+                }
+            }
+        }
+        Ok(Applied::Schema)
+    })();
+    if result.is_err() {
+        catalog.tables.retain(|t| t.name != name);
+    }
+    result
+}
+
+fn add_column(catalog: &mut Catalog, table_name: &str, c: &protobuf::ColumnDef) -> Result<()> {
+    let data_type = data_type(catalog, c.type_name.as_ref())?;
+    let table = table_mut(catalog, table_name)?;
+    if table.column(&c.colname).is_some() {
+        return Err(ReplayError::new(format!(
+            "column \"{}\" of relation \"{table_name}\" already exists",
+            c.colname
+        )));
+    }
+    let default = match c.raw_default.as_deref() {
+        Some(d) => Some(expression(Some(d))?),
+        None => None,
+    };
+    table.columns.push(Column {
+        name: c.colname.clone(),
+        data_type,
+        nullable: !c.is_not_null,
+        default,
+        comment: None,
+        sensitivity: Sensitivity::default(),
+    });
+    for constraint in &c.constraints {
+        if let Some(NodeEnum::Constraint(k)) = constraint.node.as_ref() {
+            add_constraint(catalog, table_name, k, Some(&c.colname))?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds a table or column constraint. `column` is set for a column constraint, whose key
+/// columns are implied.
+fn add_constraint(
+    catalog: &mut Catalog,
+    table_name: &str,
+    c: &protobuf::Constraint,
+    column: Option<&str>,
+) -> Result<()> {
+    let keys = |list: &[protobuf::Node]| -> Vec<String> {
+        let named = strings(list);
+        if named.is_empty() {
+            column.map(|c| vec![c.to_string()]).unwrap_or_default()
+        } else {
+            named
+        }
+    };
+    let name_or = |suffix: &str, columns: &[String]| -> String {
+        if c.conname.is_empty() {
+            let parts: Vec<&str> = std::iter::once(table_name)
+                .chain(columns.iter().map(String::as_str))
+                .collect();
+            derived_name(&parts, suffix)
+        } else {
+            c.conname.clone()
+        }
+    };
+    match contype(c) {
+        ConstrType::ConstrNotnull => {
+            let column = column.ok_or_else(|| ReplayError::new("NOT NULL without a column"))?;
+            column_mut(table_mut(catalog, table_name)?, column)?.nullable = false;
+        }
+        ConstrType::ConstrNull => {
+            let column = column.ok_or_else(|| ReplayError::new("NULL without a column"))?;
+            column_mut(table_mut(catalog, table_name)?, column)?.nullable = true;
+        }
+        ConstrType::ConstrDefault => {
+            let column = column.ok_or_else(|| ReplayError::new("DEFAULT without a column"))?;
+            let default = expression(c.raw_expr.as_deref())?;
+            column_mut(table_mut(catalog, table_name)?, column)?.default = Some(default);
+        }
+        ConstrType::ConstrPrimary => {
+            let columns = keys(&c.keys);
+            let name = if c.conname.is_empty() {
+                derived_name(&[table_name], "pkey")
+            } else {
+                c.conname.clone()
+            };
+            let table = table_mut(catalog, table_name)?;
+            if table.primary_key.is_some() {
+                return Err(ReplayError::new(format!(
+                    "multiple primary keys for table \"{table_name}\" are not allowed"
+                )));
+            }
+            for col in &columns {
+                column_mut(table, col)?.nullable = false;
+            }
+            table.primary_key = Some(PrimaryKey { name, columns });
+        }
+        ConstrType::ConstrUnique => {
+            let columns = keys(&c.keys);
+            let name = name_or("key", &columns);
+            let table = table_mut(catalog, table_name)?;
+            for col in &columns {
+                column_mut(table, col)?;
+            }
+            table.uniques.push(UniqueConstraint { name, columns });
+        }
+        ConstrType::ConstrCheck => {
+            let expression = expression(c.raw_expr.as_deref())?;
+            let name = if c.conname.is_empty() {
+                derived_name(
+                    &[table_name, column.unwrap_or("")]
+                        .iter()
+                        .copied()
+                        .filter(|p| !p.is_empty())
+                        .collect::<Vec<_>>(),
+                    "check",
+                )
+            } else {
+                c.conname.clone()
+            };
+            table_mut(catalog, table_name)?
+                .checks
+                .push(CheckConstraint { name, expression });
+        }
+        ConstrType::ConstrForeign => {
+            let columns = keys(&c.fk_attrs);
+            let ref_table = relation_name(c.pktable.as_ref())?;
+            let ref_columns = match strings(&c.pk_attrs) {
+                cols if !cols.is_empty() => cols,
+                _ => catalog
+                    .table(&ref_table)
+                    .and_then(|t| t.primary_key.as_ref())
+                    .map(|pk| pk.columns.clone())
+                    .ok_or_else(|| {
+                        ReplayError::new(format!(
+                            "there is no primary key for referenced table \"{ref_table}\""
+                        ))
+                    })?,
+            };
+            if catalog.table(&ref_table).is_none() && ref_table != table_name {
+                return Err(ReplayError::new(format!(
+                    "relation \"{ref_table}\" does not exist"
+                )));
+            }
+            let name = name_or("fkey", &columns);
+            let table = table_mut(catalog, table_name)?;
+            for col in &columns {
+                column_mut(table, col)?;
+            }
+            table.foreign_keys.push(ForeignKey {
+                name,
+                columns,
+                ref_table,
+                ref_columns,
+                on_delete: fk_action(&c.fk_del_action),
+                on_update: fk_action(&c.fk_upd_action),
+            });
+        }
+        // Deferrability attributes and the like do not change the model.
+        ConstrType::ConstrAttrDeferrable
+        | ConstrType::ConstrAttrNotDeferrable
+        | ConstrType::ConstrAttrDeferred
+        | ConstrType::ConstrAttrImmediate => {}
+        other => {
+            return Err(ReplayError::new(format!(
+                "unsupported constraint {other:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn alter_table(catalog: &mut Catalog, s: &protobuf::AlterTableStmt) -> Result<Applied> {
+    if ObjectType::try_from(s.objtype) != Ok(ObjectType::ObjectTable) {
+        return Ok(Applied::Unmodelled("ALTER of a non-table relation"));
+    }
+    let name = relation_name(s.relation.as_ref())?;
+    if catalog.table(&name).is_none() {
+        if s.missing_ok {
+            return Ok(Applied::Schema);
+        }
+        return Err(ReplayError::new(format!(
+            "relation \"{name}\" does not exist"
+        )));
+    }
+    let mut unmodelled = None;
+    for cmd in &s.cmds {
+        let Some(NodeEnum::AlterTableCmd(cmd)) = cmd.node.as_ref() else {
+            continue;
+        };
+        let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
+        match AlterTableType::try_from(cmd.subtype).unwrap_or(AlterTableType::Undefined) {
+            AlterTableType::AtAddColumn => {
+                let Some(NodeEnum::ColumnDef(c)) = def else {
+                    return Err(ReplayError::new("ADD COLUMN without a column"));
+                };
+                if cmd.missing_ok
+                    && catalog
+                        .table(&name)
+                        .and_then(|t| t.column(&c.colname))
+                        .is_some()
+                {
+                    continue;
+                }
+                add_column(catalog, &name, c)?;
+            }
+            AlterTableType::AtDropColumn => {
+                let table = table_mut(catalog, &name)?;
+                if table.column(&cmd.name).is_none() {
+                    if cmd.missing_ok {
+                        continue;
+                    }
+                    column_mut(table, &cmd.name)?;
+                }
+                let cascade = DropBehavior::try_from(cmd.behavior) == Ok(DropBehavior::DropCascade);
+                drop_column(catalog, &name, &cmd.name, cascade)?;
+            }
+            AlterTableType::AtAlterColumnType => {
+                let Some(NodeEnum::ColumnDef(c)) = def else {
+                    return Err(ReplayError::new("ALTER COLUMN TYPE without a type"));
+                };
+                let new_type = data_type(catalog, c.type_name.as_ref())?;
+                column_mut(table_mut(catalog, &name)?, &cmd.name)?.data_type = new_type;
+            }
+            AlterTableType::AtSetNotNull => {
+                column_mut(table_mut(catalog, &name)?, &cmd.name)?.nullable = false
+            }
+            AlterTableType::AtDropNotNull => {
+                column_mut(table_mut(catalog, &name)?, &cmd.name)?.nullable = true
+            }
+            AlterTableType::AtColumnDefault => {
+                let default = match cmd.def.as_deref() {
+                    Some(d) => Some(expression(Some(d))?),
+                    None => None,
+                };
+                column_mut(table_mut(catalog, &name)?, &cmd.name)?.default = default;
+            }
+            AlterTableType::AtAddConstraint => {
+                let Some(NodeEnum::Constraint(c)) = def else {
+                    return Err(ReplayError::new("ADD CONSTRAINT without a constraint"));
+                };
+                add_constraint(catalog, &name, c, None)?;
+            }
+            AlterTableType::AtDropConstraint => {
+                let table = table_mut(catalog, &name)?;
+                if !drop_constraint(table, &cmd.name) && !cmd.missing_ok {
+                    return Err(ReplayError::new(format!(
+                        "constraint \"{}\" of relation \"{name}\" does not exist",
+                        cmd.name
+                    )));
+                }
+            }
+            // Validation turns NOT VALID into valid; the model already holds the constraint.
+            AlterTableType::AtValidateConstraint => {}
+            _ => unmodelled = Some("ALTER TABLE subcommand"),
+        }
+    }
+    Ok(unmodelled.map_or(Applied::Schema, Applied::Unmodelled))
+}
+
+fn drop_constraint(table: &mut Table, name: &str) -> bool {
+    let before = (
+        table.primary_key.is_some(),
+        table.uniques.len(),
+        table.checks.len(),
+        table.foreign_keys.len(),
+    );
+    if table.primary_key.as_ref().is_some_and(|pk| pk.name == name) {
+        table.primary_key = None;
+    }
+    table.uniques.retain(|u| u.name != name);
+    table.checks.retain(|c| c.name != name);
+    table.foreign_keys.retain(|f| f.name != name);
+    before
+        != (
+            table.primary_key.is_some(),
+            table.uniques.len(),
+            table.checks.len(),
+            table.foreign_keys.len(),
+        )
+}
+
+/// Drops a column and what depends on it, as PostgreSQL does: indexes and constraints on it go
+/// with it; foreign keys of other tables that reference it need CASCADE.
+fn drop_column(catalog: &mut Catalog, table_name: &str, column: &str, cascade: bool) -> Result<()> {
+    let referenced_by: Vec<(String, String)> = catalog
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.foreign_keys
+                .iter()
+                .filter(|fk| {
+                    fk.ref_table == table_name && fk.ref_columns.iter().any(|c| c == column)
+                })
+                .map(move |fk| (t.name.clone(), fk.name.clone()))
+        })
+        .filter(|(t, _)| t != table_name)
+        .collect();
+    if !referenced_by.is_empty() && !cascade {
+        return Err(ReplayError::new(format!(
+            "cannot drop column {column} of table {table_name} because constraint {} on table {} depends on it",
+            referenced_by[0].1, referenced_by[0].0
+        )));
+    }
+    for (t, fk) in referenced_by {
+        table_mut(catalog, &t)?
+            .foreign_keys
+            .retain(|f| f.name != fk);
+    }
+    let table = table_mut(catalog, table_name)?;
+    let uses = |cols: &[String]| cols.iter().any(|c| c == column);
+    table.columns.retain(|c| c.name != column);
+    if table
+        .primary_key
+        .as_ref()
+        .is_some_and(|pk| uses(&pk.columns))
+    {
+        table.primary_key = None;
+    }
+    table.uniques.retain(|u| !uses(&u.columns));
+    table.foreign_keys.retain(|f| !uses(&f.columns));
+    table
+        .indexes
+        .retain(|ix| !ix.keys.iter().any(|k| k.column == column) && !uses(&ix.include));
+    // A check constraint that mentions the column goes too; a textual test is enough here
+    // because the expression was printed by the deparser with identifiers as words.
+    table.checks.retain(|c| !mentions(&c.expression, column));
+    Ok(())
+}
+
+fn mentions(expression: &str, column: &str) -> bool {
+    expression
+        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '"'))
+        .any(|word| word.trim_matches('"') == column)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Indexes
+
+fn create_index(catalog: &mut Catalog, s: &protobuf::IndexStmt) -> Result<Applied> {
+    let table_name = relation_name(s.relation.as_ref())?;
+    let method = if s.access_method.is_empty() {
+        IndexMethod::Btree
+    } else {
+        IndexMethod::parse(&s.access_method).ok_or_else(|| {
+            ReplayError::new(format!("unsupported index method {}", s.access_method))
+        })?
+    };
+    let mut keys = Vec::new();
+    for param in &s.index_params {
+        let Some(NodeEnum::IndexElem(e)) = param.node.as_ref() else {
+            continue;
+        };
+        if e.name.is_empty() {
+            return Ok(Applied::Unmodelled("expression index"));
+        }
+        let opclass = strings(&e.opclass);
+        keys.push(IndexKey {
+            column: e.name.clone(),
+            opclass: opclass.last().cloned(),
+            descending: SortByDir::try_from(e.ordering) == Ok(SortByDir::SortbyDesc),
+        });
+    }
+    let include = s
+        .index_including_params
+        .iter()
+        .filter_map(|p| match p.node.as_ref() {
+            Some(NodeEnum::IndexElem(e)) => Some(e.name.clone()),
+            _ => None,
+        })
+        .collect();
+    let predicate = match s.where_clause.as_deref() {
+        Some(w) => Some(expression(Some(w))?),
+        None => None,
+    };
+    let name = if s.idxname.is_empty() {
+        let parts: Vec<&str> = std::iter::once(table_name.as_str())
+            .chain(keys.iter().map(|k| k.column.as_str()))
+            .collect();
+        derived_name(&parts, "idx")
+    } else {
+        s.idxname.clone()
+    };
+    if catalog
+        .tables
+        .iter()
+        .any(|t| t.indexes.iter().any(|i| i.name == name))
+    {
+        if s.if_not_exists {
+            return Ok(Applied::Schema);
+        }
+        return Err(ReplayError::new(format!(
+            "relation \"{name}\" already exists"
+        )));
+    }
+    let table = table_mut(catalog, &table_name)?;
+    for key in &keys {
+        column_mut(table, &key.column)?;
+    }
+    table.indexes.push(Index {
+        name,
+        method,
+        unique: s.unique,
+        keys,
+        include,
+        predicate,
+    });
+    Ok(Applied::Schema)
+}
+
+// ---------------------------------------------------------------------------------------------
+// DROP
+
+fn drop(catalog: &mut Catalog, s: &protobuf::DropStmt) -> Result<Applied> {
+    let cascade = DropBehavior::try_from(s.behavior) == Ok(DropBehavior::DropCascade);
+    let kind = ObjectType::try_from(s.remove_type).unwrap_or(ObjectType::Undefined);
+    for object in &s.objects {
+        match kind {
+            ObjectType::ObjectTable => {
+                let name = object_name(&list_names(object))?;
+                drop_table(catalog, &name, cascade, s.missing_ok)?;
+            }
+            ObjectType::ObjectIndex => {
+                let name = object_name(&list_names(object))?;
+                let found = catalog.tables.iter_mut().any(|t| {
+                    let before = t.indexes.len();
+                    t.indexes.retain(|i| i.name != name);
+                    before != t.indexes.len()
+                });
+                if !found && !s.missing_ok {
+                    return Err(ReplayError::new(format!("index \"{name}\" does not exist")));
+                }
+            }
+            ObjectType::ObjectType => {
+                let name = match object.node.as_ref() {
+                    Some(NodeEnum::TypeName(t)) => object_name(&strings(&t.names))?,
+                    _ => object_name(&list_names(object))?,
+                };
+                drop_type(catalog, &name, cascade, s.missing_ok)?;
+            }
+            ObjectType::ObjectFunction => {
+                let name = match object.node.as_ref() {
+                    Some(NodeEnum::ObjectWithArgs(o)) => object_name(&strings(&o.objname))?,
+                    _ => return Err(ReplayError::new("unsupported DROP FUNCTION")),
+                };
+                let before = catalog.functions.len();
+                catalog.functions.retain(|f| f.name != name);
+                if before == catalog.functions.len() && !s.missing_ok {
+                    return Err(ReplayError::new(format!(
+                        "function {name}() does not exist"
+                    )));
+                }
+            }
+            ObjectType::ObjectTrigger => {
+                // DROP TRIGGER name ON table: the object is [table..., trigger].
+                let names = list_names(object);
+                let (trigger, table) = names
+                    .split_last()
+                    .ok_or_else(|| ReplayError::new("DROP TRIGGER without a name"))?;
+                let table_name = object_name(table)?;
+                let table = table_mut(catalog, &table_name)?;
+                let before = table.triggers.len();
+                table.triggers.retain(|t| &t.name != trigger);
+                if before == table.triggers.len() && !s.missing_ok {
+                    return Err(ReplayError::new(format!(
+                        "trigger \"{trigger}\" for table \"{table_name}\" does not exist"
+                    )));
+                }
+            }
+            _ => return Ok(Applied::Unmodelled("DROP of an unmodelled object")),
+        }
+    }
+    Ok(Applied::Schema)
+}
+
+fn list_names(node: &protobuf::Node) -> Vec<String> {
+    match node.node.as_ref() {
+        Some(NodeEnum::List(list)) => strings(&list.items),
+        Some(NodeEnum::String(s)) => vec![s.sval.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn drop_table(catalog: &mut Catalog, name: &str, cascade: bool, missing_ok: bool) -> Result<()> {
+    if catalog.table(name).is_none() {
+        return if missing_ok {
+            Ok(())
+        } else {
+            Err(ReplayError::new(format!("table \"{name}\" does not exist")))
+        };
+    }
+    let dependents: Vec<(String, String)> = catalog
+        .tables
+        .iter()
+        .filter(|t| t.name != name)
+        .flat_map(|t| {
+            t.foreign_keys
+                .iter()
+                .filter(|fk| fk.ref_table == name)
+                .map(move |fk| (t.name.clone(), fk.name.clone()))
+        })
+        .collect();
+    if let Some((table, fk)) = dependents.first() {
+        if !cascade {
+            return Err(ReplayError::new(format!(
+                "cannot drop table {name} because constraint {fk} on table {table} depends on it"
+            )));
+        }
+    }
+    for (table, fk) in dependents {
+        table_mut(catalog, &table)?
+            .foreign_keys
+            .retain(|f| f.name != fk);
+    }
+    catalog.tables.retain(|t| t.name != name);
+    Ok(())
+}
+
+fn drop_type(catalog: &mut Catalog, name: &str, cascade: bool, missing_ok: bool) -> Result<()> {
+    if catalog.enum_type(name).is_none() {
+        return if missing_ok {
+            Ok(())
+        } else {
+            Err(ReplayError::new(format!("type \"{name}\" does not exist")))
+        };
+    }
+    let users: Vec<(String, String)> = catalog
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.columns
+                .iter()
+                .filter(|c| c.data_type.enum_name() == Some(name))
+                .map(move |c| (t.name.clone(), c.name.clone()))
+        })
+        .collect();
+    if let Some((table, column)) = users.first() {
+        if !cascade {
+            return Err(ReplayError::new(format!(
+                "cannot drop type {name} because column {column} of table {table} depends on it"
+            )));
+        }
+    }
+    for (table, column) in users {
+        drop_column(catalog, &table, &column, true)?;
+    }
+    catalog.enums.retain(|e| e.name != name);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Renames, enums, comments, functions, triggers
+
+fn rename(catalog: &mut Catalog, s: &protobuf::RenameStmt) -> Result<Applied> {
+    let kind = ObjectType::try_from(s.rename_type).unwrap_or(ObjectType::Undefined);
+    match kind {
+        ObjectType::ObjectTable => {
+            let old = relation_name(s.relation.as_ref())?;
+            if catalog.table(&s.newname).is_some() {
+                return Err(ReplayError::new(format!(
+                    "relation \"{}\" already exists",
+                    s.newname
+                )));
+            }
+            table_mut(catalog, &old)?.name = s.newname.clone();
+            for table in &mut catalog.tables {
+                for fk in &mut table.foreign_keys {
+                    if fk.ref_table == old {
+                        fk.ref_table = s.newname.clone();
+                    }
+                }
+            }
+        }
+        ObjectType::ObjectColumn => {
+            let table_name = relation_name(s.relation.as_ref())?;
+            let (old, new) = (s.subname.clone(), s.newname.clone());
+            let table = table_mut(catalog, &table_name)?;
+            if table.column(&new).is_some() {
+                return Err(ReplayError::new(format!(
+                    "column \"{new}\" of relation \"{table_name}\" already exists"
+                )));
+            }
+            column_mut(table, &old)?.name = new.clone();
+            let rename_in = |cols: &mut Vec<String>| {
+                for c in cols.iter_mut() {
+                    if *c == old {
+                        *c = new.clone();
+                    }
+                }
+            };
+            if let Some(pk) = &mut table.primary_key {
+                rename_in(&mut pk.columns);
+            }
+            table
+                .uniques
+                .iter_mut()
+                .for_each(|u| rename_in(&mut u.columns));
+            table
+                .foreign_keys
+                .iter_mut()
+                .for_each(|f| rename_in(&mut f.columns));
+            for ix in &mut table.indexes {
+                ix.keys
+                    .iter_mut()
+                    .filter(|k| k.column == old)
+                    .for_each(|k| k.column = new.clone());
+                rename_in(&mut ix.include);
+            }
+            for table in &mut catalog.tables {
+                for fk in &mut table.foreign_keys {
+                    if fk.ref_table == table_name {
+                        rename_in(&mut fk.ref_columns);
+                    }
+                }
+            }
+        }
+        ObjectType::ObjectIndex => {
+            let old = relation_name(s.relation.as_ref())?;
+            let index = catalog
+                .tables
+                .iter_mut()
+                .flat_map(|t| t.indexes.iter_mut())
+                .find(|i| i.name == old)
+                .ok_or_else(|| ReplayError::new(format!("relation \"{old}\" does not exist")))?;
+            index.name = s.newname.clone();
+        }
+        ObjectType::ObjectTabconstraint => {
+            let table_name = relation_name(s.relation.as_ref())?;
+            let table = table_mut(catalog, &table_name)?;
+            let (old, new) = (&s.subname, &s.newname);
+            let mut found = false;
+            if let Some(pk) = table.primary_key.as_mut().filter(|pk| &pk.name == old) {
+                pk.name = new.clone();
+                found = true;
+            }
+            for name in table
+                .uniques
+                .iter_mut()
+                .map(|u| &mut u.name)
+                .chain(table.checks.iter_mut().map(|c| &mut c.name))
+                .chain(table.foreign_keys.iter_mut().map(|f| &mut f.name))
+            {
+                if name == old {
+                    *name = new.clone();
+                    found = true;
+                }
+            }
+            if !found {
+                return Err(ReplayError::new(format!(
+                    "constraint \"{old}\" for table \"{table_name}\" does not exist"
+                )));
+            }
+        }
+        ObjectType::ObjectType => {
+            let old = match s.object.as_deref().and_then(|o| o.node.as_ref()) {
+                Some(NodeEnum::List(list)) => object_name(&strings(&list.items))?,
+                _ => return Err(ReplayError::new("unsupported ALTER TYPE RENAME")),
+            };
+            let new = s.newname.clone();
+            catalog
+                .enums
+                .iter_mut()
+                .find(|e| e.name == old)
+                .ok_or_else(|| ReplayError::new(format!("type \"{old}\" does not exist")))?
+                .name = new.clone();
+            for column in catalog.tables.iter_mut().flat_map(|t| t.columns.iter_mut()) {
+                rename_enum_in(&mut column.data_type, &old, &new);
+            }
+        }
+        ObjectType::ObjectTrigger => {
+            let table_name = relation_name(s.relation.as_ref())?;
+            let table = table_mut(catalog, &table_name)?;
+            table
+                .triggers
+                .iter_mut()
+                .find(|t| t.name == s.subname)
+                .ok_or_else(|| {
+                    ReplayError::new(format!("trigger \"{}\" does not exist", s.subname))
+                })?
+                .name = s.newname.clone();
+        }
+        _ => return Ok(Applied::Unmodelled("RENAME of an unmodelled object")),
+    }
+    Ok(Applied::Schema)
+}
+
+fn rename_enum_in(data_type: &mut DataType, old: &str, new: &str) {
+    match data_type {
+        DataType::Enum(name) if name == old => *name = new.to_string(),
+        DataType::Array(element) => rename_enum_in(element, old, new),
+        _ => {}
+    }
+}
+
+fn create_enum(catalog: &mut Catalog, s: &protobuf::CreateEnumStmt) -> Result<Applied> {
+    let name = object_name(&strings(&s.type_name))?;
+    if catalog.enum_type(&name).is_some() || catalog.table(&name).is_some() {
+        return Err(ReplayError::new(format!("type \"{name}\" already exists")));
+    }
+    catalog.enums.push(EnumType {
+        name,
+        values: strings(&s.vals),
+        comment: None,
+    });
+    Ok(Applied::Schema)
+}
+
+fn alter_enum(catalog: &mut Catalog, s: &protobuf::AlterEnumStmt) -> Result<Applied> {
+    let name = object_name(&strings(&s.type_name))?;
+    let e = catalog
+        .enums
+        .iter_mut()
+        .find(|e| e.name == name)
+        .ok_or_else(|| ReplayError::new(format!("type \"{name}\" does not exist")))?;
+    if !s.old_val.is_empty() {
+        let value = e
+            .values
+            .iter_mut()
+            .find(|v| **v == s.old_val)
+            .ok_or_else(|| {
+                ReplayError::new(format!("\"{}\" is not an existing enum label", s.old_val))
+            })?;
+        *value = s.new_val.clone();
+        return Ok(Applied::Schema);
+    }
+    if e.values.contains(&s.new_val) {
+        if s.skip_if_new_val_exists {
+            return Ok(Applied::Schema);
+        }
+        return Err(ReplayError::new(format!(
+            "enum label \"{}\" already exists",
+            s.new_val
+        )));
+    }
+    let at = if s.new_val_neighbor.is_empty() {
+        e.values.len()
+    } else {
+        let i = e
+            .values
+            .iter()
+            .position(|v| *v == s.new_val_neighbor)
+            .ok_or_else(|| {
+                ReplayError::new(format!(
+                    "\"{}\" is not an existing enum label",
+                    s.new_val_neighbor
+                ))
+            })?;
+        if s.new_val_is_after { i + 1 } else { i }
+    };
+    e.values.insert(at, s.new_val.clone());
+    Ok(Applied::Schema)
+}
+
+fn comment(catalog: &mut Catalog, s: &protobuf::CommentStmt) -> Result<Applied> {
+    let kind = ObjectType::try_from(s.objtype).unwrap_or(ObjectType::Undefined);
+    let object = s
+        .object
+        .as_deref()
+        .ok_or_else(|| ReplayError::new("COMMENT without an object"))?;
+    let text = (!s.comment.is_empty()).then(|| s.comment.clone());
+    match kind {
+        ObjectType::ObjectTable => {
+            let name = object_name(&list_names(object))?;
+            let table = table_mut(catalog, &name)?;
+            let (description, flags) = text
+                .as_deref()
+                .map(annotations::parse_table_comment)
+                .unwrap_or_default();
+            table.comment = description;
+            table.flags = flags;
+        }
+        ObjectType::ObjectColumn => {
+            let names = list_names(object);
+            let (column, table) = names
+                .split_last()
+                .ok_or_else(|| ReplayError::new("COMMENT ON COLUMN without a name"))?;
+            let table_name = object_name(table)?;
+            let col = column_mut(table_mut(catalog, &table_name)?, column)?;
+            let (description, sensitivity) = text
+                .as_deref()
+                .map(annotations::parse_column_comment)
+                .unwrap_or_default();
+            col.comment = description;
+            col.sensitivity = sensitivity;
+        }
+        ObjectType::ObjectType => {
+            let name = match object.node.as_ref() {
+                Some(NodeEnum::TypeName(t)) => object_name(&strings(&t.names))?,
+                _ => object_name(&list_names(object))?,
+            };
+            catalog
+                .enums
+                .iter_mut()
+                .find(|e| e.name == name)
+                .ok_or_else(|| ReplayError::new(format!("type \"{name}\" does not exist")))?
+                .comment = text;
+        }
+        _ => return Ok(Applied::Unmodelled("COMMENT on an unmodelled object")),
+    }
+    Ok(Applied::Schema)
+}
+
+fn create_function(catalog: &mut Catalog, s: &protobuf::CreateFunctionStmt) -> Result<Applied> {
+    let name = object_name(&strings(&s.funcname))?;
+    if !s.parameters.is_empty() {
+        return Ok(Applied::Unmodelled("function with parameters"));
+    }
+    let mut language = String::new();
+    let mut body = None;
+    for option in &s.options {
+        let Some(NodeEnum::DefElem(d)) = option.node.as_ref() else {
+            continue;
+        };
+        let arg = d.arg.as_deref();
+        match d.defname.as_str() {
+            "language" => language = arg.and_then(string_value).unwrap_or_default().to_string(),
+            "as" => {
+                body = arg.and_then(|a| match a.node.as_ref() {
+                    Some(NodeEnum::List(list)) => list
+                        .items
+                        .first()
+                        .and_then(string_value)
+                        .map(str::to_string),
+                    _ => None,
+                })
+            }
+            _ => {}
+        }
+    }
+    let returns = match &s.return_type {
+        Some(t) => {
+            let names = strings(&t.names);
+            names.last().cloned().unwrap_or_default()
+        }
+        None => String::new(),
+    };
+    let function = Function {
+        name: name.clone(),
+        returns,
+        language,
+        body: body.unwrap_or_default(),
+    };
+    match catalog.functions.iter_mut().find(|f| f.name == name) {
+        Some(existing) if s.replace => *existing = function,
+        Some(_) => {
+            return Err(ReplayError::new(format!(
+                "function \"{name}\" already exists"
+            )));
+        }
+        None => catalog.functions.push(function),
+    }
+    Ok(Applied::Schema)
+}
+
+fn create_trigger(catalog: &mut Catalog, s: &protobuf::CreateTrigStmt) -> Result<Applied> {
+    // Bits of PostgreSQL's pg_trigger.tgtype.
+    const BEFORE: i32 = 1 << 1;
+    const INSERT: i32 = 1 << 2;
+    const DELETE: i32 = 1 << 3;
+    const UPDATE: i32 = 1 << 4;
+    const INSTEAD: i32 = 1 << 6;
+    if !s.row
+        || s.timing & INSTEAD != 0
+        || s.when_clause.is_some()
+        || !s.columns.is_empty()
+        || !s.args.is_empty()
+    {
+        return Ok(Applied::Unmodelled("trigger form"));
+    }
+    let table_name = relation_name(s.relation.as_ref())?;
+    let function = object_name(&strings(&s.funcname))?;
+    let mut events = Vec::new();
+    for (bit, event) in [
+        (INSERT, TriggerEvent::Insert),
+        (UPDATE, TriggerEvent::Update),
+        (DELETE, TriggerEvent::Delete),
+    ] {
+        if s.events & bit != 0 {
+            events.push(event);
+        }
+    }
+    let timing = if s.timing & BEFORE != 0 {
+        TriggerTiming::Before
+    } else {
+        TriggerTiming::After
+    };
+    let table = table_mut(catalog, &table_name)?;
+    let trigger = Trigger {
+        name: s.trigname.clone(),
+        timing,
+        events,
+        function,
+    };
+    match table.triggers.iter_mut().find(|t| t.name == s.trigname) {
+        Some(existing) if s.replace => *existing = trigger,
+        Some(_) => {
+            return Err(ReplayError::new(format!(
+                "trigger \"{}\" for relation \"{table_name}\" already exists",
+                s.trigname
+            )));
+        }
+        None => table.triggers.push(trigger),
+    }
+    Ok(Applied::Schema)
+}

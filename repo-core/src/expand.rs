@@ -1,0 +1,319 @@
+//! Stage 3: the expansion of a validated [`Model`]: the insert and update companion structs, the
+//! `repo_runtime::Table` implementation and the typed, audited methods.
+//!
+//! The methods are thin: they bind the struct's fields as typed parameters and call
+//! `repo_runtime::__private`, where the statements are built and run. What varies per struct
+//! (types, names, which methods exist) is here; what does not is ordinary, tested library code.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::model::{Field, Model};
+
+/// The expansion of a validated struct.
+pub fn expand(model: &Model) -> TokenStream {
+    let companions = companions(model);
+    let table_impl = table_impl(model);
+    let methods = methods(model);
+    let asserts = model.fields.iter().map(|f| {
+        let ty = &f.ty;
+        // Spanned at the field's type, so a type without `SqlType` is reported there.
+        quote_spanned!(ty.span()=> ::repo_runtime::__private::assert_sql_type::<#ty>();)
+    });
+    quote! {
+        #companions
+        #table_impl
+        #methods
+        const _: () = {
+            #(#asserts)*
+        };
+    }
+}
+
+fn companions(model: &Model) -> TokenStream {
+    let vis = &model.vis;
+    let ident = &model.ident;
+    let new_ident = &model.new_ident;
+    let patch_ident = &model.patch_ident;
+    let new_fields = model.insert_fields().map(|f| {
+        let (name, ty, docs) = (&f.ident, &f.ty, &f.docs);
+        if f.default {
+            let separator = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
+            quote! {
+                #(#docs)*
+                #separator
+                #[doc = " `None`: the column's database default."]
+                #vis #name: ::core::option::Option<#ty>,
+            }
+        } else {
+            quote! { #(#docs)* #vis #name: #ty, }
+        }
+    });
+    let patch_fields = model.patch_fields().map(|(_, f)| {
+        let (name, ty, docs) = (&f.ident, &f.ty, &f.docs);
+        quote! { #(#docs)* #vis #name: ::core::option::Option<#ty>, }
+    });
+    let new_doc = format!(
+        " A new row of [`{ident}`] (table `{}`), for [`{ident}::insert`].",
+        model.table
+    );
+    let patch_doc = format!(
+        " Changes to a row of [`{ident}`], for [`{ident}::update`]: `Some` fields are set, `None` fields are left as they are."
+    );
+    quote! {
+        #[doc = #new_doc]
+        #[derive(Debug, Clone)]
+        #vis struct #new_ident {
+            #(#new_fields)*
+        }
+
+        #[doc = #patch_doc]
+        #[derive(Debug, Clone, Default)]
+        #vis struct #patch_ident {
+            #(#patch_fields)*
+        }
+    }
+}
+
+fn key_type(model: &Model) -> TokenStream {
+    let pk = &model.pk().ty;
+    match model.sort_key {
+        Some(i) => {
+            let sort = &model.fields[i].ty;
+            quote!((#sort, #pk))
+        }
+        None => quote!((#pk,)),
+    }
+}
+
+fn table_impl(model: &Model) -> TokenStream {
+    let ident = &model.ident;
+    let table = &model.table;
+    let pk_column = &model.pk().column;
+    let pk_field = &model.pk().ident;
+    let option = |i: Option<usize>| match i.map(|i| &model.fields[i].column) {
+        Some(c) => quote!(::core::option::Option::Some(#c)),
+        None => quote!(::core::option::Option::None),
+    };
+    let soft_delete = option(model.soft_delete);
+    let sort_key = option(model.sort_key);
+    let columns = model.fields.iter().map(|f| {
+        let (name, pii, phi) = (&f.column, f.pii, f.phi);
+        quote!(::repo_runtime::ColumnMeta { name: #name, pii: #pii, phi: #phi })
+    });
+    let decode = model.fields.iter().enumerate().map(|(i, f)| {
+        let name = &f.ident;
+        quote!(#name: row.try_get(#i)?)
+    });
+    let key_type = key_type(model);
+    let key_value = match model.sort_key {
+        Some(i) => {
+            let sort = &model.fields[i].ident;
+            quote!((::core::clone::Clone::clone(&self.#sort), self.#pk_field))
+        }
+        None => quote!((self.#pk_field,)),
+    };
+    quote! {
+        impl ::repo_runtime::Table for #ident {
+            const META: ::repo_runtime::TableMeta = ::repo_runtime::TableMeta {
+                table: #table,
+                columns: &[#(#columns),*],
+                primary_key: #pk_column,
+                soft_delete: #soft_delete,
+                sort_key: #sort_key,
+            };
+
+            type Key = #key_type;
+
+            fn from_row(
+                row: &::repo_runtime::__private::Row,
+            ) -> ::core::result::Result<Self, ::repo_runtime::__private::Error> {
+                ::core::result::Result::Ok(Self { #(#decode),* })
+            }
+
+            fn id(&self) -> ::repo_runtime::__private::Uuid {
+                self.#pk_field
+            }
+
+            fn key(&self) -> Self::Key {
+                #key_value
+            }
+        }
+    }
+}
+
+/// `values.push("column", &source.field);`, or inside `if let Some` for optional ones.
+fn push(field: &Field, source: &syn::Ident, optional: bool) -> TokenStream {
+    let (name, column) = (&field.ident, &field.column);
+    if optional {
+        quote! {
+            if let ::core::option::Option::Some(value) = &#source.#name {
+                values.push(#column, value);
+            }
+        }
+    } else {
+        quote!(values.push(#column, &#source.#name);)
+    }
+}
+
+fn methods(model: &Model) -> TokenStream {
+    let ident = &model.ident;
+    let new_ident = &model.new_ident;
+    let patch_ident = &model.patch_ident;
+    let table = &model.table;
+    let key_type = key_type(model);
+    let audits_reads = model.fields.iter().any(|f| f.phi);
+    let read_note = if audits_reads {
+        "The table holds PHI: the read writes one `data_access` row to `audit_logs` in the same statement."
+    } else {
+        "The table holds no PHI: reads are not audited."
+    };
+    let rt = quote!(::repo_runtime);
+    let private = quote!(::repo_runtime::__private);
+    let client_args = quote! {
+        client: &mut C,
+        actor: #rt::Actor<'_>,
+    };
+
+    let new_source = format_ident!("new");
+    let insert_count = model.insert_fields().count();
+    let insert_pushes = model
+        .insert_fields()
+        .map(|f| push(f, &new_source, f.default));
+    let patch_source = format_ident!("patch");
+    let patch_count = model.patch_fields().count();
+    let patch_pushes = model
+        .patch_fields()
+        .map(|(_, f)| push(f, &patch_source, true));
+
+    let insert_doc = format!(
+        " Inserts a row into `{table}` and its `data_create` row into `audit_logs`, in one statement; returns the row as stored (defaults filled in)."
+    );
+    let get_doc = format!(
+        " The live row of `{table}` with this id, or `None`. {read_note} Soft-deleted rows are not returned."
+    );
+    let update_doc = format!(
+        " Sets the `Some` fields of `patch` on the live row `id` of `{table}` and writes one `data_update` row to `audit_logs` naming each changed column with its old and new value (PII/PHI as keyed hashes), in one statement. Errors with `NotFound` when there is no such live row and `EmptyPatch` when no field is set."
+    );
+    let hard_delete_doc = format!(
+        " Deletes the row `id` of `{table}` for good (soft-deleted or not) and writes one `data_delete` row to `audit_logs`, in one statement."
+    );
+    let list_doc = format!(
+        " A page of `{table}` in a stable order ({}, then the primary key), resumed after `page.after`; soft-deleted rows only with `include_deleted`. {read_note}",
+        model.sort_key.map_or_else(
+            || "the primary key".to_owned(),
+            |i| format!("`{}`", model.fields[i].column)
+        ),
+    );
+
+    let soft_delete_methods = model.soft_delete.map(|_| {
+        let soft_doc = format!(
+            " Soft-deletes the live row `id` of `{table}` (sets its deletion time) and writes one `data_delete` row to `audit_logs`, in one statement; returns the row."
+        );
+        let restore_doc = format!(
+            " Restores the soft-deleted row `id` of `{table}` and writes one `data_update` row to `audit_logs`, in one statement; returns the row."
+        );
+        quote! {
+            #[doc = #soft_doc]
+            pub fn soft_delete<C: #private::GenericClient>(
+                #client_args
+                id: &#private::Uuid,
+            ) -> ::core::result::Result<Self, #rt::RepoError> {
+                #private::soft_delete::<Self, C>(client, actor, id)
+            }
+
+            #[doc = #restore_doc]
+            pub fn restore<C: #private::GenericClient>(
+                #client_args
+                id: &#private::Uuid,
+            ) -> ::core::result::Result<Self, #rt::RepoError> {
+                #private::restore::<Self, C>(client, actor, id)
+            }
+        }
+    });
+
+    let finders = model.fields.iter().filter(|f| f.jsonb).map(|f| {
+        let column = &f.column;
+        let find = format_ident!("find_by_{}_containing", f.name());
+        let explain = format_ident!("explain_find_by_{}_containing", f.name());
+        let find_doc = format!(
+            " Rows of `{table}` whose `{column}` contains `filter` (`{column} @> filter`, served by its GIN index), paginated like [`{ident}::list`]. {read_note}"
+        );
+        let explain_doc = format!(
+            " The query plan of [`{ident}::{find}`] (`EXPLAIN`: runs nothing, writes no audit row), one line per element: lets tests and operators check that the GIN index is used."
+        );
+        quote! {
+            #[doc = #find_doc]
+            pub fn #find<C: #private::GenericClient>(
+                #client_args
+                filter: &#private::Value,
+                page: &#rt::PageRequest<#key_type>,
+            ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {
+                #private::find_containing::<Self, C>(client, actor, #column, filter, page)
+            }
+
+            #[doc = #explain_doc]
+            pub fn #explain<C: #private::GenericClient>(
+                #client_args
+                filter: &#private::Value,
+                page: &#rt::PageRequest<#key_type>,
+            ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, #rt::RepoError> {
+                #private::explain_find_containing::<Self, C>(client, actor, #column, filter, page)
+            }
+        }
+    });
+
+    quote! {
+        impl #ident {
+            #[doc = #insert_doc]
+            pub fn insert<C: #private::GenericClient>(
+                #client_args
+                new: &#new_ident,
+            ) -> ::core::result::Result<Self, #rt::RepoError> {
+                let mut values = #private::Values::with_capacity(#insert_count);
+                #(#insert_pushes)*
+                #private::insert::<Self, C>(client, actor, values)
+            }
+
+            #[doc = #get_doc]
+            pub fn get<C: #private::GenericClient>(
+                #client_args
+                id: &#private::Uuid,
+            ) -> ::core::result::Result<::core::option::Option<Self>, #rt::RepoError> {
+                #private::get::<Self, C>(client, actor, id)
+            }
+
+            #[doc = #update_doc]
+            pub fn update<C: #private::GenericClient>(
+                #client_args
+                id: &#private::Uuid,
+                patch: &#patch_ident,
+            ) -> ::core::result::Result<Self, #rt::RepoError> {
+                let mut values = #private::Values::with_capacity(#patch_count);
+                #(#patch_pushes)*
+                #private::update::<Self, C>(client, actor, id, values)
+            }
+
+            #soft_delete_methods
+
+            #[doc = #hard_delete_doc]
+            pub fn hard_delete<C: #private::GenericClient>(
+                #client_args
+                id: &#private::Uuid,
+            ) -> ::core::result::Result<(), #rt::RepoError> {
+                #private::hard_delete::<Self, C>(client, actor, id)
+            }
+
+            #[doc = #list_doc]
+            pub fn list<C: #private::GenericClient>(
+                #client_args
+                page: &#rt::PageRequest<#key_type>,
+            ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {
+                #private::list::<Self, C>(client, actor, page)
+            }
+
+            #(#finders)*
+        }
+    }
+}

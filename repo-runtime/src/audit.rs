@@ -1,0 +1,222 @@
+//! Who acts ([`Actor`]) and the key that keeps PII/PHI out of the audit log ([`AuditKey`]).
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// SHA-256's block size: HMAC pads (or hashes) the key to exactly this many bytes.
+const BLOCK: usize = 64;
+/// The shortest key accepted: an HMAC-SHA256 key shorter than the hash adds no strength and
+/// is most likely a mistake (a password, a placeholder).
+const MIN_KEY_LEN: usize = 32;
+
+/// The secret of the keyed hashes (HMAC-SHA256) that stand in for PII/PHI values in
+/// `audit_logs.changes`.
+///
+/// A keyed hash still lets an investigator holding the key check whether a given value was
+/// written ([`AuditKey::hash`] gives the same string), without the log itself disclosing it: a
+/// plain hash of a low-entropy value such as a patient number could be reversed by trying them
+/// all. The hash is computed inside the database, from the key's two HMAC pad blocks sent as
+/// statement parameters, so the value never needs to leave the server.
+#[derive(Clone)]
+pub struct AuditKey {
+    /// `key ^ 0x36`, padded to the block size: the inner HMAC pad.
+    ipad: Vec<u8>,
+    /// `key ^ 0x5c`, padded to the block size: the outer HMAC pad.
+    opad: Vec<u8>,
+    /// Kept for [`AuditKey::hash`], computed with the `hmac` crate: an implementation
+    /// independent of the pads the SQL uses, so tests can compare the two.
+    key: Vec<u8>,
+}
+
+/// Why an [`AuditKey`] could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The environment variable is not set (or not Unicode).
+    MissingEnv(&'static str),
+    /// The environment variable is not hexadecimal.
+    NotHex(&'static str),
+    /// Fewer than 32 bytes.
+    TooShort(usize),
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::MissingEnv(var) => {
+                write!(
+                    f,
+                    "{var} is not set: the audit HMAC key (hex, at least {MIN_KEY_LEN} bytes)"
+                )
+            }
+            KeyError::NotHex(var) => write!(f, "{var} must be hexadecimal"),
+            KeyError::TooShort(len) => write!(
+                f,
+                "the audit HMAC key has {len} bytes; at least {MIN_KEY_LEN} are needed"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+impl AuditKey {
+    /// The environment variable [`AuditKey::from_env`] reads: the key, hex-encoded.
+    pub const ENV_VAR: &'static str = "AUDIT_HMAC_KEY";
+
+    /// A key from raw bytes (at least 32).
+    pub fn new(key: &[u8]) -> Result<Self, KeyError> {
+        if key.len() < MIN_KEY_LEN {
+            return Err(KeyError::TooShort(key.len()));
+        }
+        // RFC 2104: a key longer than the block is hashed first; shorter ones are zero-padded.
+        let mut block = if key.len() > BLOCK {
+            Sha256::digest(key).to_vec()
+        } else {
+            key.to_vec()
+        };
+        block.resize(BLOCK, 0);
+        Ok(AuditKey {
+            ipad: block.iter().map(|b| b ^ 0x36).collect(),
+            opad: block.iter().map(|b| b ^ 0x5c).collect(),
+            key: key.to_vec(),
+        })
+    }
+
+    /// The key from [`AuditKey::ENV_VAR`] (`AUDIT_HMAC_KEY`), hex-encoded.
+    pub fn from_env() -> Result<Self, KeyError> {
+        let text = std::env::var(Self::ENV_VAR).map_err(|_| KeyError::MissingEnv(Self::ENV_VAR))?;
+        let bytes = decode_hex(text.trim()).ok_or(KeyError::NotHex(Self::ENV_VAR))?;
+        Self::new(&bytes)
+    }
+
+    /// An actor: the user every audit row written on its behalf names, with this key.
+    pub fn actor(&self, user_id: Uuid) -> Actor<'_> {
+        Actor { user_id, key: self }
+    }
+
+    /// The keyed hash written to `audit_logs` in place of a sensitive value whose PostgreSQL
+    /// text form (`value::text`) is `text`: `hmac-sha256:` and 64 hex digits.
+    pub fn hash(&self, text: &str) -> String {
+        // `new_from_slice` accepts keys of any length for HMAC.
+        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
+            Ok(mac) => mac,
+            Err(e) => unreachable!("HMAC accepts keys of any length: {e}"),
+        };
+        mac.update(text.as_bytes());
+        format!("hmac-sha256:{}", encode_hex(&mac.finalize().into_bytes()))
+    }
+
+    pub(crate) fn ipad(&self) -> &Vec<u8> {
+        &self.ipad
+    }
+
+    pub(crate) fn opad(&self) -> &Vec<u8> {
+        &self.opad
+    }
+}
+
+impl fmt::Debug for AuditKey {
+    /// Never prints the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+/// Who performs a repository call: the `user_id` of every audit row it writes.
+///
+/// Every generated method takes an `Actor`, so an unaudited call does not compile. An actor can
+/// only be made by [`AuditKey::actor`], so it always carries the key its audit rows are scrubbed
+/// with.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'k> {
+    user_id: Uuid,
+    key: &'k AuditKey,
+}
+
+impl<'k> Actor<'k> {
+    /// The acting user (`users.id`).
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+
+    /// The key this actor's audit rows are scrubbed with.
+    pub fn key(&self) -> &'k AuditKey {
+        self.key
+    }
+}
+
+fn encode_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The construction the SQL uses (`sha256(opad || sha256(ipad || m))`) is HMAC-SHA256.
+    #[test]
+    fn pads_compute_the_same_hmac_as_the_hmac_crate() {
+        for key in [vec![7u8; 32], (0u8..=99).collect::<Vec<_>>()] {
+            let k = AuditKey::new(&key).expect("key");
+            let message = "patient 123 / Zoë";
+            let inner = Sha256::new()
+                .chain_update(k.ipad())
+                .chain_update(message)
+                .finalize();
+            let outer = Sha256::new()
+                .chain_update(k.opad())
+                .chain_update(inner)
+                .finalize();
+            assert_eq!(
+                k.hash(message),
+                format!("hmac-sha256:{}", encode_hex(&outer))
+            );
+        }
+    }
+
+    /// RFC 4231 test case 6: a 131-byte key, longer than the block, so it is hashed first.
+    #[test]
+    fn known_vector() {
+        let k = AuditKey::new(&[0xaa; 131]).expect("key");
+        assert_eq!(
+            k.hash("Test Using Larger Than Block-Size Key - Hash Key First"),
+            "hmac-sha256:60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn short_and_malformed_keys_are_refused() {
+        assert_eq!(AuditKey::new(&[1; 31]).err(), Some(KeyError::TooShort(31)));
+        assert_eq!(decode_hex("0g"), None);
+        assert_eq!(decode_hex("abc"), None);
+        assert_eq!(decode_hex("00ff"), Some(vec![0, 255]));
+    }
+
+    #[test]
+    fn debug_does_not_print_the_key() {
+        let k = AuditKey::new(b"0123456789abcdef0123456789abcdef").expect("key");
+        assert_eq!(format!("{k:?}"), "AuditKey(..)");
+        let actor = k.actor(Uuid::nil());
+        assert!(!format!("{actor:?}").contains("0123456789"));
+    }
+}

@@ -1,0 +1,277 @@
+//! The generated methods' bodies, generic over the table: bind the parameters, run the statement
+//! from [`crate::sql`] with `query_typed` (one round trip), decode the rows.
+
+use postgres::GenericClient;
+use postgres::types::{ToSql, Type};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::page::{Cursor, KeysetKey, Page, PageRequest};
+use crate::sql::{self, Listing};
+use crate::{Actor, RepoError, SqlType, Table};
+
+type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// The columns an insert or update sets, with their values: the derive pushes one entry per
+/// field that is set, so columns left out keep their default (insert) or value (update).
+#[derive(Default)]
+pub struct Values<'a> {
+    columns: Vec<&'static str>,
+    params: Vec<Param<'a>>,
+}
+
+impl std::fmt::Debug for Values<'_> {
+    /// Column names only: the values may be PII/PHI.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Values")
+            .field("columns", &self.columns)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Values<'a> {
+    /// Room for `n` columns.
+    pub fn with_capacity(n: usize) -> Self {
+        Values {
+            columns: Vec::with_capacity(n),
+            params: Vec::with_capacity(n),
+        }
+    }
+
+    /// Sets `column` to `value`.
+    pub fn push<T: ToSql + Sync + SqlType>(&mut self, column: &'static str, value: &'a T) {
+        self.columns.push(column);
+        self.params.push((value, T::sql_type()));
+    }
+}
+
+fn decode_one<T: Table>(rows: &[postgres::Row], id: Uuid) -> Result<T, RepoError> {
+    match rows.first() {
+        Some(row) => Ok(T::from_row(row)?),
+        None => Err(RepoError::NotFound {
+            table: T::META.table,
+            id,
+        }),
+    }
+}
+
+/// Inserts a row and its `data_create` audit row; returns the row as stored.
+pub fn insert<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    values: Values<'_>,
+) -> Result<T, RepoError> {
+    let statement = sql::insert(&T::META, &values.columns);
+    let user_id = actor.user_id();
+    let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 1);
+    params.push((&user_id, Type::UUID));
+    params.extend(values.params);
+    let rows = client.query_typed(&statement, &params)?;
+    match rows.first() {
+        Some(row) => Ok(T::from_row(row)?),
+        // INSERT ... RETURNING always returns the row; no row means the statement was changed
+        // under us (a rule or trigger suppressing it): report it rather than invent one.
+        None => Err(RepoError::NotFound {
+            table: T::META.table,
+            id: Uuid::nil(),
+        }),
+    }
+}
+
+/// The live row `id`, or `None`. On a table with PHI, writes a `data_access` audit row too
+/// (`success` false when there is no such row).
+pub fn get<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<Option<T>, RepoError> {
+    let statement = sql::get(&T::META);
+    let user_id = actor.user_id();
+    let rows = if T::META.audits_reads() {
+        client.query_typed(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?
+    } else {
+        client.query_typed(&statement, &[(id, Type::UUID)])?
+    };
+    rows.first()
+        .map(T::from_row)
+        .transpose()
+        .map_err(Into::into)
+}
+
+/// Updates the columns in `values` of the live row `id` and writes a `data_update` audit row
+/// with the changed columns' old and new values (PII/PHI as keyed hashes).
+pub fn update<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+    values: Values<'_>,
+) -> Result<T, RepoError> {
+    if values.columns.is_empty() {
+        return Err(RepoError::EmptyPatch {
+            table: T::META.table,
+        });
+    }
+    let statement = sql::update(&T::META, &values.columns);
+    let hashed = values
+        .columns
+        .iter()
+        .any(|c| T::META.column(c).is_none_or(|m| m.is_sensitive()));
+    let user_id = actor.user_id();
+    let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 4);
+    params.push((&user_id, Type::UUID));
+    params.push((id, Type::UUID));
+    params.extend(values.params);
+    if hashed {
+        params.push((actor.key().opad(), Type::BYTEA));
+        params.push((actor.key().ipad(), Type::BYTEA));
+    }
+    let rows = client.query_typed(&statement, &params)?;
+    decode_one(&rows, *id)
+}
+
+fn by_id<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+    statement: Option<String>,
+) -> Result<Vec<postgres::Row>, RepoError> {
+    let Some(statement) = statement else {
+        // The derive only generates soft_delete/restore for tables that have the column.
+        return Err(RepoError::NotFound {
+            table: T::META.table,
+            id: *id,
+        });
+    };
+    let user_id = actor.user_id();
+    Ok(client.query_typed(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?)
+}
+
+/// Soft-deletes the live row `id` (`data_delete` audit row); returns it as stored.
+pub fn soft_delete<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<T, RepoError> {
+    let rows = by_id::<T, C>(client, actor, id, sql::soft_delete(&T::META))?;
+    decode_one(&rows, *id)
+}
+
+/// Restores the soft-deleted row `id` (`data_update` audit row); returns it as stored.
+pub fn restore<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<T, RepoError> {
+    let rows = by_id::<T, C>(client, actor, id, sql::restore(&T::META))?;
+    decode_one(&rows, *id)
+}
+
+/// Deletes the row `id` for good (`data_delete` audit row).
+pub fn hard_delete<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<(), RepoError> {
+    let rows = by_id::<T, C>(client, actor, id, Some(sql::hard_delete(&T::META)))?;
+    if rows.is_empty() {
+        return Err(RepoError::NotFound {
+            table: T::META.table,
+            id: *id,
+        });
+    }
+    Ok(())
+}
+
+/// The statement and parameters of a listing, shared by [`list`], [`find_containing`] and
+/// [`explain_find_containing`] so that what is explained is exactly what runs.
+fn listing<'a, T: Table>(
+    actor_id: &'a Uuid,
+    page: &'a PageRequest<T::Key>,
+    limit: &'a i64,
+    contains: Option<(&'static str, &'a Value)>,
+) -> (String, Vec<Param<'a>>) {
+    let after = page.after.as_ref().map(Cursor::key);
+    let statement = sql::list(
+        &T::META,
+        Listing {
+            after_arity: after.map_or(0, |_| T::Key::ARITY),
+            include_deleted: page.include_deleted,
+            contains: contains.map(|(column, _)| column),
+        },
+    );
+    let mut params: Vec<Param<'a>> = Vec::new();
+    if T::META.audits_reads() {
+        params.push((actor_id, Type::UUID));
+    }
+    if let Some(key) = after {
+        params.extend(key.params());
+    }
+    if let Some((_, filter)) = contains {
+        params.push((filter, Type::JSONB));
+    }
+    params.push((limit, Type::INT8));
+    (statement, params)
+}
+
+fn run_listing<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    page: &PageRequest<T::Key>,
+    contains: Option<(&'static str, &Value)>,
+) -> Result<Page<T, T::Key>, RepoError> {
+    let user_id = actor.user_id();
+    let limit = i64::from(page.limit.max(1));
+    let (statement, params) = listing::<T>(&user_id, page, &limit, contains);
+    let rows = client.query_typed(&statement, &params)?;
+    let items = rows
+        .iter()
+        .map(T::from_row)
+        .collect::<Result<Vec<T>, _>>()?;
+    let full = i64::try_from(items.len()).is_ok_and(|n| n >= limit);
+    let next = items
+        .last()
+        .filter(|_| full)
+        .map(|last| Cursor::new(last.key()));
+    Ok(Page { items, next })
+}
+
+/// A page of rows in listing order; soft-deleted rows only when asked for. On a table with PHI,
+/// one `data_access` audit row names the ids returned.
+pub fn list<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    page: &PageRequest<T::Key>,
+) -> Result<Page<T, T::Key>, RepoError> {
+    run_listing(client, actor, page, None)
+}
+
+/// Like [`list`], only rows whose JSONB `column` contains `filter` (`@>`, served by the
+/// column's GIN index).
+pub fn find_containing<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    filter: &Value,
+    page: &PageRequest<T::Key>,
+) -> Result<Page<T, T::Key>, RepoError> {
+    run_listing(client, actor, page, Some((column, filter)))
+}
+
+/// The plan of [`find_containing`]'s statement (`EXPLAIN`, which runs nothing and writes no
+/// audit row), one line per element.
+pub fn explain_find_containing<T: Table, C: GenericClient>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    filter: &Value,
+    page: &PageRequest<T::Key>,
+) -> Result<Vec<String>, RepoError> {
+    let user_id = actor.user_id();
+    let limit = i64::from(page.limit.max(1));
+    let (statement, params) = listing::<T>(&user_id, page, &limit, Some((column, filter)));
+    let rows = client.query_typed(&format!("EXPLAIN {statement}"), &params)?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get::<_, String>(0))
+        .collect::<Result<_, _>>()?)
+}

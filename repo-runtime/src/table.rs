@@ -1,0 +1,71 @@
+//! What the derive knows about a table, as data the statement builders read.
+
+use postgres::Row;
+use uuid::Uuid;
+
+use crate::page::KeysetKey;
+
+/// A struct mapped to a table by `#[derive(Repository)]`. Implemented by the derive; the
+/// generated methods are inherent methods of the struct and call into this crate with it.
+pub trait Table: Sized {
+    /// The table, its columns and their flags.
+    const META: TableMeta;
+
+    /// The keyset pagination key: `(sort_key, id)` or `(id,)`.
+    type Key: KeysetKey + Clone;
+
+    /// Decodes a row whose columns are [`TableMeta::columns`], in that order.
+    fn from_row(row: &Row) -> Result<Self, postgres::Error>;
+
+    /// This row's primary key.
+    fn id(&self) -> Uuid;
+
+    /// This row's position in the listing order.
+    fn key(&self) -> Self::Key;
+}
+
+/// A table as the statements see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableMeta {
+    /// The table name (unquoted).
+    pub table: &'static str,
+    /// Every column, in the struct's field order.
+    pub columns: &'static [ColumnMeta],
+    /// The primary key column, a `uuid`.
+    pub primary_key: &'static str,
+    /// The nullable timestamp column of soft deletes, if the table has one.
+    pub soft_delete: Option<&'static str>,
+    /// The column listings are ordered by (then by the primary key), if not the key alone.
+    pub sort_key: Option<&'static str>,
+}
+
+impl TableMeta {
+    /// True when some column holds PHI: then every read of the table is audited too.
+    pub fn audits_reads(&self) -> bool {
+        self.columns.iter().any(|c| c.phi)
+    }
+
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&ColumnMeta> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// One column of a [`TableMeta`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnMeta {
+    /// The column name (unquoted).
+    pub name: &'static str,
+    /// Personally identifiable information: never written to the audit log in clear.
+    pub pii: bool,
+    /// Protected health information: never written to the audit log in clear, and reads of the
+    /// table are audited.
+    pub phi: bool,
+}
+
+impl ColumnMeta {
+    /// PII or PHI.
+    pub fn is_sensitive(&self) -> bool {
+        self.pii || self.phi
+    }
+}

@@ -1,0 +1,208 @@
+//! Audited insert throughput against the two ways of doing without the repository, on the same
+//! throwaway server in the same run:
+//!
+//! - **audited**: `Case::insert`, the row and its `audit_logs` row in one statement;
+//! - **raw**: one `INSERT ... RETURNING` of the same row, no audit (what auditing costs);
+//! - **naive**: `BEGIN; INSERT; INSERT INTO audit_logs; COMMIT`, the obvious correct way
+//!   (what one statement saves).
+//!
+//! Raw and naive are measured twice: with `query_typed` (one round trip per statement and no
+//! prepared statement, the mechanism the repository uses) and with statements prepared once and
+//! reused (the best case for them). Variants run interleaved in rounds so that drift (autovacuum,
+//! table growth) hits all alike; the median round of each is reported.
+//!
+//! Run: `cargo bench -p e2e --bench audited_insert` (`-- --rows N --rounds R` to change the size).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dental_schema::{Case, NewCase};
+use e2e::pg;
+use postgres::Client;
+use postgres::types::{ToSql, Type};
+use repo_runtime::{Actor, AuditKey};
+use uuid::Uuid;
+
+const INSERT_CASE: &str = "INSERT INTO cases (case_number, patient_id, created_by) VALUES ($1, $2, $3) \
+     RETURNING id, case_number, patient_id, title, notes, status, priority, created_by, assigned_to, \
+     due_at, tags, case_metadata, created_at, updated_at, deleted_at";
+const INSERT_AUDIT: &str = "INSERT INTO audit_logs (event_type, user_id, resource_type, resource_id, action) \
+     VALUES ('data_create', $1, 'cases', $2, 'insert')";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Audited,
+    RawTyped,
+    RawPrepared,
+    NaiveTyped,
+    NaivePrepared,
+}
+
+impl Variant {
+    const ALL: [Variant; 5] = [
+        Variant::Audited,
+        Variant::RawTyped,
+        Variant::RawPrepared,
+        Variant::NaiveTyped,
+        Variant::NaivePrepared,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Variant::Audited => "audited (Case::insert, one statement)",
+            Variant::RawTyped => "raw INSERT (query_typed)",
+            Variant::RawPrepared => "raw INSERT (prepared)",
+            Variant::NaiveTyped => "BEGIN; INSERT; INSERT audit; COMMIT (query_typed)",
+            Variant::NaivePrepared => "BEGIN; INSERT; INSERT audit; COMMIT (prepared)",
+        }
+    }
+}
+
+struct Bench<'k> {
+    client: Client,
+    actor: Actor<'k>,
+    insert_case: postgres::Statement,
+    insert_audit: postgres::Statement,
+    seq: u64,
+}
+
+impl Bench<'_> {
+    fn insert(&mut self, variant: Variant) -> Result<(), Box<dyn std::error::Error>> {
+        self.seq += 1;
+        let case_number = format!("BENCH-{}", self.seq);
+        let patient_id = format!("P-{}", self.seq);
+        let actor_id = self.actor.user_id();
+        match variant {
+            Variant::Audited => {
+                let new = NewCase {
+                    id: None,
+                    case_number,
+                    patient_id,
+                    title: None,
+                    notes: None,
+                    status: None,
+                    priority: None,
+                    created_by: actor_id,
+                    assigned_to: None,
+                    due_at: None,
+                    tags: None,
+                    case_metadata: None,
+                };
+                Case::insert(&mut self.client, self.actor, &new)?;
+            }
+            Variant::RawTyped => {
+                let params: [(&(dyn ToSql + Sync), Type); 3] = [
+                    (&case_number, Type::TEXT),
+                    (&patient_id, Type::TEXT),
+                    (&actor_id, Type::UUID),
+                ];
+                self.client.query_typed(INSERT_CASE, &params)?;
+            }
+            Variant::RawPrepared => {
+                self.client
+                    .query(&self.insert_case, &[&case_number, &patient_id, &actor_id])?;
+            }
+            Variant::NaiveTyped => {
+                let mut tx = self.client.transaction()?;
+                let params: [(&(dyn ToSql + Sync), Type); 3] = [
+                    (&case_number, Type::TEXT),
+                    (&patient_id, Type::TEXT),
+                    (&actor_id, Type::UUID),
+                ];
+                let row = tx.query_typed(INSERT_CASE, &params)?;
+                let id: Uuid = row.first().ok_or("no row")?.try_get(0)?;
+                tx.query_typed(INSERT_AUDIT, &[(&actor_id, Type::UUID), (&id, Type::UUID)])?;
+                tx.commit()?;
+            }
+            Variant::NaivePrepared => {
+                let (insert_case, insert_audit) =
+                    (self.insert_case.clone(), self.insert_audit.clone());
+                let mut tx = self.client.transaction()?;
+                let row = tx.query(&insert_case, &[&case_number, &patient_id, &actor_id])?;
+                let id: Uuid = row.first().ok_or("no row")?.try_get(0)?;
+                tx.execute(&insert_audit, &[&actor_id, &id])?;
+                tx.commit()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let rows = arg("--rows", 1000);
+    let rounds = arg("--rounds", 5).max(1);
+    let db = pg::cluster().create_database("bench_audited_insert");
+    let mut client = db.connect();
+    let migration = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/migrations/0001_initial.up.sql"),
+    )?;
+    client.batch_execute(&migration)?;
+    let actor_id: Uuid = client
+        .query_one(
+            "INSERT INTO users (username, email) VALUES ('bench', 'bench@example.org') RETURNING id",
+            &[],
+        )?
+        .try_get(0)?;
+    let key = AuditKey::new(&[0x42; 32])?;
+    let insert_case = client.prepare(INSERT_CASE)?;
+    let insert_audit = client.prepare(INSERT_AUDIT)?;
+    let mut bench = Bench {
+        client,
+        actor: key.actor(actor_id),
+        insert_case,
+        insert_audit,
+        seq: 0,
+    };
+
+    // Warm-up: caches, the enum type lookups, the generic plans of the prepared statements.
+    for variant in Variant::ALL {
+        for _ in 0..rows.min(200) {
+            bench.insert(variant)?;
+        }
+    }
+
+    let mut per_second: Vec<Vec<f64>> = vec![Vec::new(); Variant::ALL.len()];
+    for _ in 0..rounds {
+        for (i, variant) in Variant::ALL.into_iter().enumerate() {
+            let start = Instant::now();
+            for _ in 0..rows {
+                bench.insert(variant)?;
+            }
+            let elapsed = start.elapsed().max(Duration::from_nanos(1));
+            per_second[i].push(rows as f64 / elapsed.as_secs_f64());
+        }
+    }
+    let rate: Vec<f64> = per_second.into_iter().map(median).collect();
+    let audited = rate[0];
+
+    println!(
+        "audited insert throughput, {rounds} rounds x {rows} rows per variant (median round):"
+    );
+    for (variant, r) in Variant::ALL.iter().zip(&rate) {
+        println!("  {:<55} {:>9.0} rows/s", variant.label(), r);
+    }
+    println!("ratios (audited / other):");
+    for (variant, r) in Variant::ALL.iter().zip(&rate).skip(1) {
+        println!("  vs {:<52} {:>6.2}x", variant.label(), audited / r);
+    }
+    let audit_rows: i64 = bench
+        .client
+        .query_one("SELECT count(*) FROM audit_logs", &[])?
+        .try_get(0)?;
+    println!("audit rows written: {audit_rows}");
+    Ok(())
+}
