@@ -1,5 +1,13 @@
-# Entry points. `make generate` and `make test` are the two commands a newcomer needs.
-.PHONY: deps build generate check test lint-rust
+# Entry points. `make generate` and `make test` are the two commands a newcomer needs; the db-*
+# targets replace the Alembic workflow of the original setup guide.
+#
+# The database targets use DATABASE_URL, defaulting to the guide's local database
+# (postgresql://dental_user:dental_password@localhost:5432/dental_backend); with Docker,
+# `docker compose -f infrastructure/docker-compose.yml up -d postgres` starts one.
+
+CODEGEN = cargo run -q -p codegen --
+
+.PHONY: deps build generate check test lint-rust migrate db-show db-revision db-rollback resetdb db-current
 
 deps:
 	@scripts/install-deps
@@ -7,13 +15,38 @@ deps:
 build: deps
 	cargo build --workspace
 
-# The main job: schema.yaml -> generated/.
+# The main job: schema.yaml -> generated/ (the next migration when the schema changed, docs, code).
 generate: deps
 	cargo run -p codegen
 
-# Exit 1 when generated/ is stale.
+# Exit 1 when generated/ is stale or schema.yaml holds changes no migration captures.
 check: deps
-	cargo run -q -p codegen -- --check
+	$(CODEGEN) --check
+
+# Apply every pending migration.
+migrate: deps
+	$(CODEGEN) db upgrade
+
+# Migration history: applied (with checksum and time) and pending.
+db-show: deps
+	$(CODEGEN) db history
+
+# Write the next migration from the schema.yaml changes: make db-revision message="add due dates"
+db-revision: deps
+	@test -n "$(message)" || { echo 'usage: make db-revision message="what changed"'; exit 2; }
+	$(CODEGEN) --name "$(message)"
+
+# Revert the last applied migration.
+db-rollback: deps
+	$(CODEGEN) db downgrade 1
+
+# Drop everything and apply every migration again (deletes all data).
+resetdb: deps
+	$(CODEGEN) db reset --yes
+
+# The last applied migration.
+db-current: deps
+	$(CODEGEN) db current
 
 lint-rust: deps
 	cargo fmt --all -- --check
@@ -21,4 +54,5 @@ lint-rust: deps
 
 # Every test, including the end-to-end ones on a throwaway PostgreSQL the tests start themselves.
 test: lint-rust
+	cargo run -q -p codegen -- --check
 	cargo test --workspace

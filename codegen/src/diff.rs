@@ -99,9 +99,29 @@ pub fn diff(
     to: &Catalog,
     hints: &RenameHints,
 ) -> Result<Vec<Change>, Vec<DiffError>> {
+    diff_with(from, to, hints, false)
+}
+
+/// The diff for a down migration: it may re-add a dropped NOT NULL column without a default,
+/// which works on an empty table and fails loudly otherwise (the dropped data is gone anyway).
+pub fn diff_for_down(
+    from: &Catalog,
+    to: &Catalog,
+    hints: &RenameHints,
+) -> Result<Vec<Change>, Vec<DiffError>> {
+    diff_with(from, to, hints, true)
+}
+
+fn diff_with(
+    from: &Catalog,
+    to: &Catalog,
+    hints: &RenameHints,
+    reverting: bool,
+) -> Result<Vec<Change>, Vec<DiffError>> {
     let mut d = Differ {
         changes: Vec::new(),
         errors: Vec::new(),
+        reverting,
     };
     let old = d.apply_renames(from, to, hints);
     let old = old.normalized();
@@ -115,9 +135,15 @@ pub fn diff(
         .map(|(i, t)| (t.name.as_str(), i))
         .collect();
     for t in &new.tables {
+        // Columns are created and added in the order the target declares them (`normalized`
+        // sorts them by name, for comparison only); constraints and indexes stay sorted by name.
+        let mut declared = t.clone();
+        if let Some(original) = to.table(&t.name) {
+            declared.columns = original.columns.clone();
+        }
         match old.table(&t.name) {
-            None => d.create_table(t, order.get(t.name.as_str()).copied().unwrap_or(0)),
-            Some(o) => d.alter_table(o, t, &new),
+            None => d.create_table(&declared, order.get(t.name.as_str()).copied().unwrap_or(0)),
+            Some(o) => d.alter_table(o, &declared, &new),
         }
     }
     // Dropped in the reverse of the order they would be created in.
@@ -149,6 +175,8 @@ pub fn diff(
 struct Differ {
     changes: Vec<Change>,
     errors: Vec<DiffError>,
+    /// Planning a down migration (see [`diff_for_down`]).
+    reverting: bool,
 }
 
 impl Differ {
@@ -564,7 +592,7 @@ impl Differ {
     }
 
     fn add_column(&mut self, t: &Table, c: &Column) {
-        if !c.nullable && c.default.is_none() {
+        if !c.nullable && c.default.is_none() && !self.reverting {
             self.error(format!(
                 "new column `{}.{}` is NOT NULL without a default, which fails on a table with rows: give it a default, or add it nullable, backfill it, then make it NOT NULL in a later change",
                 t.name, c.name

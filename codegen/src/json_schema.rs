@@ -75,6 +75,9 @@ struct Table {
     /// Adds `created_at` and `updated_at timestamptz NOT NULL DEFAULT now()`, and a `BEFORE UPDATE` trigger keeping `updated_at` current.
     #[schemars(extend("default" = false))]
     timestamps: Option<bool>,
+    /// The table's previous name, when it was renamed: the next migration renames it (`ALTER TABLE ... RENAME`) instead of dropping it and creating a new one. Once a migration has made the rename, the hint has no further effect.
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
+    renamed_from: Option<String>,
 }
 
 /// A list of column names.
@@ -114,9 +117,9 @@ struct ColumnSpec {
     #[schemars(regex(pattern = r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$"))]
     references: Option<String>,
     /// What happens to this row when the referenced row is deleted.
-    on_delete: Option<Action>,
+    on_delete: Option<FkAction>,
     /// What happens to this row when the referenced key is updated.
-    on_update: Option<Action>,
+    on_update: Option<FkAction>,
     /// `true` adds an index (GIN for jsonb and arrays, btree otherwise). `false` opts a JSONB column out of its automatic GIN index, only allowed when a GIN index on it is declared under `indexes`; a foreign-key column cannot opt out.
     index: Option<bool>,
     /// Personally identifiable information (GDPR). Stored as a tag at the end of the column comment.
@@ -127,6 +130,9 @@ struct ColumnSpec {
     phi: Option<bool>,
     /// `COMMENT ON COLUMN`; shown in the generated docs. It cannot end in a `[...]` tag list.
     comment: Option<String>,
+    /// The column's previous name, when it was renamed: the next migration renames it (`ALTER TABLE ... RENAME COLUMN`) instead of dropping it and adding a new one. Once a migration has made the rename, the hint has no further effect.
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
+    renamed_from: Option<String>,
 }
 
 /// A SQL expression; a bare number or boolean is taken as written.
@@ -141,7 +147,7 @@ enum Scalar {
 /// A referential action.
 #[derive(JsonSchema)]
 #[schemars(extend("default" = "no action"))]
-enum Action {
+enum FkAction {
     /// Refuse the change if referencing rows remain at the end of the statement (the default).
     #[serde(rename = "no action")]
     NoAction,
@@ -215,9 +221,9 @@ struct ForeignKey {
     /// The referenced columns (default: the referenced table's primary key).
     ref_columns: Option<Vec<String>>,
     /// What happens to the referencing rows when the referenced row is deleted.
-    on_delete: Option<Action>,
+    on_delete: Option<FkAction>,
     /// What happens to the referencing rows when the referenced key is updated.
-    on_update: Option<Action>,
+    on_update: Option<FkAction>,
     /// The constraint name (default `<table>_<cols>_fkey`).
     #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
     name: Option<String>,

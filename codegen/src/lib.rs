@@ -2,6 +2,7 @@
 
 pub mod diff;
 pub mod docs;
+pub mod drift;
 pub mod history;
 pub mod json_schema;
 pub mod migration;

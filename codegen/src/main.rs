@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use codegen::history::{self, MigrationFile, SUM_FILE};
 use codegen::migration::{self, PlanOptions};
 use codegen::runner::{self, Runner};
@@ -51,6 +52,36 @@ enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
+    /// Compare schema.yaml, the committed migrations and (with a database URL) the live
+    /// database; print every difference and exit 1 on drift, 0 when all agree.
+    Drift {
+        /// The database to compare as well (default: the DATABASE_URL environment variable, if
+        /// set). Without one, only schema.yaml and the migrations are compared.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// The database schema to read (the runner's own `codegen` schema is never compared).
+        #[arg(long, default_value = "public")]
+        db_schema: String,
+        /// `text` for people, `json` for tools (shape documented in the README).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Read a database's schema and write a schema.yaml that reproduces it: to the file given
+    /// with --out, else to standard output. What the file cannot reproduce is reported on stderr.
+    Introspect {
+        /// Defaults to the DATABASE_URL environment variable.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        /// The database schema to read.
+        #[arg(long, default_value = "public")]
+        db_schema: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,13 +108,26 @@ enum DbAction {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let matches = Args::command().get_matches();
+    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `--out` names the output directory, or for `introspect` the file to write (stdout if not
+    // given), so whether it was given matters.
+    let out_given = matches.value_source("out") == Some(ValueSource::CommandLine);
     let result = match &args.command {
         None => generate(&args),
         Some(Command::Db {
             database_url,
             action,
         }) => db(&args, database_url, action),
+        Some(Command::Drift {
+            database_url,
+            db_schema,
+            format,
+        }) => drift(&args, database_url.as_deref(), db_schema, *format),
+        Some(Command::Introspect {
+            database_url,
+            db_schema,
+        }) => introspect_database(database_url, db_schema, out_given.then_some(&args.out)),
     };
     match result {
         Ok(code) => code,
@@ -319,4 +363,120 @@ fn write_atomically(path: &Path, contents: &str) -> Result<(), String> {
     f.write_all(contents.as_bytes()).map_err(fail)?;
     f.sync_all().map_err(fail)?;
     fs::rename(&temp, path).map_err(fail)
+}
+
+fn connect(url: &str) -> Result<postgres::Client, String> {
+    postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
+        format!(
+            "error: cannot connect to {}: {e}\nis the server running, and is the database URL right?",
+            runner::redact(url)
+        )
+    })
+}
+
+/// Reads the live schema, printing what the catalog leaves out as notes on stderr.
+fn read_database(url: &str, db_schema: &str) -> Result<model::Catalog, String> {
+    let mut client = connect(url)?;
+    let introspection = introspect::introspect_with_notes(&mut client, db_schema)
+        .map_err(|e| format!("error: {}: {e}", runner::redact(url)))?;
+    for note in &introspection.notes {
+        eprintln!("note: database: {note}");
+    }
+    Ok(introspection.catalog)
+}
+
+fn drift(
+    args: &Args,
+    database_url: Option<&str>,
+    db_schema: &str,
+    format: Format,
+) -> Result<ExitCode, String> {
+    use codegen::drift::{self, State};
+    let schema_name = args.schema.display().to_string();
+    let text = fs::read_to_string(&args.schema)
+        .map_err(|e| format!("error: cannot read schema file `{schema_name}`: {e}"))?;
+    let yaml = model::load_schema(&schema_name, &text).map_err(|errors| errors.to_string())?;
+    let dir = migrations_dir(args);
+    let (migrations, _) = read_history(&dir)?;
+    let replayed =
+        history::replay(&migrations).map_err(|e| format!("error: {}: {e}", dir.display()))?;
+    let live = match database_url {
+        Some(url) => Some((url, read_database(url, db_schema)?)),
+        None => None,
+    };
+    let yaml_label = args
+        .schema
+        .file_name()
+        .map_or(schema_name.clone(), |n| n.to_string_lossy().to_string());
+    let mut states = vec![
+        (
+            State {
+                name: yaml_label,
+                source: schema_name,
+            },
+            &yaml,
+        ),
+        (
+            State {
+                name: "migrations".to_string(),
+                source: format!("{} ({} migrations)", dir.display(), migrations.len()),
+            },
+            &replayed,
+        ),
+    ];
+    if let Some((url, catalog)) = &live {
+        states.push((
+            State {
+                name: "database".to_string(),
+                source: format!("schema `{db_schema}` of {}", runner::redact(url)),
+            },
+            catalog,
+        ));
+    }
+    let report = drift::report(&states);
+    match format {
+        Format::Text => print!("{}", report.render_text()),
+        Format::Json => println!("{}", report.render_json()),
+    }
+    Ok(if report.drift {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn introspect_database(
+    url: &str,
+    db_schema: &str,
+    out: Option<&PathBuf>,
+) -> Result<ExitCode, String> {
+    let catalog = read_database(url, db_schema)?;
+    let written = introspect::yaml::to_schema_yaml(
+        &catalog,
+        &format!("the `{db_schema}` schema of a PostgreSQL database"),
+    );
+    for warning in &written.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match &written.round_trip {
+        Ok(differences) if differences.is_empty() => {}
+        Ok(differences) => {
+            eprintln!(
+                "warning: loaded back, the written schema.yaml differs from the database in {} way(s):",
+                differences.len()
+            );
+            for d in differences {
+                eprintln!("  - {}", d.describe("the database", "schema.yaml"));
+            }
+        }
+        Err(errors) => eprintln!("warning: the written schema.yaml does not load:\n{errors}"),
+    }
+    match out {
+        Some(path) => {
+            write_atomically(path, &written.text)?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{}", written.text),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -144,7 +144,7 @@ pub fn plan(
         } else {
             RenameHints::default()
         };
-        let back = diff(&next, &state, &down_hints).map_err(|errors| {
+        let back = crate::diff::diff_for_down(&next, &state, &down_hints).map_err(|errors| {
             PlanError::Internal(format!(
                 "{id}: cannot plan the down migration: {}",
                 errors

@@ -120,11 +120,26 @@ impl Runner {
             .map_err(|e| Self::sql_error("cannot create the codegen.migrations table", &e))
     }
 
+    /// Takes the advisory lock by polling rather than by blocking in `pg_advisory_lock`: a session
+    /// blocked in a statement holds a snapshot, and `CREATE INDEX CONCURRENTLY` in the session
+    /// that has the lock waits for every such snapshot to go away, which would be a deadlock.
     fn lock(&mut self) -> Result<(), String> {
-        self.client
-            .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
-            .map(|_| ())
-            .map_err(|e| Self::sql_error("cannot take the migration lock", &e))
+        let mut told = false;
+        loop {
+            let got: bool = self
+                .client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+                .map_err(|e| Self::sql_error("cannot take the migration lock", &e))?
+                .get(0);
+            if got {
+                return Ok(());
+            }
+            if !told {
+                self.progress("waiting for another migration runner to finish");
+                told = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
 
     fn unlock(&mut self) {

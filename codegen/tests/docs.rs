@@ -470,10 +470,14 @@ tables:
       labels: text[]
       at: timestamptz(3)
       fk: { type: uk, comment: \"Says \\\"hi\\\" with `ticks` and ~tildes~\" }
-  many_things:
+  many:
     columns:
       id: { type: uuid, primary_key: true }
       token_id: { type: uuid, nullable: true, references: tokens }
+  classes:
+    columns:
+      id: { type: uuid, primary_key: true }
+      token_id: { type: uuid, unique: true, references: tokens }
 ",
     );
     let files = docs(&catalog);
@@ -485,9 +489,12 @@ tables:
         "text_array labels",
         "timestamptz_3 at",
         "uk_ fk_ \"Says 'hi' with 'ticks' and -tildes-\"",
-        "\"tokens\" {",
-        "\"many_things\" {",
-        "\"tokens\" |o..o{ \"many_things\" : \"token_id\"",
+        // Keywords of the grammar are quoted; names that merely start with one are not.
+        "    tokens {",
+        "    classes {",
+        "    \"many\" {",
+        "    tokens |o..o{ \"many\" : \"token_id\"",
+        "    tokens ||..o| classes : \"token_id\"",
     ] {
         assert!(erd.contains(expected), "`{expected}` missing:\n{erd}");
     }

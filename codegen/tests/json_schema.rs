@@ -92,7 +92,7 @@ fn actions_and_methods_are_the_catalogs() {
         .iter()
         .map(|a| a.as_sql().to_string())
         .collect();
-    assert_eq!(enum_values(&schema, "Action"), actions);
+    assert_eq!(enum_values(&schema, "FkAction"), actions);
     let methods: Vec<String> = model::IndexMethod::ALL
         .iter()
         .map(|m| m.as_sql().to_string())

@@ -5,6 +5,7 @@
 
 pub mod annotations;
 pub mod catalog;
+pub mod compare;
 pub mod diagnostics;
 pub mod expr;
 pub mod ident;

@@ -80,34 +80,9 @@ pub fn position_of(text: &str, offset: usize) -> Pos {
 /// the scanner's statement split one by one (pg_query's error carries no position).
 pub fn parse_script(sql: &str) -> std::result::Result<Vec<ScriptStatement<'_>>, SyntaxError> {
     match pg_query::parse(sql, 0) {
-        Ok(parsed) => Ok(parsed
-            .protobuf
-            .stmts
-            .iter()
-            .filter_map(|raw| {
-                let node = raw.stmt.as_ref()?.node.clone()?;
-                let start = usize::try_from(raw.stmt_location).unwrap_or(0);
-                let len = usize::try_from(raw.stmt_len).unwrap_or(0);
-                let end = if len == 0 {
-                    sql.len()
-                } else {
-                    (start + len).min(sql.len())
-                };
-                // stmt_location includes the whitespace and comments before the statement.
-                let (offset, text) = trim_leading_trivia(sql, start, end);
-                Some(ScriptStatement {
-                    text,
-                    offset,
-                    pos: position_of(sql, offset),
-                    node,
-                })
-            })
-            .collect()),
+        Ok(parsed) => Ok(statements_of(sql, parsed.protobuf.stmts)),
         Err(error) => {
-            let message = match error {
-                pg_query::Error::Parse(m) => m,
-                other => other.to_string(),
-            };
+            let message = parse_error_message(error);
             let offset = failing_statement_offset(sql);
             Err(SyntaxError {
                 message,
@@ -118,21 +93,161 @@ pub fn parse_script(sql: &str) -> std::result::Result<Vec<ScriptStatement<'_>>, 
     }
 }
 
-fn failing_statement_offset(sql: &str) -> usize {
-    let Ok(parts) = pg_query::split_with_scanner(sql) else {
-        return 0;
+/// One statement of a script that may contain syntax errors: see [`parse_script_recovering`].
+// Nearly every item is a statement: boxing it would cost an allocation per statement.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum ParsedStatement<'a> {
+    Statement(ScriptStatement<'a>),
+    /// A statement PostgreSQL's parser rejects; `text` is the statement as the scanner split it
+    /// (without leading comments), so a caller can look for the failing token inside it.
+    Error {
+        error: SyntaxError,
+        text: &'a str,
+    },
+}
+
+/// Like [`parse_script`], but a syntax error does not hide the rest of the script: when the
+/// whole script fails to parse, it is split with PostgreSQL's scanner and every statement is
+/// parsed on its own, so the statements around a broken one are still returned (in order).
+pub fn parse_script_recovering(sql: &str) -> Vec<ParsedStatement<'_>> {
+    let error = match pg_query::parse(sql, 0) {
+        Ok(parsed) => {
+            return statements_of(sql, parsed.protobuf.stmts)
+                .into_iter()
+                .map(ParsedStatement::Statement)
+                .collect();
+        }
+        Err(error) => parse_error_message(error),
     };
+    let Ok(parts) = pg_query::split_with_scanner(sql) else {
+        // The scanner itself failed (e.g. a NUL byte): the whole script is one error.
+        let (offset, text) = trim_leading_trivia(sql, 0, sql.len());
+        return vec![ParsedStatement::Error {
+            error: SyntaxError {
+                message: error,
+                pos: position_of(sql, offset),
+                offset,
+            },
+            text,
+        }];
+    };
+    let mut out = Vec::new();
+    let mut cursor = PosCursor::default();
     let mut search_from = 0;
     for part in parts {
         let start = sql[search_from..]
             .find(part)
             .map_or(search_from, |i| search_from + i);
-        search_from = start + part.len();
-        if pg_query::parse(part, 0).is_err() {
-            return trim_leading_trivia(sql, start, search_from).0;
+        let end = start + part.len();
+        search_from = end;
+        let (offset, text) = trim_leading_trivia(sql, start, end);
+        if text.is_empty() {
+            continue;
+        }
+        let pos = cursor.advance(sql, offset);
+        match pg_query::parse(text, 0) {
+            Ok(parsed) => {
+                for raw in parsed.protobuf.stmts {
+                    if let Some(node) = raw.stmt.and_then(|s| s.node) {
+                        out.push(ParsedStatement::Statement(ScriptStatement {
+                            text,
+                            offset,
+                            pos,
+                            node,
+                        }));
+                    }
+                }
+            }
+            Err(e) => out.push(ParsedStatement::Error {
+                error: SyntaxError {
+                    message: parse_error_message(e),
+                    pos,
+                    offset,
+                },
+                text,
+            }),
         }
     }
-    0
+    out
+}
+
+fn parse_error_message(error: pg_query::Error) -> String {
+    match error {
+        pg_query::Error::Parse(m) => m,
+        other => other.to_string(),
+    }
+}
+
+/// The statements of a parse result, with their text and position. Statements come in source
+/// order, so positions are computed in one pass over the script (a script of 20,000 statements
+/// costs one scan, not one scan per statement).
+fn statements_of(sql: &str, stmts: Vec<protobuf::RawStmt>) -> Vec<ScriptStatement<'_>> {
+    let mut cursor = PosCursor::default();
+    stmts
+        .into_iter()
+        .filter_map(|raw| {
+            let start = usize::try_from(raw.stmt_location)
+                .unwrap_or(0)
+                .min(sql.len());
+            let len = usize::try_from(raw.stmt_len).unwrap_or(0);
+            let node = raw.stmt?.node?;
+            let end = if len == 0 {
+                sql.len()
+            } else {
+                (start + len).min(sql.len())
+            };
+            // stmt_location includes the whitespace and comments before the statement.
+            let (offset, text) = trim_leading_trivia(sql, start, end);
+            Some(ScriptStatement {
+                text,
+                offset,
+                pos: cursor.advance(sql, offset),
+                node,
+            })
+        })
+        .collect()
+}
+
+/// Line and column of increasing byte offsets, computed incrementally.
+#[derive(Default)]
+struct PosCursor {
+    offset: usize,
+    /// 0-based line and column (in characters) of `offset`.
+    line: usize,
+    column: usize,
+}
+
+impl PosCursor {
+    fn advance(&mut self, sql: &str, offset: usize) -> Pos {
+        let offset = sql.floor_char_boundary(offset.min(sql.len()));
+        if offset < self.offset {
+            return position_of(sql, offset);
+        }
+        let skipped = &sql[self.offset..offset];
+        match skipped.rfind('\n') {
+            Some(last) => {
+                self.line += skipped.matches('\n').count();
+                self.column = skipped[last + 1..].chars().count();
+            }
+            None => self.column += skipped.chars().count(),
+        }
+        self.offset = offset;
+        Pos {
+            line: self.line + 1,
+            column: self.column + 1,
+        }
+    }
+}
+
+fn failing_statement_offset(sql: &str) -> usize {
+    parse_script_recovering(sql)
+        .into_iter()
+        .find_map(|p| match p {
+            ParsedStatement::Error { error, .. } => Some(error.offset),
+            ParsedStatement::Statement(_) => None,
+        })
+        .unwrap_or_default()
 }
 
 /// Skips whitespace and `--` / `/* */` comments at the start of `sql[start..end]`.
@@ -274,7 +389,8 @@ fn column_mut<'t>(table: &'t mut Table, name: &str) -> Result<&'t mut Column> {
 // ---------------------------------------------------------------------------------------------
 // Types and expressions
 
-fn data_type(catalog: &Catalog, type_name: Option<&protobuf::TypeName>) -> Result<DataType> {
+/// The model type of a parsed type name (`character varying(20)`, `public.status[]`).
+pub fn data_type(catalog: &Catalog, type_name: Option<&protobuf::TypeName>) -> Result<DataType> {
     let t = type_name.ok_or_else(|| ReplayError::new("column without a type"))?;
     let names = strings(&t.names);
     let base = match names.as_slice() {
@@ -445,11 +561,15 @@ fn add_constraint(
             column_mut(table_mut(catalog, table_name)?, column)?.default = Some(default);
         }
         ConstrType::ConstrPrimary => {
-            let columns = keys(&c.keys);
-            let name = if c.conname.is_empty() {
-                derived_name(&[table_name], "pkey")
-            } else {
+            // `PRIMARY KEY USING INDEX idx` turns an existing unique index into the key.
+            let adopted = adopt_index(catalog, table_name, c)?;
+            let columns = adopted.clone().unwrap_or_else(|| keys(&c.keys));
+            let name = if !c.conname.is_empty() {
                 c.conname.clone()
+            } else if adopted.is_some() {
+                c.indexname.clone()
+            } else {
+                derived_name(&[table_name], "pkey")
             };
             let table = table_mut(catalog, table_name)?;
             if table.primary_key.is_some() {
@@ -463,8 +583,12 @@ fn add_constraint(
             table.primary_key = Some(PrimaryKey { name, columns });
         }
         ConstrType::ConstrUnique => {
-            let columns = keys(&c.keys);
-            let name = name_or("key", &columns);
+            let adopted = adopt_index(catalog, table_name, c)?;
+            let columns = adopted.clone().unwrap_or_else(|| keys(&c.keys));
+            let name = match adopted {
+                Some(_) if c.conname.is_empty() => c.indexname.clone(),
+                _ => name_or("key", &columns),
+            };
             let table = table_mut(catalog, table_name)?;
             for col in &columns {
                 column_mut(table, col)?;
@@ -535,6 +659,39 @@ fn add_constraint(
         }
     }
     Ok(())
+}
+
+/// For `UNIQUE USING INDEX idx` / `PRIMARY KEY USING INDEX idx`: removes the index from the
+/// table (PostgreSQL makes it the constraint's own index, renamed to the constraint) and returns
+/// its key columns. `None` for a constraint that builds its own index.
+fn adopt_index(
+    catalog: &mut Catalog,
+    table_name: &str,
+    c: &protobuf::Constraint,
+) -> Result<Option<Vec<String>>> {
+    if c.indexname.is_empty() {
+        return Ok(None);
+    }
+    let table = table_mut(catalog, table_name)?;
+    let at = table
+        .indexes
+        .iter()
+        .position(|ix| ix.name == c.indexname)
+        .ok_or_else(|| {
+            ReplayError::new(format!(
+                "index \"{}\" for table \"{table_name}\" does not exist",
+                c.indexname
+            ))
+        })?;
+    let index = &table.indexes[at];
+    if !index.unique || index.predicate.is_some() || index.method != IndexMethod::Btree {
+        return Err(ReplayError::new(format!(
+            "index \"{}\" is not a unique, non-partial btree index",
+            c.indexname
+        )));
+    }
+    let index = table.indexes.remove(at);
+    Ok(Some(index.keys.into_iter().map(|k| k.column).collect()))
 }
 
 fn alter_table(catalog: &mut Catalog, s: &protobuf::AlterTableStmt) -> Result<Applied> {
@@ -867,12 +1024,12 @@ fn drop_table(catalog: &mut Catalog, name: &str, cascade: bool, missing_ok: bool
                 .map(move |fk| (t.name.clone(), fk.name.clone()))
         })
         .collect();
-    if let Some((table, fk)) = dependents.first() {
-        if !cascade {
-            return Err(ReplayError::new(format!(
-                "cannot drop table {name} because constraint {fk} on table {table} depends on it"
-            )));
-        }
+    if let Some((table, fk)) = dependents.first()
+        && !cascade
+    {
+        return Err(ReplayError::new(format!(
+            "cannot drop table {name} because constraint {fk} on table {table} depends on it"
+        )));
     }
     for (table, fk) in dependents {
         table_mut(catalog, &table)?
@@ -901,12 +1058,12 @@ fn drop_type(catalog: &mut Catalog, name: &str, cascade: bool, missing_ok: bool)
                 .map(move |c| (t.name.clone(), c.name.clone()))
         })
         .collect();
-    if let Some((table, column)) = users.first() {
-        if !cascade {
-            return Err(ReplayError::new(format!(
-                "cannot drop type {name} because column {column} of table {table} depends on it"
-            )));
-        }
+    if let Some((table, column)) = users.first()
+        && !cascade
+    {
+        return Err(ReplayError::new(format!(
+            "cannot drop type {name} because column {column} of table {table} depends on it"
+        )));
     }
     for (table, column) in users {
         drop_column(catalog, &table, &column, true)?;
@@ -1269,4 +1426,86 @@ fn create_trigger(catalog: &mut Catalog, s: &protobuf::CreateTrigStmt) -> Result
         None => table.triggers.push(trigger),
     }
     Ok(Applied::Schema)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_computed_in_one_pass_and_match_position_of() {
+        let sql = "-- head\nCREATE TABLE a (id int);  CREATE TABLE b (id int);\n\n  /* c */ CREATE TABLE \"ü\" (id int);";
+        let statements = parse_script(sql).expect("parses");
+        let got: Vec<(usize, usize)> = statements
+            .iter()
+            .map(|s| (s.pos.line, s.pos.column))
+            .collect();
+        assert_eq!(got, vec![(2, 1), (2, 27), (4, 11)]);
+        for s in &statements {
+            assert_eq!(s.pos, position_of(sql, s.offset));
+        }
+    }
+
+    #[test]
+    fn recovering_parse_keeps_the_statements_around_a_broken_one() {
+        let sql = "CREATE TABLE a (id int);\nCREATE TABLE oops (;\nCREATE TABLE b (id int);";
+        let parsed = parse_script_recovering(sql);
+        let kinds: Vec<String> = parsed
+            .iter()
+            .map(|p| match p {
+                ParsedStatement::Statement(s) => format!("ok {}:{}", s.pos.line, s.text),
+                ParsedStatement::Error { error, text } => {
+                    format!("error {}:{} {text}", error.pos.line, error.pos.column)
+                }
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "ok 1:CREATE TABLE a (id int)",
+                "error 2:1 CREATE TABLE oops (",
+                "ok 3:CREATE TABLE b (id int)",
+            ]
+        );
+        let error = parse_script(sql).expect_err("fails");
+        assert_eq!(error.pos, Pos { line: 2, column: 1 });
+    }
+
+    #[test]
+    fn unique_and_primary_key_using_index_adopt_the_index() {
+        let mut catalog = Catalog::default();
+        replay_script(
+            &mut catalog,
+            "CREATE TABLE t (id uuid NOT NULL, code text NOT NULL);
+             CREATE UNIQUE INDEX t_code_idx ON t (code);
+             CREATE UNIQUE INDEX t_id_idx ON t (id);
+             ALTER TABLE t ADD CONSTRAINT t_code_key UNIQUE USING INDEX t_code_idx;
+             ALTER TABLE t ADD PRIMARY KEY USING INDEX t_id_idx;",
+        )
+        .expect("replays");
+        let t = catalog.table("t").expect("table");
+        assert!(t.indexes.is_empty(), "{:?}", t.indexes);
+        assert_eq!(
+            t.uniques,
+            vec![UniqueConstraint {
+                name: "t_code_key".into(),
+                columns: vec!["code".into()]
+            }]
+        );
+        assert_eq!(
+            t.primary_key,
+            Some(PrimaryKey {
+                name: "t_id_idx".into(),
+                columns: vec!["id".into()]
+            })
+        );
+        let mut bad = catalog.clone();
+        assert!(
+            replay_script(
+                &mut bad,
+                "ALTER TABLE t ADD CONSTRAINT x UNIQUE USING INDEX nosuch;"
+            )
+            .is_err()
+        );
+    }
 }

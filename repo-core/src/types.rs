@@ -103,7 +103,7 @@ fn check_value(ty: &Type, top: bool) -> syn::Result<String> {
         Type::Path(path) if path.qself.is_none() => {
             let name = last_ident(path);
             if let Some(why) = refused(&name)
-                && !(name == "u8" && !top)
+                && (name != "u8" || top)
             {
                 return Err(unmappable(ty, why));
             }

@@ -6,10 +6,12 @@
 //! - **naive**: `BEGIN; INSERT; INSERT INTO audit_logs; COMMIT`, the obvious correct way
 //!   (what one statement saves).
 //!
-//! Raw and naive are measured twice: with `query_typed` (one round trip per statement and no
-//! prepared statement, the mechanism the repository uses) and with statements prepared once and
-//! reused (the best case for them). Variants run interleaved in rounds so that drift (autovacuum,
-//! table growth) hits all alike; the median round of each is reported.
+//! Raw and naive are measured three ways: with `query_typed` (one round trip per statement and no
+//! prepared statement, the mechanism the repository uses), with statements prepared once and
+//! reused (the best case for them), and with `execute(&str)` (prepare and execute per call: two
+//! round trips, what the `postgres` crate does by default). The audit row alone is measured too,
+//! to show what it costs the server. Variants run interleaved in rounds so that drift
+//! (autovacuum, table growth) hits all alike; the median round of each is reported.
 //!
 //! Run: `cargo bench -p e2e --bench audited_insert` (`-- --rows N --rounds R` to change the size).
 
@@ -34,17 +36,23 @@ enum Variant {
     Audited,
     RawTyped,
     RawPrepared,
+    RawText,
     NaiveTyped,
     NaivePrepared,
+    NaiveText,
+    AuditRowOnly,
 }
 
 impl Variant {
-    const ALL: [Variant; 5] = [
+    const ALL: [Variant; 8] = [
         Variant::Audited,
         Variant::RawTyped,
         Variant::RawPrepared,
+        Variant::RawText,
         Variant::NaiveTyped,
         Variant::NaivePrepared,
+        Variant::NaiveText,
+        Variant::AuditRowOnly,
     ];
 
     fn label(self) -> &'static str {
@@ -52,8 +60,11 @@ impl Variant {
             Variant::Audited => "audited (Case::insert, one statement)",
             Variant::RawTyped => "raw INSERT (query_typed)",
             Variant::RawPrepared => "raw INSERT (prepared)",
+            Variant::RawText => "raw INSERT (execute(&str): prepare + execute)",
             Variant::NaiveTyped => "BEGIN; INSERT; INSERT audit; COMMIT (query_typed)",
             Variant::NaivePrepared => "BEGIN; INSERT; INSERT audit; COMMIT (prepared)",
+            Variant::NaiveText => "BEGIN; INSERT; INSERT audit; COMMIT (execute(&str))",
+            Variant::AuditRowOnly => "audit_logs INSERT alone (prepared), for context",
         }
     }
 }
@@ -101,6 +112,21 @@ impl Bench<'_> {
             Variant::RawPrepared => {
                 self.client
                     .query(&self.insert_case, &[&case_number, &patient_id, &actor_id])?;
+            }
+            Variant::RawText => {
+                self.client
+                    .query(INSERT_CASE, &[&case_number, &patient_id, &actor_id])?;
+            }
+            Variant::NaiveText => {
+                let mut tx = self.client.transaction()?;
+                let row = tx.query(INSERT_CASE, &[&case_number, &patient_id, &actor_id])?;
+                let id: Uuid = row.first().ok_or("no row")?.try_get(0)?;
+                tx.execute(INSERT_AUDIT, &[&actor_id, &id])?;
+                tx.commit()?;
+            }
+            Variant::AuditRowOnly => {
+                let id = Uuid::from_u128(u128::from(self.seq));
+                self.client.execute(&self.insert_audit, &[&actor_id, &id])?;
             }
             Variant::NaiveTyped => {
                 let mut tx = self.client.transaction()?;
@@ -196,7 +222,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {:<55} {:>9.0} rows/s", variant.label(), r);
     }
     println!("ratios (audited / other):");
-    for (variant, r) in Variant::ALL.iter().zip(&rate).skip(1) {
+    for (variant, r) in Variant::ALL.iter().zip(&rate).skip(1).take(6) {
         println!("  vs {:<52} {:>6.2}x", variant.label(), audited / r);
     }
     let audit_rows: i64 = bench

@@ -3,7 +3,7 @@
 //! The grammar is stricter than SQL: an attribute type or name is one word of letters, digits and
 //! `_` (older Mermaid versions refuse spaces, parentheses, brackets and commas), comments are
 //! double-quoted with no double quote inside, and some words (`one`, `many`, `to`, `class`, ...)
-//! are tokens of their own, so an entity whose name starts with one is quoted.
+//! are tokens of their own, so an entity with such a name is quoted.
 
 use std::fmt::Write as _;
 
@@ -161,32 +161,24 @@ pub fn word(text: &str) -> String {
     out
 }
 
-/// An entity name: bare when Mermaid's lexer reads it as a name, double-quoted otherwise.
+/// An entity name: bare when Mermaid's lexer reads it as a name, double-quoted when it is one of
+/// the grammar's keywords (`one`, `many`, `to`, `end`, `class`, `style`, ...), which the lexer
+/// tries before names. Keywords only match as whole words, so `tokens` or `classes` stay bare.
 pub fn entity(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    // Tokens the lexer tries before names, matched at the start of a word.
-    const TOKEN_PREFIXES: &[&str] = &[
+    const KEYWORDS: &[&str] = &[
         "one",
         "many",
-        "only",
-        "zero",
         "to",
-        "optionally",
+        "end",
         "class",
+        "classdef",
         "style",
         "subgraph",
         "erdiagram",
-        "acc",
-        "direction",
-        "title",
     ];
-    let plain = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && !TOKEN_PREFIXES.iter().any(|p| lower.starts_with(p))
-        && lower != "end"
-        && lower != "u";
+        && !KEYWORDS.contains(&name.to_ascii_lowercase().as_str());
     if plain {
         name.to_string()
     } else {
@@ -200,7 +192,6 @@ pub fn comment_text(text: &str) -> String {
     text.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-        .replace('"', "'")
-        .replace('`', "'")
+        .replace(['"', '`'], "'")
         .replace('~', "-")
 }

@@ -234,7 +234,12 @@ impl Layout {
                 (e.child, child_port, e.parent, parent_port)
             };
             let mut chain = vec![node_item[low]];
-            for layer in rank[low] + 1..rank[high] {
+            for (layer, column) in order
+                .iter_mut()
+                .enumerate()
+                .take(rank[high])
+                .skip(rank[low] + 1)
+            {
                 let id = items.len();
                 items.push(Item {
                     kind: ItemKind::Slot,
@@ -242,7 +247,7 @@ impl Layout {
                     height: SLOT_H,
                     top: 0.0,
                 });
-                order[layer].push(id);
+                column.push(id);
                 chain.push(id);
             }
             chain.push(node_item[high]);

@@ -1,0 +1,167 @@
+//! `lint.toml`: rule severities, disabled rules and the PostgreSQL version.
+//!
+//! ```toml
+//! postgres_version = 15          # the server the migrations run on (default 15)
+//! assume_in_transaction = true   # files without `-- codegen:no-transaction` run in one transaction
+//! disable = ["uuid-primary-key"] # same as setting the rule to "off"
+//!
+//! [rules]
+//! drop-column = "error"          # error | warning | off
+//! rename-table = "off"
+//! ```
+//!
+//! The file is found by walking up from the current directory (see `main.rs`); parsing and
+//! validation are here, on strings.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::finding::Severity;
+use crate::registry;
+
+/// The name of the configuration file.
+pub const FILE_NAME: &str = "lint.toml";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Major version of the target server.
+    pub postgres_version: u32,
+    /// Whether a file without the no-transaction marker runs inside one transaction.
+    pub assume_in_transaction: bool,
+    /// Per-rule overrides: `None` turns the rule off.
+    pub severities: BTreeMap<String, Option<Severity>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            postgres_version: 15,
+            assume_in_transaction: true,
+            severities: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    postgres_version: Option<toml::Value>,
+    assume_in_transaction: Option<bool>,
+    #[serde(default)]
+    disable: Vec<String>,
+    #[serde(default)]
+    rules: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// Parses and validates a `lint.toml`. Every unknown rule or bad value is reported.
+    pub fn parse(text: &str) -> Result<Config, Vec<String>> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+        let mut errors = Vec::new();
+        let mut config = Config::default();
+        if let Some(version) = raw.postgres_version {
+            match parse_version(&version) {
+                Some(v) if (9..=30).contains(&v) => config.postgres_version = v,
+                _ => errors.push(format!(
+                    "postgres_version: expected a major version such as 15, got {version}"
+                )),
+            }
+        }
+        if let Some(b) = raw.assume_in_transaction {
+            config.assume_in_transaction = b;
+        }
+        let check_rule = |name: &str, errors: &mut Vec<String>| {
+            if registry::rule(name).is_some() {
+                true
+            } else {
+                let hint =
+                    model::diagnostics::suggest(name, registry::RULES.iter().map(|r| r.name))
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                errors.push(format!("unknown rule `{name}`{hint}"));
+                false
+            }
+        };
+        for name in &raw.disable {
+            if check_rule(name, &mut errors) {
+                config.severities.insert(name.clone(), None);
+            }
+        }
+        for (name, level) in &raw.rules {
+            if !check_rule(name, &mut errors) {
+                continue;
+            }
+            let severity = match level.as_str() {
+                "error" => Some(Severity::Error),
+                "warning" | "warn" => Some(Severity::Warning),
+                "off" => None,
+                other => {
+                    errors.push(format!(
+                        "rules.{name}: expected \"error\", \"warning\" or \"off\", got \"{other}\""
+                    ));
+                    continue;
+                }
+            };
+            if raw.disable.contains(name) && severity.is_some() {
+                errors.push(format!("`{name}` is both disabled and given a severity"));
+            }
+            config.severities.insert(name.clone(), severity);
+        }
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The severity a rule reports with, `None` when it is off.
+    pub fn severity(&self, rule: &str) -> Option<Severity> {
+        match self.severities.get(rule) {
+            Some(s) => *s,
+            None => registry::rule(rule).map(|r| r.severity),
+        }
+    }
+}
+
+fn parse_version(v: &toml::Value) -> Option<u32> {
+    match v {
+        toml::Value::Integer(i) => u32::try_from(*i).ok(),
+        toml::Value::Float(f) if *f >= 0.0 => Some(*f as u32),
+        toml::Value::String(s) => s.split('.').next()?.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_disable_and_version() {
+        let config = Config::parse(
+            "postgres_version = \"10.4\"\ndisable = [\"uuid-primary-key\"]\n[rules]\ndrop-column = \"error\"\nrename-table = \"off\"\n",
+        )
+        .expect("valid");
+        assert_eq!(config.postgres_version, 10);
+        assert_eq!(config.severity("uuid-primary-key"), None);
+        assert_eq!(config.severity("rename-table"), None);
+        assert_eq!(config.severity("drop-column"), Some(Severity::Error));
+        assert_eq!(config.severity("fk-needs-index"), Some(Severity::Error));
+        assert_eq!(config.severity("drop-table"), Some(Severity::Warning));
+    }
+
+    #[test]
+    fn every_mistake_is_reported() {
+        let errors = Config::parse(
+            "postgres_version = \"x\"\ndisable = [\"fk-need-index\"]\n[rules]\ndrop-table = \"fatal\"\n",
+        )
+        .expect_err("invalid");
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[1].contains("did you mean `fk-needs-index`"),
+            "{errors:?}"
+        );
+        assert!(Config::parse("colour = true").is_err());
+    }
+}

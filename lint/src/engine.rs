@@ -1,0 +1,811 @@
+//! The lint run: files in order, statements in order, one replayed schema.
+//!
+//! For each statement the statement rules see the schema *before* it; then the statement is
+//! applied with [`model::replay::apply`] (the replay the migration diff uses). Schema-state
+//! problems are tracked per table: a problem that appears when a statement is applied is
+//! recorded with that statement as its origin, and one that disappears (an index added later,
+//! in the same file or a later one) is forgotten. After each file the tables it touched are
+//! checked again, so the state after every file is what counts. Whatever is still a problem
+//! after the last file is reported at its origin: the statement that created it, or the end of
+//! the file whose drop introduced it.
+//!
+//! "Existing" tables, for the lock rules, are those created before the current file: a table
+//! created earlier in the same file has no rows and no traffic yet.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use model::Catalog;
+use model::replay::apply;
+use pg_query::NodeEnum;
+use pg_query::protobuf::{self, AlterTableType, DropBehavior, ObjectType, TransactionStmtKind};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::finding::{Finding, Report, Reported};
+use crate::parse::{self, Item};
+use crate::registry::{Check, RULES};
+use crate::rules::{
+    self, FileScope, Problem, StatementContext, alter_table_cmds, altered_table, object_names,
+    qualified, relation_name,
+};
+use crate::source::SourceFile;
+use crate::suppress::{self, Scope, Suppression};
+
+/// Identity of a schema-state problem: the same key before and after a statement is the same
+/// problem.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProblemKey {
+    pub rule: String,
+    pub table: String,
+    pub columns: Vec<String>,
+}
+
+/// Where a schema-state problem is reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Origin {
+    Statement {
+        file: usize,
+        statement: usize,
+        start: usize,
+        end: usize,
+    },
+    /// Introduced by a drop (or found only when the file was checked as a whole): reported at
+    /// the end of the file; `cause` is the statement that introduced it, when known.
+    EndOfFile { file: usize, cause: Option<Cause> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cause {
+    pub statement: usize,
+    pub start: usize,
+    /// The statement's first line, shortened.
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub origin: Origin,
+    pub message: String,
+    pub help: String,
+}
+
+/// What one file contributed, kept so a cached run can report it again without re-parsing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub statements: usize,
+    pub findings: Vec<Finding>,
+    pub suppressions: Vec<Suppression>,
+}
+
+/// The whole state of a lint run between two files: what the cache stores.
+#[derive(Debug, Clone, Default)]
+pub struct Linter {
+    pub config: Config,
+    pub state: Catalog,
+    pub pending: BTreeMap<ProblemKey, Pending>,
+    pub files: Vec<FileRecord>,
+    /// Functions created by the migrations as VOLATILE (the default).
+    pub volatile_functions: HashSet<String>,
+    /// Tables (and types) whose creation could not be replayed: later failures on them are
+    /// consequences, not news.
+    pub poisoned: HashSet<String>,
+}
+
+enum Touched {
+    Tables(Vec<String>),
+    All,
+}
+
+impl Linter {
+    pub fn new(config: Config) -> Self {
+        Linter {
+            config,
+            ..Default::default()
+        }
+    }
+
+    pub fn statements(&self) -> usize {
+        self.files.iter().map(|f| f.statements).sum()
+    }
+
+    /// Lints the next file. `index` is its position in the run (the same as `self.files.len()`).
+    pub fn lint_file(&mut self, source: &SourceFile, items: &[Item]) {
+        let index = self.files.len();
+        let mut scope = FileScope {
+            transactional_file: self.config.assume_in_transaction
+                && !source.no_transaction_marker(),
+            ..Default::default()
+        };
+        let spans: Vec<(usize, usize)> = items.iter().map(Item::span).collect();
+        let suppressions = suppress::collect(index, &source.text, &spans);
+        let mut findings = Vec::new();
+        let mut dirty: HashSet<String> = HashSet::new();
+        let mut all_dirty = false;
+        let mut statements = 0;
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Item::Error(e) => {
+                    let mut f = Finding::new(
+                        rules::syntax_error::NAME,
+                        index,
+                        e.at,
+                        format!("syntax error: {}", e.message),
+                    );
+                    f.statement = Some(i);
+                    findings.push(f);
+                }
+                Item::Statement(st) => {
+                    statements += 1;
+                    let touched =
+                        self.statement(index, i, st, &source.text, &mut scope, &mut findings);
+                    match touched {
+                        Touched::All => all_dirty = true,
+                        Touched::Tables(t) => dirty.extend(t),
+                    }
+                }
+            }
+        }
+        self.reconcile(index, all_dirty, &dirty);
+        self.files.push(FileRecord {
+            statements,
+            findings,
+            suppressions,
+        });
+    }
+
+    fn statement(
+        &mut self,
+        file: usize,
+        index: usize,
+        st: &parse::Statement,
+        text: &str,
+        scope: &mut FileScope,
+        findings: &mut Vec<Finding>,
+    ) -> Touched {
+        let stmt_text = &text[st.offset..st.offset + st.len];
+        let ctx = StatementContext {
+            node: &st.node,
+            text: stmt_text,
+            offset: st.offset,
+            location_base: st.location_base,
+            file,
+            statement: index,
+            catalog: &self.state,
+            scope,
+            config: &self.config,
+            volatile_functions: &self.volatile_functions,
+        };
+        for rule in RULES {
+            if let Check::Statement(check) = rule.check {
+                check(&ctx, findings);
+            }
+        }
+        let touched = touched_tables(&st.node, &self.state);
+        let before = self.problems(&touched);
+        let result = apply(&mut self.state, &st.node);
+        let names = match &touched {
+            Touched::Tables(t) => t.clone(),
+            Touched::All => Vec::new(),
+        };
+        match result {
+            Err(e) => {
+                let consequence = names.iter().any(|n| self.poisoned.contains(n))
+                    || mentioned_types(&st.node)
+                        .iter()
+                        .any(|t| self.poisoned.contains(t));
+                if !consequence {
+                    let mut f = Finding::new(
+                        rules::replay_failed::NAME,
+                        file,
+                        (st.offset, st.offset + st.len),
+                        format!("cannot replay this statement: {}", e.message),
+                    )
+                    .with_help(
+                        "the statement fails on the schema built by the migrations before it; \
+                         schema-state rules may miss problems on the objects it touches",
+                    );
+                    f.statement = Some(index);
+                    findings.push(f);
+                }
+                self.poisoned.extend(names.iter().cloned());
+                if let NodeEnum::CreateEnumStmt(s) = &st.node {
+                    self.poisoned
+                        .insert(qualified(&rules::strings(&s.type_name)));
+                }
+            }
+            Ok(_) => {
+                if let NodeEnum::CreateStmt(_) | NodeEnum::CreateEnumStmt(_) = &st.node {
+                    for n in &names {
+                        self.poisoned.remove(n);
+                    }
+                }
+            }
+        }
+        self.update_scope(&st.node, scope);
+        let mut before = before;
+        if let Some(rename) = Rename::of(&st.node) {
+            let pending = std::mem::take(&mut self.pending);
+            self.pending = pending
+                .into_iter()
+                .map(|(k, v)| (rename.apply(k), v))
+                .collect();
+            before = before
+                .into_iter()
+                .map(|(k, v)| (rename.apply(k), v))
+                .collect();
+        }
+        let after = self.problems(&touched);
+        for (key, problem) in &after {
+            match self.pending.get_mut(key) {
+                Some(p) if before.contains_key(key) => {
+                    p.message.clone_from(&problem.message);
+                    p.help.clone_from(&problem.help);
+                }
+                _ => {
+                    let origin = if is_drop(&st.node) {
+                        Origin::EndOfFile {
+                            file,
+                            cause: Some(Cause {
+                                statement: index,
+                                start: st.offset,
+                                summary: summarize(stmt_text),
+                            }),
+                        }
+                    } else {
+                        Origin::Statement {
+                            file,
+                            statement: index,
+                            start: st.offset,
+                            end: st.offset + st.len,
+                        }
+                    };
+                    self.pending.insert(
+                        key.clone(),
+                        Pending {
+                            origin,
+                            message: problem.message.clone(),
+                            help: problem.help.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        for key in before.keys() {
+            if !after.contains_key(key) {
+                self.pending.remove(key);
+            }
+        }
+        match touched {
+            Touched::All => Touched::All,
+            Touched::Tables(mut t) => {
+                if let Some(rename) = Rename::of(&st.node) {
+                    t = t.into_iter().map(|n| rename.table_name(n)).collect();
+                }
+                Touched::Tables(t)
+            }
+        }
+    }
+
+    /// Problems of the touched tables in the current state.
+    fn problems(&self, touched: &Touched) -> BTreeMap<ProblemKey, Problem> {
+        let mut out = BTreeMap::new();
+        let mut found = Vec::new();
+        let mut check = |table: &model::Table| {
+            for rule in RULES {
+                if let Check::State(check) = rule.check {
+                    check(table, &self.state, &mut found);
+                }
+            }
+        };
+        match touched {
+            Touched::All => self.state.tables.iter().for_each(&mut check),
+            Touched::Tables(names) => {
+                let mut seen = BTreeSet::new();
+                for name in names {
+                    if seen.insert(name)
+                        && let Some(t) = self.state.table(name)
+                    {
+                        check(t);
+                    }
+                }
+            }
+        }
+        for p in found {
+            out.insert(
+                ProblemKey {
+                    rule: p.rule.to_string(),
+                    table: p.table.clone(),
+                    columns: p.columns.clone(),
+                },
+                p,
+            );
+        }
+        out
+    }
+
+    /// After a file: the state of every table it touched is checked as a whole.
+    fn reconcile(&mut self, file: usize, all: bool, dirty: &HashSet<String>) {
+        let touched = if all {
+            Touched::All
+        } else {
+            Touched::Tables(dirty.iter().cloned().collect())
+        };
+        let current = self.problems(&touched);
+        self.pending
+            .retain(|k, _| !(all || dirty.contains(&k.table)) || current.contains_key(k));
+        for (key, problem) in current {
+            self.pending.entry(key).or_insert_with(|| Pending {
+                origin: Origin::EndOfFile { file, cause: None },
+                message: problem.message,
+                help: problem.help,
+            });
+        }
+    }
+
+    fn update_scope(&mut self, node: &NodeEnum, scope: &mut FileScope) {
+        match node {
+            NodeEnum::CreateStmt(s) => {
+                if let Some(r) = &s.relation {
+                    scope.new_tables.insert(relation_name(r));
+                }
+            }
+            NodeEnum::IndexStmt(s) if !s.idxname.is_empty() => {
+                scope.new_indexes.insert(s.idxname.clone());
+            }
+            NodeEnum::AlterTableStmt(_) => {
+                if let Some((s, table)) = altered_table(node) {
+                    for (t, cmd) in alter_table_cmds(s) {
+                        if t == AlterTableType::AtAddColumn
+                            && let Some(c) = rules::cmd_column(cmd)
+                        {
+                            scope.new_columns.insert((table.clone(), c.colname.clone()));
+                        }
+                    }
+                }
+            }
+            NodeEnum::RenameStmt(s) => {
+                let kind = ObjectType::try_from(s.rename_type).unwrap_or(ObjectType::Undefined);
+                let table = s.relation.as_ref().map(relation_name).unwrap_or_default();
+                match kind {
+                    ObjectType::ObjectTable if scope.new_tables.remove(&table) => {
+                        scope.new_tables.insert(s.newname.clone());
+                    }
+                    ObjectType::ObjectColumn
+                        if scope
+                            .new_columns
+                            .remove(&(table.clone(), s.subname.clone())) =>
+                    {
+                        scope.new_columns.insert((table, s.newname.clone()));
+                    }
+                    ObjectType::ObjectIndex if scope.new_indexes.remove(&table) => {
+                        scope.new_indexes.insert(s.newname.clone());
+                    }
+                    _ => {}
+                }
+            }
+            NodeEnum::TransactionStmt(s) => match TransactionStmtKind::try_from(s.kind) {
+                Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart) => {
+                    scope.explicit_transaction = true;
+                }
+                Ok(
+                    TransactionStmtKind::TransStmtCommit
+                    | TransactionStmtKind::TransStmtRollback
+                    | TransactionStmtKind::TransStmtPrepare,
+                ) => scope.explicit_transaction = false,
+                _ => {}
+            },
+            NodeEnum::CreateFunctionStmt(s) => {
+                let name = qualified(&rules::strings(&s.funcname));
+                let volatile = !s.options.iter().any(|o| match o.node.as_ref() {
+                    Some(NodeEnum::DefElem(d)) if d.defname == "volatility" => d
+                        .arg
+                        .as_deref()
+                        .and_then(rules::string_value)
+                        .is_some_and(|v| v != "volatile"),
+                    _ => false,
+                });
+                let name = name.rsplit('.').next().unwrap_or(&name).to_lowercase();
+                if volatile {
+                    self.volatile_functions.insert(name);
+                } else {
+                    self.volatile_functions.remove(&name);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The report: findings of every file plus the schema-state problems still open, after
+    /// suppressions and the configured severities.
+    pub fn finish(&self, files: Vec<SourceFile>) -> Report {
+        let mut all: Vec<Finding> = self
+            .files
+            .iter()
+            .flat_map(|f| f.findings.iter().cloned())
+            .collect();
+        for (key, pending) in &self.pending {
+            all.push(self.state_finding(key, pending, &files));
+        }
+        let suppressions: Vec<&Suppression> =
+            self.files.iter().flat_map(|f| &f.suppressions).collect();
+        let mut used = vec![false; suppressions.len()];
+        let mut suppressed = 0;
+        all.retain(|f| {
+            let hit = suppressions.iter().position(|s| {
+                s.file == f.file
+                    && s.rules.contains(&f.rule)
+                    && match s.scope {
+                        Scope::File => true,
+                        Scope::Statement(Some(st)) => f.statement == Some(st),
+                        Scope::Statement(None) => false,
+                    }
+            });
+            match hit {
+                Some(i) => {
+                    used[i] = true;
+                    suppressed += 1;
+                    false
+                }
+                None => true,
+            }
+        });
+        for (s, used) in suppressions.iter().zip(used) {
+            all.extend(suppression_findings(s, used));
+        }
+        let mut findings: Vec<Reported> = all
+            .into_iter()
+            .filter_map(|finding| {
+                let severity = self.config.severity(&finding.rule)?;
+                Some(Reported { finding, severity })
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            (
+                a.finding.file,
+                a.finding.start,
+                &a.finding.rule,
+                &a.finding.message,
+            )
+                .cmp(&(
+                    b.finding.file,
+                    b.finding.start,
+                    &b.finding.rule,
+                    &b.finding.message,
+                ))
+        });
+        findings.dedup_by(|a, b| a.finding == b.finding);
+        Report {
+            statements: self.statements(),
+            files,
+            findings,
+            suppressed,
+        }
+    }
+
+    fn state_finding(&self, key: &ProblemKey, p: &Pending, files: &[SourceFile]) -> Finding {
+        let (file, span, statement, message) = match &p.origin {
+            Origin::Statement {
+                file,
+                statement,
+                start,
+                end,
+            } => (*file, (*start, *end), Some(*statement), p.message.clone()),
+            Origin::EndOfFile { file, cause } => {
+                let source = files.get(*file);
+                let span = source.map_or((0, 0), SourceFile::end_span);
+                let message = match (cause, source) {
+                    (Some(c), Some(src)) => format!(
+                        "{} (since `{}` on line {})",
+                        p.message,
+                        c.summary,
+                        src.position(c.start).line
+                    ),
+                    _ => p.message.clone(),
+                };
+                (*file, span, cause.as_ref().map(|c| c.statement), message)
+            }
+        };
+        let mut f = Finding::new(&key.rule, file, span, message)
+            .with_help(p.help.clone())
+            .with_table(&key.table, &key.columns);
+        f.statement = statement;
+        f
+    }
+}
+
+fn suppression_findings(s: &Suppression, used: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let span = (s.start, s.end);
+    let form = match s.scope {
+        Scope::File => "lint:ignore-file",
+        Scope::Statement(_) => "lint:ignore",
+    };
+    if s.reason.is_none() {
+        out.push(
+            Finding::new(
+                rules::suppression_without_reason::NAME,
+                s.file,
+                span,
+                format!("`-- {form} {}` gives no reason", s.rules.join(",")),
+            )
+            .with_help(format!(
+                "say why: `-- {form} {} <reason>`",
+                s.rules.join(",")
+            )),
+        );
+    }
+    let unknown: Vec<&String> = s
+        .rules
+        .iter()
+        .filter(|r| {
+            crate::registry::rule(r).is_none()
+                || **r == rules::unused_suppression::NAME
+                || **r == rules::suppression_without_reason::NAME
+        })
+        .collect();
+    if s.rules.is_empty() {
+        out.push(Finding::new(
+            rules::unused_suppression::NAME,
+            s.file,
+            span,
+            format!("`-- {form}` names no rule"),
+        ));
+    } else if let Some(name) = unknown.first() {
+        let hint = model::diagnostics::suggest(name, RULES.iter().map(|r| r.name))
+            .map(|s| format!("did you mean `{s}`?"))
+            .unwrap_or_else(|| "`lint --list-rules` lists the rules".into());
+        out.push(
+            Finding::new(
+                rules::unused_suppression::NAME,
+                s.file,
+                span,
+                format!("`{name}` is not a rule that can be suppressed"),
+            )
+            .with_help(hint),
+        );
+    } else if !used {
+        let target = match s.scope {
+            Scope::File => "in this file",
+            Scope::Statement(Some(_)) => "on the next statement",
+            Scope::Statement(None) => "(no statement follows it)",
+        };
+        out.push(
+            Finding::new(
+                rules::unused_suppression::NAME,
+                s.file,
+                span,
+                format!(
+                    "suppression of {} matches no finding {target}",
+                    rules::list(&s.rules)
+                ),
+            )
+            .with_help("remove it, or move it above the statement it is meant for"),
+        );
+    }
+    out
+}
+
+/// A table or column rename, to keep following a problem under its new name.
+struct Rename {
+    table: String,
+    new_table: Option<String>,
+    column: Option<(String, String)>,
+}
+
+impl Rename {
+    fn of(node: &NodeEnum) -> Option<Rename> {
+        let NodeEnum::RenameStmt(s) = node else {
+            return None;
+        };
+        let table = relation_name(s.relation.as_ref()?);
+        match ObjectType::try_from(s.rename_type).ok()? {
+            ObjectType::ObjectTable => Some(Rename {
+                table,
+                new_table: Some(s.newname.clone()),
+                column: None,
+            }),
+            ObjectType::ObjectColumn => Some(Rename {
+                table,
+                new_table: None,
+                column: Some((s.subname.clone(), s.newname.clone())),
+            }),
+            _ => None,
+        }
+    }
+
+    fn table_name(&self, name: String) -> String {
+        match &self.new_table {
+            Some(new) if name == self.table => new.clone(),
+            _ => name,
+        }
+    }
+
+    fn apply(&self, mut key: ProblemKey) -> ProblemKey {
+        if key.table != self.table {
+            return key;
+        }
+        if let Some((old, new)) = &self.column {
+            for c in &mut key.columns {
+                if c == old {
+                    c.clone_from(new);
+                }
+            }
+        }
+        key.table = self.table_name(key.table);
+        key
+    }
+}
+
+/// Tables whose schema-state problems a statement may change.
+fn touched_tables(node: &NodeEnum, state: &Catalog) -> Touched {
+    let index_owner = |name: &str| {
+        state
+            .tables
+            .iter()
+            .find(|t| t.indexes.iter().any(|i| i.name == name))
+            .map(|t| t.name.clone())
+    };
+    let tables = match node {
+        NodeEnum::CreateStmt(s) => s.relation.iter().map(relation_name).collect(),
+        NodeEnum::AlterTableStmt(_) => match altered_table(node) {
+            Some((s, name)) => {
+                let cascades = alter_table_cmds(s).any(|(_, c)| {
+                    DropBehavior::try_from(c.behavior) == Ok(DropBehavior::DropCascade)
+                });
+                if cascades {
+                    return Touched::All;
+                }
+                vec![name]
+            }
+            None => vec![],
+        },
+        NodeEnum::IndexStmt(s) => s.relation.iter().map(relation_name).collect(),
+        NodeEnum::DropStmt(s) => {
+            let cascade = DropBehavior::try_from(s.behavior) == Ok(DropBehavior::DropCascade);
+            match ObjectType::try_from(s.remove_type).unwrap_or(ObjectType::Undefined) {
+                ObjectType::ObjectTable if cascade => return Touched::All,
+                ObjectType::ObjectType if cascade => return Touched::All,
+                ObjectType::ObjectTable => s
+                    .objects
+                    .iter()
+                    .map(|o| qualified(&object_names(o)))
+                    .collect(),
+                ObjectType::ObjectIndex => s
+                    .objects
+                    .iter()
+                    .filter_map(|o| index_owner(&qualified(&object_names(o))))
+                    .collect(),
+                _ => vec![],
+            }
+        }
+        NodeEnum::RenameStmt(s) => {
+            let table = s.relation.as_ref().map(relation_name);
+            match ObjectType::try_from(s.rename_type).unwrap_or(ObjectType::Undefined) {
+                ObjectType::ObjectTable => table
+                    .into_iter()
+                    .chain(std::iter::once(s.newname.clone()))
+                    .collect(),
+                ObjectType::ObjectColumn
+                | ObjectType::ObjectTabconstraint
+                | ObjectType::ObjectTrigger => table.into_iter().collect(),
+                ObjectType::ObjectIndex => {
+                    table.and_then(|t| index_owner(&t)).into_iter().collect()
+                }
+                _ => vec![],
+            }
+        }
+        NodeEnum::CommentStmt(s) => {
+            let names = s.object.as_deref().map(object_names).unwrap_or_default();
+            match ObjectType::try_from(s.objtype).unwrap_or(ObjectType::Undefined) {
+                ObjectType::ObjectTable => vec![qualified(&names)],
+                ObjectType::ObjectColumn => match names.split_last() {
+                    Some((_, table)) => vec![qualified(table)],
+                    None => vec![],
+                },
+                _ => vec![],
+            }
+        }
+        _ => vec![],
+    };
+    Touched::Tables(tables)
+}
+
+/// Enum types a statement's column definitions use (for poisoned-type consequences).
+fn mentioned_types(node: &NodeEnum) -> Vec<String> {
+    let column_type = |c: &protobuf::ColumnDef| {
+        c.type_name
+            .as_ref()
+            .map(|t| qualified(&rules::strings(&t.names)))
+    };
+    match node {
+        NodeEnum::CreateStmt(s) => s
+            .table_elts
+            .iter()
+            .filter_map(|e| match e.node.as_ref() {
+                Some(NodeEnum::ColumnDef(c)) => column_type(c),
+                _ => None,
+            })
+            .collect(),
+        NodeEnum::AlterTableStmt(s) => alter_table_cmds(s)
+            .filter_map(|(_, cmd)| rules::cmd_column(cmd).and_then(column_type))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Statements whose new problems are reported at the end of the file.
+fn is_drop(node: &NodeEnum) -> bool {
+    match node {
+        NodeEnum::DropStmt(_) => true,
+        NodeEnum::AlterTableStmt(s) => alter_table_cmds(s).any(|(t, _)| {
+            matches!(
+                t,
+                AlterTableType::AtDropColumn | AlterTableType::AtDropConstraint
+            )
+        }),
+        _ => false,
+    }
+}
+
+fn summarize(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("").trim();
+    if first.chars().count() > 60 {
+        format!("{}...", first.chars().take(57).collect::<String>())
+    } else if text.contains('\n') {
+        format!("{first} ...")
+    } else {
+        first.to_string()
+    }
+}
+
+/// Runs the schema-state rules on a whole catalog (a live database's, for `--database-url`).
+/// The report has one synthetic source, `name`, listing the tables one per line; each finding
+/// points at the line of its table.
+pub fn lint_catalog(catalog: &Catalog, name: &str, config: &Config) -> Report {
+    let mut tables: Vec<&str> = catalog.tables.iter().map(|t| t.name.as_str()).collect();
+    tables.sort_unstable();
+    let mut text = String::new();
+    let mut starts = std::collections::HashMap::new();
+    for t in &tables {
+        starts.insert(*t, (text.len(), text.len() + "table ".len() + t.len()));
+        text.push_str("table ");
+        text.push_str(t);
+        text.push('\n');
+    }
+    let mut linter = Linter::new(config.clone());
+    linter.state = catalog.clone();
+    let mut findings = Vec::new();
+    for (key, problem) in linter.problems(&Touched::All) {
+        let span = starts.get(key.table.as_str()).copied().unwrap_or((0, 0));
+        findings.push(
+            Finding::new(&key.rule, 0, span, problem.message)
+                .with_help(problem.help)
+                .with_table(&key.table, &key.columns),
+        );
+    }
+    linter.files.push(FileRecord {
+        statements: 0,
+        findings,
+        suppressions: Vec::new(),
+    });
+    linter.finish(vec![SourceFile::new(name, text)])
+}
+
+/// Lints files in order, parsing on `threads` threads while replaying.
+pub fn lint_sources(files: Vec<SourceFile>, config: &Config, threads: usize) -> Report {
+    let mut linter = Linter::new(config.clone());
+    linter.lint_all(&files, threads);
+    linter.finish(files)
+}
+
+impl Linter {
+    /// Lints `files[self.files.len()..]`: the files a checkpoint does not cover yet.
+    pub fn lint_all(&mut self, files: &[SourceFile], threads: usize) {
+        let start = self.files.len();
+        let rest = &files[start.min(files.len())..];
+        let texts: Vec<&str> = rest.iter().map(|f| f.text.as_str()).collect();
+        parse::parse_files_with(&texts, threads, |i, items| {
+            self.lint_file(&rest[i], &items);
+        });
+    }
+}

@@ -1,0 +1,261 @@
+//! `lint`: the command line. All file, terminal and environment access is here; the library
+//! gets strings and returns a report.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use lint::cache::{self, Cache};
+use lint::config::{self, Config};
+use lint::registry::RULES;
+use lint::render::{self, Format};
+use lint::source::SourceFile;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lint",
+    version,
+    about = "Lint PostgreSQL migrations: replay them in order and check every statement and schema state",
+    after_help = "PATH is a .sql file, a directory of migrations (files sorted by name, *.down.sql skipped) or `-` for standard input. Exit status: 0 without error-level findings, 1 with, 2 for usage or I/O errors."
+)]
+struct Cli {
+    /// Migration files or directories, in order; `-` (or nothing, with piped input) reads stdin.
+    paths: Vec<String>,
+    /// Output format.
+    #[arg(long, default_value = "human", value_parser = Format::NAMES)]
+    format: String,
+    /// Configuration file (default: the nearest lint.toml from the current directory up).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print a rule's documentation and exit.
+    #[arg(long, value_name = "RULE")]
+    explain: Option<String>,
+    /// List every rule with its kind and default severity, and exit.
+    #[arg(long)]
+    list_rules: bool,
+    /// Parser threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Where the replay cache lives.
+    #[arg(long, default_value = ".lint-cache")]
+    cache_dir: PathBuf,
+    /// Neither read nor write the replay cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Run the schema-state rules on a live database's `public` schema instead of files.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Print what was linted, how much came from the cache and how long it took (stderr).
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("lint: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, String> {
+    let mut stdout = std::io::stdout().lock();
+    if let Some(name) = &cli.explain {
+        let rule = lint::registry::rule(name).ok_or_else(|| {
+            let hint = model::diagnostics::suggest(name, RULES.iter().map(|r| r.name))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            format!("unknown rule `{name}`{hint}; `lint --list-rules` lists them")
+        })?;
+        let text = format!(
+            "{}\nKind: {}. Default severity: {}.\n",
+            rule.doc(),
+            rule.kind(),
+            rule.severity.as_str()
+        );
+        return write_out(&mut stdout, &text).map(|()| 0);
+    }
+    if cli.list_rules {
+        let mut text = String::new();
+        for r in RULES {
+            text.push_str(&format!(
+                "{:34} {:9} {:7} {}\n",
+                r.name,
+                r.kind(),
+                r.severity.as_str(),
+                r.summary()
+            ));
+        }
+        return write_out(&mut stdout, &text).map(|()| 0);
+    }
+    let format = Format::parse(&cli.format).ok_or("unknown format")?;
+    let config = load_config(cli.config.as_deref())?;
+    let color = format == Format::Human
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    if let Some(url) = &cli.database_url {
+        if !cli.paths.is_empty() {
+            return Err("--database-url checks a live database; give no paths with it".into());
+        }
+        let name = redact(url);
+        let mut client = postgres::Client::connect(url, postgres::NoTls)
+            .map_err(|e| format!("cannot connect to {name}: {e}"))?;
+        let catalog = introspect::introspect(&mut client, "public")
+            .map_err(|e| format!("cannot read the catalog of {name}: {e}"))?;
+        let report = lint::lint_catalog(&catalog, &name, &config);
+        write_out(&mut stdout, &render::render(&report, format, color))?;
+        return Ok(u8::try_from(report.exit_code()).unwrap_or(1));
+    }
+    let (files, from_stdin) = read_inputs(&cli.paths)?;
+    let threads = cli
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let cache_file = cli.cache_dir.join("state.json");
+    let use_cache = !cli.no_cache && !from_stdin && files.len() >= 2;
+    let started = std::time::Instant::now();
+    let total = files.len();
+    let mut reused = 0;
+    let report = if use_cache {
+        let cached = std::fs::read(&cache_file)
+            .ok()
+            .and_then(|b| Cache::parse(&b));
+        let (report, cache, from_cache) =
+            cache::lint_cached(files, &config, threads, cached.as_ref());
+        reused = from_cache;
+        // A cache that cannot be written only costs time next run.
+        if std::fs::create_dir_all(&cli.cache_dir).is_ok() {
+            let tmp = cli
+                .cache_dir
+                .join(format!("state.json.{}", std::process::id()));
+            if std::fs::write(&tmp, cache.to_bytes()).is_ok() {
+                let _ = std::fs::rename(&tmp, &cache_file);
+            }
+            let _ = std::fs::write(cli.cache_dir.join(".gitignore"), "*\n");
+        }
+        report
+    } else {
+        lint::lint_sources(files, &config, threads)
+    };
+    if cli.verbose {
+        eprintln!(
+            "lint: {} statements, {reused} of {total} files from the replay cache, {} ms",
+            report.statements,
+            started.elapsed().as_millis()
+        );
+    }
+    write_out(&mut stdout, &render::render(&report, format, color))?;
+    Ok(u8::try_from(report.exit_code()).unwrap_or(1))
+}
+
+/// The URL with its password hidden, for messages and reports.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn write_out(out: &mut impl Write, text: &str) -> Result<(), String> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        // `lint ... | head` closing the pipe is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write output: {e}")),
+    }
+}
+
+fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
+    let path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
+            cwd.ancestors()
+                .map(|d| d.join(config::FILE_NAME))
+                .find(|p| p.is_file())
+        }
+    };
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Config::parse(&text).map_err(|errors| {
+        let mut message = format!("invalid {}:", path.display());
+        for e in errors {
+            message.push_str("\n  ");
+            message.push_str(&e);
+        }
+        message
+    })
+}
+
+/// The files to lint, in order, and whether one of them is standard input.
+fn read_inputs(paths: &[String]) -> Result<(Vec<SourceFile>, bool), String> {
+    let mut files = Vec::new();
+    let mut stdin_used = false;
+    let read_stdin = |files: &mut Vec<SourceFile>| -> Result<(), String> {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        files.push(SourceFile::new("-", text));
+        Ok(())
+    };
+    if paths.is_empty() {
+        if std::io::stdin().is_terminal() {
+            return Err("no input: name migration files or directories, or pipe SQL into `lint -` (see --help)".into());
+        }
+        read_stdin(&mut files)?;
+        return Ok((files, true));
+    }
+    for p in paths {
+        if p == "-" {
+            if stdin_used {
+                return Err("`-` (standard input) named twice".into());
+            }
+            stdin_used = true;
+            read_stdin(&mut files)?;
+            continue;
+        }
+        let path = Path::new(p);
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {p}: {e}"))?;
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("cannot read directory {p}: {e}"))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|f| {
+                    let name = f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default();
+                    f.is_file() && name.ends_with(".sql") && !name.ends_with(".down.sql")
+                })
+                .collect();
+            entries.sort();
+            for f in entries {
+                files.push(read_file(&f)?);
+            }
+        } else {
+            files.push(read_file(path)?);
+        }
+    }
+    Ok((files, stdin_used))
+}
+
+fn read_file(path: &Path) -> Result<SourceFile, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+    Ok(SourceFile::new(path.display().to_string(), text))
+}

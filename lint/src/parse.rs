@@ -1,0 +1,418 @@
+//! Parsing migration files with PostgreSQL's parser, in parallel, and locating syntax errors
+//! at the failing token.
+//!
+//! Parsing dominates the cost of a lint run and, unlike the replay, needs no order: files (and
+//! large files cut at statement boundaries) are parsed on every core while the engine replays
+//! what is already parsed. Statements come from [`model::replay::parse_script_recovering`],
+//! the same splitter and parser the migration diff uses.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use model::replay::{ParsedStatement, parse_script_recovering};
+use pg_query::NodeEnum;
+
+/// One parsed statement, located in its file.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// Byte offset of the statement's first character in the file.
+    pub offset: usize,
+    /// Length of the statement's text (without the closing semicolon).
+    pub len: usize,
+    /// Added to a node's `location` to get a byte offset in the file.
+    pub location_base: usize,
+    pub node: NodeEnum,
+}
+
+/// A statement PostgreSQL's parser rejects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// The failing statement's byte range in the file.
+    pub offset: usize,
+    pub len: usize,
+    /// The failing token's byte range in the file (the statement start when unknown).
+    pub at: (usize, usize),
+    pub message: String,
+}
+
+// Nearly every item is a statement: boxing it would cost an allocation per statement.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Item {
+    Statement(Statement),
+    Error(SyntaxError),
+}
+
+impl Item {
+    pub fn span(&self) -> (usize, usize) {
+        match self {
+            Item::Statement(s) => (s.offset, s.offset + s.len),
+            Item::Error(e) => (e.offset, e.offset + e.len),
+        }
+    }
+}
+
+/// Parses one file (or one chunk of a file starting at byte `base`).
+pub fn parse_text(text: &str, base: usize) -> Vec<Item> {
+    let parsed = parse_script_recovering(text);
+    let recovered = parsed
+        .iter()
+        .any(|p| matches!(p, ParsedStatement::Error { .. }));
+    parsed
+        .into_iter()
+        .map(|p| match p {
+            ParsedStatement::Statement(s) => Item::Statement(Statement {
+                offset: base + s.offset,
+                len: s.text.len(),
+                // After a syntax error every statement was parsed on its own.
+                location_base: if recovered { base + s.offset } else { base },
+                node: s.node,
+            }),
+            ParsedStatement::Error { error, text } => {
+                let (a, b) = locate_error(text, &error.message);
+                let start = base + error.offset;
+                Item::Error(SyntaxError {
+                    offset: start,
+                    len: text.len(),
+                    at: (start + a, start + b),
+                    message: error.message,
+                })
+            }
+        })
+        .collect()
+}
+
+/// Parses many files on `threads` threads. Results are handed to `consume` in file order, as
+/// soon as each file and all files before it are parsed, so replay overlaps parsing.
+pub fn parse_files_with(texts: &[&str], threads: usize, mut consume: impl FnMut(usize, Vec<Item>)) {
+    let jobs = plan_jobs(texts, threads);
+    if threads <= 1 || jobs.len() <= 1 {
+        for (i, text) in texts.iter().enumerate() {
+            consume(i, parse_text(text, 0));
+        }
+        return;
+    }
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, Vec<Item>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (jobs, next) = (&jobs, &next);
+            scope.spawn(move || {
+                loop {
+                    let j = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(j) else { break };
+                    let text = &texts[job.file][job.start..job.end];
+                    if tx.send((j, parse_text(text, job.start))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Reassemble in job order; jobs of one file are contiguous.
+        let mut done: Vec<Option<Vec<Item>>> = vec![None; jobs.len()];
+        let mut emit = 0;
+        let mut current: Vec<Item> = Vec::new();
+        for (j, items) in rx {
+            done[j] = Some(items);
+            while emit < jobs.len() {
+                let Some(items) = done[emit].take() else {
+                    break;
+                };
+                let job = &jobs[emit];
+                current.extend(items);
+                let last_of_file = jobs.get(emit + 1).is_none_or(|n| n.file != job.file);
+                emit += 1;
+                if last_of_file {
+                    let mut items = std::mem::take(&mut current);
+                    // A file cut into chunks: a chunk boundary that broke a statement shows as
+                    // a syntax error; parse the file whole in that case.
+                    if job.start > 0 && items.iter().any(|i| matches!(i, Item::Error(_))) {
+                        items = parse_text(texts[job.file], 0);
+                    }
+                    consume(job.file, items);
+                }
+            }
+        }
+    });
+}
+
+/// Parses every file, in parallel; results in file order.
+pub fn parse_files(texts: &[&str], threads: usize) -> Vec<Vec<Item>> {
+    let mut out = vec![Vec::new(); texts.len()];
+    parse_files_with(texts, threads, |i, items| out[i] = items);
+    out
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    file: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Files become jobs; a large file is cut at statement boundaries into chunks of about
+/// `CHUNK` bytes so that one big migration still uses every core.
+fn plan_jobs(texts: &[&str], threads: usize) -> Vec<Job> {
+    const CHUNK: usize = 256 * 1024;
+    let mut jobs = Vec::new();
+    for (file, text) in texts.iter().enumerate() {
+        let mut start = 0;
+        if threads > 1 && text.len() > 2 * CHUNK {
+            for cut in statement_boundaries(text, CHUNK) {
+                jobs.push(Job {
+                    file,
+                    start,
+                    end: cut,
+                });
+                start = cut;
+            }
+        }
+        jobs.push(Job {
+            file,
+            start,
+            end: text.len(),
+        });
+    }
+    jobs
+}
+
+/// Byte offsets just after a top-level `;`, at least `every` bytes apart. A small lexer skips
+/// quotes, dollar quotes and comments; where it is wrong (a `BEGIN ATOMIC` body), the chunk
+/// fails to parse and the file is parsed whole.
+pub fn statement_boundaries(text: &str, every: usize) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut cuts = Vec::new();
+    let mut last = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' => {
+                let escapes = i > 0 && (b[i - 1] == b'e' || b[i - 1] == b'E');
+                i += 1;
+                while i < b.len() {
+                    if escapes && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == b'\'' {
+                        if b.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 1;
+                i += 2;
+                while i < b.len() && depth > 0 {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 1;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'$' if i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') => {
+                let tag_end = b[i + 1..]
+                    .iter()
+                    .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+                    .map(|p| i + 1 + p);
+                if let Some(end) = tag_end {
+                    let first_is_digit = b.get(i + 1).is_some_and(u8::is_ascii_digit);
+                    if b[end] == b'$' && !first_is_digit {
+                        let tag = &text[i..=end];
+                        match text[end + 1..].find(tag) {
+                            Some(close) => i = end + 1 + close + tag.len() - 1,
+                            None => return cuts,
+                        }
+                    }
+                }
+            }
+            b';' if i + 1 - last >= every => {
+                cuts.push(i + 1);
+                last = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    cuts.retain(|&c| c < text.len());
+    cuts
+}
+
+/// The failing token of a statement PostgreSQL rejects, as a byte range within `text`.
+///
+/// pg_query's error carries no position. PostgreSQL's parser is LALR(1), so it stops at the
+/// first token that cannot continue a valid prefix: the shortest failing prefix of the
+/// statement's tokens ends at that token, and a binary search over prefixes finds it with a
+/// few parses of one statement. When the scanner itself fails (an unterminated quote), the
+/// text the message quotes is searched; then sqlparser's line and column are tried.
+pub fn locate_error(text: &str, message: &str) -> (usize, usize) {
+    if text.is_empty() {
+        return (0, 0);
+    }
+    if message.contains("at end of input") {
+        let end = text.trim_end().len();
+        let last = text[..end].char_indices().last().map_or(0, |(i, _)| i);
+        return (last, end);
+    }
+    if let Ok(tokens) = pg_query::scan_tokens(text) {
+        let spans: Vec<(usize, usize)> = tokens
+            .iter()
+            .filter_map(|t| Some((usize::try_from(t.start).ok()?, usize::try_from(t.end).ok()?)))
+            .filter(|(a, b)| a < b && *b <= text.len())
+            .collect();
+        let fails_within = |k: usize| -> bool {
+            let end = spans[k - 1].1;
+            match pg_query::parse(&text[..end], 0) {
+                Ok(_) => false,
+                Err(e) => !e.to_string().contains("at end of input"),
+            }
+        };
+        if !spans.is_empty() && fails_within(spans.len()) {
+            let (mut lo, mut hi) = (1, spans.len());
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if fails_within(mid) {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            return spans[lo - 1];
+        }
+    }
+    if let Some(near) = quoted_near(message)
+        && let Some(at) = text.find(near)
+    {
+        let len = near.lines().next().map_or(near.len(), str::len).max(1);
+        return (at, (at + len).min(text.len()));
+    }
+    if let Some(at) = sqlparser_position(text) {
+        let end = text[at..]
+            .find(|c: char| c.is_whitespace())
+            .map_or(text.len(), |n| at + n.max(1));
+        return (at, end);
+    }
+    let first_line = text.find('\n').unwrap_or(text.len());
+    (0, first_line)
+}
+
+/// `... at or near "X"` -> `X`.
+fn quoted_near(message: &str) -> Option<&str> {
+    let start = message.find("near \"")? + "near \"".len();
+    let end = message.rfind('"')?;
+    (end > start).then(|| &message[start..end])
+}
+
+/// Where sqlparser's PostgreSQL dialect fails, as a byte offset.
+fn sqlparser_position(text: &str) -> Option<usize> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    let error = sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, text).err()?;
+    let message = error.to_string();
+    let rest = &message[message.rfind("Line: ")? + "Line: ".len()..];
+    let (line, rest) = rest.split_once(", Column: ")?;
+    let line: usize = line.trim().parse().ok()?;
+    let column: usize = rest
+        .trim()
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .ok()?;
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 2)?.0 + 1
+    };
+    let line_text = &text[line_start..];
+    let offset = line_text
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(line_text.len(), |(i, _)| i);
+    Some(line_start + offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(text: &str, message: &str) -> String {
+        let (a, b) = locate_error(text, message);
+        text[a..b].to_string()
+    }
+
+    #[test]
+    fn failing_token_is_found_by_bisection() {
+        let sql = "CREATE TABLE t (\n  id uuid PRIMARY KEY,\n  name text NOT NULL DEFALT 'x'\n)";
+        let message = pg_query::parse(sql, 0).expect_err("broken").to_string();
+        assert_eq!(token(sql, &message), "DEFALT");
+        let sql = "SELEC 1";
+        let message = pg_query::parse(sql, 0).expect_err("broken").to_string();
+        assert_eq!(token(sql, &message), "SELEC");
+        let sql = "CREATE TABLE t (id int,";
+        let message = pg_query::parse(sql, 0).expect_err("broken").to_string();
+        assert_eq!(token(sql, &message), ",");
+    }
+
+    #[test]
+    fn scanner_errors_use_the_quoted_text() {
+        let sql = "SELECT 'abc";
+        let message = pg_query::parse(sql, 0).expect_err("broken").to_string();
+        assert_eq!(token(sql, &message), "'abc");
+    }
+
+    #[test]
+    fn boundaries_skip_quotes_comments_and_dollar_bodies() {
+        let sql = "SELECT ';';\n-- a;b\nSELECT $x$ ; $x$; /* ; /* ; */ ; */ SELECT E'\\';'; SELECT \"a;\"; SELECT $1;";
+        let cuts = statement_boundaries(sql, 1);
+        let ends: Vec<&str> = cuts
+            .iter()
+            .map(|&c| &sql[..c])
+            .map(|s| &s[s.len() - 4..])
+            .collect();
+        assert_eq!(ends, vec!["';';", "$x$;", "';';", "a;\";"]);
+    }
+
+    #[test]
+    fn chunked_parallel_parse_equals_serial_parse() {
+        let mut sql = String::new();
+        for i in 0..4000 {
+            sql.push_str(&format!(
+                "CREATE TABLE t{i} (id uuid PRIMARY KEY, body text DEFAULT 'a;b');\nCREATE FUNCTION f{i}() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$;\n"
+            ));
+        }
+        let serial = parse_text(&sql, 0);
+        let parallel = parse_files(&[sql.as_str(), "SELECT 1;"], 2);
+        assert_eq!(parallel[1].len(), 1);
+        assert_eq!(parallel[0].len(), serial.len());
+        for (a, b) in parallel[0].iter().zip(&serial) {
+            assert_eq!(a.span(), b.span());
+            if let (Item::Statement(a), Item::Statement(b)) = (a, b) {
+                // Node locations are relative to the parsed chunk; the text must be the same.
+                assert_eq!(
+                    a.node.deparse(Default::default()).ok(),
+                    b.node.deparse(Default::default()).ok()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! # audit-log-append-only
+//!
+//! ## What it does
+//! Flags any migration statement that changes or removes rows of `audit_logs`: `UPDATE`,
+//! `DELETE`, `MERGE`, `TRUNCATE` (also inside a `WITH` query), `DROP TABLE audit_logs` and
+//! `ALTER TABLE audit_logs DROP COLUMN`.
+//!
+//! ## Why
+//! The audit trail is append-only evidence for HIPAA and GDPR: who accessed or changed which
+//! record, when. A migration that rewrites or removes entries destroys that evidence without
+//! leaving a trace of its own. Retention purges run through the application's audited purge
+//! (which logs a `data_retention_purge` event), never through a migration.
+//!
+//! ## Example
+//! ```sql
+//! DELETE FROM audit_logs WHERE "timestamp" < now() - interval '7 years';
+//! ```
+//!
+//! ## Use instead
+//! Run the retention purge through the application, which records the purge itself. Schema
+//! changes that only add to `audit_logs` (new columns, indexes) are fine.
+
+use pg_query::protobuf::{AlterTableType, ObjectType};
+use pg_query::{NodeEnum, NodeRef};
+
+use super::{
+    StatementContext, alter_table_cmds, altered_table, object_names, qualified, relation_name,
+};
+use crate::finding::Finding;
+
+pub const NAME: &str = "audit-log-append-only";
+
+/// The append-only tables.
+pub const AUDIT_TABLES: &[&str] = &["audit_logs"];
+
+fn is_audit(name: &str) -> bool {
+    AUDIT_TABLES.contains(&name)
+}
+
+pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
+    let mut hit = |what: &str, table: &str, location: i32| {
+        out.push(
+            ctx.finding_at(
+                NAME,
+                location,
+                format!("migration {what} `{table}`, which is append-only"),
+            )
+            .with_help(
+                "audit entries are evidence: never update, delete or drop them in a migration",
+            )
+            .with_table(table, &[]),
+        );
+    };
+    match ctx.node {
+        NodeEnum::DropStmt(s)
+            if ObjectType::try_from(s.remove_type) == Ok(ObjectType::ObjectTable) =>
+        {
+            for object in &s.objects {
+                let name = qualified(&object_names(object));
+                if is_audit(&name) {
+                    hit("drops", &name, -1);
+                }
+            }
+        }
+        NodeEnum::TruncateStmt(s) => {
+            for r in &s.relations {
+                if let Some(NodeEnum::RangeVar(r)) = r.node.as_ref() {
+                    let name = relation_name(r);
+                    if is_audit(&name) {
+                        hit("truncates", &name, r.location);
+                    }
+                }
+            }
+        }
+        NodeEnum::AlterTableStmt(_) => {
+            if let Some((s, name)) = altered_table(ctx.node)
+                && is_audit(&name)
+                && alter_table_cmds(s).any(|(t, _)| t == AlterTableType::AtDropColumn)
+            {
+                hit("drops a column of", &name, -1);
+            }
+        }
+        NodeEnum::UpdateStmt(_)
+        | NodeEnum::DeleteStmt(_)
+        | NodeEnum::MergeStmt(_)
+        | NodeEnum::InsertStmt(_)
+        | NodeEnum::SelectStmt(_) => {
+            // Data-modifying statements may hide in WITH queries: walk the whole tree.
+            for (node, _, _, _) in ctx.node.nodes() {
+                let (what, relation) = match node {
+                    NodeRef::UpdateStmt(u) => ("updates", u.relation.as_ref()),
+                    NodeRef::DeleteStmt(d) => ("deletes from", d.relation.as_ref()),
+                    NodeRef::MergeStmt(m) => ("merges into", m.relation.as_ref()),
+                    _ => continue,
+                };
+                if let Some(r) = relation {
+                    let name = relation_name(r);
+                    if is_audit(&name) {
+                        hit(what, &name, r.location);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}

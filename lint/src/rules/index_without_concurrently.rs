@@ -1,0 +1,95 @@
+//! # index-without-concurrently
+//!
+//! ## What it does
+//! Flags `CREATE INDEX` and `DROP INDEX` without `CONCURRENTLY` on a table that existed before
+//! the current migration file. Indexes on tables created earlier in the same file are fine.
+//!
+//! ## Why
+//! A plain `CREATE INDEX` takes a `SHARE` lock: every insert, update and delete on the table
+//! waits until the whole index is built, minutes on a large table. A plain `DROP INDEX` takes
+//! an `ACCESS EXCLUSIVE` lock, which also blocks reads, and queues behind every running query.
+//! `CONCURRENTLY` builds or drops the index without blocking writes (it must run outside a
+//! transaction: see `concurrently-in-transaction`).
+//!
+//! ## Example
+//! ```sql
+//! CREATE INDEX files_checksum_idx ON files (checksum);
+//! ```
+//!
+//! ## Use instead
+//! ```sql
+//! -- codegen:no-transaction
+//! CREATE INDEX CONCURRENTLY IF NOT EXISTS files_checksum_idx ON files (checksum);
+//! ```
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::ObjectType;
+
+use super::{StatementContext, object_names, qualified, relation_name};
+use crate::finding::Finding;
+
+pub const NAME: &str = "index-without-concurrently";
+
+pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
+    match ctx.node {
+        NodeEnum::IndexStmt(s) if !s.concurrent => {
+            let Some(r) = s.relation.as_ref() else {
+                return;
+            };
+            let table = relation_name(r);
+            if ctx.is_existing(&table) {
+                out.push(
+                    ctx.finding(
+                        NAME,
+                        format!(
+                            "creating an index on existing table `{table}` without CONCURRENTLY blocks its writes"
+                        ),
+                    )
+                    .with_help("use CREATE INDEX CONCURRENTLY in a migration that runs outside a transaction (`-- codegen:no-transaction`)")
+                    .with_table(&table, &index_columns(s)),
+                );
+            }
+        }
+        NodeEnum::DropStmt(s)
+            if !s.concurrent
+                && ObjectType::try_from(s.remove_type) == Ok(ObjectType::ObjectIndex) =>
+        {
+            for object in &s.objects {
+                let index = qualified(&object_names(object));
+                if ctx.scope.new_indexes.contains(&index) {
+                    continue;
+                }
+                let owner = ctx
+                    .catalog
+                    .tables
+                    .iter()
+                    .find(|t| t.indexes.iter().any(|i| i.name == index));
+                if owner.is_some_and(|t| !ctx.is_existing(&t.name)) {
+                    continue;
+                }
+                let on = owner.map_or(String::new(), |t| format!(" on `{}`", t.name));
+                let mut f = ctx
+                    .finding(
+                        NAME,
+                        format!("dropping index `{index}`{on} without CONCURRENTLY blocks reads and writes"),
+                    )
+                    .with_help("use DROP INDEX CONCURRENTLY in a migration that runs outside a transaction (`-- codegen:no-transaction`)");
+                if let Some(t) = owner {
+                    f = f.with_table(&t.name, &[]);
+                }
+                out.push(f);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn index_columns(s: &pg_query::protobuf::IndexStmt) -> Vec<String> {
+    s.index_params
+        .iter()
+        .filter_map(|p| match p.node.as_ref() {
+            Some(NodeEnum::IndexElem(e)) if !e.name.is_empty() => Some(e.name.clone()),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,51 @@
+//! # jsonb-needs-gin
+//!
+//! ## What it does
+//! Checks, on the schema after each migration, that every `jsonb` column has a GIN index with
+//! that column as one of its key columns (any operator class, `jsonb_path_ops` included).
+//!
+//! ## Why
+//! JSONB columns here hold metadata that the application filters on (`@>`, `?`, `@?`).
+//! Without a GIN index each such query scans the whole table. The project's rule is that every
+//! JSONB column is indexed from the start, because adding the index later to a large table
+//! takes a long `CREATE INDEX CONCURRENTLY`.
+//!
+//! ## Example
+//! ```sql
+//! CREATE TABLE jobs (id uuid PRIMARY KEY, parameters jsonb NOT NULL DEFAULT '{}');
+//! ```
+//!
+//! ## Use instead
+//! ```sql
+//! CREATE TABLE jobs (id uuid PRIMARY KEY, parameters jsonb NOT NULL DEFAULT '{}');
+//! CREATE INDEX jobs_parameters_gin_idx ON jobs USING gin (parameters);
+//! ```
+
+use model::{Catalog, DataType, Table};
+
+use super::Problem;
+
+pub const NAME: &str = "jsonb-needs-gin";
+
+pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
+    for column in &table.columns {
+        if column.data_type != DataType::Jsonb || table.has_gin_index_on(&column.name) {
+            continue;
+        }
+        out.push(Problem {
+            rule: NAME,
+            table: table.name.clone(),
+            columns: vec![column.name.clone()],
+            message: format!(
+                "jsonb column `{}.{}` has no GIN index",
+                table.name, column.name
+            ),
+            help: format!(
+                "CREATE INDEX CONCURRENTLY {} ON {} USING gin ({});",
+                model::ident::derived_name(&[&table.name, &column.name], "gin_idx"),
+                model::ident::quote(&table.name),
+                model::ident::quote(&column.name)
+            ),
+        });
+    }
+}

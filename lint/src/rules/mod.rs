@@ -1,0 +1,274 @@
+//! The rules, one file each. A file's `//!` comment is the rule's documentation (printed by
+//! `lint --explain RULE`, embedded in SARIF); [`crate::registry`] lists them all.
+//!
+//! Statement rules get a [`StatementContext`]: the parsed statement and the catalog *before* it
+//! is applied. Schema-state rules get one table of the catalog after a statement or a file and
+//! describe each problem as a [`Problem`]; the engine decides where it is reported.
+
+use std::collections::HashSet;
+
+use model::Catalog;
+use pg_query::NodeEnum;
+use pg_query::protobuf::{self, AlterTableType, ConstrType};
+
+use crate::config::Config;
+use crate::finding::Finding;
+
+pub mod audit_log_append_only;
+pub mod column_type_change;
+pub mod concurrently_in_transaction;
+pub mod constraint_without_not_valid;
+pub mod drop_column;
+pub mod drop_table;
+pub mod enum_add_value_without_position;
+pub mod fk_needs_index;
+pub mod identifier_too_long;
+pub mod index_without_concurrently;
+pub mod jsonb_needs_gin;
+pub mod not_null_column_without_default;
+pub mod pii_column_dropped;
+pub mod rename_column;
+pub mod rename_table;
+pub mod replay_failed;
+pub mod soft_delete_needs_deleted_at;
+pub mod suppression_without_reason;
+pub mod syntax_error;
+pub mod unique_without_using_index;
+pub mod unused_suppression;
+pub mod uuid_primary_key;
+pub mod volatile_default;
+
+/// What is known about the file being linted when a statement is checked.
+#[derive(Debug, Clone, Default)]
+pub struct FileScope {
+    /// The file has no `-- codegen:no-transaction` marker (and the configuration assumes
+    /// migrations run in a transaction).
+    pub transactional_file: bool,
+    /// Inside an explicit `BEGIN` ... `COMMIT` of the file.
+    pub explicit_transaction: bool,
+    /// Tables created in this file (by name as the catalog spells it); they hold no rows and
+    /// no traffic yet, so lock rules do not apply to them.
+    pub new_tables: HashSet<String>,
+    /// Indexes created in this file.
+    pub new_indexes: HashSet<String>,
+    /// `(table, column)` added in this file.
+    pub new_columns: HashSet<(String, String)>,
+}
+
+impl FileScope {
+    pub fn in_transaction(&self) -> bool {
+        self.transactional_file || self.explicit_transaction
+    }
+}
+
+/// One statement, with everything a statement rule may look at.
+#[derive(Debug)]
+pub struct StatementContext<'a> {
+    pub node: &'a NodeEnum,
+    /// The statement's text, without the closing semicolon.
+    pub text: &'a str,
+    /// Byte offset of the statement in its file.
+    pub offset: usize,
+    /// Added to a node's `location` to get a byte offset in the file.
+    pub location_base: usize,
+    pub file: usize,
+    /// Index of the statement within its file.
+    pub statement: usize,
+    /// The schema before this statement.
+    pub catalog: &'a Catalog,
+    pub scope: &'a FileScope,
+    pub config: &'a Config,
+    /// Functions created by the replayed migrations without IMMUTABLE or STABLE.
+    pub volatile_functions: &'a HashSet<String>,
+}
+
+impl StatementContext<'_> {
+    /// A finding covering the whole statement.
+    pub fn finding(&self, rule: &str, message: impl Into<String>) -> Finding {
+        let mut f = Finding::new(
+            rule,
+            self.file,
+            (self.offset, self.offset + self.text.len()),
+            message,
+        );
+        f.statement = Some(self.statement);
+        f
+    }
+
+    /// A finding on the word at a node's `location` (the whole statement when it has none).
+    pub fn finding_at(&self, rule: &str, location: i32, message: impl Into<String>) -> Finding {
+        let mut f = self.finding(rule, message);
+        if let Ok(loc) = usize::try_from(location) {
+            let start = self.location_base + loc;
+            let rel = start.saturating_sub(self.offset);
+            if start >= self.offset && rel < self.text.len() && self.text.is_char_boundary(rel) {
+                f.start = start;
+                f.end = start + word_len(&self.text[rel..]);
+            }
+        }
+        f
+    }
+
+    /// Whether `table` existed before this file: tables created in the file are new.
+    pub fn is_existing(&self, table: &str) -> bool {
+        !self.scope.new_tables.contains(table)
+    }
+}
+
+/// Length of the identifier, quoted identifier or keyword at the start of `text`.
+fn word_len(text: &str) -> usize {
+    if let Some(rest) = text.strip_prefix('"') {
+        let mut i = 0;
+        let bytes = rest.as_bytes();
+        while i < bytes.len() {
+            if bytes[i] == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                return i + 2;
+            }
+            i += 1;
+        }
+        return text.len();
+    }
+    let n = text
+        .char_indices()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '$'))
+        .map_or(text.len(), |(i, _)| i);
+    n.max(text.chars().next().map_or(0, char::len_utf8))
+}
+
+/// A problem in a schema state, found by a schema-state rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub rule: &'static str,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub message: String,
+    pub help: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// AST helpers shared by the rules and the engine.
+
+/// A relation's name as the catalog keys it: unqualified for `public` (or no schema),
+/// `schema.name` otherwise.
+pub fn relation_name(r: &protobuf::RangeVar) -> String {
+    if r.schemaname.is_empty() || r.schemaname == "public" {
+        r.relname.clone()
+    } else {
+        format!("{}.{}", r.schemaname, r.relname)
+    }
+}
+
+pub fn string_value(node: &protobuf::Node) -> Option<&str> {
+    match node.node.as_ref() {
+        Some(NodeEnum::String(s)) => Some(&s.sval),
+        _ => None,
+    }
+}
+
+pub fn strings(nodes: &[protobuf::Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(string_value)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The names of a `DROP`/`COMMENT` object (`[schema, ] name` lists).
+pub fn object_names(node: &protobuf::Node) -> Vec<String> {
+    match node.node.as_ref() {
+        Some(NodeEnum::List(list)) => strings(&list.items),
+        Some(NodeEnum::String(s)) => vec![s.sval.clone()],
+        Some(NodeEnum::TypeName(t)) => strings(&t.names),
+        _ => Vec::new(),
+    }
+}
+
+/// A qualified name list as the catalog keys it.
+pub fn qualified(names: &[String]) -> String {
+    match names {
+        [schema, name] if schema == "public" => name.clone(),
+        other => other.join("."),
+    }
+}
+
+/// The subcommands of an `ALTER TABLE` on a table.
+pub fn alter_table_cmds(
+    s: &protobuf::AlterTableStmt,
+) -> impl Iterator<Item = (AlterTableType, &protobuf::AlterTableCmd)> {
+    s.cmds.iter().filter_map(|c| match c.node.as_ref() {
+        Some(NodeEnum::AlterTableCmd(cmd)) => Some((
+            AlterTableType::try_from(cmd.subtype).unwrap_or(AlterTableType::Undefined),
+            cmd.as_ref(),
+        )),
+        _ => None,
+    })
+}
+
+/// `ALTER TABLE` on a table (not an index, view or sequence) with its table name.
+pub fn altered_table(node: &NodeEnum) -> Option<(&protobuf::AlterTableStmt, String)> {
+    match node {
+        NodeEnum::AlterTableStmt(s)
+            if protobuf::ObjectType::try_from(s.objtype)
+                == Ok(protobuf::ObjectType::ObjectTable) =>
+        {
+            Some((s, relation_name(s.relation.as_ref()?)))
+        }
+        _ => None,
+    }
+}
+
+pub fn contype(c: &protobuf::Constraint) -> ConstrType {
+    ConstrType::try_from(c.contype).unwrap_or(ConstrType::Undefined)
+}
+
+/// The constraints of a column definition.
+pub fn column_constraints(c: &protobuf::ColumnDef) -> impl Iterator<Item = &protobuf::Constraint> {
+    c.constraints.iter().filter_map(|n| match n.node.as_ref() {
+        Some(NodeEnum::Constraint(k)) => Some(k.as_ref()),
+        _ => None,
+    })
+}
+
+/// The constraint of an `ADD CONSTRAINT` subcommand.
+pub fn cmd_constraint(cmd: &protobuf::AlterTableCmd) -> Option<&protobuf::Constraint> {
+    match cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
+        Some(NodeEnum::Constraint(c)) => Some(c),
+        _ => None,
+    }
+}
+
+/// The column definition of an `ADD COLUMN` / `ALTER COLUMN TYPE` subcommand.
+pub fn cmd_column(cmd: &protobuf::AlterTableCmd) -> Option<&protobuf::ColumnDef> {
+    match cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
+        Some(NodeEnum::ColumnDef(c)) => Some(c),
+        _ => None,
+    }
+}
+
+/// The default expression of a column definition, if it has one.
+pub fn column_default(c: &protobuf::ColumnDef) -> Option<&protobuf::Node> {
+    c.raw_default.as_deref().or_else(|| {
+        column_constraints(c)
+            .find(|k| contype(k) == ConstrType::ConstrDefault)
+            .and_then(|k| k.raw_expr.as_deref())
+    })
+}
+
+/// The last name of a type (`pg_catalog.int4` -> `int4`).
+pub fn type_base_name(t: Option<&protobuf::TypeName>) -> String {
+    t.map(|t| strings(&t.names).last().cloned().unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// Comma-separated, backquoted names for messages.
+pub fn list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

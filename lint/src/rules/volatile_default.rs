@@ -1,0 +1,135 @@
+//! # volatile-default
+//!
+//! ## What it does
+//! Flags `ALTER TABLE ... ADD COLUMN` with a volatile default on a table that existed before the
+//! current migration file: a default calling `random()`, `gen_random_uuid()`,
+//! `uuid_generate_v4()`, `clock_timestamp()`, `timeofday()`, `nextval()` (a `serial` column),
+//! or a function the migrations created without `IMMUTABLE` or `STABLE`. With
+//! `postgres_version` below 11 in `lint.toml`, any non-NULL default is flagged.
+//!
+//! ## Why
+//! Since PostgreSQL 11, adding a column with a non-volatile default (a constant, `now()`,
+//! `CURRENT_TIMESTAMP`) only records the default in the catalog: instant. A volatile default
+//! must be computed for every existing row, so PostgreSQL rewrites the whole table under an
+//! `ACCESS EXCLUSIVE` lock, blocking reads and writes for the duration. Setting a volatile
+//! default on an existing column (`ALTER COLUMN ... SET DEFAULT`) is fine: it only affects new
+//! rows.
+//!
+//! ## Example
+//! ```sql
+//! ALTER TABLE files ADD COLUMN public_id uuid DEFAULT gen_random_uuid();
+//! ```
+//!
+//! ## Use instead
+//! ```sql
+//! ALTER TABLE files ADD COLUMN public_id uuid;
+//! ALTER TABLE files ALTER COLUMN public_id SET DEFAULT gen_random_uuid();
+//! -- then backfill existing rows in batches
+//! ```
+
+use pg_query::protobuf::AlterTableType;
+use pg_query::{NodeEnum, NodeRef};
+
+use super::{
+    StatementContext, alter_table_cmds, altered_table, cmd_column, column_default, strings,
+    type_base_name,
+};
+use crate::finding::Finding;
+
+pub const NAME: &str = "volatile-default";
+
+/// Built-in functions whose volatility is VOLATILE (`pg_proc.provolatile = 'v'`) and that
+/// appear in column defaults.
+const VOLATILE_BUILTINS: &[&str] = &[
+    "random",
+    "random_normal",
+    "gen_random_uuid",
+    "uuidv4",
+    "uuidv7",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "gen_random_bytes",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+    "setval",
+];
+
+const SERIAL_TYPES: &[&str] = &[
+    "serial",
+    "serial4",
+    "bigserial",
+    "serial8",
+    "smallserial",
+    "serial2",
+];
+
+/// The first volatile function a default expression calls.
+pub fn volatile_call(ctx: &StatementContext<'_>, expr: &NodeEnum) -> Option<String> {
+    expr.nodes()
+        .into_iter()
+        .find_map(|(node, _, _, _)| match node {
+            NodeRef::FuncCall(f) => {
+                let names = strings(&f.funcname);
+                let name = names.last()?.to_lowercase();
+                let builtin = names.len() == 1 || names[0] == "pg_catalog" || names[0] == "public";
+                ((builtin && VOLATILE_BUILTINS.contains(&name.as_str()))
+                    || ctx.volatile_functions.contains(&name))
+                .then(|| format!("{name}()"))
+            }
+            _ => None,
+        })
+}
+
+pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
+    let Some((s, table)) = altered_table(ctx.node) else {
+        return;
+    };
+    if !ctx.is_existing(&table) {
+        return;
+    }
+    for (t, cmd) in alter_table_cmds(s) {
+        if t != AlterTableType::AtAddColumn {
+            continue;
+        }
+        let Some(c) = cmd_column(cmd) else {
+            continue;
+        };
+        let type_name = type_base_name(c.type_name.as_ref());
+        let why = if SERIAL_TYPES.contains(&type_name.as_str()) {
+            Some(format!("`{type_name}` fills existing rows from nextval()"))
+        } else if let Some(default) = column_default(c).and_then(|d| d.node.as_ref()) {
+            if let Some(call) = volatile_call(ctx, default) {
+                Some(format!("its default calls the volatile function {call}"))
+            } else if ctx.config.postgres_version < 11 && !is_null(default) {
+                Some(format!(
+                    "before PostgreSQL 11 (postgres_version = {}) every default is written into each row",
+                    ctx.config.postgres_version
+                ))
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            out.push(
+                ctx.finding_at(
+                    NAME,
+                    c.location,
+                    format!(
+                        "adding column `{}` to existing table `{table}` rewrites the table under an ACCESS EXCLUSIVE lock: {why}",
+                        c.colname
+                    ),
+                )
+                .with_help("add the column without the default, then SET DEFAULT and backfill existing rows in batches")
+                .with_table(&table, std::slice::from_ref(&c.colname)),
+            );
+        }
+    }
+}
+
+fn is_null(expr: &NodeEnum) -> bool {
+    matches!(expr, NodeEnum::AConst(c) if c.isnull)
+}

@@ -1,0 +1,112 @@
+//! Source files and positions: byte offsets in, 1-based lines and character columns out.
+
+/// One input file (or standard input) with a line index, so that turning an offset into a
+/// line and column costs a binary search, not a scan: 20,000 findings render in linear time.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user named it (`-` for standard input).
+    pub path: String,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+/// A 1-based line and column; the column counts characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let mut line_starts = vec![0];
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// The line and column of a byte offset (clamped to the text).
+    pub fn position(&self, offset: usize) -> LineCol {
+        let offset = self.text.floor_char_boundary(offset.min(self.text.len()));
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        LineCol {
+            line: line + 1,
+            column: self.text[start..offset].chars().count() + 1,
+        }
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line_text(&self, line: usize) -> &str {
+        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |&next| next);
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// The span of the last non-empty line: where findings "at end of file" point.
+    pub fn end_span(&self) -> (usize, usize) {
+        let trimmed = self.text.trim_end();
+        let end = trimmed.len();
+        let start = trimmed.rfind('\n').map_or(0, |i| i + 1);
+        (start, end)
+    }
+
+    /// Whether the file asks to run outside a transaction (`-- codegen:no-transaction` as its
+    /// first line, as codegen writes it and its runner reads it).
+    pub fn no_transaction_marker(&self) -> bool {
+        self.text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .next()
+            .is_some_and(|l| l.trim() == NO_TRANSACTION_MARKER)
+    }
+}
+
+/// The first line of a migration that runs outside a transaction (codegen's runner honours it).
+pub const NO_TRANSACTION_MARKER: &str = "-- codegen:no-transaction";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters_and_lines_from_one() {
+        let f = SourceFile::new("a.sql", "ab\nçd e\n\nlast");
+        assert_eq!(f.position(0), LineCol { line: 1, column: 1 });
+        assert_eq!(f.position(3), LineCol { line: 2, column: 1 });
+        // `ç` is two bytes, one character.
+        assert_eq!(f.position(6), LineCol { line: 2, column: 3 });
+        assert_eq!(f.position(999), LineCol { line: 4, column: 5 });
+        assert_eq!(f.line_text(2), "çd e");
+        assert_eq!(f.line_text(9), "");
+        assert_eq!(f.end_span(), (10, 14));
+    }
+
+    #[test]
+    fn marker_only_on_the_first_line() {
+        assert!(
+            SourceFile::new("a", "-- codegen:no-transaction\nSELECT 1;").no_transaction_marker()
+        );
+        assert!(
+            !SourceFile::new("a", "SELECT 1;\n-- codegen:no-transaction").no_transaction_marker()
+        );
+    }
+}

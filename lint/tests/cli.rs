@@ -1,0 +1,313 @@
+//! The `lint` binary: inputs (files, directories, stdin), formats, exit codes, configuration
+//! discovery, colour, `--explain` and the replay cache.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lint-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write");
+}
+
+fn lint(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lint"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run lint");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// A migration directory: a table with an unindexed FK (error), a drop (warning), a down file.
+fn migrations(name: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    let m = dir.join("migrations");
+    std::fs::create_dir_all(&m).expect("dir");
+    write(
+        &m,
+        "0001_init.up.sql",
+        "CREATE TABLE cases (id uuid PRIMARY KEY);\nCREATE TABLE files (id uuid PRIMARY KEY, case_id uuid REFERENCES cases (id), old text);\n",
+    );
+    write(
+        &m,
+        "0001_init.down.sql",
+        "DROP TABLE files;\nDROP TABLE nope (;\n",
+    );
+    write(
+        &m,
+        "0002_drop.up.sql",
+        "ALTER TABLE files DROP COLUMN old;\n",
+    );
+    write(&m, "README.md", "not sql");
+    dir
+}
+
+#[test]
+fn a_directory_in_name_order_down_files_skipped_exit_1_on_errors() {
+    let dir = migrations("dir");
+    let out = lint(
+        &dir,
+        &["migrations", "--format", "json", "--no-cache"],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["summary"]["files"], 2);
+    assert_eq!(json["summary"]["statements"], 3);
+    assert_eq!(json["summary"]["errors"], 1);
+    assert_eq!(json["summary"]["warnings"], 1);
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["rule"], "fk-needs-index");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["file"], "migrations/0001_init.up.sql");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(
+        (d["end_line"].as_u64(), d["end_column"].as_u64()),
+        (Some(2), Some(87))
+    );
+    assert_eq!(d["table"], "files");
+    assert_eq!(d["columns"], serde_json::json!(["case_id"]));
+    assert!(
+        d["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("CREATE INDEX"))
+    );
+    let w = &json["diagnostics"][1];
+    assert_eq!(
+        (w["rule"].as_str(), w["severity"].as_str()),
+        (Some("drop-column"), Some("warning"))
+    );
+    assert_eq!(w["file"], "migrations/0002_drop.up.sql");
+}
+
+#[test]
+fn warnings_only_exit_0_and_stdin_is_read() {
+    let dir = temp_dir("stdin");
+    let sql = "CREATE TABLE t (id uuid PRIMARY KEY);\nALTER TYPE s ADD VALUE 'x';\n";
+    let out = lint(&dir, &["-", "--format", "github"], Some(sql));
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("::warning file=-,line=2,col=1,endLine=2,endColumn=27,title=enum-add-value-without-position::value 'x' is added"),
+        "{text}"
+    );
+    // Without a path, piped input is read too.
+    let out = lint(&dir, &["--format", "json"], Some("SELECT 1;"));
+    assert_eq!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["summary"]["statements"], 1);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let dir = temp_dir("usage");
+    assert_eq!(lint(&dir, &["missing.sql"], None).status.code(), Some(2));
+    assert_eq!(
+        lint(&dir, &["--format", "xml", "-"], None).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        lint(&dir, &["--explain", "nope"], None).status.code(),
+        Some(2)
+    );
+    write(&dir, "bad.sql", "SELECT 1;");
+    write(&dir, "lint.toml", "[rules]\nfk-need-index = \"off\"\n");
+    let out = lint(&dir, &["bad.sql"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did you mean `fk-needs-index`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn config_is_found_walking_up_and_changes_severities() {
+    let dir = migrations("config");
+    write(
+        &dir,
+        "lint.toml",
+        "disable = [\"drop-column\"]\n[rules]\nfk-needs-index = \"warning\"\n",
+    );
+    let nested = dir.join("migrations");
+    let out = lint(&nested, &[".", "--format", "json", "--no-cache"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["summary"]["errors"], 0);
+    assert_eq!(json["summary"]["warnings"], 1);
+    assert_eq!(json["diagnostics"][0]["severity"], "warning");
+}
+
+#[test]
+fn human_output_has_no_colour_when_piped_or_with_no_color() {
+    let dir = migrations("color");
+    for no_color in [false, true] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lint"));
+        cmd.args(["migrations", "--no-cache"]).current_dir(&dir);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let out = cmd.output().expect("run");
+        let text = stdout(&out);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("error[fk-needs-index]"), "{text}");
+        assert!(
+            text.contains(" --> migrations/0001_init.up.sql:2:1"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("error: 1 error, 1 warning in 2 files (3 statements)\n"),
+            "{text}"
+        );
+    }
+    // Colour needs a terminal: the renderer itself is tested here.
+    let report = lint::lint_sources(
+        vec![lint::SourceFile::new(
+            "a.sql",
+            "ALTER TYPE s ADD VALUE 'x';",
+        )],
+        &lint::Config::default(),
+        1,
+    );
+    let coloured = lint::render::render(&report, lint::render::Format::Human, true);
+    assert!(coloured.contains("\u{1b}[1;33mwarning[enum-add-value-without-position]\u{1b}[0m"));
+}
+
+#[test]
+fn sarif_is_a_valid_2_1_0_log() {
+    let dir = migrations("sarif");
+    let out = lint(
+        &dir,
+        &["migrations", "--format", "sarif", "--no-cache"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(
+        sarif["$schema"]
+            .as_str()
+            .is_some_and(|s| s.contains("sarif-2.1.0"))
+    );
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), lint::registry::RULES.len());
+    for r in rules {
+        assert!(r["id"].is_string());
+        assert!(
+            r["shortDescription"]["text"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
+        assert!(r["fullDescription"]["text"].is_string());
+        assert!(
+            ["error", "warning"]
+                .contains(&r["defaultConfiguration"]["level"].as_str().unwrap_or(""))
+        );
+    }
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2);
+    for r in results {
+        let index = r["ruleIndex"].as_u64().expect("index") as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"]);
+        assert!(r["message"]["text"].is_string());
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert!(
+            loc["artifactLocation"]["uri"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("migrations/"))
+        );
+        for k in ["startLine", "startColumn", "endLine", "endColumn"] {
+            assert!(loc["region"][k].as_u64().is_some_and(|n| n >= 1), "{k}");
+        }
+    }
+}
+
+#[test]
+fn explain_prints_the_rule_documentation() {
+    let dir = temp_dir("explain");
+    let out = lint(&dir, &["--explain", "fk-needs-index"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.starts_with("# fk-needs-index\n"), "{text}");
+    for section in ["## What it does", "## Why", "## Example", "## Use instead"] {
+        assert!(text.contains(section), "{section}");
+    }
+    assert!(
+        text.ends_with("Kind: state. Default severity: error.\n"),
+        "{text}"
+    );
+    let list = stdout(&lint(&dir, &["--list-rules"], None));
+    assert_eq!(list.lines().count(), lint::registry::RULES.len());
+}
+
+#[test]
+fn the_replay_cache_reuses_the_unchanged_prefix_and_reports_the_same() {
+    let dir = migrations("cache");
+    let first = lint(&dir, &["migrations", "--format", "json", "--verbose"], None);
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("0 of 2 files from the replay cache"),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // Only the newest file changes: the first comes from the cache.
+    write(
+        &dir.join("migrations"),
+        "0002_drop.up.sql",
+        "ALTER TABLE files DROP COLUMN old;\nCREATE INDEX CONCURRENTLY files_case_id_idx ON files (case_id);\n",
+    );
+    let second = lint(&dir, &["migrations", "--format", "json", "--verbose"], None);
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("1 of 2 files from the replay cache"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let uncached = lint(
+        &dir,
+        &["migrations", "--format", "json", "--no-cache"],
+        None,
+    );
+    assert_eq!(stdout(&second), stdout(&uncached));
+    let json: Value = serde_json::from_slice(&second.stdout).expect("json");
+    // The FK finding of file 1 is cleared by the index of file 2; the new CONCURRENTLY is in a
+    // transactional file.
+    let rules: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|d| d["rule"].as_str())
+        .collect();
+    assert_eq!(rules, vec!["drop-column", "concurrently-in-transaction"]);
+}

@@ -1,0 +1,1001 @@
+//! The audited repositories of `#[derive(Repository)]` on a real PostgreSQL, schema from the
+//! committed migration: CRUD, soft delete, keyset pagination under concurrent inserts, the JSONB
+//! finder and its GIN index, one audit row per call, atomicity of change and audit, and no
+//! PII/PHI in the audit log.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use dental_schema::{
+    Case, CasePatch, CaseStatus, File, FilePatch, FileType, NewCase, NewFile, NewUser, User,
+    UserPatch,
+};
+use e2e::pg::{self, TestDb};
+use postgres::Client;
+use repo_runtime::{AuditKey, PageRequest, RepoError, Repository};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn migration() -> String {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/migrations/0001_initial.up.sql");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// A database with the schema and one acting user (inserted directly, unaudited).
+struct Fixture {
+    db: TestDb,
+    client: Client,
+    key: AuditKey,
+    actor_id: Uuid,
+}
+
+fn fixture(hint: &str) -> Fixture {
+    let db = pg::cluster().create_database(hint);
+    let mut client = db.connect();
+    client
+        .batch_execute(&migration())
+        .expect("apply the migration");
+    let actor_id: Uuid = client
+        .query_one(
+            "INSERT INTO users (username, email) VALUES ('actor', 'actor@example.org') RETURNING id",
+            &[],
+        )
+        .expect("actor")
+        .get(0);
+    Fixture {
+        db,
+        client,
+        key: AuditKey::new(&[0x5a; 32]).expect("key"),
+        actor_id,
+    }
+}
+
+/// One audit row, as the tests look at it.
+#[derive(Debug, Clone, PartialEq)]
+struct Audit {
+    event_type: String,
+    user_id: Option<Uuid>,
+    resource_type: Option<String>,
+    resource_id: Option<Uuid>,
+    action: Option<String>,
+    success: bool,
+    changes: Option<Value>,
+    details: Value,
+}
+
+/// The audit rows written since the last call (they are removed, so each step sees its own).
+fn take_audit(client: &mut Client) -> Vec<Audit> {
+    let rows = client
+        .query(
+            "DELETE FROM audit_logs RETURNING event_type::text, user_id, resource_type, resource_id, action, success, changes, details",
+            &[],
+        )
+        .expect("audit rows");
+    rows.iter()
+        .map(|r| Audit {
+            event_type: r.get(0),
+            user_id: r.get(1),
+            resource_type: r.get(2),
+            resource_id: r.get(3),
+            action: r.get(4),
+            success: r.get(5),
+            changes: r.get(6),
+            details: r.get(7),
+        })
+        .collect()
+}
+
+/// Exactly one audit row, with the given event, action and resource.
+fn one_audit(
+    client: &mut Client,
+    actor: Uuid,
+    event: &str,
+    action: &str,
+    table: &str,
+    id: Option<Uuid>,
+) -> Audit {
+    let rows = take_audit(client);
+    assert_eq!(
+        rows.len(),
+        1,
+        "expected exactly one audit row for {action}: {rows:#?}"
+    );
+    let row = rows.into_iter().next().expect("one row");
+    assert_eq!(row.event_type, event, "{row:#?}");
+    assert_eq!(row.action.as_deref(), Some(action), "{row:#?}");
+    assert_eq!(row.user_id, Some(actor), "{row:#?}");
+    assert_eq!(row.resource_type.as_deref(), Some(table), "{row:#?}");
+    assert_eq!(row.resource_id, id, "{row:#?}");
+    row
+}
+
+fn new_case(created_by: Uuid, number: &str) -> NewCase {
+    NewCase {
+        id: None,
+        case_number: number.to_owned(),
+        patient_id: format!("patient-of-{number}"),
+        title: None,
+        notes: None,
+        status: None,
+        priority: None,
+        created_by,
+        assigned_to: None,
+        due_at: None,
+        tags: None,
+        case_metadata: None,
+    }
+}
+
+fn count(client: &mut Client, sql: &str) -> i64 {
+    client
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .get(0)
+}
+
+#[test]
+fn crud_soft_delete_and_one_audit_row_per_call() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_crud");
+    let actor = key.actor(actor_id);
+
+    // insert: defaults filled in, one data_create row.
+    let mut new = new_case(actor_id, "C-1");
+    new.title = Some("first title".to_owned());
+    let case = Case::insert(&mut client, actor, &new).expect("insert");
+    assert_eq!(case.case_number, "C-1");
+    assert_eq!(case.status, CaseStatus::New);
+    assert_eq!(case.tags, json!([]));
+    assert_eq!(case.deleted_at, None);
+    let audit = one_audit(
+        &mut client,
+        actor_id,
+        "data_create",
+        "insert",
+        "cases",
+        Some(case.id),
+    );
+    assert!(audit.success);
+    assert_eq!(audit.changes, None);
+
+    // get on a table with PHI: audited, also when nothing is found.
+    let got = Case::get(&mut client, actor, &case.id).expect("get");
+    assert_eq!(got.as_ref(), Some(&case));
+    let audit = one_audit(
+        &mut client,
+        actor_id,
+        "data_access",
+        "get",
+        "cases",
+        Some(case.id),
+    );
+    assert!(audit.success);
+    let missing = Uuid::from_u128(7);
+    assert_eq!(
+        Case::get(&mut client, actor, &missing).expect("get missing"),
+        None
+    );
+    let audit = one_audit(
+        &mut client,
+        actor_id,
+        "data_access",
+        "get",
+        "cases",
+        Some(missing),
+    );
+    assert!(
+        !audit.success,
+        "a read of a missing row is recorded as unsuccessful"
+    );
+
+    // update: only the changed columns, old and new values, PHI as keyed hashes.
+    let patch = CasePatch {
+        title: Some(Some("second title".to_owned())),
+        status: Some(CaseStatus::InProgress),
+        // Set to its current value: written, but not a change.
+        case_number: Some("C-1".to_owned()),
+        ..CasePatch::default()
+    };
+    let updated = Case::update(&mut client, actor, &case.id, &patch).expect("update");
+    assert_eq!(updated.title.as_deref(), Some("second title"));
+    assert_eq!(updated.status, CaseStatus::InProgress);
+    assert!(updated.updated_at >= case.updated_at);
+    let audit = one_audit(
+        &mut client,
+        actor_id,
+        "data_update",
+        "update",
+        "cases",
+        Some(case.id),
+    );
+    assert_eq!(
+        audit.changes,
+        Some(json!({
+            "title": { "old": key.hash("first title"), "new": key.hash("second title") },
+            "status": { "old": "new", "new": "in_progress" },
+        }))
+    );
+
+    // A patch with nothing in it is refused, with no audit row.
+    let empty = Case::update(&mut client, actor, &case.id, &CasePatch::default());
+    assert!(
+        matches!(empty, Err(RepoError::EmptyPatch { table: "cases" })),
+        "{empty:?}"
+    );
+    assert_eq!(take_audit(&mut client), []);
+
+    // soft delete: gone from get and list, one data_delete row.
+    let deleted = Case::soft_delete(&mut client, actor, &case.id).expect("soft delete");
+    assert!(deleted.deleted_at.is_some());
+    let audit = one_audit(
+        &mut client,
+        actor_id,
+        "data_delete",
+        "soft_delete",
+        "cases",
+        Some(case.id),
+    );
+    let changes = audit.changes.expect("changes");
+    assert_eq!(changes["deleted_at"]["old"], Value::Null);
+    assert!(changes["deleted_at"]["new"].is_string(), "{changes}");
+    assert_eq!(Case::get(&mut client, actor, &case.id).expect("get"), None);
+    let live = Case::list(&mut client, actor, &PageRequest::first(10)).expect("list");
+    assert!(live.items.is_empty());
+    let all = Case::list(
+        &mut client,
+        actor,
+        &PageRequest::first(10).including_deleted(),
+    )
+    .expect("list");
+    assert_eq!(all.items.len(), 1);
+    take_audit(&mut client);
+
+    // A soft-deleted row cannot be updated or deleted again; nothing is audited.
+    let not_live = Case::update(&mut client, actor, &case.id, &patch);
+    assert!(
+        matches!(not_live, Err(RepoError::NotFound { .. })),
+        "{not_live:?}"
+    );
+    let again = Case::soft_delete(&mut client, actor, &case.id);
+    assert!(
+        matches!(again, Err(RepoError::NotFound { .. })),
+        "{again:?}"
+    );
+    assert_eq!(take_audit(&mut client), []);
+
+    // restore: live again, one data_update row with the old deletion time.
+    let restored = Case::restore(&mut client, actor, &case.id).expect("restore");
+    assert_eq!(restored.deleted_at, None);
+    let audit = one_audit(
+        &mut client,
+        actor_id,
+        "data_update",
+        "restore",
+        "cases",
+        Some(case.id),
+    );
+    assert_eq!(
+        audit.changes.expect("changes")["deleted_at"]["new"],
+        Value::Null
+    );
+    let twice = Case::restore(&mut client, actor, &case.id);
+    assert!(
+        matches!(twice, Err(RepoError::NotFound { .. })),
+        "{twice:?}"
+    );
+    assert_eq!(take_audit(&mut client), []);
+
+    // hard delete: the row is gone for good, one data_delete row.
+    Case::hard_delete(&mut client, actor, &case.id).expect("hard delete");
+    one_audit(
+        &mut client,
+        actor_id,
+        "data_delete",
+        "hard_delete",
+        "cases",
+        Some(case.id),
+    );
+    assert_eq!(count(&mut client, "SELECT count(*) FROM cases"), 0);
+    let gone = Case::hard_delete(&mut client, actor, &case.id);
+    assert!(matches!(gone, Err(RepoError::NotFound { .. })), "{gone:?}");
+    assert_eq!(take_audit(&mut client), []);
+}
+
+/// Reads of a table without PHI are not audited; its writes are.
+#[test]
+fn tables_without_phi_audit_writes_only() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_no_phi");
+    let actor = key.actor(actor_id);
+    let user = User::insert(
+        &mut client,
+        actor,
+        &NewUser {
+            id: None,
+            username: "grace".to_owned(),
+            email: "grace@example.org".to_owned(),
+            full_name: None,
+            password_hash: None,
+            role: None,
+            is_active: None,
+            last_login: None,
+        },
+    )
+    .expect("insert user");
+    one_audit(
+        &mut client,
+        actor_id,
+        "data_create",
+        "insert",
+        "users",
+        Some(user.id),
+    );
+    assert_eq!(
+        User::get(&mut client, actor, &user.id).expect("get"),
+        Some(user.clone())
+    );
+    let page = User::list(&mut client, actor, &PageRequest::first(10)).expect("list");
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(
+        take_audit(&mut client),
+        [],
+        "users holds no PHI: reads are not audited"
+    );
+    let updated = User::update(
+        &mut client,
+        actor,
+        &user.id,
+        &UserPatch {
+            full_name: Some(Some("Grace Hopper".to_owned())),
+            ..UserPatch::default()
+        },
+    )
+    .expect("update");
+    assert_eq!(updated.full_name.as_deref(), Some("Grace Hopper"));
+    let audit = one_audit(
+        &mut client,
+        actor_id,
+        "data_update",
+        "update",
+        "users",
+        Some(user.id),
+    );
+    assert_eq!(
+        audit.changes,
+        Some(json!({ "full_name": { "old": null, "new": key.hash("Grace Hopper") } })),
+        "PII is hashed even on a table whose reads are not audited; NULL stays null"
+    );
+}
+
+/// The methods take any `GenericClient`: in a transaction that rolls back, the row and its audit
+/// row go together.
+#[test]
+fn works_in_a_transaction() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_tx");
+    let actor = key.actor(actor_id);
+    {
+        let mut tx = client.transaction().expect("begin");
+        let case = Case::insert(&mut tx, actor, &new_case(actor_id, "TX-1")).expect("insert");
+        assert!(Case::get(&mut tx, actor, &case.id).expect("get").is_some());
+        tx.rollback().expect("rollback");
+    }
+    assert_eq!(count(&mut client, "SELECT count(*) FROM cases"), 0);
+    assert_eq!(take_audit(&mut client), []);
+    let mut tx = client.transaction().expect("begin");
+    let case = Case::insert(&mut tx, actor, &new_case(actor_id, "TX-2")).expect("insert");
+    tx.commit().expect("commit");
+    one_audit(
+        &mut client,
+        actor_id,
+        "data_create",
+        "insert",
+        "cases",
+        Some(case.id),
+    );
+}
+
+/// Pages fetched while another session inserts rows, including rows that sort before the
+/// cursor (which would shift an OFFSET page and repeat a row): every row that existed before the
+/// first page is seen exactly once.
+#[test]
+fn keyset_pagination_with_concurrent_inserts() {
+    let Fixture {
+        db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_pages");
+    let actor = key.actor(actor_id);
+    let mut before = BTreeSet::new();
+    for i in 0..23 {
+        let case = Case::insert(
+            &mut client,
+            actor,
+            &new_case(actor_id, &format!("P-{i:02}")),
+        )
+        .expect("insert");
+        before.insert(case.id);
+    }
+    // One soft-deleted row: left out.
+    let deleted = *before.iter().next().expect("a row");
+    Case::soft_delete(&mut client, actor, &deleted).expect("soft delete");
+    before.remove(&deleted);
+    take_audit(&mut client);
+
+    let mut other = db.connect();
+    let mut seen: Vec<Uuid> = Vec::new();
+    let mut request = PageRequest::first(5);
+    let mut pages = 0;
+    loop {
+        let page = Case::list(&mut client, actor, &request).expect("page");
+        pages += 1;
+        let audit = one_audit(&mut client, actor_id, "data_access", "list", "cases", None);
+        let ids: Vec<Value> = page.items.iter().map(|c| json!(c.id)).collect();
+        assert_eq!(
+            audit.details["ids"],
+            Value::Array(ids),
+            "the audit row names the rows read"
+        );
+        seen.extend(page.items.iter().map(|c| c.id));
+        // Concurrent inserts: one that sorts first (an old created_at), one that sorts last.
+        for (n, created_at) in [
+            ("early", "2000-01-01T00:00:00Z"),
+            ("late", "2999-01-01T00:00:00Z"),
+        ] {
+            other
+                .execute(
+                    "INSERT INTO cases (case_number, patient_id, created_by, created_at) VALUES ($1, 'x', $2, $3::text::timestamptz)",
+                    &[&format!("{n}-{pages}"), &actor_id, &created_at],
+                )
+                .expect("concurrent insert");
+        }
+        match page.next_request(&request) {
+            Some(next) => request = next,
+            None => break,
+        }
+        assert!(pages < 50, "pagination does not end");
+    }
+    let unique: BTreeSet<Uuid> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "no row twice");
+    assert!(
+        before.is_subset(&unique),
+        "every pre-existing row is seen: missing {:?}",
+        before.difference(&unique).collect::<Vec<_>>()
+    );
+    assert!(!unique.contains(&deleted));
+    // The rows inserted after the cursor ("late") are picked up too, in order.
+    let late = count(
+        &mut client,
+        "SELECT count(*) FROM cases WHERE case_number LIKE 'late-%'",
+    );
+    assert!(late > 0);
+    let order: Vec<(DateTime<Utc>, Uuid)> = client
+        .query(
+            "SELECT created_at, id FROM cases WHERE id = ANY($1) ORDER BY created_at, id",
+            &[&seen],
+        )
+        .expect("order")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        order.iter().map(|(_, id)| *id).collect::<Vec<_>>(),
+        seen,
+        "listing order is (created_at, id)"
+    );
+}
+
+#[test]
+fn jsonb_finder_uses_the_gin_index() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_jsonb");
+    let actor = key.actor(actor_id);
+    // A table large enough for the index to matter, where the filter is selective: walking
+    // the listing order (created_at) and filtering would read most of the table, the GIN index
+    // finds the few matches directly. (On a handful of rows the planner rightly prefers the walk.)
+    client
+        .execute(
+            "INSERT INTO cases (case_number, patient_id, created_by, case_metadata)
+             SELECT 'F-' || i, 'p', $1, jsonb_build_object('scanner', 'other-' || (i % 97), 'teeth', jsonb_build_array(i % 32))
+               FROM generate_series(1, 6000) AS i",
+            &[&actor_id],
+        )
+        .expect("filler rows");
+    let mut expected = BTreeSet::new();
+    for i in 0..40 {
+        let mut new = new_case(actor_id, &format!("J-{i:03}"));
+        new.case_metadata = Some(json!({ "scanner": format!("s{}", i % 4), "teeth": [i % 32] }));
+        new.tags = Some(json!([format!("t{}", i % 10)]));
+        let case = Case::insert(&mut client, actor, &new).expect("insert");
+        if i % 4 == 3 {
+            expected.insert(case.id);
+        }
+    }
+    // VACUUM as autovacuum would: it also moves the GIN index's pending list (fast update) into
+    // the index proper; a long pending list makes the planner cost the index as a scan of it.
+    client
+        .batch_execute("VACUUM ANALYZE cases")
+        .expect("vacuum");
+    take_audit(&mut client);
+
+    let filter = json!({ "scanner": "s3" });
+    let mut found = BTreeSet::new();
+    let mut request = PageRequest::first(4);
+    loop {
+        let page = Case::find_by_case_metadata_containing(&mut client, actor, &filter, &request)
+            .expect("find");
+        for case in &page.items {
+            assert_eq!(case.case_metadata["scanner"], "s3");
+            assert!(found.insert(case.id), "no row twice");
+        }
+        let audit = one_audit(&mut client, actor_id, "data_access", "find", "cases", None);
+        assert_eq!(audit.details["column"], "case_metadata");
+        assert_eq!(
+            audit.details["contains"], "[redacted]",
+            "a filter on a PHI column is not logged"
+        );
+        match page.next_request(&request) {
+            Some(next) => request = next,
+            None => break,
+        }
+    }
+    assert_eq!(found, expected);
+
+    // A filter on a column that is not sensitive is logged as given.
+    let tags =
+        Case::find_by_tags_containing(&mut client, actor, &json!(["t3"]), &PageRequest::first(100))
+            .expect("find tags");
+    assert_eq!(tags.items.len(), 4);
+    let audit = one_audit(&mut client, actor_id, "data_access", "find", "cases", None);
+    assert_eq!(audit.details["contains"], json!(["t3"]));
+    assert_eq!(audit.details["count"], 4);
+
+    // The plan: the GIN index on case_metadata, found by name.
+    client
+        .batch_execute("SET enable_seqscan = off")
+        .expect("set");
+    let plan = Case::explain_find_by_case_metadata_containing(
+        &mut client,
+        actor,
+        &filter,
+        &PageRequest::first(4),
+    )
+    .expect("explain")
+    .join("\n");
+    assert!(
+        plan.contains("cases_case_metadata_gin_idx"),
+        "the finder must use the GIN index:\n{plan}"
+    );
+    assert_eq!(take_audit(&mut client), [], "EXPLAIN writes no audit row");
+}
+
+/// When the audit row cannot be written, the change does not happen either (and an audited
+/// read returns nothing).
+#[test]
+fn audit_failure_undoes_the_change() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_atomic");
+    let actor = key.actor(actor_id);
+    let case = Case::insert(&mut client, actor, &new_case(actor_id, "A-1")).expect("insert");
+    take_audit(&mut client);
+    client
+        .batch_execute("ALTER TABLE audit_logs ADD CONSTRAINT no_more CHECK (false) NOT VALID")
+        .expect("break the audit table");
+
+    let is_check_violation = |r: &RepoError| {
+        r.as_db_error()
+            .and_then(|e| e.code())
+            .is_some_and(|c| *c == postgres::error::SqlState::CHECK_VIOLATION)
+    };
+    let insert =
+        Case::insert(&mut client, actor, &new_case(actor_id, "A-2")).expect_err("insert must fail");
+    assert!(is_check_violation(&insert), "{insert:?}");
+    let patch = CasePatch {
+        status: Some(CaseStatus::Completed),
+        notes: Some(Some("changed".to_owned())),
+        ..CasePatch::default()
+    };
+    let update = Case::update(&mut client, actor, &case.id, &patch).expect_err("update must fail");
+    assert!(is_check_violation(&update), "{update:?}");
+    let soft = Case::soft_delete(&mut client, actor, &case.id).expect_err("soft delete must fail");
+    assert!(is_check_violation(&soft), "{soft:?}");
+    let hard = Case::hard_delete(&mut client, actor, &case.id).expect_err("hard delete must fail");
+    assert!(is_check_violation(&hard), "{hard:?}");
+    let read =
+        Case::get(&mut client, actor, &case.id).expect_err("an unaudited read must not happen");
+    assert!(is_check_violation(&read), "{read:?}");
+    let list = Case::list(&mut client, actor, &PageRequest::first(10)).expect_err("list must fail");
+    assert!(is_check_violation(&list), "{list:?}");
+
+    client
+        .batch_execute("ALTER TABLE audit_logs DROP CONSTRAINT no_more")
+        .expect("repair");
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM cases"),
+        1,
+        "no insert"
+    );
+    let row = client
+        .query_one(
+            "SELECT status::text, notes, deleted_at IS NULL FROM cases",
+            &[],
+        )
+        .expect("row");
+    let (status, notes, live): (String, Option<String>, bool) =
+        (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (status.as_str(), notes, live),
+        ("new", None, true),
+        "no update, no delete"
+    );
+    assert_eq!(take_audit(&mut client), []);
+
+    // And once the audit table accepts rows again, so does the repository.
+    Case::soft_delete(&mut client, actor, &case.id).expect("soft delete");
+    one_audit(
+        &mut client,
+        actor_id,
+        "data_delete",
+        "soft_delete",
+        "cases",
+        Some(case.id),
+    );
+}
+
+/// A marker planted in every PII/PHI field never reaches `audit_logs`, whatever method runs;
+/// a marker in a non-sensitive field does (so the search would find a leak).
+#[test]
+fn no_pii_or_phi_in_the_audit_log() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_markers");
+    let actor = key.actor(actor_id);
+    let secret = |what: &str, n: u32| format!("SECRET-{what}-{n}");
+
+    let user = User::insert(
+        &mut client,
+        actor,
+        &NewUser {
+            id: None,
+            username: "visible-user".to_owned(),
+            email: format!("{}@example.org", secret("email", 1)),
+            full_name: Some(secret("name", 1)),
+            password_hash: None,
+            role: None,
+            is_active: None,
+            last_login: None,
+        },
+    )
+    .expect("user");
+    let mut new = new_case(actor_id, "VISIBLE-case-1");
+    new.patient_id = secret("patient", 1);
+    new.title = Some(secret("title", 1));
+    new.notes = Some(secret("notes", 1));
+    new.case_metadata = Some(json!({ "referral": secret("meta", 1) }));
+    let case = Case::insert(&mut client, actor, &new).expect("case");
+    let file = File::insert(
+        &mut client,
+        actor,
+        &NewFile {
+            id: None,
+            case_id: case.id,
+            uploaded_by: user.id,
+            filename: secret("filename", 1),
+            file_type: FileType::Stl,
+            mime_type: "model/stl".to_owned(),
+            size_bytes: 10,
+            checksum: "0".repeat(64),
+            storage_uri: "s3://bucket/key".to_owned(),
+            status: None,
+            tags: None,
+            file_metadata: Some(json!({ "PatientName": secret("dicom", 1) })),
+            processing_metadata: None,
+        },
+    )
+    .expect("file");
+
+    // Every method, on every table, changing every sensitive field to a second marker.
+    User::get(&mut client, actor, &user.id).expect("get");
+    User::update(
+        &mut client,
+        actor,
+        &user.id,
+        &UserPatch {
+            email: Some(format!("{}@example.org", secret("email", 2))),
+            full_name: Some(Some(secret("name", 2))),
+            username: Some("VISIBLE-user-renamed".to_owned()),
+            ..UserPatch::default()
+        },
+    )
+    .expect("update user");
+    User::list(&mut client, actor, &PageRequest::first(10)).expect("list users");
+    Case::get(&mut client, actor, &case.id).expect("get case");
+    Case::update(
+        &mut client,
+        actor,
+        &case.id,
+        &CasePatch {
+            patient_id: Some(secret("patient", 2)),
+            title: Some(Some(secret("title", 2))),
+            notes: Some(None),
+            case_metadata: Some(json!({ "referral": secret("meta", 2) })),
+            case_number: Some("VISIBLE-case-2".to_owned()),
+            ..CasePatch::default()
+        },
+    )
+    .expect("update case");
+    Case::list(&mut client, actor, &PageRequest::first(10)).expect("list cases");
+    let found = Case::find_by_case_metadata_containing(
+        &mut client,
+        actor,
+        &json!({ "referral": secret("meta", 2) }),
+        &PageRequest::first(10),
+    )
+    .expect("find case");
+    assert_eq!(found.items.len(), 1, "the finder works with the marker");
+    File::get(&mut client, actor, &file.id).expect("get file");
+    File::update(
+        &mut client,
+        actor,
+        &file.id,
+        &FilePatch {
+            filename: Some(secret("filename", 2)),
+            file_metadata: Some(json!({ "PatientName": secret("dicom", 2) })),
+            ..FilePatch::default()
+        },
+    )
+    .expect("update file");
+    File::find_by_file_metadata_containing(
+        &mut client,
+        actor,
+        &json!({ "PatientName": secret("dicom", 2) }),
+        &PageRequest::first(10),
+    )
+    .expect("find file");
+    File::list(&mut client, actor, &PageRequest::first(10)).expect("list files");
+    for (soft, restore) in [
+        (
+            File::soft_delete(&mut client, actor, &file.id).map(|_| ()),
+            File::restore(&mut client, actor, &file.id).map(|_| ()),
+        ),
+        (
+            Case::soft_delete(&mut client, actor, &case.id).map(|_| ()),
+            Case::restore(&mut client, actor, &case.id).map(|_| ()),
+        ),
+        (
+            User::soft_delete(&mut client, actor, &user.id).map(|_| ()),
+            User::restore(&mut client, actor, &user.id).map(|_| ()),
+        ),
+    ] {
+        soft.expect("soft delete");
+        restore.expect("restore");
+    }
+
+    // The markers are in the data (so they could leak) ...
+    let in_data = count(
+        &mut client,
+        "SELECT (SELECT count(*) FROM users u WHERE u::text LIKE '%SECRET-%')
+              + (SELECT count(*) FROM cases c WHERE c::text LIKE '%SECRET-%')
+              + (SELECT count(*) FROM files f WHERE f::text LIKE '%SECRET-%')",
+    );
+    assert_eq!(in_data, 3);
+    File::hard_delete(&mut client, actor, &file.id).expect("hard delete file");
+    Case::hard_delete(&mut client, actor, &case.id).expect("hard delete case");
+
+    // ... and never in the audit log, in any column.
+    let audit_rows = count(&mut client, "SELECT count(*) FROM audit_logs");
+    assert!(
+        audit_rows >= 20,
+        "every call was audited: {audit_rows} rows"
+    );
+    let leaks: Vec<String> = client
+        .query(
+            "SELECT a::text FROM audit_logs a WHERE a::text LIKE '%SECRET-%'",
+            &[],
+        )
+        .expect("search")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(leaks, Vec::<String>::new(), "PII/PHI in the audit log");
+    // The search is not blind: non-sensitive changes are logged in clear.
+    let visible = count(
+        &mut client,
+        "SELECT count(*) FROM audit_logs a WHERE a::text LIKE '%VISIBLE-%'",
+    );
+    assert_eq!(
+        visible, 2,
+        "the username and case_number changes are logged in clear"
+    );
+}
+
+/// The derive on a struct written by hand, for a table of its own: renamed column, PII/PHI by
+/// attribute, a JSONB finder, soft delete, listing by primary key.
+#[test]
+fn derive_on_a_hand_written_struct() {
+    /// A note about a patient.
+    #[derive(Debug, Clone, PartialEq, Repository)]
+    #[repo(table = "patient_notes")]
+    struct PatientNote {
+        #[repo(primary_key, default)]
+        id: Uuid,
+        /// The note itself.
+        #[repo(column = "body", phi)]
+        text: String,
+        #[repo(pii)]
+        author_email: Option<String>,
+        #[repo(default, jsonb)]
+        labels: Value,
+        #[repo(soft_delete)]
+        removed_at: Option<DateTime<Utc>>,
+    }
+
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_hand_written");
+    client
+        .batch_execute(
+            "CREATE TABLE patient_notes (
+                 id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                 body text NOT NULL,
+                 author_email text,
+                 labels jsonb NOT NULL DEFAULT '[]',
+                 removed_at timestamptz
+             );
+             CREATE INDEX patient_notes_labels_gin_idx ON patient_notes USING gin (labels);",
+        )
+        .expect("table");
+    let actor = key.actor(actor_id);
+
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let note = PatientNote::insert(
+            &mut client,
+            actor,
+            &NewPatientNote {
+                id: None,
+                text: format!("SECRET-note-{i}"),
+                author_email: Some(format!("SECRET-author-{i}@example.org")),
+                labels: (i % 2 == 0).then(|| json!(["even"])),
+            },
+        )
+        .expect("insert");
+        assert_eq!(
+            note.labels,
+            if i % 2 == 0 {
+                json!(["even"])
+            } else {
+                json!([])
+            }
+        );
+        ids.push(note.id);
+        one_audit(
+            &mut client,
+            actor_id,
+            "data_create",
+            "insert",
+            "patient_notes",
+            Some(note.id),
+        );
+    }
+    let first = ids[0];
+    let got = PatientNote::get(&mut client, actor, &first)
+        .expect("get")
+        .expect("found");
+    assert_eq!(got.text, "SECRET-note-0");
+    one_audit(
+        &mut client,
+        actor_id,
+        "data_access",
+        "get",
+        "patient_notes",
+        Some(first),
+    );
+
+    let updated = PatientNote::update(
+        &mut client,
+        actor,
+        &first,
+        &PatientNotePatch {
+            text: Some("SECRET-note-edited".to_owned()),
+            labels: Some(json!(["even", "edited"])),
+            ..PatientNotePatch::default()
+        },
+    )
+    .expect("update");
+    assert_eq!(updated.text, "SECRET-note-edited");
+    let audit = one_audit(
+        &mut client,
+        actor_id,
+        "data_update",
+        "update",
+        "patient_notes",
+        Some(first),
+    );
+    assert_eq!(
+        audit.changes,
+        Some(json!({
+            "body": { "old": key.hash("SECRET-note-0"), "new": key.hash("SECRET-note-edited") },
+            "labels": { "old": ["even"], "new": ["even", "edited"] },
+        }))
+    );
+
+    // Listing by primary key, across pages.
+    let mut seen = Vec::new();
+    let mut request = PageRequest::first(2);
+    loop {
+        let page = PatientNote::list(&mut client, actor, &request).expect("list");
+        seen.extend(page.items.iter().map(|n| n.id));
+        match page.next_request(&request) {
+            Some(next) => request = next,
+            None => break,
+        }
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+
+    let even = PatientNote::find_by_labels_containing(
+        &mut client,
+        actor,
+        &json!(["even"]),
+        &PageRequest::first(10),
+    )
+    .expect("find");
+    assert_eq!(even.items.len(), 3);
+    take_audit(&mut client);
+
+    PatientNote::soft_delete(&mut client, actor, &first).expect("soft delete");
+    one_audit(
+        &mut client,
+        actor_id,
+        "data_delete",
+        "soft_delete",
+        "patient_notes",
+        Some(first),
+    );
+    assert_eq!(
+        PatientNote::get(&mut client, actor, &first).expect("get"),
+        None
+    );
+    PatientNote::restore(&mut client, actor, &first).expect("restore");
+    PatientNote::hard_delete(&mut client, actor, &first).expect("hard delete");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM patient_notes"), 4);
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM audit_logs a WHERE a::text LIKE '%SECRET-%'"
+        ),
+        0,
+        "fields flagged by hand are scrubbed too"
+    );
+}
