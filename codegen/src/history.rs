@@ -32,11 +32,10 @@ pub struct MigrationFile {
 impl MigrationFile {
     /// Whether the up script must run outside a transaction block.
     pub fn transactional(&self) -> bool {
-        !self
-            .up
+        self.up
             .lines()
             .next()
-            .is_some_and(|l| l.trim() == NO_TRANSACTION_MARKER)
+            .is_none_or(|l| l.trim() != NO_TRANSACTION_MARKER)
     }
 
     /// SHA-256 of the up script (line endings normalised), hex: what the runner records.

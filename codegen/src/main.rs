@@ -419,7 +419,12 @@ fn drift(
         (
             State {
                 name: "migrations".to_string(),
-                source: format!("{} ({} migrations)", dir.display(), migrations.len()),
+                source: format!(
+                    "{} ({} migration{})",
+                    dir.display(),
+                    migrations.len(),
+                    if migrations.len() == 1 { "" } else { "s" }
+                ),
             },
             &replayed,
         ),

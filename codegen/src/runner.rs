@@ -19,7 +19,10 @@ pub const DEFAULT_DATABASE_URL: &str =
     "postgresql://dental_user:dental_password@localhost:5432/dental_backend";
 
 /// An arbitrary constant: the advisory lock key all runners of this project agree on.
-const LOCK_KEY: i64 = 0x636f_6465_6765_6e; // "codegen"
+const LOCK_KEY: i64 = 0x0063_6f64_6567_656e; // "codegen" in ASCII
+
+/// A row of `codegen.migrations`: number, id, checksum, applied at (text), duration in ms.
+type AppliedRow = (i32, String, String, String, i64);
 
 /// One row of the history: a migration file and, when applied, its record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,7 +160,7 @@ impl Runner {
         result
     }
 
-    fn applied(&mut self) -> Result<Vec<(i32, String, String, String, i64)>, String> {
+    fn applied(&mut self) -> Result<Vec<AppliedRow>, String> {
         let exists: bool = self
             .client
             .query_one("SELECT to_regclass('codegen.migrations') IS NOT NULL", &[])
@@ -181,7 +184,7 @@ impl Runner {
     }
 
     /// Refuses a history whose applied migrations no longer match the files.
-    fn verify(&self, applied: &[(i32, String, String, String, i64)]) -> Result<(), String> {
+    fn verify(&self, applied: &[AppliedRow]) -> Result<(), String> {
         for (number, id, checksum, _, _) in applied {
             let file = self
                 .migrations

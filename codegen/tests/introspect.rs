@@ -279,6 +279,7 @@ fn what_the_catalog_does_not_model_is_noted_or_refused() {
          CREATE VIEW v AS SELECT id FROM t;
          CREATE SEQUENCE s;
          CREATE FUNCTION add(a integer, b integer) RETURNS integer LANGUAGE sql AS 'SELECT a + b';
+         CREATE FUNCTION one() RETURNS integer LANGUAGE sql BEGIN ATOMIC SELECT 1; END;
          CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END; $$;
          CREATE TRIGGER t_touch AFTER INSERT ON public.t FOR EACH STATEMENT EXECUTE FUNCTION touch();
          CREATE SCHEMA other;
@@ -291,6 +292,7 @@ fn what_the_catalog_does_not_model_is_noted_or_refused() {
         [
             "column `t.n`: identity columns are not modelled; read without the identity",
             "function `add(a integer, b integer)`: functions with arguments are not modelled",
+            "function `one()`: SQL-standard function bodies are not modelled",
             "index `t.t_lower_name_idx`: expression indexes are not modelled; left out (`CREATE INDEX t_lower_name_idx ON public.t USING btree (lower(name))`)",
             "sequence `s` is not modelled",
             "trigger `t.t_touch`: statement-level triggers are not modelled; left out (`CREATE TRIGGER t_touch AFTER INSERT ON public.t FOR EACH STATEMENT EXECUTE FUNCTION touch()`)",

@@ -220,7 +220,9 @@ impl Reader<'_, '_> {
     fn functions(&mut self) -> Result<(), IntrospectError> {
         let sql = format!(
             "SELECT p.proname::text, p.pronargs::int4, p.prokind::text, p.proretset,
-                    rt.typname::text, l.lanname::text, p.prosrc, p.prosqlbody IS NOT NULL,
+                    rt.typname::text, l.lanname::text, p.prosrc,
+                    -- prosqlbody (BEGIN ATOMIC bodies) exists from PostgreSQL 14 on.
+                    (to_jsonb(p) ->> 'prosqlbody') IS NOT NULL,
                     pg_get_function_identity_arguments(p.oid)
                FROM pg_proc p
                JOIN pg_namespace n ON n.oid = p.pronamespace

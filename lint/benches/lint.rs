@@ -77,6 +77,25 @@ fn main() {
             black_box(pg_query::parse(&f.text, 0).expect("corpus parses"));
         }
     });
+    let parsed: Vec<Vec<lint::parse::Item>> = files
+        .iter()
+        .map(|f| lint::parse::parse_text(&f.text, 0))
+        .collect();
+    let replay = best_of(3, || {
+        let mut catalog = model::Catalog::default();
+        for items in &parsed {
+            for item in items {
+                if let lint::parse::Item::Statement(s) = item {
+                    let _ = black_box(model::replay::apply(&mut catalog, &s.node));
+                }
+            }
+        }
+    });
+    println!(
+        "model::replay::apply alone (already parsed): {:>8.1} ms = {:.2}x parse-only",
+        replay.as_secs_f64() * 1e3,
+        replay.as_secs_f64() / parse.as_secs_f64()
+    );
     let mut findings = 0;
     let lint1 = best_of(3, || {
         let report = lint::lint_sources(files.clone(), &config, 1);

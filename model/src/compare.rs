@@ -9,9 +9,12 @@
 //! [`comparable_expression`], not as text. PostgreSQL stores expressions in an elaborated form and
 //! prints them back differently from how they were written: it casts literals to the type they
 //! were resolved to (`confidence >= 0` comes back as `confidence >= (0)::double precision`,
-//! `status = 'pending'` as `status = 'pending'::job_status`), expands `BETWEEN` into two
-//! comparisons and `IN (...)` into `= ANY (ARRAY[...])`, and adds parentheses. Such pairs mean
-//! the same and compare equal; the differences reported show each side's text as it is.
+//! `status = 'pending'` as `status = 'pending'::job_status`), prints the implicit casts it adds
+//! to operator operands (`tooth_number % 10` as `(tooth_number)::integer % 10`), expands
+//! `BETWEEN` into two comparisons and `IN (...)` into `= ANY (ARRAY[...])`, and adds
+//! parentheses. Such pairs mean the same and compare equal; the differences reported show each
+//! side's text as it is. The price is that a change made only of such a cast (`x::bigint > 0`
+//! vs `x > 0`) is not reported.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -583,7 +586,9 @@ fn describe_trigger(g: &Trigger) -> String {
 
 /// A form of a SQL expression in which the ways PostgreSQL prints a stored expression back and
 /// the ways it is usually written coincide: casts on literals are dropped (`(0)::double
-/// precision` is `0`, `'pending'::job_status` is `'pending'`), `a BETWEEN x AND y` is
+/// precision` is `0`, `'pending'::job_status` is `'pending'`), and so are casts of a column to
+/// a type values are implicitly widened to (`integer`, `bigint`, `numeric`, `double
+/// precision`, `text`, `timestamp`, `timestamptz`), `a BETWEEN x AND y` is
 /// `a >= x AND a <= y`, `a IN (x, y)` is `a = ANY (ARRAY[x, y])`, `LIKE` is `~~`, nested `AND`s
 /// and `OR`s are flattened, `pg_catalog.` is dropped from function names, and parentheses are
 /// the deparser's. For comparison only: it is not meant to be executed. Text that does not parse

@@ -178,12 +178,11 @@ impl Lowering<'_> {
             soft_delete: flag(&decl.soft_delete),
         };
         let comment = decl.comment.as_ref().map(|c| c.value.clone());
-        if let Some(c) = &decl.comment {
-            if annotations::parse_table_comment(&c.value)
+        if let Some(c) = &decl.comment
+            && annotations::parse_table_comment(&c.value)
                 != (Some(c.value.trim().to_string()), TableFlags::default())
-            {
-                self.error(c.pos, "a comment cannot end with a `[...]` tag list: it is reserved for flags such as soft_delete");
-            }
+        {
+            self.error(c.pos, "a comment cannot end with a `[...]` tag list: it is reserved for flags such as soft_delete");
         }
         let mut table = Table {
             name: name.clone(),
@@ -298,26 +297,27 @@ impl Lowering<'_> {
         };
         let primary_key = flag(&decl.primary_key);
         let nullable = flag(&decl.nullable);
-        if primary_key && nullable {
-            if let Some(n) = &decl.nullable {
-                self.error(
-                    n.pos,
-                    format!(
-                        "primary key column `{}` cannot be nullable",
-                        decl.name.value
-                    ),
-                );
-            }
+        if primary_key
+            && nullable
+            && let Some(n) = &decl.nullable
+        {
+            self.error(
+                n.pos,
+                format!(
+                    "primary key column `{}` cannot be nullable",
+                    decl.name.value
+                ),
+            );
         }
         let default = decl
             .default
             .as_ref()
             .and_then(|d| self.default(d, &data_type, catalog));
         let comment = decl.comment.as_ref().map(|c| c.value.trim().to_string());
-        if let Some(c) = &decl.comment {
-            if annotations::parse_column_comment(&c.value).1 != Sensitivity::default() {
-                self.error(c.pos, "a comment cannot end with a `[...]` tag list: it is reserved for the pii/phi flags");
-            }
+        if let Some(c) = &decl.comment
+            && annotations::parse_column_comment(&c.value).1 != Sensitivity::default()
+        {
+            self.error(c.pos, "a comment cannot end with a `[...]` tag list: it is reserved for the pii/phi flags");
         }
         Some(Column {
             name: decl.name.value.clone(),
@@ -887,17 +887,17 @@ impl Lowering<'_> {
                         ok = false;
                         continue;
                     }
-                    if method == IndexMethod::Gin && key.opclass.is_none() {
-                        if let Some(col) = table
+                    if method == IndexMethod::Gin
+                        && key.opclass.is_none()
+                        && let Some(col) = table
                             .column(&key.column)
                             .filter(|c| !c.data_type.supports_gin())
-                        {
-                            self.errors.push(
+                    {
+                        self.errors.push(
                                 Diagnostic::new(entry.pos, format!("GIN has no default operator class for `{}` of type `{}`", key.column, col.data_type))
                                     .with_help("GIN indexes jsonb and arrays; for other types name an operator class, e.g. `title gin_trgm_ops`"),
                             );
-                            ok = false;
-                        }
+                        ok = false;
                     }
                     if keys.iter().any(|k: &IndexKey| k.column == key.column) {
                         self.error(
@@ -923,14 +923,15 @@ impl Lowering<'_> {
             }
         }
         let unique = flag(&decl.unique);
-        if unique && method != IndexMethod::Btree {
-            if let Some(u) = &decl.unique {
-                self.error(
-                    u.pos,
-                    format!("only btree indexes can be unique, not {}", method.as_sql()),
-                );
-                ok = false;
-            }
+        if unique
+            && method != IndexMethod::Btree
+            && let Some(u) = &decl.unique
+        {
+            self.error(
+                u.pos,
+                format!("only btree indexes can be unique, not {}", method.as_sql()),
+            );
+            ok = false;
         }
         let predicate = match &decl.predicate {
             Some(p) if self.expression(p) => Some(canonical(&p.value)),
