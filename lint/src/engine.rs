@@ -302,8 +302,9 @@ impl Linter {
             Touched::Tables(names) => {
                 let mut seen = BTreeSet::new();
                 for name in names {
+                    // From the newest table: statements mostly touch what was just created.
                     if seen.insert(name)
-                        && let Some(t) = self.state.table(name)
+                        && let Some(t) = self.state.tables.iter().rev().find(|t| t.name == *name)
                     {
                         check(t);
                     }

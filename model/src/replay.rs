@@ -135,13 +135,23 @@ pub fn parse_script_recovering(sql: &str) -> Vec<ParsedStatement<'_>> {
     let mut out = Vec::new();
     let mut cursor = PosCursor::default();
     let mut search_from = 0;
+    let mut pieces: Vec<(usize, usize)> = Vec::new();
     for part in parts {
         let start = sql[search_from..]
             .find(part)
             .map_or(search_from, |i| search_from + i);
-        let end = start + part.len();
-        search_from = end;
-        let (offset, text) = trim_leading_trivia(sql, start, end);
+        // Text the scanner skipped (an invalid token) is kept as a piece of its own.
+        pieces.push((search_from, start));
+        pieces.push((start, start + part.len()));
+        search_from = start + part.len();
+    }
+    // So is whatever follows the last statement it found (an unclosed parenthesis or quote).
+    pieces.push((search_from, sql.len()));
+    for (start, end) in pieces {
+        let (mut offset, mut text) = trim_leading_trivia(sql, start, end);
+        while text.starts_with(';') {
+            (offset, text) = trim_leading_trivia(sql, offset + 1, end);
+        }
         if text.is_empty() {
             continue;
         }
@@ -365,10 +375,18 @@ fn relation_name(relation: Option<&protobuf::RangeVar>) -> Result<String> {
     Ok(r.relname.clone())
 }
 
+/// The table named `name`. Searched from the most recently created: a migration mostly touches
+/// the tables it just created, and names are unique, so the result is the same as a forward
+/// search (and a long history replays in near-linear time).
+fn find_table<'c>(catalog: &'c Catalog, name: &str) -> Option<&'c Table> {
+    catalog.tables.iter().rev().find(|t| t.name == name)
+}
+
 fn table_mut<'c>(catalog: &'c mut Catalog, name: &str) -> Result<&'c mut Table> {
     catalog
         .tables
         .iter_mut()
+        .rev()
         .find(|t| t.name == name)
         .ok_or_else(|| ReplayError::new(format!("relation \"{name}\" does not exist")))
 }
@@ -446,7 +464,7 @@ fn contype(c: &protobuf::Constraint) -> ConstrType {
 
 fn create_table(catalog: &mut Catalog, s: &protobuf::CreateStmt) -> Result<Applied> {
     let name = relation_name(s.relation.as_ref())?;
-    if catalog.table(&name).is_some() {
+    if find_table(catalog, &name).is_some() {
         if s.if_not_exists {
             return Ok(Applied::Schema);
         }
@@ -618,8 +636,7 @@ fn add_constraint(
             let ref_table = relation_name(c.pktable.as_ref())?;
             let ref_columns = match strings(&c.pk_attrs) {
                 cols if !cols.is_empty() => cols,
-                _ => catalog
-                    .table(&ref_table)
+                _ => find_table(catalog, &ref_table)
                     .and_then(|t| t.primary_key.as_ref())
                     .map(|pk| pk.columns.clone())
                     .ok_or_else(|| {
@@ -628,7 +645,7 @@ fn add_constraint(
                         ))
                     })?,
             };
-            if catalog.table(&ref_table).is_none() && ref_table != table_name {
+            if find_table(catalog, &ref_table).is_none() && ref_table != table_name {
                 return Err(ReplayError::new(format!(
                     "relation \"{ref_table}\" does not exist"
                 )));
@@ -699,7 +716,7 @@ fn alter_table(catalog: &mut Catalog, s: &protobuf::AlterTableStmt) -> Result<Ap
         return Ok(Applied::Unmodelled("ALTER of a non-table relation"));
     }
     let name = relation_name(s.relation.as_ref())?;
-    if catalog.table(&name).is_none() {
+    if find_table(catalog, &name).is_none() {
         if s.missing_ok {
             return Ok(Applied::Schema);
         }
@@ -719,8 +736,7 @@ fn alter_table(catalog: &mut Catalog, s: &protobuf::AlterTableStmt) -> Result<Ap
                     return Err(ReplayError::new("ADD COLUMN without a column"));
                 };
                 if cmd.missing_ok
-                    && catalog
-                        .table(&name)
+                    && find_table(catalog, &name)
                         .and_then(|t| t.column(&c.colname))
                         .is_some()
                 {
@@ -1006,7 +1022,7 @@ fn list_names(node: &protobuf::Node) -> Vec<String> {
 }
 
 fn drop_table(catalog: &mut Catalog, name: &str, cascade: bool, missing_ok: bool) -> Result<()> {
-    if catalog.table(name).is_none() {
+    if find_table(catalog, name).is_none() {
         return if missing_ok {
             Ok(())
         } else {
@@ -1080,7 +1096,7 @@ fn rename(catalog: &mut Catalog, s: &protobuf::RenameStmt) -> Result<Applied> {
     match kind {
         ObjectType::ObjectTable => {
             let old = relation_name(s.relation.as_ref())?;
-            if catalog.table(&s.newname).is_some() {
+            if find_table(catalog, &s.newname).is_some() {
                 return Err(ReplayError::new(format!(
                     "relation \"{}\" already exists",
                     s.newname
@@ -1218,7 +1234,7 @@ fn rename_enum_in(data_type: &mut DataType, old: &str, new: &str) {
 
 fn create_enum(catalog: &mut Catalog, s: &protobuf::CreateEnumStmt) -> Result<Applied> {
     let name = object_name(&strings(&s.type_name))?;
-    if catalog.enum_type(&name).is_some() || catalog.table(&name).is_some() {
+    if catalog.enum_type(&name).is_some() || find_table(catalog, &name).is_some() {
         return Err(ReplayError::new(format!("type \"{name}\" already exists")));
     }
     catalog.enums.push(EnumType {
@@ -1448,7 +1464,8 @@ mod tests {
 
     #[test]
     fn recovering_parse_keeps_the_statements_around_a_broken_one() {
-        let sql = "CREATE TABLE a (id int);\nCREATE TABLE oops (;\nCREATE TABLE b (id int);";
+        let sql =
+            "CREATE TABLE a (id int);\nCREATE TABLE oops (id int,);\nCREATE TABLE b (id int);";
         let parsed = parse_script_recovering(sql);
         let kinds: Vec<String> = parsed
             .iter()
@@ -1463,12 +1480,23 @@ mod tests {
             kinds,
             vec![
                 "ok 1:CREATE TABLE a (id int)",
-                "error 2:1 CREATE TABLE oops (",
+                "error 2:1 CREATE TABLE oops (id int,)",
                 "ok 3:CREATE TABLE b (id int)",
             ]
         );
         let error = parse_script(sql).expect_err("fails");
         assert_eq!(error.pos, Pos { line: 2, column: 1 });
+        // An unclosed parenthesis swallows the rest, which is reported, never dropped.
+        let sql = "CREATE TABLE a (id int);\nCREATE TABLE oops (;\nCREATE TABLE b (id int);";
+        let parsed = parse_script_recovering(sql);
+        assert_eq!(parsed.len(), 2, "{parsed:?}");
+        match &parsed[1] {
+            ParsedStatement::Error { error, text } => {
+                assert_eq!(error.pos, Pos { line: 2, column: 1 });
+                assert!(text.ends_with("CREATE TABLE b (id int);"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
