@@ -7,7 +7,7 @@
 
 CODEGEN = cargo run -q -p codegen --
 
-.PHONY: deps build generate check test lint-rust migrate db-show db-revision db-rollback resetdb db-current
+.PHONY: deps build generate check test lint-rust lint-migrations migrate db-show db-revision db-rollback resetdb db-current
 
 deps:
 	@scripts/install-deps
@@ -48,6 +48,10 @@ resetdb: deps
 db-current: deps
 	$(CODEGEN) db current
 
+# Lint the committed migrations: CI blocks a migration that fails.
+lint-migrations: deps
+	cargo run -q -p lint -- generated/migrations
+
 lint-rust: deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
@@ -55,4 +59,5 @@ lint-rust: deps
 # Every test, including the end-to-end ones on a throwaway PostgreSQL the tests start themselves.
 test: lint-rust
 	cargo run -q -p codegen -- --check
+	cargo run -q -p lint -- generated/migrations
 	cargo test --workspace
