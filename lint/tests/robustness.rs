@@ -94,6 +94,22 @@ fn corpus() -> Vec<String> {
     texts
 }
 
+/// Inputs the fuzz target found crashing, kept as regressions.
+#[test]
+fn fuzz_findings_stay_fixed() {
+    // A quoted non-ASCII table name long enough that a derived constraint name is cut.
+    let sql = format!(
+        "CREATE TABLE orders{} (id uuid PRIMARY KEY, note text);\nALTER TABLE orders RENAME COLUMN note TO remark;\n",
+        "\u{fffd}".repeat(67)
+    );
+    let report = lint::lint_sources(
+        vec![SourceFile::new("crash.sql", sql)],
+        &Config::default(),
+        1,
+    );
+    assert!(!render(&report, Format::Human, false).is_empty());
+}
+
 #[test]
 fn mutated_migrations_never_panic() {
     let texts = corpus();

@@ -72,9 +72,10 @@ pub fn derived_name(parts: &[&str], suffix: &str) -> String {
     }
     let hash = Sha256::digest(full.as_bytes());
     let tag: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    // Room for `_<8 hex>_<suffix>`; identifiers here are ASCII, so byte slicing is safe.
+    // Room for `_<8 hex>_<suffix>`. Names replayed from SQL may be quoted and non-ASCII: cut
+    // at a character boundary (found by the linter's fuzz target).
     let keep = MAX_IDENTIFIER_BYTES - tag.len() - suffix.len() - 2;
-    let head = full[..keep].trim_end_matches('_');
+    let head = full[..full.floor_char_boundary(keep)].trim_end_matches('_');
     format!("{head}_{tag}_{suffix}")
 }
 
@@ -122,6 +123,11 @@ mod tests {
         assert!(a.len() <= MAX_IDENTIFIER_BYTES && b.len() <= MAX_IDENTIFIER_BYTES);
         assert_ne!(a, b);
         assert!(a.ends_with("_fkey"));
+        let wide = derived_name(&["é".repeat(40).as_str(), "x"], "idx");
+        assert!(
+            wide.len() <= MAX_IDENTIFIER_BYTES && wide.ends_with("_idx"),
+            "{wide}"
+        );
         assert_eq!(
             a,
             derived_name(&["a".repeat(40).as_str(), "b".repeat(30).as_str()], "fkey")
