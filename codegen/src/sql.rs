@@ -180,10 +180,18 @@ pub fn create_trigger(t: &Table, tr: &Trigger) -> String {
 }
 
 pub fn add_foreign_key(t: &Table, fk: &ForeignKey) -> String {
-    let mut out = format!(
-        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} {};",
         quote(&t.name),
         quote(&fk.name),
+        foreign_key_clause(fk)
+    )
+}
+
+/// `FOREIGN KEY (...) REFERENCES t (...) [ON DELETE ...] [ON UPDATE ...]`, also shown in the docs.
+pub fn foreign_key_clause(fk: &ForeignKey) -> String {
+    let mut out = format!(
+        "FOREIGN KEY ({}) REFERENCES {} ({})",
         column_list(&fk.columns),
         quote(&fk.ref_table),
         column_list(&fk.ref_columns)
@@ -200,7 +208,6 @@ pub fn add_foreign_key(t: &Table, fk: &ForeignKey) -> String {
             fk.on_update.as_sql().to_uppercase()
         ));
     }
-    out.push(';');
     out
 }
 

@@ -3,9 +3,7 @@
 use std::fmt::Write as _;
 
 use model::ident::quote;
-use model::{
-    Catalog, Column, DataType, EnumType, FkAction, ForeignKey, Index, Table, TriggerEvent,
-};
+use model::{Catalog, Column, DataType, EnumType, ForeignKey, Index, Table, TriggerEvent};
 
 use super::mermaid::Diagram;
 use super::{Cardinality, Docs, Keys, MARKDOWN_HEADER, sensitivity_labels};
@@ -590,25 +588,7 @@ fn columns_sql(columns: &[String]) -> String {
 }
 
 fn foreign_key_sql(fk: &ForeignKey) -> String {
-    let mut out = format!(
-        "FOREIGN KEY ({}) REFERENCES {} ({})",
-        columns_sql(&fk.columns),
-        quote(&fk.ref_table),
-        columns_sql(&fk.ref_columns)
-    );
-    if fk.on_delete != FkAction::NoAction {
-        out.push_str(&format!(
-            " ON DELETE {}",
-            fk.on_delete.as_sql().to_uppercase()
-        ));
-    }
-    if fk.on_update != FkAction::NoAction {
-        out.push_str(&format!(
-            " ON UPDATE {}",
-            fk.on_update.as_sql().to_uppercase()
-        ));
-    }
-    out
+    crate::sql::foreign_key_clause(fk)
 }
 
 /// A GitHub-flavoured Markdown table. Cells must already be escaped (`code`, `text`).
