@@ -2,10 +2,7 @@
 
 use model::annotations;
 use model::ident::{quote, quote_literal};
-use model::{
-    Column, EnumType, FkAction, ForeignKey, Function, Index, IndexMethod, Table, Trigger,
-    TriggerEvent, TriggerTiming,
-};
+use model::{Column, EnumType, FkAction, ForeignKey, Function, Index, IndexMethod, Table, Trigger};
 
 pub fn create_enum(e: &EnumType) -> String {
     let values: Vec<String> = e
@@ -157,23 +154,12 @@ pub fn create_index(t: &Table, ix: &Index) -> String {
 }
 
 pub fn create_trigger(t: &Table, tr: &Trigger) -> String {
-    let timing = match tr.timing {
-        TriggerTiming::Before => "BEFORE",
-        TriggerTiming::After => "AFTER",
-    };
-    let events: Vec<&str> = tr
-        .events
-        .iter()
-        .map(|e| match e {
-            TriggerEvent::Insert => "INSERT",
-            TriggerEvent::Update => "UPDATE",
-            TriggerEvent::Delete => "DELETE",
-        })
-        .collect();
+    let timing = tr.timing.as_sql();
+    let events = tr.events_sql();
     format!(
         "CREATE TRIGGER {} {timing} {} ON {} FOR EACH ROW EXECUTE FUNCTION {}();",
         quote(&tr.name),
-        events.join(" OR "),
+        events,
         quote(&t.name),
         quote(&tr.function)
     )

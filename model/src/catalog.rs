@@ -303,6 +303,36 @@ pub enum TriggerTiming {
     After,
 }
 
+impl TriggerTiming {
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            TriggerTiming::Before => "BEFORE",
+            TriggerTiming::After => "AFTER",
+        }
+    }
+}
+
+impl TriggerEvent {
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            TriggerEvent::Insert => "INSERT",
+            TriggerEvent::Update => "UPDATE",
+            TriggerEvent::Delete => "DELETE",
+        }
+    }
+}
+
+impl Trigger {
+    /// The events as SQL writes them: `INSERT OR UPDATE`.
+    pub fn events_sql(&self) -> String {
+        self.events
+            .iter()
+            .map(|e| e.as_sql())
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TriggerEvent {
     Insert,

@@ -561,23 +561,11 @@ pub fn describe_index(ix: &Index) -> String {
 }
 
 fn describe_trigger(g: &Trigger) -> String {
-    let timing = match g.timing {
-        TriggerTiming::Before => "BEFORE",
-        TriggerTiming::After => "AFTER",
-    };
-    let events: Vec<&str> = g
-        .events
-        .iter()
-        .map(|e| match e {
-            TriggerEvent::Insert => "INSERT",
-            TriggerEvent::Update => "UPDATE",
-            TriggerEvent::Delete => "DELETE",
-        })
-        .collect();
+    let timing = g.timing.as_sql();
+    let events = g.events_sql();
     format!(
         "{timing} {} FOR EACH ROW EXECUTE FUNCTION {}()",
-        events.join(" OR "),
-        g.function
+        events, g.function
     )
 }
 

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use model::ident::quote;
-use model::{Catalog, Column, DataType, EnumType, ForeignKey, Index, Table, TriggerEvent};
+use model::{Catalog, Column, DataType, EnumType, ForeignKey, Index, Table};
 
 use super::mermaid::Diagram;
 use super::{Cardinality, Docs, Keys, MARKDOWN_HEADER, sensitivity_labels};
@@ -403,23 +403,12 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
             .triggers
             .iter()
             .map(|tr| {
-                let events: Vec<&str> = tr
-                    .events
-                    .iter()
-                    .map(|e| match e {
-                        TriggerEvent::Insert => "INSERT",
-                        TriggerEvent::Update => "UPDATE",
-                        TriggerEvent::Delete => "DELETE",
-                    })
-                    .collect();
-                let timing = match tr.timing {
-                    model::TriggerTiming::Before => "BEFORE",
-                    model::TriggerTiming::After => "AFTER",
-                };
+                let events = tr.events_sql();
+                let timing = tr.timing.as_sql();
                 vec![
                     code(&tr.name),
                     timing.to_string(),
-                    events.join(" OR "),
+                    events,
                     "FOR EACH ROW".to_string(),
                     code(&format!("{}()", tr.function)),
                 ]
