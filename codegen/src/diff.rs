@@ -61,6 +61,8 @@ pub enum Part {
 pub enum Phase {
     Renames,
     Types,
+    /// Roles the schema starts granting to, created when missing.
+    Roles,
     Functions,
     DropForeignKeys,
     DropConstraints,
@@ -74,6 +76,8 @@ pub enum Phase {
     Triggers,
     ForeignKeys,
     Comments,
+    /// `GRANT`/`REVOKE`, once every object exists.
+    Grants,
     Cleanup,
 }
 
@@ -127,6 +131,7 @@ fn diff_with(
     let old = old.normalized();
     let new = to.normalized();
     d.enums(&old, &new);
+    d.roles(&old, &new);
     d.functions(&old, &new);
     let existing: BTreeSet<&str> = old.tables.iter().map(|t| t.name.as_str()).collect();
     let order: HashMap<&str, usize> = creation_order(&new)
@@ -145,6 +150,7 @@ fn diff_with(
             None => d.create_table(&declared, order.get(t.name.as_str()).copied().unwrap_or(0)),
             Some(o) => d.alter_table(o, &declared, &new),
         }
+        d.grants(old.table(&t.name), t);
     }
     // Dropped in the reverse of the order they would be created in.
     let old_order = creation_order(&old);
@@ -466,28 +472,92 @@ impl Differ {
         }
     }
 
+    fn roles(&mut self, old: &Catalog, new: &Catalog) {
+        let existing = old.roles();
+        for role in new.roles() {
+            if !existing.contains(&role) {
+                self.push(
+                    Part::Main,
+                    Phase::Roles,
+                    role,
+                    sql::ensure_role(role),
+                    format!("role_{role}"),
+                );
+            }
+        }
+    }
+
     fn functions(&mut self, old: &Catalog, new: &Catalog) {
         for f in &new.functions {
-            match old.function(&f.name) {
-                None => self.push(
-                    Part::Main,
-                    Phase::Functions,
-                    f.name.clone(),
-                    sql::create_function(f),
-                    format!("create_{}", f.name),
-                ),
-                Some(o) if o != f => self.push(
-                    Part::Main,
-                    Phase::Functions,
-                    f.name.clone(),
-                    sql::create_function(f).replacen(
-                        "CREATE FUNCTION",
-                        "CREATE OR REPLACE FUNCTION",
-                        1,
-                    ),
-                    format!("replace_{}", f.name),
-                ),
-                Some(_) => {}
+            // A new function starts with PostgreSQL's default privileges: EXECUTE for PUBLIC.
+            let fresh = model::Function {
+                execute: vec![model::PUBLIC.to_string()],
+                ..f.clone()
+            };
+            let previous = match old.function(&f.name) {
+                None => {
+                    self.push(
+                        Part::Main,
+                        Phase::Functions,
+                        f.name.clone(),
+                        sql::create_function(f),
+                        format!("create_{}", f.name),
+                    );
+                    fresh
+                }
+                // The signature identifies the function: changing it means a new function.
+                Some(o) if o.arguments != f.arguments || o.returns != f.returns => {
+                    self.push(
+                        Part::Main,
+                        Phase::Functions,
+                        f.name.clone(),
+                        format!("{}\n{}", sql::drop_function(o), sql::create_function(f)),
+                        format!("recreate_{}", f.name),
+                    );
+                    fresh
+                }
+                Some(o) => {
+                    let same_code = model::Function {
+                        execute: o.execute.clone(),
+                        ..f.clone()
+                    };
+                    if *o != same_code {
+                        self.push(
+                            Part::Main,
+                            Phase::Functions,
+                            f.name.clone(),
+                            sql::create_function(f).replacen(
+                                "CREATE FUNCTION",
+                                "CREATE OR REPLACE FUNCTION",
+                                1,
+                            ),
+                            format!("replace_{}", f.name),
+                        );
+                    }
+                    o.clone()
+                }
+            };
+            for role in &previous.execute {
+                if !f.execute.contains(role) {
+                    self.push(
+                        Part::Main,
+                        Phase::Grants,
+                        format!("{} 0 {role}", f.name),
+                        sql::function_execute(f, role, false),
+                        format!("revoke_{}", f.name),
+                    );
+                }
+            }
+            for role in &f.execute {
+                if !previous.execute.contains(role) {
+                    self.push(
+                        Part::Main,
+                        Phase::Grants,
+                        format!("{} 1 {role}", f.name),
+                        sql::function_execute(f, role, true),
+                        format!("grant_{}", f.name),
+                    );
+                }
             }
         }
         for f in &old.functions {
@@ -498,6 +568,48 @@ impl Differ {
                     f.name.clone(),
                     sql::drop_function(f),
                     format!("drop_{}", f.name),
+                );
+            }
+        }
+    }
+
+    /// Table privileges: what `old` lacks is granted, what `new` lacks is revoked.
+    fn grants(&mut self, old: Option<&Table>, new: &Table) {
+        let old_grants: &[model::Grant] = old.map_or(&[], |o| &o.grants);
+        let roles: BTreeSet<&str> = old_grants
+            .iter()
+            .chain(&new.grants)
+            .map(|g| g.role.as_str())
+            .collect();
+        for role in roles {
+            let before = old.map_or(&[][..], |o| o.privileges_of(role));
+            let after = new.privileges_of(role);
+            let revoked: Vec<model::Privilege> = before
+                .iter()
+                .filter(|p| !after.contains(p))
+                .copied()
+                .collect();
+            let granted: Vec<model::Privilege> = after
+                .iter()
+                .filter(|p| !before.contains(p))
+                .copied()
+                .collect();
+            if !revoked.is_empty() {
+                self.push(
+                    Part::Main,
+                    Phase::Grants,
+                    format!("{} 0 {role}", new.name),
+                    sql::table_privileges(new, role, &revoked, false),
+                    format!("revoke_{}", new.name),
+                );
+            }
+            if !granted.is_empty() {
+                self.push(
+                    Part::Main,
+                    Phase::Grants,
+                    format!("{} 1 {role}", new.name),
+                    sql::table_privileges(new, role, &granted, true),
+                    format!("grant_{}", new.name),
                 );
             }
         }
@@ -567,7 +679,7 @@ impl Differ {
             }
         }
         if old.comment != new.comment || old.flags != new.flags {
-            let text = annotations::table_comment(new.comment.as_deref(), new.flags);
+            let text = annotations::table_comment(new.comment.as_deref(), &new.flags);
             self.push(
                 Part::Main,
                 Phase::Comments,

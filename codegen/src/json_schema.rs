@@ -36,11 +36,69 @@ struct SchemaFile {
     /// PostgreSQL enum types (`CREATE TYPE name AS ENUM`): each enum's name and its labels, in sort order.
     #[schemars(extend("propertyNames" = identifier_names()))]
     enums: Option<BTreeMap<String, EnumLabels>>,
+    /// Database roles the tables grant privileges to (NOLOGIN groups, created when missing; never dropped, since roles are cluster-wide).
+    #[schemars(extend("propertyNames" = identifier_names()))]
+    roles: Option<BTreeMap<String, Role>>,
     /// The tables, by name. Columns are created in the order they are written.
     #[schemars(
         extend("propertyNames" = identifier_names(), "minProperties" = 1)
     )]
     tables: BTreeMap<String, Table>,
+}
+
+/// A database role.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct Role {
+    /// Generated compliance functions this role may call: `purge_expired_data` (with any `retention`), `erase_data_subject` and `export_data_subject` (with a `data_subject`).
+    execute: Option<Vec<CallableFunction>>,
+}
+
+/// A generated function a role can be allowed to call.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum CallableFunction {
+    PurgeExpiredData,
+    EraseDataSubject,
+    ExportDataSubject,
+}
+
+/// A table privilege.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum TablePrivilege {
+    Select,
+    Insert,
+    Update,
+    Delete,
+    Truncate,
+    References,
+    Trigger,
+}
+
+/// How long rows are kept.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct RetentionSpec {
+    /// The period: a count and a unit (`7 years`, `90 days`, `6 months`, `2 weeks`).
+    #[schemars(regex(pattern = r"^\s*[1-9][0-9]*\s+(day|week|month|year)s?\s*$"))]
+    keep: String,
+    /// The timestamp column the period counts from; rows where it is NULL never expire (e.g. `deleted_at`).
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    column: String,
+}
+
+/// What the right to erasure does to a data subject's rows.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ErasureMode {
+    /// The rows are deleted.
+    Delete,
+    /// Every PII/PHI column is cleared (NULL, its default or `[erased]`); the row stays, marked deleted.
+    Anonymize,
 }
 
 /// The labels of an enum type, in sort order; each at most once.
@@ -78,6 +136,24 @@ struct Table {
     /// The table's previous name, when it was renamed: the next migration renames it (`ALTER TABLE ... RENAME`) instead of dropping it and creating a new one. Once a migration has made the rename, the hint has no further effect.
     #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
     renamed_from: Option<String>,
+    /// Table privileges per role (declared under `roles`): `{ operator: [select, insert, update] }`. Roles not listed get nothing.
+    grants: Option<BTreeMap<String, Vec<TablePrivilege>>>,
+    /// Rows can be inserted, never updated, deleted or truncated (grants refuse it and a trigger enforces it, even for the owner); only the retention purge removes expired rows.
+    #[schemars(extend("default" = false))]
+    append_only: Option<bool>,
+    /// Rows expire `keep` after `column` and are deleted by the generated `purge_expired_data(actor)`, which audits the counts.
+    retention: Option<RetentionSpec>,
+    /// This table identifies people (GDPR data subjects) by this text column: `erase_data_subject` and `export_data_subject` are generated and start from its rows.
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    data_subject: Option<String>,
+    /// What erasure does to a subject's rows in this table (the data-subject table, or one with a foreign key to it).
+    erasure: Option<ErasureMode>,
+    /// The column recording consent to processing: boolean, or an enum with the label `granted`.
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    consent: Option<String>,
+    /// A foreign-key column: rows can only be written while the referenced row has consent (a trigger enforces it).
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    requires_consent: Option<String>,
 }
 
 /// A list of column names.
@@ -128,6 +204,9 @@ struct ColumnSpec {
     /// Protected health information (HIPAA). Stored as a tag at the end of the column comment.
     #[schemars(extend("default" = false))]
     phi: Option<bool>,
+    /// Stored encrypted by the repositories (AES-256-GCM, `enc:v1:` text, key from `DATA_ENCRYPTION_KEY`); a check constraint refuses plaintext. Needs `type: text` and `pii` or `phi`; cannot be indexed, unique or referenced.
+    #[schemars(extend("default" = false))]
+    encrypted: Option<bool>,
     /// `COMMENT ON COLUMN`; shown in the generated docs. It cannot end in a `[...]` tag list.
     comment: Option<String>,
     /// The column's previous name, when it was renamed: the next migration renames it (`ALTER TABLE ... RENAME COLUMN`) instead of dropping it and adding a new one. Once a migration has made the rename, the hint has no further effect.

@@ -105,6 +105,13 @@ enum DbAction {
     },
     /// Check the connection: server version, current migration, pending count.
     Check,
+    /// Run the retention purge (`purge_expired_data`): delete expired rows of every table with
+    /// `retention`, audited as one `data_retention_purge` event. Prints the counts as JSON.
+    Purge {
+        /// The `users.id` the audit row names (a service account); none leaves it NULL.
+        #[arg(long)]
+        actor: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -338,6 +345,9 @@ fn db(args: &Args, url: &str, action: &DbAction) -> Result<ExitCode, String> {
             }
             runner.reset()?;
         }
+        DbAction::Purge { actor } => {
+            println!("{}", runner.purge_expired_data(actor.as_deref())?);
+        }
         DbAction::Check => {
             let status = runner.status()?;
             println!("connected: {}", runner::redact(url));
@@ -366,12 +376,7 @@ fn write_atomically(path: &Path, contents: &str) -> Result<(), String> {
 }
 
 fn connect(url: &str) -> Result<postgres::Client, String> {
-    postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
-        format!(
-            "error: cannot connect to {}: {e}\nis the server running, and is the database URL right?",
-            runner::redact(url)
-        )
-    })
+    pgconn::connect(url).map_err(|e| format!("error: {e}"))
 }
 
 /// Reads the live schema, printing what the catalog leaves out as notes on stderr.

@@ -264,6 +264,7 @@ fn phase_title(phase: Phase) -> &'static str {
     match phase {
         Phase::Renames => "Renames",
         Phase::Types => "Enum types",
+        Phase::Roles => "Roles (cluster-wide; created when missing, never dropped)",
         Phase::Functions => "Functions",
         Phase::DropForeignKeys => "Foreign keys to drop",
         Phase::DropConstraints => "Constraints and indexes to drop",
@@ -277,6 +278,7 @@ fn phase_title(phase: Phase) -> &'static str {
         Phase::Triggers => "Triggers",
         Phase::ForeignKeys => "Foreign keys",
         Phase::Comments => "Comments",
+        Phase::Grants => "Privileges",
         Phase::Cleanup => "Cleanup",
     }
 }

@@ -10,7 +10,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use crate::history::MigrationFile;
 
@@ -63,28 +63,13 @@ impl std::fmt::Debug for Runner {
     }
 }
 
-/// The URL with its password hidden, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
+/// The connection string with its password hidden, for messages (URL or `key=value` form).
+pub use pgconn::redact;
 
 impl Runner {
     pub fn connect(url: &str, migrations: Vec<MigrationFile>) -> Result<Runner, String> {
-        let client = Client::connect(url, NoTls).map_err(|e| {
-            format!(
-                "cannot connect to {}: {e}\nis the server running, and is DATABASE_URL right?",
-                redact(url)
-            )
-        })?;
+        // `sslmode`/`sslrootcert` as libpq reads them; the error names the server and what to do.
+        let client = pgconn::connect(url).map_err(|e| e.to_string())?;
         Ok(Runner {
             client,
             migrations,
@@ -351,6 +336,29 @@ impl Runner {
         Ok(self.applied()?.last().map(|a| a.1.clone()))
     }
 
+    /// Runs the generated retention purge as the connected role; returns the deleted-row counts
+    /// per table, as the JSON text the function returns.
+    /// `actor` is the text of a `users.id`; PostgreSQL checks it is a UUID.
+    pub fn purge_expired_data(&mut self, actor: Option<&str>) -> Result<String, String> {
+        let row = self
+            .client
+            .query_one("SELECT purge_expired_data($1::text::uuid)::text", &[&actor])
+            .map_err(|e| {
+                format!(
+                    "error: the retention purge failed: {}",
+                    e.as_db_error().map_or_else(|| e.to_string(), |d| {
+                        let hint = if d.code() == &postgres::error::SqlState::UNDEFINED_FUNCTION {
+                            " (no table declares `retention`, or the migrations are not applied)"
+                        } else {
+                            ""
+                        };
+                        format!("{}{hint}", d.message())
+                    })
+                )
+            })?;
+        Ok(row.get(0))
+    }
+
     pub fn status(&mut self) -> Result<Status, String> {
         let server_version: String = self
             .client
@@ -384,7 +392,7 @@ impl Runner {
 
 /// Splits a script into statements with PostgreSQL's own parser (dollar quotes and comments
 /// are handled as the server would).
-fn split_statements(sql: &str) -> Vec<String> {
+pub fn split_statements(sql: &str) -> Vec<String> {
     match model::replay::parse_script(sql) {
         Ok(statements) => statements.iter().map(|s| s.text.to_string()).collect(),
         Err(_) => vec![sql.to_string()],

@@ -479,6 +479,9 @@ fn column_doc(column: &Column, table: &Table) -> Vec<TokenStream> {
     if column.sensitivity.phi {
         facts.push("**PHI**".to_owned());
     }
+    if column.sensitivity.encrypted {
+        facts.push("stored encrypted (the repository encrypts and decrypts it)".to_owned());
+    }
     let summary = format!("{}.", facts.join(", "));
     let text = match &column.comment {
         Some(c) => format!("{c}\n\n{summary}"),
@@ -537,6 +540,9 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
             }
             if column.sensitivity.phi {
                 flags.push(quote!(phi));
+            }
+            if column.sensitivity.encrypted {
+                flags.push(quote!(encrypted));
             }
         }
         let attr = (!flags.is_empty()).then(|| quote!(#[repo(#(#flags),*)]));

@@ -1,8 +1,12 @@
 //! SQL text for single catalog objects. Pure functions: one object in, one statement out.
 
 use model::annotations;
+use model::compliance::DEFINER_SEARCH_PATH;
 use model::ident::{quote, quote_literal};
-use model::{Column, EnumType, FkAction, ForeignKey, Function, Index, IndexMethod, Table, Trigger};
+use model::{
+    Column, EnumType, FkAction, ForeignKey, Function, Index, IndexMethod, PUBLIC, Privilege, Table,
+    Trigger,
+};
 
 pub fn create_enum(e: &EnumType) -> String {
     let values: Vec<String> = e
@@ -29,17 +33,84 @@ pub fn create_function(f: &Function) -> String {
         n += 1;
         tag = format!("$fn{n}$");
     }
+    let arguments: Vec<String> = f
+        .arguments
+        .iter()
+        .map(|a| format!("{} {}", quote(&a.name), a.data_type))
+        .collect();
+    let security = if f.security_definer {
+        format!("\n    SECURITY DEFINER\n    SET search_path = {DEFINER_SEARCH_PATH}")
+    } else {
+        String::new()
+    };
     format!(
-        "CREATE FUNCTION {}() RETURNS {}\n    LANGUAGE {}\n    AS {tag}{}{tag};",
+        "CREATE FUNCTION {}({}) RETURNS {}\n    LANGUAGE {}{security}\n    AS {tag}{}{tag};",
         quote(&f.name),
+        arguments.join(", "),
         f.returns,
         f.language,
         f.body
     )
 }
 
+/// `name(type, ...)`, how `GRANT`, `REVOKE` and `DROP` name a function.
+fn function_signature(f: &Function) -> String {
+    format!("{}{}", quote(&f.name), f.signature_types())
+}
+
 pub fn drop_function(f: &Function) -> String {
-    format!("DROP FUNCTION {}();", quote(&f.name))
+    format!("DROP FUNCTION {};", function_signature(f))
+}
+
+/// `GRANT`/`REVOKE EXECUTE` on a function for one role (or `PUBLIC`).
+pub fn function_execute(f: &Function, role: &str, grant: bool) -> String {
+    let (verb, preposition) = if grant {
+        ("GRANT", "TO")
+    } else {
+        ("REVOKE", "FROM")
+    };
+    format!(
+        "{verb} EXECUTE ON FUNCTION {} {preposition} {};",
+        function_signature(f),
+        grantee(role)
+    )
+}
+
+/// `GRANT`/`REVOKE` table privileges for one role, in the privileges' canonical order.
+pub fn table_privileges(t: &Table, role: &str, privileges: &[Privilege], grant: bool) -> String {
+    let (verb, preposition) = if grant {
+        ("GRANT", "TO")
+    } else {
+        ("REVOKE", "FROM")
+    };
+    let names: Vec<String> = privileges
+        .iter()
+        .map(|p| p.as_str().to_uppercase())
+        .collect();
+    format!(
+        "{verb} {} ON TABLE {} {preposition} {};",
+        names.join(", "),
+        quote(&t.name),
+        grantee(role)
+    )
+}
+
+fn grantee(role: &str) -> String {
+    if role == PUBLIC {
+        "PUBLIC".to_string()
+    } else {
+        quote(role)
+    }
+}
+
+/// Creates a group role unless it exists. Roles are cluster-wide, so another database (or an
+/// administrator) may have made it already, possibly at the same moment: both outcomes are
+/// fine. `NOLOGIN`: applications sign in as their own users, made members of these roles.
+pub fn ensure_role(role: &str) -> String {
+    format!(
+        "DO $$\nBEGIN\n    CREATE ROLE {} NOLOGIN;\nEXCEPTION WHEN duplicate_object OR unique_violation THEN\n    NULL;\nEND\n$$;",
+        quote(role)
+    )
 }
 
 /// `CREATE TABLE` with columns, primary key, unique and check constraints. Foreign keys are
@@ -101,7 +172,7 @@ pub fn column_definition(c: &Column, width: usize) -> String {
 }
 
 pub fn comment_on_table(t: &Table) -> Option<String> {
-    let text = annotations::table_comment(t.comment.as_deref(), t.flags)?;
+    let text = annotations::table_comment(t.comment.as_deref(), &t.flags)?;
     Some(format!(
         "COMMENT ON TABLE {} IS {};",
         quote(&t.name),
@@ -157,10 +228,11 @@ pub fn create_trigger(t: &Table, tr: &Trigger) -> String {
     let timing = tr.timing.as_sql();
     let events = tr.events_sql();
     format!(
-        "CREATE TRIGGER {} {timing} {} ON {} FOR EACH ROW EXECUTE FUNCTION {}();",
+        "CREATE TRIGGER {} {timing} {} ON {} FOR EACH {} EXECUTE FUNCTION {}();",
         quote(&tr.name),
         events,
         quote(&t.name),
+        if tr.for_each_row { "ROW" } else { "STATEMENT" },
         quote(&tr.function)
     )
 }

@@ -2,36 +2,15 @@
 //! `db` subcommands against a throwaway PostgreSQL.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn codegen(dir: &Path, args: &[&str], database_url: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_codegen"));
-    cmd.current_dir(dir).args(args).env_remove("DATABASE_URL");
-    if let Some(url) = database_url {
-        cmd.env("DATABASE_URL", url);
-    }
-    cmd.output().expect("run codegen")
-}
+mod common;
 
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use common::{codegen, text};
 
 /// A scratch project directory with a small schema.
 fn project(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("codegen-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(
-        dir.join("schema.yaml"),
-        "tables:\n  notes:\n    columns:\n      id: { type: uuid, primary_key: true, default: gen_random_uuid() }\n      body: text\n",
-    )
-    .expect("schema");
-    dir
+    common::project("cli", name)
 }
 
 #[test]
@@ -197,6 +176,52 @@ fn db_subcommands() {
         text(&unreachable)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `db purge` on the repository's own schema and migrations: the counts as JSON, audited; on a
+/// schema without `retention` it fails saying why.
+#[test]
+fn db_purge_runs_the_retention_purge() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = project("purge");
+    std::fs::copy(root.join("schema.yaml"), dir.join("schema.yaml")).expect("schema");
+    let migrations = dir.join("generated/migrations");
+    std::fs::create_dir_all(&migrations).expect("dir");
+    for entry in std::fs::read_dir(root.join("generated/migrations")).expect("migrations") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), migrations.join(entry.file_name())).expect("copy");
+    }
+    let db = e2e::pg::cluster().create_database("cli_purge");
+    let url = db.url();
+    let up = codegen(&dir, &["db", "upgrade"], Some(&url));
+    assert!(up.status.success(), "{}", text(&up));
+    let purge = codegen(&dir, &["db", "purge"], Some(&url));
+    assert!(purge.status.success(), "{}", text(&purge));
+    assert_eq!(
+        String::from_utf8_lossy(&purge.stdout).trim(),
+        r#"{"cases": 0, "files": 0, "segments": 0, "audit_logs": 0}"#
+    );
+    let bad_actor = codegen(&dir, &["db", "purge", "--actor", "nobody"], Some(&url));
+    assert_eq!(bad_actor.status.code(), Some(2), "{}", text(&bad_actor));
+    assert!(text(&bad_actor).contains("uuid"), "{}", text(&bad_actor));
+
+    let plain = project("purge_none");
+    assert!(codegen(&plain, &[], None).status.success());
+    let db = e2e::pg::cluster().create_database("cli_purge_none");
+    assert!(
+        codegen(&plain, &["db", "upgrade"], Some(&db.url()))
+            .status
+            .success()
+    );
+    let missing = codegen(&plain, &["db", "purge"], Some(&db.url()));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing).contains("no table declares `retention`"),
+        "{}",
+        text(&missing)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&plain);
 }
 
 /// The setup guide's make targets exist and call the matching commands.

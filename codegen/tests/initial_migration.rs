@@ -109,7 +109,26 @@ fn every_statement_parses_with_sqlparser_postgres_dialect() {
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
     let m = migration::initial(&repo_catalog());
-    for statement in statements(&m.up).iter().chain(&statements(&m.down)) {
+    // sqlparser has no `DO` statement (the idempotent CREATE ROLE blocks); PostgreSQL's own
+    // parser checks those above and the end-to-end tests run them.
+    let mut all = statements(&m.up);
+    all.extend(statements(&m.down));
+    let checked: Vec<&String> = all.iter().filter(|s| !s.starts_with("DO $$")).collect();
+    assert_eq!(
+        all.len() - checked.len(),
+        3,
+        "only the three role blocks are skipped"
+    );
+    for statement in checked {
+        // Nor the SECURITY and SET clauses of CREATE FUNCTION: the rest of the statement is
+        // checked without them.
+        let statement = &statement.replace("\n    SECURITY DEFINER", "").replace(
+            &format!(
+                "\n    SET search_path = {}",
+                model::compliance::DEFINER_SEARCH_PATH
+            ),
+            "",
+        );
         let parsed = Parser::parse_sql(&PostgreSqlDialect {}, statement)
             .unwrap_or_else(|e| panic!("{e}\n{statement}"));
         assert_eq!(parsed.len(), 1, "{statement}");

@@ -22,21 +22,6 @@ fn apply(client: &mut Client, sql: &str) {
     tx.commit().expect("commit");
 }
 
-fn committed_up_scripts() -> String {
-    let dir = repo().join("generated/migrations");
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("list migrations")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.to_string_lossy().ends_with(".up.sql"))
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .map(|p| std::fs::read_to_string(p).expect("read"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn codegen(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_codegen"))
         .current_dir(dir)
@@ -69,7 +54,7 @@ fn rebuild(hint: &str, yaml: &str) -> Catalog {
 #[test]
 fn the_seven_tables_round_trip_through_the_cli() {
     let db = e2e::pg::cluster().create_database("introspect_seven");
-    apply(&mut db.connect(), &committed_up_scripts());
+    e2e::migrations::apply_all(&mut db.connect());
     let first = introspect::introspect(&mut db.connect(), "public").expect("introspect");
 
     let dir = std::env::temp_dir().join(format!("codegen-introspect-{}", std::process::id()));
@@ -279,6 +264,7 @@ fn what_the_catalog_does_not_model_is_noted_or_refused() {
          CREATE VIEW v AS SELECT id FROM t;
          CREATE SEQUENCE s;
          CREATE FUNCTION add(a integer, b integer) RETURNS integer LANGUAGE sql AS 'SELECT a + b';
+         CREATE FUNCTION twice(integer) RETURNS integer LANGUAGE sql AS 'SELECT $1 * 2';
          CREATE FUNCTION one() RETURNS integer LANGUAGE sql BEGIN ATOMIC SELECT 1; END;
          CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END; $$;
          CREATE TRIGGER t_touch AFTER INSERT ON public.t FOR EACH STATEMENT EXECUTE FUNCTION touch();
@@ -291,11 +277,10 @@ fn what_the_catalog_does_not_model_is_noted_or_refused() {
         introspection.notes,
         [
             "column `t.n`: identity columns are not modelled; read without the identity",
-            "function `add(a integer, b integer)`: functions with arguments are not modelled",
             "function `one()`: SQL-standard function bodies are not modelled",
+            "function `twice(integer)`: functions with OUT, VARIADIC, unnamed or defaulted arguments are not modelled",
             "index `t.t_lower_name_idx`: expression indexes are not modelled; left out (`CREATE INDEX t_lower_name_idx ON public.t USING btree (lower(name))`)",
             "sequence `s` is not modelled",
-            "trigger `t.t_touch`: statement-level triggers are not modelled; left out (`CREATE TRIGGER t_touch AFTER INSERT ON public.t FOR EACH STATEMENT EXECUTE FUNCTION touch()`)",
             "view `v` is not modelled",
         ]
     );
@@ -303,11 +288,29 @@ fn what_the_catalog_does_not_model_is_noted_or_refused() {
     let names: Vec<&str> = catalog.tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["t"]);
     assert!(catalog.tables[0].indexes.is_empty());
+    let functions: Vec<String> = catalog
+        .functions
+        .iter()
+        .map(|f| {
+            format!(
+                "{}{} -> {} {:?}",
+                f.name,
+                f.signature_types(),
+                f.returns,
+                f.execute
+            )
+        })
+        .collect();
     assert_eq!(
-        catalog.functions.len(),
-        1,
-        "touch() is modelled, add() is not"
+        functions,
+        [
+            "add(integer, integer) -> int4 [\"public\"]",
+            "touch() -> trigger [\"public\"]"
+        ],
+        "named arguments and the default EXECUTE for PUBLIC are read"
     );
+    let trigger = &catalog.tables[0].triggers[0];
+    assert!(!trigger.for_each_row, "statement-level triggers are read");
 
     // Another schema is read on its own.
     let other = introspect::introspect(&mut client, "other").expect("other schema");

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use model::yaml::{COLUMN_KEYS, FOREIGN_KEY_KEYS, INDEX_KEYS, TABLE_KEYS, TOP_KEYS};
+use model::yaml::{
+    COLUMN_KEYS, FOREIGN_KEY_KEYS, INDEX_KEYS, RETENTION_KEYS, ROLE_KEYS, TABLE_KEYS, TOP_KEYS,
+};
 use serde_json::Value;
 
 fn repo_root() -> &'static Path {
@@ -44,6 +46,11 @@ fn keys_are_exactly_the_loaders_keys() {
     assert_eq!(properties(&schema, Some("Table")), sorted(TABLE_KEYS));
     assert_eq!(properties(&schema, Some("ColumnSpec")), sorted(COLUMN_KEYS));
     assert_eq!(properties(&schema, Some("Index")), sorted(INDEX_KEYS));
+    assert_eq!(properties(&schema, Some("Role")), sorted(ROLE_KEYS));
+    assert_eq!(
+        properties(&schema, Some("RetentionSpec")),
+        sorted(RETENTION_KEYS)
+    );
     assert_eq!(
         properties(&schema, Some("ForeignKey")),
         sorted(FOREIGN_KEY_KEYS)

@@ -73,7 +73,7 @@ fn the_repositorys_tables_get_the_expected_attributes() {
         "#[repo(table = \"cases\")]",
         "#[repo(primary_key, default)]\n    pub id: uuid::Uuid,",
         "#[repo(phi)]\n    pub patient_id: String,",
-        "#[repo(phi)]\n    pub title: Option<String>,",
+        "#[repo(phi, encrypted)]\n    pub title: Option<String>,",
         "#[repo(default, jsonb, phi)]\n    pub case_metadata: serde_json::Value,",
         "#[repo(read_only, sort_key)]\n    pub created_at: chrono::DateTime<chrono::Utc>,",
         "#[repo(soft_delete)]\n    pub deleted_at: Option<chrono::DateTime<chrono::Utc>>,",

@@ -223,7 +223,19 @@ impl Reader<'_, '_> {
                     rt.typname::text, l.lanname::text, p.prosrc,
                     -- prosqlbody (BEGIN ATOMIC bodies) exists from PostgreSQL 14 on.
                     (to_jsonb(p) ->> 'prosqlbody') IS NOT NULL,
-                    pg_get_function_identity_arguments(p.oid)
+                    pg_get_function_identity_arguments(p.oid),
+                    ARRAY(SELECT format_type(a.t, NULL)
+                            FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, i)
+                           ORDER BY a.i),
+                    coalesce(p.proargnames::text[], '{{}}'),
+                    p.proargmodes IS NULL AND p.pronargdefaults = 0,
+                    p.prosecdef,
+                    -- Who may call it besides the owner; a NULL ACL is the default (PUBLIC).
+                    ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'public'
+                                      ELSE pg_get_userbyid(a.grantee)::text END
+                            FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
+                           WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
+                           ORDER BY 1)
                FROM pg_proc p
                JOIN pg_namespace n ON n.oid = p.pronamespace
                JOIN pg_language l ON l.oid = p.prolang
@@ -239,10 +251,30 @@ impl Reader<'_, '_> {
             let returns_set: bool = row.get(3);
             let sql_body: bool = row.get(7);
             let arguments: String = row.get(8);
+            let types: Vec<String> = row.get(9);
+            let names: Vec<String> = row.get(10);
+            let plain_in: bool = row.get(11);
+            let parsed: Option<Vec<FunctionArgument>> = (names.len() == types.len())
+                .then(|| {
+                    names
+                        .iter()
+                        .zip(&types)
+                        .map(|(name, t)| {
+                            let data_type =
+                                DataType::parse(t, &|n| self.catalog.enum_type(n).is_some())
+                                    .ok()?;
+                            (!name.is_empty()).then(|| FunctionArgument {
+                                name: name.clone(),
+                                data_type,
+                            })
+                        })
+                        .collect()
+                })
+                .flatten();
             let skip = if kind != "f" {
                 Some("procedures, aggregates and window functions are")
-            } else if nargs != 0 {
-                Some("functions with arguments are")
+            } else if nargs != 0 && (!plain_in || parsed.is_none()) {
+                Some("functions with OUT, VARIADIC, unnamed or defaulted arguments are")
             } else if returns_set {
                 Some("set-returning functions are")
             } else if sql_body {
@@ -256,10 +288,13 @@ impl Reader<'_, '_> {
                 )),
                 None => self.catalog.functions.push(Function {
                     name,
+                    arguments: parsed.unwrap_or_default(),
                     // The type's own name (`trigger`, `int4`), as the SQL replay records it.
                     returns: row.get(4),
                     language: row.get(5),
                     body: row.get(6),
+                    security_definer: row.get(12),
+                    execute: row.get(13),
                 }),
             }
         }
@@ -270,7 +305,13 @@ impl Reader<'_, '_> {
         let sql = format!(
             "SELECT c.oid, c.relname::text, c.relkind::text, c.relispartition,
                     obj_description(c.oid, 'pg_class'),
-                    EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)
+                    EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
+                    -- Privileges of roles other than the owner, as `role:privilege`.
+                    ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'public'
+                                      ELSE pg_get_userbyid(a.grantee)::text END
+                                 || ':' || lower(a.privilege_type)
+                            FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a
+                           WHERE a.grantee <> c.relowner)
                FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {}
@@ -287,6 +328,7 @@ impl Reader<'_, '_> {
             let partition: bool = row.get(3);
             let comment: Option<String> = row.get(4);
             let inherits: bool = row.get(5);
+            let acl: Vec<String> = row.get(6);
             let what = match kind.as_str() {
                 "r" if partition => Some("partition"),
                 "r" => None,
@@ -320,8 +362,25 @@ impl Reader<'_, '_> {
                 foreign_keys: Vec::new(),
                 indexes: Vec::new(),
                 triggers: Vec::new(),
+                grants: Vec::new(),
                 flags,
             });
+            for entry in &acl {
+                let Some((role, privilege)) = entry.rsplit_once(':') else {
+                    continue;
+                };
+                match Privilege::parse(privilege) {
+                    Some(p) => {
+                        if let Some(table) = self.catalog.tables.last_mut() {
+                            table.set_privileges(role, &[p], true);
+                        }
+                    }
+                    None => self.note(format!(
+                        "table `{}`: privilege `{privilege}` of `{role}` is not modelled",
+                        self.catalog.tables.last().map_or("", |t| t.name.as_str())
+                    )),
+                }
+            }
         }
         Ok(())
     }
@@ -699,10 +758,8 @@ impl Reader<'_, '_> {
             let enabled: String = row.get(9);
             let definition: String = row.get(10);
             let object = format!("trigger `{table_name}.{name}`");
-            let unmodelled = if tgtype & ROW == 0 {
-                Some("statement-level triggers are")
-            } else if tgtype & (INSTEAD | TRUNCATE) != 0 {
-                Some("INSTEAD OF and TRUNCATE triggers are")
+            let unmodelled = if tgtype & INSTEAD != 0 {
+                Some("INSTEAD OF triggers are")
             } else if nargs != 0 || columns || when {
                 Some("trigger arguments, column lists and WHEN conditions are")
             } else if constraint {
@@ -728,6 +785,7 @@ impl Reader<'_, '_> {
                 (INSERT, TriggerEvent::Insert),
                 (UPDATE, TriggerEvent::Update),
                 (DELETE, TriggerEvent::Delete),
+                (TRUNCATE, TriggerEvent::Truncate),
             ] {
                 if tgtype & bit != 0 {
                     events.push(event);
@@ -741,6 +799,7 @@ impl Reader<'_, '_> {
                     TriggerTiming::After
                 },
                 events,
+                for_each_row: tgtype & ROW != 0,
                 function,
             };
             if let Some(table) = self.table_mut(oid) {

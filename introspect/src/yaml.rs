@@ -69,15 +69,54 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
         })
         .collect();
 
+    // What the compliance declarations generate: the flags are written below, and the functions
+    // and triggers come back from them. Anything else is left out, with a warning.
+    let mut declared = catalog.clone();
+    declared.functions.retain(|f| f.name == SET_UPDATED_AT);
+    for t in &mut declared.tables {
+        t.triggers.retain(|tr| tr.function == SET_UPDATED_AT);
+    }
+    let execute_of = |name: &str| {
+        catalog
+            .function(name)
+            .map(|f| f.execute.clone())
+            .unwrap_or_default()
+    };
+    model::compliance::add_generated_objects(&mut declared, &execute_of);
+    let generated_function = |f: &Function| declared.function(&f.name) == Some(f);
+
     for function in &catalog.functions {
-        let generated = function.name == SET_UPDATED_AT
+        let generated = (function.name == SET_UPDATED_AT
             && reference.function.as_ref() == Some(function)
-            && timestamp_tables > 0;
+            && timestamp_tables > 0)
+            || (function.name != SET_UPDATED_AT && generated_function(function));
         if !generated {
             w.warnings.push(format!(
-                "function `{}()` is left out: schema.yaml has no functions (only the `{SET_UPDATED_AT}()` that `timestamps: true` creates)",
+                "function `{}()` is left out: schema.yaml has no functions (only the `{SET_UPDATED_AT}()` that `timestamps: true` creates and the ones its compliance keys generate)",
                 function.name
             ));
+        }
+    }
+
+    let roles = catalog.roles();
+    if !roles.is_empty() {
+        w.out.push_str("\nroles:\n");
+        for role in roles {
+            w.name(&format!("role `{role}`"), role);
+            let callable: Vec<String> = model::compliance::CALLABLE_FUNCTIONS
+                .iter()
+                .filter(|f| {
+                    catalog.function(f).is_some_and(|f| {
+                        generated_function(f) && f.execute.iter().any(|r| r == role)
+                    })
+                })
+                .map(|f| f.to_string())
+                .collect();
+            if callable.is_empty() {
+                let _ = writeln!(w.out, "  {}: {{}}", key(role));
+            } else {
+                let _ = writeln!(w.out, "  {}: {{ execute: {} }}", key(role), list(&callable));
+            }
         }
     }
 
@@ -107,7 +146,7 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
         if i > 0 {
             w.out.push('\n');
         }
-        w.table(catalog, table, implied);
+        w.table(catalog, table, implied, &declared);
     }
 
     let round_trip = match model::load_schema("schema.yaml", &w.out) {
@@ -208,7 +247,7 @@ impl Writer {
         }
     }
 
-    fn table(&mut self, catalog: &Catalog, t: &Table, implied: &Implied) {
+    fn table(&mut self, catalog: &Catalog, t: &Table, implied: &Implied, declared: &Catalog) {
         self.name(&format!("table `{}`", t.name), &t.name);
         let _ = writeln!(self.out, "  {}:", key(&t.name));
         if let Some(comment) = &t.comment {
@@ -220,10 +259,15 @@ impl Writer {
         if implied.soft_delete {
             self.out.push_str("    soft_delete: true\n");
         }
+        self.compliance(t);
 
         let trigger_name = derived_name(&[&t.name], SET_UPDATED_AT);
+        let generated_triggers: &[Trigger] = declared.table(&t.name).map_or(&[], |d| &d.triggers);
         for trigger in &t.triggers {
-            if !(implied.timestamps && trigger.name == trigger_name) {
+            let generated =
+                trigger.function != SET_UPDATED_AT && generated_triggers.contains(trigger);
+            let implied_trigger = implied.timestamps && trigger.name == trigger_name;
+            if !(implied_trigger || generated) {
                 self.warnings.push(format!(
                     "trigger `{}.{}` is left out: schema.yaml has no triggers (only the one `timestamps: true` creates)",
                     t.name, trigger.name
@@ -332,6 +376,9 @@ impl Writer {
             if c.sensitivity.phi {
                 fields.push("phi: true".to_string());
             }
+            if c.sensitivity.encrypted {
+                fields.push("encrypted: true".to_string());
+            }
             if let Some(comment) = &c.comment {
                 fields.push(format!("comment: {}", quoted(comment)));
             }
@@ -352,9 +399,20 @@ impl Writer {
                 let _ = writeln!(self.out, "      - {}", list(&u.columns));
             }
         }
-        if !t.checks.is_empty() {
+        // An encrypted column's ciphertext check comes back from `encrypted: true`.
+        let written_checks: Vec<&CheckConstraint> = t
+            .checks
+            .iter()
+            .filter(|check| {
+                !t.columns.iter().any(|c| {
+                    c.sensitivity.encrypted
+                        && check.name == model::compliance::encrypted_check_name(&t.name, &c.name)
+                })
+            })
+            .collect();
+        if !written_checks.is_empty() {
             self.out.push_str("    checks:\n");
-            for check in &t.checks {
+            for check in written_checks {
                 let name = self.check_key(t, check);
                 let _ = writeln!(
                     self.out,
@@ -468,6 +526,44 @@ impl Writer {
                     c.name,
                     derived_name(&[&t.name, &c.name], "gin_idx")
                 ));
+            }
+        }
+    }
+
+    /// The table's compliance keys, from its flags and grants.
+    fn compliance(&mut self, t: &Table) {
+        let f = &t.flags;
+        if f.append_only {
+            self.out.push_str("    append_only: true\n");
+        }
+        if let Some(r) = &f.retention {
+            let _ = writeln!(
+                self.out,
+                "    retention: {{ keep: {}, column: {} }}",
+                quoted(&r.period),
+                quoted(&r.column)
+            );
+        }
+        let valued = [
+            ("data_subject", f.data_subject.as_deref()),
+            ("erasure", f.erasure.map(model::Erasure::as_str)),
+            ("consent", f.consent.as_deref()),
+            ("requires_consent", f.requires_consent.as_deref()),
+        ];
+        for (name, value) in valued {
+            if let Some(value) = value {
+                let _ = writeln!(self.out, "    {name}: {}", quoted(value));
+            }
+        }
+        if !t.grants.is_empty() {
+            self.out.push_str("    grants:\n");
+            for g in &t.grants {
+                let privileges: Vec<String> = g
+                    .privileges
+                    .iter()
+                    .map(|p| p.as_str().to_string())
+                    .collect();
+                let _ = writeln!(self.out, "      {}: {}", key(&g.role), list(&privileges));
             }
         }
     }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use model::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
@@ -94,6 +94,8 @@ impl Cache {
             files: best.records.clone(),
             volatile_functions: best.volatile_functions.iter().cloned().collect(),
             poisoned: best.poisoned.iter().cloned().collect(),
+            names: Default::default(),
+            memo: Default::default(),
         })
     }
 }
@@ -120,208 +122,15 @@ pub fn checkpoint(linter: &Linter, key: &str) -> Checkpoint {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The catalog as JSON (the model crate has no serde: it is converted here, field by field).
-
-fn data_type_to_json(t: &DataType) -> Value {
-    match t {
-        DataType::Enum(name) => json!({ "enum": name }),
-        DataType::Array(element) => json!({ "array": data_type_to_json(element) }),
-        other => json!(other.to_string()),
-    }
-}
-
-fn data_type_from_json(v: &Value) -> Option<DataType> {
-    if let Some(name) = v.get("enum") {
-        return Some(DataType::Enum(name.as_str()?.to_string()));
-    }
-    if let Some(element) = v.get("array") {
-        return Some(DataType::Array(Box::new(data_type_from_json(element)?)));
-    }
-    DataType::parse(v.as_str()?, &|_| false).ok()
-}
-
-fn action(a: FkAction) -> &'static str {
-    a.as_sql()
-}
+// The catalog as JSON, through the model's serde derives.
 
 pub fn catalog_to_json(c: &Catalog) -> Value {
-    json!({
-        "enums": c.enums.iter().map(|e| json!({
-            "name": e.name, "values": e.values, "comment": e.comment,
-        })).collect::<Vec<_>>(),
-        "functions": c.functions.iter().map(|f| json!({
-            "name": f.name, "returns": f.returns, "language": f.language, "body": f.body,
-        })).collect::<Vec<_>>(),
-        "tables": c.tables.iter().map(|t| json!({
-            "name": t.name,
-            "comment": t.comment,
-            "soft_delete": t.flags.soft_delete,
-            "columns": t.columns.iter().map(|col| json!({
-                "name": col.name,
-                "type": data_type_to_json(&col.data_type),
-                "nullable": col.nullable,
-                "default": col.default,
-                "comment": col.comment,
-                "pii": col.sensitivity.pii,
-                "phi": col.sensitivity.phi,
-            })).collect::<Vec<_>>(),
-            "primary_key": t.primary_key.as_ref().map(|pk| json!({"name": pk.name, "columns": pk.columns})),
-            "uniques": t.uniques.iter().map(|u| json!({"name": u.name, "columns": u.columns})).collect::<Vec<_>>(),
-            "checks": t.checks.iter().map(|k| json!({"name": k.name, "expression": k.expression})).collect::<Vec<_>>(),
-            "foreign_keys": t.foreign_keys.iter().map(|fk| json!({
-                "name": fk.name, "columns": fk.columns, "ref_table": fk.ref_table,
-                "ref_columns": fk.ref_columns, "on_delete": action(fk.on_delete), "on_update": action(fk.on_update),
-            })).collect::<Vec<_>>(),
-            "indexes": t.indexes.iter().map(|ix| json!({
-                "name": ix.name, "method": ix.method.as_sql(), "unique": ix.unique,
-                "keys": ix.keys.iter().map(|k| json!({"column": k.column, "opclass": k.opclass, "descending": k.descending})).collect::<Vec<_>>(),
-                "include": ix.include, "predicate": ix.predicate,
-            })).collect::<Vec<_>>(),
-            "triggers": t.triggers.iter().map(|tr| json!({
-                "name": tr.name,
-                "before": tr.timing == TriggerTiming::Before,
-                "events": tr.events.iter().map(|e| match e {
-                    TriggerEvent::Insert => "insert", TriggerEvent::Update => "update", TriggerEvent::Delete => "delete",
-                }).collect::<Vec<_>>(),
-                "function": tr.function,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(c).unwrap_or(Value::Null)
 }
 
-fn s(v: &Value, k: &str) -> Option<String> {
-    Some(v.get(k)?.as_str()?.to_string())
-}
-
-fn opt_s(v: &Value, k: &str) -> Option<Option<String>> {
-    match v.get(k)? {
-        Value::Null => Some(None),
-        Value::String(x) => Some(Some(x.clone())),
-        _ => None,
-    }
-}
-
-fn b(v: &Value, k: &str) -> Option<bool> {
-    v.get(k)?.as_bool()
-}
-
-fn strings(v: &Value, k: &str) -> Option<Vec<String>> {
-    v.get(k)?
-        .as_array()?
-        .iter()
-        .map(|x| x.as_str().map(str::to_string))
-        .collect()
-}
-
-fn each<T>(v: &Value, k: &str, f: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
-    v.get(k)?.as_array()?.iter().map(f).collect()
-}
-
+/// `None` for anything that does not read back (an older format): a cache miss.
 pub fn catalog_from_json(v: &Value) -> Option<Catalog> {
-    Some(Catalog {
-        enums: each(v, "enums", |e| {
-            Some(EnumType {
-                name: s(e, "name")?,
-                values: strings(e, "values")?,
-                comment: opt_s(e, "comment")?,
-            })
-        })?,
-        functions: each(v, "functions", |f| {
-            Some(Function {
-                name: s(f, "name")?,
-                returns: s(f, "returns")?,
-                language: s(f, "language")?,
-                body: s(f, "body")?,
-            })
-        })?,
-        tables: each(v, "tables", |t| {
-            Some(Table {
-                name: s(t, "name")?,
-                comment: opt_s(t, "comment")?,
-                flags: TableFlags {
-                    soft_delete: b(t, "soft_delete")?,
-                },
-                columns: each(t, "columns", |c| {
-                    Some(Column {
-                        name: s(c, "name")?,
-                        data_type: data_type_from_json(c.get("type")?)?,
-                        nullable: b(c, "nullable")?,
-                        default: opt_s(c, "default")?,
-                        comment: opt_s(c, "comment")?,
-                        sensitivity: Sensitivity {
-                            pii: b(c, "pii")?,
-                            phi: b(c, "phi")?,
-                        },
-                    })
-                })?,
-                primary_key: match t.get("primary_key")? {
-                    Value::Null => None,
-                    pk => Some(PrimaryKey {
-                        name: s(pk, "name")?,
-                        columns: strings(pk, "columns")?,
-                    }),
-                },
-                uniques: each(t, "uniques", |u| {
-                    Some(UniqueConstraint {
-                        name: s(u, "name")?,
-                        columns: strings(u, "columns")?,
-                    })
-                })?,
-                checks: each(t, "checks", |k| {
-                    Some(CheckConstraint {
-                        name: s(k, "name")?,
-                        expression: s(k, "expression")?,
-                    })
-                })?,
-                foreign_keys: each(t, "foreign_keys", |fk| {
-                    Some(ForeignKey {
-                        name: s(fk, "name")?,
-                        columns: strings(fk, "columns")?,
-                        ref_table: s(fk, "ref_table")?,
-                        ref_columns: strings(fk, "ref_columns")?,
-                        on_delete: FkAction::parse(&s(fk, "on_delete")?)?,
-                        on_update: FkAction::parse(&s(fk, "on_update")?)?,
-                    })
-                })?,
-                indexes: each(t, "indexes", |ix| {
-                    Some(Index {
-                        name: s(ix, "name")?,
-                        method: IndexMethod::parse(&s(ix, "method")?)?,
-                        unique: b(ix, "unique")?,
-                        keys: each(ix, "keys", |k| {
-                            Some(IndexKey {
-                                column: s(k, "column")?,
-                                opclass: opt_s(k, "opclass")?,
-                                descending: b(k, "descending")?,
-                            })
-                        })?,
-                        include: strings(ix, "include")?,
-                        predicate: opt_s(ix, "predicate")?,
-                    })
-                })?,
-                triggers: each(t, "triggers", |tr| {
-                    Some(Trigger {
-                        name: s(tr, "name")?,
-                        timing: if b(tr, "before")? {
-                            TriggerTiming::Before
-                        } else {
-                            TriggerTiming::After
-                        },
-                        events: strings(tr, "events")?
-                            .iter()
-                            .map(|e| match e.as_str() {
-                                "insert" => Some(TriggerEvent::Insert),
-                                "update" => Some(TriggerEvent::Update),
-                                "delete" => Some(TriggerEvent::Delete),
-                                _ => None,
-                            })
-                            .collect::<Option<Vec<_>>>()?,
-                        function: s(tr, "function")?,
-                    })
-                })?,
-            })
-        })?,
-    })
+    Catalog::deserialize(v).ok()
 }
 
 /// Lints `files`, starting from the longest prefix `cache` holds; returns the report and the

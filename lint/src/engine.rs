@@ -12,10 +12,10 @@
 //! "Existing" tables, for the lock rules, are those created before the current file: a table
 //! created earlier in the same file has no rows and no traffic yet.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use model::Catalog;
-use model::replay::apply;
+use model::replay::{FastHash, NameIndex};
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self, AlterTableType, DropBehavior, ObjectType, TransactionStmtKind};
 use serde::{Deserialize, Serialize};
@@ -89,7 +89,18 @@ pub struct Linter {
     /// Tables (and types) whose creation could not be replayed: later failures on them are
     /// consequences, not news.
     pub poisoned: HashSet<String>,
+    /// Name lookups in `state` (a long history has thousands of tables); rebuilt from `state`
+    /// when it was replaced.
+    pub names: NameIndex,
+    pub memo: ProblemMemo,
 }
+
+/// Schema-state problems per table, valid for the current state only: emptied before every
+/// replayed statement, so that the "before" of a statement reuses the "after" of the previous
+/// one on the same table (and the end-of-file check that of the last) instead of running the
+/// rules again.
+#[derive(Debug, Clone, Default)]
+pub struct ProblemMemo(HashMap<String, Vec<Problem>, FastHash>);
 
 enum Touched {
     Tables(Vec<String>),
@@ -163,6 +174,7 @@ impl Linter {
         findings: &mut Vec<Finding>,
     ) -> Touched {
         let stmt_text = &text[st.offset..st.offset + st.len];
+        self.names.sync(&self.state);
         let ctx = StatementContext {
             node: &st.node,
             text: stmt_text,
@@ -174,18 +186,20 @@ impl Linter {
             scope,
             config: &self.config,
             volatile_functions: &self.volatile_functions,
+            names: &self.names,
         };
         for rule in RULES {
             if let Check::Statement(check) = rule.check {
                 check(&ctx, findings);
             }
         }
-        let touched = touched_tables(&st.node, &self.state);
-        let before = self.problems(&touched);
-        let result = apply(&mut self.state, &st.node);
-        let names = match &touched {
-            Touched::Tables(t) => t.clone(),
-            Touched::All => Vec::new(),
+        let touched = touched_tables(&st.node, &self.state, &self.names);
+        let mut before = self.take_problems(&touched);
+        self.memo.0.clear();
+        let result = self.names.apply(&mut self.state, &st.node);
+        let names: &[String] = match &touched {
+            Touched::Tables(t) => t,
+            Touched::All => &[],
         };
         match result {
             Err(e) => {
@@ -215,29 +229,38 @@ impl Linter {
             }
             Ok(_) => {
                 if let NodeEnum::CreateStmt(_) | NodeEnum::CreateEnumStmt(_) = &st.node {
-                    for n in &names {
+                    for n in names {
                         self.poisoned.remove(n);
                     }
                 }
             }
         }
         self.update_scope(&st.node, scope);
-        let mut before = before;
         if let Some(rename) = Rename::of(&st.node) {
             let pending = std::mem::take(&mut self.pending);
             self.pending = pending
                 .into_iter()
                 .map(|(k, v)| (rename.apply(k), v))
                 .collect();
-            before = before
-                .into_iter()
-                .map(|(k, v)| (rename.apply(k), v))
-                .collect();
+            for p in &mut before {
+                rename.apply_to(&mut p.table, &mut p.columns);
+            }
+            before = by_key(before);
         }
-        let after = self.problems(&touched);
-        for (key, problem) in &after {
-            match self.pending.get_mut(key) {
-                Some(p) if before.contains_key(key) => {
+        let everything;
+        let after: Vec<&Problem> = match &touched {
+            Touched::All => {
+                everything = by_key(self.compute_all());
+                everything.iter().collect()
+            }
+            Touched::Tables(names) => {
+                self.fill_memo(names);
+                by_key(memo_view(&self.memo, names))
+            }
+        };
+        for problem in after.iter().copied() {
+            match self.pending.get_mut(problem as &dyn KeyView) {
+                Some(p) if has_key(&before, problem.key()) => {
                     p.message.clone_from(&problem.message);
                     p.help.clone_from(&problem.help);
                 }
@@ -260,7 +283,7 @@ impl Linter {
                         }
                     };
                     self.pending.insert(
-                        key.clone(),
+                        ProblemKey::of(problem),
                         Pending {
                             origin,
                             message: problem.message.clone(),
@@ -270,9 +293,9 @@ impl Linter {
                 }
             }
         }
-        for key in before.keys() {
-            if !after.contains_key(key) {
-                self.pending.remove(key);
+        for p in &before {
+            if !has_key(&after, p.key()) {
+                self.pending.remove(p as &dyn KeyView);
             }
         }
         match touched {
@@ -286,60 +309,98 @@ impl Linter {
         }
     }
 
-    /// Problems of the touched tables in the current state.
-    fn problems(&self, touched: &Touched) -> BTreeMap<ProblemKey, Problem> {
-        let mut out = BTreeMap::new();
-        let mut found = Vec::new();
-        let mut check = |table: &model::Table| {
-            for rule in RULES {
-                if let Check::State(check) = rule.check {
-                    check(table, &self.state, &mut found);
-                }
-            }
-        };
-        match touched {
-            Touched::All => self.state.tables.iter().for_each(&mut check),
-            Touched::Tables(names) => {
-                let mut seen = BTreeSet::new();
-                for name in names {
-                    // From the newest table: statements mostly touch what was just created.
-                    if seen.insert(name)
-                        && let Some(t) = self.state.tables.iter().rev().find(|t| t.name == *name)
-                    {
-                        check(t);
-                    }
-                }
+    /// The problems of one table in the current state, by every schema-state rule.
+    fn table_problems(&self, table: &model::Table, out: &mut Vec<Problem>) {
+        for rule in RULES {
+            if let Check::State(check) = rule.check {
+                check(table, &self.state, out);
             }
         }
-        for p in found {
-            out.insert(
-                ProblemKey {
-                    rule: p.rule.to_string(),
-                    table: p.table.clone(),
-                    columns: p.columns.clone(),
-                },
-                p,
-            );
+    }
+
+    /// The problems of every table in the current state.
+    fn compute_all(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for t in &self.state.tables {
+            self.table_problems(t, &mut out);
         }
         out
     }
 
+    /// Makes the memo hold the problems of each named table (none for a missing one).
+    fn fill_memo(&mut self, names: &[String]) {
+        for name in names {
+            if !self.memo.0.contains_key(name) {
+                let mut found = Vec::new();
+                if let Some(t) = self.names.table(&self.state, name) {
+                    self.table_problems(t, &mut found);
+                }
+                self.memo.0.insert(name.clone(), found);
+            }
+        }
+    }
+
+    /// The problems of the touched tables in the current state, by key; what the memo holds is
+    /// taken out of it (the caller is about to change the state).
+    fn take_problems(&mut self, touched: &Touched) -> Vec<Problem> {
+        match touched {
+            Touched::All => by_key(self.compute_all()),
+            Touched::Tables(names) => {
+                let mut found = Vec::new();
+                let mut seen = BTreeSet::new();
+                for name in names {
+                    if !seen.insert(name) {
+                        continue;
+                    }
+                    match self.memo.0.remove(name) {
+                        Some(known) => found.extend(known),
+                        None => {
+                            if let Some(t) = self.names.table(&self.state, name) {
+                                self.table_problems(t, &mut found);
+                            }
+                        }
+                    }
+                }
+                by_key(found)
+            }
+        }
+    }
+
     /// After a file: the state of every table it touched is checked as a whole.
     fn reconcile(&mut self, file: usize, all: bool, dirty: &HashSet<String>) {
-        let touched = if all {
-            Touched::All
+        let everything;
+        let dirty: Vec<String> = dirty.iter().cloned().collect();
+        let current: Vec<&Problem> = if all {
+            everything = by_key(self.compute_all());
+            everything.iter().collect()
         } else {
-            Touched::Tables(dirty.iter().cloned().collect())
+            self.fill_memo(&dirty);
+            by_key(memo_view(&self.memo, &dirty))
         };
-        let current = self.problems(&touched);
-        self.pending
-            .retain(|k, _| !(all || dirty.contains(&k.table)) || current.contains_key(k));
-        for (key, problem) in current {
-            self.pending.entry(key).or_insert_with(|| Pending {
-                origin: Origin::EndOfFile { file, cause: None },
-                message: problem.message,
-                help: problem.help,
-            });
+        if all {
+            self.pending.retain(|k, _| has_key(&current, k.key()));
+        } else {
+            // Only the dirty tables' entries can go: found by range, not by a walk over every
+            // open problem of the history after each file.
+            let stale = pending_of_tables(&self.pending, &dirty)
+                .filter(|k| !has_key(&current, k.key()))
+                .cloned()
+                .collect::<Vec<_>>();
+            for k in stale {
+                self.pending.remove(&k);
+            }
+        }
+        for problem in current {
+            if !self.pending.contains_key(problem as &dyn KeyView) {
+                self.pending.insert(
+                    ProblemKey::of(problem),
+                    Pending {
+                        origin: Origin::EndOfFile { file, cause: None },
+                        message: problem.message.clone(),
+                        help: problem.help.clone(),
+                    },
+                );
+            }
         }
     }
 
@@ -622,29 +683,151 @@ impl Rename {
     }
 
     fn apply(&self, mut key: ProblemKey) -> ProblemKey {
-        if key.table != self.table {
-            return key;
+        self.apply_to(&mut key.table, &mut key.columns);
+        key
+    }
+
+    fn apply_to(&self, table: &mut String, columns: &mut [String]) {
+        if *table != self.table {
+            return;
         }
         if let Some((old, new)) = &self.column {
-            for c in &mut key.columns {
+            for c in columns.iter_mut() {
                 if c == old {
                     c.clone_from(new);
                 }
             }
         }
-        key.table = self.table_name(key.table);
-        key
+        *table = self.table_name(std::mem::take(table));
     }
 }
 
+/// A problem's identity, borrowed: `pending` is looked up with a [`Problem`] or a
+/// [`ProblemKey`] alike, without building a key (three allocations) per lookup.
+trait KeyView {
+    fn key(&self) -> (&str, &str, &[String]);
+}
+
+impl KeyView for ProblemKey {
+    fn key(&self) -> (&str, &str, &[String]) {
+        (&self.rule, &self.table, &self.columns)
+    }
+}
+
+impl KeyView for Problem {
+    fn key(&self) -> (&str, &str, &[String]) {
+        (self.rule, &self.table, &self.columns)
+    }
+}
+
+impl PartialEq for dyn KeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for dyn KeyView + '_ {}
+
+impl PartialOrd for dyn KeyView + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+// The same order as `ProblemKey`'s derived one (rule, table, columns), as `Borrow` requires.
+impl Ord for dyn KeyView + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyView + 'a> for ProblemKey {
+    fn borrow(&self) -> &(dyn KeyView + 'a) {
+        self
+    }
+}
+
+impl ProblemKey {
+    fn of(p: &Problem) -> ProblemKey {
+        ProblemKey {
+            rule: p.rule.to_string(),
+            table: p.table.clone(),
+            columns: p.columns.clone(),
+        }
+    }
+}
+
+/// Problems sorted by key, one per key: the last of equal keys, as inserting them into a map
+/// in order keeps.
+fn by_key<P: std::borrow::Borrow<Problem>>(mut problems: Vec<P>) -> Vec<P> {
+    problems.sort_by(|a, b| a.borrow().key().cmp(&b.borrow().key()));
+    let mut out: Vec<P> = Vec::with_capacity(problems.len());
+    for p in problems {
+        if out
+            .last()
+            .is_some_and(|last| last.borrow().key() == p.borrow().key())
+        {
+            out.pop();
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// Whether problems sorted by [`by_key`] hold `key`.
+fn has_key<P: std::borrow::Borrow<Problem>>(sorted: &[P], key: (&str, &str, &[String])) -> bool {
+    sorted
+        .binary_search_by(|p| p.borrow().key().cmp(&key))
+        .is_ok()
+}
+
+/// The memo's problems of the named tables (each name once), in the order of the names.
+fn memo_view<'m>(memo: &'m ProblemMemo, names: &[String]) -> Vec<&'m Problem> {
+    let mut seen = BTreeSet::new();
+    names
+        .iter()
+        .filter(|n| seen.insert(*n))
+        .filter_map(|n| memo.0.get(n))
+        .flatten()
+        .collect()
+}
+
+/// The keys of `pending` whose table is in `tables`. Keys sort by rule, then table: one range
+/// per rule present and table.
+fn pending_of_tables<'p>(
+    pending: &'p BTreeMap<ProblemKey, Pending>,
+    tables: &'p [String],
+) -> impl Iterator<Item = &'p ProblemKey> + 'p {
+    let key = |rule: &str, table: String| ProblemKey {
+        rule: rule.to_string(),
+        table,
+        columns: Vec::new(),
+    };
+    let mut rules = Vec::new();
+    let mut next = pending.keys().next();
+    while let Some(k) = next {
+        rules.push(k.rule.clone());
+        // `rule + "\0"` is the least string after `rule`: the next rule's first key.
+        next = pending
+            .range(key(&format!("{}\0", k.rule), String::new())..)
+            .next()
+            .map(|(k, _)| k);
+    }
+    rules.into_iter().flat_map(move |rule| {
+        tables.iter().flat_map(move |t| {
+            pending
+                .range(key(&rule, t.clone())..key(&rule, format!("{t}\0")))
+                .map(|(k, _)| k)
+        })
+    })
+}
+
 /// Tables whose schema-state problems a statement may change.
-fn touched_tables(node: &NodeEnum, state: &Catalog) -> Touched {
+fn touched_tables(node: &NodeEnum, state: &Catalog, names: &NameIndex) -> Touched {
     let index_owner = |name: &str| {
-        state
-            .tables
-            .iter()
-            .find(|t| t.indexes.iter().any(|i| i.name == name))
-            .map(|t| t.name.clone())
+        names
+            .index_position(state, name)
+            .map(|i| state.tables[i].name.clone())
     };
     let tables = match node {
         NodeEnum::CreateStmt(s) => s.relation.iter().map(relation_name).collect(),
@@ -776,12 +959,15 @@ pub fn lint_catalog(catalog: &Catalog, name: &str, config: &Config) -> Report {
     let mut linter = Linter::new(config.clone());
     linter.state = catalog.clone();
     let mut findings = Vec::new();
-    for (key, problem) in linter.problems(&Touched::All) {
-        let span = starts.get(key.table.as_str()).copied().unwrap_or((0, 0));
+    for problem in by_key(linter.compute_all()) {
+        let span = starts
+            .get(problem.table.as_str())
+            .copied()
+            .unwrap_or((0, 0));
         findings.push(
-            Finding::new(&key.rule, 0, span, problem.message)
+            Finding::new(problem.rule, 0, span, problem.message)
                 .with_help(problem.help)
-                .with_table(&key.table, &key.columns),
+                .with_table(&problem.table, &problem.columns),
         );
     }
     linter.files.push(FileRecord {
@@ -796,7 +982,18 @@ pub fn lint_catalog(catalog: &Catalog, name: &str, config: &Config) -> Report {
 pub fn lint_sources(files: Vec<SourceFile>, config: &Config, threads: usize) -> Report {
     let mut linter = Linter::new(config.clone());
     linter.lint_all(&files, threads);
-    linter.finish(files)
+    if threads <= 1 {
+        return linter.finish(files);
+    }
+    // Freeing the replayed schema (hundreds of thousands of allocations after a long history)
+    // is a tenth of a run: another thread does it while the report is made.
+    let tables = std::mem::take(&mut linter.state.tables);
+    std::thread::scope(|scope| {
+        scope.spawn(move || drop(tables));
+        let report = linter.finish(files);
+        drop(linter);
+        report
+    })
 }
 
 impl Linter {
@@ -805,8 +1002,8 @@ impl Linter {
         let start = self.files.len();
         let rest = &files[start.min(files.len())..];
         let texts: Vec<&str> = rest.iter().map(|f| f.text.as_str()).collect();
-        parse::parse_files_with(&texts, threads, |i, items| {
-            self.lint_file(&rest[i], &items);
+        parse::parse_files_each(&texts, threads, |i, items| {
+            self.lint_file(&rest[i], items);
         });
     }
 }

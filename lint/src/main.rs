@@ -11,6 +11,7 @@ use lint::config::{self, Config};
 use lint::registry::RULES;
 use lint::render::{self, Format};
 use lint::source::SourceFile;
+use pgconn::redact;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -102,8 +103,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             return Err("--database-url checks a live database; give no paths with it".into());
         }
         let name = redact(url);
-        let mut client = postgres::Client::connect(url, postgres::NoTls)
-            .map_err(|e| format!("cannot connect to {name}: {e}"))?;
+        let mut client = pgconn::connect(url).map_err(|e| e.to_string())?;
         let catalog = introspect::introspect(&mut client, "public")
             .map_err(|e| format!("cannot read the catalog of {name}: {e}"))?;
         let report = lint::lint_catalog(&catalog, &name, &config);
@@ -149,20 +149,6 @@ fn run(cli: Cli) -> Result<u8, String> {
     }
     write_out(&mut stdout, &render::render(&report, format, color))?;
     Ok(u8::try_from(report.exit_code()).unwrap_or(1))
-}
-
-/// The URL with its password hidden, for messages and reports.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 fn write_out(out: &mut impl Write, text: &str) -> Result<(), String> {

@@ -6,8 +6,9 @@
 //! what is already parsed. Statements come from [`model::replay::parse_script_recovering`],
 //! the same splitter and parser the migration diff uses.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, mpsc};
 
 use model::replay::{ParsedStatement, parse_script_recovering};
 use pg_query::NodeEnum;
@@ -84,29 +85,156 @@ pub fn parse_text(text: &str, base: usize) -> Vec<Item> {
 
 /// Parses many files on `threads` threads. Results are handed to `consume` in file order, as
 /// soon as each file and all files before it are parsed, so replay overlaps parsing.
-pub fn parse_files_with(texts: &[&str], threads: usize, mut consume: impl FnMut(usize, Vec<Item>)) {
+pub fn parse_files_with(
+    texts: &[&str],
+    threads: usize,
+    mut consume: impl FnMut(usize, Vec<Item>) + Send,
+) {
+    run(texts, threads, |i, items| {
+        consume(i, items);
+        None
+    });
+}
+
+/// Like [`parse_files_with`], but the items are lent to `consume` and freed afterwards by the
+/// thread that parsed them.
+pub fn parse_files_each(
+    texts: &[&str],
+    threads: usize,
+    mut consume: impl FnMut(usize, &[Item]) + Send,
+) {
+    run(texts, threads, |i, items| {
+        consume(i, &items);
+        Some(items)
+    });
+}
+
+/// `consume` returns what is left to free. The calling thread is one of the `threads`.
+fn run(
+    texts: &[&str],
+    threads: usize,
+    mut consume: impl FnMut(usize, Vec<Item>) -> Option<Vec<Item>> + Send,
+) {
     let jobs = plan_jobs(texts, threads);
     if threads <= 1 || jobs.len() <= 1 {
         for (i, text) in texts.iter().enumerate() {
-            consume(i, parse_text(text, 0));
+            drop(consume(i, parse_text(text, 0)));
         }
-        return;
+    } else if jobs.len() == texts.len() {
+        in_turns(texts, threads, consume);
+    } else {
+        pipeline(texts, &jobs, threads, consume);
     }
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, Vec<Item>)>();
+}
+
+/// Many files: every thread parses the next file nobody has taken, waits for its turn, consumes
+/// it and frees it, then takes another. Consuming stays in file order, one file at a time; each
+/// parse tree is made, read and freed by one thread, in its own cache and its own allocator
+/// arena. (Handing trees from parsing threads to one consuming thread cost more in moving
+/// memory between cores than the parsing it spread.)
+fn in_turns(
+    texts: &[&str],
+    threads: usize,
+    consume: impl FnMut(usize, Vec<Item>) -> Option<Vec<Item>> + Send,
+) {
+    struct Turn<F> {
+        /// The file whose turn it is.
+        next: usize,
+        /// A thread panicked: nobody waits for its file.
+        failed: bool,
+        consume: F,
+    }
+    let claimed = AtomicUsize::new(0);
+    let turn = Mutex::new(Turn {
+        next: 0,
+        failed: false,
+        consume,
+    });
+    let turned = Condvar::new();
+    let fail = |payload| -> ! {
+        if let Ok(mut t) = turn.lock() {
+            t.failed = true;
+        }
+        turned.notify_all();
+        std::panic::resume_unwind(payload)
+    };
+    let work = || {
+        loop {
+            let file = claimed.fetch_add(1, Ordering::Relaxed);
+            if file >= texts.len() {
+                return;
+            }
+            let items = std::panic::catch_unwind(|| parse_text(texts[file], 0))
+                .unwrap_or_else(|payload| fail(payload));
+            let Ok(mut guard) = turn.lock() else { return };
+            while guard.next != file && !guard.failed {
+                guard = match turned.wait(guard) {
+                    Ok(guard) => guard,
+                    Err(_) => return,
+                };
+            }
+            if guard.failed {
+                return;
+            }
+            let t = &mut *guard;
+            let left = std::panic::catch_unwind(AssertUnwindSafe(|| (t.consume)(file, items)));
+            match left {
+                Ok(left) => {
+                    guard.next += 1;
+                    drop(guard);
+                    turned.notify_all();
+                    // Outside the lock: the next file's turn has begun.
+                    drop(left);
+                }
+                Err(payload) => {
+                    guard.failed = true;
+                    drop(guard);
+                    turned.notify_all();
+                    std::panic::resume_unwind(payload);
+                }
+            }
+        }
+    };
     std::thread::scope(|scope| {
-        for _ in 0..threads {
+        for _ in 1..threads {
+            scope.spawn(work);
+        }
+        work();
+    });
+}
+
+/// Few files cut into chunks: the calling thread consumes in order and, while the next file is
+/// not parsed yet, parses the next chunk itself; the other threads parse ahead and free what the
+/// consumer is done with.
+fn pipeline(
+    texts: &[&str],
+    jobs: &[Job],
+    threads: usize,
+    mut consume: impl FnMut(usize, Vec<Item>) -> Option<Vec<Item>>,
+) {
+    let next = AtomicUsize::new(0);
+    let parse_job = |j: usize| {
+        let job = &jobs[j];
+        parse_text(&texts[job.file][job.start..job.end], job.start)
+    };
+    let (tx, rx) = mpsc::channel::<(usize, Vec<Item>)>();
+    let (trash, trash_rx) = mpsc::channel::<Vec<Item>>();
+    let trash_rx = Mutex::new(trash_rx);
+    std::thread::scope(|scope| {
+        // Moved in, so that it closes (and the helpers finish) even if `consume` panics.
+        let trash = trash;
+        for _ in 1..threads {
             let tx = tx.clone();
-            let (jobs, next) = (&jobs, &next);
+            let (jobs, next, parse_job, trash_rx) = (&jobs, &next, &parse_job, &trash_rx);
             scope.spawn(move || {
                 loop {
+                    free(trash_rx, false);
                     let j = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(j) else { break };
-                    let text = &texts[job.file][job.start..job.end];
-                    if tx.send((j, parse_text(text, job.start))).is_err() {
+                    if j >= jobs.len() || tx.send((j, parse_job(j))).is_err() {
                         break;
                     }
                 }
+                free(trash_rx, true);
             });
         }
         drop(tx);
@@ -114,28 +242,57 @@ pub fn parse_files_with(texts: &[&str], threads: usize, mut consume: impl FnMut(
         let mut done: Vec<Option<Vec<Item>>> = vec![None; jobs.len()];
         let mut emit = 0;
         let mut current: Vec<Item> = Vec::new();
-        for (j, items) in rx {
-            done[j] = Some(items);
-            while emit < jobs.len() {
-                let Some(items) = done[emit].take() else {
-                    break;
-                };
-                let job = &jobs[emit];
-                current.extend(items);
-                let last_of_file = jobs.get(emit + 1).is_none_or(|n| n.file != job.file);
-                emit += 1;
-                if last_of_file {
-                    let mut items = std::mem::take(&mut current);
-                    // A file cut into chunks: a chunk boundary that broke a statement shows as
-                    // a syntax error; parse the file whole in that case.
-                    if job.start > 0 && items.iter().any(|i| matches!(i, Item::Error(_))) {
-                        items = parse_text(texts[job.file], 0);
+        while emit < jobs.len() {
+            let Some(items) = done[emit].take() else {
+                while let Ok((j, items)) = rx.try_recv() {
+                    done[j] = Some(items);
+                }
+                if done[emit].is_some() {
+                    continue;
+                }
+                let j = next.fetch_add(1, Ordering::Relaxed);
+                if j < jobs.len() {
+                    done[j] = Some(parse_job(j));
+                } else {
+                    match rx.recv() {
+                        Ok((j, items)) => done[j] = Some(items),
+                        // A helper died (it panicked): the scope reports it.
+                        Err(_) => break,
                     }
-                    consume(job.file, items);
+                }
+                continue;
+            };
+            let job = &jobs[emit];
+            current.extend(items);
+            let last_of_file = jobs.get(emit + 1).is_none_or(|n| n.file != job.file);
+            emit += 1;
+            if last_of_file {
+                let mut items = std::mem::take(&mut current);
+                // A file cut into chunks: a chunk boundary that broke a statement shows as
+                // a syntax error; parse the file whole in that case.
+                if job.start > 0 && items.iter().any(|i| matches!(i, Item::Error(_))) {
+                    let _ = trash.send(items);
+                    items = parse_text(texts[job.file], 0);
+                }
+                if let Some(left) = consume(job.file, items) {
+                    let _ = trash.send(left);
                 }
             }
         }
     });
+}
+
+/// Frees what the consumer is done with: what is queued, or (`wait`) everything until the
+/// consumer is finished.
+fn free(trash: &Mutex<mpsc::Receiver<Vec<Item>>>, wait: bool) {
+    let Ok(trash) = trash.lock() else { return };
+    if wait {
+        trash.iter().for_each(drop);
+    } else {
+        while let Ok(items) = trash.try_recv() {
+            drop(items);
+        }
+    }
 }
 
 /// Parses every file, in parallel; results in file order.

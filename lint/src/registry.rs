@@ -120,6 +120,16 @@ pub static RULES: &[Rule] = &[
         Check::Statement(rules::pii_column_dropped::check)
     ),
     rule!(
+        unflagged_personal_data,
+        Warning,
+        Check::State(rules::unflagged_personal_data::check)
+    ),
+    rule!(
+        security_definer_search_path,
+        Error,
+        Check::Statement(rules::security_definer_search_path::check)
+    ),
+    rule!(
         index_without_concurrently,
         Error,
         Check::Statement(rules::index_without_concurrently::check)

@@ -160,6 +160,20 @@ pub fn compare(a: &Catalog, b: &Catalog) -> Vec<Difference> {
                 out.property(kind, &name, "body", &x.body, &y.body, |b| {
                     Some(b.trim().to_string())
                 });
+                out.property(kind, &name, "arguments", x, y, |f| {
+                    Some(f.signature_types())
+                });
+                out.property(
+                    kind,
+                    &name,
+                    "security definer",
+                    &x.security_definer,
+                    &y.security_definer,
+                    |v| Some(v.to_string()),
+                );
+                out.property(kind, &name, "execute", &x.execute, &y.execute, |roles| {
+                    Some(roles.join(", "))
+                });
             }
             (x, y) => out.presence(ObjectKind::Function, &name, x, y, |f| {
                 format!("returns {} language {}", f.returns, f.language)
@@ -280,6 +294,26 @@ fn compare_tables(out: &mut Differences, a: &Table, b: &Table) {
         &a.flags.soft_delete,
         &b.flags.soft_delete,
         |v| Some(v.to_string()),
+    );
+    out.property(ObjectKind::Table, t, "flags", &a.flags, &b.flags, |f| {
+        crate::annotations::table_comment(None, f)
+    });
+    out.property(
+        ObjectKind::Table,
+        t,
+        "grants",
+        &a.grants,
+        &b.grants,
+        |grants| {
+            let described: Vec<String> = grants
+                .iter()
+                .map(|g| {
+                    let privileges: Vec<&str> = g.privileges.iter().map(|p| p.as_str()).collect();
+                    format!("{}: {}", g.role, privileges.join(", "))
+                })
+                .collect();
+            Some(described.join("; "))
+        },
     );
 
     for name in names(&a.columns, &b.columns, |c| &c.name) {
@@ -564,8 +598,10 @@ fn describe_trigger(g: &Trigger) -> String {
     let timing = g.timing.as_sql();
     let events = g.events_sql();
     format!(
-        "{timing} {} FOR EACH ROW EXECUTE FUNCTION {}()",
-        events, g.function
+        "{timing} {} FOR EACH {} EXECUTE FUNCTION {}()",
+        events,
+        if g.for_each_row { "ROW" } else { "STATEMENT" },
+        g.function
     )
 }
 
@@ -941,6 +977,7 @@ mod tests {
             foreign_keys: Vec::new(),
             indexes: Vec::new(),
             triggers: Vec::new(),
+            grants: Vec::new(),
             flags: TableFlags::default(),
         }
     }

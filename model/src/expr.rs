@@ -2,6 +2,7 @@
 //! PostgreSQL's own parser so that a typo or an injected statement never reaches a migration.
 
 use pg_query::NodeEnum;
+use pg_query::protobuf::a_const;
 
 /// Checks that `text` is exactly one SQL value expression.
 pub fn check_expression(text: &str) -> Result<(), String> {
@@ -75,6 +76,9 @@ pub fn canonical(text: &str) -> String {
 /// accepts whole statements).
 pub fn deparse_expression(node: &NodeEnum) -> Option<String> {
     use pg_query::protobuf::{Node, ResTarget, SelectStmt};
+    if let Some(text) = print_simple(node) {
+        return Some(text);
+    }
     let target = ResTarget {
         val: Some(Box::new(Node {
             node: Some(node.clone()),
@@ -93,6 +97,109 @@ pub fn deparse_expression(node: &NodeEnum) -> Option<String> {
         .deparse(Default::default())
         .ok()?;
     text.strip_prefix("SELECT ").map(str::to_string)
+}
+
+/// Functions without arguments whose name the deparser prints as is (no keyword, nothing to
+/// quote): the usual volatile defaults.
+const PLAIN_FUNCTIONS: &[&str] = &[
+    "now",
+    "gen_random_uuid",
+    "uuid_generate_v4",
+    "clock_timestamp",
+    "statement_timestamp",
+    "transaction_timestamp",
+    "random",
+];
+
+/// Type names the deparser prints as is after `::`.
+const PLAIN_TYPES: &[&str] = &["jsonb", "uuid", "text", "citext", "inet"];
+
+/// The deparser's text for the commonest column defaults (constants, `now()`, `'{}'::jsonb`),
+/// printed here: the deparser costs a protobuf encoding and a C call per expression, which
+/// dominated replaying a long history. `None` for anything else, which the deparser prints. A
+/// test holds both equal.
+fn print_simple(node: &NodeEnum) -> Option<String> {
+    use pg_query::protobuf::CoercionForm;
+    match node {
+        NodeEnum::AConst(c) => print_const(c),
+        NodeEnum::FuncCall(f)
+            if f.args.is_empty()
+                && f.agg_order.is_empty()
+                && f.agg_filter.is_none()
+                && f.over.is_none()
+                && !f.agg_within_group
+                && !f.agg_star
+                && !f.agg_distinct
+                && !f.func_variadic
+                && f.funcformat == CoercionForm::CoerceExplicitCall as i32 =>
+        {
+            match f.funcname.as_slice() {
+                [name] => match name.node.as_ref() {
+                    Some(NodeEnum::String(s)) if PLAIN_FUNCTIONS.contains(&s.sval.as_str()) => {
+                        Some(format!("{}()", s.sval))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        NodeEnum::TypeCast(t) => {
+            let type_name = t.type_name.as_ref()?;
+            let arg = match t.arg.as_deref()?.node.as_ref()? {
+                // Numbers get parentheses in some cases; strings never.
+                NodeEnum::AConst(c) if matches!(c.val, Some(a_const::Val::Sval(_))) => {
+                    print_const(c)?
+                }
+                _ => return None,
+            };
+            if type_name.setof
+                || type_name.pct_type
+                || !type_name.typmods.is_empty()
+                || !type_name.array_bounds.is_empty()
+            {
+                return None;
+            }
+            match type_name.names.as_slice() {
+                [name] => match name.node.as_ref() {
+                    Some(NodeEnum::String(s)) if PLAIN_TYPES.contains(&s.sval.as_str()) => {
+                        Some(format!("{arg}::{}", s.sval))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A constant as the deparser prints it (`deparseValue`): strings with doubled quotes, and the
+/// `E'...'` form with doubled backslashes when there is a backslash.
+fn print_const(c: &pg_query::protobuf::AConst) -> Option<String> {
+    if c.isnull {
+        return Some("NULL".to_string());
+    }
+    Some(match c.val.as_ref()? {
+        a_const::Val::Ival(i) => i.ival.to_string(),
+        a_const::Val::Fval(f) => f.fval.clone(),
+        a_const::Val::Boolval(b) => if b.boolval { "true" } else { "false" }.to_string(),
+        a_const::Val::Sval(s) => {
+            let mut out = String::with_capacity(s.sval.len() + 3);
+            if s.sval.contains('\\') {
+                out.push('E');
+            }
+            out.push('\'');
+            for ch in s.sval.chars() {
+                if ch == '\'' || ch == '\\' {
+                    out.push(ch);
+                }
+                out.push(ch);
+            }
+            out.push('\'');
+            out
+        }
+        a_const::Val::Bsval(_) => return None,
+    })
 }
 
 /// The first column an expression refers to, if any (defaults may not refer to columns).
@@ -172,6 +279,103 @@ mod tests {
         assert_eq!(canonical("'{}'::jsonb"), "'{}'::jsonb");
         assert_eq!(canonical("a>0 and b<1"), canonical("(a > 0) AND (b < 1)"));
         assert_eq!(canonical("status = 'pending'"), "status = 'pending'");
+    }
+
+    /// The deparser's own output, without the shortcut.
+    fn deparsed_by_postgres(text: &str) -> (NodeEnum, String) {
+        use pg_query::protobuf::{Node, ResTarget, SelectStmt};
+        let parsed = pg_query::parse(&format!("SELECT {text}"), 0).expect("parses");
+        let Some(NodeEnum::SelectStmt(select)) = parsed.protobuf.stmts[0]
+            .stmt
+            .as_ref()
+            .and_then(|s| s.node.clone())
+        else {
+            panic!("not a select: {text}");
+        };
+        let Some(NodeEnum::ResTarget(target)) = select.target_list[0].node.clone() else {
+            panic!("no target: {text}");
+        };
+        let node = target.val.and_then(|v| v.node).expect("an expression");
+        let select = SelectStmt {
+            target_list: vec![Node {
+                node: Some(NodeEnum::ResTarget(Box::new(ResTarget {
+                    val: Some(Box::new(Node {
+                        node: Some(node.clone()),
+                    })),
+                    ..Default::default()
+                }))),
+            }],
+            limit_option: pg_query::protobuf::LimitOption::Default as i32,
+            op: pg_query::protobuf::SetOperation::SetopNone as i32,
+            ..Default::default()
+        };
+        let text = NodeEnum::SelectStmt(Box::new(select))
+            .deparse(Default::default())
+            .expect("deparses");
+        (
+            node,
+            text.strip_prefix("SELECT ").expect("prefix").to_string(),
+        )
+    }
+
+    #[test]
+    fn the_shortcut_prints_what_the_deparser_prints() {
+        for simple in [
+            "now()",
+            "gen_random_uuid()",
+            "uuid_generate_v4()",
+            "clock_timestamp()",
+            "random()",
+            "'{}'",
+            "'new'",
+            "''",
+            "'it''s'",
+            "E'back\\\\slash'",
+            "E'both\\\\ and '' quote'",
+            "'ünïcödé'",
+            "0",
+            "-1",
+            "42",
+            "2147483647",
+            "3.14",
+            "-2.5",
+            "1e10",
+            "true",
+            "false",
+            "NULL",
+            "'{}'::jsonb",
+            "'x'::text",
+            "'a''b'::text",
+            "'00000000-0000-0000-0000-000000000000'::uuid",
+            "'10.0.0.1'::inet",
+        ] {
+            let (node, postgres) = deparsed_by_postgres(simple);
+            assert_eq!(
+                print_simple(&node).as_deref(),
+                Some(postgres.as_str()),
+                "{simple}"
+            );
+        }
+        // Left to the deparser: keywords, arguments, casts it rewrites, other node kinds.
+        for other in [
+            "now(1)",
+            "pg_catalog.now()",
+            "\"left\"()",
+            "count(*)",
+            "'t'::boolean",
+            "1::int",
+            "(-1)::jsonb",
+            "'x'::job_status",
+            "'{}'::jsonb[]",
+            "'[]'::json",
+            "'a'::varchar(3)",
+            "CURRENT_TIMESTAMP",
+            "b'101'",
+            "1 + 1",
+        ] {
+            let (node, _) = deparsed_by_postgres(other);
+            assert_eq!(print_simple(&node), None, "{other}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod annotations;
 pub mod catalog;
 pub mod compare;
+pub mod compliance;
 pub mod diagnostics;
 pub mod expr;
 pub mod ident;

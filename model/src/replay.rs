@@ -7,6 +7,9 @@
 //! such and never break a replay; text inside dollar-quoted bodies is never mistaken for DDL
 //! because the parser, not a regex, decides what a statement is.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self, AlterTableType, ConstrType, DropBehavior, ObjectType, SortByDir};
 
@@ -309,9 +312,10 @@ pub fn apply(catalog: &mut Catalog, node: &NodeEnum) -> Result<Applied> {
         NodeEnum::TransactionStmt(_) => Ok(Applied::NoSchemaChange("transaction control")),
         NodeEnum::VariableSetStmt(_) => Ok(Applied::NoSchemaChange("SET")),
         NodeEnum::DoStmt(_) => Ok(Applied::NoSchemaChange("DO")),
-        NodeEnum::GrantStmt(_) | NodeEnum::GrantRoleStmt(_) => {
-            Ok(Applied::NoSchemaChange("GRANT/REVOKE"))
-        }
+        NodeEnum::GrantStmt(s) => grant(catalog, s),
+        // Role membership and the roles themselves are cluster-wide, outside the schema: the
+        // catalog records what the schema grants to roles, not the roles.
+        NodeEnum::GrantRoleStmt(_) => Ok(Applied::NoSchemaChange("GRANT/REVOKE role")),
         NodeEnum::CreateRoleStmt(_) | NodeEnum::AlterRoleStmt(_) | NodeEnum::DropRoleStmt(_) => {
             Ok(Applied::NoSchemaChange("role"))
         }
@@ -378,17 +382,296 @@ fn relation_name(relation: Option<&protobuf::RangeVar>) -> Result<String> {
 /// The table named `name`. Searched from the most recently created: a migration mostly touches
 /// the tables it just created, and names are unique, so the result is the same as a forward
 /// search (and a long history replays in near-linear time).
+/// Under [`NameIndex::apply`] the index answers instead of a scan.
 fn find_table<'c>(catalog: &'c Catalog, name: &str) -> Option<&'c Table> {
-    catalog.tables.iter().rev().find(|t| t.name == name)
+    match with_active_index(|ix| ix.position_mut(catalog, name)) {
+        Some(found) => found.map(|i| &catalog.tables[i]),
+        None => catalog.tables.iter().rev().find(|t| t.name == name),
+    }
 }
 
 fn table_mut<'c>(catalog: &'c mut Catalog, name: &str) -> Result<&'c mut Table> {
-    catalog
-        .tables
-        .iter_mut()
-        .rev()
-        .find(|t| t.name == name)
-        .ok_or_else(|| ReplayError::new(format!("relation \"{name}\" does not exist")))
+    let missing = || ReplayError::new(format!("relation \"{name}\" does not exist"));
+    match with_active_index(|ix| ix.position_mut(catalog, name)) {
+        Some(found) => found.map(|i| &mut catalog.tables[i]).ok_or_else(missing),
+        None => catalog
+            .tables
+            .iter_mut()
+            .rev()
+            .find(|t| t.name == name)
+            .ok_or_else(missing),
+    }
+}
+
+/// Whether some table has an index named `name` (index names share one namespace).
+fn index_exists(catalog: &Catalog, name: &str) -> bool {
+    match with_active_index(|ix| {
+        ix.sync(catalog);
+        ix.index_position(catalog, name)
+    }) {
+        Some(found) => found.is_some(),
+        None => catalog
+            .tables
+            .iter()
+            .any(|t| t.indexes.iter().any(|i| i.name == name)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Name indexes for long replays
+
+/// Hash indexes over the catalog's table and index names, kept beside a catalog that is
+/// replayed statement by statement for a long time (the linter replays whole histories:
+/// thousands of tables). Without it every lookup scans the table list and every `CREATE INDEX`
+/// scans every index for a name clash, which is quadratic over a long history.
+///
+/// The catalog's fields stay the one source of truth: a hit is checked against the catalog
+/// before it is believed (a stale one falls back to a scan), tables appended since the last use
+/// are indexed on the next lookup, a shorter table list (a drop) and a rename make it rebuild.
+/// It follows every change made through [`NameIndex::apply`]; after changing the catalog by
+/// other means, call [`NameIndex::reset`].
+///
+/// Keys are hashes of the names, not the names: the catalog holds those, every hit is compared
+/// with it anyway, and thousands of copied names cost more to make and free than the lookups.
+#[derive(Debug, Clone, Default)]
+pub struct NameIndex {
+    /// Hash of a table name -> positions in `catalog.tables`.
+    tables: HashMap<u64, Positions, FastHash>,
+    /// Hash of an index name -> positions of the tables holding it.
+    indexes: HashMap<u64, Positions, FastHash>,
+    /// `catalog.tables.len()` when last brought up to date; `None` when a rebuild is due.
+    synced: Option<usize>,
+}
+
+/// Table positions under one hash: nearly always one.
+#[derive(Debug, Clone)]
+enum Positions {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Positions {
+    /// Adds `i` to `slot`; a new slot to insert when there was none.
+    fn add(slot: Option<&mut Positions>, i: usize) -> Option<Positions> {
+        let Some(p) = slot else {
+            return Some(Positions::One(i));
+        };
+        match p {
+            Positions::One(j) if *j == i => {}
+            Positions::One(j) => {
+                let j = *j;
+                *p = Positions::Many(vec![j, i]);
+            }
+            Positions::Many(v) => {
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+        }
+        None
+    }
+
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Positions::One(i) => std::slice::from_ref(i),
+            Positions::Many(v) => v,
+        }
+    }
+}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    FastHash::default().hash_one(name)
+}
+
+fn add_position(map: &mut HashMap<u64, Positions, FastHash>, name: &str, i: usize) {
+    let key = name_hash(name);
+    if let Some(new) = Positions::add(map.get_mut(&key), i) {
+        map.insert(key, new);
+    }
+}
+
+/// A multiply-rotate hash (FxHash's) for maps keyed by names from the migrations being replayed:
+/// they come from the repository, not from an adversary, and SipHash cost more than the lookups
+/// it served.
+pub type FastHash = std::hash::BuildHasherDefault<FxHasher>;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+        for &b in chunks.remainder() {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+thread_local! {
+    /// The index of the [`NameIndex::apply`] running on this thread, lent to the lookups above
+    /// so the statement functions keep their plain `&mut Catalog` signatures.
+    static ACTIVE_INDEX: RefCell<Option<NameIndex>> = const { RefCell::new(None) };
+}
+
+fn with_active_index<R>(f: impl FnOnce(&mut NameIndex) -> R) -> Option<R> {
+    ACTIVE_INDEX.with(|a| a.borrow_mut().as_mut().map(f))
+}
+
+impl NameIndex {
+    /// Forgets everything: the next use rebuilds from the catalog.
+    pub fn reset(&mut self) {
+        self.synced = None;
+    }
+
+    /// Brings the index up to date: tables appended since the last call are added; a shorter
+    /// table list, or a reset, rebuilds it.
+    pub fn sync(&mut self, catalog: &Catalog) {
+        let len = catalog.tables.len();
+        let from = match self.synced {
+            Some(n) if n <= len => n,
+            _ => {
+                self.tables.clear();
+                self.indexes.clear();
+                0
+            }
+        };
+        for (i, t) in catalog.tables.iter().enumerate().skip(from) {
+            add_position(&mut self.tables, &t.name, i);
+            for ix in &t.indexes {
+                add_position(&mut self.indexes, &ix.name, i);
+            }
+        }
+        self.synced = Some(len);
+    }
+
+    /// The position of table `name` in `catalog.tables`. Scans when the index is behind.
+    pub fn table_position(&self, catalog: &Catalog, name: &str) -> Option<usize> {
+        // Most statements touch the table created last: no hashing for it.
+        if let Some(last) = catalog.tables.len().checked_sub(1)
+            && catalog.tables[last].name == name
+        {
+            return Some(last);
+        }
+        if self.synced == Some(catalog.tables.len()) {
+            let Some(positions) = self.tables.get(&name_hash(name)) else {
+                return None;
+            };
+            // The newest table of a name, as the scan finds it.
+            let found = positions.as_slice().iter().copied();
+            if let Some(i) = found.filter(|&i| catalog.tables[i].name == name).max() {
+                return Some(i);
+            }
+            // Another name with the same hash: fall through to the scan.
+        }
+        catalog.tables.iter().rposition(|t| t.name == name)
+    }
+
+    /// The table named `name`.
+    pub fn table<'c>(&self, catalog: &'c Catalog, name: &str) -> Option<&'c Table> {
+        self.table_position(catalog, name)
+            .map(|i| &catalog.tables[i])
+    }
+
+    /// The position of the table that has an index named `name`. Scans when the index is
+    /// behind.
+    pub fn index_position(&self, catalog: &Catalog, name: &str) -> Option<usize> {
+        let has = |t: &Table| t.indexes.iter().any(|ix| ix.name == name);
+        if self.synced == Some(catalog.tables.len()) {
+            let Some(positions) = self.indexes.get(&name_hash(name)) else {
+                return None;
+            };
+            // The first table holding it, as the scan finds it.
+            let found = positions.as_slice().iter().copied();
+            if let Some(i) = found.filter(|&i| has(&catalog.tables[i])).min() {
+                return Some(i);
+            }
+            // Dropped since, or another name with the same hash: the scan decides.
+        }
+        catalog.tables.iter().position(has)
+    }
+
+    fn position_mut(&mut self, catalog: &Catalog, name: &str) -> Option<usize> {
+        self.sync(catalog);
+        self.table_position(catalog, name)
+    }
+
+    /// [`apply`], with this index answering the name lookups, then following the change.
+    pub fn apply(&mut self, catalog: &mut Catalog, node: &NodeEnum) -> Result<Applied> {
+        /// Takes the index back from the thread, also when `apply` panics.
+        struct Lend<'a>(&'a mut NameIndex);
+        impl Drop for Lend<'_> {
+            fn drop(&mut self) {
+                if let Some(index) = ACTIVE_INDEX.with(|a| a.borrow_mut().take()) {
+                    *self.0 = index;
+                }
+            }
+        }
+        self.sync(catalog);
+        let lent = std::mem::take(self);
+        let previous = ACTIVE_INDEX.with(|a| a.borrow_mut().replace(lent));
+        debug_assert!(previous.is_none(), "NameIndex::apply is not reentrant");
+        let lend = Lend(self);
+        let result = apply(catalog, node);
+        std::mem::drop(lend);
+        self.follow(catalog, node, &result);
+        result
+    }
+
+    /// What a statement changed that [`NameIndex::sync`] cannot see by itself.
+    fn follow(&mut self, catalog: &Catalog, node: &NodeEnum, result: &Result<Applied>) {
+        match node {
+            // A new index joins its table's entry.
+            NodeEnum::IndexStmt(s) => {
+                let table = relation_name(s.relation.as_ref()).ok();
+                let table = table.and_then(|t| self.table_position(catalog, &t));
+                if let Some(i) = table {
+                    for ix in &catalog.tables[i].indexes {
+                        add_position(&mut self.indexes, &ix.name, i);
+                    }
+                }
+            }
+            // These append tables, remove tables or indexes (a shorter list rebuilds; a removed
+            // index is a stale hit, checked), or change neither.
+            NodeEnum::CreateStmt(_)
+            | NodeEnum::AlterTableStmt(_)
+            | NodeEnum::DropStmt(_)
+            | NodeEnum::CommentStmt(_)
+            | NodeEnum::CreateEnumStmt(_)
+            | NodeEnum::AlterEnumStmt(_)
+            | NodeEnum::CreateFunctionStmt(_)
+            | NodeEnum::CreateTrigStmt(_)
+            | NodeEnum::GrantStmt(_)
+            | NodeEnum::CreateExtensionStmt(_)
+            | NodeEnum::ViewStmt(_)
+            | NodeEnum::CreateSeqStmt(_)
+            | NodeEnum::AlterSeqStmt(_)
+            | NodeEnum::CreateSchemaStmt(_)
+            | NodeEnum::CreatePolicyStmt(_)
+            | NodeEnum::AlterPolicyStmt(_) => {}
+            _ if matches!(result, Ok(Applied::NoSchemaChange(_))) => {}
+            // Renames (and whatever else) change names in place.
+            _ => self.reset(),
+        }
+        self.sync(catalog);
+    }
 }
 
 fn column_mut<'t>(table: &'t mut Table, name: &str) -> Result<&'t mut Column> {
@@ -410,11 +693,22 @@ fn column_mut<'t>(table: &'t mut Table, name: &str) -> Result<&'t mut Column> {
 /// The model type of a parsed type name (`character varying(20)`, `public.status[]`).
 pub fn data_type(catalog: &Catalog, type_name: Option<&protobuf::TypeName>) -> Result<DataType> {
     let t = type_name.ok_or_else(|| ReplayError::new("column without a type"))?;
-    let names = strings(&t.names);
-    let base = match names.as_slice() {
-        [schema, name] if schema == "pg_catalog" => name.clone(),
-        other => object_name(other)?,
+    let is_enum = |n: &str| catalog.enum_type(n).is_some();
+    let mut names = t.names.iter().filter_map(string_value);
+    let qualified;
+    let base = match (names.next(), names.next(), names.next()) {
+        (Some("pg_catalog" | "public"), Some(name), None) | (Some(name), None, None) => name,
+        _ => {
+            qualified = object_name(&strings(&t.names))?;
+            qualified.as_str()
+        }
     };
+    // The usual column: a bare type name, looked up without building its text.
+    if t.typmods.is_empty() && t.array_bounds.is_empty() {
+        return parse_type(base, &is_enum)
+            .map_err(|e| ReplayError::new(format!("unsupported type `{base}`: {e:?}")));
+    }
+    let base = base.to_string();
     let mut modifiers = Vec::new();
     for m in &t.typmods {
         match m.node.as_ref() {
@@ -427,16 +721,37 @@ pub fn data_type(catalog: &Catalog, type_name: Option<&protobuf::TypeName>) -> R
     }
     // `interval` carries a field mask as its modifier; the model has no interval fields.
     let mut text = if modifiers.is_empty() || base == "interval" {
-        base.clone()
+        base
     } else {
         format!("{base}({})", modifiers.join(","))
     };
     if !t.array_bounds.is_empty() {
         text.push_str("[]");
     }
-    let is_enum = |n: &str| catalog.enum_type(n).is_some();
-    DataType::parse(&text, &is_enum)
+    parse_type(&text, &is_enum)
         .map_err(|e| ReplayError::new(format!("unsupported type `{text}`: {e:?}")))
+}
+
+/// [`DataType::parse`], remembered for the few texts a history spells over and over (`uuid`,
+/// `numeric(10,2)`). Only texts whose result cannot depend on the catalog are remembered: no
+/// array, no space (so the text is its own normal form), and not an enum's name, which `parse`
+/// asks first.
+fn parse_type(
+    text: &str,
+    is_enum: &dyn Fn(&str) -> bool,
+) -> std::result::Result<DataType, crate::types::TypeError> {
+    thread_local! {
+        static PARSED: RefCell<HashMap<String, DataType, FastHash>> = RefCell::default();
+    }
+    if text.contains(|c: char| c == '[' || c.is_whitespace()) || is_enum(text) {
+        return DataType::parse(text, is_enum);
+    }
+    if let Some(known) = PARSED.with(|p| p.borrow().get(text).cloned()) {
+        return Ok(known);
+    }
+    let parsed = DataType::parse(text, is_enum)?;
+    PARSED.with(|p| p.borrow_mut().insert(text.to_string(), parsed.clone()));
+    Ok(parsed)
 }
 
 fn expression(node: Option<&protobuf::Node>) -> Result<String> {
@@ -477,16 +792,22 @@ fn create_table(catalog: &mut Catalog, s: &protobuf::CreateStmt) -> Result<Appli
             "table \"{name}\": inheritance and partitioning are not modelled"
         )));
     }
+    let columns = s
+        .table_elts
+        .iter()
+        .filter(|e| matches!(e.node, Some(NodeEnum::ColumnDef(_))))
+        .count();
     catalog.tables.push(Table {
         name: name.clone(),
         comment: None,
-        columns: Vec::new(),
+        columns: Vec::with_capacity(columns),
         primary_key: None,
         uniques: Vec::new(),
         checks: Vec::new(),
         foreign_keys: Vec::new(),
         indexes: Vec::new(),
         triggers: Vec::new(),
+        grants: Vec::new(),
         flags: TableFlags::default(),
     });
     let result = (|| {
@@ -921,11 +1242,7 @@ fn create_index(catalog: &mut Catalog, s: &protobuf::IndexStmt) -> Result<Applie
     } else {
         s.idxname.clone()
     };
-    if catalog
-        .tables
-        .iter()
-        .any(|t| t.indexes.iter().any(|i| i.name == name))
-    {
+    if index_exists(catalog, &name) {
         if s.if_not_exists {
             return Ok(Applied::Schema);
         }
@@ -979,10 +1296,7 @@ fn drop(catalog: &mut Catalog, s: &protobuf::DropStmt) -> Result<Applied> {
                 drop_type(catalog, &name, cascade, s.missing_ok)?;
             }
             ObjectType::ObjectFunction => {
-                let name = match object.node.as_ref() {
-                    Some(NodeEnum::ObjectWithArgs(o)) => object_name(&strings(&o.objname))?,
-                    _ => return Err(ReplayError::new("unsupported DROP FUNCTION")),
-                };
+                let name = function_name(object)?;
                 let before = catalog.functions.len();
                 catalog.functions.retain(|f| f.name != name);
                 if before == catalog.functions.len() && !s.missing_ok {
@@ -1342,11 +1656,30 @@ fn comment(catalog: &mut Catalog, s: &protobuf::CommentStmt) -> Result<Applied> 
 
 fn create_function(catalog: &mut Catalog, s: &protobuf::CreateFunctionStmt) -> Result<Applied> {
     let name = object_name(&strings(&s.funcname))?;
-    if !s.parameters.is_empty() {
-        return Ok(Applied::Unmodelled("function with parameters"));
+    let mut arguments = Vec::new();
+    for p in &s.parameters {
+        let Some(NodeEnum::FunctionParameter(p)) = p.node.as_ref() else {
+            return Ok(Applied::Unmodelled("function parameter form"));
+        };
+        let mode = protobuf::FunctionParameterMode::try_from(p.mode);
+        let plain_in = matches!(
+            mode,
+            Ok(protobuf::FunctionParameterMode::FuncParamIn
+                | protobuf::FunctionParameterMode::FuncParamDefault)
+        );
+        if !plain_in || p.defexpr.is_some() || p.name.is_empty() {
+            return Ok(Applied::Unmodelled(
+                "function with OUT, VARIADIC, unnamed or defaulted parameters",
+            ));
+        }
+        arguments.push(FunctionArgument {
+            name: p.name.clone(),
+            data_type: data_type(catalog, p.arg_type.as_ref())?,
+        });
     }
     let mut language = String::new();
     let mut body = None;
+    let mut security_definer = false;
     for option in &s.options {
         let Some(NodeEnum::DefElem(d)) = option.node.as_ref() else {
             continue;
@@ -1354,6 +1687,12 @@ fn create_function(catalog: &mut Catalog, s: &protobuf::CreateFunctionStmt) -> R
         let arg = d.arg.as_deref();
         match d.defname.as_str() {
             "language" => language = arg.and_then(string_value).unwrap_or_default().to_string(),
+            "security" => {
+                security_definer = matches!(
+                    arg.and_then(|a| a.node.as_ref()),
+                    Some(NodeEnum::Boolean(b)) if b.boolval
+                )
+            }
             "as" => {
                 body = arg.and_then(|a| match a.node.as_ref() {
                     Some(NodeEnum::List(list)) => list
@@ -1374,14 +1713,22 @@ fn create_function(catalog: &mut Catalog, s: &protobuf::CreateFunctionStmt) -> R
         }
         None => String::new(),
     };
-    let function = Function {
+    let mut function = Function {
         name: name.clone(),
+        arguments,
         returns,
         language,
         body: body.unwrap_or_default(),
+        security_definer,
+        // PostgreSQL grants EXECUTE on a new function to PUBLIC.
+        execute: vec![PUBLIC.to_string()],
     };
     match catalog.functions.iter_mut().find(|f| f.name == name) {
-        Some(existing) if s.replace => *existing = function,
+        // CREATE OR REPLACE keeps the privileges.
+        Some(existing) if s.replace => {
+            function.execute = std::mem::take(&mut existing.execute);
+            *existing = function;
+        }
         Some(_) => {
             return Err(ReplayError::new(format!(
                 "function \"{name}\" already exists"
@@ -1392,15 +1739,98 @@ fn create_function(catalog: &mut Catalog, s: &protobuf::CreateFunctionStmt) -> R
     Ok(Applied::Schema)
 }
 
+fn function_name(object: &protobuf::Node) -> Result<String> {
+    match object.node.as_ref() {
+        Some(NodeEnum::ObjectWithArgs(o)) => object_name(&strings(&o.objname)),
+        _ => Err(ReplayError::new("expected a function name")),
+    }
+}
+
+/// `GRANT`/`REVOKE` privileges on tables or `EXECUTE` on functions. Column privileges,
+/// `ALL TABLES IN SCHEMA` and default privileges are not modelled.
+fn grant(catalog: &mut Catalog, s: &protobuf::GrantStmt) -> Result<Applied> {
+    use protobuf::{GrantTargetType, RoleSpecType};
+    if GrantTargetType::try_from(s.targtype) != Ok(GrantTargetType::AclTargetObject) {
+        return Ok(Applied::Unmodelled(
+            "GRANT on ALL ... IN SCHEMA or default privileges",
+        ));
+    }
+    let mut grantees = Vec::new();
+    for g in &s.grantees {
+        let Some(NodeEnum::RoleSpec(r)) = g.node.as_ref() else {
+            return Ok(Applied::Unmodelled("grantee form"));
+        };
+        match RoleSpecType::try_from(r.roletype) {
+            Ok(RoleSpecType::RolespecPublic) => grantees.push(PUBLIC.to_string()),
+            Ok(RoleSpecType::RolespecCstring) => grantees.push(r.rolename.clone()),
+            _ => return Ok(Applied::Unmodelled("GRANT to CURRENT_USER/SESSION_USER")),
+        }
+    }
+    let mut privileges = Vec::new();
+    for p in &s.privileges {
+        let Some(NodeEnum::AccessPriv(p)) = p.node.as_ref() else {
+            return Ok(Applied::Unmodelled("privilege form"));
+        };
+        if !p.cols.is_empty() {
+            return Ok(Applied::Unmodelled("column privileges"));
+        }
+        privileges.push(p.priv_name.to_ascii_lowercase());
+    }
+    let kind = ObjectType::try_from(s.objtype).unwrap_or(ObjectType::Undefined);
+    match kind {
+        ObjectType::ObjectTable => {
+            // No privilege names means ALL.
+            let privileges: Vec<Privilege> = if privileges.is_empty() {
+                Privilege::ALL.to_vec()
+            } else {
+                let parsed: Option<Vec<Privilege>> =
+                    privileges.iter().map(|p| Privilege::parse(p)).collect();
+                match parsed {
+                    Some(p) => p,
+                    None => return Ok(Applied::Unmodelled("table privilege")),
+                }
+            };
+            for object in &s.objects {
+                let Some(NodeEnum::RangeVar(r)) = object.node.as_ref() else {
+                    return Ok(Applied::Unmodelled("GRANT object form"));
+                };
+                let name = relation_name(Some(r))?;
+                let table = table_mut(catalog, &name)?;
+                for role in &grantees {
+                    table.set_privileges(role, &privileges, s.is_grant);
+                }
+            }
+        }
+        ObjectType::ObjectFunction => {
+            if !privileges.iter().all(|p| p == "execute") {
+                return Ok(Applied::Unmodelled("function privilege"));
+            }
+            for object in &s.objects {
+                let name = function_name(object)?;
+                let function = catalog
+                    .functions
+                    .iter_mut()
+                    .find(|f| f.name == name)
+                    .ok_or_else(|| ReplayError::new(format!("function {name} does not exist")))?;
+                for role in &grantees {
+                    function.set_execute(role, s.is_grant);
+                }
+            }
+        }
+        _ => return Ok(Applied::Unmodelled("GRANT on an unmodelled object")),
+    }
+    Ok(Applied::Schema)
+}
+
 fn create_trigger(catalog: &mut Catalog, s: &protobuf::CreateTrigStmt) -> Result<Applied> {
     // Bits of PostgreSQL's pg_trigger.tgtype.
     const BEFORE: i32 = 1 << 1;
     const INSERT: i32 = 1 << 2;
     const DELETE: i32 = 1 << 3;
     const UPDATE: i32 = 1 << 4;
+    const TRUNCATE: i32 = 1 << 5;
     const INSTEAD: i32 = 1 << 6;
-    if !s.row
-        || s.timing & INSTEAD != 0
+    if s.timing & INSTEAD != 0
         || s.when_clause.is_some()
         || !s.columns.is_empty()
         || !s.args.is_empty()
@@ -1414,6 +1844,7 @@ fn create_trigger(catalog: &mut Catalog, s: &protobuf::CreateTrigStmt) -> Result
         (INSERT, TriggerEvent::Insert),
         (UPDATE, TriggerEvent::Update),
         (DELETE, TriggerEvent::Delete),
+        (TRUNCATE, TriggerEvent::Truncate),
     ] {
         if s.events & bit != 0 {
             events.push(event);
@@ -1429,6 +1860,7 @@ fn create_trigger(catalog: &mut Catalog, s: &protobuf::CreateTrigStmt) -> Result
         name: s.trigname.clone(),
         timing,
         events,
+        for_each_row: s.row,
         function,
     };
     match table.triggers.iter_mut().find(|t| t.name == s.trigname) {

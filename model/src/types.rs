@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// A column type. Built-in types are spelled as PostgreSQL's `format_type` would, user enums by name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DataType {
     SmallInt,
     Integer,

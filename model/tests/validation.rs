@@ -432,3 +432,135 @@ fn damaged_input_never_panics() {
         let _ = model::load_schema("schema.yaml", &damaged);
     }
 }
+
+/// A schema with the audit table the compliance functions write to, a data-subject table and
+/// one child, for the compliance cases below.
+const COMPLIANCE: &str = "
+enums:
+  audit_event_type: [data_access, data_retention_purge, right_to_erasure]
+  consent_status: [pending, granted]
+roles:
+  admin: { execute: [erase_data_subject] }
+tables:
+  audit_logs:
+    append_only: true
+    columns:
+      id: { type: uuid, primary_key: true }
+      timestamp: { type: timestamptz, default: now() }
+      event_type: audit_event_type
+      user_id: { type: uuid, nullable: true }
+      resource_type: { type: text, nullable: true }
+      action: { type: text, nullable: true }
+      details: { type: jsonb, default: \"'{}'::jsonb\" }
+  cases:
+    data_subject: patient_id
+    erasure: anonymize
+    consent: consent
+    grants: { admin: [select] }
+    columns:
+      id: { type: uuid, primary_key: true }
+      patient_id: { type: text, phi: true }
+      notes: { type: text, nullable: true, phi: true, encrypted: true }
+      consent: { type: consent_status, default: pending }
+  jobs:
+    erasure: delete
+    requires_consent: case_id
+    columns:
+      id: { type: uuid, primary_key: true }
+      case_id: { type: uuid, references: cases }
+";
+
+#[test]
+fn compliance_schema_is_valid() {
+    check(
+        COMPLIANCE,
+        expect![[r#"
+        ok
+    "#]],
+    );
+}
+
+#[test]
+fn grants_and_roles() {
+    check(
+        &COMPLIANCE
+            .replace(
+                "grants: { admin: [select] }",
+                "grants: { admin: [selct, insert, insert], nobody: [select] }",
+            )
+            .replace(
+                "    append_only: true\n",
+                "    append_only: true\n    grants: { admin: [update] }\n",
+            ),
+        expect![[r#"
+            schema.yaml:10:23: `audit_logs` is append-only: no role may be granted `update` (help: expired rows leave through `purge_expired_data()` only; grant `execute: [purge_expired_data]` to the role instead)
+            schema.yaml:23:23: unknown privilege `selct` (help: did you mean `select`?)
+            schema.yaml:23:38: privilege `insert` is listed twice
+            schema.yaml:23:47: unknown role `nobody`: declare it under the top-level `roles`
+        "#]],
+    );
+    check(
+        &COMPLIANCE.replace(
+            "  admin: { execute: [erase_data_subject] }",
+            "  admin: { execute: [erase_data_subjects, purge_expired_data] }\n  idle: {}\n  pg_monitor: {}",
+        ),
+        expect![[r#"
+            schema.yaml:6:22: `erase_data_subjects` is not a function this schema generates (help: did you mean `erase_data_subject`?)
+            schema.yaml:6:43: `purge_expired_data` is not a function this schema generates (help: it is generated when a table declares `retention`)
+            schema.yaml:7:3: role `idle` is granted nothing (help: grant it privileges with a table's `grants`, or remove it)
+            schema.yaml:8:3: `pg_monitor` is reserved by PostgreSQL; choose another role name
+        "#]],
+    );
+}
+
+#[test]
+fn retention_erasure_and_consent_declarations() {
+    check(
+        &COMPLIANCE
+            .replace(
+                "    append_only: true\n",
+                "    append_only: true\n    retention: { keep: 7 eons, column: timestamp }\n",
+            )
+            .replace(
+                "    erasure: delete\n",
+                "    erasure: shred\n    retention: { keep: 30 days, column: case_id }\n",
+            )
+            .replace("    consent: consent\n", "    consent: patient_id\n"),
+        expect![[r#"
+            schema.yaml:10:24: unknown period unit `eons`: use days, weeks, months or years
+            schema.yaml:22:14: consent column `patient_id` must be boolean or an enum with the label `granted` (help: e.g. `enums: { consent_status: [pending, granted, withdrawn] }`)
+            schema.yaml:30:14: unknown erasure `shred`: expected `delete` or `anonymize`
+            schema.yaml:31:41: retention counts from a timestamp; `case_id` is uuid
+        "#]],
+    );
+    check(
+        &COMPLIANCE
+            .replace("    data_subject: patient_id\n", "    data_subject: id\n")
+            .replace(
+                "      case_id: { type: uuid, references: cases }",
+                "      case_id: { type: uuid }",
+            ),
+        expect![[r#"
+            schema.yaml:6:22: `erase_data_subject` is not a function this schema generates (help: it is generated when a table declares `data_subject`)
+            schema.yaml:19:19: the data-subject column `id` must be text, not uuid
+            schema.yaml:20:14: `erasure` needs a table that declares `data_subject` (help: e.g. `data_subject: patient_id` on the table whose rows belong to one person)
+            schema.yaml:29:14: `erasure` needs a table that declares `data_subject` (help: e.g. `data_subject: patient_id` on the table whose rows belong to one person)
+            schema.yaml:30:23: `requires_consent: case_id` must name a single-column foreign key
+        "#]],
+    );
+}
+
+#[test]
+fn encrypted_columns() {
+    check(
+        &COMPLIANCE.replace(
+            "      notes: { type: text, nullable: true, phi: true, encrypted: true }",
+            "      notes: { type: jsonb, nullable: true, encrypted: true, index: true }",
+        ),
+        expect![[r#"
+            schema.yaml:26:56: encrypted column `notes` cannot have `index` (help: ciphertexts are random: the database cannot compare, index or default them)
+            schema.yaml:26:56: encrypted column `notes` must also be marked `pii: true` or `phi: true`, so audits scrub it
+            schema.yaml:26:56: encrypted column `notes` must be `text`, not jsonb (help: the ciphertext is stored as text (`enc:v1:` + base64); encrypt other values as their text form)
+        "#]],
+    );
+}

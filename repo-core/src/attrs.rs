@@ -18,6 +18,7 @@ pub const FIELD_KEYS: &[&str] = &[
     "jsonb",
     "pii",
     "phi",
+    "encrypted",
 ];
 
 /// `#[repo(...)]` on the struct.
@@ -40,6 +41,7 @@ pub struct FieldAttrs {
     pub jsonb: Option<Span>,
     pub pii: Option<Span>,
     pub phi: Option<Span>,
+    pub encrypted: Option<Span>,
 }
 
 fn is_repo(attr: &Attribute) -> bool {
@@ -140,6 +142,7 @@ pub fn parse_field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldAt
                 "jsonb" => &mut out.jsonb,
                 "pii" => &mut out.pii,
                 "phi" => &mut out.phi,
+                "encrypted" => &mut out.encrypted,
                 _ => {
                     errors.push(unknown(&key, FIELD_KEYS));
                     return skip_value(&meta);

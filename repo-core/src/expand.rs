@@ -99,13 +99,23 @@ fn table_impl(model: &Model) -> TokenStream {
     let soft_delete = option(model.soft_delete);
     let sort_key = option(model.sort_key);
     let columns = model.fields.iter().map(|f| {
-        let (name, pii, phi) = (&f.column, f.pii, f.phi);
-        quote!(::repo_runtime::ColumnMeta { name: #name, pii: #pii, phi: #phi })
+        let (name, pii, phi, encrypted) = (&f.column, f.pii, f.phi, f.encrypted);
+        quote!(::repo_runtime::ColumnMeta { name: #name, pii: #pii, phi: #phi, encrypted: #encrypted })
     });
     let decode = model.fields.iter().enumerate().map(|(i, f)| {
-        let name = &f.ident;
-        quote!(#name: row.try_get(#i)?)
+        let (name, column) = (&f.ident, &f.column);
+        if f.encrypted {
+            quote!(#name: ::repo_runtime::__private::decrypt_column(row, #i, data_key, #table, #column)?)
+        } else {
+            quote!(#name: row.try_get(#i)?)
+        }
     });
+    // Named only when used, so a table without encrypted columns has no unused variable.
+    let data_key = if model.fields.iter().any(|f| f.encrypted) {
+        format_ident!("data_key")
+    } else {
+        format_ident!("_data_key")
+    };
     let key_type = key_type(model);
     let key_value = match model.sort_key {
         Some(i) => {
@@ -128,7 +138,8 @@ fn table_impl(model: &Model) -> TokenStream {
 
             fn from_row(
                 row: &::repo_runtime::__private::Row,
-            ) -> ::core::result::Result<Self, ::repo_runtime::__private::Error> {
+                #data_key: ::core::option::Option<&::repo_runtime::DataKey>,
+            ) -> ::core::result::Result<Self, ::repo_runtime::RepoError> {
                 ::core::result::Result::Ok(Self { #(#decode),* })
             }
 
@@ -143,17 +154,23 @@ fn table_impl(model: &Model) -> TokenStream {
     }
 }
 
-/// `values.push("column", &source.field);`, or inside `if let Some` for optional ones.
+/// `values.push("column", &source.field);`, or inside `if let Some` for optional ones;
+/// `push_encrypted` for encrypted fields (encrypted when the statement runs).
 fn push(field: &Field, source: &syn::Ident, optional: bool) -> TokenStream {
     let (name, column) = (&field.ident, &field.column);
+    let push = if field.encrypted {
+        format_ident!("push_encrypted")
+    } else {
+        format_ident!("push")
+    };
     if optional {
         quote! {
             if let ::core::option::Option::Some(value) = &#source.#name {
-                values.push(#column, value);
+                values.#push(#column, value);
             }
         }
     } else {
-        quote!(values.push(#column, &#source.#name);)
+        quote!(values.#push(#column, &#source.#name);)
     }
 }
 
@@ -164,10 +181,26 @@ fn methods(model: &Model) -> TokenStream {
     let table = &model.table;
     let key_type = key_type(model);
     let audits_reads = model.fields.iter().any(|f| f.phi);
-    let read_note = if audits_reads {
-        "The table holds PHI: the read writes one `data_access` row to `audit_logs` in the same statement."
+    let encrypted: Vec<String> = model
+        .fields
+        .iter()
+        .filter(|f| f.encrypted)
+        .map(|f| format!("`{}`", f.column))
+        .collect();
+    let crypt_note = if encrypted.is_empty() {
+        String::new()
     } else {
-        "The table holds no PHI: reads are not audited."
+        format!(
+            " The encrypted columns ({}) are encrypted before they are sent and decrypted when read: the actor needs a data key (`Actor::with_data_key`), or the call fails with `RepoError::Encryption` before anything runs.",
+            encrypted.join(", ")
+        )
+    };
+    let read_note = if audits_reads {
+        format!(
+            "The table holds PHI: the read writes one `data_access` row to `audit_logs` in the same statement.{crypt_note}"
+        )
+    } else {
+        format!("The table holds no PHI: reads are not audited.{crypt_note}")
     };
     let rt = quote!(::repo_runtime);
     let private = quote!(::repo_runtime::__private);
@@ -188,13 +221,18 @@ fn methods(model: &Model) -> TokenStream {
         .map(|(_, f)| push(f, &patch_source, true));
 
     let insert_doc = format!(
-        " Inserts a row into `{table}` and its `data_create` row into `audit_logs`, in one statement; returns the row as stored (defaults filled in)."
+        " Inserts a row into `{table}` and its `data_create` row into `audit_logs`, in one statement; returns the row as stored (defaults filled in).{crypt_note}"
     );
     let get_doc = format!(
         " The live row of `{table}` with this id, or `None`. {read_note} Soft-deleted rows are not returned."
     );
     let update_doc = format!(
-        " Sets the `Some` fields of `patch` on the live row `id` of `{table}` and writes one `data_update` row to `audit_logs` naming each changed column with its old and new value (PII/PHI as keyed hashes), in one statement. Errors with `NotFound` when there is no such live row and `EmptyPatch` when no field is set."
+        " Sets the `Some` fields of `patch` on the live row `id` of `{table}` and writes one `data_update` row to `audit_logs` naming each changed column with its old and new value (PII/PHI as keyed hashes), in one statement. Errors with `NotFound` when there is no such live row and `EmptyPatch` when no field is set.{crypt_note}{}",
+        if encrypted.is_empty() {
+            ""
+        } else {
+            " An encrypted column the patch sets is always listed as changed (its ciphertext changes even when the plaintext does not)."
+        }
     );
     let hard_delete_doc = format!(
         " Deletes the row `id` of `{table}` for good (soft-deleted or not) and writes one `data_delete` row to `audit_logs`, in one statement."

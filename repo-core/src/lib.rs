@@ -29,6 +29,10 @@
 //! - `jsonb`: a JSONB column with a GIN index: adds `find_by_<field>_containing` (`@>`);
 //! - `pii`, `phi`: personal / health information: never in the audit log in clear; a `phi`
 //!   field makes every read of the table audited too.
+//! - `encrypted`: on a `String` or `Option<String>` field (a `text` column): stored encrypted by
+//!   the application (`enc:v1:` + base64 of AES-256-GCM, see `repo_runtime::DataKey`), decrypted
+//!   transparently on every read; the actor needs a data key. Also sensitive like `pii`; cannot be
+//!   the primary key, the sort key, `jsonb`, `soft_delete` or `read_only`.
 
 pub mod attrs;
 pub mod expand;

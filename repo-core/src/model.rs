@@ -40,6 +40,8 @@ pub struct Field {
     pub jsonb: bool,
     pub pii: bool,
     pub phi: bool,
+    /// Stored encrypted by the application (`String` or `Option<String>`, a `text` column).
+    pub encrypted: bool,
 }
 
 impl Field {
@@ -166,6 +168,7 @@ impl Model {
                 jsonb: a.jsonb.is_some(),
                 pii: a.pii.is_some(),
                 phi: a.phi.is_some(),
+                encrypted: a.encrypted.is_some(),
             });
         }
 
@@ -239,13 +242,19 @@ fn check_field(
     field: &syn::Field,
     errors: &mut Vec<syn::Error>,
 ) {
-    let conflicts: [(&str, Option<Span>, &str, Option<Span>); 6] = [
+    let conflicts: [(&str, Option<Span>, &str, Option<Span>); 11] = [
         ("primary_key", a.primary_key, "soft_delete", a.soft_delete),
         ("primary_key", a.primary_key, "read_only", a.read_only),
         ("read_only", a.read_only, "default", a.default),
         ("soft_delete", a.soft_delete, "default", a.default),
         ("soft_delete", a.soft_delete, "sort_key", a.sort_key),
         ("primary_key", a.primary_key, "jsonb", a.jsonb),
+        // An encrypted value cannot be compared, ordered or searched in SQL, nor set by it.
+        ("primary_key", a.primary_key, "encrypted", a.encrypted),
+        ("sort_key", a.sort_key, "encrypted", a.encrypted),
+        ("jsonb", a.jsonb, "encrypted", a.encrypted),
+        ("soft_delete", a.soft_delete, "encrypted", a.encrypted),
+        ("read_only", a.read_only, "encrypted", a.encrypted),
     ];
     for (first, x, second, y) in conflicts {
         if let (Some(_), Some(span)) = (x, y) {
@@ -286,6 +295,14 @@ fn check_field(
         errors.push(syn::Error::new(
             span,
             "the `sort_key` column cannot be nullable: NULLs have no place in a keyset order",
+        ));
+    }
+    if let Some(span) = a.encrypted
+        && t.base != "String"
+    {
+        errors.push(syn::Error::new(
+            span.join(field.ty.span()).unwrap_or(span),
+            "`encrypted` fields must be `String` (or `Option<String>`): the column stays `text`, holding `enc:v1:` and base64",
         ));
     }
     if let Some(span) = a.jsonb

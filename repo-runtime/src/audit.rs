@@ -1,10 +1,13 @@
 //! Who acts ([`Actor`]) and the key that keeps PII/PHI out of the audit log ([`AuditKey`]).
+//! An actor may also carry the [`DataKey`] of the encrypted columns.
 
 use std::fmt;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+use crate::DataKey;
 
 /// SHA-256's block size: HMAC pads (or hashes) the key to exactly this many bytes.
 const BLOCK: usize = 64;
@@ -31,7 +34,7 @@ pub struct AuditKey {
     key: Vec<u8>,
 }
 
-/// Why an [`AuditKey`] could not be made.
+/// Why an [`AuditKey`] or a [`DataKey`] could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyError {
@@ -39,13 +42,20 @@ pub enum KeyError {
     MissingEnv(&'static str),
     /// The environment variable is not hexadecimal.
     NotHex(&'static str),
-    /// Fewer than 32 bytes.
+    /// Fewer than 32 bytes (an [`AuditKey`]).
     TooShort(usize),
+    /// Not exactly 32 bytes (a [`DataKey`], AES-256).
+    WrongLength(usize),
 }
 
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            KeyError::MissingEnv(var) if *var == DataKey::ENV_VAR => write!(
+                f,
+                "{var} is not set: the data encryption key (64 hex digits, {} bytes for AES-256)",
+                DataKey::LEN
+            ),
             KeyError::MissingEnv(var) => {
                 write!(
                     f,
@@ -56,6 +66,11 @@ impl fmt::Display for KeyError {
             KeyError::TooShort(len) => write!(
                 f,
                 "the audit HMAC key has {len} bytes; at least {MIN_KEY_LEN} are needed"
+            ),
+            KeyError::WrongLength(len) => write!(
+                f,
+                "the data encryption key has {len} bytes; exactly {} are needed (AES-256, 64 hex digits)",
+                DataKey::LEN
             ),
         }
     }
@@ -95,7 +110,11 @@ impl AuditKey {
 
     /// An actor: the user every audit row written on its behalf names, with this key.
     pub fn actor(&self, user_id: Uuid) -> Actor<'_> {
-        Actor { user_id, key: self }
+        Actor {
+            user_id,
+            key: self,
+            data_key: None,
+        }
     }
 
     /// The keyed hash written to `audit_logs` in place of a sensitive value whose PostgreSQL
@@ -130,11 +149,14 @@ impl fmt::Debug for AuditKey {
 ///
 /// Every generated method takes an `Actor`, so an unaudited call does not compile. An actor can
 /// only be made by [`AuditKey::actor`], so it always carries the key its audit rows are scrubbed
-/// with.
+/// with. Tables with `#[repo(encrypted)]` columns also need the [`DataKey`] that encrypts them:
+/// `key.actor(user_id).with_data_key(&data_key)`; without it, their methods fail with
+/// [`crate::RepoError::Encryption`] before running anything.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'k> {
     user_id: Uuid,
     key: &'k AuditKey,
+    data_key: Option<&'k DataKey>,
 }
 
 impl<'k> Actor<'k> {
@@ -146,6 +168,20 @@ impl<'k> Actor<'k> {
     /// The key this actor's audit rows are scrubbed with.
     pub fn key(&self) -> &'k AuditKey {
         self.key
+    }
+
+    /// This actor, also able to read and write the encrypted columns with `data_key`.
+    #[must_use]
+    pub fn with_data_key(self, data_key: &'k DataKey) -> Actor<'k> {
+        Actor {
+            data_key: Some(data_key),
+            ..self
+        }
+    }
+
+    /// The key of the encrypted columns, if this actor carries one.
+    pub fn data_key(&self) -> Option<&'k DataKey> {
+        self.data_key
     }
 }
 
@@ -159,7 +195,7 @@ fn encode_hex(bytes: &[u8]) -> String {
         })
 }
 
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }

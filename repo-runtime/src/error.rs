@@ -4,8 +4,11 @@ use std::fmt;
 
 use uuid::Uuid;
 
+use crate::EncryptionFailure;
+
 /// Why a repository call failed. Nothing was changed and no audit row was written in any case:
-/// the data change and its audit row are one statement.
+/// the data change and its audit row are one statement. (One exception, under
+/// [`RepoError::Encryption`]: a row read back that does not decrypt.)
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum RepoError {
@@ -23,6 +26,24 @@ pub enum RepoError {
     EmptyPatch {
         /// The table of the patch.
         table: &'static str,
+    },
+    /// A value of an encrypted column (`#[repo(encrypted)]`) could not be encrypted or
+    /// decrypted: the actor carries no data key, or a stored value is not in the `enc:v1:`
+    /// format or does not authenticate (another key, copied from another column, tampered).
+    /// Never carries the value.
+    ///
+    /// A missing key is found before any statement runs, so nothing is written. A stored value
+    /// that does not decrypt is found after the statement, when its row is read back: for a read
+    /// the `data_access` audit row stays (the access was attempted); for a write (whose
+    /// `RETURNING` row holds the damaged value of another column) the change has been made: run
+    /// it in a transaction to undo it.
+    Encryption {
+        /// The table.
+        table: &'static str,
+        /// The encrypted column.
+        column: &'static str,
+        /// What went wrong.
+        reason: EncryptionFailure,
     },
 }
 
@@ -42,6 +63,11 @@ impl fmt::Display for RepoError {
             RepoError::Db(e) => write!(f, "database error: {e}"),
             RepoError::NotFound { table, id } => write!(f, "no row {id} in {table}"),
             RepoError::EmptyPatch { table } => write!(f, "empty patch for {table}: no field set"),
+            RepoError::Encryption {
+                table,
+                column,
+                reason,
+            } => write!(f, "encrypted column {table}.{column}: {reason}"),
         }
     }
 }
@@ -50,6 +76,7 @@ impl std::error::Error for RepoError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RepoError::Db(e) => Some(e),
+            RepoError::Encryption { reason, .. } => Some(reason),
             _ => None,
         }
     }

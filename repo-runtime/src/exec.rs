@@ -1,23 +1,102 @@
 //! The generated methods' bodies, generic over the table: bind the parameters, run the statement
 //! from [`crate::sql`] with `query_typed` (one round trip), decode the rows.
 
-use postgres::GenericClient;
 use postgres::types::{ToSql, Type};
+use postgres::{GenericClient, Row};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::crypto::{self, EncryptionFailure};
 use crate::page::{Cursor, KeysetKey, Page, PageRequest};
 use crate::sql::{self, Listing};
-use crate::{Actor, RepoError, SqlType, Table};
+use crate::{Actor, DataKey, RepoError, SqlType, Table};
 
 type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// The field types an encrypted column can have: `String` and `Option<String>` (text).
+pub trait EncryptedText: Sized {
+    /// The plaintext to encrypt; `None` for NULL.
+    fn plaintext(&self) -> Option<&str>;
+
+    /// The value of column `index` of `row`, each stored text replaced by `open(text)`.
+    fn open(
+        row: &Row,
+        index: usize,
+        open: &mut dyn FnMut(&str) -> Result<String, RepoError>,
+    ) -> Result<Self, RepoError>;
+}
+
+impl EncryptedText for String {
+    fn plaintext(&self) -> Option<&str> {
+        Some(self)
+    }
+
+    fn open(
+        row: &Row,
+        index: usize,
+        open: &mut dyn FnMut(&str) -> Result<String, RepoError>,
+    ) -> Result<Self, RepoError> {
+        open(row.try_get::<_, &str>(index)?)
+    }
+}
+
+impl EncryptedText for Option<String> {
+    fn plaintext(&self) -> Option<&str> {
+        self.as_deref()
+    }
+
+    fn open(
+        row: &Row,
+        index: usize,
+        open: &mut dyn FnMut(&str) -> Result<String, RepoError>,
+    ) -> Result<Self, RepoError> {
+        row.try_get::<_, Option<&str>>(index)?.map(open).transpose()
+    }
+}
+
+/// Column `index` of `row`, of the encrypted column `column` of `T`'s table, decrypted: what the
+/// derive's `from_row` calls for a `#[repo(encrypted)]` field.
+pub fn decrypt_column<F: EncryptedText>(
+    row: &Row,
+    index: usize,
+    data_key: Option<&DataKey>,
+    table: &'static str,
+    column: &'static str,
+) -> Result<F, RepoError> {
+    F::open(row, index, &mut |stored| {
+        let key =
+            data_key.ok_or_else(|| crypto::error(table, column, EncryptionFailure::NoDataKey))?;
+        key.decrypt(table, column, stored)
+            .map_err(|reason| crypto::error(table, column, reason))
+    })
+}
+
+/// The actor's data key when `T`'s table has encrypted columns (an error without one, before
+/// anything runs: every method that returns rows may have to decrypt).
+fn data_key<'k, T: Table>(actor: &Actor<'k>) -> Result<Option<&'k DataKey>, RepoError> {
+    match (T::META.first_encrypted(), actor.data_key()) {
+        (Some(column), None) => Err(crypto::error(
+            T::META.table,
+            column.name,
+            EncryptionFailure::NoDataKey,
+        )),
+        (_, key) => Ok(key),
+    }
+}
+
+/// One value of [`Values`]: a parameter as it is, or the plaintext of an encrypted column,
+/// encrypted just before the statement runs.
+enum Bound<'a> {
+    Plain(Param<'a>),
+    Plaintext(Option<&'a str>),
+}
 
 /// The columns an insert or update sets, with their values: the derive pushes one entry per
 /// field that is set, so columns left out keep their default (insert) or value (update).
 #[derive(Default)]
 pub struct Values<'a> {
     columns: Vec<&'static str>,
-    params: Vec<Param<'a>>,
+    params: Vec<Bound<'a>>,
 }
 
 impl std::fmt::Debug for Values<'_> {
@@ -41,13 +120,60 @@ impl<'a> Values<'a> {
     /// Sets `column` to `value`.
     pub fn push<T: ToSql + Sync + SqlType>(&mut self, column: &'static str, value: &'a T) {
         self.columns.push(column);
-        self.params.push((value, T::sql_type()));
+        self.params.push(Bound::Plain((value, T::sql_type())));
+    }
+
+    /// Sets the encrypted `column` to `value`, encrypted when the statement runs.
+    pub fn push_encrypted<T: EncryptedText>(&mut self, column: &'static str, value: &'a T) {
+        self.columns.push(column);
+        self.params.push(Bound::Plaintext(value.plaintext()));
+    }
+
+    /// The ciphertexts of the encrypted values, in order (`None` for the others and for NULLs).
+    fn seal(
+        &self,
+        table: &'static str,
+        key: Option<&DataKey>,
+    ) -> Result<Vec<Option<String>>, RepoError> {
+        self.columns
+            .iter()
+            .zip(&self.params)
+            .map(|(&column, bound)| match bound {
+                Bound::Plaintext(Some(text)) => {
+                    let key = key.ok_or_else(|| {
+                        crypto::error(table, column, EncryptionFailure::NoDataKey)
+                    })?;
+                    key.encrypt(table, column, text)
+                        .map(Some)
+                        .map_err(|reason| crypto::error(table, column, reason))
+                }
+                Bound::Plaintext(None) | Bound::Plain(_) => Ok(None),
+            })
+            .collect()
+    }
+
+    /// The parameters, encrypted values taken from `sealed` (from [`Values::seal`]).
+    fn bind<'s>(self, sealed: &'s [Option<String>]) -> impl Iterator<Item = Param<'s>>
+    where
+        'a: 's,
+    {
+        self.params
+            .into_iter()
+            .zip(sealed)
+            .map(|(bound, sealed)| match bound {
+                Bound::Plain(param) => param,
+                Bound::Plaintext(_) => (sealed as &(dyn ToSql + Sync), Type::TEXT),
+            })
     }
 }
 
-fn decode_one<T: Table>(rows: &[postgres::Row], id: Uuid) -> Result<T, RepoError> {
+fn decode_one<T: Table>(
+    rows: &[postgres::Row],
+    id: Uuid,
+    data_key: Option<&DataKey>,
+) -> Result<T, RepoError> {
     match rows.first() {
-        Some(row) => Ok(T::from_row(row)?),
+        Some(row) => T::from_row(row, data_key),
         None => Err(RepoError::NotFound {
             table: T::META.table,
             id,
@@ -61,14 +187,16 @@ pub fn insert<T: Table, C: GenericClient>(
     actor: Actor<'_>,
     values: Values<'_>,
 ) -> Result<T, RepoError> {
+    let data_key = data_key::<T>(&actor)?;
+    let sealed = values.seal(T::META.table, data_key)?;
     let statement = sql::insert(&T::META, &values.columns);
     let user_id = actor.user_id();
     let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 1);
     params.push((&user_id, Type::UUID));
-    params.extend(values.params);
+    params.extend(values.bind(&sealed));
     let rows = client.query_typed(&statement, &params)?;
     match rows.first() {
-        Some(row) => Ok(T::from_row(row)?),
+        Some(row) => T::from_row(row, data_key),
         // INSERT ... RETURNING always returns the row; no row means the statement was changed
         // under us (a rule or trigger suppressing it): report it rather than invent one.
         None => Err(RepoError::NotFound {
@@ -85,6 +213,7 @@ pub fn get<T: Table, C: GenericClient>(
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<Option<T>, RepoError> {
+    let data_key = data_key::<T>(&actor)?;
     let statement = sql::get(&T::META);
     let user_id = actor.user_id();
     let rows = if T::META.audits_reads() {
@@ -93,9 +222,8 @@ pub fn get<T: Table, C: GenericClient>(
         client.query_typed(&statement, &[(id, Type::UUID)])?
     };
     rows.first()
-        .map(T::from_row)
+        .map(|row| T::from_row(row, data_key))
         .transpose()
-        .map_err(Into::into)
 }
 
 /// Updates the columns in `values` of the live row `id` and writes a `data_update` audit row
@@ -111,6 +239,8 @@ pub fn update<T: Table, C: GenericClient>(
             table: T::META.table,
         });
     }
+    let data_key = data_key::<T>(&actor)?;
+    let sealed = values.seal(T::META.table, data_key)?;
     let statement = sql::update(&T::META, &values.columns);
     let hashed = values
         .columns
@@ -120,13 +250,13 @@ pub fn update<T: Table, C: GenericClient>(
     let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 4);
     params.push((&user_id, Type::UUID));
     params.push((id, Type::UUID));
-    params.extend(values.params);
+    params.extend(values.bind(&sealed));
     if hashed {
         params.push((actor.key().opad(), Type::BYTEA));
         params.push((actor.key().ipad(), Type::BYTEA));
     }
     let rows = client.query_typed(&statement, &params)?;
-    decode_one(&rows, *id)
+    decode_one(&rows, *id, data_key)
 }
 
 fn by_id<T: Table, C: GenericClient>(
@@ -152,8 +282,9 @@ pub fn soft_delete<T: Table, C: GenericClient>(
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<T, RepoError> {
+    let data_key = data_key::<T>(&actor)?;
     let rows = by_id::<T, C>(client, actor, id, sql::soft_delete(&T::META))?;
-    decode_one(&rows, *id)
+    decode_one(&rows, *id, data_key)
 }
 
 /// Restores the soft-deleted row `id` (`data_update` audit row); returns it as stored.
@@ -162,8 +293,9 @@ pub fn restore<T: Table, C: GenericClient>(
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<T, RepoError> {
+    let data_key = data_key::<T>(&actor)?;
     let rows = by_id::<T, C>(client, actor, id, sql::restore(&T::META))?;
-    decode_one(&rows, *id)
+    decode_one(&rows, *id, data_key)
 }
 
 /// Deletes the row `id` for good (`data_delete` audit row).
@@ -219,13 +351,14 @@ fn run_listing<T: Table, C: GenericClient>(
     page: &PageRequest<T::Key>,
     contains: Option<(&'static str, &Value)>,
 ) -> Result<Page<T, T::Key>, RepoError> {
+    let data_key = data_key::<T>(&actor)?;
     let user_id = actor.user_id();
     let limit = i64::from(page.limit.max(1));
     let (statement, params) = listing::<T>(&user_id, page, &limit, contains);
     let rows = client.query_typed(&statement, &params)?;
     let items = rows
         .iter()
-        .map(T::from_row)
+        .map(|row| T::from_row(row, data_key))
         .collect::<Result<Vec<T>, _>>()?;
     let full = i64::try_from(items.len()).is_ok_and(|n| n >= limit);
     let next = items

@@ -12,12 +12,64 @@
 //!   hashes before they reach `audit_logs`.
 //! - [`PageRequest`], [`Page`], [`Cursor`]: keyset pagination in a stable order.
 //! - [`RepoError`]: what the methods return on failure.
+//! - [`connect`]: a connection from a libpq connection string (`DATABASE_URL`), with `sslmode` and
+//!   `sslrootcert` (`sslmode=verify-full&sslrootcert=ca.pem` for an authenticated, encrypted one).
 //! - [`SqlType`]: the PostgreSQL parameter type of each field type. Implemented for the usual
 //!   types; implement it (with [`enum_type`]) for your own PostgreSQL enums.
+//! - [`DataKey`]: the AES-256 key of the `#[repo(encrypted)]` columns, carried by an actor
+//!   ([`Actor::with_data_key`]); [`decrypt_json_row`] decrypts a row read around the repository
+//!   (a data export).
 //!
 //! See the `macros` crate for the attributes the derive accepts.
+//!
+//! # Encrypted columns
+//!
+//! A `String` or `Option<String>` field marked `#[repo(encrypted)]` is encrypted by the
+//! application before it is bound to a statement and decrypted after its row is read: the
+//! database only ever holds `enc:v1:` + base64(nonce || AES-256-GCM ciphertext || tag), with the
+//! associated data `"<table>.<column>"` (see [`DataKey::encrypt`]). The column stays `text`; NULL
+//! stays NULL. An encrypted column is also sensitive: the audit log gets a keyed hash of its
+//! stored text (the ciphertext), never the value.
+//!
+//! ## Threat model
+//!
+//! The key lives only in the application (`DATA_ENCRYPTION_KEY`, [`DataKey::from_env`]); the
+//! database never sees it nor the plaintext. So the plaintext is protected from whoever reads
+//! the database but not the application's memory or environment:
+//! - database dumps and backups, WAL archives, replicas and their disks;
+//! - database administrators, and any role with `SELECT` on the table;
+//! - SQL injection elsewhere in the application that reads the raw table;
+//! - tampering: a changed ciphertext, or one copied into another row's column of another name or
+//!   table, fails to authenticate ([`RepoError::Encryption`]) instead of decrypting to something
+//!   else. (A ciphertext copied between two rows of the *same* column does decrypt: the
+//!   associated data names the column, not the row.)
+//!
+//! It does **not** protect against:
+//! - a compromised application host, or anyone who can read its environment: they hold the key;
+//! - a caller of the repository with a keyed actor: the repository decrypts for it by design;
+//! - metadata: which rows have a value (NULL is not encrypted), and the value's length (the
+//!   ciphertext is the plaintext's length plus 28 bytes, base64-encoded);
+//! - queries on the value: an encrypted column cannot be searched, sorted, indexed or compared
+//!   in SQL (it cannot be a key, a sort key or a JSONB finder column). For the same reason an
+//!   update that sets an encrypted field always lists it in the audit row's `changes`, even when
+//!   the plaintext is the same: the comparison happens in the database, which sees two
+//!   ciphertexts with different nonces. Telling them apart would need the old plaintext in the
+//!   client first, i.e. a second round trip holding the row lock, which the one-statement design
+//!   avoids.
+//!
+//! ## Key rotation
+//!
+//! Not provided: one key decrypts and encrypts everything. To rotate, one would add a format
+//! `enc:v2:` whose values are encrypted with the new key (the version in the prefix naming the
+//! key generation), have [`DataKey`] hold the new key for writing and the old one for reading
+//! `enc:v1:` values, then re-encrypt the table in batches (read, decrypt with v1, write v2) until
+//! `SELECT count(*) ... WHERE col LIKE 'enc:v1:%'` is zero, and only then retire the old key.
+//! Because `v1` is the only version accepted now, a value written by a newer format is refused
+//! ([`EncryptionFailure::NotEncrypted`]) rather than misread.
 
 mod audit;
+pub mod compliance;
+mod crypto;
 mod error;
 mod exec;
 mod page;
@@ -26,9 +78,15 @@ mod sql_type;
 mod table;
 
 pub use audit::{Actor, AuditKey, KeyError};
+pub use crypto::{DataKey, EncryptionFailure, PREFIX as ENCRYPTED_PREFIX, decrypt_json_row};
 pub use error::RepoError;
 pub use macros::Repository;
 pub use page::{Cursor, KeysetKey, Page, PageRequest};
+/// Opens the connection the generated methods take, from a libpq connection string such as
+/// `DATABASE_URL`, honouring `sslmode` (`disable` ... `verify-full`) and `sslrootcert` as libpq
+/// does; the same function as the migration runner's (crate [`pgconn`], re-exported whole for
+/// [`pgconn::ConnInfo`] and [`pgconn::SslMode`]).
+pub use pgconn::{self, ConnectError, connect};
 pub use sql_type::{SqlArrayElement, SqlType, enum_type};
 pub use table::{ColumnMeta, Table, TableMeta};
 
@@ -42,8 +100,8 @@ pub const AUDIT_TABLE: &str = "audit_logs";
 #[doc(hidden)]
 pub mod __private {
     pub use crate::exec::{
-        Values, explain_find_containing, find_containing, get, hard_delete, insert, list, restore,
-        soft_delete, update,
+        EncryptedText, Values, decrypt_column, explain_find_containing, find_containing, get,
+        hard_delete, insert, list, restore, soft_delete, update,
     };
     pub use postgres::{Error, GenericClient, Row};
     pub use serde_json::Value;

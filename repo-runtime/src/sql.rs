@@ -160,6 +160,7 @@ pub fn update(meta: &TableMeta, columns: &[&str]) -> String {
             name: "",
             pii: true,
             phi: true,
+            encrypted: false,
         });
         let new = format!("\"changed\".{}", ident(c));
         let old = format!("\"changed\".{}", ident(&format!("before.{c}")));
@@ -332,31 +333,37 @@ mod tests {
                 name: "id",
                 pii: false,
                 phi: false,
+                encrypted: false,
             },
             ColumnMeta {
                 name: "title",
                 pii: false,
                 phi: true,
+                encrypted: false,
             },
             ColumnMeta {
                 name: "status",
                 pii: false,
                 phi: false,
+                encrypted: false,
             },
             ColumnMeta {
                 name: "tags",
                 pii: false,
                 phi: false,
+                encrypted: false,
             },
             ColumnMeta {
                 name: "created_at",
                 pii: false,
                 phi: false,
+                encrypted: false,
             },
             ColumnMeta {
                 name: "deleted_at",
                 pii: false,
                 phi: false,
+                encrypted: false,
             },
         ],
         primary_key: "id",
@@ -371,11 +378,13 @@ mod tests {
                 name: "id",
                 pii: false,
                 phi: false,
+                encrypted: false,
             },
             ColumnMeta {
                 name: "name",
                 pii: false,
                 phi: false,
+                encrypted: false,
             },
         ],
         primary_key: "id",
@@ -497,6 +506,38 @@ mod tests {
             find_phi.contains("'contains', '\"[redacted]\"'::jsonb"),
             "{find_phi}"
         );
+    }
+
+    /// An encrypted column is sensitive without being pii or phi: its stored text (the
+    /// ciphertext) reaches the audit log only as a keyed hash.
+    #[test]
+    fn encrypted_columns_are_hashed_in_the_audit_log() {
+        const SECRETS: TableMeta = TableMeta {
+            table: "secrets",
+            columns: &[
+                ColumnMeta {
+                    name: "id",
+                    pii: false,
+                    phi: false,
+                    encrypted: false,
+                },
+                ColumnMeta {
+                    name: "secret",
+                    pii: false,
+                    phi: false,
+                    encrypted: true,
+                },
+            ],
+            primary_key: "id",
+            soft_delete: None,
+            sort_key: None,
+        };
+        let sql = update(&SECRETS, &["secret"]);
+        assert!(
+            sql.contains("sha256($4 || sha256($5 || convert_to(\"changed\".\"secret\"::text"),
+            "{sql}"
+        );
+        assert!(!sql.contains("to_jsonb(\"changed\".\"secret\")"), "{sql}");
     }
 
     #[test]

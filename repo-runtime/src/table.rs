@@ -4,6 +4,7 @@ use postgres::Row;
 use uuid::Uuid;
 
 use crate::page::KeysetKey;
+use crate::{DataKey, RepoError};
 
 /// A struct mapped to a table by `#[derive(Repository)]`. Implemented by the derive; the
 /// generated methods are inherent methods of the struct and call into this crate with it.
@@ -14,8 +15,9 @@ pub trait Table: Sized {
     /// The keyset pagination key: `(sort_key, id)` or `(id,)`.
     type Key: KeysetKey + Clone;
 
-    /// Decodes a row whose columns are [`TableMeta::columns`], in that order.
-    fn from_row(row: &Row) -> Result<Self, postgres::Error>;
+    /// Decodes a row whose columns are [`TableMeta::columns`], in that order, decrypting the
+    /// encrypted ones with `data_key` (needed only when such a column holds a value).
+    fn from_row(row: &Row, data_key: Option<&DataKey>) -> Result<Self, RepoError>;
 
     /// This row's primary key.
     fn id(&self) -> Uuid;
@@ -45,6 +47,11 @@ impl TableMeta {
         self.columns.iter().any(|c| c.phi)
     }
 
+    /// The first encrypted column, if any: then reading or writing rows needs a [`DataKey`].
+    pub fn first_encrypted(&self) -> Option<&ColumnMeta> {
+        self.columns.iter().find(|c| c.encrypted)
+    }
+
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnMeta> {
         self.columns.iter().find(|c| c.name == name)
@@ -61,11 +68,14 @@ pub struct ColumnMeta {
     /// Protected health information: never written to the audit log in clear, and reads of the
     /// table are audited.
     pub phi: bool,
+    /// Stored encrypted (`enc:v1:...`, see [`crate::DataKey`]) and decrypted by the repository;
+    /// also sensitive: the audit log gets a keyed hash of the stored (encrypted) text.
+    pub encrypted: bool,
 }
 
 impl ColumnMeta {
-    /// PII or PHI.
+    /// PII, PHI or encrypted: never in the audit log in clear.
     pub fn is_sensitive(&self) -> bool {
-        self.pii || self.phi
+        self.pii || self.phi || self.encrypted
     }
 }

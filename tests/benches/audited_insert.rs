@@ -13,16 +13,28 @@
 //! to show what it costs the server. Variants run interleaved in rounds so that drift
 //! (autovacuum, table growth) hits all alike; the median round of each is reported.
 //!
-//! Run: `cargo bench -p e2e --bench audited_insert` (`-- --rows N --rounds R` to change the size).
+//! Everything runs over two paths to the same server: its Unix socket (round trip of tens of
+//! microseconds, so server CPU dominates: the worst case for the audited statement, which does
+//! two inserts' work in one round trip) and a TCP proxy in this process that holds each message
+//! for `--delay-us` (default 100) before passing it on (thread sleeps overshoot: the measured
+//! round trip is printed), a network round trip of about half a
+//! millisecond as between an application server and its database in one data centre (where
+//! round trips dominate, and one statement instead of four pays off).
+//!
+//! Run: `cargo bench -p e2e --bench audited_insert` (`-- --rows N --lan-rows N --rounds R
+//! --delay-us D` to change the size).
 
-use std::path::Path;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use dental_schema::{Case, NewCase};
 use e2e::pg;
 use postgres::Client;
 use postgres::types::{ToSql, Type};
-use repo_runtime::{Actor, AuditKey};
+use repo_runtime::{Actor, AuditKey, DataKey};
 use uuid::Uuid;
 
 const INSERT_CASE: &str = "INSERT INTO cases (case_number, patient_id, created_by) VALUES ($1, $2, $3) \
@@ -98,6 +110,8 @@ impl Bench<'_> {
                     due_at: None,
                     tags: None,
                     case_metadata: None,
+                    processing_consent: None,
+                    consent_recorded_at: None,
                 };
                 Case::insert(&mut self.client, self.actor, &new)?;
             }
@@ -168,15 +182,60 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
+/// Copies `from` to `to`, holding each chunk for `delay` first: one direction of a slower link.
+fn relay(mut from: impl Read, mut to: impl Write, delay: Duration) {
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        std::thread::sleep(delay);
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+}
+
+/// A TCP port that forwards to the server's Unix socket with `delay` added in each direction.
+fn delayed_proxy(socket: PathBuf, delay: Duration) -> std::io::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = UnixStream::connect(&socket) else {
+                continue;
+            };
+            let _ = client.set_nodelay(true);
+            let (Ok(client_read), Ok(server_read)) = (client.try_clone(), server.try_clone())
+            else {
+                continue;
+            };
+            std::thread::spawn(move || relay(client_read, server, delay));
+            std::thread::spawn(move || relay(server_read, client, delay));
+        }
+    });
+    Ok(port)
+}
+
+/// The median time of a `SELECT 1` round trip.
+fn round_trip(client: &mut Client) -> Result<Duration, postgres::Error> {
+    let mut times = Vec::new();
+    for _ in 0..50 {
+        let start = Instant::now();
+        client.query_one("SELECT 1", &[])?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    Ok(Duration::from_secs_f64(median(times)))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows = arg("--rows", 1000);
+    let lan_rows = arg("--lan-rows", 300);
     let rounds = arg("--rounds", 5).max(1);
+    let delay = Duration::from_micros(arg("--delay-us", 100) as u64);
     let db = pg::cluster().create_database("bench_audited_insert");
     let mut client = db.connect();
-    let migration = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/migrations/0001_initial.up.sql"),
-    )?;
-    client.batch_execute(&migration)?;
+    e2e::migrations::apply_all(&mut client);
     let actor_id: Uuid = client
         .query_one(
             "INSERT INTO users (username, email) VALUES ('bench', 'bench@example.org') RETURNING id",
@@ -184,14 +243,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?
         .try_get(0)?;
     let key = AuditKey::new(&[0x42; 32])?;
+    // `cases` has encrypted columns: the repository needs the data key even when they are NULL.
+    let data_key = DataKey::new(&[0x24; 32])?;
+    let socket = pg::cluster()
+        .socket_dir()
+        .join(format!(".s.PGSQL.{}", pg::cluster().port()));
+    let proxy_port = delayed_proxy(socket, delay)?;
+    let proxied = Client::connect(
+        &format!(
+            "host=127.0.0.1 port={proxy_port} user=postgres dbname={}",
+            db.name()
+        ),
+        postgres::NoTls,
+    )?;
+    let mut seq = 0;
+    for (path, client, rows) in [
+        ("Unix socket", client, rows),
+        ("TCP with emulated network latency", proxied, lan_rows),
+    ] {
+        let actor = key.actor(actor_id).with_data_key(&data_key);
+        let bench = run_path(path, client, actor, rows, rounds, seq)?;
+        seq = bench.seq;
+    }
+    Ok(())
+}
+
+/// Measures every variant over one connection and prints the rates and ratios.
+fn run_path<'k>(
+    path: &str,
+    mut client: Client,
+    actor: Actor<'k>,
+    rows: usize,
+    rounds: usize,
+    seq: u64,
+) -> Result<Bench<'k>, Box<dyn std::error::Error>> {
+    let rtt = round_trip(&mut client)?;
     let insert_case = client.prepare(INSERT_CASE)?;
     let insert_audit = client.prepare(INSERT_AUDIT)?;
     let mut bench = Bench {
         client,
-        actor: key.actor(actor_id),
+        actor,
         insert_case,
         insert_audit,
-        seq: 0,
+        seq,
     };
 
     // Warm-up: caches, the enum type lookups, the generic plans of the prepared statements.
@@ -216,7 +310,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let audited = rate[0];
 
     println!(
-        "audited insert throughput, {rounds} rounds x {rows} rows per variant (median round):"
+        "{path} (SELECT 1 round trip {} us): audited insert throughput, {rounds} rounds x {rows} rows per variant (median round):",
+        rtt.as_micros()
     );
     for (variant, r) in Variant::ALL.iter().zip(&rate) {
         println!("  {:<55} {:>9.0} rows/s", variant.label(), r);
@@ -229,6 +324,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .client
         .query_one("SELECT count(*) FROM audit_logs", &[])?
         .try_get(0)?;
-    println!("audit rows written: {audit_rows}");
-    Ok(())
+    println!("audit rows written so far: {audit_rows}\n");
+    Ok(bench)
 }

@@ -14,6 +14,10 @@
 //! PostgreSQL refuses to run as root, so when the tests run as root the server
 //! binaries are run as the `postgres` OS user through `runuser`.
 //!
+//! For the connection-security tests, [`tls_cluster()`] and [`plain_tcp_cluster()`]
+//! start further clusters of the same kind that also listen on TCP (127.0.0.1),
+//! with and without TLS (module `tcp`).
+//!
 //! Environment:
 //! - `PG_BIN_DIR`: directory holding `initdb`, `pg_ctl`, `postgres`, `pg_dump`,
 //!   ...; defaults to `/usr/lib/postgresql/15/bin` (Debian's `postgresql-15`).
@@ -31,6 +35,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
+
+mod tcp;
+pub use tcp::{CERT_HOST, TCP_PASSWORD, TcpCluster, plain_tcp_cluster, tls_cluster};
 
 /// Where Debian's `postgresql-15` package installs the server binaries.
 const DEFAULT_BIN_DIR: &str = "/usr/lib/postgresql/15/bin";
@@ -186,7 +193,7 @@ impl Cluster {
         let user = server_user()?;
 
         let tmp = std::env::temp_dir();
-        sweep_stale_dirs(&tmp, &bin_dir, user.as_ref());
+        sweep_stale_dirs(&tmp, DIR_PREFIX, &bin_dir, user.as_ref());
 
         let base_dir = create_base_dir(&tmp, user.as_ref())?;
         let data_dir = base_dir.join("data");
@@ -583,9 +590,10 @@ fn pid_alive(pid: u32) -> bool {
     Path::new("/proc").join(pid.to_string()).exists()
 }
 
-/// Removes `e2e-pg-<pid>-*` directories whose process is gone (it was killed
-/// before its `atexit` handler ran), stopping their server first if it still runs.
-fn sweep_stale_dirs(tmp: &Path, bin_dir: &Path, user: Option<&ServerUser>) {
+/// Removes `<prefix><pid>-*` directories (`e2e-pg-<pid>-*` for this cluster) whose
+/// process is gone (it was killed before its `atexit` handler ran), stopping their
+/// server first if it still runs.
+fn sweep_stale_dirs(tmp: &Path, prefix: &str, bin_dir: &Path, user: Option<&ServerUser>) {
     // Without /proc every owner would look dead and we would kill live clusters.
     if !Path::new("/proc/self").exists() {
         return;
@@ -598,7 +606,7 @@ fn sweep_stale_dirs(tmp: &Path, bin_dir: &Path, user: Option<&ServerUser>) {
         let name = entry.file_name();
         let Some(pid) = name
             .to_str()
-            .and_then(|name| name.strip_prefix(DIR_PREFIX))
+            .and_then(|name| name.strip_prefix(prefix))
             .and_then(|rest| rest.split_once('-'))
             .and_then(|(pid, _)| pid.parse::<u32>().ok())
         else {

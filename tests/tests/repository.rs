@@ -4,7 +4,6 @@
 //! PII/PHI in the audit log.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use dental_schema::{
@@ -13,15 +12,9 @@ use dental_schema::{
 };
 use e2e::pg::{self, TestDb};
 use postgres::Client;
-use repo_runtime::{AuditKey, PageRequest, RepoError, Repository};
+use repo_runtime::{AuditKey, DataKey, PageRequest, RepoError, Repository};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-fn migration() -> String {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/migrations/0001_initial.up.sql");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
 
 /// A database with the schema and one acting user (inserted directly, unaudited).
 struct Fixture {
@@ -34,9 +27,7 @@ struct Fixture {
 fn fixture(hint: &str) -> Fixture {
     let db = pg::cluster().create_database(hint);
     let mut client = db.connect();
-    client
-        .batch_execute(&migration())
-        .expect("apply the migration");
+    e2e::migrations::apply_all(&mut client);
     let actor_id: Uuid = client
         .query_one(
             "INSERT INTO users (username, email) VALUES ('actor', 'actor@example.org') RETURNING id",
@@ -52,6 +43,14 @@ fn fixture(hint: &str) -> Fixture {
     }
 }
 
+/// The data key of `cases.title` and `cases.notes` (encrypted columns): every actor here carries
+/// it, as an application's would.
+fn data_key() -> &'static DataKey {
+    static KEY: std::sync::LazyLock<DataKey> =
+        std::sync::LazyLock::new(|| DataKey::new(&[0x3c; 32]).expect("data key"));
+    &KEY
+}
+
 /// One audit row, as the tests look at it.
 #[derive(Debug, Clone, PartialEq)]
 struct Audit {
@@ -65,13 +64,26 @@ struct Audit {
     details: Value,
 }
 
-/// The audit rows written since the last call (they are removed, so each step sees its own).
+/// The audit rows written since the last call, so each step sees its own. `audit_logs` is
+/// append-only (even for the test's superuser), so the rows already seen are remembered in a
+/// temporary table of this connection instead of being deleted.
 fn take_audit(client: &mut Client) -> Vec<Audit> {
     let rows = client
         .query(
-            "DELETE FROM audit_logs RETURNING event_type::text, user_id, resource_type, resource_id, action, success, changes, details",
+            "CREATE TEMP TABLE IF NOT EXISTS seen_audit (id uuid PRIMARY KEY)",
             &[],
         )
+        .and_then(|_| {
+            client.query(
+                "WITH fresh AS (
+                     SELECT a.ctid AS position, a.* FROM audit_logs a
+                      WHERE NOT EXISTS (SELECT 1 FROM seen_audit s WHERE s.id = a.id)
+                 ), seen AS (INSERT INTO seen_audit SELECT id FROM fresh)
+                 SELECT event_type::text, user_id, resource_type, resource_id, action, success, changes, details
+                   FROM fresh ORDER BY position",
+                &[],
+            )
+        })
         .expect("audit rows");
     rows.iter()
         .map(|r| Audit {
@@ -125,6 +137,8 @@ fn new_case(created_by: Uuid, number: &str) -> NewCase {
         due_at: None,
         tags: None,
         case_metadata: None,
+        processing_consent: None,
+        consent_recorded_at: None,
     }
 }
 
@@ -143,11 +157,12 @@ fn crud_soft_delete_and_one_audit_row_per_call() {
         key,
         actor_id,
     } = fixture("repo_crud");
-    let actor = key.actor(actor_id);
+    let actor = key.actor(actor_id).with_data_key(data_key());
 
     // insert: defaults filled in, one data_create row.
     let mut new = new_case(actor_id, "C-1");
     new.title = Some("first title".to_owned());
+    new.patient_id = "P-1".to_owned();
     let case = Case::insert(&mut client, actor, &new).expect("insert");
     assert_eq!(case.case_number, "C-1");
     assert_eq!(case.status, CaseStatus::New);
@@ -197,6 +212,7 @@ fn crud_soft_delete_and_one_audit_row_per_call() {
     // update: only the changed columns, old and new values, PHI as keyed hashes.
     let patch = CasePatch {
         title: Some(Some("second title".to_owned())),
+        patient_id: Some("P-2".to_owned()),
         status: Some(CaseStatus::InProgress),
         // Set to its current value: written, but not a change.
         case_number: Some("C-1".to_owned()),
@@ -214,12 +230,25 @@ fn crud_soft_delete_and_one_audit_row_per_call() {
         "cases",
         Some(case.id),
     );
+    // `title` is encrypted: its entry hashes the stored ciphertexts (random, so the plaintext
+    // cannot even be confirmed from the log); plain PHI such as `patient_id` hashes the value.
+    let mut changes = audit.changes.expect("changes");
+    let title = changes
+        .as_object_mut()
+        .and_then(|c| c.remove("title"))
+        .expect("the encrypted title is listed as changed");
+    for side in ["old", "new"] {
+        let hashed = title[side].as_str().expect("a hash");
+        assert!(hashed.starts_with("hmac-sha256:"), "{title}");
+        assert_ne!(hashed, key.hash("first title"));
+        assert_ne!(hashed, key.hash("second title"));
+    }
     assert_eq!(
-        audit.changes,
-        Some(json!({
-            "title": { "old": key.hash("first title"), "new": key.hash("second title") },
+        changes,
+        json!({
+            "patient_id": { "old": key.hash("P-1"), "new": key.hash("P-2") },
             "status": { "old": "new", "new": "in_progress" },
-        }))
+        })
     );
 
     // A patch with nothing in it is refused, with no audit row.
@@ -316,7 +345,7 @@ fn tables_without_phi_audit_writes_only() {
         key,
         actor_id,
     } = fixture("repo_no_phi");
-    let actor = key.actor(actor_id);
+    let actor = key.actor(actor_id).with_data_key(data_key());
     let user = User::insert(
         &mut client,
         actor,
@@ -387,7 +416,7 @@ fn works_in_a_transaction() {
         key,
         actor_id,
     } = fixture("repo_tx");
-    let actor = key.actor(actor_id);
+    let actor = key.actor(actor_id).with_data_key(data_key());
     {
         let mut tx = client.transaction().expect("begin");
         let case = Case::insert(&mut tx, actor, &new_case(actor_id, "TX-1")).expect("insert");
@@ -420,7 +449,7 @@ fn keyset_pagination_with_concurrent_inserts() {
         key,
         actor_id,
     } = fixture("repo_pages");
-    let actor = key.actor(actor_id);
+    let actor = key.actor(actor_id).with_data_key(data_key());
     let mut before = BTreeSet::new();
     for i in 0..23 {
         let case = Case::insert(
@@ -508,7 +537,7 @@ fn jsonb_finder_uses_the_gin_index() {
         key,
         actor_id,
     } = fixture("repo_jsonb");
-    let actor = key.actor(actor_id);
+    let actor = key.actor(actor_id).with_data_key(data_key());
     // A table large enough for the index to matter, where the filter is selective: walking
     // the listing order (created_at) and filtering would read most of the table, the GIN index
     // finds the few matches directly. (On a handful of rows the planner rightly prefers the walk.)
@@ -598,7 +627,7 @@ fn audit_failure_undoes_the_change() {
         key,
         actor_id,
     } = fixture("repo_atomic");
-    let actor = key.actor(actor_id);
+    let actor = key.actor(actor_id).with_data_key(data_key());
     let case = Case::insert(&mut client, actor, &new_case(actor_id, "A-1")).expect("insert");
     take_audit(&mut client);
     client
@@ -675,7 +704,7 @@ fn no_pii_or_phi_in_the_audit_log() {
         key,
         actor_id,
     } = fixture("repo_markers");
-    let actor = key.actor(actor_id);
+    let actor = key.actor(actor_id).with_data_key(data_key());
     let secret = |what: &str, n: u32| format!("SECRET-{what}-{n}");
 
     let user = User::insert(
@@ -874,7 +903,7 @@ fn derive_on_a_hand_written_struct() {
              CREATE INDEX patient_notes_labels_gin_idx ON patient_notes USING gin (labels);",
         )
         .expect("table");
-    let actor = key.actor(actor_id);
+    let actor = key.actor(actor_id).with_data_key(data_key());
 
     let mut ids = Vec::new();
     for i in 0..5 {

@@ -99,6 +99,9 @@ pub fn index(docs: &Docs<'_>) -> String {
         table(&mut out, &["Table", "Column", "Flags", "Comment"], rows);
     }
 
+    access_matrix(&mut out, docs);
+    compliance_summary(&mut out, docs);
+
     if !catalog.functions.is_empty() {
         out.push_str("\n## Functions\n\n");
         let mut functions: Vec<_> = catalog.functions.iter().collect();
@@ -113,17 +116,42 @@ pub fn index(docs: &Docs<'_>) -> String {
                     .map(|t| format!("[`{}`](tables/{}.md)", t.name, t.name))
                     .collect::<Vec<_>>()
                     .join(", ");
+                let arguments: Vec<String> = f
+                    .arguments
+                    .iter()
+                    .map(|a| format!("{} {}", a.name, a.data_type))
+                    .collect();
+                let callers = if f.execute.is_empty() {
+                    "owner only".to_string()
+                } else {
+                    f.execute
+                        .iter()
+                        .map(|r| code(r))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
                 vec![
-                    code(&format!("{}()", f.name)),
+                    code(&format!("{}({})", f.name, arguments.join(", "))),
                     code(&f.returns),
-                    code(&f.language),
+                    if f.security_definer {
+                        format!("{}, security definer", code(&f.language))
+                    } else {
+                        code(&f.language)
+                    },
+                    callers,
                     users,
                 ]
             })
             .collect();
         table(
             &mut out,
-            &["Function", "Returns", "Language", "Triggers on"],
+            &[
+                "Function",
+                "Returns",
+                "Language",
+                "Callable by",
+                "Triggers on",
+            ],
             rows,
         );
     }
@@ -188,8 +216,21 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
     if !sensitive.is_empty() {
         notes.push(format!("**Sensitive columns**: {}.", sensitive.join(", ")));
     }
+    notes.extend(compliance_notes(docs.catalog, t));
     for note in notes {
         let _ = writeln!(out, "- {note}");
+    }
+    if !t.grants.is_empty() {
+        out.push_str("\n## Access\n\nPrivileges granted to roles (the owner has all; nobody else has any).\n\n");
+        let rows = t
+            .grants
+            .iter()
+            .map(|g| {
+                let privileges: Vec<&str> = g.privileges.iter().map(|p| p.as_str()).collect();
+                vec![code(&g.role), privileges.join(", ")]
+            })
+            .collect();
+        table(&mut out, &["Role", "Privileges"], rows);
     }
 
     out.push_str("\n## Columns\n\n");
@@ -451,6 +492,157 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
     out.push_str(&Diagram::neighbourhood(docs, t).render(docs));
     out.push_str("```\n");
     out
+}
+
+/// What the table's compliance flags promise, one bullet each.
+fn compliance_notes(catalog: &Catalog, t: &Table) -> Vec<String> {
+    use model::compliance::{ERASE_FUNCTION, EXPORT_FUNCTION, PURGE_FUNCTION};
+    let mut notes = Vec::new();
+    let f = &t.flags;
+    if f.append_only {
+        notes.push(format!(
+            "**Append-only**: `UPDATE`, `DELETE` and `TRUNCATE` fail for every role (no grant, and the trigger `{}` refuses them); only `{PURGE_FUNCTION}()` removes expired rows.",
+            model::compliance::append_only_name(&t.name)
+        ));
+    }
+    if let Some(r) = &f.retention {
+        notes.push(format!(
+            "**Retention**: rows are deleted by `{PURGE_FUNCTION}()` {} after `{}`{}.",
+            r.period,
+            r.column,
+            if t.column(&r.column).is_some_and(|c| c.nullable) {
+                " (never while it is NULL)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(column) = &f.data_subject {
+        notes.push(format!(
+            "**Data subject**: a patient's data is found by `{column}`; `{ERASE_FUNCTION}()` and `{EXPORT_FUNCTION}()` start here."
+        ));
+    }
+    match f.erasure {
+        Some(model::Erasure::Delete) => notes.push(format!(
+            "**Right to erasure**: `{ERASE_FUNCTION}()` deletes the patient's rows."
+        )),
+        Some(model::Erasure::Anonymize) => notes.push(format!(
+            "**Right to erasure**: `{ERASE_FUNCTION}()` anonymizes the patient's rows (every PII/PHI column cleared, the row kept and marked deleted)."
+        )),
+        None => {}
+    }
+    if let Some(column) = &f.consent {
+        notes.push(format!(
+            "**Consent**: `{column}` records the patient's consent to processing."
+        ));
+    }
+    if let Some(column) = &f.requires_consent {
+        let target = t
+            .foreign_keys
+            .iter()
+            .find(|fk| fk.columns == [column.clone()])
+            .map(|fk| fk.ref_table.as_str())
+            .unwrap_or_default();
+        let consent = catalog
+            .table(target)
+            .and_then(|r| r.flags.consent.clone())
+            .unwrap_or_default();
+        notes.push(format!(
+            "**Requires consent**: rows can only be written while the [`{target}`]({target}.md) row `{column}` points at has `{consent}` granted (trigger `{}`).",
+            model::compliance::consent_guard_name(&t.name)
+        ));
+    }
+    notes
+}
+
+/// Which role may do what on each table.
+fn access_matrix(out: &mut String, docs: &Docs<'_>) {
+    let roles = docs.catalog.roles();
+    if roles.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\n## Access control\n\n\
+         Privileges of the database roles (NOLOGIN groups: applications sign in as members). \
+         S = select, I = insert, U = update, D = delete; a blank cell is no access.\n\n",
+    );
+    let mut headers = vec!["Table"];
+    headers.extend(roles.iter().copied());
+    let rows = docs
+        .tables
+        .iter()
+        .map(|t| {
+            let mut row = vec![format!("[`{}`](tables/{}.md)", t.name, t.name)];
+            for role in &roles {
+                let letters: String = t
+                    .privileges_of(role)
+                    .iter()
+                    .map(|p| match p {
+                        model::Privilege::Select => "S",
+                        model::Privilege::Insert => "I",
+                        model::Privilege::Update => "U",
+                        model::Privilege::Delete => "D",
+                        model::Privilege::Truncate => "T",
+                        model::Privilege::References => "R",
+                        model::Privilege::Trigger => "t",
+                    })
+                    .collect();
+                row.push(letters);
+            }
+            row
+        })
+        .collect();
+    table(out, &headers, rows);
+}
+
+/// Retention, erasure and consent per table.
+fn compliance_summary(out: &mut String, docs: &Docs<'_>) {
+    let rows: Vec<Vec<String>> = docs
+        .tables
+        .iter()
+        .filter(|t| {
+            t.flags
+                != model::TableFlags {
+                    soft_delete: t.flags.soft_delete,
+                    ..Default::default()
+                }
+        })
+        .map(|t| {
+            let f = &t.flags;
+            vec![
+                format!("[`{}`](tables/{}.md)", t.name, t.name),
+                f.retention
+                    .as_ref()
+                    .map(|r| format!("{} after `{}`", r.period, r.column))
+                    .unwrap_or_default(),
+                f.erasure
+                    .map(|e| e.as_str().to_string())
+                    .unwrap_or_default(),
+                if f.append_only { "yes" } else { "" }.to_string(),
+                f.consent
+                    .as_ref()
+                    .map(|c| format!("recorded in `{c}`"))
+                    .or_else(|| {
+                        f.requires_consent
+                            .as_ref()
+                            .map(|c| format!("required via `{c}`"))
+                    })
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\n## Compliance\n\n\
+         Declared in `schema.yaml` and enforced by generated functions and triggers (see each table's page).\n\n",
+    );
+    table(
+        out,
+        &["Table", "Retention", "Erasure", "Append-only", "Consent"],
+        rows,
+    );
 }
 
 fn count(n: usize, what: &str) -> String {

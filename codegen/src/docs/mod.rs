@@ -208,5 +208,8 @@ pub fn sensitivity_labels(column: &Column) -> Vec<&'static str> {
     if column.sensitivity.phi {
         out.push("PHI");
     }
+    if column.sensitivity.encrypted {
+        out.push("encrypted");
+    }
     out
 }

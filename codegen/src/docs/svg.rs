@@ -725,6 +725,8 @@ fn draw(docs: &Docs<'_>, boxes: &[TableBox<'_>], edges: &[Edge<'_>], layout: &La
          .pii {{ fill: #92400e; }}\n\
          .phi-bg {{ fill: #fee2e2; stroke: #ef4444; stroke-width: 0.75; }}\n\
          .phi {{ fill: #991b1b; }}\n\
+         .enc-bg {{ fill: #dbeafe; stroke: #3b82f6; stroke-width: 0.75; }}\n\
+         .enc {{ fill: #1e3a8a; }}\n\
          .edge path {{ fill: none; stroke-width: 1.4; }}\n\
          .edge circle {{ fill: #ffffff; stroke-width: 1.4; }}\n\
          </style>"
@@ -865,6 +867,8 @@ fn draw_box(out: &mut String, b: &TableBox<'_>, x: f64, y: f64, w: f64) {
         );
         let mut bx = x + w - PAD_X - b.badge_w + BADGE_GAP;
         for label in sensitivity_labels(c) {
+            // Badges are three letters wide.
+            let label = if label == "encrypted" { "ENC" } else { label };
             let class = label.to_ascii_lowercase();
             let _ = write!(
                 out,
@@ -1120,6 +1124,7 @@ fn legend_items() -> Vec<LegendItem> {
         item(LegendKind::Key("UK", "uk"), "unique"),
         item(LegendKind::Badge("PII"), "personal data"),
         item(LegendKind::Badge("PHI"), "health data"),
+        item(LegendKind::Badge("ENC"), "encrypted"),
         item(LegendKind::End(End::ExactlyOne), "exactly one"),
         item(LegendKind::End(End::ZeroOrOne), "zero or one"),
         item(LegendKind::End(End::ZeroOrMany), "zero or many"),

@@ -29,13 +29,13 @@ pub struct Case {
     pub patient_id: String,
     /// Short description of the case; may name the patient.
     ///
-    /// `text`, nullable, **PHI**.
-    #[repo(phi)]
+    /// `text`, nullable, **PHI**, stored encrypted (the repository encrypts and decrypts it).
+    #[repo(phi, encrypted)]
     pub title: Option<String>,
     /// Free-text clinical notes.
     ///
-    /// `text`, nullable, **PHI**.
-    #[repo(phi)]
+    /// `text`, nullable, **PHI**, stored encrypted (the repository encrypts and decrypts it).
+    #[repo(phi, encrypted)]
     pub notes: Option<String>,
     /// `case_status`, default `'new'::case_status`.
     #[repo(default)]
@@ -63,6 +63,15 @@ pub struct Case {
     /// `jsonb`, default `'{}'::jsonb`, **PHI**.
     #[repo(default, jsonb, phi)]
     pub case_metadata: serde_json::Value,
+    /// The patient's consent to processing; jobs can only be queued while it is granted.
+    ///
+    /// `consent_status`, default `'pending'::consent_status`.
+    #[repo(default)]
+    pub processing_consent: crate::enums::ConsentStatus,
+    /// When the consent status was last recorded.
+    ///
+    /// `timestamptz`, nullable.
+    pub consent_recorded_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When the row was created.
     ///
     /// `timestamptz`, default `now()`.

@@ -233,6 +233,53 @@ impl repo_runtime::SqlType for CaseStatus {
         )
     }
 }
+/// The PostgreSQL enum `consent_status`, labels in its sort order.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    postgres_types::ToSql,
+    postgres_types::FromSql,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[postgres(name = "consent_status")]
+pub enum ConsentStatus {
+    /// `pending`
+    #[postgres(name = "pending")]
+    #[serde(rename = "pending")]
+    Pending,
+    /// `granted`
+    #[postgres(name = "granted")]
+    #[serde(rename = "granted")]
+    Granted,
+    /// `withdrawn`
+    #[postgres(name = "withdrawn")]
+    #[serde(rename = "withdrawn")]
+    Withdrawn,
+}
+impl ConsentStatus {
+    /// Every label, in PostgreSQL's sort order.
+    pub const ALL: [Self; 3usize] = [Self::Pending, Self::Granted, Self::Withdrawn];
+    /// The PostgreSQL label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Granted => "granted",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+}
+impl repo_runtime::SqlType for ConsentStatus {
+    fn sql_type() -> postgres_types::Type {
+        repo_runtime::enum_type("consent_status", &["pending", "granted", "withdrawn"])
+    }
+}
 /// The PostgreSQL enum `file_status`, labels in its sort order.
 #[derive(
     Debug,

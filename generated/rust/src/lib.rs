@@ -31,6 +31,7 @@ pub use cases::NewCase;
 pub use enums::AuditEventType;
 pub use enums::CasePriority;
 pub use enums::CaseStatus;
+pub use enums::ConsentStatus;
 pub use enums::FileStatus;
 pub use enums::FileType;
 pub use enums::JobStatus;

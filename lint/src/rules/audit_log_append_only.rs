@@ -1,9 +1,10 @@
 //! # audit-log-append-only
 //!
 //! ## What it does
-//! Flags any migration statement that changes or removes rows of `audit_logs`: `UPDATE`,
-//! `DELETE`, `MERGE`, `TRUNCATE` (also inside a `WITH` query), `DROP TABLE audit_logs` and
-//! `ALTER TABLE audit_logs DROP COLUMN`.
+//! Flags any migration statement that changes or removes rows of `audit_logs`, or of any table
+//! flagged `[append_only]` in its comment (`append_only: true` in `schema.yaml`): `UPDATE`,
+//! `DELETE`, `MERGE`, `TRUNCATE` (also inside a `WITH` query), `DROP TABLE`, `ALTER TABLE ...
+//! DROP COLUMN`, and `GRANT UPDATE`, `DELETE`, `TRUNCATE` (or `ALL`) on such a table.
 //!
 //! ## Why
 //! The audit trail is append-only evidence for HIPAA and GDPR: who accessed or changed which
@@ -17,10 +18,11 @@
 //! ```
 //!
 //! ## Use instead
-//! Run the retention purge through the application, which records the purge itself. Schema
-//! changes that only add to `audit_logs` (new columns, indexes) are fine.
+//! Run the retention purge through the generated `purge_expired_data()`, which records the
+//! purge itself. Schema changes that only add to `audit_logs` (new columns, indexes) are fine,
+//! and so are grants of `SELECT` and `INSERT`.
 
-use pg_query::protobuf::{AlterTableType, ObjectType};
+use pg_query::protobuf::{AlterTableType, GrantTargetType, ObjectType};
 use pg_query::{NodeEnum, NodeRef};
 
 use super::{
@@ -33,11 +35,10 @@ pub const NAME: &str = "audit-log-append-only";
 /// The append-only tables.
 pub const AUDIT_TABLES: &[&str] = &["audit_logs"];
 
-fn is_audit(name: &str) -> bool {
-    AUDIT_TABLES.contains(&name)
-}
-
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
+    let is_audit = |name: &str| {
+        AUDIT_TABLES.contains(&name) || ctx.table(name).is_some_and(|t| t.flags.append_only)
+    };
     let mut hit = |what: &str, table: &str, location: i32| {
         out.push(
             ctx.finding_at(
@@ -59,6 +60,29 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                 let name = qualified(&object_names(object));
                 if is_audit(&name) {
                     hit("drops", &name, -1);
+                }
+            }
+        }
+        NodeEnum::GrantStmt(s)
+            if s.is_grant
+                && ObjectType::try_from(s.objtype) == Ok(ObjectType::ObjectTable)
+                && GrantTargetType::try_from(s.targtype)
+                    == Ok(GrantTargetType::AclTargetObject) =>
+        {
+            // No privilege names means ALL.
+            let rewrites = s.privileges.is_empty()
+                || s.privileges.iter().any(|p| {
+                    matches!(p.node.as_ref(), Some(NodeEnum::AccessPriv(a))
+                        if ["update", "delete", "truncate"].contains(&a.priv_name.to_ascii_lowercase().as_str()))
+                });
+            if rewrites {
+                for object in &s.objects {
+                    if let Some(NodeEnum::RangeVar(r)) = object.node.as_ref() {
+                        let name = relation_name(r);
+                        if is_audit(&name) {
+                            hit("grants UPDATE, DELETE or TRUNCATE on", &name, r.location);
+                        }
+                    }
                 }
             }
         }

@@ -80,7 +80,6 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             continue;
         };
         let old = ctx
-            .catalog
             .table(&table)
             .and_then(|t| t.column(&cmd.name))
             .map(|c| c.data_type.clone());

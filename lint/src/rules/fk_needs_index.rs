@@ -39,31 +39,44 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
         if table.has_index_leading_with(&fk.columns) {
             continue;
         }
+        // `concat` rather than `format!`: the text is made again after every statement that
+        // touches the table.
+        let index = model::ident::derived_name(
+            &std::iter::once(table.name.as_str())
+                .chain(fk.columns.iter().map(String::as_str))
+                .collect::<Vec<_>>(),
+            "idx",
+        );
+        let columns = fk
+            .columns
+            .iter()
+            .map(|c| super::quote(c))
+            .collect::<Vec<_>>()
+            .join(", ");
         out.push(Problem {
             rule: NAME,
             table: table.name.clone(),
             columns: fk.columns.clone(),
-            message: format!(
-                "foreign key `{}` on `{}` ({}) has no index leading with its columns",
-                fk.name,
-                table.name,
-                list(&fk.columns)
-            ),
-            help: format!(
-                "CREATE INDEX CONCURRENTLY {} ON {} ({});",
-                model::ident::derived_name(
-                    &std::iter::once(table.name.as_str())
-                        .chain(fk.columns.iter().map(String::as_str))
-                        .collect::<Vec<_>>(),
-                    "idx"
-                ),
-                model::ident::quote(&table.name),
-                fk.columns
-                    .iter()
-                    .map(|c| model::ident::quote(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            message: [
+                "foreign key `",
+                &fk.name,
+                "` on `",
+                &table.name,
+                "` (",
+                &list(&fk.columns),
+                ") has no index leading with its columns",
+            ]
+            .concat(),
+            help: [
+                "CREATE INDEX CONCURRENTLY ",
+                &index,
+                " ON ",
+                &super::quote(&table.name),
+                " (",
+                &columns,
+                ");",
+            ]
+            .concat(),
         });
     }
 }

@@ -59,11 +59,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                 if ctx.scope.new_indexes.contains(&index) {
                     continue;
                 }
-                let owner = ctx
-                    .catalog
-                    .tables
-                    .iter()
-                    .find(|t| t.indexes.iter().any(|i| i.name == index));
+                let owner = ctx.index_owner(&index);
                 if owner.is_some_and(|t| !ctx.is_existing(&t.name)) {
                     continue;
                 }

@@ -36,16 +36,26 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
             rule: NAME,
             table: table.name.clone(),
             columns: vec![column.name.clone()],
-            message: format!(
-                "jsonb column `{}.{}` has no GIN index",
-                table.name, column.name
-            ),
-            help: format!(
-                "CREATE INDEX CONCURRENTLY {} ON {} USING gin ({});",
-                model::ident::derived_name(&[&table.name, &column.name], "gin_idx"),
-                model::ident::quote(&table.name),
-                model::ident::quote(&column.name)
-            ),
+            // `concat` rather than `format!`: the text is made again after every statement that
+            // touches the table.
+            message: [
+                "jsonb column `",
+                &table.name,
+                ".",
+                &column.name,
+                "` has no GIN index",
+            ]
+            .concat(),
+            help: [
+                "CREATE INDEX CONCURRENTLY ",
+                &model::ident::derived_name(&[&table.name, &column.name], "gin_idx"),
+                " ON ",
+                &super::quote(&table.name),
+                " USING gin (",
+                &super::quote(&column.name),
+                ");",
+            ]
+            .concat(),
         });
     }
 }

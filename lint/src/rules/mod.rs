@@ -5,9 +5,11 @@
 //! is applied. Schema-state rules get one table of the catalog after a statement or a file and
 //! describe each problem as a [`Problem`]; the engine decides where it is reported.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
-use model::Catalog;
+use model::replay::{FastHash, NameIndex};
+use model::{Catalog, Table};
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self, AlterTableType, ConstrType};
 
@@ -30,9 +32,11 @@ pub mod pii_column_dropped;
 pub mod rename_column;
 pub mod rename_table;
 pub mod replay_failed;
+pub mod security_definer_search_path;
 pub mod soft_delete_needs_deleted_at;
 pub mod suppression_without_reason;
 pub mod syntax_error;
+pub mod unflagged_personal_data;
 pub mod unique_without_using_index;
 pub mod unused_suppression;
 pub mod uuid_primary_key;
@@ -80,9 +84,11 @@ pub struct StatementContext<'a> {
     pub config: &'a Config,
     /// Functions created by the replayed migrations without IMMUTABLE or STABLE.
     pub volatile_functions: &'a HashSet<String>,
+    /// Name lookups in `catalog`: use [`StatementContext::table`] rather than a scan.
+    pub names: &'a NameIndex,
 }
 
-impl StatementContext<'_> {
+impl<'a> StatementContext<'a> {
     /// A finding covering the whole statement.
     pub fn finding(&self, rule: &str, message: impl Into<String>) -> Finding {
         let mut f = Finding::new(
@@ -107,6 +113,18 @@ impl StatementContext<'_> {
             }
         }
         f
+    }
+
+    /// The table named `name` in the schema before this statement.
+    pub fn table(&self, name: &str) -> Option<&'a Table> {
+        self.names.table(self.catalog, name)
+    }
+
+    /// The table that has the index named `name`.
+    pub fn index_owner(&self, name: &str) -> Option<&'a Table> {
+        self.names
+            .index_position(self.catalog, name)
+            .map(|i| &self.catalog.tables[i])
     }
 
     /// Whether `table` existed before this file: tables created in the file are new.
@@ -264,11 +282,34 @@ pub fn type_base_name(t: Option<&protobuf::TypeName>) -> String {
         .unwrap_or_default()
 }
 
+/// [`model::ident::quote`], remembered per name: it asks PostgreSQL's scanner whether a name is
+/// a keyword, and the schema-state rules quote the same table and column names in their help
+/// text after every statement that touches a table.
+pub fn quote(name: &str) -> String {
+    thread_local! {
+        static QUOTED: RefCell<HashMap<String, String, FastHash>> = RefCell::default();
+    }
+    QUOTED.with(|q| {
+        if let Some(quoted) = q.borrow().get(name) {
+            return quoted.clone();
+        }
+        let quoted = model::ident::quote(name);
+        q.borrow_mut().insert(name.to_string(), quoted.clone());
+        quoted
+    })
+}
+
 /// Comma-separated, backquoted names for messages.
 pub fn list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    // Built by hand: schema-state messages are made again after every statement.
+    let mut out = String::with_capacity(names.iter().map(|n| n.len() + 4).sum());
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('`');
+        out.push_str(n);
+        out.push('`');
+    }
+    out
 }

@@ -52,7 +52,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
         {
             for object in &s.objects {
                 let name = qualified(&object_names(object));
-                let Some(table) = ctx.catalog.table(&name) else {
+                let Some(table) = ctx.table(&name) else {
                     continue;
                 };
                 if !ctx.is_existing(&name) {
@@ -83,7 +83,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             let Some((s, name)) = altered_table(ctx.node) else {
                 return;
             };
-            let Some(table) = ctx.catalog.table(&name) else {
+            let Some(table) = ctx.table(&name) else {
                 return;
             };
             for (t, cmd) in alter_table_cmds(s) {

@@ -62,7 +62,7 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
         message,
         help: format!(
             "ALTER TABLE {} ADD COLUMN deleted_at timestamptz;",
-            model::ident::quote(&table.name)
+            super::quote(&table.name)
         ),
     });
 }

@@ -48,11 +48,17 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
     if catalog.tables.iter().any(|t| !t.triggers.is_empty()) {
         catalog.functions.push(Function {
             name: SET_UPDATED_AT.to_string(),
+            arguments: Vec::new(),
             returns: "trigger".to_string(),
             language: "plpgsql".to_string(),
             body: "\nBEGIN\n    NEW.updated_at := now();\n    RETURN NEW;\nEND;\n".to_string(),
+            security_definer: false,
+            // PostgreSQL's default for a new function; a trigger function cannot be called
+            // directly anyway.
+            execute: vec![PUBLIC.to_string()],
         });
     }
+    super::compliance::lower(schema, &mut catalog, lowering.errors);
     lowering.check_names(schema, &catalog);
     catalog
 }
@@ -176,6 +182,7 @@ impl Lowering<'_> {
         let name = decl.name.value.clone();
         let flags = TableFlags {
             soft_delete: flag(&decl.soft_delete),
+            ..TableFlags::default()
         };
         let comment = decl.comment.as_ref().map(|c| c.value.clone());
         if let Some(c) = &decl.comment
@@ -194,6 +201,7 @@ impl Lowering<'_> {
             foreign_keys: Vec::new(),
             indexes: Vec::new(),
             triggers: Vec::new(),
+            grants: Vec::new(),
             flags,
         };
         if decl.columns.is_empty() {
@@ -237,6 +245,12 @@ impl Lowering<'_> {
                 });
             }
         }
+        for c in table.columns.iter().filter(|c| c.sensitivity.encrypted) {
+            table.checks.push(CheckConstraint {
+                name: crate::compliance::encrypted_check_name(&name, &c.name),
+                expression: canonical(&crate::compliance::encrypted_check_expression(&c.name)),
+            });
+        }
         for (check_name, expression) in &decl.checks {
             self.identifier(check_name);
             self.expression(expression);
@@ -250,6 +264,7 @@ impl Lowering<'_> {
                 name: derived_name(&[&name], SET_UPDATED_AT),
                 timing: TriggerTiming::Before,
                 events: vec![TriggerEvent::Update],
+                for_each_row: true,
                 function: SET_UPDATED_AT.to_string(),
             });
         }
@@ -319,17 +334,61 @@ impl Lowering<'_> {
         {
             self.error(c.pos, "a comment cannot end with a `[...]` tag list: it is reserved for the pii/phi flags");
         }
+        let sensitivity = Sensitivity {
+            pii: flag(&decl.pii),
+            phi: flag(&decl.phi),
+            encrypted: flag(&decl.encrypted),
+        };
+        if let Some(e) = decl.encrypted.as_ref().filter(|e| e.value) {
+            self.encrypted_column(decl, e.pos, &data_type, sensitivity);
+        }
         Some(Column {
             name: decl.name.value.clone(),
             data_type,
             nullable: nullable && !primary_key,
             default,
             comment,
-            sensitivity: Sensitivity {
-                pii: flag(&decl.pii),
-                phi: flag(&decl.phi),
-            },
+            sensitivity,
         })
+    }
+
+    /// An encrypted column holds `enc:v1:...` text that only the application can read: it must be
+    /// text, sensitive (why else encrypt it), and not something the database compares.
+    fn encrypted_column(
+        &mut self,
+        decl: &ColumnDecl,
+        pos: Pos,
+        data_type: &DataType,
+        sensitivity: Sensitivity,
+    ) {
+        let name = &decl.name.value;
+        if *data_type != DataType::Text {
+            self.errors.push(
+                Diagnostic::new(pos, format!("encrypted column `{name}` must be `text`, not {data_type}"))
+                    .with_help("the ciphertext is stored as text (`enc:v1:` + base64); encrypt other values as their text form"),
+            );
+        }
+        if !sensitivity.pii && !sensitivity.phi {
+            self.error(
+                pos,
+                format!("encrypted column `{name}` must also be marked `pii: true` or `phi: true`, so audits scrub it"),
+            );
+        }
+        let compared = [
+            ("primary_key", flag(&decl.primary_key)),
+            ("unique", flag(&decl.unique)),
+            ("index", flag(&decl.index)),
+            ("references", decl.references.is_some()),
+            ("default", decl.default.is_some()),
+        ];
+        for (key, set) in compared {
+            if set {
+                self.errors.push(
+                    Diagnostic::new(pos, format!("encrypted column `{name}` cannot have `{key}`"))
+                        .with_help("ciphertexts are random: the database cannot compare, index or default them"),
+                );
+            }
+        }
     }
 
     fn default(

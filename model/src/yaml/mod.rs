@@ -4,11 +4,15 @@
 //! read by hand rather than through serde: serde stops at the first error and forgets positions,
 //! while a schema author wants every problem at once, each pointing at the offending key or value.
 
+mod compliance;
 mod lower;
 mod read;
 
+pub use compliance::parse_period;
 pub use lower::SET_UPDATED_AT;
-pub use read::{COLUMN_KEYS, FOREIGN_KEY_KEYS, INDEX_KEYS, TABLE_KEYS, TOP_KEYS};
+pub use read::{
+    COLUMN_KEYS, FOREIGN_KEY_KEYS, INDEX_KEYS, RETENTION_KEYS, ROLE_KEYS, TABLE_KEYS, TOP_KEYS,
+};
 
 use marked_yaml::{LoadError, LoaderOptions, Marker, Node};
 

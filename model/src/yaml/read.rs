@@ -19,7 +19,24 @@ pub struct Sp<T> {
 #[derive(Debug, Default)]
 pub struct SchemaDecl {
     pub enums: Vec<EnumDecl>,
+    pub roles: Vec<RoleDecl>,
     pub tables: Vec<TableDecl>,
+}
+
+/// A database role the schema grants privileges to.
+#[derive(Debug)]
+pub struct RoleDecl {
+    pub name: Sp<String>,
+    /// Generated functions the role may call.
+    pub execute: Vec<Sp<String>>,
+}
+
+/// `retention: { keep: 7 years, column: timestamp }`.
+#[derive(Debug)]
+pub struct RetentionDecl {
+    pub pos: Pos,
+    pub keep: Option<Sp<String>>,
+    pub column: Option<Sp<String>>,
 }
 
 #[derive(Debug)]
@@ -41,6 +58,14 @@ pub struct TableDecl {
     pub soft_delete: Option<Sp<bool>>,
     pub timestamps: Option<Sp<bool>>,
     pub renamed_from: Option<Sp<String>>,
+    /// `grants: { role: [select, ...] }`, in written order.
+    pub grants: Vec<(Sp<String>, Vec<Sp<String>>)>,
+    pub append_only: Option<Sp<bool>>,
+    pub retention: Option<RetentionDecl>,
+    pub data_subject: Option<Sp<String>>,
+    pub erasure: Option<Sp<String>>,
+    pub consent: Option<Sp<String>>,
+    pub requires_consent: Option<Sp<String>>,
 }
 
 #[derive(Debug)]
@@ -59,6 +84,7 @@ pub struct ColumnDecl {
     pub phi: Option<Sp<bool>>,
     pub comment: Option<Sp<String>>,
     pub renamed_from: Option<Sp<String>>,
+    pub encrypted: Option<Sp<bool>>,
 }
 
 #[derive(Debug)]
@@ -83,7 +109,9 @@ pub struct IndexDecl {
     pub name: Option<Sp<String>>,
 }
 
-pub const TOP_KEYS: &[&str] = &["enums", "tables"];
+pub const TOP_KEYS: &[&str] = &["enums", "roles", "tables"];
+pub const ROLE_KEYS: &[&str] = &["execute"];
+pub const RETENTION_KEYS: &[&str] = &["keep", "column"];
 pub const TABLE_KEYS: &[&str] = &[
     "comment",
     "columns",
@@ -95,6 +123,13 @@ pub const TABLE_KEYS: &[&str] = &[
     "soft_delete",
     "timestamps",
     "renamed_from",
+    "grants",
+    "append_only",
+    "retention",
+    "data_subject",
+    "erasure",
+    "consent",
+    "requires_consent",
 ];
 pub const COLUMN_KEYS: &[&str] = &[
     "type",
@@ -110,6 +145,7 @@ pub const COLUMN_KEYS: &[&str] = &[
     "phi",
     "comment",
     "renamed_from",
+    "encrypted",
 ];
 pub const INDEX_KEYS: &[&str] = &["columns", "include", "using", "unique", "where", "name"];
 pub const FOREIGN_KEY_KEYS: &[&str] = &[
@@ -159,6 +195,16 @@ pub fn read_schema(root: &MarkedMappingNode, errors: &mut Vec<Diagnostic>) -> Sc
                             name: reader.key(name),
                             values,
                         });
+                    }
+                }
+            }
+            "roles" => {
+                if let Some(map) =
+                    reader.expect_mapping(value, "`roles` maps role names to their settings")
+                {
+                    for (name, settings) in map.iter() {
+                        let role = reader.role(reader.key(name), settings);
+                        schema.roles.push(role);
                     }
                 }
             }
@@ -302,6 +348,13 @@ impl Reader<'_> {
             soft_delete: None,
             timestamps: None,
             renamed_from: None,
+            grants: Vec::new(),
+            append_only: None,
+            retention: None,
+            data_subject: None,
+            erasure: None,
+            consent: None,
+            requires_consent: None,
         };
         let Some(map) = self.expect_mapping(node, "a table is a mapping with at least `columns`")
         else {
@@ -382,10 +435,85 @@ impl Reader<'_> {
                     table.renamed_from =
                         self.string(value, "`renamed_from` names the table's previous name")
                 }
+                "grants" => {
+                    if let Some(grants) = self
+                        .expect_mapping(value, "`grants` maps role names to lists of privileges")
+                    {
+                        for (role, privileges) in grants.iter() {
+                            let role = self.key(role);
+                            let privileges = self.string_list(
+                                privileges,
+                                "privileges are a list such as [select, insert]",
+                            );
+                            table.grants.push((role, privileges));
+                        }
+                    }
+                }
+                "append_only" => table.append_only = self.bool(value, key),
+                "retention" => table.retention = self.retention(value),
+                "data_subject" => {
+                    table.data_subject = self.string(
+                        value,
+                        "`data_subject` names the column identifying a person",
+                    )
+                }
+                "erasure" => {
+                    table.erasure = self.string(value, "`erasure` is `delete` or `anonymize`")
+                }
+                "consent" => {
+                    table.consent =
+                        self.string(value, "`consent` names the column recording consent")
+                }
+                "requires_consent" => {
+                    table.requires_consent = self.string(
+                        value,
+                        "`requires_consent` names a foreign-key column to a table with `consent`",
+                    )
+                }
                 _ => unreachable!("entries() yields only known keys"),
             }
         }
         table
+    }
+
+    fn role(&mut self, name: Sp<String>, node: &Node) -> RoleDecl {
+        let mut role = RoleDecl {
+            name,
+            execute: Vec::new(),
+        };
+        if let Some(map) = self.expect_mapping(node, "a role is a mapping (`execute: [...]`)") {
+            for (key, value) in self.entries(map, ROLE_KEYS, "role key") {
+                match key {
+                    "execute" => {
+                        role.execute =
+                            self.string_list(value, "`execute` lists generated functions")
+                    }
+                    _ => unreachable!("entries() yields only known keys"),
+                }
+            }
+        }
+        role
+    }
+
+    fn retention(&mut self, node: &Node) -> Option<RetentionDecl> {
+        let map = self.expect_mapping(
+            node,
+            "`retention` is a mapping: `{ keep: 7 years, column: timestamp }`",
+        )?;
+        let mut retention = RetentionDecl {
+            pos: node_pos(node),
+            keep: None,
+            column: None,
+        };
+        for (key, value) in self.entries(map, RETENTION_KEYS, "retention key") {
+            let what = format!("`{key}` takes a single value");
+            match key {
+                "keep" => retention.keep = self.string(value, &what),
+                "column" => retention.column = self.string(value, &what),
+                _ => unreachable!("entries() yields only known keys"),
+            }
+        }
+        Some(retention)
     }
 
     fn sequence<'n>(&mut self, node: &'n Node, what: &str) -> Vec<&'n Node> {
@@ -417,6 +545,7 @@ impl Reader<'_> {
             phi: None,
             comment: None,
             renamed_from: None,
+            encrypted: None,
         };
         match node {
             // Shorthand: `name: text` declares the type alone.
@@ -444,6 +573,7 @@ impl Reader<'_> {
                         "phi" => column.phi = self.bool(value, key),
                         "comment" => column.comment = text(self),
                         "renamed_from" => column.renamed_from = text(self),
+                        "encrypted" => column.encrypted = self.bool(value, key),
                         _ => unreachable!("entries() yields only known keys"),
                     }
                 }

@@ -1,0 +1,501 @@
+//! The functions and triggers that enforce the tables' declared compliance properties
+//! ([`TableFlags`]): append-only tables, retention, the right to erasure, data portability and
+//! consent.
+//!
+//! They are derived from the flags alone, so the catalog `schema.yaml` lowers into and the one
+//! replayed from the migrations that created them compare equal, and a changed declaration
+//! becomes a `CREATE OR REPLACE FUNCTION` in the next migration. Each function body is
+//! PL/pgSQL written for PostgreSQL 13 and later. The ones a role calls run as `SECURITY
+//! DEFINER` with a pinned `search_path`: that is how a role without `DELETE` on `audit_logs` can
+//! still purge expired rows, and only expired rows.
+//!
+//! Every one of them writes its own `audit_logs` row in the same transaction as its work. The
+//! audit table's columns are a contract, checked when `schema.yaml` is loaded: `event_type` (an
+//! enum with the event labels used here), `user_id` (uuid), `resource_type` (text), `action`
+//! (text) and `details` (jsonb).
+
+use crate::catalog::*;
+use crate::ident::{derived_name, quote, quote_literal};
+use crate::types::DataType;
+
+/// The audit table every generated function writes to.
+pub const AUDIT_TABLE: &str = "audit_logs";
+/// Deletes expired rows of every table with `retention`.
+pub const PURGE_FUNCTION: &str = "purge_expired_data";
+/// Erases one data subject's personal data.
+pub const ERASE_FUNCTION: &str = "erase_data_subject";
+/// Exports everything held about one data subject as one JSON document.
+pub const EXPORT_FUNCTION: &str = "export_data_subject";
+/// The functions a role can be allowed to call (`roles: {r: {execute: [...]}}`).
+pub const CALLABLE_FUNCTIONS: [&str; 3] = [PURGE_FUNCTION, ERASE_FUNCTION, EXPORT_FUNCTION];
+/// The transaction-local setting with which the purge function lets append-only guards pass
+/// expired rows. Setting it by hand needs `DELETE` on the table anyway, which no role has.
+pub const PURGE_SETTING: &str = "codegen.retention_purge";
+/// The `format` field of an export document; bump it when the shape changes.
+pub const EXPORT_FORMAT: &str = "data-subject-export/1";
+/// The prefix of an erased data-subject identifier: `erased:<primary key>`.
+pub const ERASED_SUBJECT_PREFIX: &str = "erased:";
+/// What a NOT NULL text column without a default holds after anonymisation.
+pub const ERASED_TEXT: &str = "[erased]";
+/// The stored form of an encrypted column starts with this (see `repo-runtime`).
+pub const CIPHERTEXT_PREFIX: &str = "enc:v1:";
+
+/// The audit event labels the generated functions write.
+pub const AUDIT_EVENTS: [&str; 3] = ["data_retention_purge", "right_to_erasure", "data_access"];
+/// The audit columns the generated functions write.
+pub const AUDIT_COLUMNS: [&str; 5] = [
+    "event_type",
+    "user_id",
+    "resource_type",
+    "action",
+    "details",
+];
+
+/// Search path of every `SECURITY DEFINER` function: without it, a caller could shadow a table
+/// or operator with an object in a schema it controls.
+pub const DEFINER_SEARCH_PATH: &str = "public, pg_temp";
+
+/// The name of the append-only guard of `table`, both function and triggers.
+pub fn append_only_name(table: &str) -> String {
+    derived_name(&[table], "append_only")
+}
+
+/// The name of the consent guard of `table`, both function and trigger.
+pub fn consent_guard_name(table: &str) -> String {
+    derived_name(&[table], "require_consent")
+}
+
+/// The name of the check constraint that keeps plaintext out of an encrypted column.
+pub fn encrypted_check_name(table: &str, column: &str) -> String {
+    derived_name(&[table, column], "encrypted_check")
+}
+
+/// The check expression of an encrypted column: only ciphertext can be stored.
+pub fn encrypted_check_expression(column: &str) -> String {
+    format!(
+        "starts_with({}, {})",
+        quote(column),
+        quote_literal(CIPHERTEXT_PREFIX)
+    )
+}
+
+/// Adds the functions and triggers `catalog`'s flags call for. `execute` gives, per callable
+/// function, the roles allowed to call it. Expects a valid catalog (`schema.yaml` checks the
+/// declarations first); anything missing is skipped rather than guessed.
+pub fn add_generated_objects(catalog: &mut Catalog, execute: &dyn Fn(&str) -> Vec<String>) {
+    let mut functions = Vec::new();
+    for t in &mut catalog.tables {
+        if t.flags.append_only {
+            let name = append_only_name(&t.name);
+            functions.push(append_only_function(t, &name));
+            t.triggers.push(Trigger {
+                name: name.clone(),
+                timing: TriggerTiming::Before,
+                events: vec![TriggerEvent::Update, TriggerEvent::Delete],
+                for_each_row: true,
+                function: name.clone(),
+            });
+            t.triggers.push(Trigger {
+                name: derived_name(&[&t.name], "no_truncate"),
+                timing: TriggerTiming::Before,
+                events: vec![TriggerEvent::Truncate],
+                for_each_row: false,
+                function: name,
+            });
+        }
+    }
+    let snapshot = catalog.clone();
+    for t in &mut catalog.tables {
+        if let Some(function) = consent_function(&snapshot, t) {
+            t.triggers.push(Trigger {
+                name: function.name.clone(),
+                timing: TriggerTiming::Before,
+                events: vec![TriggerEvent::Insert, TriggerEvent::Update],
+                for_each_row: true,
+                function: function.name.clone(),
+            });
+            functions.push(function);
+        }
+    }
+    functions.extend(purge_function(&snapshot));
+    functions.extend(erase_function(&snapshot));
+    functions.extend(export_function(&snapshot));
+    for mut f in functions {
+        f.execute = execute(&f.name);
+        f.execute.sort();
+        f.execute.dedup();
+        catalog.functions.push(f);
+    }
+}
+
+fn plpgsql(
+    name: String,
+    arguments: Vec<FunctionArgument>,
+    returns: &str,
+    body: String,
+) -> Function {
+    Function {
+        name,
+        arguments,
+        returns: returns.to_string(),
+        language: "plpgsql".to_string(),
+        body,
+        security_definer: true,
+        execute: Vec::new(),
+    }
+}
+
+fn subject_arguments() -> Vec<FunctionArgument> {
+    vec![
+        FunctionArgument {
+            name: "subject".to_string(),
+            data_type: DataType::Text,
+        },
+        FunctionArgument {
+            name: "actor".to_string(),
+            data_type: DataType::Uuid,
+        },
+    ]
+}
+
+fn interval(r: &Retention) -> String {
+    format!("interval {}", quote_literal(&r.period))
+}
+
+fn append_only_function(t: &Table, name: &str) -> Function {
+    let mut body = String::from("\nBEGIN\n");
+    let purge_hint = match &t.flags.retention {
+        Some(r) => {
+            body.push_str(&format!(
+                "    -- Only the retention purge, and only for expired rows.\n    IF TG_OP = 'DELETE'\n        AND current_setting({}, true) = 'on'\n        AND OLD.{} < now() - {} THEN\n        RETURN OLD;\n    END IF;\n",
+                quote_literal(PURGE_SETTING),
+                quote(&r.column),
+                interval(r),
+            ));
+            format!("Expired rows are removed only by {PURGE_FUNCTION}().")
+        }
+        None => "Rows are never removed.".to_string(),
+    };
+    body.push_str(&format!(
+        "    RAISE EXCEPTION '% on {} is not allowed: the table is append-only', TG_OP\n        USING ERRCODE = 'insufficient_privilege',\n              HINT = {};\nEND;\n",
+        t.name.replace('\'', "''"),
+        quote_literal(&purge_hint),
+    ));
+    Function {
+        name: name.to_string(),
+        arguments: Vec::new(),
+        returns: "trigger".to_string(),
+        language: "plpgsql".to_string(),
+        body,
+        security_definer: false,
+        execute: Vec::new(),
+    }
+}
+
+/// The guard of a table with `requires_consent: <fk column>`.
+fn consent_function(catalog: &Catalog, t: &Table) -> Option<Function> {
+    let column = t.flags.requires_consent.as_ref()?;
+    let fk = t
+        .foreign_keys
+        .iter()
+        .find(|fk| fk.columns.len() == 1 && &fk.columns[0] == column)?;
+    let target = catalog.table(&fk.ref_table)?;
+    let consent = target.flags.consent.as_ref()?;
+    let granted = consent_granted_predicate(target.column(consent)?)?;
+    let col = quote(column);
+    let body = format!(
+        "\nBEGIN\n    IF TG_OP = 'UPDATE' AND NEW.{col} IS NOT DISTINCT FROM OLD.{col} THEN\n        RETURN NEW;\n    END IF;\n    -- FOR SHARE: a consent withdrawal waits until this row is committed, and vice versa.\n    IF NEW.{col} IS NOT NULL AND NOT EXISTS (\n        SELECT 1 FROM {target} WHERE {key} = NEW.{col} AND {granted} FOR SHARE\n    ) THEN\n        RAISE EXCEPTION '{table} needs consent: {target_text} % has no processing consent', NEW.{col}\n            USING ERRCODE = 'check_violation',\n                  HINT = {hint};\n    END IF;\n    RETURN NEW;\nEND;\n",
+        target = quote(&target.name),
+        key = quote(&fk.ref_columns[0]),
+        granted = granted,
+        table = t.name.replace('\'', "''"),
+        target_text = target.name.replace('\'', "''"),
+        hint = quote_literal(&format!(
+            "Record consent in {}.{} first.",
+            target.name, consent
+        )),
+    );
+    Some(plpgsql(
+        consent_guard_name(&t.name),
+        Vec::new(),
+        "trigger",
+        body,
+    ))
+}
+
+/// The condition "this row has consent": a true boolean, or the enum label `granted`.
+pub fn consent_granted_predicate(column: &Column) -> Option<String> {
+    match &column.data_type {
+        DataType::Boolean => Some(format!("{} IS TRUE", quote(&column.name))),
+        DataType::Enum(_) => Some(format!(
+            "{} = {}",
+            quote(&column.name),
+            quote_literal("granted")
+        )),
+        _ => None,
+    }
+}
+
+/// Tables in the order their rows can be deleted without tripping a foreign key: referencing
+/// tables before the tables they reference, ties (and cycles) by name, so the order never
+/// depends on how `schema.yaml` happens to list them.
+fn children_first(tables: Vec<&Table>) -> Vec<&Table> {
+    let mut ordered: Vec<&Table> = Vec::new();
+    let mut remaining = tables;
+    remaining.sort_by(|a, b| a.name.cmp(&b.name));
+    while !remaining.is_empty() {
+        let referenced_by_remaining = |t: &Table, others: &[&Table]| {
+            others
+                .iter()
+                .any(|o| o.name != t.name && o.foreign_keys.iter().any(|fk| fk.ref_table == t.name))
+        };
+        let next = remaining
+            .iter()
+            .position(|t| !referenced_by_remaining(t, &remaining))
+            .unwrap_or(0);
+        ordered.push(remaining.remove(next));
+    }
+    ordered
+}
+
+fn purge_function(catalog: &Catalog) -> Option<Function> {
+    let tables: Vec<&Table> = catalog
+        .tables
+        .iter()
+        .filter(|t| t.flags.retention.is_some())
+        .collect();
+    if tables.is_empty() {
+        return None;
+    }
+    let mut body = String::from(
+        "\nDECLARE\n    v_deleted jsonb := '{}'::jsonb;\n    v_count bigint;\nBEGIN\n",
+    );
+    body.push_str(&format!(
+        "    -- Lets the append-only guards pass expired rows, in this transaction only.\n    PERFORM set_config({}, 'on', true);\n",
+        quote_literal(PURGE_SETTING)
+    ));
+    for t in children_first(tables) {
+        let Some(r) = &t.flags.retention else {
+            continue;
+        };
+        body.push_str(&format!(
+            "    DELETE FROM {} WHERE {} < now() - {};\n    GET DIAGNOSTICS v_count = ROW_COUNT;\n    v_deleted := v_deleted || jsonb_build_object({}, v_count);\n",
+            quote(&t.name),
+            quote(&r.column),
+            interval(r),
+            quote_literal(&t.name),
+        ));
+    }
+    body.push_str(&format!(
+        "    PERFORM set_config({}, 'off', true);\n    INSERT INTO {AUDIT_TABLE} (event_type, user_id, resource_type, action, details)\n    VALUES ('data_retention_purge', {PURGE_FUNCTION}.actor, NULL, 'purge',\n            jsonb_build_object('deleted', v_deleted));\n    RETURN v_deleted;\nEND;\n",
+        quote_literal(PURGE_SETTING)
+    ));
+    Some(plpgsql(
+        PURGE_FUNCTION.to_string(),
+        vec![FunctionArgument {
+            name: "actor".to_string(),
+            data_type: DataType::Uuid,
+        }],
+        "jsonb",
+        body,
+    ))
+}
+
+/// The data-subject table, its single-column primary key and subject column.
+struct Subject<'c> {
+    table: &'c Table,
+    key: &'c str,
+    column: &'c str,
+}
+
+fn subject(catalog: &Catalog) -> Option<Subject<'_>> {
+    let table = catalog
+        .tables
+        .iter()
+        .find(|t| t.flags.data_subject.is_some())?;
+    let key = match table.primary_key.as_ref()?.columns.as_slice() {
+        [key] => key.as_str(),
+        _ => return None,
+    };
+    Some(Subject {
+        table,
+        key,
+        column: table.flags.data_subject.as_deref()?,
+    })
+}
+
+/// Tables holding a subject's data besides the subject table: `erasure` set and a
+/// single-column foreign key to the subject table. Returns each with that column.
+fn subject_children<'c>(catalog: &'c Catalog, subject: &Subject<'_>) -> Vec<(&'c Table, &'c str)> {
+    let tables: Vec<&Table> = catalog
+        .tables
+        .iter()
+        .filter(|t| t.name != subject.table.name && t.flags.erasure.is_some())
+        .collect();
+    children_first(tables)
+        .into_iter()
+        .filter_map(|t| {
+            let fk = t.foreign_keys.iter().find(|fk| {
+                fk.ref_table == subject.table.name
+                    && fk.columns.len() == 1
+                    && fk.ref_columns == [subject.key]
+            })?;
+            Some((t, fk.columns[0].as_str()))
+        })
+        .collect()
+}
+
+/// `SELECT ... INTO v_ids`: the primary keys of the subject's rows, locked against concurrent
+/// changes for the rest of the transaction.
+fn select_subject_rows(s: &Subject<'_>, function: &str) -> String {
+    format!(
+        "    SELECT coalesce(array_agg({key} ORDER BY {key}), '{{}}')\n      INTO v_ids\n      FROM (SELECT {key} FROM {table} WHERE {column} = {function}.subject FOR UPDATE) AS subject_rows;\n",
+        key = quote(s.key),
+        table = quote(&s.table.name),
+        column = quote(s.column),
+    )
+}
+
+/// The value an anonymised column gets: NULL when it may, its default when it has one, an
+/// erased marker for text; the subject column names the row instead of the person.
+pub fn anonymized_value(t: &Table, c: &Column, subject_key: Option<&str>) -> Option<String> {
+    if t.flags.data_subject.as_deref() == Some(c.name.as_str()) {
+        let key = subject_key?;
+        return Some(format!(
+            "{} || {}::text",
+            quote_literal(ERASED_SUBJECT_PREFIX),
+            quote(key)
+        ));
+    }
+    if c.nullable {
+        return Some("NULL".to_string());
+    }
+    if c.default.is_some() {
+        return Some("DEFAULT".to_string());
+    }
+    c.data_type
+        .is_text_like()
+        .then(|| quote_literal(ERASED_TEXT))
+}
+
+fn erase_function(catalog: &Catalog) -> Option<Function> {
+    let s = subject(catalog)?;
+    let mut body = String::from(
+        "\nDECLARE\n    v_ids uuid[];\n    v_rows jsonb := '{}'::jsonb;\n    v_count bigint;\nBEGIN\n",
+    );
+    body.push_str(&select_subject_rows(&s, ERASE_FUNCTION));
+    let record = |body: &mut String, table: &str, verb: &str| {
+        body.push_str(&format!(
+            "    GET DIAGNOSTICS v_count = ROW_COUNT;\n    v_rows := v_rows || jsonb_build_object({}, jsonb_build_object({}, v_count));\n",
+            quote_literal(table),
+            quote_literal(verb)
+        ));
+    };
+    for (t, column) in subject_children(catalog, &s) {
+        match t.flags.erasure {
+            Some(Erasure::Delete) => {
+                body.push_str(&format!(
+                    "    DELETE FROM {} WHERE {} = ANY (v_ids);\n",
+                    quote(&t.name),
+                    quote(column)
+                ));
+                record(&mut body, &t.name, "deleted");
+            }
+            Some(Erasure::Anonymize) => {
+                body.push_str(&anonymize(
+                    t,
+                    None,
+                    &format!("{} = ANY (v_ids)", quote(column)),
+                ));
+                record(&mut body, &t.name, "anonymized");
+            }
+            None => {}
+        }
+    }
+    let where_subject = format!("{} = ANY (v_ids)", quote(s.key));
+    match s.table.flags.erasure {
+        Some(Erasure::Delete) => {
+            body.push_str(&format!(
+                "    DELETE FROM {} WHERE {where_subject};\n",
+                quote(&s.table.name)
+            ));
+            record(&mut body, &s.table.name, "deleted");
+        }
+        _ => {
+            body.push_str(&anonymize(s.table, Some(s.key), &where_subject));
+            record(&mut body, &s.table.name, "anonymized");
+        }
+    }
+    body.push_str(&format!(
+        "    INSERT INTO {AUDIT_TABLE} (event_type, user_id, resource_type, action, details)\n    VALUES ('right_to_erasure', {ERASE_FUNCTION}.actor, {}, 'erase',\n            jsonb_build_object('ids', to_jsonb(v_ids), 'rows', v_rows));\n    RETURN jsonb_build_object('ids', to_jsonb(v_ids), 'rows', v_rows);\nEND;\n",
+        quote_literal(&s.table.name)
+    ));
+    Some(plpgsql(
+        ERASE_FUNCTION.to_string(),
+        subject_arguments(),
+        "jsonb",
+        body,
+    ))
+}
+
+/// `UPDATE t SET <every PII/PHI column> = <anonymised value> WHERE ...`; soft-deletable rows are
+/// also marked deleted, so erased rows leave the listings.
+fn anonymize(t: &Table, subject_key: Option<&str>, condition: &str) -> String {
+    let mut sets: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| c.sensitivity.is_sensitive())
+        .filter_map(|c| {
+            anonymized_value(t, c, subject_key).map(|v| format!("{} = {v}", quote(&c.name)))
+        })
+        .collect();
+    if t.flags.soft_delete && t.column("deleted_at").is_some() {
+        sets.push("deleted_at = coalesce(deleted_at, now())".to_string());
+    }
+    if sets.is_empty() {
+        // Nothing personal in the row: count it, change nothing.
+        return format!("    PERFORM 1 FROM {} WHERE {condition};\n", quote(&t.name));
+    }
+    format!(
+        "    UPDATE {}\n       SET {}\n     WHERE {condition};\n",
+        quote(&t.name),
+        sets.join(",\n           ")
+    )
+}
+
+fn export_function(catalog: &Catalog) -> Option<Function> {
+    let s = subject(catalog)?;
+    let mut body = String::from("\nDECLARE\n    v_ids uuid[];\n    v_tables jsonb;\nBEGIN\n");
+    body.push_str(&select_subject_rows(&s, EXPORT_FUNCTION).replace(" FOR UPDATE", " FOR SHARE"));
+    let rows_of = |t: &Table, column: &str| {
+        let key = match t.primary_key.as_ref().map(|pk| pk.columns.as_slice()) {
+            Some([key]) => format!(" ORDER BY r.{}", quote(key)),
+            _ => String::new(),
+        };
+        format!(
+            "        {}, (SELECT coalesce(jsonb_agg(to_jsonb(r){key}), '[]'::jsonb) FROM {} AS r WHERE r.{} = ANY (v_ids))",
+            quote_literal(&t.name),
+            quote(&t.name),
+            quote(column)
+        )
+    };
+    let mut parts = vec![rows_of(s.table, s.key)];
+    let mut children = subject_children(catalog, &s);
+    children.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    parts.extend(children.iter().map(|(t, column)| rows_of(t, column)));
+    body.push_str(&format!(
+        "    v_tables := jsonb_build_object(\n{}\n    );\n",
+        parts.join(",\n")
+    ));
+    body.push_str(&format!(
+        "    INSERT INTO {AUDIT_TABLE} (event_type, user_id, resource_type, action, details)\n    VALUES ('data_access', {EXPORT_FUNCTION}.actor, {}, 'export',\n            jsonb_build_object('ids', to_jsonb(v_ids),\n                               'rows', (SELECT jsonb_object_agg(key, jsonb_array_length(value)) FROM jsonb_each(v_tables))));\n    RETURN jsonb_build_object(\n        'format', {},\n        'subject', {EXPORT_FUNCTION}.subject,\n        'exported_at', now(),\n        'tables', v_tables\n    );\nEND;\n",
+        quote_literal(&s.table.name),
+        quote_literal(EXPORT_FORMAT),
+    ));
+    Some(plpgsql(
+        EXPORT_FUNCTION.to_string(),
+        subject_arguments(),
+        "jsonb",
+        body,
+    ))
+}

@@ -1,0 +1,543 @@
+//! Encrypted columns (`#[repo(encrypted)]`) on a real PostgreSQL: the repository round-trips
+//! plaintext, while the raw table holds only `enc:v1:` ciphertexts and the audit log neither;
+//! without a data key nothing is written; a damaged or moved ciphertext is an error naming the
+//! column, never the value; a JSON export decrypts with `decrypt_json_row`.
+
+use std::path::Path;
+
+use e2e::pg::{self, TestDb};
+use postgres::Client;
+use repo_runtime::{
+    AuditKey, DataKey, ENCRYPTED_PREFIX, EncryptionFailure, PageRequest, RepoError, Repository,
+    Table, decrypt_json_row,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Every plaintext the test writes contains this, so one search finds any leak.
+const MARKER: &str = "PLAINTEXT-MARKER";
+
+/// A note with an encrypted secret (PHI) and an optional encrypted aside, on a table of its own.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[repo(table = "vault_notes")]
+struct VaultNote {
+    #[repo(primary_key, default)]
+    id: Uuid,
+    /// In clear: the audit log shows its changes.
+    label: String,
+    #[repo(encrypted, phi)]
+    secret: String,
+    #[repo(encrypted, column = "aside_text")]
+    aside: Option<String>,
+}
+
+fn migration() -> String {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/migrations/0001_initial.up.sql");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// A database with the first migration (for `audit_logs` and `users`), one acting user and the
+/// table `vault_notes`.
+struct Fixture {
+    _db: TestDb,
+    client: Client,
+    key: AuditKey,
+    data_key: DataKey,
+    actor_id: Uuid,
+}
+
+fn fixture(hint: &str) -> Fixture {
+    let db = pg::cluster().create_database(hint);
+    let mut client = db.connect();
+    client
+        .batch_execute(&migration())
+        .expect("apply the migration");
+    client
+        .batch_execute(
+            "CREATE TABLE vault_notes (
+                 id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                 label text NOT NULL,
+                 secret text NOT NULL,
+                 aside_text text
+             );",
+        )
+        .expect("table");
+    let actor_id: Uuid = client
+        .query_one(
+            "INSERT INTO users (username, email) VALUES ('actor', 'actor@example.org') RETURNING id",
+            &[],
+        )
+        .expect("actor")
+        .get(0);
+    Fixture {
+        _db: db,
+        client,
+        key: AuditKey::new(&[0x5a; 32]).expect("audit key"),
+        data_key: DataKey::new(&[0x42; 32]).expect("data key"),
+        actor_id,
+    }
+}
+
+fn count(client: &mut Client, sql: &str) -> i64 {
+    client
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .get(0)
+}
+
+/// The audit rows (action, changes) written after the first `seen`, which moves past them.
+/// Rows are kept, so the final search covers the whole log.
+fn new_audit(client: &mut Client, seen: &mut usize) -> Vec<(String, Option<Value>)> {
+    let rows = client
+        .query(
+            "SELECT action, changes FROM audit_logs ORDER BY \"timestamp\", id",
+            &[],
+        )
+        .expect("audit rows");
+    let fresh: Vec<(String, Option<Value>)> = rows
+        .iter()
+        .skip(*seen)
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    *seen = rows.len();
+    fresh
+}
+
+/// The stored (raw) `secret` and `aside_text` of row `id`, read around the repository.
+fn raw(client: &mut Client, id: Uuid) -> (String, Option<String>) {
+    let row = client
+        .query_one(
+            "SELECT secret, aside_text FROM vault_notes WHERE id = $1",
+            &[&id],
+        )
+        .expect("raw row");
+    (row.get(0), row.get(1))
+}
+
+#[test]
+fn plaintext_round_trips_and_never_reaches_the_database() {
+    let Fixture {
+        _db,
+        mut client,
+        key,
+        data_key,
+        actor_id,
+    } = fixture("enc_round_trip");
+    let actor = key.actor(actor_id).with_data_key(&data_key);
+    let mut seen = 0;
+
+    // insert: the returned row is in clear, the stored one is not.
+    let note = VaultNote::insert(
+        &mut client,
+        actor,
+        &NewVaultNote {
+            id: None,
+            label: "first".to_owned(),
+            secret: format!("{MARKER}-secret-1 (Zoë)"),
+            aside: Some(format!("{MARKER}-aside-1")),
+        },
+    )
+    .expect("insert");
+    assert_eq!(note.secret, format!("{MARKER}-secret-1 (Zoë)"));
+    assert_eq!(note.aside.as_deref(), Some(&*format!("{MARKER}-aside-1")));
+    let (secret, aside) = raw(&mut client, note.id);
+    for stored in [Some(&secret), aside.as_ref()] {
+        let stored = stored.expect("stored");
+        assert!(stored.starts_with(ENCRYPTED_PREFIX), "{stored}");
+        assert!(!stored.contains(MARKER), "{stored}");
+    }
+    let audit = new_audit(&mut client, &mut seen);
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0], ("insert".to_owned(), None));
+
+    // get: decrypted, audited (the table holds PHI).
+    let got = VaultNote::get(&mut client, actor, &note.id)
+        .expect("get")
+        .expect("found");
+    assert_eq!(got, note);
+    assert_eq!(new_audit(&mut client, &mut seen).len(), 1);
+
+    // update: the encrypted fields change, and are named in `changes` as keyed hashes of their
+    // ciphertexts (never the plaintext, nor its hash).
+    let updated = VaultNote::update(
+        &mut client,
+        actor,
+        &note.id,
+        &VaultNotePatch {
+            secret: Some(format!("{MARKER}-secret-2")),
+            aside: Some(None),
+            ..VaultNotePatch::default()
+        },
+    )
+    .expect("update");
+    assert_eq!(updated.secret, format!("{MARKER}-secret-2"));
+    assert_eq!(updated.aside, None);
+    assert_eq!(updated.label, "first");
+    let (secret_2, aside_2) = raw(&mut client, note.id);
+    assert!(secret_2.starts_with(ENCRYPTED_PREFIX), "{secret_2}");
+    assert_eq!(aside_2, None, "NULL stays NULL");
+    let audit = new_audit(&mut client, &mut seen);
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let (action, changes) = &audit[0];
+    assert_eq!(action, "update");
+    let changes = changes.as_ref().expect("changes");
+    assert_eq!(
+        changes
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["aside_text".to_owned(), "secret".to_owned()]),
+        "{changes}"
+    );
+    assert_eq!(changes["secret"]["old"], json!(key.hash(&secret)));
+    assert_eq!(changes["secret"]["new"], json!(key.hash(&secret_2)));
+    assert_ne!(
+        changes["secret"]["new"],
+        json!(key.hash(&format!("{MARKER}-secret-2")))
+    );
+    assert_eq!(changes["aside_text"]["new"], Value::Null);
+
+    // An update of a clear column only: logged in clear, the secret read back decrypted.
+    let relabelled = VaultNote::update(
+        &mut client,
+        actor,
+        &note.id,
+        &VaultNotePatch {
+            label: Some("second".to_owned()),
+            ..VaultNotePatch::default()
+        },
+    )
+    .expect("update label");
+    assert_eq!(relabelled.secret, format!("{MARKER}-secret-2"));
+    let audit = new_audit(&mut client, &mut seen);
+    assert_eq!(
+        audit[0].1,
+        Some(json!({ "label": { "old": "first", "new": "second" } }))
+    );
+    assert_eq!(raw(&mut client, note.id).0, secret_2, "not re-encrypted");
+
+    // Setting the same plaintext again is reported as a change (documented): the database only
+    // compares ciphertexts, and a fresh nonce makes a new one.
+    VaultNote::update(
+        &mut client,
+        actor,
+        &note.id,
+        &VaultNotePatch {
+            secret: Some(format!("{MARKER}-secret-2")),
+            ..VaultNotePatch::default()
+        },
+    )
+    .expect("update, same plaintext");
+    let audit = new_audit(&mut client, &mut seen);
+    assert!(
+        audit[0]
+            .1
+            .as_ref()
+            .is_some_and(|c| c.get("secret").is_some())
+    );
+
+    // list: every row decrypted.
+    let other = VaultNote::insert(
+        &mut client,
+        actor,
+        &NewVaultNote {
+            id: None,
+            label: "other".to_owned(),
+            secret: format!("{MARKER}-secret-3"),
+            aside: None,
+        },
+    )
+    .expect("insert other");
+    let page = VaultNote::list(&mut client, actor, &PageRequest::first(10)).expect("list");
+    let mut secrets: Vec<&str> = page.items.iter().map(|n| n.secret.as_str()).collect();
+    secrets.sort_unstable();
+    assert_eq!(
+        secrets,
+        [
+            format!("{MARKER}-secret-2").as_str(),
+            format!("{MARKER}-secret-3").as_str()
+        ]
+    );
+    assert!(page.items.contains(&other));
+
+    // The raw table and the whole audit log, as text: no plaintext anywhere.
+    assert_eq!(
+        count(
+            &mut client,
+            &format!("SELECT count(*) FROM vault_notes v WHERE v::text LIKE '%{MARKER}%'")
+        ),
+        0,
+        "plaintext in the table"
+    );
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM vault_notes WHERE secret NOT LIKE 'enc:v1:%'"
+        ),
+        0
+    );
+    let log: String = client
+        .query_one(
+            "SELECT coalesce(string_agg(a::text, E'\\n'), '') FROM audit_logs a",
+            &[],
+        )
+        .expect("audit log")
+        .get(0);
+    assert!(!log.is_empty());
+    assert!(!log.contains(MARKER), "plaintext in the audit log:\n{log}");
+    assert!(!log.contains("Zoë"), "plaintext in the audit log:\n{log}");
+}
+
+#[test]
+fn without_a_data_key_nothing_is_written_or_read() {
+    let Fixture {
+        _db,
+        mut client,
+        key,
+        data_key,
+        actor_id,
+    } = fixture("enc_no_key");
+    let keyed = key.actor(actor_id).with_data_key(&data_key);
+    let keyless = key.actor(actor_id);
+    let note = VaultNote::insert(
+        &mut client,
+        keyed,
+        &NewVaultNote {
+            id: None,
+            label: "kept".to_owned(),
+            secret: format!("{MARKER}-kept"),
+            aside: None,
+        },
+    )
+    .expect("insert with a key");
+    let audit_rows = count(&mut client, "SELECT count(*) FROM audit_logs");
+
+    let no_key = |result: Result<(), RepoError>, what: &str| match result {
+        Err(RepoError::Encryption {
+            table: "vault_notes",
+            column: "secret",
+            reason: EncryptionFailure::NoDataKey,
+        }) => {}
+        other => panic!("{what}: {other:?}"),
+    };
+    no_key(
+        VaultNote::insert(
+            &mut client,
+            keyless,
+            &NewVaultNote {
+                id: None,
+                label: "refused".to_owned(),
+                secret: format!("{MARKER}-refused"),
+                aside: None,
+            },
+        )
+        .map(drop),
+        "insert",
+    );
+    no_key(
+        VaultNote::update(
+            &mut client,
+            keyless,
+            &note.id,
+            &VaultNotePatch {
+                label: Some("changed".to_owned()),
+                ..VaultNotePatch::default()
+            },
+        )
+        .map(drop),
+        "update of a clear column (its row is read back)",
+    );
+    no_key(
+        VaultNote::get(&mut client, keyless, &note.id).map(drop),
+        "get",
+    );
+    no_key(
+        VaultNote::list(&mut client, keyless, &PageRequest::first(10)).map(drop),
+        "list",
+    );
+    assert_eq!(count(&mut client, "SELECT count(*) FROM vault_notes"), 1);
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM vault_notes WHERE label = 'kept'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM audit_logs"),
+        audit_rows,
+        "no statement ran: no audit row"
+    );
+    let message = VaultNote::get(&mut client, keyless, &note.id)
+        .expect_err("no key")
+        .to_string();
+    assert!(message.contains("vault_notes.secret"), "{message}");
+    assert!(message.contains("data key"), "{message}");
+
+    // Deleting needs no key: nothing is decrypted.
+    VaultNote::hard_delete(&mut client, keyless, &note.id).expect("hard delete");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM vault_notes"), 0);
+}
+
+#[test]
+fn damaged_or_moved_ciphertexts_are_errors_naming_the_column() {
+    let Fixture {
+        _db,
+        mut client,
+        key,
+        data_key,
+        actor_id,
+    } = fixture("enc_damaged");
+    let actor = key.actor(actor_id).with_data_key(&data_key);
+    let note = VaultNote::insert(
+        &mut client,
+        actor,
+        &NewVaultNote {
+            id: None,
+            label: "n".to_owned(),
+            secret: format!("{MARKER}-s"),
+            aside: None,
+        },
+    )
+    .expect("insert");
+    let expect_failure = |client: &mut Client, column: &str, reason: EncryptionFailure| {
+        let error = VaultNote::get(client, actor, &note.id).expect_err("does not decrypt");
+        match &error {
+            RepoError::Encryption {
+                table: "vault_notes",
+                column: c,
+                reason: r,
+            } if *c == column && *r == reason => {}
+            other => panic!("{other:?}"),
+        }
+        // Never the value: neither the plaintext nor what is stored.
+        let message = format!("{error} {error:?}");
+        assert!(!message.contains(MARKER), "{message}");
+        let (secret, aside) = raw(client, note.id);
+        for stored in [Some(secret), aside].into_iter().flatten() {
+            assert!(!message.contains(&stored[8..]), "{message}");
+        }
+    };
+
+    // The secret's ciphertext copied into the other column does not authenticate there.
+    client
+        .execute(
+            "UPDATE vault_notes SET aside_text = secret WHERE id = $1",
+            &[&note.id],
+        )
+        .expect("copy");
+    expect_failure(&mut client, "aside_text", EncryptionFailure::Authentication);
+
+    // One character of the ciphertext changed.
+    client
+        .execute(
+            "UPDATE vault_notes SET aside_text = NULL, secret = overlay(secret placing (CASE WHEN substr(secret, 20, 1) = 'A' THEN 'B' ELSE 'A' END) from 20 for 1) WHERE id = $1",
+            &[&note.id],
+        )
+        .expect("tamper");
+    expect_failure(&mut client, "secret", EncryptionFailure::Authentication);
+
+    // A value written in clear, around the repository.
+    client
+        .execute(
+            &format!("UPDATE vault_notes SET secret = '{MARKER}-in-clear' WHERE id = $1"),
+            &[&note.id],
+        )
+        .expect("clear");
+    expect_failure(&mut client, "secret", EncryptionFailure::NotEncrypted);
+
+    // Another data key.
+    let other_key = DataKey::new(&[0x43; 32]).expect("key");
+    let stored = other_key
+        .encrypt("vault_notes", "secret", "x")
+        .expect("encrypt");
+    client
+        .execute(
+            "UPDATE vault_notes SET secret = $2 WHERE id = $1",
+            &[&note.id, &stored],
+        )
+        .expect("other key");
+    expect_failure(&mut client, "secret", EncryptionFailure::Authentication);
+}
+
+/// A data export reads rows as JSON around the repository; `decrypt_json_row` with the table's
+/// metadata decrypts them.
+#[test]
+fn json_exports_decrypt_with_the_table_metadata() {
+    let Fixture {
+        _db,
+        mut client,
+        key,
+        data_key,
+        actor_id,
+    } = fixture("enc_json");
+    let actor = key.actor(actor_id).with_data_key(&data_key);
+    assert_eq!(
+        VaultNote::META
+            .columns
+            .iter()
+            .filter(|c| c.encrypted)
+            .map(|c| c.name)
+            .collect::<Vec<_>>(),
+        ["secret", "aside_text"]
+    );
+    let with_aside = VaultNote::insert(
+        &mut client,
+        actor,
+        &NewVaultNote {
+            id: None,
+            label: "a".to_owned(),
+            secret: format!("{MARKER}-json-1"),
+            aside: Some(format!("{MARKER}-json-aside")),
+        },
+    )
+    .expect("insert");
+    let without = VaultNote::insert(
+        &mut client,
+        actor,
+        &NewVaultNote {
+            id: None,
+            label: "b".to_owned(),
+            secret: format!("{MARKER}-json-2"),
+            aside: None,
+        },
+    )
+    .expect("insert");
+
+    let export = |client: &mut Client, id: Uuid| -> Value {
+        client
+            .query_one(
+                "SELECT to_jsonb(v) FROM vault_notes v WHERE id = $1",
+                &[&id],
+            )
+            .expect("export")
+            .get(0)
+    };
+    let mut row = export(&mut client, with_aside.id);
+    assert!(!row.to_string().contains(MARKER), "{row}");
+    decrypt_json_row(&VaultNote::META, &mut row, &data_key).expect("decrypt");
+    assert_eq!(
+        row,
+        json!({
+            "id": with_aside.id,
+            "label": "a",
+            "secret": format!("{MARKER}-json-1"),
+            "aside_text": format!("{MARKER}-json-aside"),
+        })
+    );
+    let mut row = export(&mut client, without.id);
+    decrypt_json_row(&VaultNote::META, &mut row, &data_key).expect("decrypt");
+    assert_eq!(row["secret"], json!(format!("{MARKER}-json-2")));
+    assert_eq!(row["aside_text"], Value::Null);
+
+    let mut row = export(&mut client, without.id);
+    let wrong = DataKey::new(&[0x01; 32]).expect("key");
+    assert!(matches!(
+        decrypt_json_row(&VaultNote::META, &mut row, &wrong),
+        Err(RepoError::Encryption {
+            table: "vault_notes",
+            column: "secret",
+            reason: EncryptionFailure::Authentication,
+        })
+    ));
+}
