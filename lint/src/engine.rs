@@ -89,9 +89,10 @@ pub struct Linter {
     /// Tables (and types) whose creation could not be replayed: later failures on them are
     /// consequences, not news.
     pub poisoned: HashSet<String>,
-    /// Name lookups in `state` (a long history has thousands of tables); rebuilt from `state`
-    /// when it was replaced.
+    /// Name lookups in `state` (a long history has thousands of tables). It follows the
+    /// replay; after replacing `state` by other means, `names.reset()`.
     pub names: NameIndex,
+    /// Valid for `state` as the replay left it; set it to the default after replacing `state`.
     pub memo: ProblemMemo,
 }
 

@@ -571,9 +571,7 @@ impl NameIndex {
             return Some(last);
         }
         if self.synced == Some(catalog.tables.len()) {
-            let Some(positions) = self.tables.get(&name_hash(name)) else {
-                return None;
-            };
+            let positions = self.tables.get(&name_hash(name))?;
             // The newest table of a name, as the scan finds it.
             let found = positions.as_slice().iter().copied();
             if let Some(i) = found.filter(|&i| catalog.tables[i].name == name).max() {
@@ -595,9 +593,7 @@ impl NameIndex {
     pub fn index_position(&self, catalog: &Catalog, name: &str) -> Option<usize> {
         let has = |t: &Table| t.indexes.iter().any(|ix| ix.name == name);
         if self.synced == Some(catalog.tables.len()) {
-            let Some(positions) = self.indexes.get(&name_hash(name)) else {
-                return None;
-            };
+            let positions = self.indexes.get(&name_hash(name))?;
             // The first table holding it, as the scan finds it.
             let found = positions.as_slice().iter().copied();
             if let Some(i) = found.filter(|&i| has(&catalog.tables[i])).min() {
