@@ -57,14 +57,15 @@ pub(crate) fn client_config(
 ) -> Result<ClientConfig, String> {
     let provider = provider();
     let verifier: Arc<dyn ServerCertVerifier> = match verify {
-        Verify::Nothing => Arc::new(NoCertificateCheck {
+        Verify::Nothing => Arc::new(LibpqVerifier {
+            chain: None,
             algorithms: provider.signature_verification_algorithms,
         }),
         Verify::Chain | Verify::ChainAndHost => {
             let store = Arc::new(root_store(roots.unwrap_or(&Roots::System))?);
             if verify == Verify::Chain {
-                Arc::new(ChainOnly {
-                    roots: store,
+                Arc::new(LibpqVerifier {
+                    chain: Some(store),
                     algorithms: provider.signature_verification_algorithms,
                 })
             } else {
@@ -128,57 +129,17 @@ fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, St
     Ok(certs)
 }
 
-/// libpq's `sslmode=require` without a root certificate: any certificate is accepted, but the
-/// handshake must still be signed by its key.
+/// The two checks rustls has no verifier for: libpq's `sslmode=require` without a root
+/// certificate (`chain: None`: any certificate, though the handshake must still be signed by
+/// its key) and `sslmode=verify-ca` (`chain: Some`: the chain must lead to a trusted CA; the
+/// host name is not compared with the certificate).
 #[derive(Debug)]
-struct NoCertificateCheck {
+struct LibpqVerifier {
+    chain: Option<Arc<RootCertStore>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for NoCertificateCheck {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// libpq's `sslmode=verify-ca`: the chain must lead to a trusted CA; the host name is not
-/// compared with the certificate.
-#[derive(Debug)]
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for LibpqVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -187,14 +148,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algorithms.all,
-        )?;
+        if let Some(roots) = &self.chain {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
