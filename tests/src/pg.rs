@@ -28,8 +28,8 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, chown};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -196,20 +196,7 @@ impl Cluster {
         sweep_stale_dirs(&tmp, DIR_PREFIX, &bin_dir, user.as_ref());
 
         let base_dir = create_base_dir(&tmp, user.as_ref())?;
-        let data_dir = base_dir.join("data");
-        let socket_dir = base_dir.join("sock");
-        // Registered before anything can leave a server running, so that a failure
-        // from here on is still cleaned up when the process exits.
-        register_teardown(Teardown {
-            owner_pid: std::process::id(),
-            bin_dir: bin_dir.clone(),
-            base_dir: base_dir.clone(),
-            data_dir: data_dir.clone(),
-            user: user.clone(),
-        })?;
-        for dir in [&data_dir, &socket_dir] {
-            make_private_dir(dir, user.as_ref())?;
-        }
+        let (data_dir, socket_dir) = cluster_dirs(&base_dir, &bin_dir, user.as_ref())?;
 
         let port = u16::try_from(50_000 + std::process::id() % 10_000)
             .map_err(|e| format!("port out of range: {e}"))?;
@@ -527,27 +514,57 @@ struct Teardown {
     user: Option<ServerUser>,
 }
 
-static TEARDOWN: OnceLock<Teardown> = OnceLock::new();
+/// Every cluster this process started (the Unix-socket one, and the TCP ones of `tcp.rs`).
+static TEARDOWNS: Mutex<Vec<Teardown>> = Mutex::new(Vec::new());
+
+/// The data and socket directories under `base_dir`, private to the server user, with the
+/// cluster's teardown registered first: registered before anything can leave a server
+/// running, so that a failure from here on is still cleaned up when the process exits.
+fn cluster_dirs(
+    base_dir: &Path,
+    bin_dir: &Path,
+    user: Option<&ServerUser>,
+) -> Result<(PathBuf, PathBuf), String> {
+    let data_dir = base_dir.join("data");
+    let socket_dir = base_dir.join("sock");
+    register_teardown(Teardown {
+        owner_pid: std::process::id(),
+        bin_dir: bin_dir.to_path_buf(),
+        base_dir: base_dir.to_path_buf(),
+        data_dir: data_dir.clone(),
+        user: user.cloned(),
+    })?;
+    for dir in [&data_dir, &socket_dir] {
+        make_private_dir(dir, user)?;
+    }
+    Ok((data_dir, socket_dir))
+}
 
 fn register_teardown(teardown: Teardown) -> Result<(), String> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
     let base_dir = teardown.base_dir.clone();
-    if TEARDOWN.set(teardown).is_err() {
-        return Err("internal error: cluster teardown registered twice".to_owned());
-    }
-    if !sys::register_atexit(teardown_at_exit) {
+    TEARDOWNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(teardown);
+    if !*REGISTERED.get_or_init(|| sys::register_atexit(teardown_at_exit)) {
         let _ = fs::remove_dir_all(&base_dir);
         return Err("atexit() failed to register the cluster teardown".to_owned());
     }
     Ok(())
 }
 
-/// Runs at process exit: stops the server and removes its directories.
+/// Runs at process exit: stops the servers and removes their directories.
 extern "C" fn teardown_at_exit() {
     // Unwinding out of an `extern "C"` fn aborts; nothing here should panic, but
     // make sure anyway that a failed cleanup cannot change the exit status.
     let _ = std::panic::catch_unwind(|| {
-        if let Some(t) = TEARDOWN.get()
-            && t.owner_pid == std::process::id()
+        let teardowns = TEARDOWNS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for t in teardowns
+            .iter()
+            .filter(|t| t.owner_pid == std::process::id())
         {
             stop_server(&t.bin_dir, &t.data_dir, t.user.as_ref(), true);
             let _ = fs::remove_dir_all(&t.base_dir);

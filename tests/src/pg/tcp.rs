@@ -13,15 +13,15 @@ use std::io::Write as _;
 use std::net::TcpListener;
 use std::os::unix::fs::{OpenOptionsExt, chown};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::{Once, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
 use super::{
-    Cluster, DEFAULT_BIN_DIR, Endpoint, MAX_SOCKET_PATH_LEN, SUPERUSER, ServerUser, Teardown,
-    TestDb, check_binaries, check_output, check_traversable, make_private_dir, server_command,
-    server_user, shell_quote, stop_server, sweep_stale_dirs, sys,
+    Cluster, DEFAULT_BIN_DIR, Endpoint, MAX_SOCKET_PATH_LEN, SUPERUSER, ServerUser, TestDb,
+    check_binaries, check_output, check_traversable, cluster_dirs, make_private_dir,
+    server_command, server_user, shell_quote, sweep_stale_dirs, sys,
 };
 
 /// Prefix of these clusters' directories under the temp dir (the pid follows it). Distinct from
@@ -152,18 +152,7 @@ impl TcpCluster {
         if let Some(user) = &user {
             check_traversable(&base_dir, user)?;
         }
-        let data_dir = base_dir.join("data");
-        let socket_dir = base_dir.join("sock");
-        register_teardown(Teardown {
-            owner_pid: std::process::id(),
-            bin_dir: bin_dir.clone(),
-            base_dir: base_dir.clone(),
-            data_dir: data_dir.clone(),
-            user: user.clone(),
-        })?;
-        for dir in [&data_dir, &socket_dir] {
-            make_private_dir(dir, user.as_ref())?;
-        }
+        let (data_dir, socket_dir) = cluster_dirs(&base_dir, &bin_dir, user.as_ref())?;
 
         let initdb = server_command(&bin_dir.join("initdb"), user.as_ref())
             .arg("-D")
@@ -322,37 +311,4 @@ fn write_file(
         })?;
     }
     Ok(())
-}
-
-// ---------------------------------------------------------------------------
-// Stopping: like the Unix-socket cluster's, for up to two clusters.
-
-static TEARDOWNS: Mutex<Vec<Teardown>> = Mutex::new(Vec::new());
-
-fn register_teardown(teardown: Teardown) -> Result<(), String> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let base_dir = teardown.base_dir.clone();
-    TEARDOWNS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(teardown);
-    if !*REGISTERED.get_or_init(|| sys::register_atexit(teardown_at_exit)) {
-        let _ = fs::remove_dir_all(&base_dir);
-        return Err("atexit() failed to register the cluster teardown".to_owned());
-    }
-    Ok(())
-}
-
-extern "C" fn teardown_at_exit() {
-    let _ = std::panic::catch_unwind(|| {
-        let teardowns = TEARDOWNS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for t in teardowns.iter() {
-            if t.owner_pid == std::process::id() {
-                stop_server(&t.bin_dir, &t.data_dir, t.user.as_ref(), true);
-                let _ = fs::remove_dir_all(&t.base_dir);
-            }
-        }
-    });
 }
