@@ -223,23 +223,7 @@ impl Cluster {
             shell_quote(&socket_dir.to_string_lossy())
         );
         let log_file = data_dir.join("server.log");
-        // pg_ctl leaves the postmaster orphaned. Its new parent is normally init,
-        // which reaps it when it exits; but where PID 1 does not reap (as in some
-        // containers) it would linger as a zombie after the stop. As a child
-        // subreaper for the duration of `pg_ctl start` we adopt it instead and reap
-        // it ourselves at teardown.
-        let subreaper = sys::set_child_subreaper(true);
-        let start = server_command(&bin_dir.join("pg_ctl"), user.as_ref())
-            .arg("-D")
-            .arg(&data_dir)
-            .arg("-l")
-            .arg(&log_file)
-            .args(["-w", "-t", "60", "-o", &options, "start"])
-            .output();
-        if subreaper {
-            sys::set_child_subreaper(false);
-        }
-        check_output("pg_ctl start", start, Some(&log_file))?;
+        start_server(&bin_dir, user.as_ref(), &data_dir, &log_file, &options)?;
 
         let cluster = Cluster {
             bin_dir,
@@ -456,6 +440,33 @@ fn server_command(program: &Path, user: Option<&ServerUser>) -> Command {
         }
     }
     cmd
+}
+
+/// `pg_ctl start` with the server `options`, waiting for it (up to a minute).
+///
+/// pg_ctl leaves the postmaster orphaned. Its new parent is normally init, which reaps it when
+/// it exits; but where PID 1 does not reap (as in some containers) it would linger as a zombie
+/// after the stop. As a child subreaper for the duration of `pg_ctl start` we adopt it instead
+/// and reap it ourselves at teardown.
+fn start_server(
+    bin_dir: &Path,
+    user: Option<&ServerUser>,
+    data_dir: &Path,
+    log_file: &Path,
+    options: &str,
+) -> Result<(), String> {
+    let subreaper = sys::set_child_subreaper(true);
+    let start = server_command(&bin_dir.join("pg_ctl"), user)
+        .arg("-D")
+        .arg(data_dir)
+        .arg("-l")
+        .arg(log_file)
+        .args(["-w", "-t", "60", "-o", options, "start"])
+        .output();
+    if subreaper {
+        sys::set_child_subreaper(false);
+    }
+    check_output("pg_ctl start", start, Some(log_file))
 }
 
 /// Turns a failed or unsuccessful run into an error carrying its output (and the

@@ -21,7 +21,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, 
 use super::{
     Cluster, DEFAULT_BIN_DIR, Endpoint, MAX_SOCKET_PATH_LEN, SUPERUSER, ServerUser, TestDb,
     check_binaries, check_output, check_traversable, cluster_dirs, make_private_dir,
-    server_command, server_user, shell_quote, sweep_stale_dirs, sys,
+    server_command, server_user, shell_quote, start_server, sweep_stale_dirs,
 };
 
 /// Prefix of these clusters' directories under the temp dir (the pid follows it). Distinct from
@@ -200,19 +200,7 @@ impl TcpCluster {
                  -c shared_buffers=32MB{ssl_options}",
                 shell_quote(&socket_dir.to_string_lossy())
             );
-            // As in `Cluster::start`: adopt the postmaster so it can be reaped at teardown.
-            let subreaper = sys::set_child_subreaper(true);
-            let start = server_command(&bin_dir.join("pg_ctl"), user.as_ref())
-                .arg("-D")
-                .arg(&data_dir)
-                .arg("-l")
-                .arg(&log_file)
-                .args(["-w", "-t", "60", "-o", &options, "start"])
-                .output();
-            if subreaper {
-                sys::set_child_subreaper(false);
-            }
-            match check_output("pg_ctl start", start, Some(&log_file)) {
+            match start_server(&bin_dir, user.as_ref(), &data_dir, &log_file, &options) {
                 Ok(()) => {
                     let cluster = Cluster {
                         bin_dir,
