@@ -1,4 +1,5 @@
-//! `#[derive(Repository)]`: typed, audited table access over `postgres::GenericClient`.
+//! `#[derive(Repository)]`: typed, audited table access over `postgres::GenericClient` or a
+//! `repo_runtime::Prepared` connection.
 //!
 //! A thin shim: the parsing, validation and expansion live in the `repo-core` library (where
 //! they are unit-tested); the generated code calls into `repo-runtime`, which re-exports this

@@ -254,7 +254,7 @@ fn methods(model: &Model) -> TokenStream {
         );
         quote! {
             #[doc = #soft_doc]
-            pub fn soft_delete<C: #private::GenericClient>(
+            pub fn soft_delete<C: ::repo_runtime::Executor + ?Sized>(
                 #client_args
                 id: &#private::Uuid,
             ) -> ::core::result::Result<Self, #rt::RepoError> {
@@ -262,7 +262,7 @@ fn methods(model: &Model) -> TokenStream {
             }
 
             #[doc = #restore_doc]
-            pub fn restore<C: #private::GenericClient>(
+            pub fn restore<C: ::repo_runtime::Executor + ?Sized>(
                 #client_args
                 id: &#private::Uuid,
             ) -> ::core::result::Result<Self, #rt::RepoError> {
@@ -283,7 +283,7 @@ fn methods(model: &Model) -> TokenStream {
         );
         quote! {
             #[doc = #find_doc]
-            pub fn #find<C: #private::GenericClient>(
+            pub fn #find<C: ::repo_runtime::Executor + ?Sized>(
                 #client_args
                 filter: &#private::Value,
                 page: &#rt::PageRequest<#key_type>,
@@ -292,7 +292,7 @@ fn methods(model: &Model) -> TokenStream {
             }
 
             #[doc = #explain_doc]
-            pub fn #explain<C: #private::GenericClient>(
+            pub fn #explain<C: ::repo_runtime::Executor + ?Sized>(
                 #client_args
                 filter: &#private::Value,
                 page: &#rt::PageRequest<#key_type>,
@@ -305,7 +305,7 @@ fn methods(model: &Model) -> TokenStream {
     quote! {
         impl #ident {
             #[doc = #insert_doc]
-            pub fn insert<C: #private::GenericClient>(
+            pub fn insert<C: ::repo_runtime::Executor + ?Sized>(
                 #client_args
                 new: &#new_ident,
             ) -> ::core::result::Result<Self, #rt::RepoError> {
@@ -315,7 +315,7 @@ fn methods(model: &Model) -> TokenStream {
             }
 
             #[doc = #get_doc]
-            pub fn get<C: #private::GenericClient>(
+            pub fn get<C: ::repo_runtime::Executor + ?Sized>(
                 #client_args
                 id: &#private::Uuid,
             ) -> ::core::result::Result<::core::option::Option<Self>, #rt::RepoError> {
@@ -323,7 +323,7 @@ fn methods(model: &Model) -> TokenStream {
             }
 
             #[doc = #update_doc]
-            pub fn update<C: #private::GenericClient>(
+            pub fn update<C: ::repo_runtime::Executor + ?Sized>(
                 #client_args
                 id: &#private::Uuid,
                 patch: &#patch_ident,
@@ -336,7 +336,7 @@ fn methods(model: &Model) -> TokenStream {
             #soft_delete_methods
 
             #[doc = #hard_delete_doc]
-            pub fn hard_delete<C: #private::GenericClient>(
+            pub fn hard_delete<C: ::repo_runtime::Executor + ?Sized>(
                 #client_args
                 id: &#private::Uuid,
             ) -> ::core::result::Result<(), #rt::RepoError> {
@@ -344,7 +344,7 @@ fn methods(model: &Model) -> TokenStream {
             }
 
             #[doc = #list_doc]
-            pub fn list<C: #private::GenericClient>(
+            pub fn list<C: ::repo_runtime::Executor + ?Sized>(
                 #client_args
                 page: &#rt::PageRequest<#key_type>,
             ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {

@@ -1,17 +1,17 @@
 //! The generated methods' bodies, generic over the table: bind the parameters, run the statement
-//! from [`crate::sql`] with `query_typed` (one round trip), decode the rows.
+//! from [`crate::sql`] on an [`Executor`] (one round trip; prepared once per connection behind
+//! [`crate::Prepared`]), decode the rows.
 
+use postgres::Row;
 use postgres::types::{ToSql, Type};
-use postgres::{GenericClient, Row};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::crypto::{self, EncryptionFailure};
+use crate::executor::{Executor, Param};
 use crate::page::{Cursor, KeysetKey, Page, PageRequest};
 use crate::sql::{self, Listing};
 use crate::{Actor, DataKey, RepoError, SqlType, Table};
-
-type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
 /// The field types an encrypted column can have: `String` and `Option<String>` (text).
 pub trait EncryptedText: Sized {
@@ -182,7 +182,7 @@ fn decode_one<T: Table>(
 }
 
 /// Inserts a row and its `data_create` audit row; returns the row as stored.
-pub fn insert<T: Table, C: GenericClient>(
+pub fn insert<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     values: Values<'_>,
@@ -194,7 +194,7 @@ pub fn insert<T: Table, C: GenericClient>(
     let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 1);
     params.push((&user_id, Type::UUID));
     params.extend(values.bind(&sealed));
-    let rows = client.query_typed(&statement, &params)?;
+    let rows = client.run(&statement, &params)?;
     match rows.first() {
         Some(row) => T::from_row(row, data_key),
         // INSERT ... RETURNING always returns the row; no row means the statement was changed
@@ -208,7 +208,7 @@ pub fn insert<T: Table, C: GenericClient>(
 
 /// The live row `id`, or `None`. On a table with PHI, writes a `data_access` audit row too
 /// (`success` false when there is no such row).
-pub fn get<T: Table, C: GenericClient>(
+pub fn get<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
@@ -217,9 +217,9 @@ pub fn get<T: Table, C: GenericClient>(
     let statement = sql::get(&T::META);
     let user_id = actor.user_id();
     let rows = if T::META.audits_reads() {
-        client.query_typed(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?
+        client.run(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?
     } else {
-        client.query_typed(&statement, &[(id, Type::UUID)])?
+        client.run(&statement, &[(id, Type::UUID)])?
     };
     rows.first()
         .map(|row| T::from_row(row, data_key))
@@ -228,7 +228,7 @@ pub fn get<T: Table, C: GenericClient>(
 
 /// Updates the columns in `values` of the live row `id` and writes a `data_update` audit row
 /// with the changed columns' old and new values (PII/PHI as keyed hashes).
-pub fn update<T: Table, C: GenericClient>(
+pub fn update<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
@@ -255,11 +255,11 @@ pub fn update<T: Table, C: GenericClient>(
         params.push((actor.key().opad(), Type::BYTEA));
         params.push((actor.key().ipad(), Type::BYTEA));
     }
-    let rows = client.query_typed(&statement, &params)?;
+    let rows = client.run(&statement, &params)?;
     decode_one(&rows, *id, data_key)
 }
 
-fn by_id<T: Table, C: GenericClient>(
+fn by_id<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
@@ -273,11 +273,11 @@ fn by_id<T: Table, C: GenericClient>(
         });
     };
     let user_id = actor.user_id();
-    Ok(client.query_typed(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?)
+    Ok(client.run(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?)
 }
 
 /// Soft-deletes the live row `id` (`data_delete` audit row); returns it as stored.
-pub fn soft_delete<T: Table, C: GenericClient>(
+pub fn soft_delete<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
@@ -288,7 +288,7 @@ pub fn soft_delete<T: Table, C: GenericClient>(
 }
 
 /// Restores the soft-deleted row `id` (`data_update` audit row); returns it as stored.
-pub fn restore<T: Table, C: GenericClient>(
+pub fn restore<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
@@ -299,7 +299,7 @@ pub fn restore<T: Table, C: GenericClient>(
 }
 
 /// Deletes the row `id` for good (`data_delete` audit row).
-pub fn hard_delete<T: Table, C: GenericClient>(
+pub fn hard_delete<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
@@ -345,7 +345,7 @@ fn listing<'a, T: Table>(
     (statement, params)
 }
 
-fn run_listing<T: Table, C: GenericClient>(
+fn run_listing<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     page: &PageRequest<T::Key>,
@@ -355,7 +355,7 @@ fn run_listing<T: Table, C: GenericClient>(
     let user_id = actor.user_id();
     let limit = i64::from(page.limit.max(1));
     let (statement, params) = listing::<T>(&user_id, page, &limit, contains);
-    let rows = client.query_typed(&statement, &params)?;
+    let rows = client.run(&statement, &params)?;
     let items = rows
         .iter()
         .map(|row| T::from_row(row, data_key))
@@ -370,7 +370,7 @@ fn run_listing<T: Table, C: GenericClient>(
 
 /// A page of rows in listing order; soft-deleted rows only when asked for. On a table with PHI,
 /// one `data_access` audit row names the ids returned.
-pub fn list<T: Table, C: GenericClient>(
+pub fn list<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     page: &PageRequest<T::Key>,
@@ -380,7 +380,7 @@ pub fn list<T: Table, C: GenericClient>(
 
 /// Like [`list`], only rows whose JSONB `column` contains `filter` (`@>`, served by the
 /// column's GIN index).
-pub fn find_containing<T: Table, C: GenericClient>(
+pub fn find_containing<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     column: &'static str,
@@ -392,7 +392,7 @@ pub fn find_containing<T: Table, C: GenericClient>(
 
 /// The plan of [`find_containing`]'s statement (`EXPLAIN`, which runs nothing and writes no
 /// audit row), one line per element.
-pub fn explain_find_containing<T: Table, C: GenericClient>(
+pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     column: &'static str,
@@ -402,7 +402,7 @@ pub fn explain_find_containing<T: Table, C: GenericClient>(
     let user_id = actor.user_id();
     let limit = i64::from(page.limit.max(1));
     let (statement, params) = listing::<T>(&user_id, page, &limit, Some((column, filter)));
-    let rows = client.query_typed(&format!("EXPLAIN {statement}"), &params)?;
+    let rows = client.run(&format!("EXPLAIN {statement}"), &params)?;
     Ok(rows
         .iter()
         .map(|r| r.try_get::<_, String>(0))

@@ -1,5 +1,6 @@
-//! Run-time support for `#[derive(Repository)]`: audited, typed table access over
-//! [`postgres::GenericClient`] (a `Client` or a `Transaction`).
+//! Run-time support for `#[derive(Repository)]`: audited, typed table access over any
+//! [`postgres::GenericClient`] (a `Client` or a `Transaction`) or a [`Prepared`] connection
+//! (statements prepared once per connection), both [`Executor`]s.
 //!
 //! The derive (re-exported here as [`Repository`]) generates, for a struct mapped to a table,
 //! `insert`, `get`, `update`, `soft_delete`, `restore`, `hard_delete`, `list` and one
@@ -72,6 +73,7 @@ pub mod compliance;
 mod crypto;
 mod error;
 mod exec;
+mod executor;
 mod page;
 pub mod sql;
 mod sql_type;
@@ -80,6 +82,7 @@ mod table;
 pub use audit::{Actor, AuditKey, KeyError};
 pub use crypto::{DataKey, EncryptionFailure, PREFIX as ENCRYPTED_PREFIX, decrypt_json_row};
 pub use error::RepoError;
+pub use executor::{Executor, Prepared, PreparedTransaction};
 pub use macros::Repository;
 pub use page::{Cursor, KeysetKey, Page, PageRequest};
 /// Opens the connection the generated methods take, from a libpq connection string such as

@@ -1,7 +1,8 @@
 //! The PostgreSQL type each parameter is sent with.
 //!
-//! The generated statements go out with `query_typed`: parse, bind and execute in one round trip
-//! with no prepared statement to cache per connection, which needs the parameter types up front.
+//! The generated statements go out with their parameter types (`query_typed`, or
+//! `prepare_typed` once on a [`crate::Prepared`] connection), so no round trip is spent asking
+//! the server for them.
 
 use postgres_types::{Kind, Type};
 

@@ -1,7 +1,9 @@
 //! Audited insert throughput against the two ways of doing without the repository, on the same
 //! throwaway server in the same run:
 //!
-//! - **audited**: `Case::insert`, the row and its `audit_logs` row in one statement;
+//! - **audited**: `Case::insert`, the row and its `audit_logs` row in one statement, on a plain
+//!   `Client` (the statement parsed and planned on every call, like `query_typed`) and on a
+//!   `repo_runtime::Prepared` connection (prepared once, like a prepared statement);
 //! - **raw**: one `INSERT ... RETURNING` of the same row, no audit (what auditing costs);
 //! - **naive**: `BEGIN; INSERT; INSERT INTO audit_logs; COMMIT`, the obvious correct way
 //!   (what one statement saves).
@@ -34,7 +36,7 @@ use dental_schema::{Case, NewCase};
 use e2e::pg;
 use postgres::Client;
 use postgres::types::{ToSql, Type};
-use repo_runtime::{Actor, AuditKey, DataKey};
+use repo_runtime::{Actor, AuditKey, DataKey, Prepared};
 use uuid::Uuid;
 
 const INSERT_CASE: &str = "INSERT INTO cases (case_number, patient_id, created_by) VALUES ($1, $2, $3) \
@@ -46,6 +48,7 @@ const INSERT_AUDIT: &str = "INSERT INTO audit_logs (event_type, user_id, resourc
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Variant {
     Audited,
+    AuditedPrepared,
     RawTyped,
     RawPrepared,
     RawText,
@@ -56,8 +59,9 @@ enum Variant {
 }
 
 impl Variant {
-    const ALL: [Variant; 8] = [
+    const ALL: [Variant; 9] = [
         Variant::Audited,
+        Variant::AuditedPrepared,
         Variant::RawTyped,
         Variant::RawPrepared,
         Variant::RawText,
@@ -70,6 +74,7 @@ impl Variant {
     fn label(self) -> &'static str {
         match self {
             Variant::Audited => "audited (Case::insert, one statement)",
+            Variant::AuditedPrepared => "audited (Case::insert on a Prepared connection)",
             Variant::RawTyped => "raw INSERT (query_typed)",
             Variant::RawPrepared => "raw INSERT (prepared)",
             Variant::RawText => "raw INSERT (execute(&str): prepare + execute)",
@@ -82,7 +87,7 @@ impl Variant {
 }
 
 struct Bench<'k> {
-    client: Client,
+    db: Prepared<Client>,
     actor: Actor<'k>,
     insert_case: postgres::Statement,
     insert_audit: postgres::Statement,
@@ -96,7 +101,7 @@ impl Bench<'_> {
         let patient_id = format!("P-{}", self.seq);
         let actor_id = self.actor.user_id();
         match variant {
-            Variant::Audited => {
+            Variant::Audited | Variant::AuditedPrepared => {
                 let new = NewCase {
                     id: None,
                     case_number,
@@ -113,7 +118,11 @@ impl Bench<'_> {
                     processing_consent: None,
                     consent_recorded_at: None,
                 };
-                Case::insert(&mut self.client, self.actor, &new)?;
+                if variant == Variant::Audited {
+                    Case::insert(self.db.client(), self.actor, &new)?;
+                } else {
+                    Case::insert(&mut self.db, self.actor, &new)?;
+                }
             }
             Variant::RawTyped => {
                 let params: [(&(dyn ToSql + Sync), Type); 3] = [
@@ -121,18 +130,20 @@ impl Bench<'_> {
                     (&patient_id, Type::TEXT),
                     (&actor_id, Type::UUID),
                 ];
-                self.client.query_typed(INSERT_CASE, &params)?;
+                self.db.client().query_typed(INSERT_CASE, &params)?;
             }
             Variant::RawPrepared => {
-                self.client
+                self.db
+                    .client()
                     .query(&self.insert_case, &[&case_number, &patient_id, &actor_id])?;
             }
             Variant::RawText => {
-                self.client
+                self.db
+                    .client()
                     .query(INSERT_CASE, &[&case_number, &patient_id, &actor_id])?;
             }
             Variant::NaiveText => {
-                let mut tx = self.client.transaction()?;
+                let mut tx = self.db.client().transaction()?;
                 let row = tx.query(INSERT_CASE, &[&case_number, &patient_id, &actor_id])?;
                 let id: Uuid = row.first().ok_or("no row")?.try_get(0)?;
                 tx.execute(INSERT_AUDIT, &[&actor_id, &id])?;
@@ -140,10 +151,12 @@ impl Bench<'_> {
             }
             Variant::AuditRowOnly => {
                 let id = Uuid::from_u128(u128::from(self.seq));
-                self.client.execute(&self.insert_audit, &[&actor_id, &id])?;
+                self.db
+                    .client()
+                    .execute(&self.insert_audit, &[&actor_id, &id])?;
             }
             Variant::NaiveTyped => {
-                let mut tx = self.client.transaction()?;
+                let mut tx = self.db.client().transaction()?;
                 let params: [(&(dyn ToSql + Sync), Type); 3] = [
                     (&case_number, Type::TEXT),
                     (&patient_id, Type::TEXT),
@@ -157,7 +170,7 @@ impl Bench<'_> {
             Variant::NaivePrepared => {
                 let (insert_case, insert_audit) =
                     (self.insert_case.clone(), self.insert_audit.clone());
-                let mut tx = self.client.transaction()?;
+                let mut tx = self.db.client().transaction()?;
                 let row = tx.query(&insert_case, &[&case_number, &patient_id, &actor_id])?;
                 let id: Uuid = row.first().ok_or("no row")?.try_get(0)?;
                 tx.execute(&insert_audit, &[&actor_id, &id])?;
@@ -281,7 +294,7 @@ fn run_path<'k>(
     let insert_case = client.prepare(INSERT_CASE)?;
     let insert_audit = client.prepare(INSERT_AUDIT)?;
     let mut bench = Bench {
-        client,
+        db: Prepared::new(client),
         actor,
         insert_case,
         insert_audit,
@@ -307,7 +320,7 @@ fn run_path<'k>(
         }
     }
     let rate: Vec<f64> = per_second.into_iter().map(median).collect();
-    let audited = rate[0];
+    let (audited, audited_prepared) = (rate[0], rate[1]);
 
     println!(
         "{path} (SELECT 1 round trip {} us): audited insert throughput, {rounds} rounds x {rows} rows per variant (median round):",
@@ -316,12 +329,21 @@ fn run_path<'k>(
     for (variant, r) in Variant::ALL.iter().zip(&rate) {
         println!("  {:<55} {:>9.0} rows/s", variant.label(), r);
     }
-    println!("ratios (audited / other):");
-    for (variant, r) in Variant::ALL.iter().zip(&rate).skip(1).take(6) {
-        println!("  vs {:<52} {:>6.2}x", variant.label(), audited / r);
+    println!(
+        "ratios (audited / other):  {:>18} {:>18}",
+        "plain Client", "Prepared"
+    );
+    for (variant, r) in Variant::ALL.iter().zip(&rate).skip(2).take(6) {
+        println!(
+            "  vs {:<52} {:>6.2}x {:>17.2}x",
+            variant.label(),
+            audited / r,
+            audited_prepared / r
+        );
     }
     let audit_rows: i64 = bench
-        .client
+        .db
+        .client()
         .query_one("SELECT count(*) FROM audit_logs", &[])?
         .try_get(0)?;
     println!("audit rows written so far: {audit_rows}\n");

@@ -12,7 +12,7 @@ use dental_schema::{
 };
 use e2e::pg::{self, TestDb};
 use postgres::Client;
-use repo_runtime::{AuditKey, DataKey, PageRequest, RepoError, Repository};
+use repo_runtime::{AuditKey, DataKey, PageRequest, Prepared, RepoError, Repository};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -436,6 +436,154 @@ fn works_in_a_transaction() {
         "cases",
         Some(case.id),
     );
+}
+
+/// How many statements the server holds prepared for this session.
+fn prepared_on_server(client: &mut Client) -> usize {
+    simple_count(client, "SELECT count(*) FROM pg_prepared_statements")
+}
+
+/// A count, asked with the simple protocol (which prepares nothing itself).
+fn simple_count(client: &mut Client, sql: &str) -> usize {
+    let messages = client.simple_query(sql).expect(sql);
+    messages
+        .iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .and_then(|n| n.parse().ok())
+        .expect("a count")
+}
+
+/// One round of every audited call on a fresh case, each call's single audit row checked.
+fn every_call(db: &mut Prepared<Client>, actor: repo_runtime::Actor<'_>, number: &str) {
+    let actor_id = actor.user_id();
+    let case = Case::insert(db, actor, &new_case(actor_id, number)).expect("insert");
+    let id = Some(case.id);
+    one_audit(db.client(), actor_id, "data_create", "insert", "cases", id);
+    let got = Case::get(db, actor, &case.id).expect("get");
+    assert_eq!(got.as_ref(), Some(&case));
+    one_audit(db.client(), actor_id, "data_access", "get", "cases", id);
+    let patch = CasePatch {
+        status: Some(CaseStatus::InProgress),
+        ..CasePatch::default()
+    };
+    let updated = Case::update(db, actor, &case.id, &patch).expect("update");
+    assert_eq!(updated.status, CaseStatus::InProgress);
+    let audit = one_audit(db.client(), actor_id, "data_update", "update", "cases", id);
+    assert_eq!(
+        audit.changes,
+        Some(json!({ "status": { "old": "new", "new": "in_progress" } }))
+    );
+    let page = Case::list(db, actor, &PageRequest::first(100)).expect("list");
+    assert!(page.items.iter().any(|c| c.id == case.id));
+    take_audit(db.client());
+    Case::soft_delete(db, actor, &case.id).expect("soft delete");
+    one_audit(
+        db.client(),
+        actor_id,
+        "data_delete",
+        "soft_delete",
+        "cases",
+        id,
+    );
+    Case::restore(db, actor, &case.id).expect("restore");
+    one_audit(db.client(), actor_id, "data_update", "restore", "cases", id);
+    Case::hard_delete(db, actor, &case.id).expect("hard delete");
+    one_audit(
+        db.client(),
+        actor_id,
+        "data_delete",
+        "hard_delete",
+        "cases",
+        id,
+    );
+}
+
+/// On a `Prepared` connection the calls return and audit exactly as on a plain one; each
+/// statement is prepared once on the server and reused; its transactions share the statements
+/// and roll back change and audit together; statements deallocated behind its back fail the
+/// next call once (26000) and are prepared again.
+#[test]
+fn prepared_connection_prepares_once_and_audits_alike() {
+    let Fixture {
+        db: _db,
+        client,
+        key,
+        actor_id,
+    } = fixture("repo_prepared");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let mut db = Prepared::new(client);
+    // The postgres crate keeps a few of its own (type lookups, for the enum columns).
+    every_call(&mut db, actor, "PREP-0");
+    let own = prepared_on_server(db.client()) - db.prepared_statements();
+    let mut db = Prepared::new(db.into_inner());
+
+    every_call(&mut db, actor, "PREP-1");
+    let statements = db.prepared_statements();
+    assert_eq!(
+        statements, 7,
+        "insert, get, update, list, soft_delete, restore, hard_delete"
+    );
+    assert_eq!(prepared_on_server(db.client()), own + statements);
+    every_call(&mut db, actor, "PREP-2");
+    assert_eq!(
+        db.prepared_statements(),
+        statements,
+        "nothing prepared twice"
+    );
+    assert_eq!(prepared_on_server(db.client()), own + statements);
+    // Each one ran once per round on the same server-side statement.
+    let executions = "SELECT min(generic_plans + custom_plans) FROM pg_prepared_statements \
+                      WHERE statement LIKE 'WITH %'";
+    assert_eq!(simple_count(db.client(), executions), 2);
+
+    {
+        let mut tx = db.transaction().expect("begin");
+        let case = Case::insert(&mut tx, actor, &new_case(actor_id, "PREP-TX")).expect("insert");
+        assert!(Case::get(&mut tx, actor, &case.id).expect("get").is_some());
+        tx.rollback().expect("rollback");
+    }
+    assert_eq!(count(db.client(), "SELECT count(*) FROM cases"), 0);
+    assert_eq!(take_audit(db.client()), []);
+    let mut tx = db.transaction().expect("begin");
+    let case = Case::insert(&mut tx, actor, &new_case(actor_id, "PREP-TX")).expect("insert");
+    tx.commit().expect("commit");
+    one_audit(
+        db.client(),
+        actor_id,
+        "data_create",
+        "insert",
+        "cases",
+        Some(case.id),
+    );
+    assert_eq!(db.prepared_statements(), statements);
+
+    db.client()
+        .batch_execute("DEALLOCATE ALL")
+        .expect("deallocate");
+    let failed = Case::insert(&mut db, actor, &new_case(actor_id, "PREP-3"));
+    match failed {
+        Err(RepoError::Db(e)) => assert_eq!(
+            e.code(),
+            Some(&postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME),
+            "{e}"
+        ),
+        other => panic!("expected 26000, got {other:?}"),
+    }
+    assert_eq!(take_audit(db.client()), [], "nothing ran, nothing audited");
+    let case = Case::insert(&mut db, actor, &new_case(actor_id, "PREP-3")).expect("insert");
+    one_audit(
+        db.client(),
+        actor_id,
+        "data_create",
+        "insert",
+        "cases",
+        Some(case.id),
+    );
+    // DEALLOCATE ALL took the crate's own too.
+    assert_eq!(prepared_on_server(db.client()), 1);
 }
 
 /// Pages fetched while another session inserts rows, including rows that sort before the

@@ -1,0 +1,169 @@
+//! Where the generated methods run their statements: any `postgres::GenericClient` (a `Client`
+//! or a `Transaction`: each statement parsed and planned by the server on every call), or a
+//! connection wrapped in [`Prepared`], which prepares each statement once per connection and
+//! reuses it.
+//!
+//! Why a wrapper rather than a cache inside the methods: a prepared statement belongs to one
+//! connection, and `GenericClient` says nothing about which connection it is. The wrapper owns
+//! (or borrows) its connection, so its cache can never answer for another one.
+
+use std::collections::HashMap;
+
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
+use postgres::{Error, GenericClient, Row, Statement, Transaction};
+
+/// A parameter and the type it is sent as.
+pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// Runs one statement with typed parameters and returns its rows. Implemented for every
+/// `postgres::GenericClient` (one round trip, nothing kept on the server), for [`Prepared`] and
+/// for [`PreparedTransaction`].
+pub trait Executor {
+    fn run(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error>;
+}
+
+impl<C: GenericClient> Executor for C {
+    fn run(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
+        self.query_typed(statement, params)
+    }
+}
+
+/// The statements one connection has prepared, by text. Bounded: past [`Statements::LIMIT`]
+/// distinct texts it starts over (the generated methods use a few per table).
+#[derive(Debug, Default)]
+struct Statements(HashMap<String, (Vec<Type>, Statement)>);
+
+impl Statements {
+    const LIMIT: usize = 512;
+
+    fn run<C: GenericClient>(
+        &mut self,
+        client: &mut C,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, Error> {
+        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+        let prepared = match self.0.get(statement) {
+            Some((known, prepared)) if *known == types => prepared.clone(),
+            _ => {
+                let prepared = client.prepare_typed(statement, &types)?;
+                if self.0.len() >= Self::LIMIT {
+                    self.0.clear();
+                }
+                self.0
+                    .insert(statement.to_owned(), (types, prepared.clone()));
+                prepared
+            }
+        };
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        client.query(&prepared, &values).inspect_err(|e| {
+            // Gone from the server (`DEALLOCATE ALL`, `DISCARD ALL`, which take every one):
+            // prepare them again on their next use.
+            if e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) {
+                self.0.clear();
+            }
+        })
+    }
+}
+
+/// A connection (a `postgres::Client`, or anything `GenericClient`) whose repository statements
+/// are prepared once and reused: the server parses and plans each audited statement the first
+/// time only. Pass `&mut Prepared<_>` wherever a generated method takes a client.
+///
+/// ```no_run
+/// # fn demo(client: postgres::Client) -> Result<(), postgres::Error> {
+/// let mut db = repo_runtime::Prepared::new(client);
+/// // Case::insert(&mut db, actor, &new_case)?;          (prepared on first use)
+/// let mut tx = db.transaction()?;                       // shares the prepared statements
+/// // Case::update(&mut tx, actor, &id, &patch)?;
+/// tx.commit()?;
+/// # Ok(()) }
+/// ```
+///
+/// Statements removed behind its back (`DEALLOCATE ALL`, `DISCARD ALL`, as some poolers run
+/// between clients) make the next call fail with SQLSTATE 26000 (`RepoError::Db`); every
+/// statement is then prepared again on its next use. Behind a pooler in transaction mode
+/// (PgBouncer), where consecutive transactions may run on different server connections, use a
+/// plain `Client` instead.
+#[derive(Debug)]
+pub struct Prepared<C> {
+    client: C,
+    statements: Statements,
+}
+
+impl<C: GenericClient> Prepared<C> {
+    pub fn new(client: C) -> Self {
+        Prepared {
+            client,
+            statements: Statements::default(),
+        }
+    }
+
+    /// The connection, for statements of your own.
+    pub fn client(&mut self) -> &mut C {
+        &mut self.client
+    }
+
+    /// The connection back; its prepared statements are closed as it goes on.
+    pub fn into_inner(self) -> C {
+        self.client
+    }
+
+    /// Begins a transaction that uses (and adds to) this connection's prepared statements.
+    pub fn transaction(&mut self) -> Result<PreparedTransaction<'_>, Error> {
+        Ok(PreparedTransaction {
+            transaction: self.client.transaction()?,
+            statements: &mut self.statements,
+        })
+    }
+
+    /// How many statements are prepared.
+    pub fn prepared_statements(&self) -> usize {
+        self.statements.0.len()
+    }
+}
+
+impl<C: GenericClient> Executor for Prepared<C> {
+    fn run(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
+        self.statements.run(&mut self.client, statement, params)
+    }
+}
+
+/// A transaction of a [`Prepared`] connection. Like `postgres::Transaction`, it rolls back when
+/// dropped without [`PreparedTransaction::commit`]. Statements prepared inside it stay prepared
+/// after it ends (preparing is not transactional).
+pub struct PreparedTransaction<'a> {
+    transaction: Transaction<'a>,
+    statements: &'a mut Statements,
+}
+
+impl<'a> PreparedTransaction<'a> {
+    /// The transaction, for statements of your own.
+    pub fn transaction(&mut self) -> &mut Transaction<'a> {
+        &mut self.transaction
+    }
+
+    pub fn commit(self) -> Result<(), Error> {
+        self.transaction.commit()
+    }
+
+    pub fn rollback(self) -> Result<(), Error> {
+        self.transaction.rollback()
+    }
+}
+
+impl std::fmt::Debug for PreparedTransaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedTransaction")
+            .field("statements", &self.statements)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Executor for PreparedTransaction<'_> {
+    fn run(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
+        self.statements
+            .run(&mut self.transaction, statement, params)
+    }
+}
