@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{Error, GenericClient, Row, Statement, Transaction};
+use postgres::{Client, Error, GenericClient, Row, Statement, Transaction};
 
 /// A parameter and the type it is sent as.
 pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
@@ -26,6 +26,38 @@ pub trait Executor {
 impl<C: GenericClient> Executor for C {
     fn run(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
         self.query_typed(statement, params)
+    }
+}
+
+/// What a [`Prepared`] can wrap: a connection it owns (`Client`, `Transaction`) or borrows
+/// (`&mut Client`, so a pooled connection works as `Prepared::new(&mut *pooled)`).
+pub trait Connection {
+    type Client: GenericClient;
+
+    fn connection(&mut self) -> &mut Self::Client;
+}
+
+impl Connection for Client {
+    type Client = Client;
+
+    fn connection(&mut self) -> &mut Client {
+        self
+    }
+}
+
+impl<'a> Connection for Transaction<'a> {
+    type Client = Transaction<'a>;
+
+    fn connection(&mut self) -> &mut Transaction<'a> {
+        self
+    }
+}
+
+impl<T: Connection + ?Sized> Connection for &mut T {
+    type Client = T::Client;
+
+    fn connection(&mut self) -> &mut T::Client {
+        (**self).connection()
     }
 }
 
@@ -67,7 +99,7 @@ impl Statements {
     }
 }
 
-/// A connection (a `postgres::Client`, or anything `GenericClient`) whose repository statements
+/// A connection (a `postgres::Client` or `Transaction`, owned or borrowed) whose repository statements
 /// are prepared once and reused: the server parses and plans each audited statement the first
 /// time only. Pass `&mut Prepared<_>` wherever a generated method takes a client.
 ///
@@ -92,7 +124,7 @@ pub struct Prepared<C> {
     statements: Statements,
 }
 
-impl<C: GenericClient> Prepared<C> {
+impl<C: Connection> Prepared<C> {
     pub fn new(client: C) -> Self {
         Prepared {
             client,
@@ -101,8 +133,8 @@ impl<C: GenericClient> Prepared<C> {
     }
 
     /// The connection, for statements of your own.
-    pub fn client(&mut self) -> &mut C {
-        &mut self.client
+    pub fn client(&mut self) -> &mut C::Client {
+        self.client.connection()
     }
 
     /// The connection back; its prepared statements are closed as it goes on.
@@ -113,7 +145,7 @@ impl<C: GenericClient> Prepared<C> {
     /// Begins a transaction that uses (and adds to) this connection's prepared statements.
     pub fn transaction(&mut self) -> Result<PreparedTransaction<'_>, Error> {
         Ok(PreparedTransaction {
-            transaction: self.client.transaction()?,
+            transaction: self.client.connection().transaction()?,
             statements: &mut self.statements,
         })
     }
@@ -124,9 +156,10 @@ impl<C: GenericClient> Prepared<C> {
     }
 }
 
-impl<C: GenericClient> Executor for Prepared<C> {
+impl<C: Connection> Executor for Prepared<C> {
     fn run(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
-        self.statements.run(&mut self.client, statement, params)
+        self.statements
+            .run(self.client.connection(), statement, params)
     }
 }
 

@@ -82,7 +82,7 @@ mod table;
 pub use audit::{Actor, AuditKey, KeyError};
 pub use crypto::{DataKey, EncryptionFailure, PREFIX as ENCRYPTED_PREFIX, decrypt_json_row};
 pub use error::RepoError;
-pub use executor::{Executor, Prepared, PreparedTransaction};
+pub use executor::{Connection, Executor, Prepared, PreparedTransaction};
 pub use macros::Repository;
 pub use page::{Cursor, KeysetKey, Page, PageRequest};
 /// Opens the connection the generated methods take, from a libpq connection string such as

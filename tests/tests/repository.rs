@@ -12,7 +12,7 @@ use dental_schema::{
 };
 use e2e::pg::{self, TestDb};
 use postgres::Client;
-use repo_runtime::{AuditKey, DataKey, PageRequest, Prepared, RepoError, Repository};
+use repo_runtime::{AuditKey, Connection, DataKey, PageRequest, Prepared, RepoError, Repository};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -457,7 +457,11 @@ fn simple_count(client: &mut Client, sql: &str) -> usize {
 }
 
 /// One round of every audited call on a fresh case, each call's single audit row checked.
-fn every_call(db: &mut Prepared<Client>, actor: repo_runtime::Actor<'_>, number: &str) {
+fn every_call<C: Connection<Client = Client>>(
+    db: &mut Prepared<C>,
+    actor: repo_runtime::Actor<'_>,
+    number: &str,
+) {
     let actor_id = actor.user_id();
     let case = Case::insert(db, actor, &new_case(actor_id, number)).expect("insert");
     let id = Some(case.id);
@@ -509,16 +513,19 @@ fn every_call(db: &mut Prepared<Client>, actor: repo_runtime::Actor<'_>, number:
 fn prepared_connection_prepares_once_and_audits_alike() {
     let Fixture {
         db: _db,
-        client,
+        mut client,
         key,
         actor_id,
     } = fixture("repo_prepared");
     let actor = key.actor(actor_id).with_data_key(data_key());
+    // A borrowed connection works too. The postgres crate keeps a few statements of its own
+    // (type lookups, for the enum columns); the wrapper's are closed when it goes.
+    let own = {
+        let mut borrowed = Prepared::new(&mut client);
+        every_call(&mut borrowed, actor, "PREP-0");
+        prepared_on_server(borrowed.client()) - borrowed.prepared_statements()
+    };
     let mut db = Prepared::new(client);
-    // The postgres crate keeps a few of its own (type lookups, for the enum columns).
-    every_call(&mut db, actor, "PREP-0");
-    let own = prepared_on_server(db.client()) - db.prepared_statements();
-    let mut db = Prepared::new(db.into_inner());
 
     every_call(&mut db, actor, "PREP-1");
     let statements = db.prepared_statements();
