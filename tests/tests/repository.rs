@@ -591,6 +591,27 @@ fn prepared_connection_prepares_once_and_audits_alike() {
     );
     // DEALLOCATE ALL took the crate's own too.
     assert_eq!(prepared_on_server(db.client()), 1);
+
+    // Preparing is not transactional: a statement first prepared in a transaction that rolled
+    // back is still prepared afterwards.
+    let mut fresh = Prepared::new(db.into_inner());
+    {
+        let mut tx = fresh.transaction().expect("begin");
+        Case::insert(&mut tx, actor, &new_case(actor_id, "PREP-RB")).expect("insert");
+        tx.rollback().expect("rollback");
+    }
+    assert_eq!(fresh.prepared_statements(), 1);
+    let case = Case::insert(&mut fresh, actor, &new_case(actor_id, "PREP-RB"))
+        .expect("the statement outlives the rolled-back transaction");
+    let id = Some(case.id);
+    one_audit(
+        fresh.client(),
+        actor_id,
+        "data_create",
+        "insert",
+        "cases",
+        id,
+    );
 }
 
 /// Pages fetched while another session inserts rows, including rows that sort before the
