@@ -209,13 +209,7 @@ impl Cluster {
             ));
         }
 
-        let initdb = server_command(&bin_dir.join("initdb"), user.as_ref())
-            .arg("-D")
-            .arg(&data_dir)
-            .args(["-U", SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8"])
-            .arg("--locale=C")
-            .output();
-        check_output("initdb", initdb, None)?;
+        init_data_dir(&bin_dir, user.as_ref(), &data_dir)?;
 
         let options = format!(
             "-k {} -c listen_addresses='' -p {port} -c fsync=off -c synchronous_commit=off \
@@ -440,6 +434,18 @@ fn server_command(program: &Path, user: Option<&ServerUser>) -> Command {
         }
     }
     cmd
+}
+
+/// `initdb` of a fresh data directory: superuser `postgres`, trust authentication (the socket
+/// directory is private), UTF8, C locale, no fsync.
+fn init_data_dir(bin_dir: &Path, user: Option<&ServerUser>, data_dir: &Path) -> Result<(), String> {
+    let initdb = server_command(&bin_dir.join("initdb"), user)
+        .arg("-D")
+        .arg(data_dir)
+        .args(["-U", SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8"])
+        .arg("--locale=C")
+        .output();
+    check_output("initdb", initdb, None)
 }
 
 /// `pg_ctl start` with the server `options`, waiting for it (up to a minute).

@@ -505,6 +505,11 @@ fn every_call<C: Connection<Client = Client>>(
     );
 }
 
+/// Exactly one audit row, for the insert of case `id`.
+fn created(client: &mut Client, actor: Uuid, id: Uuid) {
+    one_audit(client, actor, "data_create", "insert", "cases", Some(id));
+}
+
 /// On a `Prepared` connection the calls return and audit exactly as on a plain one; each
 /// statement is prepared once on the server and reused; its transactions share the statements
 /// and roll back change and audit together; statements deallocated behind its back fail the
@@ -557,14 +562,7 @@ fn prepared_connection_prepares_once_and_audits_alike() {
     let mut tx = db.transaction().expect("begin");
     let case = Case::insert(&mut tx, actor, &new_case(actor_id, "PREP-TX")).expect("insert");
     tx.commit().expect("commit");
-    one_audit(
-        db.client(),
-        actor_id,
-        "data_create",
-        "insert",
-        "cases",
-        Some(case.id),
-    );
+    created(db.client(), actor_id, case.id);
     assert_eq!(db.prepared_statements(), statements);
 
     db.client()
@@ -581,14 +579,7 @@ fn prepared_connection_prepares_once_and_audits_alike() {
     }
     assert_eq!(take_audit(db.client()), [], "nothing ran, nothing audited");
     let case = Case::insert(&mut db, actor, &new_case(actor_id, "PREP-3")).expect("insert");
-    one_audit(
-        db.client(),
-        actor_id,
-        "data_create",
-        "insert",
-        "cases",
-        Some(case.id),
-    );
+    created(db.client(), actor_id, case.id);
     // DEALLOCATE ALL took the crate's own too.
     assert_eq!(prepared_on_server(db.client()), 1);
 

@@ -20,8 +20,8 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, 
 
 use super::{
     Cluster, DEFAULT_BIN_DIR, Endpoint, MAX_SOCKET_PATH_LEN, SUPERUSER, ServerUser, TestDb,
-    check_binaries, check_output, check_traversable, cluster_dirs, make_private_dir,
-    server_command, server_user, shell_quote, start_server, sweep_stale_dirs,
+    check_binaries, check_traversable, cluster_dirs, init_data_dir, make_private_dir, server_user,
+    shell_quote, start_server, sweep_stale_dirs,
 };
 
 /// Prefix of these clusters' directories under the temp dir (the pid follows it). Distinct from
@@ -154,13 +154,7 @@ impl TcpCluster {
         }
         let (data_dir, socket_dir) = cluster_dirs(&base_dir, &bin_dir, user.as_ref())?;
 
-        let initdb = server_command(&bin_dir.join("initdb"), user.as_ref())
-            .arg("-D")
-            .arg(&data_dir)
-            .args(["-U", SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8"])
-            .arg("--locale=C")
-            .output();
-        check_output("initdb", initdb, None)?;
+        init_data_dir(&bin_dir, user.as_ref(), &data_dir)?;
 
         let mut ssl_options = String::new();
         let ca_certs = if ssl {
