@@ -106,7 +106,7 @@ pub mod __private {
         EncryptedText, Values, decrypt_column, explain_find_containing, find_containing, get,
         hard_delete, insert, list, restore, soft_delete, update,
     };
-    pub use postgres::{Error, GenericClient, Row};
+    pub use postgres::{Error, Row};
     pub use serde_json::Value;
     pub use uuid::Uuid;
 
