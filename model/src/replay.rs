@@ -1860,24 +1860,43 @@ mod tests {
         for i in 0..300 {
             sql.push_str(&format!("CREATE INDEX big_{i}_idx ON big (a);"));
         }
-        sql.push_str(
-            "CREATE INDEX big_0_idx ON other (a);             CREATE INDEX big_150_idx ON other (a);             CREATE INDEX IF NOT EXISTS big_299_idx ON other (a);             DROP INDEX big_150_idx;             CREATE INDEX big_150_idx ON other (a);             CREATE INDEX big_150_idx ON big (b);             CREATE INDEX ON big (b);             ALTER TABLE big RENAME TO renamed;             CREATE INDEX renamed_extra_idx ON renamed (a);             CREATE INDEX big_1_idx ON renamed (b);             CREATE INDEX big_nope_idx ON big (a);             DROP TABLE renamed;             CREATE INDEX big_1_idx ON other (a);             CREATE INDEX other_missing_idx ON other (missing);",
-        );
+        // Each statement, and whether it must fail.
+        let script = [
+            ("CREATE INDEX big_0_idx ON other (a)", true),
+            ("CREATE INDEX big_150_idx ON other (a)", true),
+            ("CREATE INDEX IF NOT EXISTS big_299_idx ON other (a)", false),
+            ("DROP INDEX big_150_idx", false),
+            ("CREATE INDEX big_150_idx ON other (a)", false),
+            ("CREATE INDEX big_150_idx ON big (b)", true),
+            ("CREATE INDEX ON big (b)", false),
+            ("ALTER TABLE big RENAME TO renamed", false),
+            ("CREATE INDEX renamed_extra_idx ON renamed (a)", false),
+            ("CREATE INDEX big_1_idx ON renamed (b)", true),
+            ("CREATE INDEX big_nope_idx ON big (a)", true),
+            ("DROP TABLE renamed", false),
+            ("CREATE INDEX big_1_idx ON other (a)", false),
+            ("CREATE INDEX other_missing_idx ON other (missing)", true),
+        ];
+        for (statement, _) in script {
+            sql.push_str(statement);
+            sql.push(';');
+        }
         let statements = parse_script(&sql).expect("parses");
         let (mut plain, mut indexed) = (Catalog::default(), Catalog::default());
         let mut names = NameIndex::default();
+        let mut failed = Vec::new();
         for st in &statements {
             let expected = apply(&mut plain, &st.node);
             let got = names.apply(&mut indexed, &st.node);
             assert_eq!(got, expected, "{}", st.text);
             assert_eq!(indexed, plain, "{}", st.text);
+            failed.push(expected.is_err());
         }
-        // The script did reach the cases it is about.
-        let failures = statements
-            .iter()
-            .filter(|st| apply(&mut Catalog::default(), &st.node).is_err())
-            .count();
-        assert!(failures > 0);
+        // The script reaches the cases it is about: the clashes fail, the rest applies.
+        let tail = &failed[failed.len() - script.len()..];
+        let must_fail: Vec<bool> = script.iter().map(|(_, fails)| *fails).collect();
+        assert_eq!(tail, must_fail);
+        assert!(!failed[..failed.len() - script.len()].contains(&true));
         assert_eq!(plain.tables.len(), 1, "only `other` is left");
         assert_eq!(
             plain.tables[0].indexes.len(),

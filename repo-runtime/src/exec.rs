@@ -355,7 +355,7 @@ fn run_listing<T: Table, C: Executor + ?Sized>(
     let user_id = actor.user_id();
     let limit = i64::from(page.limit.max(1));
     let (statement, params) = listing::<T>(&user_id, page, &limit, contains);
-    let rows = client.run(&statement, &params)?;
+    let rows = client.run_unprepared(&statement, &params)?;
     let items = rows
         .iter()
         .map(|row| T::from_row(row, data_key))
@@ -402,7 +402,7 @@ pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
     let user_id = actor.user_id();
     let limit = i64::from(page.limit.max(1));
     let (statement, params) = listing::<T>(&user_id, page, &limit, Some((column, filter)));
-    let rows = client.run(&format!("EXPLAIN {statement}"), &params)?;
+    let rows = client.run_unprepared(&format!("EXPLAIN {statement}"), &params)?;
     Ok(rows
         .iter()
         .map(|r| r.try_get::<_, String>(0))

@@ -5,7 +5,16 @@
 //!
 //! Why a wrapper rather than a cache inside the methods: a prepared statement belongs to one
 //! connection, and `GenericClient` says nothing about which connection it is. The wrapper owns
-//! (or borrows) its connection, so its cache can never answer for another one.
+//! (or borrows) its connection, so its cache answers for that connection only. (Replacing the
+//! connection in place through [`Prepared::client`] would leave the cache behind: statement names
+//! are unique in the process, so the next call fails once with SQLSTATE 26000 and the cache
+//! starts over; no other statement ever runs.)
+//!
+//! Only statements with one good plan whatever their values are prepared (insert, get, update,
+//! soft delete, restore, hard delete: all by primary key). Listings and finders are planned for
+//! their actual keyset bounds, JSON filter and limit on every call, as on a plain client: a
+//! generic plan chosen after a few runs could give up an index for some values, and
+//! `explain_find_*` would no longer show the plan that runs.
 
 use std::collections::HashMap;
 
@@ -20,17 +29,26 @@ pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 /// `postgres::GenericClient` (one round trip, nothing kept on the server), for [`Prepared`] and
 /// for [`PreparedTransaction`].
 pub trait Executor {
+    /// A statement whose plan does not depend on its values: prepared once where that is
+    /// possible.
     fn run(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error>;
+
+    /// A statement planned for its values on every call (listings): never prepared.
+    fn run_unprepared(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error>;
 }
 
 impl<C: GenericClient> Executor for C {
     fn run(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
         self.query_typed(statement, params)
     }
+
+    fn run_unprepared(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
+        self.query_typed(statement, params)
+    }
 }
 
 /// What a [`Prepared`] can wrap: a connection it owns (`Client`, `Transaction`) or borrows
-/// (`&mut Client`, so a pooled connection works as `Prepared::new(&mut *pooled)`).
+/// (`&mut Client`).
 pub trait Connection {
     type Client: GenericClient;
 
@@ -90,18 +108,36 @@ impl Statements {
         };
         let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
         client.query(&prepared, &values).inspect_err(|e| {
-            // Gone from the server (`DEALLOCATE ALL`, `DISCARD ALL`, which take every one):
-            // prepare them again on their next use.
-            if e.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) {
+            if stale(e) {
                 self.0.clear();
             }
         })
     }
 }
 
-/// A connection (a `postgres::Client` or `Transaction`, owned or borrowed) whose repository statements
-/// are prepared once and reused: the server parses and plans each audited statement the first
-/// time only. Pass `&mut Prepared<_>` wherever a generated method takes a client.
+/// Whether the server no longer has the prepared statement as it was prepared: gone
+/// (`DEALLOCATE ALL`, `DISCARD ALL`, which take every one: 26000), or its result columns changed
+/// type since (`ALTER TABLE ... TYPE`: 0A000). Either way every statement is prepared again on
+/// its next use.
+fn stale(e: &Error) -> bool {
+    match e.code() {
+        Some(code) if *code == SqlState::INVALID_SQL_STATEMENT_NAME => true,
+        Some(code) if *code == SqlState::FEATURE_NOT_SUPPORTED => {
+            e.as_db_error().is_some_and(|db| {
+                db.message()
+                    .contains("cached plan must not change result type")
+            })
+        }
+        _ => false,
+    }
+}
+
+/// A connection (a `postgres::Client` or `Transaction`, owned or borrowed) whose repository
+/// statements are prepared once and reused: the server parses and plans each audited statement
+/// the first time only. Pass `&mut Prepared<_>` wherever a generated method takes a client.
+/// The statements live as long as the wrapper: wrap a connection you keep (a worker's, or have
+/// your pool hand out `Prepared<Client>`); a wrapper made per request pays an extra round trip
+/// for each statement's first use and gains nothing.
 ///
 /// ```no_run
 /// # fn demo(client: postgres::Client) -> Result<(), postgres::Error> {
@@ -113,11 +149,13 @@ impl Statements {
 /// # Ok(()) }
 /// ```
 ///
-/// Statements removed behind its back (`DEALLOCATE ALL`, `DISCARD ALL`, as some poolers run
-/// between clients) make the next call fail with SQLSTATE 26000 (`RepoError::Db`); every
-/// statement is then prepared again on its next use. Behind a pooler in transaction mode
-/// (PgBouncer), where consecutive transactions may run on different server connections, use a
-/// plain `Client` instead.
+/// Two things fail one call each (`RepoError::Db`), after which every statement is prepared
+/// again: statements removed behind its back (`DEALLOCATE ALL`, `DISCARD ALL`: SQLSTATE 26000;
+/// these also remove the `postgres` crate's own type-lookup statement, so avoid them on a
+/// connection you keep), and a migration that changes the type of a column the statement
+/// returns (0A000, "cached plan must not change result type"). Behind a pooler in transaction
+/// mode (PgBouncer), where consecutive transactions may run on different server connections,
+/// use a plain `Client` instead.
 #[derive(Debug)]
 pub struct Prepared<C> {
     client: C,
@@ -161,6 +199,10 @@ impl<C: Connection> Executor for Prepared<C> {
         self.statements
             .run(self.client.connection(), statement, params)
     }
+
+    fn run_unprepared(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
+        self.client.connection().query_typed(statement, params)
+    }
 }
 
 /// A transaction of a [`Prepared`] connection. Like `postgres::Transaction`, it rolls back when
@@ -198,5 +240,9 @@ impl Executor for PreparedTransaction<'_> {
     fn run(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
         self.statements
             .run(&mut self.transaction, statement, params)
+    }
+
+    fn run_unprepared(&mut self, statement: &str, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
+        self.transaction.query_typed(statement, params)
     }
 }

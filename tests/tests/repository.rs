@@ -512,8 +512,9 @@ fn created(client: &mut Client, actor: Uuid, id: Uuid) {
 
 /// On a `Prepared` connection the calls return and audit exactly as on a plain one; each
 /// statement is prepared once on the server and reused; its transactions share the statements
-/// and roll back change and audit together; statements deallocated behind its back fail the
-/// next call once (26000) and are prepared again.
+/// and roll back change and audit together; statements deallocated behind its back, or whose
+/// result type a migration changed, fail the next call once (26000, 0A000) and are prepared
+/// again.
 #[test]
 fn prepared_connection_prepares_once_and_audits_alike() {
     let Fixture {
@@ -534,9 +535,10 @@ fn prepared_connection_prepares_once_and_audits_alike() {
 
     every_call(&mut db, actor, "PREP-1");
     let statements = db.prepared_statements();
+    // Listings are planned for their values on every call: never prepared.
     assert_eq!(
-        statements, 7,
-        "insert, get, update, list, soft_delete, restore, hard_delete"
+        statements, 6,
+        "insert, get, update, soft_delete, restore, hard_delete"
     );
     assert_eq!(prepared_on_server(db.client()), own + statements);
     every_call(&mut db, actor, "PREP-2");
@@ -594,15 +596,27 @@ fn prepared_connection_prepares_once_and_audits_alike() {
     assert_eq!(fresh.prepared_statements(), 1);
     let case = Case::insert(&mut fresh, actor, &new_case(actor_id, "PREP-RB"))
         .expect("the statement outlives the rolled-back transaction");
-    let id = Some(case.id);
-    one_audit(
-        fresh.client(),
-        actor_id,
-        "data_create",
-        "insert",
-        "cases",
-        id,
-    );
+    created(fresh.client(), actor_id, case.id);
+
+    // A migration changes the type of a column the prepared insert returns: the next call fails
+    // once (0A000, nothing written), the one after is prepared again and works.
+    fresh
+        .client()
+        .batch_execute("ALTER TABLE cases ALTER COLUMN case_number TYPE varchar(200)")
+        .expect("alter");
+    let failed = Case::insert(&mut fresh, actor, &new_case(actor_id, "PREP-ALTER"));
+    match failed {
+        Err(RepoError::Db(e)) => assert_eq!(
+            e.code(),
+            Some(&postgres::error::SqlState::FEATURE_NOT_SUPPORTED),
+            "{e}"
+        ),
+        other => panic!("expected 0A000, got {other:?}"),
+    }
+    assert_eq!(take_audit(fresh.client()), []);
+    let case = Case::insert(&mut fresh, actor, &new_case(actor_id, "PREP-ALTER"))
+        .expect("prepared again after the type change");
+    created(fresh.client(), actor_id, case.id);
 }
 
 /// Pages fetched while another session inserts rows, including rows that sort before the
