@@ -15,13 +15,17 @@
 //! to show what it costs the server. Variants run interleaved in rounds so that drift
 //! (autovacuum, table growth) hits all alike; the median round of each is reported.
 //!
-//! Everything runs over two paths to the same server: its Unix socket (round trip of tens of
+//! Everything runs first over two paths to the same server: its Unix socket (round trip of tens of
 //! microseconds, so server CPU dominates: the worst case for the audited statement, which does
 //! two inserts' work in one round trip) and a TCP proxy in this process that holds each message
 //! for `--delay-us` (default 100) before passing it on (thread sleeps overshoot: the measured
 //! round trip is printed), a network round trip of about half a
 //! millisecond as between an application server and its database in one data centre (where
 //! round trips dominate, and one statement instead of four pays off).
+//!
+//! Last, the socket again on a durable server (fsync, synchronous_commit and full_page_writes
+//! on, as PostgreSQL ships; the tests run without them): every commit then waits for its WAL
+//! flush, a cost the audited statement, the raw INSERT and the naive transaction each pay once.
 //!
 //! Run: `cargo bench -p e2e --bench audited_insert` (`-- --rows N --lan-rows N --rounds R
 //! --delay-us D` to change the size).
@@ -278,7 +282,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bench = run_path(path, client, actor, rows, rounds, seq)?;
         seq = bench.seq;
     }
+
+    // The same socket with PostgreSQL's default durability: every commit waits for its WAL
+    // flush, which the audited statement and the raw INSERT pay once and the naive
+    // transaction once too (but behind three more round trips).
+    make_durable(&mut pg::cluster().connect_admin())?;
+    let mut durable = db.connect();
+    let mut settings = Vec::new();
+    for name in ["fsync", "synchronous_commit", "full_page_writes"] {
+        let value: String = durable
+            .query_one(&format!("SHOW {name}"), &[])?
+            .try_get(0)?;
+        settings.push(format!("{name}={value}"));
+    }
+    let actor = key.actor(actor_id).with_data_key(&data_key);
+    run_path(
+        &format!("Unix socket, durable server ({})", settings.join(", ")),
+        durable,
+        actor,
+        rows,
+        rounds,
+        seq,
+    )?;
     Ok(())
+}
+
+/// Turns the bench's throwaway server (started with fsync, synchronous_commit and
+/// full_page_writes off, for test speed) back to PostgreSQL's defaults for them; all three
+/// take effect on reload, for new and existing sessions alike.
+fn make_durable(admin: &mut Client) -> Result<(), Box<dyn std::error::Error>> {
+    // One statement per call: ALTER SYSTEM refuses to run in the implicit transaction of a
+    // multi-statement query.
+    for name in ["fsync", "synchronous_commit", "full_page_writes"] {
+        admin.batch_execute(&format!("ALTER SYSTEM SET {name} = on"))?;
+    }
+    admin.batch_execute("SELECT pg_reload_conf()")?;
+    // The reload is asynchronous: wait until a new session sees it.
+    for _ in 0..100 {
+        let fsync: String = admin.query_one("SHOW fsync", &[])?.try_get(0)?;
+        if fsync == "on" {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err("the server did not turn fsync on within 2 s of pg_reload_conf()".into())
 }
 
 /// Measures every variant over one connection and prints the rates and ratios.

@@ -25,6 +25,7 @@
 use std::ffi::CString;
 use std::fmt::Write as _;
 use std::fs;
+use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, chown};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -212,8 +213,8 @@ impl Cluster {
         init_data_dir(&bin_dir, user.as_ref(), &data_dir)?;
 
         let options = format!(
-            "-k {} -c listen_addresses='' -p {port} -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c max_connections=200 -c shared_buffers=64MB",
+            "-k {} -c listen_addresses='' -p {port} -c max_connections=200 \
+             -c shared_buffers=64MB",
             shell_quote(&socket_dir.to_string_lossy())
         );
         let log_file = data_dir.join("server.log");
@@ -437,7 +438,7 @@ fn server_command(program: &Path, user: Option<&ServerUser>) -> Command {
 }
 
 /// `initdb` of a fresh data directory: superuser `postgres`, trust authentication (the socket
-/// directory is private), UTF8, C locale, no fsync.
+/// directory is private), UTF8, C locale, and [`NOT_DURABLE`] in `postgresql.conf`.
 fn init_data_dir(bin_dir: &Path, user: Option<&ServerUser>, data_dir: &Path) -> Result<(), String> {
     let initdb = server_command(&bin_dir.join("initdb"), user)
         .arg("-D")
@@ -445,8 +446,21 @@ fn init_data_dir(bin_dir: &Path, user: Option<&ServerUser>, data_dir: &Path) -> 
         .args(["-U", SUPERUSER, "-A", "trust", "--no-sync", "-E", "UTF8"])
         .arg("--locale=C")
         .output();
-    check_output("initdb", initdb, None)
+    check_output("initdb", initdb, None)?;
+    let conf = data_dir.join("postgresql.conf");
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&conf)
+        .and_then(|mut file| file.write_all(NOT_DURABLE.as_bytes()))
+        .map_err(|e| format!("cannot append to {}: {e}", conf.display()))
 }
+
+/// Test speed instead of durability, for a cluster whose data is thrown away. In the
+/// configuration file rather than on the command line (which would outrank everything) so that
+/// a process can turn them back on with `ALTER SYSTEM` and `pg_reload_conf()`, as the audited
+/// insert benchmark does to measure a durable server.
+const NOT_DURABLE: &str = "\n# e2e::pg: a throwaway cluster\n\
+fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n";
 
 /// `pg_ctl start` with the server `options`, waiting for it (up to a minute).
 ///

@@ -39,6 +39,29 @@ fn server_is_postgres_15() {
     assert!(version.starts_with("15"), "server_version is {version:?}");
 }
 
+/// The speed settings come from `postgresql.conf`, not the command line, so that a process
+/// can turn durability back on (as the audited insert benchmark does).
+#[test]
+fn durability_is_off_in_the_configuration_file() {
+    let mut admin = pg::cluster().connect_admin();
+    let setting = |client: &mut Client, name: &str| -> (String, String) {
+        let row = client
+            .query_one(
+                "SELECT setting, source FROM pg_settings WHERE name = $1",
+                &[&name],
+            )
+            .expect("pg_settings");
+        (row.get(0), row.get(1))
+    };
+    for name in ["fsync", "synchronous_commit", "full_page_writes"] {
+        assert_eq!(
+            setting(&mut admin, name),
+            ("off".to_owned(), "configuration file".to_owned()),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn cluster_is_private_and_tools_are_there() {
     let cluster = pg::cluster();

@@ -189,8 +189,7 @@ impl TcpCluster {
                 ));
             }
             let options = format!(
-                "-k {} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off \
-                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=50 \
+                "-k {} -c listen_addresses=127.0.0.1 -p {port} -c max_connections=50 \
                  -c shared_buffers=32MB{ssl_options}",
                 shell_quote(&socket_dir.to_string_lossy())
             );
