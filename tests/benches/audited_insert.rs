@@ -289,7 +289,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     make_durable(&mut pg::cluster().connect_admin())?;
     let mut durable = db.connect();
     let mut settings = Vec::new();
-    for name in ["fsync", "synchronous_commit", "full_page_writes"] {
+    for name in DURABILITY {
         let value: String = durable
             .query_one(&format!("SHOW {name}"), &[])?
             .try_get(0)?;
@@ -307,17 +307,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Turns the bench's throwaway server (started with fsync, synchronous_commit and
-/// full_page_writes off, for test speed) back to PostgreSQL's defaults for them; all three
-/// take effect on reload, for new and existing sessions alike.
+/// The settings the throwaway server turns off for test speed and PostgreSQL ships on.
+const DURABILITY: [&str; 3] = ["fsync", "synchronous_commit", "full_page_writes"];
+
+/// Turns [`DURABILITY`] back on in the bench's throwaway server; all three take effect on
+/// reload, for new and existing sessions alike.
 fn make_durable(admin: &mut Client) -> Result<(), Box<dyn std::error::Error>> {
     // One statement per call: ALTER SYSTEM refuses to run in the implicit transaction of a
     // multi-statement query.
-    for name in ["fsync", "synchronous_commit", "full_page_writes"] {
+    for name in DURABILITY {
         admin.batch_execute(&format!("ALTER SYSTEM SET {name} = on"))?;
     }
     admin.batch_execute("SELECT pg_reload_conf()")?;
-    // The reload is asynchronous: wait until a new session sees it.
+    // The reload is asynchronous: wait until the server has applied it.
     for _ in 0..100 {
         let fsync: String = admin.query_one("SHOW fsync", &[])?.try_get(0)?;
         if fsync == "on" {
