@@ -506,6 +506,14 @@ fn every_call<C: Connection<Client = Client>>(
 }
 
 /// Exactly one audit row, for the insert of case `id`.
+/// Asserts that a repository call failed in the database with SQLSTATE `state`.
+fn fails_with<T: std::fmt::Debug>(result: Result<T, RepoError>, state: &postgres::error::SqlState) {
+    match result {
+        Err(RepoError::Db(e)) => assert_eq!(e.code(), Some(state), "{e}"),
+        other => panic!("expected SQLSTATE {}, got {other:?}", state.code()),
+    }
+}
+
 fn created(client: &mut Client, actor: Uuid, id: Uuid) {
     one_audit(client, actor, "data_create", "insert", "cases", Some(id));
 }
@@ -570,15 +578,10 @@ fn prepared_connection_prepares_once_and_audits_alike() {
     db.client()
         .batch_execute("DEALLOCATE ALL")
         .expect("deallocate");
-    let failed = Case::insert(&mut db, actor, &new_case(actor_id, "PREP-3"));
-    match failed {
-        Err(RepoError::Db(e)) => assert_eq!(
-            e.code(),
-            Some(&postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME),
-            "{e}"
-        ),
-        other => panic!("expected 26000, got {other:?}"),
-    }
+    fails_with(
+        Case::insert(&mut db, actor, &new_case(actor_id, "PREP-3")),
+        &postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME,
+    );
     assert_eq!(take_audit(db.client()), [], "nothing ran, nothing audited");
     let case = Case::insert(&mut db, actor, &new_case(actor_id, "PREP-3")).expect("insert");
     created(db.client(), actor_id, case.id);
@@ -604,15 +607,10 @@ fn prepared_connection_prepares_once_and_audits_alike() {
         .client()
         .batch_execute("ALTER TABLE cases ALTER COLUMN case_number TYPE varchar(200)")
         .expect("alter");
-    let failed = Case::insert(&mut fresh, actor, &new_case(actor_id, "PREP-ALTER"));
-    match failed {
-        Err(RepoError::Db(e)) => assert_eq!(
-            e.code(),
-            Some(&postgres::error::SqlState::FEATURE_NOT_SUPPORTED),
-            "{e}"
-        ),
-        other => panic!("expected 0A000, got {other:?}"),
-    }
+    fails_with(
+        Case::insert(&mut fresh, actor, &new_case(actor_id, "PREP-ALTER")),
+        &postgres::error::SqlState::FEATURE_NOT_SUPPORTED,
+    );
     assert_eq!(take_audit(fresh.client()), []);
     let case = Case::insert(&mut fresh, actor, &new_case(actor_id, "PREP-ALTER"))
         .expect("prepared again after the type change");
