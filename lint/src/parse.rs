@@ -10,7 +10,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 
-use model::replay::{ParsedStatement, parse_script_recovering};
+use model::replay::{ParsedStatement, parse_script_recovering, quoted_near};
 use pg_query::NodeEnum;
 
 /// One parsed statement, located in its file.
@@ -493,7 +493,10 @@ pub fn locate_error(text: &str, message: &str) -> (usize, usize) {
             return spans[lo - 1];
         }
     }
-    if let Some(near) = quoted_near(message)
+    // An unfinished token is quoted to the end of the script, trailing blanks the statement's
+    // text does not have included.
+    if let Some(near) = quoted_near(message).map(str::trim_end)
+        && !near.is_empty()
         && let Some(at) = text.find(near)
     {
         let len = near.lines().next().map_or(near.len(), str::len).max(1);
@@ -507,13 +510,6 @@ pub fn locate_error(text: &str, message: &str) -> (usize, usize) {
     }
     let first_line = text.find('\n').unwrap_or(text.len());
     (0, first_line)
-}
-
-/// `... at or near "X"` -> `X`.
-fn quoted_near(message: &str) -> Option<&str> {
-    let start = message.find("near \"")? + "near \"".len();
-    let end = message.rfind('"')?;
-    (end > start).then(|| &message[start..end])
 }
 
 /// Where sqlparser's PostgreSQL dialect fails, as a byte offset.

@@ -274,6 +274,31 @@ ALTER TABLE notes ADD COLUMN body jsonb;",
 }
 
 #[test]
+fn an_unterminated_quote_is_located_and_the_statements_before_it_are_linted() {
+    let report = lint_text(
+        "CREATE TABLE notes (id uuid PRIMARY KEY, body jsonb);
+CREATE FUNCTION touch() RETURNS trigger AS $$
+BEGIN
+    NEW.updated_at := now();
+",
+    );
+    assert_eq!(
+        summary(&report),
+        vec!["jsonb-needs-gin test.sql:1:1", "syntax-error test.sql:2:44"]
+    );
+    let (start, end) = report.range(&report.findings[1].finding);
+    assert_eq!((start.line, end.line, end.column), (2, 2, 46));
+    assert!(
+        report.findings[1]
+            .finding
+            .message
+            .contains("unterminated dollar-quoted string"),
+        "{}",
+        report.findings[1].finding.message
+    );
+}
+
+#[test]
 fn human_output_of_a_multi_line_statement() {
     let report = lint_text(
         "CREATE TABLE cases (id uuid PRIMARY KEY);

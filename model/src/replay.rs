@@ -112,7 +112,10 @@ pub enum ParsedStatement<'a> {
 
 /// Like [`parse_script`], but a syntax error does not hide the rest of the script: when the
 /// whole script fails to parse, it is split with PostgreSQL's scanner and every statement is
-/// parsed on its own, so the statements around a broken one are still returned (in order).
+/// parsed on its own, so the statements around a broken one are still returned (in order). A
+/// token the scanner cannot finish (an unterminated quote, dollar quote or comment) runs to the
+/// end of the script: the statement it is in is the last item, an error, after every statement
+/// before it.
 pub fn parse_script_recovering(sql: &str) -> Vec<ParsedStatement<'_>> {
     let error = match pg_query::parse(sql, 0) {
         Ok(parsed) => {
@@ -123,30 +126,50 @@ pub fn parse_script_recovering(sql: &str) -> Vec<ParsedStatement<'_>> {
         }
         Err(error) => parse_error_message(error),
     };
-    let Ok(parts) = pg_query::split_with_scanner(sql) else {
-        // The scanner itself failed (e.g. a NUL byte): the whole script is one error.
-        let (offset, text) = trim_leading_trivia(sql, 0, sql.len());
-        return vec![ParsedStatement::Error {
-            error: SyntaxError {
-                message: error,
-                pos: position_of(sql, offset),
-                offset,
-            },
-            text,
-        }];
+    // Where the scanner could split: all of it, or the text before a token it cannot finish.
+    let (parts, scanned) = match pg_query::split_with_scanner(sql) {
+        Ok(parts) => (parts, sql.len()),
+        Err(split_error) => match unfinished_token_start(sql, &split_error)
+            .and_then(|at| Some((pg_query::split_with_scanner(&sql[..at]).ok()?, at)))
+        {
+            Some(split) => split,
+            None => {
+                // Nowhere to cut (e.g. a NUL byte): the whole script is one error.
+                let (offset, text) = trim_leading_trivia(sql, 0, sql.len());
+                return vec![ParsedStatement::Error {
+                    error: SyntaxError {
+                        message: error,
+                        pos: position_of(sql, offset),
+                        offset,
+                    },
+                    text,
+                }];
+            }
+        },
     };
     let mut out = Vec::new();
     let mut cursor = PosCursor::default();
     let mut search_from = 0;
     let mut pieces: Vec<(usize, usize)> = Vec::new();
     for part in parts {
-        let start = sql[search_from..]
-            .find(part)
-            .map_or(search_from, |i| search_from + i);
+        // The parts are slices of `sql`: where one starts is where it points. (Searching for its
+        // text could find it earlier, inside a token the scanner skipped.)
+        let start = (part.as_ptr() as usize)
+            .checked_sub(sql.as_ptr() as usize)
+            .filter(|&at| at >= search_from && at + part.len() <= scanned)
+            .unwrap_or(search_from);
         // Text the scanner skipped (an invalid token) is kept as a piece of its own.
         pieces.push((search_from, start));
         pieces.push((start, start + part.len()));
         search_from = start + part.len();
+    }
+    // Before an unfinished token, the last part without its `;` is the start of the statement
+    // that token breaks: it joins the rest.
+    if scanned < sql.len()
+        && !sql[search_from..scanned].contains(';')
+        && let Some((start, _)) = pieces.pop()
+    {
+        search_from = start;
     }
     // So is whatever follows the last statement it found (an unclosed parenthesis or quote).
     pieces.push((search_from, sql.len()));
@@ -183,6 +206,24 @@ pub fn parse_script_recovering(sql: &str) -> Vec<ParsedStatement<'_>> {
         }
     }
     out
+}
+
+/// Where the token the scanner could not finish starts (an unterminated quoted string,
+/// dollar-quoted body or comment runs to the end of the script, and the scanner's message quotes
+/// it from its first character to the end).
+fn unfinished_token_start(sql: &str, error: &pg_query::Error) -> Option<usize> {
+    let pg_query::Error::Split(message) = error else {
+        return None;
+    };
+    let near = quoted_near(message)?;
+    (!near.trim().is_empty() && sql.ends_with(near)).then(|| sql.len() - near.len())
+}
+
+/// The text a PostgreSQL syntax error quotes: `... at or near "X"` -> `X`.
+pub fn quoted_near(message: &str) -> Option<&str> {
+    let start = message.find("near \"")? + "near \"".len();
+    let end = message.rfind('"')?;
+    (end > start).then(|| &message[start..end])
 }
 
 fn parse_error_message(error: pg_query::Error) -> String {
@@ -272,13 +313,32 @@ fn trim_leading_trivia(sql: &str, start: usize, end: usize) -> (usize, &str) {
             i += 1;
         } else if sql[i..end].starts_with("--") {
             i = sql[i..end].find('\n').map_or(end, |n| i + n + 1);
-        } else if sql[i..end].starts_with("/*") {
-            i = sql[i..end].find("*/").map_or(end, |n| i + n + 2);
+        } else if let Some(n) = block_comment_len(&sql[i..end]) {
+            i += n;
         } else {
             break;
         }
     }
     (i, sql[i..end].trim_end())
+}
+
+/// The length of the `/* ... */` comment `text` starts with. PostgreSQL's block comments nest;
+/// an unterminated one is not a comment but the scanner's error (`None`).
+fn block_comment_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if !bytes.starts_with(b"/*") {
+        return None;
+    }
+    let (mut depth, mut i) = (1usize, 2);
+    while i + 1 < bytes.len() {
+        match &bytes[i..i + 2] {
+            b"/*" => (depth, i) = (depth + 1, i + 2),
+            b"*/" if depth == 1 => return Some(i + 2),
+            b"*/" => (depth, i) = (depth - 1, i + 2),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// Replays a whole script into `catalog`, statement by statement.
@@ -1955,6 +2015,54 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_token_the_scanner_cannot_finish_does_not_hide_the_statements_before_it() {
+        let kinds = |sql: &str| -> Vec<String> {
+            parse_script_recovering(sql)
+                .iter()
+                .map(|p| match p {
+                    ParsedStatement::Statement(s) => format!("ok {}", s.text),
+                    ParsedStatement::Error { error, text } => {
+                        format!("error {}:{} {text}", error.pos.line, error.pos.column)
+                    }
+                })
+                .collect()
+        };
+        let before = "CREATE TABLE a (id int);\nCREATE TABLE \"b;\" (id int);\n";
+        for (broken, message) in [
+            (
+                "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; CREATE TABLE c (id int);\n",
+                "unterminated dollar-quoted string",
+            ),
+            (
+                "INSERT INTO a VALUES ('x); CREATE TABLE c (id int);\n",
+                "unterminated quoted string",
+            ),
+            ("/* CREATE TABLE c (id int);\n", "unterminated /* comment"),
+        ] {
+            let sql = format!("{before}{broken}");
+            assert_eq!(
+                kinds(&sql),
+                vec![
+                    "ok CREATE TABLE a (id int)".to_owned(),
+                    "ok CREATE TABLE \"b;\" (id int)".to_owned(),
+                    format!("error 3:1 {}", broken.trim_end()),
+                ],
+                "{sql}"
+            );
+            let error = parse_script(&sql).expect_err("fails");
+            assert_eq!(error.pos, Pos { line: 3, column: 1 }, "{sql}");
+            assert!(error.message.contains(message), "{}", error.message);
+        }
+        // The broken statement started before the token: all of it is the error.
+        assert_eq!(
+            kinds("CREATE TABLE a (id int); SELECT 'x"),
+            vec!["ok CREATE TABLE a (id int)", "error 1:26 SELECT 'x"]
+        );
+        // Nothing before it: one error, as before.
+        assert_eq!(kinds("SELECT $$"), vec!["error 1:1 SELECT $$"]);
     }
 
     #[test]
