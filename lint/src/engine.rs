@@ -412,6 +412,13 @@ impl Linter {
                     scope.new_tables.insert(relation_name(r));
                 }
             }
+            // CREATE TABLE AS and CREATE MATERIALIZED VIEW: new too, nobody reads or writes them
+            // yet.
+            NodeEnum::CreateTableAsStmt(s) => {
+                if let Some(r) = s.into.as_ref().and_then(|i| i.rel.as_ref()) {
+                    scope.new_tables.insert(relation_name(r));
+                }
+            }
             NodeEnum::IndexStmt(s) if !s.idxname.is_empty() => {
                 scope.new_indexes.insert(s.idxname.clone());
             }

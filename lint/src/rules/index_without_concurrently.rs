@@ -2,7 +2,8 @@
 //!
 //! ## What it does
 //! Flags `CREATE INDEX` and `DROP INDEX` without `CONCURRENTLY` on a table that existed before
-//! the current migration file. Indexes on tables created earlier in the same file are fine.
+//! the current migration file. Indexes on tables (or materialized views, or `CREATE TABLE AS`
+//! tables) created earlier in the same file are fine.
 //!
 //! ## Why
 //! A plain `CREATE INDEX` takes a `SHARE` lock: every insert, update and delete on the table
