@@ -736,7 +736,7 @@ pub fn data_type(catalog: &Catalog, type_name: Option<&protobuf::TypeName>) -> R
     // The usual column: a bare type name, looked up without building its text.
     if t.typmods.is_empty() && t.array_bounds.is_empty() {
         return parse_type(base, &is_enum)
-            .map_err(|e| ReplayError::new(format!("unsupported type `{base}`: {e:?}")));
+            .map_err(|e| ReplayError::new(format!("unsupported type `{base}`: {e}")));
     }
     let base = base.to_string();
     let mut modifiers = Vec::new();
@@ -759,7 +759,7 @@ pub fn data_type(catalog: &Catalog, type_name: Option<&protobuf::TypeName>) -> R
         text.push_str("[]");
     }
     parse_type(&text, &is_enum)
-        .map_err(|e| ReplayError::new(format!("unsupported type `{text}`: {e:?}")))
+        .map_err(|e| ReplayError::new(format!("unsupported type `{text}`: {e}")))
 }
 
 /// [`DataType::parse`], remembered for the few texts a history spells over and over (`uuid`,
@@ -2014,6 +2014,28 @@ mod tests {
                 assert!(text.ends_with("CREATE TABLE b (id int);"), "{text}");
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn types_the_model_cannot_hold_are_named_with_the_reason() {
+        for (sql, message) in [
+            (
+                "CREATE TABLE t (r tstzrange)",
+                "unsupported type `tstzrange`: neither a built-in type the model knows nor an enum created earlier",
+            ),
+            (
+                "CREATE TABLE t (id serial)",
+                "unsupported type `serial`: serial is not a real type; use uuid with default gen_random_uuid(), or an integer with an identity",
+            ),
+            (
+                "CREATE TABLE t (n numeric(2000))",
+                "unsupported type `numeric(2000)`: bad type modifier: ",
+            ),
+        ] {
+            let mut catalog = Catalog::default();
+            let (_, got) = replay_script(&mut catalog, sql).expect_err(sql);
+            assert!(got.starts_with(message), "{sql}: {got}");
         }
     }
 

@@ -48,6 +48,18 @@ pub enum TypeError {
     Unsupported { name: String, advice: &'static str },
 }
 
+impl std::fmt::Display for TypeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TypeError::Unknown(_) => {
+                f.write_str("neither a built-in type the model knows nor an enum created earlier")
+            }
+            TypeError::BadModifier(why) => write!(f, "bad type modifier: {why}"),
+            TypeError::Unsupported { advice, .. } => f.write_str(advice),
+        }
+    }
+}
+
 /// Spellings of the built-in types that take no modifiers, mapped to the canonical type.
 const PLAIN_TYPES: &[(&str, DataType)] = &[
     ("smallint", DataType::SmallInt),
