@@ -2,7 +2,10 @@
 //!
 //! ## What it does
 //! Checks, on the schema after each migration, that every table has a primary key made of one
-//! `uuid` column.
+//! `uuid` column. Migration tools' own bookkeeping tables are not application data and are left
+//! alone: `alembic_version` (which `alembic upgrade head --sql` prints), `schema_migrations`,
+//! `_sqlx_migrations`, `__diesel_schema_migrations`, `_prisma_migrations` and
+//! `flyway_schema_history`.
 //!
 //! ## Why
 //! The project's compliance baseline: identifiers are UUIDs (`gen_random_uuid()`), so they do
@@ -26,7 +29,20 @@ use super::Problem;
 
 pub const NAME: &str = "uuid-primary-key";
 
+/// Tables migration tools keep their own state in, keyed by a version string or number.
+const MIGRATION_BOOKKEEPING: &[&str] = &[
+    "alembic_version",
+    "schema_migrations",
+    "_sqlx_migrations",
+    "__diesel_schema_migrations",
+    "_prisma_migrations",
+    "flyway_schema_history",
+];
+
 pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
+    if MIGRATION_BOOKKEEPING.contains(&table.name.as_str()) {
+        return;
+    }
     let (message, columns) = match &table.primary_key {
         None => (format!("table `{}` has no primary key", table.name), vec![]),
         Some(pk) => match pk.columns.as_slice() {
