@@ -327,3 +327,35 @@ error: 1 error, 0 warnings in 1 file (2 statements)
 "
     );
 }
+
+/// What `alembic upgrade head --sql` prints around an autocommit block, for psql to run
+/// statement by statement: with `assume_in_transaction = false`, only the explicit blocks count.
+#[test]
+fn sql_run_statement_by_statement_is_in_a_transaction_only_inside_begin_commit() {
+    let sql = "BEGIN;
+CREATE TABLE cases (id uuid PRIMARY KEY, owner_id uuid);
+COMMIT;
+CREATE INDEX CONCURRENTLY ix_cases_owner_id ON cases (owner_id);
+BEGIN;
+DROP INDEX CONCURRENTLY ix_cases_owner_id;
+COMMIT;
+";
+    let config = lint::Config {
+        assume_in_transaction: false,
+        ..lint::Config::default()
+    };
+    let report = lint::lint_sources(vec![lint::SourceFile::new("test.sql", sql)], &config, 1);
+    assert_eq!(
+        summary(&report),
+        vec!["concurrently-in-transaction test.sql:6:1"]
+    );
+    assert_eq!(
+        report.findings[0].finding.help.as_deref(),
+        Some("move it out of the BEGIN ... COMMIT block")
+    );
+    // By default every file runs in a transaction, the runner's, and both are reported.
+    assert_eq!(
+        rules_of(&lint_text(sql)),
+        vec!["concurrently-in-transaction", "concurrently-in-transaction"]
+    );
+}

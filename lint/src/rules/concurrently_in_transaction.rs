@@ -60,13 +60,23 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
         }
         _ => return,
     };
-    let why = if ctx.scope.explicit_transaction {
-        "inside an explicit transaction block"
+    let (why, help) = if ctx.scope.explicit_transaction {
+        (
+            "inside an explicit transaction block",
+            if ctx.scope.transactional_file {
+                "put it in its own migration whose first line is `-- codegen:no-transaction`, outside BEGIN/COMMIT"
+            } else {
+                "move it out of the BEGIN ... COMMIT block"
+            },
+        )
     } else {
-        "in a migration that runs in a transaction (no `-- codegen:no-transaction` first line)"
+        (
+            "in a migration that runs in a transaction (no `-- codegen:no-transaction` first line)",
+            "put it in its own migration whose first line is `-- codegen:no-transaction`; for SQL that psql or another tool runs statement by statement (`alembic upgrade --sql`), set `assume_in_transaction = false` in lint.toml",
+        )
     };
     out.push(
         ctx.finding(NAME, format!("{what} cannot run {why}"))
-            .with_help("put it in its own migration whose first line is `-- codegen:no-transaction`, outside BEGIN/COMMIT"),
+            .with_help(help),
     );
 }
