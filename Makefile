@@ -59,5 +59,6 @@ lint-rust: deps
 # Every test, including the end-to-end ones on a throwaway PostgreSQL the tests start themselves.
 test: lint-rust
 	cargo run -q -p codegen -- --check
+	cargo run -q --manifest-path pgparse/generate/Cargo.toml -- --check
 	cargo run -q -p lint -- generated/migrations
 	cargo test --workspace

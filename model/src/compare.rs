@@ -618,11 +618,10 @@ fn describe_trigger(g: &Trigger) -> String {
 /// the deparser's. For comparison only: it is not meant to be executed. Text that does not parse
 /// is returned trimmed.
 pub fn comparable_expression(text: &str) -> String {
-    let Ok(parsed) = pg_query::parse(&format!("SELECT ({text})"), 0) else {
+    let Ok(parsed) = pgparse::parse(&format!("SELECT ({text})")) else {
         return text.trim().to_string();
     };
     let target = parsed
-        .protobuf
         .stmts
         .first()
         .and_then(|s| s.stmt.as_ref())

@@ -12,11 +12,11 @@ pub fn check_expression(text: &str) -> Result<(), String> {
     // Parenthesised so that the text cannot close the expression early and append clauses
     // without the parse tree showing it.
     let wrapped = format!("SELECT ({text})");
-    let parsed = pg_query::parse(&wrapped, 0).map_err(|e| match e {
+    let parsed = pgparse::parse(&wrapped).map_err(|e| match e {
         pg_query::Error::Parse(message) => message,
         other => other.to_string(),
     })?;
-    let statements = &parsed.protobuf.stmts;
+    let statements = &parsed.stmts;
     let single_select = match statements.as_slice() {
         [statement] => match statement.stmt.as_ref().and_then(|s| s.node.as_ref()) {
             Some(NodeEnum::SelectStmt(select)) => {
@@ -45,12 +45,11 @@ pub fn check_expression(text: &str) -> Result<(), String> {
 /// `NOW( )`, `now()` and `(now())` are one expression wherever they were written (YAML, replayed
 /// SQL). Call on a text that [`check_expression`] accepted; other text is returned trimmed.
 pub fn canonical(text: &str) -> String {
-    let parsed = match pg_query::parse(&format!("SELECT ({text})"), 0) {
+    let parsed = match pgparse::parse(&format!("SELECT ({text})")) {
         Ok(parsed) => parsed,
         Err(_) => return text.trim().to_string(),
     };
     let target = parsed
-        .protobuf
         .stmts
         .first()
         .and_then(|s| s.stmt.as_ref())
@@ -205,9 +204,8 @@ fn print_const(c: &pg_query::protobuf::AConst) -> Option<String> {
 /// The first column an expression refers to, if any (defaults may not refer to columns).
 /// Call on a text that [`check_expression`] accepted.
 pub fn referenced_column(text: &str) -> Option<String> {
-    let parsed = pg_query::parse(&format!("SELECT ({text})"), 0).ok()?;
+    let parsed = pgparse::parse(&format!("SELECT ({text})")).ok()?;
     parsed
-        .protobuf
         .nodes()
         .into_iter()
         .find_map(|(node, _, _, _)| match node {
@@ -284,11 +282,9 @@ mod tests {
     /// The deparser's own output, without the shortcut.
     fn deparsed_by_postgres(text: &str) -> (NodeEnum, String) {
         use pg_query::protobuf::{Node, ResTarget, SelectStmt};
-        let parsed = pg_query::parse(&format!("SELECT {text}"), 0).expect("parses");
-        let Some(NodeEnum::SelectStmt(select)) = parsed.protobuf.stmts[0]
-            .stmt
-            .as_ref()
-            .and_then(|s| s.node.clone())
+        let parsed = pgparse::parse(&format!("SELECT {text}")).expect("parses");
+        let Some(NodeEnum::SelectStmt(select)) =
+            parsed.stmts[0].stmt.as_ref().and_then(|s| s.node.clone())
         else {
             panic!("not a select: {text}");
         };

@@ -82,8 +82,8 @@ pub fn position_of(text: &str, offset: usize) -> Pos {
 /// Splits and parses a script. On a syntax error, the statement that fails is located by parsing
 /// the scanner's statement split one by one (pg_query's error carries no position).
 pub fn parse_script(sql: &str) -> std::result::Result<Vec<ScriptStatement<'_>>, SyntaxError> {
-    match pg_query::parse(sql, 0) {
-        Ok(parsed) => Ok(statements_of(sql, parsed.protobuf.stmts)),
+    match pgparse::parse(sql) {
+        Ok(parsed) => Ok(statements_of(sql, parsed.stmts)),
         Err(error) => {
             let message = parse_error_message(error);
             let offset = failing_statement_offset(sql);
@@ -117,9 +117,9 @@ pub enum ParsedStatement<'a> {
 /// end of the script: the statement it is in is the last item, an error, after every statement
 /// before it.
 pub fn parse_script_recovering(sql: &str) -> Vec<ParsedStatement<'_>> {
-    let error = match pg_query::parse(sql, 0) {
+    let error = match pgparse::parse(sql) {
         Ok(parsed) => {
-            return statements_of(sql, parsed.protobuf.stmts)
+            return statements_of(sql, parsed.stmts)
                 .into_iter()
                 .map(ParsedStatement::Statement)
                 .collect();
@@ -182,9 +182,9 @@ pub fn parse_script_recovering(sql: &str) -> Vec<ParsedStatement<'_>> {
             continue;
         }
         let pos = cursor.advance(sql, offset);
-        match pg_query::parse(text, 0) {
+        match pgparse::parse(text) {
             Ok(parsed) => {
-                for raw in parsed.protobuf.stmts {
+                for raw in parsed.stmts {
                     if let Some(node) = raw.stmt.and_then(|s| s.node) {
                         out.push(ParsedStatement::Statement(ScriptStatement {
                             text,
