@@ -3,14 +3,15 @@
 //! INDEX, ALTER TABLE ADD CONSTRAINT FOREIGN KEY), in the same run:
 //!
 //! - parse-only: `pg_query::parse` of every file, one core;
-//! - lint, one thread and all threads: parse + replay + every rule + JSON output ("one thread"
-//!   is one core: `threads = 1` parses on a helper thread, but never while the caller works);
+//! - lint, one thread and all threads: parse + replay + every rule + JSON output;
 //! - the replay cache: re-linting when only the newest file changed;
 //! - human output of 10,000 and 20,000 findings (must scale linearly);
 //! - squawk (`squawk --reporter json`), when it is installed, on the same files (`SQUAWK`
 //!   names the executable; a pyenv shim is resolved to the executable it runs).
 //!
 //! Prints statements per second and ratios. `LINT_BENCH_STATEMENTS` changes the corpus size.
+//!
+//! Everything runs with the `lint` binary's allocator (mimalloc), the parse-only baseline too.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -18,6 +19,10 @@ use std::time::{Duration, Instant};
 use lint::cache;
 use lint::render::{Format, render};
 use lint::{Config, SourceFile};
+
+/// The `lint` binary's allocator (see its `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The corpus: `files` migration files, `statements` statements in all.
 fn corpus(statements: usize, files: usize) -> Vec<SourceFile> {
@@ -79,6 +84,16 @@ fn main() {
             black_box(pg_query::parse(&f.text, 0).expect("corpus parses"));
         }
     });
+    let read = best_of(3, || {
+        for f in &files {
+            black_box(pgparse::parse(&f.text).expect("corpus parses"));
+        }
+    });
+    println!(
+        "pgparse::parse only (1 core, the linter's parser): {:>8.1} ms = {:.2}x pg_query::parse",
+        read.as_secs_f64() * 1e3,
+        read.as_secs_f64() / parse.as_secs_f64()
+    );
     let parsed: Vec<Vec<lint::parse::Item>> = files
         .iter()
         .map(|f| lint::parse::parse_text(&f.text, 0))
@@ -101,12 +116,12 @@ fn main() {
         replay.as_secs_f64() / parse.as_secs_f64()
     );
     let mut findings = 0;
-    let lint1 = best_of(3, || {
+    let lint1 = best_of(5, || {
         let report = lint::lint_sources(files.clone(), &config, 1);
         findings = report.findings.len();
         black_box(render(&report, Format::Json, false));
     });
-    let lint_n = best_of(3, || {
+    let lint_n = best_of(5, || {
         let report = lint::lint_sources(files.clone(), &config, threads);
         black_box(render(&report, Format::Json, false));
     });

@@ -116,49 +116,20 @@ fn run(
     mut consume: impl FnMut(usize, Vec<Item>) -> Option<Vec<Item>> + Send,
 ) {
     let jobs = plan_jobs(texts, threads);
-    if jobs.len() <= 1 {
+    // One core: parse, consume and free each file in turn, on the calling thread. (Parsing on
+    // a helper thread, in turns, kept the trees in a glibc arena of their own, but whenever
+    // the scheduler put the two threads on different cores every tree crossed cores: a third
+    // of the runs took 1.6 times as long. The lint binary's allocator, mimalloc, does not
+    // need the separate arena.)
+    if jobs.len() <= 1 || threads <= 1 {
         for (i, text) in texts.iter().enumerate() {
             drop(consume(i, parse_text(text, 0)));
         }
-    } else if threads <= 1 {
-        one_at_a_time(texts, consume);
     } else if jobs.len() == texts.len() {
         in_turns(texts, threads, consume);
     } else {
         pipeline(texts, &jobs, threads, consume);
     }
-}
-
-/// One core: the parse trees are made and freed on a helper thread while the calling thread
-/// waits, and consumed while the helper waits, so only one of them ever runs. The helper only
-/// serves to keep the trees in an allocator arena of their own (glibc gives each thread one):
-/// interleaved with the schema the consumer builds and keeps, both allocated measurably slower.
-fn one_at_a_time(texts: &[&str], mut consume: impl FnMut(usize, Vec<Item>) -> Option<Vec<Item>>) {
-    let (ask, asked) = mpsc::channel::<(Option<usize>, Option<Vec<Item>>)>();
-    let (give, given) = mpsc::channel::<Vec<Item>>();
-    std::thread::scope(|scope| {
-        // Moved in, so that it closes (and the helper finishes) even if `consume` panics.
-        let ask = ask;
-        scope.spawn(move || {
-            for (file, left) in asked {
-                drop(left);
-                let Some(file) = file else { break };
-                if give.send(parse_text(texts[file], 0)).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut left = None;
-        for file in 0..texts.len() {
-            if ask.send((Some(file), left.take())).is_err() {
-                break;
-            }
-            // The helper died (it panicked): the scope reports it.
-            let Ok(items) = given.recv() else { break };
-            left = consume(file, items);
-        }
-        let _ = ask.send((None, left));
-    });
 }
 
 /// Many files: every thread parses the next file nobody has taken, waits for its turn, consumes
