@@ -109,7 +109,7 @@ pub(crate) fn cast<T>(n: &c::Node) -> &T {
 impl Reader {
     fn stmts(&mut self, list: *mut c::List) -> Result<pb::ParseResult> {
         let mut stmts = Vec::new();
-        for cell in Self::cells(list) {
+        for cell in Self::cells(list)? {
             // SAFETY: a cell of the statement list points to a node (see `Reader`).
             let node = unsafe { cell.cast::<c::Node>().as_ref() }.ok_or(Unsupported)?;
             if node.type_ != c::NodeTag::T_RawStmt {
@@ -123,19 +123,21 @@ impl Reader {
         })
     }
 
-    /// The pointers in a list's cells (none for a NULL list).
-    fn cells(list: *const c::List) -> Vec<*mut std::ffi::c_void> {
+    /// The pointers in a node list's cells (none for a NULL list). An integer or OID list
+    /// (whose cells hold numbers, not pointers) is left to pg_query.
+    fn cells(list: *const c::List) -> Result<Vec<*mut std::ffi::c_void>> {
         // SAFETY: `list` is NULL or a List of the tree (see `Reader`); its `elements` hold
-        // `length` cells, which in a node list hold pointers.
+        // `length` cells, which in a node list (`T_List`) hold pointers.
         unsafe {
             match list.as_ref() {
+                Some(l) if l.type_ != c::NodeTag::T_List => Err(Unsupported),
                 Some(l) if l.length > 0 => {
-                    std::slice::from_raw_parts(l.elements, l.length as usize)
+                    Ok(std::slice::from_raw_parts(l.elements, l.length as usize)
                         .iter()
                         .map(|cell| cell.ptr_value)
-                        .collect()
+                        .collect())
                 }
-                _ => Vec::new(),
+                _ => Ok(Vec::new()),
             }
         }
     }
@@ -150,7 +152,7 @@ impl Reader {
 
     /// A node list (`WRITE_LIST_FIELD`): every cell becomes a `Node`, a NULL one an empty one.
     pub(crate) fn list(&mut self, list: *mut c::List) -> Result<Vec<pb::Node>> {
-        let cells = Self::cells(list);
+        let cells = Self::cells(list)?;
         let mut out = Vec::new();
         out.resize_with(cells.len(), pb::Node::default);
         for (cell, slot) in cells.into_iter().zip(out.iter_mut()) {
