@@ -347,3 +347,39 @@ fn threads_read_at_the_same_time() {
         }
     });
 }
+
+/// PostgreSQL's own SQL (the information schema, system views and functions, and every contrib
+/// extension's scripts): some 700 KB of real DDL and queries, which the reader must convert
+/// itself and exactly as pg_query does.
+#[test]
+fn postgresql_own_sql_files_are_read_by_the_reader_and_equal_pg_query() {
+    let share = std::env::var("PG_SHARE_DIR").unwrap_or_else(|_| "/usr/share/postgresql/15".into());
+    let share = Path::new(&share);
+    let mut files = Vec::new();
+    sql_files(share, &mut files);
+    assert!(
+        files.len() >= 100,
+        "{} holds {} .sql files: install PostgreSQL 15's server package (`make deps`) or set PG_SHARE_DIR",
+        share.display(),
+        files.len()
+    );
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read .sql file");
+        // Extension scripts are run by CREATE EXTENSION, not psql: drop their psql guard line
+        // and fill in the placeholders the server substitutes.
+        let sql: String = text
+            .lines()
+            .filter(|line| !line.starts_with('\\'))
+            .map(|line| {
+                line.replace("@extschema@", "public")
+                    .replace("@extowner@", "postgres")
+                    + "\n"
+            })
+            .collect();
+        let expected =
+            expected(&sql).unwrap_or_else(|e| panic!("pg_query rejects {}: {e}", file.display()));
+        let tree =
+            pgparse::read(&sql).unwrap_or_else(|| panic!("left to pg_query: {}", file.display()));
+        assert!(tree == expected, "differs: {}", file.display());
+    }
+}
