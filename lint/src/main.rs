@@ -121,7 +121,7 @@ fn run(cli: Cli) -> Result<u8, String> {
     let threads = cli
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let cache_file = cli.cache_dir.join("state.json");
+    let cache_file = cli.cache_dir.join("state.bin");
     let use_cache = !cli.no_cache && !from_stdin && files.len() >= 2;
     let started = std::time::Instant::now();
     let total = files.len();
@@ -137,7 +137,7 @@ fn run(cli: Cli) -> Result<u8, String> {
         if std::fs::create_dir_all(&cli.cache_dir).is_ok() {
             let tmp = cli
                 .cache_dir
-                .join(format!("state.json.{}", std::process::id()));
+                .join(format!("state.bin.{}", std::process::id()));
             if std::fs::write(&tmp, cache.to_bytes()).is_ok() {
                 let _ = std::fs::rename(&tmp, &cache_file);
             }
