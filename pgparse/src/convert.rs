@@ -12,7 +12,7 @@
 use pg_query::protobuf as pb;
 
 use crate::bindings as c;
-use crate::{Reader, Result, Unsupported, cast};
+use crate::{Reader, Result, Unsupported, cast, tag};
 
 impl Reader {
     /// The protobuf oneof of the node `n`, chosen by its tag. Each node type is read by a
@@ -20,1669 +20,2107 @@ impl Reader {
     /// message type would need a stack slot for each in unoptimised builds (some 100 KiB
     /// per nesting level).
     /// The node is written where it belongs: moving a `pb::node::Node` copies 600 bytes.
-    pub(crate) fn tagged(&mut self, n: &c::Node, to: &mut Option<pb::node::Node>) -> Result<()> {
-        let read: fn(&mut Self, &c::Node, &mut Option<pb::node::Node>) -> Result<()> = match n.type_
-        {
-            c::NodeTag::T_Integer => Self::special,
-            c::NodeTag::T_Boolean => Self::special,
-            c::NodeTag::T_Float => Self::special,
-            c::NodeTag::T_String => Self::special,
-            c::NodeTag::T_BitString => Self::special,
-            c::NodeTag::T_List => Self::special,
-            c::NodeTag::T_A_Const => Self::special,
-            c::NodeTag::T_Alias => |r, n, to| {
-                *to = Some(pb::node::Node::Alias(
-                    r.out_Alias(cast::<c::Alias>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RangeVar => |r, n, to| {
-                *to = Some(pb::node::Node::RangeVar(
-                    r.out_RangeVar(cast::<c::RangeVar>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_TableFunc => |r, n, to| {
-                *to = Some(pb::node::Node::TableFunc(
-                    r.out_TableFunc(cast::<c::TableFunc>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_IntoClause => |r, n, to| {
-                *to = Some(pb::node::Node::IntoClause(
-                    r.out_IntoClause(cast::<c::IntoClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_Var => |r, n, to| {
-                *to = Some(pb::node::Node::Var(r.out_Var(cast::<c::Var>(n))?.into()));
-                Ok(())
-            },
-            c::NodeTag::T_Param => |r, n, to| {
-                *to = Some(pb::node::Node::Param(
-                    r.out_Param(cast::<c::Param>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_Aggref => |r, n, to| {
-                *to = Some(pb::node::Node::Aggref(
-                    r.out_Aggref(cast::<c::Aggref>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_GroupingFunc => |r, n, to| {
-                *to = Some(pb::node::Node::GroupingFunc(
-                    r.out_GroupingFunc(cast::<c::GroupingFunc>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_WindowFunc => |r, n, to| {
-                *to = Some(pb::node::Node::WindowFunc(
-                    r.out_WindowFunc(cast::<c::WindowFunc>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_WindowFuncRunCondition => |r, n, to| {
-                *to = Some(pb::node::Node::WindowFuncRunCondition(
-                    r.out_WindowFuncRunCondition(cast::<c::WindowFuncRunCondition>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_MergeSupportFunc => |r, n, to| {
-                *to = Some(pb::node::Node::MergeSupportFunc(
-                    r.out_MergeSupportFunc(cast::<c::MergeSupportFunc>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SubscriptingRef => |r, n, to| {
-                *to = Some(pb::node::Node::SubscriptingRef(
-                    r.out_SubscriptingRef(cast::<c::SubscriptingRef>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_FuncExpr => |r, n, to| {
-                *to = Some(pb::node::Node::FuncExpr(
-                    r.out_FuncExpr(cast::<c::FuncExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_NamedArgExpr => |r, n, to| {
-                *to = Some(pb::node::Node::NamedArgExpr(
-                    r.out_NamedArgExpr(cast::<c::NamedArgExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_OpExpr => |r, n, to| {
-                *to = Some(pb::node::Node::OpExpr(
-                    r.out_OpExpr(cast::<c::OpExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DistinctExpr => |r, n, to| {
-                *to = Some(pb::node::Node::DistinctExpr(
-                    r.out_DistinctExpr(cast::<c::DistinctExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_NullIfExpr => |r, n, to| {
-                *to = Some(pb::node::Node::NullIfExpr(
-                    r.out_NullIfExpr(cast::<c::NullIfExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ScalarArrayOpExpr => |r, n, to| {
-                *to = Some(pb::node::Node::ScalarArrayOpExpr(
-                    r.out_ScalarArrayOpExpr(cast::<c::ScalarArrayOpExpr>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_BoolExpr => |r, n, to| {
-                *to = Some(pb::node::Node::BoolExpr(
-                    r.out_BoolExpr(cast::<c::BoolExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SubLink => |r, n, to| {
-                *to = Some(pb::node::Node::SubLink(
-                    r.out_SubLink(cast::<c::SubLink>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SubPlan => |r, n, to| {
-                *to = Some(pb::node::Node::SubPlan(
-                    r.out_SubPlan(cast::<c::SubPlan>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlternativeSubPlan => |r, n, to| {
-                *to = Some(pb::node::Node::AlternativeSubPlan(
-                    r.out_AlternativeSubPlan(cast::<c::AlternativeSubPlan>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_FieldSelect => |r, n, to| {
-                *to = Some(pb::node::Node::FieldSelect(
-                    r.out_FieldSelect(cast::<c::FieldSelect>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_FieldStore => |r, n, to| {
-                *to = Some(pb::node::Node::FieldStore(
-                    r.out_FieldStore(cast::<c::FieldStore>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RelabelType => |r, n, to| {
-                *to = Some(pb::node::Node::RelabelType(
-                    r.out_RelabelType(cast::<c::RelabelType>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CoerceViaIO => |r, n, to| {
-                *to = Some(pb::node::Node::CoerceViaIo(
-                    r.out_CoerceViaIo(cast::<c::CoerceViaIO>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ArrayCoerceExpr => |r, n, to| {
-                *to = Some(pb::node::Node::ArrayCoerceExpr(
-                    r.out_ArrayCoerceExpr(cast::<c::ArrayCoerceExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ConvertRowtypeExpr => |r, n, to| {
-                *to = Some(pb::node::Node::ConvertRowtypeExpr(
-                    r.out_ConvertRowtypeExpr(cast::<c::ConvertRowtypeExpr>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CollateExpr => |r, n, to| {
-                *to = Some(pb::node::Node::CollateExpr(
-                    r.out_CollateExpr(cast::<c::CollateExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CaseExpr => |r, n, to| {
-                *to = Some(pb::node::Node::CaseExpr(
-                    r.out_CaseExpr(cast::<c::CaseExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CaseWhen => |r, n, to| {
-                *to = Some(pb::node::Node::CaseWhen(
-                    r.out_CaseWhen(cast::<c::CaseWhen>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CaseTestExpr => |r, n, to| {
-                *to = Some(pb::node::Node::CaseTestExpr(
-                    r.out_CaseTestExpr(cast::<c::CaseTestExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ArrayExpr => |r, n, to| {
-                *to = Some(pb::node::Node::ArrayExpr(
-                    r.out_ArrayExpr(cast::<c::ArrayExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RowExpr => |r, n, to| {
-                *to = Some(pb::node::Node::RowExpr(
-                    r.out_RowExpr(cast::<c::RowExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RowCompareExpr => |r, n, to| {
-                *to = Some(pb::node::Node::RowCompareExpr(
-                    r.out_RowCompareExpr(cast::<c::RowCompareExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CoalesceExpr => |r, n, to| {
-                *to = Some(pb::node::Node::CoalesceExpr(
-                    r.out_CoalesceExpr(cast::<c::CoalesceExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_MinMaxExpr => |r, n, to| {
-                *to = Some(pb::node::Node::MinMaxExpr(
-                    r.out_MinMaxExpr(cast::<c::MinMaxExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SQLValueFunction => |r, n, to| {
-                *to = Some(pb::node::Node::SqlvalueFunction(
-                    r.out_SqlValueFunction(cast::<c::SQLValueFunction>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_XmlExpr => |r, n, to| {
-                *to = Some(pb::node::Node::XmlExpr(
-                    r.out_XmlExpr(cast::<c::XmlExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonFormat => |r, n, to| {
-                *to = Some(pb::node::Node::JsonFormat(
-                    r.out_JsonFormat(cast::<c::JsonFormat>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonReturning => |r, n, to| {
-                *to = Some(pb::node::Node::JsonReturning(
-                    r.out_JsonReturning(cast::<c::JsonReturning>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonValueExpr => |r, n, to| {
-                *to = Some(pb::node::Node::JsonValueExpr(
-                    r.out_JsonValueExpr(cast::<c::JsonValueExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonConstructorExpr => |r, n, to| {
-                *to = Some(pb::node::Node::JsonConstructorExpr(
-                    r.out_JsonConstructorExpr(cast::<c::JsonConstructorExpr>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonIsPredicate => |r, n, to| {
-                *to = Some(pb::node::Node::JsonIsPredicate(
-                    r.out_JsonIsPredicate(cast::<c::JsonIsPredicate>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonBehavior => |r, n, to| {
-                *to = Some(pb::node::Node::JsonBehavior(
-                    r.out_JsonBehavior(cast::<c::JsonBehavior>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonExpr => |r, n, to| {
-                *to = Some(pb::node::Node::JsonExpr(
-                    r.out_JsonExpr(cast::<c::JsonExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonTablePath => |r, n, to| {
-                *to = Some(pb::node::Node::JsonTablePath(
-                    r.out_JsonTablePath(cast::<c::JsonTablePath>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonTablePathScan => |r, n, to| {
-                *to = Some(pb::node::Node::JsonTablePathScan(
-                    r.out_JsonTablePathScan(cast::<c::JsonTablePathScan>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonTableSiblingJoin => |r, n, to| {
-                *to = Some(pb::node::Node::JsonTableSiblingJoin(
-                    r.out_JsonTableSiblingJoin(cast::<c::JsonTableSiblingJoin>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_NullTest => |r, n, to| {
-                *to = Some(pb::node::Node::NullTest(
-                    r.out_NullTest(cast::<c::NullTest>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_BooleanTest => |r, n, to| {
-                *to = Some(pb::node::Node::BooleanTest(
-                    r.out_BooleanTest(cast::<c::BooleanTest>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_MergeAction => |r, n, to| {
-                *to = Some(pb::node::Node::MergeAction(
-                    r.out_MergeAction(cast::<c::MergeAction>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CoerceToDomain => |r, n, to| {
-                *to = Some(pb::node::Node::CoerceToDomain(
-                    r.out_CoerceToDomain(cast::<c::CoerceToDomain>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CoerceToDomainValue => |r, n, to| {
-                *to = Some(pb::node::Node::CoerceToDomainValue(
-                    r.out_CoerceToDomainValue(cast::<c::CoerceToDomainValue>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SetToDefault => |r, n, to| {
-                *to = Some(pb::node::Node::SetToDefault(
-                    r.out_SetToDefault(cast::<c::SetToDefault>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CurrentOfExpr => |r, n, to| {
-                *to = Some(pb::node::Node::CurrentOfExpr(
-                    r.out_CurrentOfExpr(cast::<c::CurrentOfExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_NextValueExpr => |r, n, to| {
-                *to = Some(pb::node::Node::NextValueExpr(
-                    r.out_NextValueExpr(cast::<c::NextValueExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_InferenceElem => |r, n, to| {
-                *to = Some(pb::node::Node::InferenceElem(
-                    r.out_InferenceElem(cast::<c::InferenceElem>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ReturningExpr => |r, n, to| {
-                *to = Some(pb::node::Node::ReturningExpr(
-                    r.out_ReturningExpr(cast::<c::ReturningExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_TargetEntry => |r, n, to| {
-                *to = Some(pb::node::Node::TargetEntry(
-                    r.out_TargetEntry(cast::<c::TargetEntry>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RangeTblRef => |r, n, to| {
-                *to = Some(pb::node::Node::RangeTblRef(
-                    r.out_RangeTblRef(cast::<c::RangeTblRef>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JoinExpr => |r, n, to| {
-                *to = Some(pb::node::Node::JoinExpr(
-                    r.out_JoinExpr(cast::<c::JoinExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_FromExpr => |r, n, to| {
-                *to = Some(pb::node::Node::FromExpr(
-                    r.out_FromExpr(cast::<c::FromExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_OnConflictExpr => |r, n, to| {
-                *to = Some(pb::node::Node::OnConflictExpr(
-                    r.out_OnConflictExpr(cast::<c::OnConflictExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_Query => |r, n, to| {
-                *to = Some(pb::node::Node::Query(
-                    r.out_Query(cast::<c::Query>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_TypeName => |r, n, to| {
-                *to = Some(pb::node::Node::TypeName(
-                    r.out_TypeName(cast::<c::TypeName>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ColumnRef => |r, n, to| {
-                *to = Some(pb::node::Node::ColumnRef(
-                    r.out_ColumnRef(cast::<c::ColumnRef>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ParamRef => |r, n, to| {
-                *to = Some(pb::node::Node::ParamRef(
-                    r.out_ParamRef(cast::<c::ParamRef>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_A_Expr => |r, n, to| {
-                *to = Some(pb::node::Node::AExpr(
-                    r.out_AExpr(cast::<c::A_Expr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_TypeCast => |r, n, to| {
-                *to = Some(pb::node::Node::TypeCast(
-                    r.out_TypeCast(cast::<c::TypeCast>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CollateClause => |r, n, to| {
-                *to = Some(pb::node::Node::CollateClause(
-                    r.out_CollateClause(cast::<c::CollateClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RoleSpec => |r, n, to| {
-                *to = Some(pb::node::Node::RoleSpec(
-                    r.out_RoleSpec(cast::<c::RoleSpec>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_FuncCall => |r, n, to| {
-                *to = Some(pb::node::Node::FuncCall(
-                    r.out_FuncCall(cast::<c::FuncCall>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_A_Star => |r, n, to| {
-                *to = Some(pb::node::Node::AStar(
-                    r.out_AStar(cast::<c::A_Star>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_A_Indices => |r, n, to| {
-                *to = Some(pb::node::Node::AIndices(
-                    r.out_AIndices(cast::<c::A_Indices>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_A_Indirection => |r, n, to| {
-                *to = Some(pb::node::Node::AIndirection(
-                    r.out_AIndirection(cast::<c::A_Indirection>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_A_ArrayExpr => |r, n, to| {
-                *to = Some(pb::node::Node::AArrayExpr(
-                    r.out_AArrayExpr(cast::<c::A_ArrayExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ResTarget => |r, n, to| {
-                *to = Some(pb::node::Node::ResTarget(
-                    r.out_ResTarget(cast::<c::ResTarget>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_MultiAssignRef => |r, n, to| {
-                *to = Some(pb::node::Node::MultiAssignRef(
-                    r.out_MultiAssignRef(cast::<c::MultiAssignRef>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SortBy => |r, n, to| {
-                *to = Some(pb::node::Node::SortBy(
-                    r.out_SortBy(cast::<c::SortBy>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_WindowDef => |r, n, to| {
-                *to = Some(pb::node::Node::WindowDef(
-                    r.out_WindowDef(cast::<c::WindowDef>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RangeSubselect => |r, n, to| {
-                *to = Some(pb::node::Node::RangeSubselect(
-                    r.out_RangeSubselect(cast::<c::RangeSubselect>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RangeFunction => |r, n, to| {
-                *to = Some(pb::node::Node::RangeFunction(
-                    r.out_RangeFunction(cast::<c::RangeFunction>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RangeTableFunc => |r, n, to| {
-                *to = Some(pb::node::Node::RangeTableFunc(
-                    r.out_RangeTableFunc(cast::<c::RangeTableFunc>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RangeTableFuncCol => |r, n, to| {
-                *to = Some(pb::node::Node::RangeTableFuncCol(
-                    r.out_RangeTableFuncCol(cast::<c::RangeTableFuncCol>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RangeTableSample => |r, n, to| {
-                *to = Some(pb::node::Node::RangeTableSample(
-                    r.out_RangeTableSample(cast::<c::RangeTableSample>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ColumnDef => |r, n, to| {
-                *to = Some(pb::node::Node::ColumnDef(
-                    r.out_ColumnDef(cast::<c::ColumnDef>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_TableLikeClause => |r, n, to| {
-                *to = Some(pb::node::Node::TableLikeClause(
-                    r.out_TableLikeClause(cast::<c::TableLikeClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_IndexElem => |r, n, to| {
-                *to = Some(pb::node::Node::IndexElem(
-                    r.out_IndexElem(cast::<c::IndexElem>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DefElem => |r, n, to| {
-                *to = Some(pb::node::Node::DefElem(
-                    r.out_DefElem(cast::<c::DefElem>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_LockingClause => |r, n, to| {
-                *to = Some(pb::node::Node::LockingClause(
-                    r.out_LockingClause(cast::<c::LockingClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_XmlSerialize => |r, n, to| {
-                *to = Some(pb::node::Node::XmlSerialize(
-                    r.out_XmlSerialize(cast::<c::XmlSerialize>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_PartitionElem => |r, n, to| {
-                *to = Some(pb::node::Node::PartitionElem(
-                    r.out_PartitionElem(cast::<c::PartitionElem>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_PartitionSpec => |r, n, to| {
-                *to = Some(pb::node::Node::PartitionSpec(
-                    r.out_PartitionSpec(cast::<c::PartitionSpec>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_PartitionBoundSpec => |r, n, to| {
-                *to = Some(pb::node::Node::PartitionBoundSpec(
-                    r.out_PartitionBoundSpec(cast::<c::PartitionBoundSpec>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_PartitionRangeDatum => |r, n, to| {
-                *to = Some(pb::node::Node::PartitionRangeDatum(
-                    r.out_PartitionRangeDatum(cast::<c::PartitionRangeDatum>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_PartitionCmd => |r, n, to| {
-                *to = Some(pb::node::Node::PartitionCmd(
-                    r.out_PartitionCmd(cast::<c::PartitionCmd>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RangeTblEntry => |r, n, to| {
-                *to = Some(pb::node::Node::RangeTblEntry(
-                    r.out_RangeTblEntry(cast::<c::RangeTblEntry>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RTEPermissionInfo => |r, n, to| {
-                *to = Some(pb::node::Node::RtepermissionInfo(
-                    r.out_RtePermissionInfo(cast::<c::RTEPermissionInfo>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RangeTblFunction => |r, n, to| {
-                *to = Some(pb::node::Node::RangeTblFunction(
-                    r.out_RangeTblFunction(cast::<c::RangeTblFunction>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_TableSampleClause => |r, n, to| {
-                *to = Some(pb::node::Node::TableSampleClause(
-                    r.out_TableSampleClause(cast::<c::TableSampleClause>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_WithCheckOption => |r, n, to| {
-                *to = Some(pb::node::Node::WithCheckOption(
-                    r.out_WithCheckOption(cast::<c::WithCheckOption>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SortGroupClause => |r, n, to| {
-                *to = Some(pb::node::Node::SortGroupClause(
-                    r.out_SortGroupClause(cast::<c::SortGroupClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_GroupingSet => |r, n, to| {
-                *to = Some(pb::node::Node::GroupingSet(
-                    r.out_GroupingSet(cast::<c::GroupingSet>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_WindowClause => |r, n, to| {
-                *to = Some(pb::node::Node::WindowClause(
-                    r.out_WindowClause(cast::<c::WindowClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RowMarkClause => |r, n, to| {
-                *to = Some(pb::node::Node::RowMarkClause(
-                    r.out_RowMarkClause(cast::<c::RowMarkClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_WithClause => |r, n, to| {
-                *to = Some(pb::node::Node::WithClause(
-                    r.out_WithClause(cast::<c::WithClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_InferClause => |r, n, to| {
-                *to = Some(pb::node::Node::InferClause(
-                    r.out_InferClause(cast::<c::InferClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_OnConflictClause => |r, n, to| {
-                *to = Some(pb::node::Node::OnConflictClause(
-                    r.out_OnConflictClause(cast::<c::OnConflictClause>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CTESearchClause => |r, n, to| {
-                *to = Some(pb::node::Node::CtesearchClause(
-                    r.out_CteSearchClause(cast::<c::CTESearchClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CTECycleClause => |r, n, to| {
-                *to = Some(pb::node::Node::CtecycleClause(
-                    r.out_CteCycleClause(cast::<c::CTECycleClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CommonTableExpr => |r, n, to| {
-                *to = Some(pb::node::Node::CommonTableExpr(
-                    r.out_CommonTableExpr(cast::<c::CommonTableExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_MergeWhenClause => |r, n, to| {
-                *to = Some(pb::node::Node::MergeWhenClause(
-                    r.out_MergeWhenClause(cast::<c::MergeWhenClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ReturningOption => |r, n, to| {
-                *to = Some(pb::node::Node::ReturningOption(
-                    r.out_ReturningOption(cast::<c::ReturningOption>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ReturningClause => |r, n, to| {
-                *to = Some(pb::node::Node::ReturningClause(
-                    r.out_ReturningClause(cast::<c::ReturningClause>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_TriggerTransition => |r, n, to| {
-                *to = Some(pb::node::Node::TriggerTransition(
-                    r.out_TriggerTransition(cast::<c::TriggerTransition>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonOutput => |r, n, to| {
-                *to = Some(pb::node::Node::JsonOutput(
-                    r.out_JsonOutput(cast::<c::JsonOutput>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonArgument => |r, n, to| {
-                *to = Some(pb::node::Node::JsonArgument(
-                    r.out_JsonArgument(cast::<c::JsonArgument>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonFuncExpr => |r, n, to| {
-                *to = Some(pb::node::Node::JsonFuncExpr(
-                    r.out_JsonFuncExpr(cast::<c::JsonFuncExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonTablePathSpec => |r, n, to| {
-                *to = Some(pb::node::Node::JsonTablePathSpec(
-                    r.out_JsonTablePathSpec(cast::<c::JsonTablePathSpec>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonTable => |r, n, to| {
-                *to = Some(pb::node::Node::JsonTable(
-                    r.out_JsonTable(cast::<c::JsonTable>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonTableColumn => |r, n, to| {
-                *to = Some(pb::node::Node::JsonTableColumn(
-                    r.out_JsonTableColumn(cast::<c::JsonTableColumn>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonKeyValue => |r, n, to| {
-                *to = Some(pb::node::Node::JsonKeyValue(
-                    r.out_JsonKeyValue(cast::<c::JsonKeyValue>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonParseExpr => |r, n, to| {
-                *to = Some(pb::node::Node::JsonParseExpr(
-                    r.out_JsonParseExpr(cast::<c::JsonParseExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonScalarExpr => |r, n, to| {
-                *to = Some(pb::node::Node::JsonScalarExpr(
-                    r.out_JsonScalarExpr(cast::<c::JsonScalarExpr>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonSerializeExpr => |r, n, to| {
-                *to = Some(pb::node::Node::JsonSerializeExpr(
-                    r.out_JsonSerializeExpr(cast::<c::JsonSerializeExpr>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonObjectConstructor => |r, n, to| {
-                *to = Some(pb::node::Node::JsonObjectConstructor(
-                    r.out_JsonObjectConstructor(cast::<c::JsonObjectConstructor>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonArrayConstructor => |r, n, to| {
-                *to = Some(pb::node::Node::JsonArrayConstructor(
-                    r.out_JsonArrayConstructor(cast::<c::JsonArrayConstructor>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonArrayQueryConstructor => |r, n, to| {
-                *to = Some(pb::node::Node::JsonArrayQueryConstructor(
-                    r.out_JsonArrayQueryConstructor(cast::<c::JsonArrayQueryConstructor>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonAggConstructor => |r, n, to| {
-                *to = Some(pb::node::Node::JsonAggConstructor(
-                    r.out_JsonAggConstructor(cast::<c::JsonAggConstructor>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonObjectAgg => |r, n, to| {
-                *to = Some(pb::node::Node::JsonObjectAgg(
-                    r.out_JsonObjectAgg(cast::<c::JsonObjectAgg>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_JsonArrayAgg => |r, n, to| {
-                *to = Some(pb::node::Node::JsonArrayAgg(
-                    r.out_JsonArrayAgg(cast::<c::JsonArrayAgg>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RawStmt => |r, n, to| {
-                *to = Some(pb::node::Node::RawStmt(
-                    r.out_RawStmt(cast::<c::RawStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_InsertStmt => |r, n, to| {
-                *to = Some(pb::node::Node::InsertStmt(
-                    r.out_InsertStmt(cast::<c::InsertStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DeleteStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DeleteStmt(
-                    r.out_DeleteStmt(cast::<c::DeleteStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_UpdateStmt => |r, n, to| {
-                *to = Some(pb::node::Node::UpdateStmt(
-                    r.out_UpdateStmt(cast::<c::UpdateStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_MergeStmt => |r, n, to| {
-                *to = Some(pb::node::Node::MergeStmt(
-                    r.out_MergeStmt(cast::<c::MergeStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SelectStmt => |r, n, to| {
-                *to = Some(pb::node::Node::SelectStmt(
-                    r.out_SelectStmt(cast::<c::SelectStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SetOperationStmt => |r, n, to| {
-                *to = Some(pb::node::Node::SetOperationStmt(
-                    r.out_SetOperationStmt(cast::<c::SetOperationStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ReturnStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ReturnStmt(
-                    r.out_ReturnStmt(cast::<c::ReturnStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_PLAssignStmt => |r, n, to| {
-                *to = Some(pb::node::Node::PlassignStmt(
-                    r.out_PlAssignStmt(cast::<c::PLAssignStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateSchemaStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateSchemaStmt(
-                    r.out_CreateSchemaStmt(cast::<c::CreateSchemaStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterTableStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterTableStmt(
-                    r.out_AlterTableStmt(cast::<c::AlterTableStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterTableCmd => |r, n, to| {
-                *to = Some(pb::node::Node::AlterTableCmd(
-                    r.out_AlterTableCmd(cast::<c::AlterTableCmd>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ATAlterConstraint => |r, n, to| {
-                *to = Some(pb::node::Node::AtalterConstraint(
-                    r.out_AtAlterConstraint(cast::<c::ATAlterConstraint>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ReplicaIdentityStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ReplicaIdentityStmt(
-                    r.out_ReplicaIdentityStmt(cast::<c::ReplicaIdentityStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterCollationStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterCollationStmt(
-                    r.out_AlterCollationStmt(cast::<c::AlterCollationStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterDomainStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterDomainStmt(
-                    r.out_AlterDomainStmt(cast::<c::AlterDomainStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_GrantStmt => |r, n, to| {
-                *to = Some(pb::node::Node::GrantStmt(
-                    r.out_GrantStmt(cast::<c::GrantStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ObjectWithArgs => |r, n, to| {
-                *to = Some(pb::node::Node::ObjectWithArgs(
-                    r.out_ObjectWithArgs(cast::<c::ObjectWithArgs>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AccessPriv => |r, n, to| {
-                *to = Some(pb::node::Node::AccessPriv(
-                    r.out_AccessPriv(cast::<c::AccessPriv>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_GrantRoleStmt => |r, n, to| {
-                *to = Some(pb::node::Node::GrantRoleStmt(
-                    r.out_GrantRoleStmt(cast::<c::GrantRoleStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterDefaultPrivilegesStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterDefaultPrivilegesStmt(
-                    r.out_AlterDefaultPrivilegesStmt(cast::<c::AlterDefaultPrivilegesStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CopyStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CopyStmt(
-                    r.out_CopyStmt(cast::<c::CopyStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_VariableSetStmt => |r, n, to| {
-                *to = Some(pb::node::Node::VariableSetStmt(
-                    r.out_VariableSetStmt(cast::<c::VariableSetStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_VariableShowStmt => |r, n, to| {
-                *to = Some(pb::node::Node::VariableShowStmt(
-                    r.out_VariableShowStmt(cast::<c::VariableShowStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateStmt(
-                    r.out_CreateStmt(cast::<c::CreateStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_Constraint => |r, n, to| {
-                *to = Some(pb::node::Node::Constraint(
-                    r.out_Constraint(cast::<c::Constraint>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateTableSpaceStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateTableSpaceStmt(
-                    r.out_CreateTableSpaceStmt(cast::<c::CreateTableSpaceStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DropTableSpaceStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DropTableSpaceStmt(
-                    r.out_DropTableSpaceStmt(cast::<c::DropTableSpaceStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterTableSpaceOptionsStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterTableSpaceOptionsStmt(
-                    r.out_AlterTableSpaceOptionsStmt(cast::<c::AlterTableSpaceOptionsStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterTableMoveAllStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterTableMoveAllStmt(
-                    r.out_AlterTableMoveAllStmt(cast::<c::AlterTableMoveAllStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateExtensionStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateExtensionStmt(
-                    r.out_CreateExtensionStmt(cast::<c::CreateExtensionStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterExtensionStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterExtensionStmt(
-                    r.out_AlterExtensionStmt(cast::<c::AlterExtensionStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterExtensionContentsStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterExtensionContentsStmt(
-                    r.out_AlterExtensionContentsStmt(cast::<c::AlterExtensionContentsStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateFdwStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateFdwStmt(
-                    r.out_CreateFdwStmt(cast::<c::CreateFdwStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterFdwStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterFdwStmt(
-                    r.out_AlterFdwStmt(cast::<c::AlterFdwStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateForeignServerStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateForeignServerStmt(
-                    r.out_CreateForeignServerStmt(cast::<c::CreateForeignServerStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterForeignServerStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterForeignServerStmt(
-                    r.out_AlterForeignServerStmt(cast::<c::AlterForeignServerStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateForeignTableStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateForeignTableStmt(
-                    r.out_CreateForeignTableStmt(cast::<c::CreateForeignTableStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateUserMappingStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateUserMappingStmt(
-                    r.out_CreateUserMappingStmt(cast::<c::CreateUserMappingStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterUserMappingStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterUserMappingStmt(
-                    r.out_AlterUserMappingStmt(cast::<c::AlterUserMappingStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DropUserMappingStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DropUserMappingStmt(
-                    r.out_DropUserMappingStmt(cast::<c::DropUserMappingStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ImportForeignSchemaStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ImportForeignSchemaStmt(
-                    r.out_ImportForeignSchemaStmt(cast::<c::ImportForeignSchemaStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreatePolicyStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreatePolicyStmt(
-                    r.out_CreatePolicyStmt(cast::<c::CreatePolicyStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterPolicyStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterPolicyStmt(
-                    r.out_AlterPolicyStmt(cast::<c::AlterPolicyStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateAmStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateAmStmt(
-                    r.out_CreateAmStmt(cast::<c::CreateAmStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateTrigStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateTrigStmt(
-                    r.out_CreateTrigStmt(cast::<c::CreateTrigStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateEventTrigStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateEventTrigStmt(
-                    r.out_CreateEventTrigStmt(cast::<c::CreateEventTrigStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterEventTrigStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterEventTrigStmt(
-                    r.out_AlterEventTrigStmt(cast::<c::AlterEventTrigStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreatePLangStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreatePlangStmt(
-                    r.out_CreatePLangStmt(cast::<c::CreatePLangStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateRoleStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateRoleStmt(
-                    r.out_CreateRoleStmt(cast::<c::CreateRoleStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterRoleStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterRoleStmt(
-                    r.out_AlterRoleStmt(cast::<c::AlterRoleStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterRoleSetStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterRoleSetStmt(
-                    r.out_AlterRoleSetStmt(cast::<c::AlterRoleSetStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DropRoleStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DropRoleStmt(
-                    r.out_DropRoleStmt(cast::<c::DropRoleStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateSeqStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateSeqStmt(
-                    r.out_CreateSeqStmt(cast::<c::CreateSeqStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterSeqStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterSeqStmt(
-                    r.out_AlterSeqStmt(cast::<c::AlterSeqStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DefineStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DefineStmt(
-                    r.out_DefineStmt(cast::<c::DefineStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateDomainStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateDomainStmt(
-                    r.out_CreateDomainStmt(cast::<c::CreateDomainStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateOpClassStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateOpClassStmt(
-                    r.out_CreateOpClassStmt(cast::<c::CreateOpClassStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateOpClassItem => |r, n, to| {
-                *to = Some(pb::node::Node::CreateOpClassItem(
-                    r.out_CreateOpClassItem(cast::<c::CreateOpClassItem>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateOpFamilyStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateOpFamilyStmt(
-                    r.out_CreateOpFamilyStmt(cast::<c::CreateOpFamilyStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterOpFamilyStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterOpFamilyStmt(
-                    r.out_AlterOpFamilyStmt(cast::<c::AlterOpFamilyStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DropStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DropStmt(
-                    r.out_DropStmt(cast::<c::DropStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_TruncateStmt => |r, n, to| {
-                *to = Some(pb::node::Node::TruncateStmt(
-                    r.out_TruncateStmt(cast::<c::TruncateStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CommentStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CommentStmt(
-                    r.out_CommentStmt(cast::<c::CommentStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_SecLabelStmt => |r, n, to| {
-                *to = Some(pb::node::Node::SecLabelStmt(
-                    r.out_SecLabelStmt(cast::<c::SecLabelStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DeclareCursorStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DeclareCursorStmt(
-                    r.out_DeclareCursorStmt(cast::<c::DeclareCursorStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ClosePortalStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ClosePortalStmt(
-                    r.out_ClosePortalStmt(cast::<c::ClosePortalStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_FetchStmt => |r, n, to| {
-                *to = Some(pb::node::Node::FetchStmt(
-                    r.out_FetchStmt(cast::<c::FetchStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_IndexStmt => |r, n, to| {
-                *to = Some(pb::node::Node::IndexStmt(
-                    r.out_IndexStmt(cast::<c::IndexStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateStatsStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateStatsStmt(
-                    r.out_CreateStatsStmt(cast::<c::CreateStatsStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_StatsElem => |r, n, to| {
-                *to = Some(pb::node::Node::StatsElem(
-                    r.out_StatsElem(cast::<c::StatsElem>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterStatsStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterStatsStmt(
-                    r.out_AlterStatsStmt(cast::<c::AlterStatsStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateFunctionStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateFunctionStmt(
-                    r.out_CreateFunctionStmt(cast::<c::CreateFunctionStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_FunctionParameter => |r, n, to| {
-                *to = Some(pb::node::Node::FunctionParameter(
-                    r.out_FunctionParameter(cast::<c::FunctionParameter>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterFunctionStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterFunctionStmt(
-                    r.out_AlterFunctionStmt(cast::<c::AlterFunctionStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DoStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DoStmt(
-                    r.out_DoStmt(cast::<c::DoStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_InlineCodeBlock => |r, n, to| {
-                *to = Some(pb::node::Node::InlineCodeBlock(
-                    r.out_InlineCodeBlock(cast::<c::InlineCodeBlock>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CallStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CallStmt(
-                    r.out_CallStmt(cast::<c::CallStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CallContext => |r, n, to| {
-                *to = Some(pb::node::Node::CallContext(
-                    r.out_CallContext(cast::<c::CallContext>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RenameStmt => |r, n, to| {
-                *to = Some(pb::node::Node::RenameStmt(
-                    r.out_RenameStmt(cast::<c::RenameStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterObjectDependsStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterObjectDependsStmt(
-                    r.out_AlterObjectDependsStmt(cast::<c::AlterObjectDependsStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterObjectSchemaStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterObjectSchemaStmt(
-                    r.out_AlterObjectSchemaStmt(cast::<c::AlterObjectSchemaStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterOwnerStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterOwnerStmt(
-                    r.out_AlterOwnerStmt(cast::<c::AlterOwnerStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterOperatorStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterOperatorStmt(
-                    r.out_AlterOperatorStmt(cast::<c::AlterOperatorStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterTypeStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterTypeStmt(
-                    r.out_AlterTypeStmt(cast::<c::AlterTypeStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RuleStmt => |r, n, to| {
-                *to = Some(pb::node::Node::RuleStmt(
-                    r.out_RuleStmt(cast::<c::RuleStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_NotifyStmt => |r, n, to| {
-                *to = Some(pb::node::Node::NotifyStmt(
-                    r.out_NotifyStmt(cast::<c::NotifyStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ListenStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ListenStmt(
-                    r.out_ListenStmt(cast::<c::ListenStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_UnlistenStmt => |r, n, to| {
-                *to = Some(pb::node::Node::UnlistenStmt(
-                    r.out_UnlistenStmt(cast::<c::UnlistenStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_TransactionStmt => |r, n, to| {
-                *to = Some(pb::node::Node::TransactionStmt(
-                    r.out_TransactionStmt(cast::<c::TransactionStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CompositeTypeStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CompositeTypeStmt(
-                    r.out_CompositeTypeStmt(cast::<c::CompositeTypeStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateEnumStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateEnumStmt(
-                    r.out_CreateEnumStmt(cast::<c::CreateEnumStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateRangeStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateRangeStmt(
-                    r.out_CreateRangeStmt(cast::<c::CreateRangeStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterEnumStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterEnumStmt(
-                    r.out_AlterEnumStmt(cast::<c::AlterEnumStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ViewStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ViewStmt(
-                    r.out_ViewStmt(cast::<c::ViewStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_LoadStmt => |r, n, to| {
-                *to = Some(pb::node::Node::LoadStmt(
-                    r.out_LoadStmt(cast::<c::LoadStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreatedbStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreatedbStmt(
-                    r.out_CreatedbStmt(cast::<c::CreatedbStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterDatabaseStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterDatabaseStmt(
-                    r.out_AlterDatabaseStmt(cast::<c::AlterDatabaseStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterDatabaseRefreshCollStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterDatabaseRefreshCollStmt(
-                    r.out_AlterDatabaseRefreshCollStmt(cast::<c::AlterDatabaseRefreshCollStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterDatabaseSetStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterDatabaseSetStmt(
-                    r.out_AlterDatabaseSetStmt(cast::<c::AlterDatabaseSetStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DropdbStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DropdbStmt(
-                    r.out_DropdbStmt(cast::<c::DropdbStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterSystemStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterSystemStmt(
-                    r.out_AlterSystemStmt(cast::<c::AlterSystemStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ClusterStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ClusterStmt(
-                    r.out_ClusterStmt(cast::<c::ClusterStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_VacuumStmt => |r, n, to| {
-                *to = Some(pb::node::Node::VacuumStmt(
-                    r.out_VacuumStmt(cast::<c::VacuumStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_VacuumRelation => |r, n, to| {
-                *to = Some(pb::node::Node::VacuumRelation(
-                    r.out_VacuumRelation(cast::<c::VacuumRelation>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ExplainStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ExplainStmt(
-                    r.out_ExplainStmt(cast::<c::ExplainStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateTableAsStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateTableAsStmt(
-                    r.out_CreateTableAsStmt(cast::<c::CreateTableAsStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_RefreshMatViewStmt => |r, n, to| {
-                *to = Some(pb::node::Node::RefreshMatViewStmt(
-                    r.out_RefreshMatViewStmt(cast::<c::RefreshMatViewStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CheckPointStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CheckPointStmt(
-                    r.out_CheckPointStmt(cast::<c::CheckPointStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DiscardStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DiscardStmt(
-                    r.out_DiscardStmt(cast::<c::DiscardStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_LockStmt => |r, n, to| {
-                *to = Some(pb::node::Node::LockStmt(
-                    r.out_LockStmt(cast::<c::LockStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ConstraintsSetStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ConstraintsSetStmt(
-                    r.out_ConstraintsSetStmt(cast::<c::ConstraintsSetStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ReindexStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ReindexStmt(
-                    r.out_ReindexStmt(cast::<c::ReindexStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateConversionStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateConversionStmt(
-                    r.out_CreateConversionStmt(cast::<c::CreateConversionStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateCastStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateCastStmt(
-                    r.out_CreateCastStmt(cast::<c::CreateCastStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateTransformStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateTransformStmt(
-                    r.out_CreateTransformStmt(cast::<c::CreateTransformStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_PrepareStmt => |r, n, to| {
-                *to = Some(pb::node::Node::PrepareStmt(
-                    r.out_PrepareStmt(cast::<c::PrepareStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ExecuteStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ExecuteStmt(
-                    r.out_ExecuteStmt(cast::<c::ExecuteStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DeallocateStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DeallocateStmt(
-                    r.out_DeallocateStmt(cast::<c::DeallocateStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DropOwnedStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DropOwnedStmt(
-                    r.out_DropOwnedStmt(cast::<c::DropOwnedStmt>(n))?.into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_ReassignOwnedStmt => |r, n, to| {
-                *to = Some(pb::node::Node::ReassignOwnedStmt(
-                    r.out_ReassignOwnedStmt(cast::<c::ReassignOwnedStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterTSDictionaryStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterTsdictionaryStmt(
-                    r.out_AlterTsDictionaryStmt(cast::<c::AlterTSDictionaryStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterTSConfigurationStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterTsconfigurationStmt(
-                    r.out_AlterTsConfigurationStmt(cast::<c::AlterTSConfigurationStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_PublicationTable => |r, n, to| {
-                *to = Some(pb::node::Node::PublicationTable(
-                    r.out_PublicationTable(cast::<c::PublicationTable>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_PublicationObjSpec => |r, n, to| {
-                *to = Some(pb::node::Node::PublicationObjSpec(
-                    r.out_PublicationObjSpec(cast::<c::PublicationObjSpec>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreatePublicationStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreatePublicationStmt(
-                    r.out_CreatePublicationStmt(cast::<c::CreatePublicationStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterPublicationStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterPublicationStmt(
-                    r.out_AlterPublicationStmt(cast::<c::AlterPublicationStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_CreateSubscriptionStmt => |r, n, to| {
-                *to = Some(pb::node::Node::CreateSubscriptionStmt(
-                    r.out_CreateSubscriptionStmt(cast::<c::CreateSubscriptionStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_AlterSubscriptionStmt => |r, n, to| {
-                *to = Some(pb::node::Node::AlterSubscriptionStmt(
-                    r.out_AlterSubscriptionStmt(cast::<c::AlterSubscriptionStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            c::NodeTag::T_DropSubscriptionStmt => |r, n, to| {
-                *to = Some(pb::node::Node::DropSubscriptionStmt(
-                    r.out_DropSubscriptionStmt(cast::<c::DropSubscriptionStmt>(n))?
-                        .into(),
-                ));
-                Ok(())
-            },
-            _ => return Err(Unsupported),
-        };
+    pub(crate) fn tagged(
+        &mut self,
+        n: *const c::Node,
+        to: &mut Option<pb::node::Node>,
+    ) -> Result<()> {
+        let read: fn(&mut Self, *const c::Node, &mut Option<pb::node::Node>) -> Result<()> =
+            match tag(n) {
+                c::NodeTag::T_Integer => Self::special,
+                c::NodeTag::T_Boolean => Self::special,
+                c::NodeTag::T_Float => Self::special,
+                c::NodeTag::T_String => Self::special,
+                c::NodeTag::T_BitString => Self::special,
+                c::NodeTag::T_List => Self::special,
+                c::NodeTag::T_A_Const => Self::special,
+                // SAFETY: the tag says `n` is a Alias.
+                c::NodeTag::T_Alias => |r, n, to| {
+                    *to = Some(pb::node::Node::Alias(
+                        r.out_Alias(unsafe { cast::<c::Alias>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RangeVar.
+                c::NodeTag::T_RangeVar => |r, n, to| {
+                    *to = Some(pb::node::Node::RangeVar(
+                        r.out_RangeVar(unsafe { cast::<c::RangeVar>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a TableFunc.
+                c::NodeTag::T_TableFunc => |r, n, to| {
+                    *to = Some(pb::node::Node::TableFunc(
+                        r.out_TableFunc(unsafe { cast::<c::TableFunc>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a IntoClause.
+                c::NodeTag::T_IntoClause => |r, n, to| {
+                    *to = Some(pb::node::Node::IntoClause(
+                        r.out_IntoClause(unsafe { cast::<c::IntoClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a Var.
+                c::NodeTag::T_Var => |r, n, to| {
+                    *to = Some(pb::node::Node::Var(
+                        r.out_Var(unsafe { cast::<c::Var>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a Param.
+                c::NodeTag::T_Param => |r, n, to| {
+                    *to = Some(pb::node::Node::Param(
+                        r.out_Param(unsafe { cast::<c::Param>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a Aggref.
+                c::NodeTag::T_Aggref => |r, n, to| {
+                    *to = Some(pb::node::Node::Aggref(
+                        r.out_Aggref(unsafe { cast::<c::Aggref>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a GroupingFunc.
+                c::NodeTag::T_GroupingFunc => |r, n, to| {
+                    *to = Some(pb::node::Node::GroupingFunc(
+                        r.out_GroupingFunc(unsafe { cast::<c::GroupingFunc>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a WindowFunc.
+                c::NodeTag::T_WindowFunc => |r, n, to| {
+                    *to = Some(pb::node::Node::WindowFunc(
+                        r.out_WindowFunc(unsafe { cast::<c::WindowFunc>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a WindowFuncRunCondition.
+                c::NodeTag::T_WindowFuncRunCondition => |r, n, to| {
+                    *to = Some(pb::node::Node::WindowFuncRunCondition(
+                        r.out_WindowFuncRunCondition(unsafe {
+                            cast::<c::WindowFuncRunCondition>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a MergeSupportFunc.
+                c::NodeTag::T_MergeSupportFunc => |r, n, to| {
+                    *to = Some(pb::node::Node::MergeSupportFunc(
+                        r.out_MergeSupportFunc(unsafe { cast::<c::MergeSupportFunc>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SubscriptingRef.
+                c::NodeTag::T_SubscriptingRef => |r, n, to| {
+                    *to = Some(pb::node::Node::SubscriptingRef(
+                        r.out_SubscriptingRef(unsafe { cast::<c::SubscriptingRef>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a FuncExpr.
+                c::NodeTag::T_FuncExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::FuncExpr(
+                        r.out_FuncExpr(unsafe { cast::<c::FuncExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a NamedArgExpr.
+                c::NodeTag::T_NamedArgExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::NamedArgExpr(
+                        r.out_NamedArgExpr(unsafe { cast::<c::NamedArgExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a OpExpr.
+                c::NodeTag::T_OpExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::OpExpr(
+                        r.out_OpExpr(unsafe { cast::<c::OpExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DistinctExpr.
+                c::NodeTag::T_DistinctExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::DistinctExpr(
+                        r.out_DistinctExpr(unsafe { cast::<c::DistinctExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a NullIfExpr.
+                c::NodeTag::T_NullIfExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::NullIfExpr(
+                        r.out_NullIfExpr(unsafe { cast::<c::NullIfExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ScalarArrayOpExpr.
+                c::NodeTag::T_ScalarArrayOpExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::ScalarArrayOpExpr(
+                        r.out_ScalarArrayOpExpr(unsafe { cast::<c::ScalarArrayOpExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a BoolExpr.
+                c::NodeTag::T_BoolExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::BoolExpr(
+                        r.out_BoolExpr(unsafe { cast::<c::BoolExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SubLink.
+                c::NodeTag::T_SubLink => |r, n, to| {
+                    *to = Some(pb::node::Node::SubLink(
+                        r.out_SubLink(unsafe { cast::<c::SubLink>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SubPlan.
+                c::NodeTag::T_SubPlan => |r, n, to| {
+                    *to = Some(pb::node::Node::SubPlan(
+                        r.out_SubPlan(unsafe { cast::<c::SubPlan>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlternativeSubPlan.
+                c::NodeTag::T_AlternativeSubPlan => |r, n, to| {
+                    *to = Some(pb::node::Node::AlternativeSubPlan(
+                        r.out_AlternativeSubPlan(unsafe { cast::<c::AlternativeSubPlan>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a FieldSelect.
+                c::NodeTag::T_FieldSelect => |r, n, to| {
+                    *to = Some(pb::node::Node::FieldSelect(
+                        r.out_FieldSelect(unsafe { cast::<c::FieldSelect>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a FieldStore.
+                c::NodeTag::T_FieldStore => |r, n, to| {
+                    *to = Some(pb::node::Node::FieldStore(
+                        r.out_FieldStore(unsafe { cast::<c::FieldStore>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RelabelType.
+                c::NodeTag::T_RelabelType => |r, n, to| {
+                    *to = Some(pb::node::Node::RelabelType(
+                        r.out_RelabelType(unsafe { cast::<c::RelabelType>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CoerceViaIO.
+                c::NodeTag::T_CoerceViaIO => |r, n, to| {
+                    *to = Some(pb::node::Node::CoerceViaIo(
+                        r.out_CoerceViaIo(unsafe { cast::<c::CoerceViaIO>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ArrayCoerceExpr.
+                c::NodeTag::T_ArrayCoerceExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::ArrayCoerceExpr(
+                        r.out_ArrayCoerceExpr(unsafe { cast::<c::ArrayCoerceExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ConvertRowtypeExpr.
+                c::NodeTag::T_ConvertRowtypeExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::ConvertRowtypeExpr(
+                        r.out_ConvertRowtypeExpr(unsafe { cast::<c::ConvertRowtypeExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CollateExpr.
+                c::NodeTag::T_CollateExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::CollateExpr(
+                        r.out_CollateExpr(unsafe { cast::<c::CollateExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CaseExpr.
+                c::NodeTag::T_CaseExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::CaseExpr(
+                        r.out_CaseExpr(unsafe { cast::<c::CaseExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CaseWhen.
+                c::NodeTag::T_CaseWhen => |r, n, to| {
+                    *to = Some(pb::node::Node::CaseWhen(
+                        r.out_CaseWhen(unsafe { cast::<c::CaseWhen>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CaseTestExpr.
+                c::NodeTag::T_CaseTestExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::CaseTestExpr(
+                        r.out_CaseTestExpr(unsafe { cast::<c::CaseTestExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ArrayExpr.
+                c::NodeTag::T_ArrayExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::ArrayExpr(
+                        r.out_ArrayExpr(unsafe { cast::<c::ArrayExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RowExpr.
+                c::NodeTag::T_RowExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::RowExpr(
+                        r.out_RowExpr(unsafe { cast::<c::RowExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RowCompareExpr.
+                c::NodeTag::T_RowCompareExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::RowCompareExpr(
+                        r.out_RowCompareExpr(unsafe { cast::<c::RowCompareExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CoalesceExpr.
+                c::NodeTag::T_CoalesceExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::CoalesceExpr(
+                        r.out_CoalesceExpr(unsafe { cast::<c::CoalesceExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a MinMaxExpr.
+                c::NodeTag::T_MinMaxExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::MinMaxExpr(
+                        r.out_MinMaxExpr(unsafe { cast::<c::MinMaxExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SQLValueFunction.
+                c::NodeTag::T_SQLValueFunction => |r, n, to| {
+                    *to = Some(pb::node::Node::SqlvalueFunction(
+                        r.out_SqlValueFunction(unsafe { cast::<c::SQLValueFunction>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a XmlExpr.
+                c::NodeTag::T_XmlExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::XmlExpr(
+                        r.out_XmlExpr(unsafe { cast::<c::XmlExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonFormat.
+                c::NodeTag::T_JsonFormat => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonFormat(
+                        r.out_JsonFormat(unsafe { cast::<c::JsonFormat>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonReturning.
+                c::NodeTag::T_JsonReturning => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonReturning(
+                        r.out_JsonReturning(unsafe { cast::<c::JsonReturning>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonValueExpr.
+                c::NodeTag::T_JsonValueExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonValueExpr(
+                        r.out_JsonValueExpr(unsafe { cast::<c::JsonValueExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonConstructorExpr.
+                c::NodeTag::T_JsonConstructorExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonConstructorExpr(
+                        r.out_JsonConstructorExpr(unsafe { cast::<c::JsonConstructorExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonIsPredicate.
+                c::NodeTag::T_JsonIsPredicate => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonIsPredicate(
+                        r.out_JsonIsPredicate(unsafe { cast::<c::JsonIsPredicate>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonBehavior.
+                c::NodeTag::T_JsonBehavior => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonBehavior(
+                        r.out_JsonBehavior(unsafe { cast::<c::JsonBehavior>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonExpr.
+                c::NodeTag::T_JsonExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonExpr(
+                        r.out_JsonExpr(unsafe { cast::<c::JsonExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonTablePath.
+                c::NodeTag::T_JsonTablePath => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonTablePath(
+                        r.out_JsonTablePath(unsafe { cast::<c::JsonTablePath>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonTablePathScan.
+                c::NodeTag::T_JsonTablePathScan => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonTablePathScan(
+                        r.out_JsonTablePathScan(unsafe { cast::<c::JsonTablePathScan>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonTableSiblingJoin.
+                c::NodeTag::T_JsonTableSiblingJoin => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonTableSiblingJoin(
+                        r.out_JsonTableSiblingJoin(unsafe { cast::<c::JsonTableSiblingJoin>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a NullTest.
+                c::NodeTag::T_NullTest => |r, n, to| {
+                    *to = Some(pb::node::Node::NullTest(
+                        r.out_NullTest(unsafe { cast::<c::NullTest>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a BooleanTest.
+                c::NodeTag::T_BooleanTest => |r, n, to| {
+                    *to = Some(pb::node::Node::BooleanTest(
+                        r.out_BooleanTest(unsafe { cast::<c::BooleanTest>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a MergeAction.
+                c::NodeTag::T_MergeAction => |r, n, to| {
+                    *to = Some(pb::node::Node::MergeAction(
+                        r.out_MergeAction(unsafe { cast::<c::MergeAction>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CoerceToDomain.
+                c::NodeTag::T_CoerceToDomain => |r, n, to| {
+                    *to = Some(pb::node::Node::CoerceToDomain(
+                        r.out_CoerceToDomain(unsafe { cast::<c::CoerceToDomain>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CoerceToDomainValue.
+                c::NodeTag::T_CoerceToDomainValue => |r, n, to| {
+                    *to = Some(pb::node::Node::CoerceToDomainValue(
+                        r.out_CoerceToDomainValue(unsafe { cast::<c::CoerceToDomainValue>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SetToDefault.
+                c::NodeTag::T_SetToDefault => |r, n, to| {
+                    *to = Some(pb::node::Node::SetToDefault(
+                        r.out_SetToDefault(unsafe { cast::<c::SetToDefault>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CurrentOfExpr.
+                c::NodeTag::T_CurrentOfExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::CurrentOfExpr(
+                        r.out_CurrentOfExpr(unsafe { cast::<c::CurrentOfExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a NextValueExpr.
+                c::NodeTag::T_NextValueExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::NextValueExpr(
+                        r.out_NextValueExpr(unsafe { cast::<c::NextValueExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a InferenceElem.
+                c::NodeTag::T_InferenceElem => |r, n, to| {
+                    *to = Some(pb::node::Node::InferenceElem(
+                        r.out_InferenceElem(unsafe { cast::<c::InferenceElem>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ReturningExpr.
+                c::NodeTag::T_ReturningExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::ReturningExpr(
+                        r.out_ReturningExpr(unsafe { cast::<c::ReturningExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a TargetEntry.
+                c::NodeTag::T_TargetEntry => |r, n, to| {
+                    *to = Some(pb::node::Node::TargetEntry(
+                        r.out_TargetEntry(unsafe { cast::<c::TargetEntry>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RangeTblRef.
+                c::NodeTag::T_RangeTblRef => |r, n, to| {
+                    *to = Some(pb::node::Node::RangeTblRef(
+                        r.out_RangeTblRef(unsafe { cast::<c::RangeTblRef>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JoinExpr.
+                c::NodeTag::T_JoinExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::JoinExpr(
+                        r.out_JoinExpr(unsafe { cast::<c::JoinExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a FromExpr.
+                c::NodeTag::T_FromExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::FromExpr(
+                        r.out_FromExpr(unsafe { cast::<c::FromExpr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a OnConflictExpr.
+                c::NodeTag::T_OnConflictExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::OnConflictExpr(
+                        r.out_OnConflictExpr(unsafe { cast::<c::OnConflictExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a Query.
+                c::NodeTag::T_Query => |r, n, to| {
+                    *to = Some(pb::node::Node::Query(
+                        r.out_Query(unsafe { cast::<c::Query>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a TypeName.
+                c::NodeTag::T_TypeName => |r, n, to| {
+                    *to = Some(pb::node::Node::TypeName(
+                        r.out_TypeName(unsafe { cast::<c::TypeName>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ColumnRef.
+                c::NodeTag::T_ColumnRef => |r, n, to| {
+                    *to = Some(pb::node::Node::ColumnRef(
+                        r.out_ColumnRef(unsafe { cast::<c::ColumnRef>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ParamRef.
+                c::NodeTag::T_ParamRef => |r, n, to| {
+                    *to = Some(pb::node::Node::ParamRef(
+                        r.out_ParamRef(unsafe { cast::<c::ParamRef>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a A_Expr.
+                c::NodeTag::T_A_Expr => |r, n, to| {
+                    *to = Some(pb::node::Node::AExpr(
+                        r.out_AExpr(unsafe { cast::<c::A_Expr>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a TypeCast.
+                c::NodeTag::T_TypeCast => |r, n, to| {
+                    *to = Some(pb::node::Node::TypeCast(
+                        r.out_TypeCast(unsafe { cast::<c::TypeCast>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CollateClause.
+                c::NodeTag::T_CollateClause => |r, n, to| {
+                    *to = Some(pb::node::Node::CollateClause(
+                        r.out_CollateClause(unsafe { cast::<c::CollateClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RoleSpec.
+                c::NodeTag::T_RoleSpec => |r, n, to| {
+                    *to = Some(pb::node::Node::RoleSpec(
+                        r.out_RoleSpec(unsafe { cast::<c::RoleSpec>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a FuncCall.
+                c::NodeTag::T_FuncCall => |r, n, to| {
+                    *to = Some(pb::node::Node::FuncCall(
+                        r.out_FuncCall(unsafe { cast::<c::FuncCall>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a A_Star.
+                c::NodeTag::T_A_Star => |r, n, to| {
+                    *to = Some(pb::node::Node::AStar(
+                        r.out_AStar(unsafe { cast::<c::A_Star>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a A_Indices.
+                c::NodeTag::T_A_Indices => |r, n, to| {
+                    *to = Some(pb::node::Node::AIndices(
+                        r.out_AIndices(unsafe { cast::<c::A_Indices>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a A_Indirection.
+                c::NodeTag::T_A_Indirection => |r, n, to| {
+                    *to = Some(pb::node::Node::AIndirection(
+                        r.out_AIndirection(unsafe { cast::<c::A_Indirection>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a A_ArrayExpr.
+                c::NodeTag::T_A_ArrayExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::AArrayExpr(
+                        r.out_AArrayExpr(unsafe { cast::<c::A_ArrayExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ResTarget.
+                c::NodeTag::T_ResTarget => |r, n, to| {
+                    *to = Some(pb::node::Node::ResTarget(
+                        r.out_ResTarget(unsafe { cast::<c::ResTarget>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a MultiAssignRef.
+                c::NodeTag::T_MultiAssignRef => |r, n, to| {
+                    *to = Some(pb::node::Node::MultiAssignRef(
+                        r.out_MultiAssignRef(unsafe { cast::<c::MultiAssignRef>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SortBy.
+                c::NodeTag::T_SortBy => |r, n, to| {
+                    *to = Some(pb::node::Node::SortBy(
+                        r.out_SortBy(unsafe { cast::<c::SortBy>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a WindowDef.
+                c::NodeTag::T_WindowDef => |r, n, to| {
+                    *to = Some(pb::node::Node::WindowDef(
+                        r.out_WindowDef(unsafe { cast::<c::WindowDef>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RangeSubselect.
+                c::NodeTag::T_RangeSubselect => |r, n, to| {
+                    *to = Some(pb::node::Node::RangeSubselect(
+                        r.out_RangeSubselect(unsafe { cast::<c::RangeSubselect>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RangeFunction.
+                c::NodeTag::T_RangeFunction => |r, n, to| {
+                    *to = Some(pb::node::Node::RangeFunction(
+                        r.out_RangeFunction(unsafe { cast::<c::RangeFunction>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RangeTableFunc.
+                c::NodeTag::T_RangeTableFunc => |r, n, to| {
+                    *to = Some(pb::node::Node::RangeTableFunc(
+                        r.out_RangeTableFunc(unsafe { cast::<c::RangeTableFunc>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RangeTableFuncCol.
+                c::NodeTag::T_RangeTableFuncCol => |r, n, to| {
+                    *to = Some(pb::node::Node::RangeTableFuncCol(
+                        r.out_RangeTableFuncCol(unsafe { cast::<c::RangeTableFuncCol>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RangeTableSample.
+                c::NodeTag::T_RangeTableSample => |r, n, to| {
+                    *to = Some(pb::node::Node::RangeTableSample(
+                        r.out_RangeTableSample(unsafe { cast::<c::RangeTableSample>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ColumnDef.
+                c::NodeTag::T_ColumnDef => |r, n, to| {
+                    *to = Some(pb::node::Node::ColumnDef(
+                        r.out_ColumnDef(unsafe { cast::<c::ColumnDef>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a TableLikeClause.
+                c::NodeTag::T_TableLikeClause => |r, n, to| {
+                    *to = Some(pb::node::Node::TableLikeClause(
+                        r.out_TableLikeClause(unsafe { cast::<c::TableLikeClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a IndexElem.
+                c::NodeTag::T_IndexElem => |r, n, to| {
+                    *to = Some(pb::node::Node::IndexElem(
+                        r.out_IndexElem(unsafe { cast::<c::IndexElem>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DefElem.
+                c::NodeTag::T_DefElem => |r, n, to| {
+                    *to = Some(pb::node::Node::DefElem(
+                        r.out_DefElem(unsafe { cast::<c::DefElem>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a LockingClause.
+                c::NodeTag::T_LockingClause => |r, n, to| {
+                    *to = Some(pb::node::Node::LockingClause(
+                        r.out_LockingClause(unsafe { cast::<c::LockingClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a XmlSerialize.
+                c::NodeTag::T_XmlSerialize => |r, n, to| {
+                    *to = Some(pb::node::Node::XmlSerialize(
+                        r.out_XmlSerialize(unsafe { cast::<c::XmlSerialize>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a PartitionElem.
+                c::NodeTag::T_PartitionElem => |r, n, to| {
+                    *to = Some(pb::node::Node::PartitionElem(
+                        r.out_PartitionElem(unsafe { cast::<c::PartitionElem>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a PartitionSpec.
+                c::NodeTag::T_PartitionSpec => |r, n, to| {
+                    *to = Some(pb::node::Node::PartitionSpec(
+                        r.out_PartitionSpec(unsafe { cast::<c::PartitionSpec>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a PartitionBoundSpec.
+                c::NodeTag::T_PartitionBoundSpec => |r, n, to| {
+                    *to = Some(pb::node::Node::PartitionBoundSpec(
+                        r.out_PartitionBoundSpec(unsafe { cast::<c::PartitionBoundSpec>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a PartitionRangeDatum.
+                c::NodeTag::T_PartitionRangeDatum => |r, n, to| {
+                    *to = Some(pb::node::Node::PartitionRangeDatum(
+                        r.out_PartitionRangeDatum(unsafe { cast::<c::PartitionRangeDatum>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a PartitionCmd.
+                c::NodeTag::T_PartitionCmd => |r, n, to| {
+                    *to = Some(pb::node::Node::PartitionCmd(
+                        r.out_PartitionCmd(unsafe { cast::<c::PartitionCmd>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RangeTblEntry.
+                c::NodeTag::T_RangeTblEntry => |r, n, to| {
+                    *to = Some(pb::node::Node::RangeTblEntry(
+                        r.out_RangeTblEntry(unsafe { cast::<c::RangeTblEntry>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RTEPermissionInfo.
+                c::NodeTag::T_RTEPermissionInfo => |r, n, to| {
+                    *to = Some(pb::node::Node::RtepermissionInfo(
+                        r.out_RtePermissionInfo(unsafe { cast::<c::RTEPermissionInfo>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RangeTblFunction.
+                c::NodeTag::T_RangeTblFunction => |r, n, to| {
+                    *to = Some(pb::node::Node::RangeTblFunction(
+                        r.out_RangeTblFunction(unsafe { cast::<c::RangeTblFunction>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a TableSampleClause.
+                c::NodeTag::T_TableSampleClause => |r, n, to| {
+                    *to = Some(pb::node::Node::TableSampleClause(
+                        r.out_TableSampleClause(unsafe { cast::<c::TableSampleClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a WithCheckOption.
+                c::NodeTag::T_WithCheckOption => |r, n, to| {
+                    *to = Some(pb::node::Node::WithCheckOption(
+                        r.out_WithCheckOption(unsafe { cast::<c::WithCheckOption>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SortGroupClause.
+                c::NodeTag::T_SortGroupClause => |r, n, to| {
+                    *to = Some(pb::node::Node::SortGroupClause(
+                        r.out_SortGroupClause(unsafe { cast::<c::SortGroupClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a GroupingSet.
+                c::NodeTag::T_GroupingSet => |r, n, to| {
+                    *to = Some(pb::node::Node::GroupingSet(
+                        r.out_GroupingSet(unsafe { cast::<c::GroupingSet>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a WindowClause.
+                c::NodeTag::T_WindowClause => |r, n, to| {
+                    *to = Some(pb::node::Node::WindowClause(
+                        r.out_WindowClause(unsafe { cast::<c::WindowClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RowMarkClause.
+                c::NodeTag::T_RowMarkClause => |r, n, to| {
+                    *to = Some(pb::node::Node::RowMarkClause(
+                        r.out_RowMarkClause(unsafe { cast::<c::RowMarkClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a WithClause.
+                c::NodeTag::T_WithClause => |r, n, to| {
+                    *to = Some(pb::node::Node::WithClause(
+                        r.out_WithClause(unsafe { cast::<c::WithClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a InferClause.
+                c::NodeTag::T_InferClause => |r, n, to| {
+                    *to = Some(pb::node::Node::InferClause(
+                        r.out_InferClause(unsafe { cast::<c::InferClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a OnConflictClause.
+                c::NodeTag::T_OnConflictClause => |r, n, to| {
+                    *to = Some(pb::node::Node::OnConflictClause(
+                        r.out_OnConflictClause(unsafe { cast::<c::OnConflictClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CTESearchClause.
+                c::NodeTag::T_CTESearchClause => |r, n, to| {
+                    *to = Some(pb::node::Node::CtesearchClause(
+                        r.out_CteSearchClause(unsafe { cast::<c::CTESearchClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CTECycleClause.
+                c::NodeTag::T_CTECycleClause => |r, n, to| {
+                    *to = Some(pb::node::Node::CtecycleClause(
+                        r.out_CteCycleClause(unsafe { cast::<c::CTECycleClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CommonTableExpr.
+                c::NodeTag::T_CommonTableExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::CommonTableExpr(
+                        r.out_CommonTableExpr(unsafe { cast::<c::CommonTableExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a MergeWhenClause.
+                c::NodeTag::T_MergeWhenClause => |r, n, to| {
+                    *to = Some(pb::node::Node::MergeWhenClause(
+                        r.out_MergeWhenClause(unsafe { cast::<c::MergeWhenClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ReturningOption.
+                c::NodeTag::T_ReturningOption => |r, n, to| {
+                    *to = Some(pb::node::Node::ReturningOption(
+                        r.out_ReturningOption(unsafe { cast::<c::ReturningOption>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ReturningClause.
+                c::NodeTag::T_ReturningClause => |r, n, to| {
+                    *to = Some(pb::node::Node::ReturningClause(
+                        r.out_ReturningClause(unsafe { cast::<c::ReturningClause>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a TriggerTransition.
+                c::NodeTag::T_TriggerTransition => |r, n, to| {
+                    *to = Some(pb::node::Node::TriggerTransition(
+                        r.out_TriggerTransition(unsafe { cast::<c::TriggerTransition>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonOutput.
+                c::NodeTag::T_JsonOutput => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonOutput(
+                        r.out_JsonOutput(unsafe { cast::<c::JsonOutput>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonArgument.
+                c::NodeTag::T_JsonArgument => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonArgument(
+                        r.out_JsonArgument(unsafe { cast::<c::JsonArgument>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonFuncExpr.
+                c::NodeTag::T_JsonFuncExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonFuncExpr(
+                        r.out_JsonFuncExpr(unsafe { cast::<c::JsonFuncExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonTablePathSpec.
+                c::NodeTag::T_JsonTablePathSpec => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonTablePathSpec(
+                        r.out_JsonTablePathSpec(unsafe { cast::<c::JsonTablePathSpec>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonTable.
+                c::NodeTag::T_JsonTable => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonTable(
+                        r.out_JsonTable(unsafe { cast::<c::JsonTable>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonTableColumn.
+                c::NodeTag::T_JsonTableColumn => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonTableColumn(
+                        r.out_JsonTableColumn(unsafe { cast::<c::JsonTableColumn>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonKeyValue.
+                c::NodeTag::T_JsonKeyValue => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonKeyValue(
+                        r.out_JsonKeyValue(unsafe { cast::<c::JsonKeyValue>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonParseExpr.
+                c::NodeTag::T_JsonParseExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonParseExpr(
+                        r.out_JsonParseExpr(unsafe { cast::<c::JsonParseExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonScalarExpr.
+                c::NodeTag::T_JsonScalarExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonScalarExpr(
+                        r.out_JsonScalarExpr(unsafe { cast::<c::JsonScalarExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonSerializeExpr.
+                c::NodeTag::T_JsonSerializeExpr => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonSerializeExpr(
+                        r.out_JsonSerializeExpr(unsafe { cast::<c::JsonSerializeExpr>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonObjectConstructor.
+                c::NodeTag::T_JsonObjectConstructor => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonObjectConstructor(
+                        r.out_JsonObjectConstructor(unsafe {
+                            cast::<c::JsonObjectConstructor>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonArrayConstructor.
+                c::NodeTag::T_JsonArrayConstructor => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonArrayConstructor(
+                        r.out_JsonArrayConstructor(unsafe { cast::<c::JsonArrayConstructor>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonArrayQueryConstructor.
+                c::NodeTag::T_JsonArrayQueryConstructor => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonArrayQueryConstructor(
+                        r.out_JsonArrayQueryConstructor(unsafe {
+                            cast::<c::JsonArrayQueryConstructor>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonAggConstructor.
+                c::NodeTag::T_JsonAggConstructor => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonAggConstructor(
+                        r.out_JsonAggConstructor(unsafe { cast::<c::JsonAggConstructor>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonObjectAgg.
+                c::NodeTag::T_JsonObjectAgg => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonObjectAgg(
+                        r.out_JsonObjectAgg(unsafe { cast::<c::JsonObjectAgg>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a JsonArrayAgg.
+                c::NodeTag::T_JsonArrayAgg => |r, n, to| {
+                    *to = Some(pb::node::Node::JsonArrayAgg(
+                        r.out_JsonArrayAgg(unsafe { cast::<c::JsonArrayAgg>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RawStmt.
+                c::NodeTag::T_RawStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::RawStmt(
+                        r.out_RawStmt(unsafe { cast::<c::RawStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a InsertStmt.
+                c::NodeTag::T_InsertStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::InsertStmt(
+                        r.out_InsertStmt(unsafe { cast::<c::InsertStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DeleteStmt.
+                c::NodeTag::T_DeleteStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DeleteStmt(
+                        r.out_DeleteStmt(unsafe { cast::<c::DeleteStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a UpdateStmt.
+                c::NodeTag::T_UpdateStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::UpdateStmt(
+                        r.out_UpdateStmt(unsafe { cast::<c::UpdateStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a MergeStmt.
+                c::NodeTag::T_MergeStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::MergeStmt(
+                        r.out_MergeStmt(unsafe { cast::<c::MergeStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SelectStmt.
+                c::NodeTag::T_SelectStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::SelectStmt(
+                        r.out_SelectStmt(unsafe { cast::<c::SelectStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SetOperationStmt.
+                c::NodeTag::T_SetOperationStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::SetOperationStmt(
+                        r.out_SetOperationStmt(unsafe { cast::<c::SetOperationStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ReturnStmt.
+                c::NodeTag::T_ReturnStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ReturnStmt(
+                        r.out_ReturnStmt(unsafe { cast::<c::ReturnStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a PLAssignStmt.
+                c::NodeTag::T_PLAssignStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::PlassignStmt(
+                        r.out_PlAssignStmt(unsafe { cast::<c::PLAssignStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateSchemaStmt.
+                c::NodeTag::T_CreateSchemaStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateSchemaStmt(
+                        r.out_CreateSchemaStmt(unsafe { cast::<c::CreateSchemaStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterTableStmt.
+                c::NodeTag::T_AlterTableStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterTableStmt(
+                        r.out_AlterTableStmt(unsafe { cast::<c::AlterTableStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterTableCmd.
+                c::NodeTag::T_AlterTableCmd => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterTableCmd(
+                        r.out_AlterTableCmd(unsafe { cast::<c::AlterTableCmd>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ATAlterConstraint.
+                c::NodeTag::T_ATAlterConstraint => |r, n, to| {
+                    *to = Some(pb::node::Node::AtalterConstraint(
+                        r.out_AtAlterConstraint(unsafe { cast::<c::ATAlterConstraint>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ReplicaIdentityStmt.
+                c::NodeTag::T_ReplicaIdentityStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ReplicaIdentityStmt(
+                        r.out_ReplicaIdentityStmt(unsafe { cast::<c::ReplicaIdentityStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterCollationStmt.
+                c::NodeTag::T_AlterCollationStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterCollationStmt(
+                        r.out_AlterCollationStmt(unsafe { cast::<c::AlterCollationStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterDomainStmt.
+                c::NodeTag::T_AlterDomainStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterDomainStmt(
+                        r.out_AlterDomainStmt(unsafe { cast::<c::AlterDomainStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a GrantStmt.
+                c::NodeTag::T_GrantStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::GrantStmt(
+                        r.out_GrantStmt(unsafe { cast::<c::GrantStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ObjectWithArgs.
+                c::NodeTag::T_ObjectWithArgs => |r, n, to| {
+                    *to = Some(pb::node::Node::ObjectWithArgs(
+                        r.out_ObjectWithArgs(unsafe { cast::<c::ObjectWithArgs>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AccessPriv.
+                c::NodeTag::T_AccessPriv => |r, n, to| {
+                    *to = Some(pb::node::Node::AccessPriv(
+                        r.out_AccessPriv(unsafe { cast::<c::AccessPriv>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a GrantRoleStmt.
+                c::NodeTag::T_GrantRoleStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::GrantRoleStmt(
+                        r.out_GrantRoleStmt(unsafe { cast::<c::GrantRoleStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterDefaultPrivilegesStmt.
+                c::NodeTag::T_AlterDefaultPrivilegesStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterDefaultPrivilegesStmt(
+                        r.out_AlterDefaultPrivilegesStmt(unsafe {
+                            cast::<c::AlterDefaultPrivilegesStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CopyStmt.
+                c::NodeTag::T_CopyStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CopyStmt(
+                        r.out_CopyStmt(unsafe { cast::<c::CopyStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a VariableSetStmt.
+                c::NodeTag::T_VariableSetStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::VariableSetStmt(
+                        r.out_VariableSetStmt(unsafe { cast::<c::VariableSetStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a VariableShowStmt.
+                c::NodeTag::T_VariableShowStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::VariableShowStmt(
+                        r.out_VariableShowStmt(unsafe { cast::<c::VariableShowStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateStmt.
+                c::NodeTag::T_CreateStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateStmt(
+                        r.out_CreateStmt(unsafe { cast::<c::CreateStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a Constraint.
+                c::NodeTag::T_Constraint => |r, n, to| {
+                    *to = Some(pb::node::Node::Constraint(
+                        r.out_Constraint(unsafe { cast::<c::Constraint>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateTableSpaceStmt.
+                c::NodeTag::T_CreateTableSpaceStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateTableSpaceStmt(
+                        r.out_CreateTableSpaceStmt(unsafe { cast::<c::CreateTableSpaceStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DropTableSpaceStmt.
+                c::NodeTag::T_DropTableSpaceStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DropTableSpaceStmt(
+                        r.out_DropTableSpaceStmt(unsafe { cast::<c::DropTableSpaceStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterTableSpaceOptionsStmt.
+                c::NodeTag::T_AlterTableSpaceOptionsStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterTableSpaceOptionsStmt(
+                        r.out_AlterTableSpaceOptionsStmt(unsafe {
+                            cast::<c::AlterTableSpaceOptionsStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterTableMoveAllStmt.
+                c::NodeTag::T_AlterTableMoveAllStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterTableMoveAllStmt(
+                        r.out_AlterTableMoveAllStmt(unsafe {
+                            cast::<c::AlterTableMoveAllStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateExtensionStmt.
+                c::NodeTag::T_CreateExtensionStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateExtensionStmt(
+                        r.out_CreateExtensionStmt(unsafe { cast::<c::CreateExtensionStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterExtensionStmt.
+                c::NodeTag::T_AlterExtensionStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterExtensionStmt(
+                        r.out_AlterExtensionStmt(unsafe { cast::<c::AlterExtensionStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterExtensionContentsStmt.
+                c::NodeTag::T_AlterExtensionContentsStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterExtensionContentsStmt(
+                        r.out_AlterExtensionContentsStmt(unsafe {
+                            cast::<c::AlterExtensionContentsStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateFdwStmt.
+                c::NodeTag::T_CreateFdwStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateFdwStmt(
+                        r.out_CreateFdwStmt(unsafe { cast::<c::CreateFdwStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterFdwStmt.
+                c::NodeTag::T_AlterFdwStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterFdwStmt(
+                        r.out_AlterFdwStmt(unsafe { cast::<c::AlterFdwStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateForeignServerStmt.
+                c::NodeTag::T_CreateForeignServerStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateForeignServerStmt(
+                        r.out_CreateForeignServerStmt(unsafe {
+                            cast::<c::CreateForeignServerStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterForeignServerStmt.
+                c::NodeTag::T_AlterForeignServerStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterForeignServerStmt(
+                        r.out_AlterForeignServerStmt(unsafe {
+                            cast::<c::AlterForeignServerStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateForeignTableStmt.
+                c::NodeTag::T_CreateForeignTableStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateForeignTableStmt(
+                        r.out_CreateForeignTableStmt(unsafe {
+                            cast::<c::CreateForeignTableStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateUserMappingStmt.
+                c::NodeTag::T_CreateUserMappingStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateUserMappingStmt(
+                        r.out_CreateUserMappingStmt(unsafe {
+                            cast::<c::CreateUserMappingStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterUserMappingStmt.
+                c::NodeTag::T_AlterUserMappingStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterUserMappingStmt(
+                        r.out_AlterUserMappingStmt(unsafe { cast::<c::AlterUserMappingStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DropUserMappingStmt.
+                c::NodeTag::T_DropUserMappingStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DropUserMappingStmt(
+                        r.out_DropUserMappingStmt(unsafe { cast::<c::DropUserMappingStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ImportForeignSchemaStmt.
+                c::NodeTag::T_ImportForeignSchemaStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ImportForeignSchemaStmt(
+                        r.out_ImportForeignSchemaStmt(unsafe {
+                            cast::<c::ImportForeignSchemaStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreatePolicyStmt.
+                c::NodeTag::T_CreatePolicyStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreatePolicyStmt(
+                        r.out_CreatePolicyStmt(unsafe { cast::<c::CreatePolicyStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterPolicyStmt.
+                c::NodeTag::T_AlterPolicyStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterPolicyStmt(
+                        r.out_AlterPolicyStmt(unsafe { cast::<c::AlterPolicyStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateAmStmt.
+                c::NodeTag::T_CreateAmStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateAmStmt(
+                        r.out_CreateAmStmt(unsafe { cast::<c::CreateAmStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateTrigStmt.
+                c::NodeTag::T_CreateTrigStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateTrigStmt(
+                        r.out_CreateTrigStmt(unsafe { cast::<c::CreateTrigStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateEventTrigStmt.
+                c::NodeTag::T_CreateEventTrigStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateEventTrigStmt(
+                        r.out_CreateEventTrigStmt(unsafe { cast::<c::CreateEventTrigStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterEventTrigStmt.
+                c::NodeTag::T_AlterEventTrigStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterEventTrigStmt(
+                        r.out_AlterEventTrigStmt(unsafe { cast::<c::AlterEventTrigStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreatePLangStmt.
+                c::NodeTag::T_CreatePLangStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreatePlangStmt(
+                        r.out_CreatePLangStmt(unsafe { cast::<c::CreatePLangStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateRoleStmt.
+                c::NodeTag::T_CreateRoleStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateRoleStmt(
+                        r.out_CreateRoleStmt(unsafe { cast::<c::CreateRoleStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterRoleStmt.
+                c::NodeTag::T_AlterRoleStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterRoleStmt(
+                        r.out_AlterRoleStmt(unsafe { cast::<c::AlterRoleStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterRoleSetStmt.
+                c::NodeTag::T_AlterRoleSetStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterRoleSetStmt(
+                        r.out_AlterRoleSetStmt(unsafe { cast::<c::AlterRoleSetStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DropRoleStmt.
+                c::NodeTag::T_DropRoleStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DropRoleStmt(
+                        r.out_DropRoleStmt(unsafe { cast::<c::DropRoleStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateSeqStmt.
+                c::NodeTag::T_CreateSeqStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateSeqStmt(
+                        r.out_CreateSeqStmt(unsafe { cast::<c::CreateSeqStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterSeqStmt.
+                c::NodeTag::T_AlterSeqStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterSeqStmt(
+                        r.out_AlterSeqStmt(unsafe { cast::<c::AlterSeqStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DefineStmt.
+                c::NodeTag::T_DefineStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DefineStmt(
+                        r.out_DefineStmt(unsafe { cast::<c::DefineStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateDomainStmt.
+                c::NodeTag::T_CreateDomainStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateDomainStmt(
+                        r.out_CreateDomainStmt(unsafe { cast::<c::CreateDomainStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateOpClassStmt.
+                c::NodeTag::T_CreateOpClassStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateOpClassStmt(
+                        r.out_CreateOpClassStmt(unsafe { cast::<c::CreateOpClassStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateOpClassItem.
+                c::NodeTag::T_CreateOpClassItem => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateOpClassItem(
+                        r.out_CreateOpClassItem(unsafe { cast::<c::CreateOpClassItem>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateOpFamilyStmt.
+                c::NodeTag::T_CreateOpFamilyStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateOpFamilyStmt(
+                        r.out_CreateOpFamilyStmt(unsafe { cast::<c::CreateOpFamilyStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterOpFamilyStmt.
+                c::NodeTag::T_AlterOpFamilyStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterOpFamilyStmt(
+                        r.out_AlterOpFamilyStmt(unsafe { cast::<c::AlterOpFamilyStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DropStmt.
+                c::NodeTag::T_DropStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DropStmt(
+                        r.out_DropStmt(unsafe { cast::<c::DropStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a TruncateStmt.
+                c::NodeTag::T_TruncateStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::TruncateStmt(
+                        r.out_TruncateStmt(unsafe { cast::<c::TruncateStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CommentStmt.
+                c::NodeTag::T_CommentStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CommentStmt(
+                        r.out_CommentStmt(unsafe { cast::<c::CommentStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a SecLabelStmt.
+                c::NodeTag::T_SecLabelStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::SecLabelStmt(
+                        r.out_SecLabelStmt(unsafe { cast::<c::SecLabelStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DeclareCursorStmt.
+                c::NodeTag::T_DeclareCursorStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DeclareCursorStmt(
+                        r.out_DeclareCursorStmt(unsafe { cast::<c::DeclareCursorStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ClosePortalStmt.
+                c::NodeTag::T_ClosePortalStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ClosePortalStmt(
+                        r.out_ClosePortalStmt(unsafe { cast::<c::ClosePortalStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a FetchStmt.
+                c::NodeTag::T_FetchStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::FetchStmt(
+                        r.out_FetchStmt(unsafe { cast::<c::FetchStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a IndexStmt.
+                c::NodeTag::T_IndexStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::IndexStmt(
+                        r.out_IndexStmt(unsafe { cast::<c::IndexStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateStatsStmt.
+                c::NodeTag::T_CreateStatsStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateStatsStmt(
+                        r.out_CreateStatsStmt(unsafe { cast::<c::CreateStatsStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a StatsElem.
+                c::NodeTag::T_StatsElem => |r, n, to| {
+                    *to = Some(pb::node::Node::StatsElem(
+                        r.out_StatsElem(unsafe { cast::<c::StatsElem>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterStatsStmt.
+                c::NodeTag::T_AlterStatsStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterStatsStmt(
+                        r.out_AlterStatsStmt(unsafe { cast::<c::AlterStatsStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateFunctionStmt.
+                c::NodeTag::T_CreateFunctionStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateFunctionStmt(
+                        r.out_CreateFunctionStmt(unsafe { cast::<c::CreateFunctionStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a FunctionParameter.
+                c::NodeTag::T_FunctionParameter => |r, n, to| {
+                    *to = Some(pb::node::Node::FunctionParameter(
+                        r.out_FunctionParameter(unsafe { cast::<c::FunctionParameter>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterFunctionStmt.
+                c::NodeTag::T_AlterFunctionStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterFunctionStmt(
+                        r.out_AlterFunctionStmt(unsafe { cast::<c::AlterFunctionStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DoStmt.
+                c::NodeTag::T_DoStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DoStmt(
+                        r.out_DoStmt(unsafe { cast::<c::DoStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a InlineCodeBlock.
+                c::NodeTag::T_InlineCodeBlock => |r, n, to| {
+                    *to = Some(pb::node::Node::InlineCodeBlock(
+                        r.out_InlineCodeBlock(unsafe { cast::<c::InlineCodeBlock>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CallStmt.
+                c::NodeTag::T_CallStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CallStmt(
+                        r.out_CallStmt(unsafe { cast::<c::CallStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CallContext.
+                c::NodeTag::T_CallContext => |r, n, to| {
+                    *to = Some(pb::node::Node::CallContext(
+                        r.out_CallContext(unsafe { cast::<c::CallContext>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RenameStmt.
+                c::NodeTag::T_RenameStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::RenameStmt(
+                        r.out_RenameStmt(unsafe { cast::<c::RenameStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterObjectDependsStmt.
+                c::NodeTag::T_AlterObjectDependsStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterObjectDependsStmt(
+                        r.out_AlterObjectDependsStmt(unsafe {
+                            cast::<c::AlterObjectDependsStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterObjectSchemaStmt.
+                c::NodeTag::T_AlterObjectSchemaStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterObjectSchemaStmt(
+                        r.out_AlterObjectSchemaStmt(unsafe {
+                            cast::<c::AlterObjectSchemaStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterOwnerStmt.
+                c::NodeTag::T_AlterOwnerStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterOwnerStmt(
+                        r.out_AlterOwnerStmt(unsafe { cast::<c::AlterOwnerStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterOperatorStmt.
+                c::NodeTag::T_AlterOperatorStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterOperatorStmt(
+                        r.out_AlterOperatorStmt(unsafe { cast::<c::AlterOperatorStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterTypeStmt.
+                c::NodeTag::T_AlterTypeStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterTypeStmt(
+                        r.out_AlterTypeStmt(unsafe { cast::<c::AlterTypeStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RuleStmt.
+                c::NodeTag::T_RuleStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::RuleStmt(
+                        r.out_RuleStmt(unsafe { cast::<c::RuleStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a NotifyStmt.
+                c::NodeTag::T_NotifyStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::NotifyStmt(
+                        r.out_NotifyStmt(unsafe { cast::<c::NotifyStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ListenStmt.
+                c::NodeTag::T_ListenStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ListenStmt(
+                        r.out_ListenStmt(unsafe { cast::<c::ListenStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a UnlistenStmt.
+                c::NodeTag::T_UnlistenStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::UnlistenStmt(
+                        r.out_UnlistenStmt(unsafe { cast::<c::UnlistenStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a TransactionStmt.
+                c::NodeTag::T_TransactionStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::TransactionStmt(
+                        r.out_TransactionStmt(unsafe { cast::<c::TransactionStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CompositeTypeStmt.
+                c::NodeTag::T_CompositeTypeStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CompositeTypeStmt(
+                        r.out_CompositeTypeStmt(unsafe { cast::<c::CompositeTypeStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateEnumStmt.
+                c::NodeTag::T_CreateEnumStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateEnumStmt(
+                        r.out_CreateEnumStmt(unsafe { cast::<c::CreateEnumStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateRangeStmt.
+                c::NodeTag::T_CreateRangeStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateRangeStmt(
+                        r.out_CreateRangeStmt(unsafe { cast::<c::CreateRangeStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterEnumStmt.
+                c::NodeTag::T_AlterEnumStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterEnumStmt(
+                        r.out_AlterEnumStmt(unsafe { cast::<c::AlterEnumStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ViewStmt.
+                c::NodeTag::T_ViewStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ViewStmt(
+                        r.out_ViewStmt(unsafe { cast::<c::ViewStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a LoadStmt.
+                c::NodeTag::T_LoadStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::LoadStmt(
+                        r.out_LoadStmt(unsafe { cast::<c::LoadStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreatedbStmt.
+                c::NodeTag::T_CreatedbStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreatedbStmt(
+                        r.out_CreatedbStmt(unsafe { cast::<c::CreatedbStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterDatabaseStmt.
+                c::NodeTag::T_AlterDatabaseStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterDatabaseStmt(
+                        r.out_AlterDatabaseStmt(unsafe { cast::<c::AlterDatabaseStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterDatabaseRefreshCollStmt.
+                c::NodeTag::T_AlterDatabaseRefreshCollStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterDatabaseRefreshCollStmt(
+                        r.out_AlterDatabaseRefreshCollStmt(unsafe {
+                            cast::<c::AlterDatabaseRefreshCollStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterDatabaseSetStmt.
+                c::NodeTag::T_AlterDatabaseSetStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterDatabaseSetStmt(
+                        r.out_AlterDatabaseSetStmt(unsafe { cast::<c::AlterDatabaseSetStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DropdbStmt.
+                c::NodeTag::T_DropdbStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DropdbStmt(
+                        r.out_DropdbStmt(unsafe { cast::<c::DropdbStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterSystemStmt.
+                c::NodeTag::T_AlterSystemStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterSystemStmt(
+                        r.out_AlterSystemStmt(unsafe { cast::<c::AlterSystemStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ClusterStmt.
+                c::NodeTag::T_ClusterStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ClusterStmt(
+                        r.out_ClusterStmt(unsafe { cast::<c::ClusterStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a VacuumStmt.
+                c::NodeTag::T_VacuumStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::VacuumStmt(
+                        r.out_VacuumStmt(unsafe { cast::<c::VacuumStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a VacuumRelation.
+                c::NodeTag::T_VacuumRelation => |r, n, to| {
+                    *to = Some(pb::node::Node::VacuumRelation(
+                        r.out_VacuumRelation(unsafe { cast::<c::VacuumRelation>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ExplainStmt.
+                c::NodeTag::T_ExplainStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ExplainStmt(
+                        r.out_ExplainStmt(unsafe { cast::<c::ExplainStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateTableAsStmt.
+                c::NodeTag::T_CreateTableAsStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateTableAsStmt(
+                        r.out_CreateTableAsStmt(unsafe { cast::<c::CreateTableAsStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a RefreshMatViewStmt.
+                c::NodeTag::T_RefreshMatViewStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::RefreshMatViewStmt(
+                        r.out_RefreshMatViewStmt(unsafe { cast::<c::RefreshMatViewStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CheckPointStmt.
+                c::NodeTag::T_CheckPointStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CheckPointStmt(
+                        r.out_CheckPointStmt(unsafe { cast::<c::CheckPointStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DiscardStmt.
+                c::NodeTag::T_DiscardStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DiscardStmt(
+                        r.out_DiscardStmt(unsafe { cast::<c::DiscardStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a LockStmt.
+                c::NodeTag::T_LockStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::LockStmt(
+                        r.out_LockStmt(unsafe { cast::<c::LockStmt>(n) })?.into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ConstraintsSetStmt.
+                c::NodeTag::T_ConstraintsSetStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ConstraintsSetStmt(
+                        r.out_ConstraintsSetStmt(unsafe { cast::<c::ConstraintsSetStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ReindexStmt.
+                c::NodeTag::T_ReindexStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ReindexStmt(
+                        r.out_ReindexStmt(unsafe { cast::<c::ReindexStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateConversionStmt.
+                c::NodeTag::T_CreateConversionStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateConversionStmt(
+                        r.out_CreateConversionStmt(unsafe { cast::<c::CreateConversionStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateCastStmt.
+                c::NodeTag::T_CreateCastStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateCastStmt(
+                        r.out_CreateCastStmt(unsafe { cast::<c::CreateCastStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateTransformStmt.
+                c::NodeTag::T_CreateTransformStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateTransformStmt(
+                        r.out_CreateTransformStmt(unsafe { cast::<c::CreateTransformStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a PrepareStmt.
+                c::NodeTag::T_PrepareStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::PrepareStmt(
+                        r.out_PrepareStmt(unsafe { cast::<c::PrepareStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ExecuteStmt.
+                c::NodeTag::T_ExecuteStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ExecuteStmt(
+                        r.out_ExecuteStmt(unsafe { cast::<c::ExecuteStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DeallocateStmt.
+                c::NodeTag::T_DeallocateStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DeallocateStmt(
+                        r.out_DeallocateStmt(unsafe { cast::<c::DeallocateStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DropOwnedStmt.
+                c::NodeTag::T_DropOwnedStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DropOwnedStmt(
+                        r.out_DropOwnedStmt(unsafe { cast::<c::DropOwnedStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a ReassignOwnedStmt.
+                c::NodeTag::T_ReassignOwnedStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::ReassignOwnedStmt(
+                        r.out_ReassignOwnedStmt(unsafe { cast::<c::ReassignOwnedStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterTSDictionaryStmt.
+                c::NodeTag::T_AlterTSDictionaryStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterTsdictionaryStmt(
+                        r.out_AlterTsDictionaryStmt(unsafe {
+                            cast::<c::AlterTSDictionaryStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterTSConfigurationStmt.
+                c::NodeTag::T_AlterTSConfigurationStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterTsconfigurationStmt(
+                        r.out_AlterTsConfigurationStmt(unsafe {
+                            cast::<c::AlterTSConfigurationStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a PublicationTable.
+                c::NodeTag::T_PublicationTable => |r, n, to| {
+                    *to = Some(pb::node::Node::PublicationTable(
+                        r.out_PublicationTable(unsafe { cast::<c::PublicationTable>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a PublicationObjSpec.
+                c::NodeTag::T_PublicationObjSpec => |r, n, to| {
+                    *to = Some(pb::node::Node::PublicationObjSpec(
+                        r.out_PublicationObjSpec(unsafe { cast::<c::PublicationObjSpec>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreatePublicationStmt.
+                c::NodeTag::T_CreatePublicationStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreatePublicationStmt(
+                        r.out_CreatePublicationStmt(unsafe {
+                            cast::<c::CreatePublicationStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterPublicationStmt.
+                c::NodeTag::T_AlterPublicationStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterPublicationStmt(
+                        r.out_AlterPublicationStmt(unsafe { cast::<c::AlterPublicationStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a CreateSubscriptionStmt.
+                c::NodeTag::T_CreateSubscriptionStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::CreateSubscriptionStmt(
+                        r.out_CreateSubscriptionStmt(unsafe {
+                            cast::<c::CreateSubscriptionStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a AlterSubscriptionStmt.
+                c::NodeTag::T_AlterSubscriptionStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::AlterSubscriptionStmt(
+                        r.out_AlterSubscriptionStmt(unsafe {
+                            cast::<c::AlterSubscriptionStmt>(n)
+                        })?
+                        .into(),
+                    ));
+                    Ok(())
+                },
+                // SAFETY: the tag says `n` is a DropSubscriptionStmt.
+                c::NodeTag::T_DropSubscriptionStmt => |r, n, to| {
+                    *to = Some(pb::node::Node::DropSubscriptionStmt(
+                        r.out_DropSubscriptionStmt(unsafe { cast::<c::DropSubscriptionStmt>(n) })?
+                            .into(),
+                    ));
+                    Ok(())
+                },
+                _ => return Err(Unsupported),
+            };
         read(self, n, to)
     }
 

@@ -47,19 +47,21 @@ pub fn read(sql: &str) -> Option<pb::ParseResult> {
     // tree is allocated in was entered above and is left only when `context` drops, after the
     // tree has been read.
     let parsed = unsafe { c::pg_query_raw_parse(input.as_ptr(), 0) };
-    let tree = if parsed.error.is_null() {
-        Reader::default().stmts(parsed.tree).ok()
-    } else {
-        None
-    };
     // SAFETY: both were allocated with malloc by pg_query_raw_parse and are freed once here,
-    // as pg_query_free_protobuf_parse_result frees them.
+    // as pg_query_free_protobuf_parse_result frees them (before the tree is read, so that a
+    // panic there leaks nothing).
+    let failed = !parsed.error.is_null();
     unsafe {
-        if !parsed.error.is_null() {
+        if failed {
             c::pg_query_free_error(parsed.error);
         }
         libc::free(parsed.stderr_buffer.cast());
     }
+    let tree = if failed {
+        None
+    } else {
+        Reader::default().stmts(parsed.tree).ok()
+    };
     drop(context);
     tree
 }
@@ -103,22 +105,32 @@ pub(crate) struct Reader {
     depth: usize,
 }
 
-/// The node `n` as the struct its tag names.
-pub(crate) fn cast<T>(n: &c::Node) -> &T {
-    // SAFETY: called by `Reader::tagged` with the struct type of `n`'s tag (see `Reader`).
-    unsafe { &*std::ptr::from_ref(n).cast::<T>() }
+/// The tag of the node at `n`, a non-null node of the tree (see `Reader`).
+pub(crate) fn tag(n: *const c::Node) -> c::NodeTag::Type {
+    // SAFETY: every node starts with its tag.
+    unsafe { (*n).type_ }
+}
+
+/// The node at `n` as the struct its tag names. (Cast from the raw pointer, whose provenance
+/// covers the whole node, not from a `&Node`, which covers only the tag.)
+///
+/// # Safety
+/// `n` is a non-null node of the tree (see `Reader`) and `T` is the struct of its tag.
+pub(crate) unsafe fn cast<'t, T>(n: *const c::Node) -> &'t T {
+    // SAFETY: as the caller promises.
+    unsafe { &*n.cast::<T>() }
 }
 
 impl Reader {
     fn stmts(&mut self, list: *mut c::List) -> Result<pb::ParseResult> {
         let mut stmts = Vec::new();
         for cell in Self::cells(list)? {
-            // SAFETY: a cell of the statement list points to a node (see `Reader`).
-            let node = unsafe { cell.cast::<c::Node>().as_ref() }.ok_or(Unsupported)?;
-            if node.type_ != c::NodeTag::T_RawStmt {
+            let node = cell.cast::<c::Node>().cast_const();
+            if node.is_null() || tag(node) != c::NodeTag::T_RawStmt {
                 return Err(Unsupported);
             }
-            stmts.push(self.out_RawStmt(cast(node))?);
+            // SAFETY: a RawStmt, by its tag.
+            stmts.push(self.out_RawStmt(unsafe { cast(node) })?);
         }
         Ok(pb::ParseResult {
             version: c::PG_VERSION_NUM as i32,
@@ -166,12 +178,11 @@ impl Reader {
 
     /// Writes the node at `p` into the `Node` message `to` (left unset for NULL).
     fn node_into(&mut self, p: *const c::Node, to: &mut pb::Node) -> Result<()> {
-        // SAFETY: NULL or a node of the tree (see `Reader`).
-        let Some(n) = (unsafe { p.as_ref() }) else {
+        if p.is_null() {
             return Ok(());
-        };
+        }
         self.enter(2)?;
-        self.tagged(n, &mut to.node)?;
+        self.tagged(p, &mut to.node)?;
         self.depth -= 2;
         Ok(())
     }
@@ -233,28 +244,33 @@ impl Reader {
     }
 
     /// The nodes libpg_query writes by hand: values, `A_Const` and lists.
-    pub(crate) fn special(&mut self, n: &c::Node, to: &mut Option<pb::node::Node>) -> Result<()> {
+    pub(crate) fn special(
+        &mut self,
+        n: *const c::Node,
+        to: &mut Option<pb::node::Node>,
+    ) -> Result<()> {
         use pb::node::Node;
-        *to = Some(match n.type_ {
+        // SAFETY (each `cast`): the struct of the tag matched.
+        *to = Some(match tag(n) {
             c::NodeTag::T_Integer => Node::Integer(pb::Integer {
-                ival: cast::<c::Integer>(n).ival,
+                ival: unsafe { cast::<c::Integer>(n) }.ival,
             }),
             c::NodeTag::T_Float => Node::Float(pb::Float {
-                fval: self.string(cast::<c::Float>(n).fval)?,
+                fval: self.string(unsafe { cast::<c::Float>(n) }.fval)?,
             }),
             c::NodeTag::T_Boolean => Node::Boolean(pb::Boolean {
-                boolval: cast::<c::Boolean>(n).boolval,
+                boolval: unsafe { cast::<c::Boolean>(n) }.boolval,
             }),
             c::NodeTag::T_String => Node::String(pb::String {
-                sval: self.string(cast::<c::String>(n).sval)?,
+                sval: self.string(unsafe { cast::<c::String>(n) }.sval)?,
             }),
             c::NodeTag::T_BitString => Node::BitString(pb::BitString {
-                bsval: self.string(cast::<c::BitString>(n).bsval)?,
+                bsval: self.string(unsafe { cast::<c::BitString>(n) }.bsval)?,
             }),
             c::NodeTag::T_List => Node::List(pb::List {
-                items: self.list(std::ptr::from_ref(cast::<c::List>(n)).cast_mut())?,
+                items: self.list(n.cast::<c::List>().cast_mut())?,
             }),
-            c::NodeTag::T_A_Const => Node::AConst(self.a_const(cast::<c::A_Const>(n))?),
+            c::NodeTag::T_A_Const => Node::AConst(self.a_const(unsafe { cast::<c::A_Const>(n) })?),
             _ => return Err(Unsupported),
         });
         Ok(())

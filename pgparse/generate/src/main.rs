@@ -222,7 +222,7 @@ fn parse_enums(text: &str) -> Vec<(String, Vec<(String, String)>)> {
 }
 
 fn bindings(lib: &Path, messages: &[Message], enums: &[(String, Vec<(String, String)>)]) -> String {
-    let wrapper = std::env::temp_dir().join("pgparse_wrapper.h");
+    let wrapper = std::env::temp_dir().join(format!("pgparse_wrapper_{}.h", std::process::id()));
     std::fs::write(
         &wrapper,
         "#include \"postgres.h\"\n#include \"nodes/parsenodes.h\"\n#include \"nodes/primnodes.h\"\n\
@@ -305,7 +305,7 @@ fn convert(
         "\n#![allow(non_snake_case, unused_variables, dead_code, clippy::all, clippy::pedantic)]\n\n\
          use pg_query::protobuf as pb;\n\n\
          use crate::bindings as c;\n\
-         use crate::{Reader, Result, Unsupported, cast};\n\n",
+         use crate::{Reader, Result, Unsupported, cast, tag};\n\n",
     );
     // Which node tag is which message.
     out.push_str("impl Reader {\n");
@@ -315,8 +315,8 @@ fn convert(
          /// message type would need a stack slot for each in unoptimised builds (some 100 KiB\n    \
          /// per nesting level).\n    \
          /// The node is written where it belongs: moving a `pb::node::Node` copies 600 bytes.\n    \
-         pub(crate) fn tagged(&mut self, n: &c::Node, to: &mut Option<pb::node::Node>) -> Result<()> {\n        \
-         let read: fn(&mut Self, &c::Node, &mut Option<pb::node::Node>) -> Result<()> = match n.type_ {\n",
+         pub(crate) fn tagged(&mut self, n: *const c::Node, to: &mut Option<pb::node::Node>) -> Result<()> {\n        \
+         let read: fn(&mut Self, *const c::Node, &mut Option<pb::node::Node>) -> Result<()> = match tag(n) {\n",
     );
     for t in tags {
         // Value nodes, A_Const and lists are written by hand in libpg_query too.
@@ -337,7 +337,7 @@ fn convert(
             Some((c_type, rust, oneof)) if !matches!(rust.as_str(), "IntList" | "OidList") => {
                 let _ = writeln!(
                     out,
-                    "            c::NodeTag::{tag} => |r, n, to| {{ *to = Some(pb::node::Node::{variant}(r.out_{rust}(cast::<c::{c_type}>(n))?.into())); Ok(()) }},",
+                    "            // SAFETY: the tag says `n` is a {c_type}.\n            c::NodeTag::{tag} => |r, n, to| {{ *to = Some(pb::node::Node::{variant}(r.out_{rust}(unsafe {{ cast::<c::{c_type}>(n) }})?.into())); Ok(()) }},",
                     tag = t.tag,
                     variant = upper_camel(oneof),
                 );
