@@ -125,7 +125,7 @@ impl Reader {
     fn stmts(&mut self, list: *mut c::List) -> Result<pb::ParseResult> {
         let mut stmts = Vec::new();
         for cell in Self::cells(list)? {
-            let node = cell.cast::<c::Node>().cast_const();
+            let node = Self::pointer(cell);
             if node.is_null() || tag(node) != c::NodeTag::T_RawStmt {
                 return Err(Unsupported);
             }
@@ -138,23 +138,26 @@ impl Reader {
         })
     }
 
-    /// The pointers in a node list's cells (none for a NULL list). An integer or OID list
-    /// (whose cells hold numbers, not pointers) is left to pg_query.
-    fn cells(list: *const c::List) -> Result<Vec<*mut std::ffi::c_void>> {
+    /// The cells of a node list (none for a NULL list); each holds a pointer. An integer or
+    /// OID list (whose cells hold numbers, not pointers) is left to pg_query.
+    fn cells<'t>(list: *const c::List) -> Result<&'t [c::ListCell]> {
         // SAFETY: `list` is NULL or a List of the tree (see `Reader`); its `elements` hold
-        // `length` cells, which in a node list (`T_List`) hold pointers.
+        // `length` cells.
         unsafe {
             match list.as_ref() {
                 Some(l) if l.type_ != c::NodeTag::T_List => Err(Unsupported),
                 Some(l) if l.length > 0 => {
-                    Ok(std::slice::from_raw_parts(l.elements, l.length as usize)
-                        .iter()
-                        .map(|cell| cell.ptr_value)
-                        .collect())
+                    Ok(std::slice::from_raw_parts(l.elements, l.length as usize))
                 }
-                _ => Ok(Vec::new()),
+                _ => Ok(&[]),
             }
         }
+    }
+
+    /// The pointer a cell of a node list holds.
+    fn pointer(cell: &c::ListCell) -> *const c::Node {
+        // SAFETY: `cells` only returns node lists, whose cells hold pointers.
+        unsafe { cell.ptr_value }.cast()
     }
 
     fn enter(&mut self, messages: usize) -> Result<()> {
@@ -170,8 +173,8 @@ impl Reader {
         let cells = Self::cells(list)?;
         let mut out = Vec::new();
         out.resize_with(cells.len(), pb::Node::default);
-        for (cell, slot) in cells.into_iter().zip(out.iter_mut()) {
-            self.node_into(cell.cast(), slot)?;
+        for (cell, slot) in cells.iter().zip(out.iter_mut()) {
+            self.node_into(Self::pointer(cell), slot)?;
         }
         Ok(out)
     }
@@ -187,9 +190,8 @@ impl Reader {
         Ok(())
     }
 
-    /// `WRITE_NODE_PTR_FIELD`: absent for NULL.
-    /// The field may be declared as a more specific node (`Expr *`): every node starts with its
-    /// tag.
+    /// `WRITE_NODE_PTR_FIELD`: absent for NULL. The field may be declared as a more specific
+    /// node (`Expr *`): every node starts with its tag.
     pub(crate) fn node_ptr<T>(&mut self, p: *mut T) -> Result<Option<Box<pb::Node>>> {
         if p.is_null() {
             return Ok(None);
