@@ -2,6 +2,8 @@
 //! from [`crate::sql`] on an [`Executor`] (one round trip; prepared once per connection behind
 //! [`crate::Prepared`]), decode the rows.
 
+use std::rc::Rc;
+
 use postgres::Row;
 use postgres::types::{ToSql, Type};
 use serde_json::Value;
@@ -11,6 +13,7 @@ use crate::crypto::{self, EncryptionFailure};
 use crate::executor::{Executor, Param};
 use crate::page::{Cursor, KeysetKey, Page, PageRequest};
 use crate::sql::{self, Listing};
+use crate::texts::{self, Shape};
 use crate::{Actor, DataKey, RepoError, SqlType, Table};
 
 /// The field types an encrypted column can have: `String` and `Option<String>` (text).
@@ -181,6 +184,16 @@ fn decode_one<T: Table>(
     }
 }
 
+/// The text of statement `shape` of `T`'s table (setting `columns`, for inserts and updates).
+/// Only soft delete and restore can lack one, on a table without soft delete, and the derive
+/// generates them only for tables that have it: then `NotFound` for the row `id`.
+fn statement<T: Table>(shape: Shape, columns: &[&str], id: Uuid) -> Result<Rc<str>, RepoError> {
+    texts::text(&T::META, shape, columns).ok_or(RepoError::NotFound {
+        table: T::META.table,
+        id,
+    })
+}
+
 /// Inserts a row and its `data_create` audit row; returns the row as stored.
 pub fn insert<T: Table, C: Executor + ?Sized>(
     client: &mut C,
@@ -189,7 +202,7 @@ pub fn insert<T: Table, C: Executor + ?Sized>(
 ) -> Result<T, RepoError> {
     let data_key = data_key::<T>(&actor)?;
     let sealed = values.seal(T::META.table, data_key)?;
-    let statement = sql::insert(&T::META, &values.columns);
+    let statement = statement::<T>(Shape::Insert, &values.columns, Uuid::nil())?;
     let user_id = actor.user_id();
     let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 1);
     params.push((&user_id, Type::UUID));
@@ -214,7 +227,7 @@ pub fn get<T: Table, C: Executor + ?Sized>(
     id: &Uuid,
 ) -> Result<Option<T>, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let statement = sql::get(&T::META);
+    let statement = statement::<T>(Shape::Get, &[], *id)?;
     let user_id = actor.user_id();
     let rows = if T::META.audits_reads() {
         client.run(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?
@@ -241,7 +254,7 @@ pub fn update<T: Table, C: Executor + ?Sized>(
     }
     let data_key = data_key::<T>(&actor)?;
     let sealed = values.seal(T::META.table, data_key)?;
-    let statement = sql::update(&T::META, &values.columns);
+    let statement = statement::<T>(Shape::Update, &values.columns, *id)?;
     let hashed = values
         .columns
         .iter()
@@ -263,15 +276,9 @@ fn by_id<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
-    statement: Option<String>,
+    shape: Shape,
 ) -> Result<Vec<postgres::Row>, RepoError> {
-    let Some(statement) = statement else {
-        // The derive only generates soft_delete/restore for tables that have the column.
-        return Err(RepoError::NotFound {
-            table: T::META.table,
-            id: *id,
-        });
-    };
+    let statement = statement::<T>(shape, &[], *id)?;
     let user_id = actor.user_id();
     Ok(client.run(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?)
 }
@@ -283,7 +290,7 @@ pub fn soft_delete<T: Table, C: Executor + ?Sized>(
     id: &Uuid,
 ) -> Result<T, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let rows = by_id::<T, C>(client, actor, id, sql::soft_delete(&T::META))?;
+    let rows = by_id::<T, C>(client, actor, id, Shape::SoftDelete)?;
     decode_one(&rows, *id, data_key)
 }
 
@@ -294,7 +301,7 @@ pub fn restore<T: Table, C: Executor + ?Sized>(
     id: &Uuid,
 ) -> Result<T, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let rows = by_id::<T, C>(client, actor, id, sql::restore(&T::META))?;
+    let rows = by_id::<T, C>(client, actor, id, Shape::Restore)?;
     decode_one(&rows, *id, data_key)
 }
 
@@ -304,7 +311,7 @@ pub fn hard_delete<T: Table, C: Executor + ?Sized>(
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<(), RepoError> {
-    let rows = by_id::<T, C>(client, actor, id, Some(sql::hard_delete(&T::META)))?;
+    let rows = by_id::<T, C>(client, actor, id, Shape::HardDelete)?;
     if rows.is_empty() {
         return Err(RepoError::NotFound {
             table: T::META.table,

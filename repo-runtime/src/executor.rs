@@ -82,7 +82,7 @@ impl<T: Connection + ?Sized> Connection for &mut T {
 /// The statements one connection has prepared, by text. Bounded: past [`Statements::LIMIT`]
 /// distinct texts it starts over (the generated methods use a few per table).
 #[derive(Debug, Default)]
-struct Statements(HashMap<String, (Vec<Type>, Statement)>);
+struct Statements(HashMap<String, (Vec<Type>, Statement), foldhash::fast::FixedState>);
 
 impl Statements {
     const LIMIT: usize = 512;
@@ -93,10 +93,12 @@ impl Statements {
         statement: &str,
         params: &[Param<'_>],
     ) -> Result<Vec<Row>, Error> {
-        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
         let prepared = match self.0.get(statement) {
-            Some((known, prepared)) if *known == types => prepared.clone(),
+            Some((known, prepared)) if known.iter().eq(params.iter().map(|(_, t)| t)) => {
+                prepared.clone()
+            }
             _ => {
+                let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
                 let prepared = client.prepare_typed(statement, &types)?;
                 if self.0.len() >= Self::LIMIT {
                     self.0.clear();

@@ -78,6 +78,7 @@ mod page;
 pub mod sql;
 mod sql_type;
 mod table;
+mod texts;
 
 pub use audit::{Actor, AuditKey, KeyError};
 pub use crypto::{DataKey, EncryptionFailure, PREFIX as ENCRYPTED_PREFIX, decrypt_json_row};

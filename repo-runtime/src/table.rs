@@ -27,7 +27,7 @@ pub trait Table: Sized {
 }
 
 /// A table as the statements see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TableMeta {
     /// The table name (unquoted).
     pub table: &'static str,
@@ -59,7 +59,7 @@ impl TableMeta {
 }
 
 /// One column of a [`TableMeta`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ColumnMeta {
     /// The column name (unquoted).
     pub name: &'static str,

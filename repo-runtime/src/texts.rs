@@ -1,0 +1,201 @@
+//! The by-primary-key statements' texts, built once per thread and shape rather than on every
+//! call: a text is a pure function of the table and the columns set, and building one (a few
+//! dozen small strings) cost more client time than the rest of an insert on a `Prepared`
+//! connection together.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::sql;
+use crate::table::TableMeta;
+
+/// Which statement of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Shape {
+    Insert,
+    Get,
+    Update,
+    SoftDelete,
+    Restore,
+    HardDelete,
+}
+
+/// By table, statement and the columns set (a bitmask over [`TableMeta::columns`]).
+type Texts = HashMap<(TableMeta, Shape, u64), Option<Rc<str>>, foldhash::fast::FixedState>;
+
+thread_local! {
+    static TEXTS: RefCell<Texts> = RefCell::default();
+}
+
+/// Past this many texts a thread starts over: the generated methods use a few per table, and
+/// patches setting ever new sets of columns must not grow the cache without end.
+const LIMIT: usize = 1024;
+
+/// The columns of `meta` named in `columns`, as a bitmask, when they are `meta`'s columns in
+/// `meta`'s order (as the derive lists them) and there are at most 64 of them; `None` otherwise,
+/// for the caller to build the text itself: a mask forgets the order, so two orders must never
+/// share one text (its parameters follow the order).
+pub(crate) fn column_mask(meta: &TableMeta, columns: &[&str]) -> Option<u64> {
+    let mut mask = 0u64;
+    let mut next = 0;
+    for column in columns {
+        let offset = meta.columns[next..]
+            .iter()
+            .position(|c| c.name == *column)?;
+        let index = next + offset;
+        if index >= 64 {
+            return None;
+        }
+        mask |= 1 << index;
+        next = index + 1;
+    }
+    Some(mask)
+}
+
+/// The text of the statement `shape` over `meta`, `columns` being the ones an insert or update
+/// sets; `None` where [`sql`] has none (soft delete and restore of a table without soft
+/// delete).
+pub(crate) fn text(meta: &TableMeta, shape: Shape, columns: &[&str]) -> Option<Rc<str>> {
+    let build = || -> Option<Rc<str>> {
+        match shape {
+            Shape::Insert => Some(sql::insert(meta, columns).into()),
+            Shape::Get => Some(sql::get(meta).into()),
+            Shape::Update => Some(sql::update(meta, columns).into()),
+            Shape::SoftDelete => sql::soft_delete(meta).map(Into::into),
+            Shape::Restore => sql::restore(meta).map(Into::into),
+            Shape::HardDelete => Some(sql::hard_delete(meta).into()),
+        }
+    };
+    let Some(mask) = column_mask(meta, columns) else {
+        return build();
+    };
+    let key = (*meta, shape, mask);
+    if let Some(found) = TEXTS.with_borrow(|texts| texts.get(&key).cloned()) {
+        return found;
+    }
+    let built = build();
+    TEXTS.with_borrow_mut(|texts| {
+        if texts.len() >= LIMIT {
+            texts.clear();
+        }
+        texts.insert(key, built.clone());
+    });
+    built
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::ColumnMeta;
+
+    const fn column(name: &'static str) -> ColumnMeta {
+        ColumnMeta {
+            name,
+            pii: false,
+            phi: false,
+            encrypted: false,
+        }
+    }
+
+    const NOTES: TableMeta = TableMeta {
+        table: "notes",
+        columns: &[
+            column("id"),
+            column("title"),
+            column("body"),
+            column("deleted_at"),
+        ],
+        primary_key: "id",
+        soft_delete: Some("deleted_at"),
+        sort_key: None,
+    };
+
+    /// The same columns under another table name: a different text.
+    const MEMOS: TableMeta = TableMeta {
+        table: "memos",
+        ..NOTES
+    };
+
+    #[test]
+    fn masks_follow_the_columns_in_table_order_only() {
+        assert_eq!(column_mask(&NOTES, &[]), Some(0));
+        assert_eq!(column_mask(&NOTES, &["title", "body"]), Some(0b0110));
+        assert_eq!(column_mask(&NOTES, &["id", "deleted_at"]), Some(0b1001));
+        // Out of order, repeated or unknown: no mask, so never a cached text.
+        assert_eq!(column_mask(&NOTES, &["body", "title"]), None);
+        assert_eq!(column_mask(&NOTES, &["title", "title"]), None);
+        assert_eq!(column_mask(&NOTES, &["title", "author"]), None);
+    }
+
+    #[test]
+    fn cached_texts_are_the_ones_built() {
+        // Twice: the first round builds and caches, the second reads the cache.
+        for _ in 0..2 {
+            let cases: [(TableMeta, Shape, &[&str], Option<String>); 10] = [
+                (
+                    NOTES,
+                    Shape::Insert,
+                    &["title", "body"],
+                    Some(sql::insert(&NOTES, &["title", "body"])),
+                ),
+                (
+                    NOTES,
+                    Shape::Insert,
+                    &["title"],
+                    Some(sql::insert(&NOTES, &["title"])),
+                ),
+                // Out of order: built every time, never cached under the in-order text's key.
+                (
+                    NOTES,
+                    Shape::Insert,
+                    &["body", "title"],
+                    Some(sql::insert(&NOTES, &["body", "title"])),
+                ),
+                (
+                    MEMOS,
+                    Shape::Insert,
+                    &["title"],
+                    Some(sql::insert(&MEMOS, &["title"])),
+                ),
+                (
+                    NOTES,
+                    Shape::Update,
+                    &["title"],
+                    Some(sql::update(&NOTES, &["title"])),
+                ),
+                (
+                    NOTES,
+                    Shape::Update,
+                    &["body", "title"],
+                    Some(sql::update(&NOTES, &["body", "title"])),
+                ),
+                (NOTES, Shape::Get, &[], Some(sql::get(&NOTES))),
+                (NOTES, Shape::SoftDelete, &[], sql::soft_delete(&NOTES)),
+                (NOTES, Shape::Restore, &[], sql::restore(&NOTES)),
+                (
+                    NOTES,
+                    Shape::HardDelete,
+                    &[],
+                    Some(sql::hard_delete(&NOTES)),
+                ),
+            ];
+            for (meta, shape, columns, expected) in cases {
+                assert_eq!(
+                    text(&meta, shape, columns).as_deref(),
+                    expected.as_deref(),
+                    "{shape:?} on {}",
+                    meta.table
+                );
+            }
+        }
+        let no_soft_delete = TableMeta {
+            soft_delete: None,
+            ..NOTES
+        };
+        for _ in 0..2 {
+            assert_eq!(text(&no_soft_delete, Shape::SoftDelete, &[]), None);
+            assert_eq!(text(&no_soft_delete, Shape::Restore, &[]), None);
+        }
+    }
+}
