@@ -30,6 +30,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+/// The default of a key the derive's `random_uuid` stands for: a random version 4 UUID.
+const RANDOM_UUID_DEFAULT: &str = "gen_random_uuid()";
+
 use model::{Catalog, Column, DataType, EnumType, Table};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
@@ -515,8 +518,14 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
             let is_pk = pk_column.as_deref() == Some(column.name.as_str());
             let soft_delete = table.flags.soft_delete && column.name == SOFT_DELETE_COLUMN;
             let read_only = timestamps && TIMESTAMP_COLUMNS.contains(&column.name.as_str());
+            // The repository may draw such a key itself (and so audit the insert without reading
+            // its result); any other default is left to the database.
+            let random_uuid = is_pk && column.default.as_deref() == Some(RANDOM_UUID_DEFAULT);
             if is_pk {
                 flags.push(quote!(primary_key));
+            }
+            if random_uuid {
+                flags.push(quote!(random_uuid));
             }
             if renamed {
                 let c = &column.name;
@@ -526,7 +535,7 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
                 flags.push(quote!(soft_delete));
             } else if read_only {
                 flags.push(quote!(read_only));
-            } else if column.default.is_some() {
+            } else if column.default.is_some() && !random_uuid {
                 flags.push(quote!(default));
             }
             if sort_key.as_deref() == Some(column.name.as_str()) {

@@ -57,6 +57,25 @@ fn every_file_has_the_do_not_edit_header_and_parses() {
     }
 }
 
+/// Only a key whose default is `gen_random_uuid()` may be drawn by the repository; another
+/// default stays the database's.
+#[test]
+fn only_a_random_uuid_default_makes_a_random_uuid_key() {
+    let yaml = "tables:\n  drawn:\n    columns:\n      id: { type: uuid, primary_key: true, default: gen_random_uuid() }\n  timed:\n    columns:\n      id: { type: uuid, primary_key: true, default: uuidv7() }\n  given:\n    columns:\n      id: { type: uuid, primary_key: true }\n";
+    let files = rust::generate(&load(yaml));
+    for (path, attrs) in [
+        ("rust/src/drawn.rs", "#[repo(primary_key, random_uuid)]"),
+        ("rust/src/timed.rs", "#[repo(primary_key, default)]"),
+        ("rust/src/given.rs", "#[repo(primary_key)]"),
+    ] {
+        let source = file(&files, path);
+        assert!(
+            source.contains(&format!("{attrs}\n    pub id: uuid::Uuid,")),
+            "{source}"
+        );
+    }
+}
+
 /// Reordering the YAML's tables and enums does not change a byte.
 #[test]
 fn output_does_not_depend_on_declaration_order() {
@@ -71,7 +90,7 @@ fn the_repositorys_tables_get_the_expected_attributes() {
     let cases = file(&files, "rust/src/cases.rs");
     for expected in [
         "#[repo(table = \"cases\")]",
-        "#[repo(primary_key, default)]\n    pub id: uuid::Uuid,",
+        "#[repo(primary_key, random_uuid)]\n    pub id: uuid::Uuid,",
         "#[repo(phi)]\n    pub patient_id: String,",
         "#[repo(phi, encrypted)]\n    pub title: Option<String>,",
         "#[repo(default, jsonb, phi)]\n    pub case_metadata: serde_json::Value,",

@@ -10,6 +10,7 @@ pub const STRUCT_KEYS: &[&str] = &["table", "new", "patch"];
 /// The field-level keys.
 pub const FIELD_KEYS: &[&str] = &[
     "primary_key",
+    "random_uuid",
     "column",
     "default",
     "read_only",
@@ -33,6 +34,7 @@ pub struct StructAttrs {
 #[derive(Debug, Default)]
 pub struct FieldAttrs {
     pub primary_key: Option<Span>,
+    pub random_uuid: Option<Span>,
     pub column: Option<LitStr>,
     pub default: Option<Span>,
     pub read_only: Option<Span>,
@@ -135,6 +137,7 @@ pub fn parse_field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldAt
             let flag = match key.to_string().as_str() {
                 "column" => return set_string(&mut out.column, &key, &meta, errors),
                 "primary_key" => &mut out.primary_key,
+                "random_uuid" => &mut out.random_uuid,
                 "default" => &mut out.default,
                 "read_only" => &mut out.read_only,
                 "soft_delete" => &mut out.soft_delete,

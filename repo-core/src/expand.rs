@@ -40,10 +40,15 @@ fn companions(model: &Model) -> TokenStream {
         let (name, ty, docs) = (&f.ident, &f.ty, &f.docs);
         if f.default {
             let separator = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
+            let none = if f.random_uuid {
+                " `None`: a random (version 4) UUID drawn by the repository, as the database default would."
+            } else {
+                " `None`: the column's database default."
+            };
             quote! {
                 #(#docs)*
                 #separator
-                #[doc = " `None`: the column's database default."]
+                #[doc = #none]
                 #vis #name: ::core::option::Option<#ty>,
             }
         } else {
@@ -211,9 +216,19 @@ fn methods(model: &Model) -> TokenStream {
 
     let new_source = format_ident!("new");
     let insert_count = model.insert_fields().count();
-    let insert_pushes = model
-        .insert_fields()
-        .map(|f| push(f, &new_source, f.default));
+    // A key with a random default is drawn here when `new` leaves it out (see `Field::random_uuid`).
+    let drawn_key = model.pk().random_uuid.then(|| {
+        let key = &model.pk().ident;
+        quote!(let drawn_key = ::core::option::Option::unwrap_or_else(#new_source.#key, #private::random_uuid);)
+    });
+    let insert_pushes = model.insert_fields().map(|f| {
+        if f.random_uuid {
+            let column = &f.column;
+            quote!(values.push(#column, &drawn_key);)
+        } else {
+            push(f, &new_source, f.default)
+        }
+    });
     let patch_source = format_ident!("patch");
     let patch_count = model.patch_fields().count();
     let patch_pushes = model
@@ -309,6 +324,7 @@ fn methods(model: &Model) -> TokenStream {
                 #client_args
                 new: &#new_ident,
             ) -> ::core::result::Result<Self, #rt::RepoError> {
+                #drawn_key
                 let mut values = #private::Values::with_capacity(#insert_count);
                 #(#insert_pushes)*
                 #private::insert::<Self, C>(client, actor, values)

@@ -20,6 +20,12 @@
 //!
 //! On a field, `#[repo(...)]` with any of:
 //! - `primary_key`: the primary key, exactly one, of type `Uuid` (it is `audit_logs.resource_id`);
+//! - `random_uuid`, on the primary key: its database default is a random UUID
+//!   (`gen_random_uuid()`). Optional in the insert companion like `default`, but when it is left
+//!   out the repository draws a version 4 UUID itself, so the insert sets the key and the audit
+//!   row is written from that parameter, beside the insert, instead of reading the insert's
+//!   result (less work for the server). Do not use it for any other default (a time-ordered
+//!   UUID, say): give such a key `default` and the database fills it in;
 //! - `column = "name"`: the column, when it is not the field's name;
 //! - `default`: the column has a database default: optional (`Option<T>`) in the insert companion;
 //! - `read_only`: set by the database (e.g. `created_at`, `updated_at`): in neither companion;

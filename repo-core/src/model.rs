@@ -36,6 +36,10 @@ pub struct Field {
     /// The field's `///` comments, carried over to the companion structs.
     pub docs: Vec<Attribute>,
     pub default: bool,
+    /// The primary key's database default draws a random UUID (`gen_random_uuid()`): inserts
+    /// that leave it out get one drawn by the repository instead, the same kind of value, which
+    /// lets the statement write the audit row without reading the insert's result.
+    pub random_uuid: bool,
     pub read_only: bool,
     pub jsonb: bool,
     pub pii: bool,
@@ -163,7 +167,9 @@ impl Model {
                     .filter(|a| a.path().is_ident("doc"))
                     .cloned()
                     .collect(),
-                default: a.default.is_some(),
+                // The key is optional in the insert companion: the repository draws one.
+                default: a.default.is_some() || a.random_uuid.is_some(),
+                random_uuid: a.random_uuid.is_some(),
                 read_only: a.read_only.is_some() || a.soft_delete.is_some(),
                 jsonb: a.jsonb.is_some(),
                 pii: a.pii.is_some(),
@@ -242,6 +248,12 @@ fn check_field(
     field: &syn::Field,
     errors: &mut Vec<syn::Error>,
 ) {
+    if let (Some(span), None) = (a.random_uuid, a.primary_key) {
+        errors.push(syn::Error::new(
+            span,
+            "`random_uuid` marks a primary key whose database default is a random UUID; this field is not the primary key",
+        ));
+    }
     let conflicts: [(&str, Option<Span>, &str, Option<Span>); 11] = [
         ("primary_key", a.primary_key, "soft_delete", a.soft_delete),
         ("primary_key", a.primary_key, "read_only", a.read_only),

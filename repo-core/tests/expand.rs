@@ -14,7 +14,7 @@ fn expansion_of_a_soft_deleted_table_with_phi() {
         #[derive(Repository)]
         #[repo(table = "cases")]
         pub struct Case {
-            #[repo(primary_key, default)]
+            #[repo(primary_key, random_uuid)]
             pub id: uuid::Uuid,
             /// Human-facing case reference.
             pub case_number: String,

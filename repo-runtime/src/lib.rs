@@ -114,4 +114,10 @@ pub mod __private {
     /// Fails to compile unless `T` implements [`crate::SqlType`]; the derive calls it once per
     /// field so that an unmapped type is reported at the field.
     pub const fn assert_sql_type<T: crate::SqlType + postgres::types::ToSql + Sync>() {}
+
+    /// A random (version 4) UUID from the operating system's generator, what PostgreSQL's
+    /// `gen_random_uuid()` returns: the key of an insert that leaves a `random_uuid` key out.
+    pub fn random_uuid() -> Uuid {
+        Uuid::new_v4()
+    }
 }

@@ -505,7 +505,6 @@ fn every_call<C: Connection<Client = Client>>(
     );
 }
 
-/// Exactly one audit row, for the insert of case `id`.
 /// Asserts that a repository call failed in the database with SQLSTATE `state`.
 fn fails_with<T: std::fmt::Debug>(result: Result<T, RepoError>, state: &postgres::error::SqlState) {
     match result {
@@ -514,8 +513,96 @@ fn fails_with<T: std::fmt::Debug>(result: Result<T, RepoError>, state: &postgres
     }
 }
 
+/// Exactly one audit row, for the insert of case `id`.
 fn created(client: &mut Client, actor: Uuid, id: Uuid) {
     one_audit(client, actor, "data_create", "insert", "cases", Some(id));
+}
+
+/// `cases.id` defaults to `gen_random_uuid()`, so the generated struct marks it `random_uuid`:
+/// an insert without an id gets a random (version 4) id drawn by the repository, and an insert
+/// with one keeps it; either way the audit row names the row's id. A clash writes neither row.
+/// A BEFORE trigger that skips the row leaves the audit row of the attempt (documented).
+#[test]
+fn random_keys_are_drawn_by_the_repository_and_audited() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_random_keys");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+
+    let drawn: Vec<Case> = (0..3)
+        .map(|i| Case::insert(&mut client, actor, &new_case(actor_id, &format!("D-{i}"))))
+        .collect::<Result<_, _>>()
+        .expect("inserts without an id");
+    let ids: BTreeSet<Uuid> = drawn.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    for case in &drawn {
+        assert_eq!(case.id.get_version_num(), 4, "{}", case.id);
+        let stored: Uuid = client
+            .query_one(
+                "SELECT id FROM cases WHERE case_number = $1",
+                &[&case.case_number],
+            )
+            .expect("stored")
+            .get(0);
+        assert_eq!(stored, case.id);
+    }
+    let rows = take_audit(&mut client);
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    for row in &rows {
+        assert_eq!(row.event_type, "data_create", "{row:#?}");
+        assert_eq!(row.action.as_deref(), Some("insert"), "{row:#?}");
+        assert_eq!(row.user_id, Some(actor_id), "{row:#?}");
+    }
+    let audited: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.resource_id).collect();
+    assert_eq!(audited, ids);
+
+    let given = Uuid::from_u128(0x0123_4567_89ab_4def_8123_4567_89ab_cdef);
+    let mut new = new_case(actor_id, "G-1");
+    new.id = Some(given);
+    let case = Case::insert(&mut client, actor, &new).expect("insert with an id");
+    assert_eq!(case.id, given);
+    created(&mut client, actor_id, given);
+
+    // The same id again: a unique violation, and no audit row either.
+    let mut clash = new_case(actor_id, "G-2");
+    clash.id = Some(given);
+    fails_with(
+        Case::insert(&mut client, actor, &clash),
+        &postgres::error::SqlState::UNIQUE_VIOLATION,
+    );
+    assert_eq!(take_audit(&mut client), []);
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM cases WHERE case_number = 'G-2'"
+        ),
+        0
+    );
+
+    client
+        .batch_execute(
+            "CREATE FUNCTION skip_case() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RETURN CASE WHEN NEW.case_number = 'SKIP' THEN NULL ELSE NEW END; END $$;
+             CREATE TRIGGER skip_case BEFORE INSERT ON cases FOR EACH ROW EXECUTE FUNCTION skip_case();",
+        )
+        .expect("trigger");
+    let mut skipped = new_case(actor_id, "SKIP");
+    skipped.id = Some(Uuid::from_u128(0x0123_4567_89ab_4def_8123_4567_89ab_0001));
+    match Case::insert(&mut client, actor, &skipped) {
+        Err(RepoError::NotFound { table: "cases", .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM cases WHERE case_number = 'SKIP'"
+        ),
+        0
+    );
+    created(&mut client, actor_id, skipped.id.expect("id"));
 }
 
 /// On a `Prepared` connection the calls return and audit exactly as on a plain one; each

@@ -16,7 +16,7 @@
 #[repo(table = "cases")]
 pub struct Case {
     /// `uuid`, default `gen_random_uuid()`, primary key.
-    #[repo(primary_key, default)]
+    #[repo(primary_key, random_uuid)]
     pub id: uuid::Uuid,
     /// Human-facing case reference printed on reports.
     ///

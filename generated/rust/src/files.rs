@@ -16,7 +16,7 @@
 #[repo(table = "files")]
 pub struct File {
     /// `uuid`, default `gen_random_uuid()`, primary key.
-    #[repo(primary_key, default)]
+    #[repo(primary_key, random_uuid)]
     pub id: uuid::Uuid,
     /// `uuid`.
     pub case_id: uuid::Uuid,

@@ -16,7 +16,7 @@
 #[repo(table = "jobs")]
 pub struct Job {
     /// `uuid`, default `gen_random_uuid()`, primary key.
-    #[repo(primary_key, default)]
+    #[repo(primary_key, random_uuid)]
     pub id: uuid::Uuid,
     /// `uuid`.
     pub case_id: uuid::Uuid,

@@ -16,7 +16,7 @@
 #[repo(table = "models")]
 pub struct Model {
     /// `uuid`, default `gen_random_uuid()`, primary key.
-    #[repo(primary_key, default)]
+    #[repo(primary_key, random_uuid)]
     pub id: uuid::Uuid,
     /// Set for a model fine-tuned on one case.
     ///

@@ -16,7 +16,7 @@
 #[repo(table = "users")]
 pub struct User {
     /// `uuid`, default `gen_random_uuid()`, primary key.
-    #[repo(primary_key, default)]
+    #[repo(primary_key, random_uuid)]
     pub id: uuid::Uuid,
     /// Sign-in name.
     ///
