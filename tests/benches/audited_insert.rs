@@ -12,8 +12,14 @@
 //! prepared statement, the mechanism the repository uses), with statements prepared once and
 //! reused (the best case for them), and with `execute(&str)` (prepare and execute per call: two
 //! round trips, what the `postgres` crate does by default). The audit row alone is measured too,
-//! to show what it costs the server. Variants run interleaved in rounds so that drift
-//! (autovacuum, table growth) hits all alike; the median round of each is reported.
+//! to show what it costs the server.
+//!
+//! Variants run interleaved in many short rounds (each variant `--rows` inserts per round), in a
+//! new shuffled order every round, so that drift (autovacuum, table growth, a noisy neighbour on
+//! the host) hits all alike and no variant always follows the same one (a variant ran faster
+//! after a similar one). Rates are the median round of each variant; a ratio is the median of
+//! the per-round ratios (each between two variants measured moments apart), printed with the
+//! interquartile range of those ratios.
 //!
 //! Everything runs first over two paths to the same server: its Unix socket (round trip of tens of
 //! microseconds, so server CPU dominates: the worst case for the audited statement, which does
@@ -45,7 +51,7 @@ use uuid::Uuid;
 
 const INSERT_CASE: &str = "INSERT INTO cases (case_number, patient_id, created_by) VALUES ($1, $2, $3) \
      RETURNING id, case_number, patient_id, title, notes, status, priority, created_by, assigned_to, \
-     due_at, tags, case_metadata, created_at, updated_at, deleted_at";
+     due_at, tags, case_metadata, processing_consent, consent_recorded_at, created_at, updated_at, deleted_at";
 const INSERT_AUDIT: &str = "INSERT INTO audit_logs (event_type, user_id, resource_type, resource_id, action) \
      VALUES ('data_create', $1, 'cases', $2, 'insert')";
 
@@ -194,9 +200,32 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
+fn median(xs: Vec<f64>) -> f64 {
+    quartiles(xs).1
+}
+
+/// The lower quartile, median and upper quartile of `xs` (not empty).
+fn quartiles(mut xs: Vec<f64>) -> (f64, f64, f64) {
     xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
+    let at = |q: usize| xs[(xs.len() - 1) * q / 4];
+    (at(1), at(2), at(3))
+}
+
+/// Round `round`'s order of the variants: a Fisher-Yates shuffle driven by a fixed-seed LCG, so
+/// that every run measures the same sequence of orders.
+fn shuffled(round: usize) -> Vec<usize> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64 ^ round as u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    let mut order: Vec<usize> = (0..Variant::ALL.len()).collect();
+    for k in (1..order.len()).rev() {
+        order.swap(k, next() % (k + 1));
+    }
+    order
 }
 
 /// Copies `from` to `to`, holding each chunk for `delay` first: one direction of a slower link.
@@ -246,9 +275,9 @@ fn round_trip(client: &mut Client) -> Result<Duration, postgres::Error> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rows = arg("--rows", 1000);
-    let lan_rows = arg("--lan-rows", 300);
-    let rounds = arg("--rounds", 5).max(1);
+    let rows = arg("--rows", 50);
+    let lan_rows = arg("--lan-rows", 20);
+    let rounds = arg("--rounds", 100).max(1);
     let delay = Duration::from_micros(arg("--delay-us", 100) as u64);
     let db = pg::cluster().create_database("bench_audited_insert");
     let mut client = db.connect();
@@ -357,37 +386,46 @@ fn run_path<'k>(
         }
     }
 
-    let mut per_second: Vec<Vec<f64>> = vec![Vec::new(); Variant::ALL.len()];
-    for _ in 0..rounds {
-        for (i, variant) in Variant::ALL.into_iter().enumerate() {
+    // per_second[round][variant]
+    let mut per_second: Vec<Vec<f64>> = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let mut this_round = vec![0.0; Variant::ALL.len()];
+        for i in shuffled(round) {
             let start = Instant::now();
             for _ in 0..rows {
-                bench.insert(variant)?;
+                bench.insert(Variant::ALL[i])?;
             }
             let elapsed = start.elapsed().max(Duration::from_nanos(1));
-            per_second[i].push(rows as f64 / elapsed.as_secs_f64());
+            this_round[i] = rows as f64 / elapsed.as_secs_f64();
         }
+        per_second.push(this_round);
     }
-    let rate: Vec<f64> = per_second.into_iter().map(median).collect();
-    let (audited, audited_prepared) = (rate[0], rate[1]);
+    let column = |i: usize| per_second.iter().map(|r| r[i]).collect::<Vec<f64>>();
+    // Median and interquartile range of variant `a`'s rate over `b`'s, round by round.
+    let ratio = |a: usize, b: usize| quartiles(per_second.iter().map(|r| r[a] / r[b]).collect());
 
     println!(
         "{path} (SELECT 1 round trip {} us): audited insert throughput, {rounds} rounds x {rows} rows per variant (median round):",
         rtt.as_micros()
     );
-    for (variant, r) in Variant::ALL.iter().zip(&rate) {
-        println!("  {:<55} {:>9.0} rows/s", variant.label(), r);
+    for (i, variant) in Variant::ALL.iter().enumerate() {
+        println!(
+            "  {:<55} {:>9.0} rows/s",
+            variant.label(),
+            median(column(i))
+        );
     }
     println!(
-        "ratios (audited / other):  {:>18} {:>18}",
-        "plain Client", "Prepared"
+        "ratios (audited / other), median of the rounds' ratios [interquartile range]:\n  {:<55} {:>19} {:>19}",
+        "", "plain Client", "Prepared"
     );
-    for (variant, r) in Variant::ALL.iter().zip(&rate).skip(2).take(6) {
+    let shown = |(q1, m, q3): (f64, f64, f64)| format!("{m:.2}x [{q1:.2}-{q3:.2}]");
+    for (i, variant) in Variant::ALL.iter().enumerate().skip(2).take(6) {
         println!(
-            "  vs {:<52} {:>6.2}x {:>17.2}x",
+            "  vs {:<52} {:>19} {:>19}",
             variant.label(),
-            audited / r,
-            audited_prepared / r
+            shown(ratio(0, i)),
+            shown(ratio(1, i))
         );
     }
     let audit_rows: i64 = bench
