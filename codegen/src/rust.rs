@@ -30,14 +30,14 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-/// The default of a key the derive's `random_uuid` stands for: a random version 4 UUID.
-const RANDOM_UUID_DEFAULT: &str = "gen_random_uuid()";
-
 use model::{Catalog, Column, DataType, EnumType, Table};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use crate::GeneratedFile;
+
+/// The default of a key the derive's `random_uuid` stands for: a random version 4 UUID.
+const RANDOM_UUID_DEFAULT: &str = "gen_random_uuid()";
 
 /// The directory of the crate under `generated/`.
 pub const DIR: &str = "rust";
