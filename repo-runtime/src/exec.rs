@@ -170,6 +170,11 @@ impl<'a> Values<'a> {
     }
 }
 
+/// `$1` and `$2` of an audited statement: the actor's user id and a new audit row id.
+fn audit_stamp(actor: &Actor<'_>) -> [Uuid; 2] {
+    [actor.user_id(), crate::audit_row_id()]
+}
+
 fn decode_one<T: Table>(
     rows: &[postgres::Row],
     id: Uuid,
@@ -203,9 +208,10 @@ pub fn insert<T: Table, C: Executor + ?Sized>(
     let data_key = data_key::<T>(&actor)?;
     let sealed = values.seal(T::META.table, data_key)?;
     let statement = statement::<T>(Shape::Insert, &values.columns, Uuid::nil())?;
-    let user_id = actor.user_id();
-    let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 1);
+    let [user_id, audit_id] = audit_stamp(&actor);
+    let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 2);
     params.push((&user_id, Type::UUID));
+    params.push((&audit_id, Type::UUID));
     params.extend(values.bind(&sealed));
     let rows = client.run(&statement, &params)?;
     match rows.first() {
@@ -228,9 +234,16 @@ pub fn get<T: Table, C: Executor + ?Sized>(
 ) -> Result<Option<T>, RepoError> {
     let data_key = data_key::<T>(&actor)?;
     let statement = statement::<T>(Shape::Get, &[], *id)?;
-    let user_id = actor.user_id();
     let rows = if T::META.audits_reads() {
-        client.run(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?
+        let [user_id, audit_id] = audit_stamp(&actor);
+        client.run(
+            &statement,
+            &[
+                (&user_id, Type::UUID),
+                (&audit_id, Type::UUID),
+                (id, Type::UUID),
+            ],
+        )?
     } else {
         client.run(&statement, &[(id, Type::UUID)])?
     };
@@ -259,9 +272,10 @@ pub fn update<T: Table, C: Executor + ?Sized>(
         .columns
         .iter()
         .any(|c| T::META.column(c).is_none_or(|m| m.is_sensitive()));
-    let user_id = actor.user_id();
-    let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 4);
+    let [user_id, audit_id] = audit_stamp(&actor);
+    let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 5);
     params.push((&user_id, Type::UUID));
+    params.push((&audit_id, Type::UUID));
     params.push((id, Type::UUID));
     params.extend(values.bind(&sealed));
     if hashed {
@@ -279,8 +293,15 @@ fn by_id<T: Table, C: Executor + ?Sized>(
     shape: Shape,
 ) -> Result<Vec<postgres::Row>, RepoError> {
     let statement = statement::<T>(shape, &[], *id)?;
-    let user_id = actor.user_id();
-    Ok(client.run(&statement, &[(&user_id, Type::UUID), (id, Type::UUID)])?)
+    let [user_id, audit_id] = audit_stamp(&actor);
+    Ok(client.run(
+        &statement,
+        &[
+            (&user_id, Type::UUID),
+            (&audit_id, Type::UUID),
+            (id, Type::UUID),
+        ],
+    )?)
 }
 
 /// Soft-deletes the live row `id` (`data_delete` audit row); returns it as stored.
@@ -324,7 +345,7 @@ pub fn hard_delete<T: Table, C: Executor + ?Sized>(
 /// The statement and parameters of a listing, shared by [`list`], [`find_containing`] and
 /// [`explain_find_containing`] so that what is explained is exactly what runs.
 fn listing<'a, T: Table>(
-    actor_id: &'a Uuid,
+    stamp: &'a [Uuid; 2],
     page: &'a PageRequest<T::Key>,
     limit: &'a i64,
     contains: Option<(&'static str, &'a Value)>,
@@ -340,7 +361,11 @@ fn listing<'a, T: Table>(
     );
     let mut params: Vec<Param<'a>> = Vec::new();
     if T::META.audits_reads() {
-        params.push((actor_id, Type::UUID));
+        params.extend(
+            stamp
+                .iter()
+                .map(|id| (id as &(dyn ToSql + Sync), Type::UUID)),
+        );
     }
     if let Some(key) = after {
         params.extend(key.params());
@@ -359,9 +384,9 @@ fn run_listing<T: Table, C: Executor + ?Sized>(
     contains: Option<(&'static str, &Value)>,
 ) -> Result<Page<T, T::Key>, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let user_id = actor.user_id();
+    let stamp = audit_stamp(&actor);
     let limit = i64::from(page.limit.max(1));
-    let (statement, params) = listing::<T>(&user_id, page, &limit, contains);
+    let (statement, params) = listing::<T>(&stamp, page, &limit, contains);
     let rows = client.run_unprepared(&statement, &params)?;
     let items = rows
         .iter()
@@ -406,9 +431,9 @@ pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
     filter: &Value,
     page: &PageRequest<T::Key>,
 ) -> Result<Vec<String>, RepoError> {
-    let user_id = actor.user_id();
+    let stamp = audit_stamp(&actor);
     let limit = i64::from(page.limit.max(1));
-    let (statement, params) = listing::<T>(&user_id, page, &limit, Some((column, filter)));
+    let (statement, params) = listing::<T>(&stamp, page, &limit, Some((column, filter)));
     let rows = client.run_unprepared(&format!("EXPLAIN {statement}"), &params)?;
     Ok(rows
         .iter()

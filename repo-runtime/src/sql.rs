@@ -3,7 +3,10 @@
 //!
 //! Every audited statement is one data-modifying `WITH` query: the change (or read) is one CTE,
 //! the `audit_logs` insert another that reads the first, so PostgreSQL runs both or neither, in
-//! one round trip. Parameter `$1` is always the actor's user id when the statement is audited.
+//! one round trip. When the statement is audited, parameter `$1` is always the actor's user id and
+//! `$2` the audit row's id: a time-ordered UUID (version 7) the repository draws, so that the
+//! audit table, the one every audited statement inserts into, grows its primary key index at
+//! the right edge instead of at a random leaf (see [`crate::audit_row_id`]).
 
 use std::fmt::Write as _;
 
@@ -49,8 +52,8 @@ fn audit_from_changed(
         None => ("", String::new()),
     };
     format!(
-        "INSERT INTO {audit} (\"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\"{changes_column})\n    \
-         SELECT {event}, $1, {table}, \"changed\".{pk}, {action}{changes_value} FROM \"changed\"",
+        "INSERT INTO {audit} (\"id\", \"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\"{changes_column})\n    \
+         SELECT $2, {event}, $1, {table}, \"changed\".{pk}, {action}{changes_value} FROM \"changed\"",
         audit = ident(AUDIT_TABLE),
         event = literal(event),
         table = literal(meta.table),
@@ -70,7 +73,7 @@ fn live(meta: &TableMeta, alias: Option<&str>) -> String {
     }
 }
 
-/// Insert: `$1` actor, `$2..` the values of `columns`, in order. Columns left out take their
+/// Insert: `$1` actor, `$2` audit row id, `$3..` the values of `columns`, in order. Columns left out take their
 /// database defaults.
 ///
 /// When `columns` include the primary key, its parameter is the id the row gets, so the audit
@@ -85,7 +88,7 @@ pub fn insert(meta: &TableMeta, columns: &[&str]) -> String {
     let values = if columns.is_empty() {
         "DEFAULT VALUES".to_owned()
     } else {
-        let placeholders: Vec<String> = (0..columns.len()).map(|i| format!("${}", i + 2)).collect();
+        let placeholders: Vec<String> = (0..columns.len()).map(|i| format!("${}", i + 3)).collect();
         format!(
             "({}) VALUES ({})",
             column_list(columns.iter().copied(), None),
@@ -96,11 +99,11 @@ pub fn insert(meta: &TableMeta, columns: &[&str]) -> String {
     let returning = all_columns(meta, None);
     if let Some(key) = columns.iter().position(|c| *c == meta.primary_key) {
         return format!(
-            "WITH \"audit\" AS (\n    INSERT INTO {audit} (\"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\")\n    \
-             VALUES ('data_create', $1, {resource}, ${id}, 'insert')\n)\nINSERT INTO {table} {values}\nRETURNING {returning}",
+            "WITH \"audit\" AS (\n    INSERT INTO {audit} (\"id\", \"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\")\n    \
+             VALUES ($2, 'data_create', $1, {resource}, ${id}, 'insert')\n)\nINSERT INTO {table} {values}\nRETURNING {returning}",
             audit = ident(AUDIT_TABLE),
             resource = literal(meta.table),
-            id = key + 2,
+            id = key + 3,
         );
     }
     format!(
@@ -109,8 +112,9 @@ pub fn insert(meta: &TableMeta, columns: &[&str]) -> String {
     )
 }
 
-/// Get a live row by id. Audited (tables with PHI): `$1` actor, `$2` id, and the audit row is
-/// written whether or not the row exists (`success` false when not). Otherwise `$1` id.
+/// Get a live row by id. Audited (tables with PHI): `$1` actor, `$2` audit row id, `$3` id, and
+/// the audit row is written whether or not the row exists (`success` false when not). Otherwise
+/// `$1` id.
 pub fn get(meta: &TableMeta) -> String {
     let select = |id: &str| {
         format!(
@@ -125,9 +129,9 @@ pub fn get(meta: &TableMeta) -> String {
         return select("$1");
     }
     format!(
-        "WITH \"found\" AS (\n    {found}\n), \"audit\" AS (\n    INSERT INTO {audit} (\"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\", \"success\")\n    \
-         VALUES ('data_access', $1, {table}, $2, 'get', EXISTS (SELECT 1 FROM \"found\"))\n)\nSELECT * FROM \"found\"",
-        found = select("$2"),
+        "WITH \"found\" AS (\n    {found}\n), \"audit\" AS (\n    INSERT INTO {audit} (\"id\", \"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\", \"success\")\n    \
+         VALUES ($2, 'data_access', $1, {table}, $3, 'get', EXISTS (SELECT 1 FROM \"found\"))\n)\nSELECT * FROM \"found\"",
+        found = select("$3"),
         audit = ident(AUDIT_TABLE),
         table = literal(meta.table),
     )
@@ -145,19 +149,20 @@ fn audit_value(column: &ColumnMeta, expr: &str, opad: usize, ipad: usize) -> Str
     }
 }
 
-/// Update the live row `$2` (`$1` actor): `SET` each of `columns` to `$3..`, in order. When one
-/// of them is PII/PHI, two more parameters follow: the audit key's outer and inner HMAC pads.
+/// Update the live row `$3` (`$1` actor, `$2` audit row id): `SET` each of `columns` to `$4..`,
+/// in order. When one of them is PII/PHI, two more parameters follow: the audit key's outer and
+/// inner HMAC pads.
 ///
 /// The old values come from `FROM (SELECT ... FOR UPDATE) "before"`: `RETURNING` only sees the
 /// new row, and the lock makes the old values the ones actually replaced. The audit row's
 /// `changes` holds `{column: {old, new}}` for each column whose value really changed.
 pub fn update(meta: &TableMeta, columns: &[&str]) -> String {
     let k = columns.len();
-    let (opad, ipad) = (k + 3, k + 4);
+    let (opad, ipad) = (k + 4, k + 5);
     let set: Vec<String> = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("{} = ${}", ident(c), i + 3))
+        .map(|(i, c)| format!("{} = ${}", ident(c), i + 4))
         .collect();
     let before_columns = column_list(
         std::iter::once(meta.primary_key).chain(columns.iter().copied()),
@@ -192,7 +197,7 @@ pub fn update(meta: &TableMeta, columns: &[&str]) -> String {
     }
     format!(
         "WITH \"changed\" AS (\n    UPDATE {table} AS \"target\" SET {set}\n    \
-         FROM (SELECT {before_columns} FROM {table} WHERE {pk} = $2{live} FOR UPDATE) AS \"before\"\n    \
+         FROM (SELECT {before_columns} FROM {table} WHERE {pk} = $3{live} FOR UPDATE) AS \"before\"\n    \
          WHERE \"target\".{pk} = \"before\".{pk}\n    RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\nSELECT {columns} FROM \"changed\"",
         table = ident(meta.table),
         set = set.join(", "),
@@ -203,7 +208,7 @@ pub fn update(meta: &TableMeta, columns: &[&str]) -> String {
     )
 }
 
-/// Soft-delete the live row `$2` (`$1` actor): set its soft-delete column to `now()`.
+/// Soft-delete the live row `$3` (`$1` actor, `$2` audit row id): set its soft-delete column to `now()`.
 /// `None` for a table without soft delete.
 pub fn soft_delete(meta: &TableMeta) -> Option<String> {
     let col = meta.soft_delete?;
@@ -213,7 +218,7 @@ pub fn soft_delete(meta: &TableMeta) -> Option<String> {
         col = ident(col),
     );
     Some(format!(
-        "WITH \"changed\" AS (\n    UPDATE {table} SET {col} = now() WHERE {pk} = $2 AND {col} IS NULL\n    RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\nSELECT * FROM \"changed\"",
+        "WITH \"changed\" AS (\n    UPDATE {table} SET {col} = now() WHERE {pk} = $3 AND {col} IS NULL\n    RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\nSELECT * FROM \"changed\"",
         table = ident(meta.table),
         col = ident(col),
         pk = ident(meta.primary_key),
@@ -222,7 +227,7 @@ pub fn soft_delete(meta: &TableMeta) -> Option<String> {
     ))
 }
 
-/// Restore the soft-deleted row `$2` (`$1` actor). `None` for a table without soft delete.
+/// Restore the soft-deleted row `$3` (`$1` actor, `$2` audit row id). `None` for a table without soft delete.
 pub fn restore(meta: &TableMeta) -> Option<String> {
     let col = meta.soft_delete?;
     let before = ident(&format!("before.{col}"));
@@ -232,7 +237,7 @@ pub fn restore(meta: &TableMeta) -> Option<String> {
     );
     Some(format!(
         "WITH \"changed\" AS (\n    UPDATE {table} AS \"target\" SET {col} = NULL\n    \
-         FROM (SELECT {pk}, {col} FROM {table} WHERE {pk} = $2 AND {col} IS NOT NULL FOR UPDATE) AS \"before\"\n    \
+         FROM (SELECT {pk}, {col} FROM {table} WHERE {pk} = $3 AND {col} IS NOT NULL FOR UPDATE) AS \"before\"\n    \
          WHERE \"target\".{pk} = \"before\".{pk}\n    RETURNING {returning}, \"before\".{col} AS {before}\n), \"audit\" AS (\n    {audit}\n)\nSELECT {columns} FROM \"changed\"",
         table = ident(meta.table),
         col = ident(col),
@@ -243,10 +248,10 @@ pub fn restore(meta: &TableMeta) -> Option<String> {
     ))
 }
 
-/// Delete the row `$2` for good (`$1` actor), soft-deleted or not.
+/// Delete the row `$3` for good (`$1` actor, `$2` audit row id), soft-deleted or not.
 pub fn hard_delete(meta: &TableMeta) -> String {
     format!(
-        "WITH \"changed\" AS (\n    DELETE FROM {table} WHERE {pk} = $2\n    RETURNING {pk}\n), \"audit\" AS (\n    {audit}\n)\nSELECT {pk} FROM \"changed\"",
+        "WITH \"changed\" AS (\n    DELETE FROM {table} WHERE {pk} = $3\n    RETURNING {pk}\n), \"audit\" AS (\n    {audit}\n)\nSELECT {pk} FROM \"changed\"",
         table = ident(meta.table),
         pk = ident(meta.primary_key),
         audit = audit_from_changed(meta, "data_delete", "hard_delete", None),
@@ -264,12 +269,12 @@ pub struct Listing<'a> {
     pub contains: Option<&'a str>,
 }
 
-/// A page of rows in `(sort key, primary key)` order. Parameters: `$1` actor when the table
+/// A page of rows in `(sort key, primary key)` order. Parameters: `$1` actor and `$2` audit row id when the table
 /// audits reads, then the cursor's key columns (if any), then the containment filter (if any),
 /// then the limit. An audited listing writes one `data_access` row naming the ids returned.
 pub fn list(meta: &TableMeta, listing: Listing<'_>) -> String {
     let audited = meta.audits_reads();
-    let mut next = if audited { 2 } else { 1 };
+    let mut next = if audited { 3 } else { 1 };
     let mut param = || {
         let p = format!("${next}");
         next += 1;
@@ -329,8 +334,8 @@ pub fn list(meta: &TableMeta, listing: Listing<'_>) -> String {
         }
     };
     format!(
-        "WITH \"found\" AS (\n    {select}\n), \"audit\" AS (\n    INSERT INTO {audit} (\"event_type\", \"user_id\", \"resource_type\", \"action\", \"details\")\n    \
-         SELECT 'data_access', $1, {table}, {action}, jsonb_build_object('count', count(*), 'ids', COALESCE(jsonb_agg(\"found\".{pk} ORDER BY {order_found}), '[]'::jsonb){filter_detail}) FROM \"found\"\n)\n\
+        "WITH \"found\" AS (\n    {select}\n), \"audit\" AS (\n    INSERT INTO {audit} (\"id\", \"event_type\", \"user_id\", \"resource_type\", \"action\", \"details\")\n    \
+         SELECT $2, 'data_access', $1, {table}, {action}, jsonb_build_object('count', count(*), 'ids', COALESCE(jsonb_agg(\"found\".{pk} ORDER BY {order_found}), '[]'::jsonb){filter_detail}) FROM \"found\"\n)\n\
          SELECT * FROM \"found\" ORDER BY {order_list}",
         audit = ident(AUDIT_TABLE),
         table = literal(meta.table),
@@ -509,9 +514,9 @@ mod tests {
     #[test]
     fn sensitive_values_are_hashed_and_filters_on_them_redacted() {
         let sql = update(&CASES, &["title", "status"]);
-        // `title` (PHI) goes through the keyed hash with the pads in $5/$6; `status` does not.
+        // `title` (PHI) goes through the keyed hash with the pads in $6/$7; `status` does not.
         assert!(
-            sql.contains("sha256($5 || sha256($6 || convert_to(\"changed\".\"title\"::text"),
+            sql.contains("sha256($6 || sha256($7 || convert_to(\"changed\".\"title\"::text"),
             "{sql}"
         );
         assert!(!sql.contains("convert_to(\"changed\".\"status\""), "{sql}");
@@ -556,7 +561,7 @@ mod tests {
         };
         let sql = update(&SECRETS, &["secret"]);
         assert!(
-            sql.contains("sha256($4 || sha256($5 || convert_to(\"changed\".\"secret\"::text"),
+            sql.contains("sha256($5 || sha256($6 || convert_to(\"changed\".\"secret\"::text"),
             "{sql}"
         );
         assert!(!sql.contains("to_jsonb(\"changed\".\"secret\")"), "{sql}");

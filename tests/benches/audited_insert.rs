@@ -6,7 +6,8 @@
 //!   `repo_runtime::Prepared` connection (prepared once, like a prepared statement);
 //! - **raw**: one `INSERT ... RETURNING` of the same row, no audit (what auditing costs);
 //! - **naive**: `BEGIN; INSERT; INSERT INTO audit_logs; COMMIT`, the obvious correct way
-//!   (what one statement saves).
+//!   (what one statement saves). Its audit row takes the column's default id, a random UUID, as
+//!   a hand-written one would; the repository draws a time-ordered one (`audit_row_id`).
 //!
 //! Raw and naive are measured three ways: with `query_typed` (one round trip per statement and no
 //! prepared statement, the mechanism the repository uses), with statements prepared once and

@@ -54,6 +54,8 @@ fn data_key() -> &'static DataKey {
 /// One audit row, as the tests look at it.
 #[derive(Debug, Clone, PartialEq)]
 struct Audit {
+    id: Uuid,
+    timestamp: DateTime<Utc>,
     event_type: String,
     user_id: Option<Uuid>,
     resource_type: Option<String>,
@@ -79,7 +81,8 @@ fn take_audit(client: &mut Client) -> Vec<Audit> {
                      SELECT a.ctid AS position, a.* FROM audit_logs a
                       WHERE NOT EXISTS (SELECT 1 FROM seen_audit s WHERE s.id = a.id)
                  ), seen AS (INSERT INTO seen_audit SELECT id FROM fresh)
-                 SELECT event_type::text, user_id, resource_type, resource_id, action, success, changes, details
+                 SELECT event_type::text, user_id, resource_type, resource_id, action, success, changes, details,
+                        id, \"timestamp\"
                    FROM fresh ORDER BY position",
                 &[],
             )
@@ -95,6 +98,8 @@ fn take_audit(client: &mut Client) -> Vec<Audit> {
             success: r.get(5),
             changes: r.get(6),
             details: r.get(7),
+            id: r.get(8),
+            timestamp: r.get(9),
         })
         .collect()
 }
@@ -120,7 +125,22 @@ fn one_audit(
     assert_eq!(row.user_id, Some(actor), "{row:#?}");
     assert_eq!(row.resource_type.as_deref(), Some(table), "{row:#?}");
     assert_eq!(row.resource_id, id, "{row:#?}");
+    drawn_by_the_repository(&row);
     row
+}
+
+/// The audit row's id is a version 7 UUID (`repo_runtime::audit_row_id`) whose time is the
+/// row's `timestamp` (the transaction's start, on the same machine's clock), give or take a
+/// minute: drawn for this row, not left to the column's random default.
+fn drawn_by_the_repository(row: &Audit) {
+    assert_eq!(row.id.get_version_num(), 7, "{row:#?}");
+    let (seconds, _) = row
+        .id
+        .get_timestamp()
+        .expect("a version 7 UUID has a time")
+        .to_unix();
+    let drift = i64::try_from(seconds).expect("seconds since 1970") - row.timestamp.timestamp();
+    assert!(drift.abs() <= 60, "{drift} s apart: {row:#?}");
 }
 
 fn new_case(created_by: Uuid, number: &str) -> NewCase {
@@ -610,6 +630,65 @@ fn random_keys_are_drawn_by_the_repository_and_audited() {
 /// and roll back change and audit together; statements deallocated behind its back, or whose
 /// result type a migration changed, fail the next call once (26000, 0A000) and are prepared
 /// again.
+/// Every audit row the repository writes, by any method and on either kind of connection, gets
+/// a time-ordered id, increasing in the order the rows were written (which keeps the audit
+/// table's primary key growing at its right edge). Other writers still get the column default,
+/// a random id.
+#[test]
+fn audit_ids_increase_in_write_order() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_audit_ids");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    for i in 0..5 {
+        let case = Case::insert(&mut client, actor, &new_case(actor_id, &format!("O-{i}")))
+            .expect("insert");
+        Case::get(&mut client, actor, &case.id).expect("get");
+    }
+    Case::list(&mut client, actor, &PageRequest::first(2)).expect("list");
+    for row in take_audit(&mut client) {
+        drawn_by_the_repository(&row);
+    }
+    let mut db = Prepared::new(client);
+    every_call(&mut db, actor, "O-P");
+    let mut client = db.into_inner();
+    for i in 0..5 {
+        Case::insert(&mut client, actor, &new_case(actor_id, &format!("O-Q{i}"))).expect("insert");
+    }
+
+    let all: Vec<(Uuid, String)> = client
+        .query(
+            "SELECT id, coalesce(action, '') FROM audit_logs ORDER BY ctid",
+            &[],
+        )
+        .expect("audit rows")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    // 10 + 1 above, 7 in every_call (insert, get, update, list, soft and hard delete, restore), 5.
+    assert_eq!(all.len(), 23, "{all:#?}");
+    for pair in all.windows(2) {
+        assert!(pair[0].0 < pair[1].0, "not increasing: {pair:#?}");
+    }
+    assert!(
+        all.iter().all(|(id, _)| id.get_version_num() == 7),
+        "{all:#?}"
+    );
+
+    let other: Uuid = client
+        .query_one(
+            "INSERT INTO audit_logs (event_type, user_id, action) VALUES ('login_success', $1, 'login') \
+             RETURNING id",
+            &[&actor_id],
+        )
+        .expect("an audit row written by hand")
+        .get(0);
+    assert_eq!(other.get_version_num(), 4, "the column default: {other}");
+}
+
 #[test]
 fn prepared_connection_prepares_once_and_audits_alike() {
     let Fixture {
