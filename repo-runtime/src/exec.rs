@@ -233,18 +233,10 @@ pub fn get<T: Table, C: Executor + ?Sized>(
     id: &Uuid,
 ) -> Result<Option<T>, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let statement = statement::<T>(Shape::Get, &[], *id)?;
     let rows = if T::META.audits_reads() {
-        let [user_id, audit_id] = audit_stamp(&actor);
-        client.run(
-            &statement,
-            &[
-                (&user_id, Type::UUID),
-                (&audit_id, Type::UUID),
-                (id, Type::UUID),
-            ],
-        )?
+        by_id::<T, C>(client, actor, id, Shape::Get)?
     } else {
+        let statement = statement::<T>(Shape::Get, &[], *id)?;
         client.run(&statement, &[(id, Type::UUID)])?
     };
     rows.first()
@@ -286,6 +278,7 @@ pub fn update<T: Table, C: Executor + ?Sized>(
     decode_one(&rows, *id, data_key)
 }
 
+/// Runs the audited by-key statement `shape` on the row `id`.
 fn by_id<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,

@@ -440,7 +440,17 @@ fn run_path<'k>(
     // insert no slower than the raw INSERT the ratio is at most 1 + (naive - audited) / raw
     // (per-insert times). Below 2x, a commit (on a durable server, its WAL flush) costs more
     // than those round trips, and no audited insert reaches 2x.
-    let (audited, raw, naive) = (1, 3, 6);
+    let at = |wanted: Variant| {
+        Variant::ALL
+            .iter()
+            .position(|v| *v == wanted)
+            .expect("listed")
+    };
+    let (audited, raw, naive) = (
+        at(Variant::AuditedPrepared),
+        at(Variant::RawPrepared),
+        at(Variant::NaivePrepared),
+    );
     let ceiling = quartiles(
         per_second
             .iter()
