@@ -95,9 +95,9 @@ pub use sql_type::{SqlArrayElement, SqlType, enum_type};
 pub use table::{ColumnMeta, Table, TableMeta};
 
 /// The name of the audit table every audited statement writes to. Its columns are a contract:
-/// `id` (uuid, unique), `event_type` (an enum with `data_access`, `data_create`, `data_update`, `data_delete`),
-/// `user_id`, `resource_type`, `resource_id` (uuid), `action`, `success`, `changes` and `details`
-/// (jsonb).
+/// `id` (uuid, unique), `event_type` (an enum with `data_access`, `data_create`, `data_update`,
+/// `data_delete`), `user_id`, `resource_type`, `resource_id` (uuid), `action`, `success`,
+/// `changes` and `details` (jsonb).
 pub const AUDIT_TABLE: &str = "audit_logs";
 
 /// A new id for an audit row the repository writes: a time-ordered UUID (version 7, RFC 9562:
@@ -109,7 +109,7 @@ pub const AUDIT_TABLE: &str = "audit_logs";
 /// from the root and, once the index outgrows memory, read from disk; a time-ordered one lands
 /// on the rightmost leaf, which PostgreSQL keeps at hand for ascending inserts. On a local
 /// socket the audited insert benchmark went from 0.77x to 0.80x a raw INSERT (medians of 9 and
-/// 12 runs). PostgreSQL 15 has no `uuidv7()` (it arrives in 18), and building one in SQL cost
+/// 13 runs). PostgreSQL 15 has no `uuidv7()` (it arrives in 18), and building one in SQL cost
 /// the server about what it saved.
 ///
 /// Only audit rows: their time is no secret (the row holds it) and their ids stay inside. The

@@ -625,11 +625,6 @@ fn random_keys_are_drawn_by_the_repository_and_audited() {
     created(&mut client, actor_id, skipped.id.expect("id"));
 }
 
-/// On a `Prepared` connection the calls return and audit exactly as on a plain one; each
-/// statement is prepared once on the server and reused; its transactions share the statements
-/// and roll back change and audit together; statements deallocated behind its back, or whose
-/// result type a migration changed, fail the next call once (26000, 0A000) and are prepared
-/// again.
 /// Every audit row the repository writes, by any method and on either kind of connection, gets
 /// a time-ordered id, increasing in the order the rows were written (which keeps the audit
 /// table's primary key growing at its right edge). Other writers still get the column default,
@@ -689,6 +684,11 @@ fn audit_ids_increase_in_write_order() {
     assert_eq!(other.get_version_num(), 4, "the column default: {other}");
 }
 
+/// On a `Prepared` connection the calls return and audit exactly as on a plain one; each
+/// statement is prepared once on the server and reused; its transactions share the statements
+/// and roll back change and audit together; statements deallocated behind its back, or whose
+/// result type a migration changed, fail the next call once (26000, 0A000) and are prepared
+/// again.
 #[test]
 fn prepared_connection_prepares_once_and_audits_alike() {
     let Fixture {
