@@ -197,7 +197,7 @@ impl Linter {
         let touched = touched_tables(&st.node, &self.state, &self.names);
         let mut before = self.take_problems(&touched);
         self.memo.0.clear();
-        let result = self.names.apply(&mut self.state, &st.node);
+        let result = model::replay::apply(&mut self.state, &mut self.names, &st.node);
         let names: &[String] = match &touched {
             Touched::Tables(t) => t,
             Touched::All => &[],

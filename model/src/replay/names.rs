@@ -1,0 +1,201 @@
+//! Hash indexes over the names of a catalog that is replayed for a long time.
+
+use std::collections::HashMap;
+
+use pg_query::NodeEnum;
+
+use super::{Applied, Result};
+use crate::catalog::*;
+
+/// Hash indexes over the catalog's table and index names, kept beside a catalog that is
+/// replayed statement by statement for a long time (the linter replays whole histories:
+/// thousands of tables). Without it every lookup scans the table list and every `CREATE INDEX`
+/// scans every index for a name clash, which is quadratic over a long history.
+///
+/// The catalog's fields stay the one source of truth: a hit is checked against the catalog
+/// before it is believed (a stale one falls back to a scan), tables appended since the last use
+/// are indexed on the next lookup, a shorter table list (a drop) and a rename make it rebuild.
+/// It follows every change made through [`super::apply`]; after changing the catalog by other
+/// means, call [`NameIndex::reset`].
+///
+/// Keys are hashes of the names, not the names: the catalog holds those, every hit is compared
+/// with it anyway, and thousands of copied names cost more to make and free than the lookups.
+#[derive(Debug, Clone, Default)]
+pub struct NameIndex {
+    /// Hash of a table name -> positions in `catalog.tables`.
+    tables: HashMap<u64, Positions, FastHash>,
+    /// Hash of an index name -> positions of the tables holding it.
+    indexes: HashMap<u64, Positions, FastHash>,
+    /// `catalog.tables.len()` when last brought up to date; `None` when a rebuild is due.
+    synced: Option<usize>,
+}
+
+/// Table positions under one hash: nearly always one.
+#[derive(Debug, Clone)]
+enum Positions {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Positions {
+    /// Adds `i` to `slot`; a new slot to insert when there was none.
+    fn add(slot: Option<&mut Positions>, i: usize) -> Option<Positions> {
+        let Some(p) = slot else {
+            return Some(Positions::One(i));
+        };
+        match p {
+            Positions::One(j) if *j == i => {}
+            Positions::One(j) => {
+                let j = *j;
+                *p = Positions::Many(vec![j, i]);
+            }
+            Positions::Many(v) => {
+                if !v.contains(&i) {
+                    v.push(i);
+                }
+            }
+        }
+        None
+    }
+
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Positions::One(i) => std::slice::from_ref(i),
+            Positions::Many(v) => v,
+        }
+    }
+}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    FastHash::default().hash_one(name)
+}
+
+fn add_position(map: &mut HashMap<u64, Positions, FastHash>, name: &str, i: usize) {
+    let key = name_hash(name);
+    if let Some(new) = Positions::add(map.get_mut(&key), i) {
+        map.insert(key, new);
+    }
+}
+
+/// The hasher of the maps keyed by names from the migrations being replayed: foldhash with a
+/// fixed seed (the names come from the repository, not from an adversary, and SipHash cost more
+/// than the lookups it served). Keys are the names' 64-bit hashes, so collisions cost scans: a
+/// hand-written FxHash gave 962 of 5,000 names shaped `big_a_N_idx` a hash another one had.
+pub type FastHash = foldhash::fast::FixedState;
+
+impl NameIndex {
+    /// Forgets everything: the next use rebuilds from the catalog.
+    pub fn reset(&mut self) {
+        self.synced = None;
+    }
+
+    /// Brings the index up to date: tables appended since the last call are added; a shorter
+    /// table list, or a reset, rebuilds it.
+    pub fn sync(&mut self, catalog: &Catalog) {
+        let len = catalog.tables.len();
+        let from = match self.synced {
+            Some(n) if n <= len => n,
+            _ => {
+                self.tables.clear();
+                self.indexes.clear();
+                0
+            }
+        };
+        for (i, t) in catalog.tables.iter().enumerate().skip(from) {
+            add_position(&mut self.tables, &t.name, i);
+            for ix in &t.indexes {
+                add_position(&mut self.indexes, &ix.name, i);
+            }
+        }
+        self.synced = Some(len);
+    }
+
+    /// The position of table `name` in `catalog.tables`. Scans when the index is behind.
+    pub fn table_position(&self, catalog: &Catalog, name: &str) -> Option<usize> {
+        // Most statements touch the table created last: no hashing for it.
+        if let Some(last) = catalog.tables.len().checked_sub(1)
+            && catalog.tables[last].name == name
+        {
+            return Some(last);
+        }
+        if self.synced == Some(catalog.tables.len()) {
+            let positions = self.tables.get(&name_hash(name))?;
+            // The newest table of a name, as the scan finds it.
+            let found = positions.as_slice().iter().copied();
+            if let Some(i) = found.filter(|&i| catalog.tables[i].name == name).max() {
+                return Some(i);
+            }
+            // Another name with the same hash: fall through to the scan.
+        }
+        catalog.tables.iter().rposition(|t| t.name == name)
+    }
+
+    /// The table named `name`.
+    pub fn table<'c>(&self, catalog: &'c Catalog, name: &str) -> Option<&'c Table> {
+        self.table_position(catalog, name)
+            .map(|i| &catalog.tables[i])
+    }
+
+    /// The position of the table that has an index named `name`. Scans when the index is
+    /// behind.
+    pub fn index_position(&self, catalog: &Catalog, name: &str) -> Option<usize> {
+        let has = |t: &Table| t.indexes.iter().any(|ix| ix.name == name);
+        if self.synced == Some(catalog.tables.len()) {
+            let positions = self.indexes.get(&name_hash(name))?;
+            // The first table holding it, as the scan finds it.
+            let found = positions.as_slice().iter().copied();
+            if let Some(i) = found.filter(|&i| has(&catalog.tables[i])).min() {
+                return Some(i);
+            }
+            // Dropped since, or another name with the same hash: the scan decides.
+        }
+        catalog.tables.iter().position(has)
+    }
+
+    /// [`NameIndex::table_position`], after bringing the index up to date.
+    pub(super) fn position_mut(&mut self, catalog: &Catalog, name: &str) -> Option<usize> {
+        self.sync(catalog);
+        self.table_position(catalog, name)
+    }
+
+    /// What a statement changed that [`NameIndex::sync`] cannot see by itself.
+    pub(super) fn follow(&mut self, catalog: &Catalog, node: &NodeEnum, result: &Result<Applied>) {
+        match node {
+            // A new index joins its table's entry. It is the table's last: re-adding all of them
+            // would make a table with thousands of indexes quadratic. (When the statement added
+            // nothing, the last one is already there and adding it again changes nothing.)
+            NodeEnum::IndexStmt(s) => {
+                let table = super::ast::relation_name(s.relation.as_ref()).ok();
+                let table = table.and_then(|t| self.table_position(catalog, &t));
+                if let Some(i) = table
+                    && let Some(ix) = catalog.tables[i].indexes.last()
+                {
+                    add_position(&mut self.indexes, &ix.name, i);
+                }
+            }
+            // These append tables, remove tables or indexes (a shorter list rebuilds; a removed
+            // index is a stale hit, checked), or change neither.
+            NodeEnum::CreateStmt(_)
+            | NodeEnum::AlterTableStmt(_)
+            | NodeEnum::DropStmt(_)
+            | NodeEnum::CommentStmt(_)
+            | NodeEnum::CreateEnumStmt(_)
+            | NodeEnum::AlterEnumStmt(_)
+            | NodeEnum::CreateFunctionStmt(_)
+            | NodeEnum::CreateTrigStmt(_)
+            | NodeEnum::GrantStmt(_)
+            | NodeEnum::CreateExtensionStmt(_)
+            | NodeEnum::ViewStmt(_)
+            | NodeEnum::CreateSeqStmt(_)
+            | NodeEnum::AlterSeqStmt(_)
+            | NodeEnum::CreateSchemaStmt(_)
+            | NodeEnum::CreatePolicyStmt(_)
+            | NodeEnum::AlterPolicyStmt(_) => {}
+            _ if matches!(result, Ok(Applied::NoSchemaChange(_))) => {}
+            // Renames (and whatever else) change names in place.
+            _ => self.reset(),
+        }
+        self.sync(catalog);
+    }
+}
