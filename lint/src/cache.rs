@@ -2,8 +2,8 @@
 //! a hash of that chain, so that re-linting a long history where only the newest file changed
 //! parses and replays only that file.
 //!
-//! Key of the state after file k: SHA-256 over the key after file k-1, the file's path and its
-//! bytes (plus the linter version and the configuration that changes findings), like a
+//! Key of the state after file k: SHA-256 over the key after file k-1, the file's path, its
+//! bytes, its layout and transaction (plus the linter version and the configuration that changes findings), like a
 //! migration checksum chain: editing, inserting or reordering any earlier file changes every
 //! later key. A cache holds the states after the last two files of the run that wrote it, so
 //! both "newest file edited" and "one file added" find their prefix. Serialised with postcard
@@ -61,6 +61,10 @@ pub fn chain_keys(files: &[SourceFile], config: &Config) -> Vec<String> {
             h.update(f.path.as_bytes());
             h.update((f.text.len() as u64).to_le_bytes());
             h.update(f.text.as_bytes());
+            // How the file runs changes its findings as much as its text does.
+            h.update(f.layout.name().as_bytes());
+            h.update([0]);
+            h.update(f.transaction.name().as_bytes());
             previous = hex(&h.finalize());
             previous.clone()
         })

@@ -2,7 +2,8 @@
 //!
 //! ```toml
 //! postgres_version = 15          # the server the migrations run on (default 15)
-//! assume_in_transaction = true   # files without `-- codegen:no-transaction` run in one transaction
+//! assume_in_transaction = true   # files run in a transaction when their tool runs them in one
+//! layout = "goose"               # read directories as this tool lays them out (default: recognised)
 //! disable = ["uuid-primary-key"] # same as setting the rule to "off"
 //!
 //! [rules]
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::finding::Severity;
+use crate::layout::Layout;
 use crate::registry;
 
 /// The name of the configuration file.
@@ -27,8 +29,11 @@ pub const FILE_NAME: &str = "lint.toml";
 pub struct Config {
     /// Major version of the target server.
     pub postgres_version: u32,
-    /// Whether a file without the no-transaction marker runs inside one transaction.
+    /// Whether files run inside a transaction when their migration tool runs them in one
+    /// (false: every file runs statement by statement; only explicit BEGIN ... COMMIT counts).
     pub assume_in_transaction: bool,
+    /// The migration tool's layout to read directories with; `None`: recognised per directory.
+    pub layout: Option<Layout>,
     /// Per-rule overrides: `None` turns the rule off.
     pub severities: BTreeMap<String, Option<Severity>>,
 }
@@ -38,6 +43,7 @@ impl Default for Config {
         Config {
             postgres_version: 15,
             assume_in_transaction: true,
+            layout: None,
             severities: BTreeMap::new(),
         }
     }
@@ -48,6 +54,7 @@ impl Default for Config {
 struct RawConfig {
     postgres_version: Option<toml::Value>,
     assume_in_transaction: Option<bool>,
+    layout: Option<String>,
     #[serde(default)]
     disable: Vec<String>,
     #[serde(default)]
@@ -70,6 +77,15 @@ impl Config {
         }
         if let Some(b) = raw.assume_in_transaction {
             config.assume_in_transaction = b;
+        }
+        if let Some(name) = &raw.layout {
+            match Layout::from_name(name) {
+                Some(l) => config.layout = Some(l),
+                None => errors.push(format!(
+                    "layout: unknown layout \"{name}\"; expected one of {}",
+                    Layout::NAMES.join(", ")
+                )),
+            }
         }
         let check_rule = |name: &str, errors: &mut Vec<String>| {
             if registry::rule(name).is_some() {
@@ -163,5 +179,16 @@ mod tests {
             "{errors:?}"
         );
         assert!(Config::parse("colour = true").is_err());
+    }
+
+    #[test]
+    fn layout_by_name() {
+        let config = Config::parse("layout = \"goose\"").expect("valid");
+        assert_eq!(config.layout, Some(Layout::Goose));
+        let errors = Config::parse("layout = \"liquibase\"").expect_err("invalid");
+        assert!(
+            errors[0].contains("expected one of codegen, diesel, golang-migrate"),
+            "{errors:?}"
+        );
     }
 }

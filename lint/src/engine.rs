@@ -125,7 +125,9 @@ impl Linter {
         let index = self.files.len();
         let mut scope = FileScope {
             transactional_file: self.config.assume_in_transaction
-                && !source.no_transaction_marker(),
+                && source.runs_in_transaction(items),
+            layout: source.layout,
+            transaction: source.transaction,
             ..Default::default()
         };
         let spans: Vec<(usize, usize)> = items.iter().map(Item::span).collect();

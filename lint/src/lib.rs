@@ -6,6 +6,8 @@
 //!   documentation (`lint --explain RULE`).
 //! - [`engine`] walks the files: statement rules see the state before each statement, schema-state
 //!   rules the state after each file, and every finding is reported where its problem began.
+//! - [`layout`] knows migration tools' directory layouts: which files are up-migrations, in
+//!   which order, which part of each, and whether each runs in a transaction.
 //! - [`render`] prints a [`Report`] as human text, JSON, SARIF or GitHub annotations.
 //!
 //! Pure library: no file, terminal or network I/O (that is `main.rs`); inputs are strings.
@@ -14,6 +16,7 @@ pub mod cache;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod layout;
 pub mod parse;
 pub mod registry;
 pub mod render;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use lint::cache::{self, Cache};
 use lint::config::{self, Config};
+use lint::layout::{self, Entry, Layout};
 use lint::registry::RULES;
 use lint::render::{self, Format};
 use lint::source::SourceFile;
@@ -25,7 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     name = "lint",
     version,
     about = "Lint PostgreSQL migrations: replay them in order and check every statement and schema state",
-    after_help = "PATH is a .sql file, a directory of migrations (files sorted by name, *.down.sql skipped) or `-` for standard input. Exit status: 0 without error-level findings, 1 with, 2 for usage or I/O errors."
+    after_help = "PATH is a .sql file, a directory of migrations or `-` for standard input. A directory is read the way its migration tool lays it out (codegen, Diesel, golang-migrate, Flyway, sqlx, Prisma, dbmate, goose, postgres-migrations, a pg_dump or Rails structure.sql; --verbose says which): its up-migrations in the tool's order, each in a transaction or not as the tool runs it, down sections skipped. Any other directory: *.sql sorted by name, *.down.sql skipped. Exit status: 0 without error-level findings, 1 with, 2 for usage or I/O errors."
 )]
 struct Cli {
     /// Migration files or directories, in order; `-` (or nothing, with piped input) reads stdin.
@@ -57,6 +58,10 @@ struct Cli {
     /// Print what was linted, how much came from the cache and how long it took (stderr).
     #[arg(long, short)]
     verbose: bool,
+    /// Read directories (and files) as this migration tool lays them out, instead of
+    /// recognising the layout (default: `layout` in lint.toml, else recognised).
+    #[arg(long, value_name = "NAME", value_parser = Layout::NAMES)]
+    layout: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -117,7 +122,12 @@ fn run(cli: Cli) -> Result<u8, String> {
         write_out(&mut stdout, &render::render(&report, format, color))?;
         return Ok(u8::try_from(report.exit_code()).unwrap_or(1));
     }
-    let (files, from_stdin) = read_inputs(&cli.paths)?;
+    let forced = cli
+        .layout
+        .as_deref()
+        .and_then(Layout::from_name)
+        .or(config.layout);
+    let (files, from_stdin) = read_inputs(&cli.paths, forced, cli.verbose)?;
     let threads = cli
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
@@ -193,7 +203,11 @@ fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
 }
 
 /// The files to lint, in order, and whether one of them is standard input.
-fn read_inputs(paths: &[String]) -> Result<(Vec<SourceFile>, bool), String> {
+fn read_inputs(
+    paths: &[String],
+    forced: Option<Layout>,
+    verbose: bool,
+) -> Result<(Vec<SourceFile>, bool), String> {
     let mut files = Vec::new();
     let mut stdin_used = false;
     let read_stdin = |files: &mut Vec<SourceFile>| -> Result<(), String> {
@@ -201,7 +215,7 @@ fn read_inputs(paths: &[String]) -> Result<(Vec<SourceFile>, bool), String> {
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| format!("cannot read standard input: {e}"))?;
-        files.push(SourceFile::new("-", text));
+        files.push(single_file("-", &text, None, forced));
         Ok(())
     };
     if paths.is_empty() {
@@ -223,32 +237,102 @@ fn read_inputs(paths: &[String]) -> Result<(Vec<SourceFile>, bool), String> {
         let path = Path::new(p);
         let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {p}: {e}"))?;
         if meta.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| format!("cannot read directory {p}: {e}"))?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|f| {
-                    let name = f
-                        .file_name()
-                        .map(|n| n.to_string_lossy().to_string())
-                        .unwrap_or_default();
-                    f.is_file() && name.ends_with(".sql") && !name.ends_with(".down.sql")
-                })
-                .collect();
-            entries.sort();
-            for f in entries {
-                files.push(read_file(&f)?);
+            let (entries, unreadable) = walk(path)?;
+            let plan = layout::plan(&entries, forced);
+            if verbose {
+                eprintln!("lint: {p}: {}", plan.describe());
+            }
+            for m in plan.migrations {
+                let full = path.join(&m.path);
+                if let Some(e) = unreadable.iter().find(|(rel, _)| *rel == m.path) {
+                    return Err(e.1.clone());
+                }
+                files.push(
+                    SourceFile::new(full.display().to_string(), m.text)
+                        .in_layout(plan.layout, m.transaction),
+                );
             }
         } else {
-            files.push(read_file(path)?);
+            let text = read_text(path)?;
+            let name = path.display().to_string();
+            let layout = forced.unwrap_or_else(|| layout::detect_file(&name, &text));
+            // Diesel's metadata.toml or Flyway's .sql.conf, when the file has one beside it.
+            let sidecar = layout::sidecar_path(layout, &name.replace('\\', "/"))
+                .and_then(|s| std::fs::read_to_string(s).ok());
+            if verbose && layout != Layout::Plain {
+                eprintln!("lint: {p}: a {} migration", layout.name());
+            }
+            files.push(single_file(&name, &text, sidecar.as_deref(), Some(layout)));
         }
     }
     Ok((files, stdin_used))
 }
 
-fn read_file(path: &Path) -> Result<SourceFile, String> {
+/// One file named on the command line (or standard input), as `layout` (or the layout its
+/// name and contents say) runs it.
+fn single_file(
+    name: &str,
+    text: &str,
+    sidecar: Option<&str>,
+    layout: Option<Layout>,
+) -> SourceFile {
+    let layout = layout.unwrap_or_else(|| layout::detect_file(name, text));
+    let m = layout::prepare(layout, name, text, sidecar);
+    SourceFile::new(name, m.text).in_layout(layout, m.transaction)
+}
+
+/// How deep a layout nests its files below the directory named: Prisma's
+/// `migrations/<timestamp>_<name>/migration.sql` when the project's `prisma/` is named.
+const MAX_DEPTH: usize = 3;
+
+/// The files of a migrations directory, as paths relative to it, with the text of those whose
+/// contents a layout reads (`.sql`, `.toml`, `.conf`). Hidden entries, `node_modules` and
+/// `target` are skipped. A file that cannot be read as text is listed with its error, which is
+/// reported only if the layout runs it.
+#[allow(clippy::type_complexity)]
+fn walk(root: &Path) -> Result<(Vec<Entry>, Vec<(String, String)>), String> {
+    let mut entries = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut pending = vec![(root.to_path_buf(), String::new(), 1)];
+    while let Some((dir, prefix, depth)) = pending.pop() {
+        let listing = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?;
+        for item in listing.filter_map(Result::ok) {
+            let name = item.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || name == "node_modules" || name == "target" {
+                continue;
+            }
+            let rel = format!("{prefix}{name}");
+            let full = item.path();
+            if full.is_dir() {
+                if depth < MAX_DEPTH {
+                    pending.push((full, format!("{rel}/"), depth + 1));
+                }
+                continue;
+            }
+            if !full.is_file() {
+                continue;
+            }
+            let wanted = [".sql", ".toml", ".conf"].iter().any(|x| name.ends_with(x));
+            let text = if wanted {
+                match read_text(&full) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        unreadable.push((rel.clone(), e));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            entries.push(Entry::new(rel, text));
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((entries, unreadable))
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
-    Ok(SourceFile::new(path.display().to_string(), text))
+    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
 }

@@ -1,12 +1,20 @@
 //! Source files and positions: byte offsets in, 1-based lines and character columns out.
 
+use crate::layout::{Layout, Transaction};
+
 /// One input file (or standard input) with a line index, so that turning an offset into a
 /// line and column costs a binary search, not a scan: 20,000 findings render in linear time.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     /// The path as the user named it (`-` for standard input).
     pub path: String,
+    /// The text to lint: the file as written, with whatever its tool does not run (down
+    /// sections, directives) blanked, so lines and columns are the file's own.
     pub text: String,
+    /// The migration tool the file belongs to ([`Layout::Plain`] unless a layout says so).
+    pub layout: Layout,
+    /// How its tool runs it: see [`Transaction::applies`].
+    pub transaction: Transaction,
     line_starts: Vec<usize>,
 }
 
@@ -27,11 +35,32 @@ impl SourceFile {
                 .filter(|(_, b)| *b == b'\n')
                 .map(|(i, _)| i + 1),
         );
+        let transaction = if no_transaction_marker(&text) {
+            Transaction::None
+        } else {
+            Transaction::Wrapped
+        };
         SourceFile {
             path: path.into(),
             text,
+            layout: Layout::Plain,
+            transaction,
             line_starts,
         }
+    }
+
+    /// The file as a migration of `layout` that runs as `transaction` says (see
+    /// [`crate::layout::prepare`]).
+    pub fn in_layout(mut self, layout: Layout, transaction: Transaction) -> Self {
+        self.layout = layout;
+        self.transaction = transaction;
+        self
+    }
+
+    /// Whether the file's statements (`items`, as parsed from `text`) run inside a transaction
+    /// block when its tool applies it.
+    pub fn runs_in_transaction(&self, items: &[crate::parse::Item]) -> bool {
+        self.transaction.applies(items)
     }
 
     /// The line and column of a byte offset (clamped to the text).
@@ -72,12 +101,15 @@ impl SourceFile {
     /// Whether the file asks to run outside a transaction (`-- codegen:no-transaction` as its
     /// first line, as codegen writes it and its runner reads it).
     pub fn no_transaction_marker(&self) -> bool {
-        self.text
-            .trim_start_matches('\u{feff}')
-            .lines()
-            .next()
-            .is_some_and(|l| l.trim() == NO_TRANSACTION_MARKER)
+        no_transaction_marker(&self.text)
     }
+}
+
+fn no_transaction_marker(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .is_some_and(|l| l.trim() == NO_TRANSACTION_MARKER)
 }
 
 /// The first line of a migration that runs outside a transaction (codegen's runner honours it).
@@ -108,5 +140,12 @@ mod tests {
         assert!(
             !SourceFile::new("a", "SELECT 1;\n-- codegen:no-transaction").no_transaction_marker()
         );
+        // The marker decides how a file without a layout runs.
+        let items = crate::parse::parse_text("SELECT 1;", 0);
+        assert!(
+            !SourceFile::new("a", "-- codegen:no-transaction\nSELECT 1;")
+                .runs_in_transaction(&items)
+        );
+        assert!(SourceFile::new("a", "SELECT 1;").runs_in_transaction(&items));
     }
 }

@@ -311,3 +311,309 @@ fn the_replay_cache_reuses_the_unchanged_prefix_and_reports_the_same() {
         .collect();
     assert_eq!(rules, vec!["drop-column", "concurrently-in-transaction"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Migration tools' layouts: the directories of `tests/layouts/`, each named after its layout.
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for entry in std::fs::read_dir(from).expect("read") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+/// A copy of `tests/layouts/<name>` in a temporary directory, as `<tmp>/<name>`.
+fn layout_fixture(name: &str) -> PathBuf {
+    let dir = temp_dir(&format!("layout-{name}"));
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/layouts")
+            .join(name),
+        &dir.join(name),
+    );
+    dir
+}
+
+/// `rule file:line:column` of every diagnostic of a JSON report.
+fn diagnostics(out: &Output) -> Vec<String> {
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            stdout(out),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    json["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}:{}:{}",
+                d["rule"].as_str().unwrap_or(""),
+                d["file"].as_str().unwrap_or(""),
+                d["line"],
+                d["column"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_layout_directory_is_linted_as_its_tool_runs_it() {
+    let mut names: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/layouts"))
+            .expect("tests/layouts")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+            .collect();
+    names.sort();
+    for name in names {
+        let dir = layout_fixture(&name);
+        let out = lint(&dir, &[&name, "--no-cache", "--verbose"], None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let layout = if name == "autocommit" { "plain" } else { &name };
+        assert!(
+            stderr.starts_with(&format!("lint: {name}: {layout} layout (")),
+            "{name}: {stderr}"
+        );
+        // Shapes several tools share say which one was taken.
+        let ambiguous = ["autocommit", "golang-migrate"].contains(&name.as_str());
+        assert_eq!(
+            stderr.contains("chosen over"),
+            ambiguous,
+            "{name}: {stderr}"
+        );
+        insta::assert_snapshot!(format!("layout_{name}"), stdout(&out));
+    }
+}
+
+#[test]
+fn flyway_runs_v10_after_v2_and_leaves_undo_files_out() {
+    let dir = layout_fixture("flyway");
+    let found = diagnostics(&lint(
+        &dir,
+        &["flyway", "--format", "json", "--no-cache"],
+        None,
+    ));
+    // In Flyway's order every statement replays, the undo file's DROP TABLE is not linted and
+    // the CONCURRENTLY migration runs without a transaction.
+    assert_eq!(found, Vec::<String>::new());
+    // In name order `V1.1__` comes before `V1__` (and `V10__` before `V2__`): the replay fails
+    // there, so the check above can fail.
+    let by_name = diagnostics(&lint(
+        &dir,
+        &[
+            "flyway",
+            "--format",
+            "json",
+            "--no-cache",
+            "--layout",
+            "plain",
+        ],
+        None,
+    ));
+    assert!(
+        by_name
+            .iter()
+            .any(|d| d.starts_with("replay-failed flyway/V1.1__add_clinic.sql")),
+        "{by_name:?}"
+    );
+    assert!(
+        by_name
+            .iter()
+            .any(|d| d.starts_with("drop-table flyway/U2__drop_notes.sql")),
+        "{by_name:?}"
+    );
+}
+
+#[test]
+fn goose_down_sections_are_not_linted_and_findings_keep_their_lines() {
+    let dir = layout_fixture("goose");
+    let found = diagnostics(&lint(
+        &dir,
+        &["goose", "--format", "json", "--no-cache"],
+        None,
+    ));
+    // Line 3 of the file as written: the two annotation lines above it are blanked, not cut.
+    let expected = [
+        "uuid-primary-key goose/20240101000000_create_dentists.sql:3:1",
+        "drop-column goose/20240102000000_drop_fax.sql:2:1",
+    ];
+    assert_eq!(found, expected);
+    // Read as plain SQL, the Down section of migration 2 runs too and its NOT NULL column is
+    // a finding (so the check above can fail).
+    let plain = diagnostics(&lint(
+        &dir,
+        &[
+            "goose",
+            "--format",
+            "json",
+            "--no-cache",
+            "--layout",
+            "plain",
+        ],
+        None,
+    ));
+    assert!(
+        plain.contains(
+            &"not-null-column-without-default goose/20240102000000_drop_fax.sql:6:33".to_string()
+        ),
+        "{plain:?}"
+    );
+    // Goose files named on their own are recognised by their annotations.
+    let single = diagnostics(&lint(
+        &dir,
+        &[
+            "goose/20240101000000_create_dentists.sql",
+            "goose/20240102000000_drop_fax.sql",
+            "--format",
+            "json",
+            "--no-cache",
+        ],
+        None,
+    ));
+    assert_eq!(single, expected);
+}
+
+#[test]
+fn dbmate_and_postgres_migrations_without_a_transaction_allow_concurrently() {
+    let dir = layout_fixture("dbmate");
+    let found = diagnostics(&lint(
+        &dir,
+        &["dbmate", "--format", "json", "--no-cache"],
+        None,
+    ));
+    // No concurrently-in-transaction for `-- migrate:up transaction:false`; the NOT NULL
+    // column is reported on line 3 of the file as written, column 37.
+    assert_eq!(
+        found,
+        ["not-null-column-without-default dbmate/20240103000000_add_room.sql:3:37"]
+    );
+    let dir = layout_fixture("postgres-migrations");
+    let found = diagnostics(&lint(
+        &dir,
+        &["postgres-migrations", "--format", "json", "--no-cache"],
+        None,
+    ));
+    assert!(
+        !found
+            .iter()
+            .any(|d| d.starts_with("concurrently-in-transaction")),
+        "{found:?}"
+    );
+    // Without its layout, the disable-transaction marker means nothing (the check can fail).
+    let plain = diagnostics(&lint(
+        &dir,
+        &[
+            "postgres-migrations",
+            "--format",
+            "json",
+            "--no-cache",
+            "--layout",
+            "plain",
+        ],
+        None,
+    ));
+    assert!(
+        plain
+            .iter()
+            .any(|d| d == "concurrently-in-transaction postgres-migrations/3_index_code.sql:2:1"),
+        "{plain:?}"
+    );
+}
+
+#[test]
+fn the_layout_can_be_forced_and_a_wrong_name_lists_the_right_ones() {
+    let dir = layout_fixture("golang-migrate");
+    let out = lint(&dir, &["golang-migrate", "--layout", "liquibase"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for name in lint::layout::Layout::NAMES {
+        assert!(stderr.contains(name), "{name}: {stderr}");
+    }
+    // lint.toml's `layout` forces it too: in name order `10_` comes before `2_`, whose
+    // column it indexes.
+    write(&dir, "lint.toml", "layout = \"plain\"\n");
+    let out = lint(
+        &dir,
+        &[
+            "golang-migrate",
+            "--format",
+            "json",
+            "--no-cache",
+            "--verbose",
+        ],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("plain layout (forced)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        diagnostics(&out)
+            .iter()
+            .any(|d| d.starts_with("replay-failed golang-migrate/10_index_floor.up.sql")),
+        "{}",
+        stdout(&out)
+    );
+    // --layout wins over lint.toml.
+    let out = lint(
+        &dir,
+        &[
+            "golang-migrate",
+            "--format",
+            "json",
+            "--no-cache",
+            "--layout",
+            "golang-migrate",
+        ],
+        None,
+    );
+    assert_eq!(
+        diagnostics(&out),
+        ["concurrently-in-transaction golang-migrate/11_label_index.up.sql:3:1"]
+    );
+}
+
+#[test]
+fn a_pg_dump_file_runs_without_a_transaction_and_its_meta_commands_are_skipped() {
+    let dir = layout_fixture("pg-dump");
+    let out = lint(
+        &dir,
+        &["pg-dump/structure.sql", "--format", "json", "--no-cache"],
+        None,
+    );
+    // No syntax error on `\restrict`; Rails' own tables are exempt from uuid-primary-key.
+    assert_eq!(
+        diagnostics(&out),
+        [
+            "unflagged-personal-data pg-dump/structure.sql:29:1",
+            "uuid-primary-key pg-dump/structure.sql:46:1"
+        ]
+    );
+    // The same dump with CONCURRENTLY after it: psql runs it outside a transaction.
+    let text = std::fs::read_to_string(dir.join("pg-dump/structure.sql")).expect("read");
+    write(
+        &dir,
+        "dump.sql",
+        &format!("{text}CREATE INDEX CONCURRENTLY labs_name_idx ON public.labs (name);\n"),
+    );
+    let found = diagnostics(&lint(
+        &dir,
+        &["dump.sql", "--format", "json", "--no-cache"],
+        None,
+    ));
+    assert!(
+        !found
+            .iter()
+            .any(|d| d.starts_with("concurrently-in-transaction")),
+        "{found:?}"
+    );
+}

@@ -15,8 +15,9 @@ use postgres::Client;
 
 fn apply(client: &mut Client, name: &str, sql: &str) {
     let file = SourceFile::new(name, sql);
-    if file.no_transaction_marker() {
-        for statement in lint::parse::parse_text(sql, 0) {
+    let statements = lint::parse::parse_text(sql, 0);
+    if !file.runs_in_transaction(&statements) {
+        for statement in statements {
             let (a, b) = statement.span();
             client
                 .batch_execute(&sql[a..b])

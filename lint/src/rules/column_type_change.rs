@@ -6,7 +6,11 @@
 //! `varchar(n)` to a longer `varchar`, to unbounded `varchar` or to `text`; `text` to unbounded
 //! `varchar`; `numeric(p, s)` to `numeric(q, s)` with `q >= p` or to unconstrained `numeric`;
 //! a higher precision (or none) for `timestamp`, `timestamptz` and `time` (with no `USING`, or
-//! a `USING` that only casts the column).
+//! a `USING` that only casts the column). Widening a `varchar` never rewrites on PostgreSQL 15,
+//! so `varchar(20)` to `varchar(40)`, `varchar` or `text` is not reported. When the replayed
+//! schema does not know the column (its table was created outside the migrations, or by SQL
+//! the replay could not apply), its old type is unknown and nothing is said; a new type the
+//! replay does not model (`citext`, a domain) is named as written.
 //!
 //! ## Why
 //! Any other type change rewrites the whole table and every index on it (or, for a narrowing
@@ -79,29 +83,39 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
         let Some(def) = cmd_column(cmd) else {
             continue;
         };
-        let old = ctx
+        // A column the replay does not know (its table or column came from SQL it could not
+        // apply, or from outside the migrations): nothing is known of the change.
+        let Some(old) = ctx
             .table(&table)
             .and_then(|t| t.column(&cmd.name))
-            .map(|c| c.data_type.clone());
+            .map(|c| c.data_type.clone())
+        else {
+            continue;
+        };
         let new = model::replay::data_type(ctx.catalog, def.type_name.as_ref()).ok();
         let plain_using = match def.raw_default.as_deref().and_then(|d| d.node.as_ref()) {
             None => true,
             Some(expr) => casts_column(expr, &cmd.name),
         };
-        let describe = |t: &Option<DataType>| t.as_ref().map_or("?".to_string(), |t| t.to_string());
-        if let (Some(o), Some(n)) = (&old, &new)
+        if let Some(n) = &new
             && plain_using
-            && binary_compatible(o, n)
+            && binary_compatible(&old, n)
         {
             continue;
         }
         let narrowing = matches!(
             (&old, &new),
             (
-                Some(DataType::Text | DataType::Varchar(_)),
+                DataType::Text | DataType::Varchar(_),
                 Some(DataType::Varchar(Some(_)))
             )
         );
+        // A type the model does not know (an extension's, a domain) is named as written.
+        let new_name = match (&new, def.type_name.as_ref()) {
+            (Some(t), _) => t.to_string(),
+            (None, Some(t)) => written_type(t),
+            (None, None) => "another type".to_string(),
+        };
         let effect = if narrowing && plain_using {
             "reads every row to check it"
         } else {
@@ -112,14 +126,44 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                 NAME,
                 format!(
                     "changing `{table}.{}` from `{}` to `{}` {effect} under an ACCESS EXCLUSIVE lock",
-                    cmd.name,
-                    describe(&old),
-                    describe(&new)
+                    cmd.name, old, new_name
                 ),
             )
             .with_help("add a column of the new type, backfill it in batches and switch over; or suppress with the reason the lock is acceptable")
             .with_table(&table, std::slice::from_ref(&cmd.name)),
         );
+    }
+}
+
+/// A type name as the statement spells it: `citext`, `myschema.money_amount(2)`, `geometry[]`.
+fn written_type(t: &pg_query::protobuf::TypeName) -> String {
+    let names: Vec<String> = strings(&t.names)
+        .into_iter()
+        .filter(|n| n != "pg_catalog")
+        .collect();
+    let mut out = names.join(".");
+    let modifiers: Vec<String> = t
+        .typmods
+        .iter()
+        .filter_map(|m| match m.node.as_ref() {
+            Some(NodeEnum::AConst(c)) => match c.val.as_ref() {
+                Some(pg_query::protobuf::a_const::Val::Ival(i)) => Some(i.ival.to_string()),
+                Some(pg_query::protobuf::a_const::Val::Sval(s)) => Some(s.sval.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if !modifiers.is_empty() {
+        out.push_str(&format!("({})", modifiers.join(", ")));
+    }
+    for _ in &t.array_bounds {
+        out.push_str("[]");
+    }
+    if out.is_empty() {
+        "another type".to_string()
+    } else {
+        out
     }
 }
 

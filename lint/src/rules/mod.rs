@@ -45,9 +45,13 @@ pub mod volatile_default;
 /// What is known about the file being linted when a statement is checked.
 #[derive(Debug, Clone, Default)]
 pub struct FileScope {
-    /// The file has no `-- codegen:no-transaction` marker (and the configuration assumes
-    /// migrations run in a transaction).
+    /// The file's statements run in a transaction block its tool (or the server) opens: the
+    /// file's layout says so (see [`crate::layout`]) and the configuration assumes migrations
+    /// run in one.
     pub transactional_file: bool,
+    /// The migration tool whose file this is, and how it runs the file.
+    pub layout: crate::layout::Layout,
+    pub transaction: crate::layout::Transaction,
     /// Inside an explicit `BEGIN` ... `COMMIT` of the file.
     pub explicit_transaction: bool,
     /// Tables created in this file (by name as the catalog spells it); they hold no rows and

@@ -3,9 +3,34 @@
 //! ## What it does
 //! Checks, on the schema after each migration, that every table has a primary key made of one
 //! `uuid` column. Migration tools' own bookkeeping tables are not application data and are left
-//! alone: `alembic_version` (which `alembic upgrade head --sql` prints), `schema_migrations`,
-//! `_sqlx_migrations`, `__diesel_schema_migrations`, `_prisma_migrations` and
-//! `flyway_schema_history`.
+//! alone, since the tool decides their keys:
+//!
+//! | table | tool |
+//! | --- | --- |
+//! | `alembic_version` | Alembic (`alembic upgrade head --sql` prints it) |
+//! | `schema_migrations` | golang-migrate, dbmate, Rails (`db/structure.sql`), Ecto |
+//! | `ar_internal_metadata` | Rails |
+//! | `flyway_schema_history`, `schema_version` | Flyway (the second before version 5) |
+//! | `_sqlx_migrations` | sqlx |
+//! | `__diesel_schema_migrations` | Diesel |
+//! | `_prisma_migrations` | Prisma |
+//! | `goose_db_version` | goose |
+//! | `migrations` | node postgres-migrations, TypeORM |
+//! | `typeorm_metadata` | TypeORM |
+//! | `knex_migrations`, `knex_migrations_lock` | Knex |
+//! | `SequelizeMeta` | Sequelize |
+//! | `pgmigrations` | node-pg-migrate |
+//! | `kysely_migration`, `kysely_migration_lock` | Kysely |
+//! | `mikro_orm_migrations` | MikroORM |
+//! | `seaql_migrations` | SeaORM |
+//! | `refinery_schema_history` | refinery |
+//! | `gorp_migrations` | sql-migrate |
+//! | `databasechangelog`, `databasechangeloglock` | Liquibase |
+//! | `__EFMigrationsHistory` | Entity Framework Core |
+//! | `drizzle.__drizzle_migrations` | Drizzle |
+//!
+//! The names are compared as the catalog spells them: unquoted names in lower case, quoted ones
+//! (`"SequelizeMeta"`) exactly, a schema other than `public` in front.
 //!
 //! ## Why
 //! The project's compliance baseline: identifiers are UUIDs (`gen_random_uuid()`), so they do
@@ -29,14 +54,34 @@ use super::Problem;
 
 pub const NAME: &str = "uuid-primary-key";
 
-/// Tables migration tools keep their own state in, keyed by a version string or number.
+/// Tables migration tools keep their own state in, keyed by a version string or number (the
+/// table in the module documentation says whose each is).
 const MIGRATION_BOOKKEEPING: &[&str] = &[
     "alembic_version",
     "schema_migrations",
+    "ar_internal_metadata",
+    "flyway_schema_history",
+    "schema_version",
     "_sqlx_migrations",
     "__diesel_schema_migrations",
     "_prisma_migrations",
-    "flyway_schema_history",
+    "goose_db_version",
+    "migrations",
+    "typeorm_metadata",
+    "knex_migrations",
+    "knex_migrations_lock",
+    "SequelizeMeta",
+    "pgmigrations",
+    "kysely_migration",
+    "kysely_migration_lock",
+    "mikro_orm_migrations",
+    "seaql_migrations",
+    "refinery_schema_history",
+    "gorp_migrations",
+    "databasechangelog",
+    "databasechangeloglock",
+    "__EFMigrationsHistory",
+    "drizzle.__drizzle_migrations",
 ];
 
 pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY referrals_source_idx ON referrals (source);

@@ -1,0 +1,2 @@
+DROP TABLE chairs;
+DROP TABLE clinics;

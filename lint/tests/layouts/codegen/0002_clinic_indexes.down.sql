@@ -1,0 +1,2 @@
+-- codegen:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS chairs_clinic_id_idx;

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY patients_chart_code_idx;

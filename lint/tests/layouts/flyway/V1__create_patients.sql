@@ -1,0 +1,4 @@
+CREATE TABLE patients (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    chart_code text NOT NULL
+);

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY rooms_floor_idx;

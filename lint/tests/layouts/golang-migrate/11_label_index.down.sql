@@ -1,0 +1,2 @@
+DROP INDEX CONCURRENTLY rooms_label_idx;
+ALTER TABLE rooms DROP COLUMN wing;

@@ -1,0 +1,2 @@
+class CreateLabs < ActiveRecord::Migration[7.1]
+end

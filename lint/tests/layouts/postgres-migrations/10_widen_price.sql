@@ -1,0 +1,1 @@
+ALTER TABLE treatments ALTER COLUMN price_cents TYPE bigint;

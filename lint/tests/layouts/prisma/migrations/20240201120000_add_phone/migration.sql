@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Dentist" ADD COLUMN "pager" TEXT;
