@@ -13,7 +13,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use model::ident::{quote, quote_literal};
 use model::{
-    Catalog, Column, DataType, EnumType, ForeignKey, Index, RenameHints, Table, annotations,
+    Catalog, Column, DEFAULT_SCHEMA, DataType, EnumType, ForeignKey, Index, QualifiedName,
+    RenameHints, Table, annotations,
 };
 
 use crate::sql;
@@ -262,8 +263,8 @@ impl Differ {
                     t.name = after.clone();
                 }
                 for fk in &mut t.foreign_keys {
-                    if &fk.ref_table == before {
-                        fk.ref_table = after.clone();
+                    if fk.ref_table.is(DEFAULT_SCHEMA, before) {
+                        fk.ref_table = QualifiedName::public(after.clone());
                     }
                 }
             }
@@ -414,7 +415,7 @@ impl Differ {
         ];
         for t in &catalog.tables {
             for c in &t.columns {
-                if c.data_type.enum_name() != Some(new.name.as_str()) {
+                if c.data_type.enum_name() != Some(&new.qualified_name()) {
                     continue;
                 }
                 let via = if matches!(c.data_type, DataType::Array(_)) {
@@ -647,7 +648,7 @@ impl Differ {
 
     fn drop_table(&mut self, t: &Table, position: usize) {
         // Its own foreign keys go first, so dropped tables that reference each other drop in any order.
-        for fk in t.foreign_keys.iter().filter(|fk| fk.ref_table != t.name) {
+        for fk in t.foreign_keys.iter().filter(|fk| !t.is(&fk.ref_table)) {
             self.drop_foreign_key(t, fk);
         }
         self.push_destructive(
@@ -1041,26 +1042,26 @@ impl Differ {
 /// Tables ordered so that a referenced table comes before the tables referencing it; among the
 /// tables that are ready, the smallest name goes first. A cycle is broken at its smallest name.
 pub fn creation_order(catalog: &Catalog) -> Vec<&Table> {
-    let by_name: HashMap<&str, &Table> = catalog
+    let by_name: HashMap<(&str, &str), &Table> = catalog
         .tables
         .iter()
-        .map(|t| (t.name.as_str(), t))
+        .map(|t| ((t.schema.as_str(), t.name.as_str()), t))
         .collect();
-    let mut remaining: BTreeSet<&str> = by_name.keys().copied().collect();
+    let mut remaining: BTreeSet<(&str, &str)> = by_name.keys().copied().collect();
     let mut order = Vec::with_capacity(remaining.len());
     while !remaining.is_empty() {
         let ready = remaining.iter().copied().find(|name| {
-            by_name[name]
-                .foreign_keys
-                .iter()
-                .all(|fk| fk.ref_table == *name || !remaining.contains(fk.ref_table.as_str()))
+            by_name[name].foreign_keys.iter().all(|fk| {
+                let target = (fk.ref_table.schema.as_str(), fk.ref_table.name.as_str());
+                target == *name || !remaining.contains(&target)
+            })
         });
         // `remaining` is non-empty, so either a ready table or the smallest name exists.
         let Some(next) = ready.or_else(|| remaining.first().copied()) else {
             break;
         };
-        remaining.remove(next);
-        order.push(by_name[next]);
+        remaining.remove(&next);
+        order.push(by_name[&next]);
     }
     order
 }
@@ -1117,7 +1118,7 @@ fn rename_column_in(catalog: &mut Catalog, table: &str, before: &str, after: &st
             }
         }
         for fk in &mut t.foreign_keys {
-            if fk.ref_table == table {
+            if fk.ref_table.is(DEFAULT_SCHEMA, table) {
                 rename(&mut fk.ref_columns);
             }
         }

@@ -107,6 +107,7 @@ mod tests {
         let clean = Catalog::default();
         let mut changed = Catalog::default();
         changed.enums.push(EnumType {
+            schema: model::DEFAULT_SCHEMA.into(),
             name: "mood".into(),
             values: vec!["ok".into()],
             comment: None,

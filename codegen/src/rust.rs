@@ -417,19 +417,26 @@ fn rust_type(data_type: &DataType, names: &Names, in_array: bool) -> Result<Toke
         DataType::Inet => quote!(std::net::IpAddr),
         DataType::Enum(name) if in_array => {
             return Err(format!(
-                "`{name}[]`: array parameters of enums need the enum's OID, which differs per database"
+                "`{}[]`: array parameters of enums need the enum's OID, which differs per database",
+                name.display()
             ));
         }
         DataType::Enum(name) => {
-            let ty = ident(&names.enum_type(name));
+            let ty = ident(&names.enum_type(&name.name));
             quote!(crate::enums::#ty)
         }
         DataType::Array(element) => {
             let element = rust_type(element, names, true)?;
             quote!(Vec<#element>)
         }
-        other
-        @ (DataType::Numeric(_) | DataType::Interval | DataType::Cidr | DataType::Macaddr) => {
+        DataType::Domain { base, .. } => rust_type(base, names, in_array)?,
+        other @ (DataType::Numeric(_)
+        | DataType::Interval
+        | DataType::Cidr
+        | DataType::Macaddr
+        | DataType::Composite(_)
+        | DataType::Other(_)
+        | DataType::Unknown) => {
             return Err(format!("`{other}` has no Rust mapping yet"));
         }
     })
@@ -455,10 +462,10 @@ fn derives_repository(table: &Table, _catalog: &Catalog) -> Result<(), String> {
 }
 
 fn has_updated_at_trigger(table: &Table) -> bool {
-    table
-        .triggers
-        .iter()
-        .any(|t| t.function == model::yaml::SET_UPDATED_AT)
+    table.triggers.iter().any(|t| {
+        t.function
+            .is(model::DEFAULT_SCHEMA, model::yaml::SET_UPDATED_AT)
+    })
 }
 
 fn column_doc(column: &Column, table: &Table) -> Vec<TokenStream> {

@@ -5,7 +5,7 @@ use model::compliance::DEFINER_SEARCH_PATH;
 use model::ident::{quote, quote_literal};
 use model::{
     Column, EnumType, FkAction, ForeignKey, Function, Index, IndexMethod, PUBLIC, Privilege, Table,
-    Trigger,
+    Trigger, sql_name,
 };
 
 pub fn create_enum(e: &EnumType) -> String {
@@ -16,13 +16,13 @@ pub fn create_enum(e: &EnumType) -> String {
         .collect();
     format!(
         "CREATE TYPE {} AS ENUM (\n{}\n);",
-        quote(&e.name),
+        e.sql_name(),
         values.join(",\n")
     )
 }
 
 pub fn drop_enum(e: &EnumType) -> String {
-    format!("DROP TYPE {};", quote(&e.name))
+    format!("DROP TYPE {};", e.sql_name())
 }
 
 pub fn create_function(f: &Function) -> String {
@@ -45,7 +45,7 @@ pub fn create_function(f: &Function) -> String {
     };
     format!(
         "CREATE FUNCTION {}({}) RETURNS {}\n    LANGUAGE {}{security}\n    AS {tag}{}{tag};",
-        quote(&f.name),
+        sql_name(&f.schema, &f.name),
         arguments.join(", "),
         f.returns,
         f.language,
@@ -55,7 +55,7 @@ pub fn create_function(f: &Function) -> String {
 
 /// `name(type, ...)`, how `GRANT`, `REVOKE` and `DROP` name a function.
 fn function_signature(f: &Function) -> String {
-    format!("{}{}", quote(&f.name), f.signature_types())
+    format!("{}{}", sql_name(&f.schema, &f.name), f.signature_types())
 }
 
 pub fn drop_function(f: &Function) -> String {
@@ -90,7 +90,7 @@ pub fn table_privileges(t: &Table, role: &str, privileges: &[Privilege], grant: 
     format!(
         "{verb} {} ON TABLE {} {preposition} {};",
         names.join(", "),
-        quote(&t.name),
+        t.sql_name(),
         grantee(role)
     )
 }
@@ -148,15 +148,11 @@ pub fn create_table(t: &Table) -> String {
             c.expression
         ));
     }
-    format!(
-        "CREATE TABLE {} (\n{}\n);",
-        quote(&t.name),
-        lines.join(",\n")
-    )
+    format!("CREATE TABLE {} (\n{}\n);", t.sql_name(), lines.join(",\n"))
 }
 
 pub fn drop_table(t: &Table) -> String {
-    format!("DROP TABLE {};", quote(&t.name))
+    format!("DROP TABLE {};", t.sql_name())
 }
 
 /// `name type [NOT NULL] [DEFAULT expr]`, with the type aligned to `width`.
@@ -168,6 +164,13 @@ pub fn column_definition(c: &Column, width: usize) -> String {
     if let Some(default) = &c.default {
         out.push_str(&format!(" DEFAULT {default}"));
     }
+    if let Some(identity) = &c.identity {
+        out.push(' ');
+        out.push_str(&model::compare::describe_identity(identity));
+    }
+    if let Some(generated) = &c.generated {
+        out.push_str(&format!(" GENERATED ALWAYS AS ({generated}) STORED"));
+    }
     out
 }
 
@@ -175,7 +178,7 @@ pub fn comment_on_table(t: &Table) -> Option<String> {
     let text = annotations::table_comment(t.comment.as_deref(), &t.flags)?;
     Some(format!(
         "COMMENT ON TABLE {} IS {};",
-        quote(&t.name),
+        t.sql_name(),
         quote_literal(&text)
     ))
 }
@@ -184,7 +187,7 @@ pub fn comment_on_column(t: &Table, c: &Column) -> Option<String> {
     let text = annotations::column_comment(c.comment.as_deref(), c.sensitivity)?;
     Some(format!(
         "COMMENT ON COLUMN {}.{} IS {};",
-        quote(&t.name),
+        t.sql_name(),
         quote(&c.name),
         quote_literal(&text)
     ))
@@ -195,7 +198,7 @@ pub fn create_index(t: &Table, ix: &Index) -> String {
     if ix.unique {
         out.push_str("UNIQUE ");
     }
-    out.push_str(&format!("INDEX {} ON {}", quote(&ix.name), quote(&t.name)));
+    out.push_str(&format!("INDEX {} ON {}", quote(&ix.name), t.sql_name()));
     if ix.method != IndexMethod::Btree {
         out.push_str(&format!(" USING {}", ix.method.as_sql()));
     }
@@ -203,7 +206,10 @@ pub fn create_index(t: &Table, ix: &Index) -> String {
         .keys
         .iter()
         .map(|k| {
-            let mut key = quote(&k.column);
+            let mut key = match &k.expression {
+                Some(e) => format!("({e})"),
+                None => quote(&k.column),
+            };
             if let Some(opclass) = &k.opclass {
                 key.push_str(&format!(" {}", quote(opclass)));
             }
@@ -231,16 +237,16 @@ pub fn create_trigger(t: &Table, tr: &Trigger) -> String {
         "CREATE TRIGGER {} {timing} {} ON {} FOR EACH {} EXECUTE FUNCTION {}();",
         quote(&tr.name),
         events,
-        quote(&t.name),
+        t.sql_name(),
         if tr.for_each_row { "ROW" } else { "STATEMENT" },
-        quote(&tr.function)
+        tr.function.sql()
     )
 }
 
 pub fn add_foreign_key(t: &Table, fk: &ForeignKey) -> String {
     format!(
         "ALTER TABLE {} ADD CONSTRAINT {} {};",
-        quote(&t.name),
+        t.sql_name(),
         quote(&fk.name),
         foreign_key_clause(fk)
     )
@@ -251,7 +257,7 @@ pub fn foreign_key_clause(fk: &ForeignKey) -> String {
     let mut out = format!(
         "FOREIGN KEY ({}) REFERENCES {} ({})",
         column_list(&fk.columns),
-        quote(&fk.ref_table),
+        fk.ref_table.sql(),
         column_list(&fk.ref_columns)
     );
     if fk.on_delete != FkAction::NoAction {
@@ -272,7 +278,7 @@ pub fn foreign_key_clause(fk: &ForeignKey) -> String {
 pub fn drop_constraint(t: &Table, name: &str) -> String {
     format!(
         "ALTER TABLE {} DROP CONSTRAINT {};",
-        quote(&t.name),
+        t.sql_name(),
         quote(name)
     )
 }

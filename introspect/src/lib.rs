@@ -188,6 +188,7 @@ impl Reader<'_, '_> {
         );
         for row in self.rows("enum types", &sql)? {
             self.catalog.enums.push(EnumType {
+                schema: self.schema.to_string(),
                 name: row.get(0),
                 values: row.get(1),
                 comment: row.get(2),
@@ -263,10 +264,7 @@ impl Reader<'_, '_> {
                             let data_type =
                                 DataType::parse(t, &|n| self.catalog.enum_type(n).is_some())
                                     .ok()?;
-                            (!name.is_empty()).then(|| FunctionArgument {
-                                name: name.clone(),
-                                data_type,
-                            })
+                            (!name.is_empty()).then(|| FunctionArgument::input(name, data_type))
                         })
                         .collect()
                 })
@@ -287,6 +285,7 @@ impl Reader<'_, '_> {
                     "function `{name}({arguments})`: {why} not modelled"
                 )),
                 None => self.catalog.functions.push(Function {
+                    schema: self.schema.to_string(),
                     name,
                     arguments: parsed.unwrap_or_default(),
                     // The type's own name (`trigger`, `int4`), as the SQL replay records it.
@@ -353,17 +352,9 @@ impl Reader<'_, '_> {
                 .unwrap_or_default();
             self.tables.insert(oid, self.catalog.tables.len());
             self.catalog.tables.push(Table {
-                name,
                 comment,
-                columns: Vec::new(),
-                primary_key: None,
-                uniques: Vec::new(),
-                checks: Vec::new(),
-                foreign_keys: Vec::new(),
-                indexes: Vec::new(),
-                triggers: Vec::new(),
-                grants: Vec::new(),
                 flags,
+                ..Table::new(self.schema, name)
             });
             for entry in &acl {
                 let Some((role, privilege)) = entry.rsplit_once(':') else {
@@ -455,12 +446,11 @@ impl Reader<'_, '_> {
                 .unwrap_or_default();
             if let Some(table) = self.table_mut(oid) {
                 table.columns.push(Column {
-                    name,
-                    data_type,
                     nullable: !not_null,
                     default,
                     comment,
                     sensitivity,
+                    ..Column::new(name, data_type)
                 });
             }
         }
@@ -480,7 +470,7 @@ impl Reader<'_, '_> {
         let element_schema: Option<String> = row.get(9);
         let enum_in_schema = |name: &str, schema: &str| -> Result<DataType, String> {
             if schema == self.schema && self.catalog.enum_type(name).is_some() {
-                Ok(DataType::Enum(name.to_string()))
+                Ok(DataType::Enum(QualifiedName::new(schema, name)))
             } else {
                 Err(format!(
                     "its type is the enum `{schema}.{name}` of another schema (or of an extension), which is not modelled"
@@ -594,7 +584,10 @@ impl Reader<'_, '_> {
                     let fk = ForeignKey {
                         name,
                         columns,
-                        ref_table: ref_table.unwrap_or_default(),
+                        ref_table: QualifiedName::new(
+                            ref_schema.unwrap_or_default(),
+                            ref_table.unwrap_or_default(),
+                        ),
                         ref_columns: row.get(6),
                         on_delete: action(row.get(7)),
                         on_update: action(row.get(8)),
@@ -701,9 +694,9 @@ impl Reader<'_, '_> {
                     ));
                 }
                 keys.push(IndexKey {
-                    column: column(attnum),
                     opclass: opclasses.get(k).filter(|o| !o.is_empty()).cloned(),
                     descending,
+                    ..IndexKey::on(column(attnum))
                 });
             }
             let include = attnums.iter().skip(key_count).map(|&a| column(a)).collect();
@@ -800,7 +793,7 @@ impl Reader<'_, '_> {
                 },
                 events,
                 for_each_row: tgtype & ROW != 0,
-                function,
+                function: QualifiedName::new(function_schema, function),
             };
             if let Some(table) = self.table_mut(oid) {
                 table.triggers.push(trigger);

@@ -27,7 +27,7 @@ use std::fmt::Write as _;
 use model::catalog::*;
 use model::compare::{Difference, compare};
 use model::expr::literal_label;
-use model::ident::{check_plain, derived_name, quote, quote_literal};
+use model::ident::{check_plain, derived_name, quote_literal};
 use model::types::DataType;
 use model::yaml::SET_UPDATED_AT;
 
@@ -74,7 +74,8 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
     let mut declared = catalog.clone();
     declared.functions.retain(|f| f.name == SET_UPDATED_AT);
     for t in &mut declared.tables {
-        t.triggers.retain(|tr| tr.function == SET_UPDATED_AT);
+        t.triggers
+            .retain(|tr| tr.function.is(DEFAULT_SCHEMA, SET_UPDATED_AT));
     }
     let execute_of = |name: &str| {
         catalog
@@ -264,8 +265,8 @@ impl Writer {
         let trigger_name = derived_name(&[&t.name], SET_UPDATED_AT);
         let generated_triggers: &[Trigger] = declared.table(&t.name).map_or(&[], |d| &d.triggers);
         for trigger in &t.triggers {
-            let generated =
-                trigger.function != SET_UPDATED_AT && generated_triggers.contains(trigger);
+            let generated = !trigger.function.is(DEFAULT_SCHEMA, SET_UPDATED_AT)
+                && generated_triggers.contains(trigger);
             let implied_trigger = implied.timestamps && trigger.name == trigger_name;
             if !(implied_trigger || generated) {
                 self.warnings.push(format!(
@@ -354,13 +355,13 @@ impl Writer {
             }
             if let Some(fk) = column_fks.iter().find(|f| f.columns[0] == c.name) {
                 let target_pk = catalog
-                    .table(&fk.ref_table)
+                    .table_named(&fk.ref_table)
                     .and_then(|r| r.primary_key.as_ref())
                     .map(|pk| pk.columns.clone());
                 let target = if target_pk.as_ref() == Some(&fk.ref_columns) {
-                    fk.ref_table.clone()
+                    fk.ref_table.name.clone()
                 } else {
-                    format!("{}.{}", fk.ref_table, fk.ref_columns[0])
+                    format!("{}.{}", fk.ref_table.name, fk.ref_columns[0])
                 };
                 fields.push(format!("references: {}", quoted(&target)));
                 if fk.on_delete != FkAction::NoAction {
@@ -428,7 +429,7 @@ impl Writer {
                 let mut fields = vec![
                     format!("name: {}", quoted(&fk.name)),
                     format!("columns: {}", list(&fk.columns)),
-                    format!("references: {}", quoted(&fk.ref_table)),
+                    format!("references: {}", quoted(&fk.ref_table.name)),
                     format!("ref_columns: {}", list(&fk.ref_columns)),
                 ];
                 if fk.on_delete != FkAction::NoAction {
@@ -598,7 +599,7 @@ impl Writer {
 
     /// Warns about foreign keys the loader would refuse.
     fn check_foreign_key(&mut self, catalog: &Catalog, t: &Table, fk: &ForeignKey) {
-        let Some(target) = catalog.table(&fk.ref_table) else {
+        let Some(target) = catalog.table_named(&fk.ref_table) else {
             return;
         };
         let mut wanted = fk.ref_columns.clone();
@@ -639,9 +640,9 @@ fn yaml_default(catalog: &Catalog, column: &Column, default: &str) -> String {
         let label = literal_label(default).filter(|l| {
             check_plain(l).is_ok()
                 && catalog
-                    .enum_type(name)
+                    .enum_named(name)
                     .is_some_and(|e| e.values.contains(l))
-                && default == format!("{}::{}", quote_literal(l), quote(name))
+                && default == format!("{}::{}", quote_literal(l), name.sql())
         });
         if let Some(label) = label {
             return label;
@@ -654,7 +655,7 @@ fn yaml_default(catalog: &Catalog, column: &Column, default: &str) -> String {
 /// bare name (never quoted).
 fn yaml_type(data_type: &DataType) -> String {
     match data_type {
-        DataType::Enum(name) => name.clone(),
+        DataType::Enum(name) => name.name.clone(),
         DataType::Array(element) => format!("{}[]", yaml_type(element)),
         other => other.to_string(),
     }

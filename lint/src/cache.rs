@@ -17,10 +17,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use model::replay::Session;
+
 use crate::engine::{FileRecord, Linter, Pending, ProblemKey};
 use crate::source::SourceFile;
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -34,6 +36,8 @@ pub struct Checkpoint {
     records: Vec<FileRecord>,
     volatile_functions: Vec<String>,
     poisoned: Vec<String>,
+    /// The replay session's `search_path` after the files (a migration may have set it).
+    search_path: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -50,6 +54,10 @@ pub fn chain_keys(files: &[SourceFile], config: &Config) -> Vec<String> {
         h.update(FORMAT.to_le_bytes());
         h.update(config.postgres_version.to_le_bytes());
         h.update([u8::from(config.assume_in_transaction)]);
+        for schema in &config.search_path {
+            h.update((schema.len() as u64).to_le_bytes());
+            h.update(schema.as_bytes());
+        }
         hex(&h.finalize())
     };
     files
@@ -103,7 +111,7 @@ impl Cache {
             files: best.records.clone(),
             volatile_functions: best.volatile_functions.iter().cloned().collect(),
             poisoned: best.poisoned.iter().cloned().collect(),
-            names: Default::default(),
+            session: Session::lenient(best.search_path.clone()),
             memo: Default::default(),
         })
     }
@@ -127,6 +135,7 @@ pub fn checkpoint(linter: &Linter, key: &str) -> Checkpoint {
         records: linter.files.clone(),
         volatile_functions: volatile,
         poisoned,
+        search_path: linter.session.search_path().to_vec(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! postgres_version = 15          # the server the migrations run on (default 15)
 //! assume_in_transaction = true   # files run in a transaction when their tool runs them in one
 //! layout = "goose"               # read directories as this tool lays them out (default: recognised)
+//! search_path = ["storage", "public"] # what the migrations' runner sets (default: public)
 //! disable = ["uuid-primary-key"] # same as setting the rule to "off"
 //!
 //! [rules]
@@ -34,6 +35,9 @@ pub struct Config {
     pub assume_in_transaction: bool,
     /// The migration tool's layout to read directories with; `None`: recognised per directory.
     pub layout: Option<Layout>,
+    /// The `search_path` the migrations run with (their runner's setting): where unqualified
+    /// names are created and looked up until a migration sets another.
+    pub search_path: Vec<String>,
     /// Per-rule overrides: `None` turns the rule off.
     pub severities: BTreeMap<String, Option<Severity>>,
 }
@@ -44,6 +48,7 @@ impl Default for Config {
             postgres_version: 15,
             assume_in_transaction: true,
             layout: None,
+            search_path: vec![model::DEFAULT_SCHEMA.to_string()],
             severities: BTreeMap::new(),
         }
     }
@@ -55,6 +60,7 @@ struct RawConfig {
     postgres_version: Option<toml::Value>,
     assume_in_transaction: Option<bool>,
     layout: Option<String>,
+    search_path: Option<toml::Value>,
     #[serde(default)]
     disable: Vec<String>,
     #[serde(default)]
@@ -84,6 +90,14 @@ impl Config {
                 None => errors.push(format!(
                     "layout: unknown layout \"{name}\"; expected one of {}",
                     Layout::NAMES.join(", ")
+                )),
+            }
+        }
+        if let Some(value) = &raw.search_path {
+            match parse_search_path(value) {
+                Some(schemas) => config.search_path = schemas,
+                None => errors.push(format!(
+                    "search_path: expected schema names, as a list (`[\"storage\", \"public\"]`) or as PostgreSQL writes it (`\"storage, public\"`), got {value}"
                 )),
             }
         }
@@ -138,6 +152,23 @@ impl Config {
             None => registry::rule(rule).map(|r| r.severity),
         }
     }
+}
+
+/// `["a", "b"]` or `"a, b"` as schema names; `None` when empty or not names.
+fn parse_search_path(value: &toml::Value) -> Option<Vec<String>> {
+    let schemas: Vec<String> = match value {
+        toml::Value::String(s) => s.split(',').map(|p| p.trim().to_string()).collect(),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(|s| s.trim().to_string()))
+            .collect::<Option<_>>()?,
+        _ => return None,
+    };
+    let valid = !schemas.is_empty()
+        && schemas
+            .iter()
+            .all(|s| !s.is_empty() && s.len() <= model::ident::MAX_IDENTIFIER_BYTES);
+    valid.then_some(schemas)
 }
 
 fn parse_version(v: &toml::Value) -> Option<u32> {

@@ -14,8 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use model::Catalog;
-use model::replay::{FastHash, NameIndex};
+use model::replay::{FastHash, Location, ReplayError, Session, TEMP_SCHEMA};
+use model::{Catalog, QualifiedName};
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self, AlterTableType, DropBehavior, ObjectType, TransactionStmtKind};
 use serde::{Deserialize, Serialize};
@@ -25,8 +25,7 @@ use crate::finding::{Finding, Report, Reported};
 use crate::parse::{self, Item};
 use crate::registry::{Check, RULES};
 use crate::rules::{
-    self, FileScope, Problem, StatementContext, alter_table_cmds, altered_table, object_names,
-    qualified, relation_name,
+    self, FileScope, Problem, Resolver, StatementContext, alter_table_cmds, object_names,
 };
 use crate::source::SourceFile;
 use crate::suppress::{self, Scope, Suppression};
@@ -89,9 +88,10 @@ pub struct Linter {
     /// Tables (and types) whose creation could not be replayed: later failures on them are
     /// consequences, not news.
     pub poisoned: HashSet<String>,
-    /// Name lookups in `state` (a long history has thousands of tables). It follows the
-    /// replay; after replacing `state` by other means, `names.reset()`.
-    pub names: NameIndex,
+    /// The replay session: the `search_path`, and name lookups in `state` (a long history has
+    /// thousands of tables). It follows the replay; after replacing `state` by other means,
+    /// `session.reset()`.
+    pub session: Session,
     /// Valid for `state` as the replay left it; set it to the default after replacing `state`.
     pub memo: ProblemMemo,
 }
@@ -101,16 +101,17 @@ pub struct Linter {
 /// one on the same table (and the end-of-file check that of the last) instead of running the
 /// rules again.
 #[derive(Debug, Clone, Default)]
-pub struct ProblemMemo(HashMap<String, Vec<Problem>, FastHash>);
+pub struct ProblemMemo(HashMap<QualifiedName, Vec<Problem>, FastHash>);
 
 enum Touched {
-    Tables(Vec<String>),
+    Tables(Vec<QualifiedName>),
     All,
 }
 
 impl Linter {
     pub fn new(config: Config) -> Self {
         Linter {
+            session: Session::lenient(config.search_path.clone()),
             config,
             ..Default::default()
         }
@@ -133,7 +134,7 @@ impl Linter {
         let spans: Vec<(usize, usize)> = items.iter().map(Item::span).collect();
         let suppressions = suppress::collect(index, &source.text, &spans);
         let mut findings = Vec::new();
-        let mut dirty: HashSet<String> = HashSet::new();
+        let mut dirty: HashSet<QualifiedName> = HashSet::new();
         let mut all_dirty = false;
         let mut statements = 0;
         for (i, item) in items.iter().enumerate() {
@@ -177,7 +178,10 @@ impl Linter {
         findings: &mut Vec<Finding>,
     ) -> Touched {
         let stmt_text = &text[st.offset..st.offset + st.len];
-        self.names.sync(&self.state);
+        let resolver = Resolver {
+            catalog: &self.state,
+            session: &self.session,
+        };
         let ctx = StatementContext {
             node: &st.node,
             text: stmt_text,
@@ -189,21 +193,26 @@ impl Linter {
             scope,
             config: &self.config,
             volatile_functions: &self.volatile_functions,
-            names: &self.names,
+            names: resolver,
         };
         for rule in RULES {
             if let Check::Statement(check) = rule.check {
                 check(&ctx, findings);
             }
         }
-        let touched = touched_tables(&st.node, &self.state, &self.names);
+        let touched = touched_tables(&st.node, resolver);
+        let rename = Rename::of(&st.node, resolver);
         let mut before = self.take_problems(&touched);
         self.memo.0.clear();
-        let result = model::replay::apply(&mut self.state, &mut self.names, &st.node);
-        let names: &[String] = match &touched {
-            Touched::Tables(t) => t,
-            Touched::All => &[],
+        let result = self.session.apply(&mut self.state, &st.node);
+        let notes = self.session.take_notes();
+        let names: Vec<String> = match &touched {
+            Touched::Tables(t) => t.iter().map(|n| n.display().into_owned()).collect(),
+            Touched::All => Vec::new(),
         };
+        for note in &notes {
+            findings.push(replay_note(file, index, st, text, note));
+        }
         match result {
             Err(e) => {
                 let consequence = names.iter().any(|n| self.poisoned.contains(n))
@@ -226,20 +235,19 @@ impl Linter {
                 }
                 self.poisoned.extend(names.iter().cloned());
                 if let NodeEnum::CreateEnumStmt(s) = &st.node {
-                    self.poisoned
-                        .insert(qualified(&rules::strings(&s.type_name)));
+                    self.poisoned.insert(rules::strings(&s.type_name).join("."));
                 }
             }
             Ok(_) => {
                 if let NodeEnum::CreateStmt(_) | NodeEnum::CreateEnumStmt(_) = &st.node {
-                    for n in names {
+                    for n in &names {
                         self.poisoned.remove(n);
                     }
                 }
             }
         }
-        self.update_scope(&st.node, scope);
-        if let Some(rename) = Rename::of(&st.node) {
+        self.update_scope(&st.node, scope, rename.as_ref());
+        if let Some(rename) = &rename {
             let pending = std::mem::take(&mut self.pending);
             self.pending = pending
                 .into_iter()
@@ -304,8 +312,8 @@ impl Linter {
         match touched {
             Touched::All => Touched::All,
             Touched::Tables(mut t) => {
-                if let Some(rename) = Rename::of(&st.node) {
-                    t = t.into_iter().map(|n| rename.table_name(n)).collect();
+                if let Some(rename) = &rename {
+                    t = t.into_iter().map(|n| rename.qualified_name(n)).collect();
                 }
                 Touched::Tables(t)
             }
@@ -321,21 +329,31 @@ impl Linter {
         }
     }
 
-    /// The problems of every table in the current state.
+    /// The problems of every table in the current state (temporary tables aside: they are
+    /// gone when the migration's session ends).
     fn compute_all(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         for t in &self.state.tables {
-            self.table_problems(t, &mut out);
+            if t.schema != TEMP_SCHEMA {
+                self.table_problems(t, &mut out);
+            }
         }
         out
     }
 
+    /// The table `name` of the current state, unless it is temporary.
+    fn lintable(&self, name: &QualifiedName) -> Option<&model::Table> {
+        self.session
+            .table(&self.state, name)
+            .filter(|t| t.schema != TEMP_SCHEMA)
+    }
+
     /// Makes the memo hold the problems of each named table (none for a missing one).
-    fn fill_memo(&mut self, names: &[String]) {
+    fn fill_memo(&mut self, names: &[QualifiedName]) {
         for name in names {
             if !self.memo.0.contains_key(name) {
                 let mut found = Vec::new();
-                if let Some(t) = self.names.table(&self.state, name) {
+                if let Some(t) = self.lintable(name) {
                     self.table_problems(t, &mut found);
                 }
                 self.memo.0.insert(name.clone(), found);
@@ -358,7 +376,7 @@ impl Linter {
                     match self.memo.0.remove(name) {
                         Some(known) => found.extend(known),
                         None => {
-                            if let Some(t) = self.names.table(&self.state, name) {
+                            if let Some(t) = self.lintable(name) {
                                 self.table_problems(t, &mut found);
                             }
                         }
@@ -370,9 +388,10 @@ impl Linter {
     }
 
     /// After a file: the state of every table it touched is checked as a whole.
-    fn reconcile(&mut self, file: usize, all: bool, dirty: &HashSet<String>) {
+    fn reconcile(&mut self, file: usize, all: bool, dirty: &HashSet<QualifiedName>) {
         let everything;
-        let dirty: Vec<String> = dirty.iter().cloned().collect();
+        let dirty: Vec<QualifiedName> = dirty.iter().cloned().collect();
+        let dirty_keys: Vec<String> = dirty.iter().map(|n| n.display().into_owned()).collect();
         let current: Vec<&Problem> = if all {
             everything = by_key(self.compute_all());
             everything.iter().collect()
@@ -385,7 +404,7 @@ impl Linter {
         } else {
             // Only the dirty tables' entries can go: found by range, not by a walk over every
             // open problem of the history after each file.
-            let stale = pending_of_tables(&self.pending, &dirty)
+            let stale = pending_of_tables(&self.pending, &dirty_keys)
                 .filter(|k| !has_key(&current, k.key()))
                 .cloned()
                 .collect::<Vec<_>>();
@@ -407,25 +426,32 @@ impl Linter {
         }
     }
 
-    fn update_scope(&mut self, node: &NodeEnum, scope: &mut FileScope) {
+    /// What the statement (just applied) tells about the file: new tables, indexes and
+    /// columns, transaction blocks, volatile functions. `rename` is the statement's rename,
+    /// resolved before it was applied.
+    fn update_scope(&mut self, node: &NodeEnum, scope: &mut FileScope, rename: Option<&Rename>) {
+        let names = Resolver {
+            catalog: &self.state,
+            session: &self.session,
+        };
         match node {
             NodeEnum::CreateStmt(s) => {
                 if let Some(r) = &s.relation {
-                    scope.new_tables.insert(relation_name(r));
+                    scope.new_tables.insert(names.key(r));
                 }
             }
             // CREATE TABLE AS and CREATE MATERIALIZED VIEW: new too, nobody reads or writes them
             // yet.
             NodeEnum::CreateTableAsStmt(s) => {
                 if let Some(r) = s.into.as_ref().and_then(|i| i.rel.as_ref()) {
-                    scope.new_tables.insert(relation_name(r));
+                    scope.new_tables.insert(names.key(r));
                 }
             }
             NodeEnum::IndexStmt(s) if !s.idxname.is_empty() => {
                 scope.new_indexes.insert(s.idxname.clone());
             }
             NodeEnum::AlterTableStmt(_) => {
-                if let Some((s, table)) = altered_table(node) {
+                if let Some((s, table)) = names.altered_table(node) {
                     for (t, cmd) in alter_table_cmds(s) {
                         if t == AlterTableType::AtAddColumn
                             && let Some(c) = rules::cmd_column(cmd)
@@ -437,20 +463,25 @@ impl Linter {
             }
             NodeEnum::RenameStmt(s) => {
                 let kind = ObjectType::try_from(s.rename_type).unwrap_or(ObjectType::Undefined);
-                let table = s.relation.as_ref().map(relation_name).unwrap_or_default();
-                match kind {
-                    ObjectType::ObjectTable if scope.new_tables.remove(&table) => {
-                        scope.new_tables.insert(s.newname.clone());
+                let table = rename.map(|r| r.table.display().into_owned());
+                match (kind, table) {
+                    (ObjectType::ObjectTable, Some(table)) if scope.new_tables.remove(&table) => {
+                        if let Some(new) = rename.and_then(|r| r.new_table.as_ref()) {
+                            scope.new_tables.insert(new.display().into_owned());
+                        }
                     }
-                    ObjectType::ObjectColumn
+                    (ObjectType::ObjectColumn, Some(table))
                         if scope
                             .new_columns
                             .remove(&(table.clone(), s.subname.clone())) =>
                     {
                         scope.new_columns.insert((table, s.newname.clone()));
                     }
-                    ObjectType::ObjectIndex if scope.new_indexes.remove(&table) => {
-                        scope.new_indexes.insert(s.newname.clone());
+                    (ObjectType::ObjectIndex, _) => {
+                        let old = s.relation.as_ref().map(|r| r.relname.clone());
+                        if old.is_some_and(|o| scope.new_indexes.remove(&o)) {
+                            scope.new_indexes.insert(s.newname.clone());
+                        }
                     }
                     _ => {}
                 }
@@ -467,7 +498,7 @@ impl Linter {
                 _ => {}
             },
             NodeEnum::CreateFunctionStmt(s) => {
-                let name = qualified(&rules::strings(&s.funcname));
+                let name = rules::strings(&s.funcname).join(".");
                 let volatile = !s.options.iter().any(|o| match o.node.as_ref() {
                     Some(NodeEnum::DefElem(d)) if d.defname == "volatility" => d
                         .arg
@@ -659,21 +690,22 @@ fn suppression_findings(s: &Suppression, used: bool) -> Vec<Finding> {
 
 /// A table or column rename, to keep following a problem under its new name.
 struct Rename {
-    table: String,
-    new_table: Option<String>,
+    table: QualifiedName,
+    new_table: Option<QualifiedName>,
     column: Option<(String, String)>,
 }
 
 impl Rename {
-    fn of(node: &NodeEnum) -> Option<Rename> {
+    /// The rename a statement makes, resolved against the schema before it.
+    fn of(node: &NodeEnum, names: Resolver<'_>) -> Option<Rename> {
         let NodeEnum::RenameStmt(s) = node else {
             return None;
         };
-        let table = relation_name(s.relation.as_ref()?);
+        let table = names.relation(s.relation.as_ref()?);
         match ObjectType::try_from(s.rename_type).ok()? {
             ObjectType::ObjectTable => Some(Rename {
+                new_table: Some(QualifiedName::new(&table.schema, &s.newname)),
                 table,
-                new_table: Some(s.newname.clone()),
                 column: None,
             }),
             ObjectType::ObjectColumn => Some(Rename {
@@ -685,7 +717,7 @@ impl Rename {
         }
     }
 
-    fn table_name(&self, name: String) -> String {
+    fn qualified_name(&self, name: QualifiedName) -> QualifiedName {
         match &self.new_table {
             Some(new) if name == self.table => new.clone(),
             _ => name,
@@ -697,8 +729,9 @@ impl Rename {
         key
     }
 
+    /// Follows a problem's table key and columns through the rename.
     fn apply_to(&self, table: &mut String, columns: &mut [String]) {
-        if *table != self.table {
+        if *table != self.table.display() {
             return;
         }
         if let Some((old, new)) = &self.column {
@@ -708,7 +741,9 @@ impl Rename {
                 }
             }
         }
-        *table = self.table_name(std::mem::take(table));
+        if let Some(new) = &self.new_table {
+            *table = new.display().into_owned();
+        }
     }
 }
 
@@ -792,7 +827,7 @@ fn has_key<P: std::borrow::Borrow<Problem>>(sorted: &[P], key: (&str, &str, &[St
 }
 
 /// The memo's problems of the named tables (each name once), in the order of the names.
-fn memo_view<'m>(memo: &'m ProblemMemo, names: &[String]) -> Vec<&'m Problem> {
+fn memo_view<'m>(memo: &'m ProblemMemo, names: &[QualifiedName]) -> Vec<&'m Problem> {
     let mut seen = BTreeSet::new();
     names
         .iter()
@@ -833,72 +868,132 @@ fn pending_of_tables<'p>(
 }
 
 /// Tables whose schema-state problems a statement may change.
-fn touched_tables(node: &NodeEnum, state: &Catalog, names: &NameIndex) -> Touched {
-    let index_owner = |name: &str| {
-        names
-            .index_position(state, name)
-            .map(|i| state.tables[i].name.clone())
-    };
+fn touched_tables(node: &NodeEnum, names: Resolver<'_>) -> Touched {
+    let index_owner = |list: &[String]| names.index_owner(list).map(model::Table::qualified_name);
+    // A partitioned table's indexes count for its partitions too.
+    let partitioned =
+        |name: &QualifiedName| names.table(name).is_some_and(|t| t.partition_by.is_some());
     let tables = match node {
-        NodeEnum::CreateStmt(s) => s.relation.iter().map(relation_name).collect(),
-        NodeEnum::AlterTableStmt(_) => match altered_table(node) {
-            Some((s, name)) => {
-                let cascades = alter_table_cmds(s).any(|(_, c)| {
-                    DropBehavior::try_from(c.behavior) == Ok(DropBehavior::DropCascade)
-                });
-                if cascades {
-                    return Touched::All;
-                }
-                vec![name]
+        NodeEnum::CreateStmt(s) => s.relation.iter().map(|r| names.relation(r)).collect(),
+        NodeEnum::CreateTableAsStmt(s) => s
+            .into
+            .as_ref()
+            .and_then(|i| i.rel.as_ref())
+            .map(|r| names.relation(r))
+            .into_iter()
+            .collect(),
+        NodeEnum::SelectStmt(s) => s
+            .into_clause
+            .as_ref()
+            .and_then(|i| i.rel.as_ref())
+            .map(|r| names.relation(r))
+            .into_iter()
+            .collect(),
+        NodeEnum::AlterTableStmt(s) => {
+            let Some((_, _)) = names.altered_table(node) else {
+                return Touched::Tables(Vec::new());
+            };
+            let Some(r) = s.relation.as_ref() else {
+                return Touched::Tables(Vec::new());
+            };
+            let name = names.relation(r);
+            let spreads = alter_table_cmds(s).any(|(kind, c)| {
+                DropBehavior::try_from(c.behavior) == Ok(DropBehavior::DropCascade)
+                    || matches!(
+                        kind,
+                        AlterTableType::AtAttachPartition
+                            | AlterTableType::AtDetachPartition
+                            | AlterTableType::AtAddInherit
+                            | AlterTableType::AtDropInherit
+                    )
+            });
+            // Changes to a parent reach its partitions and children.
+            let parent = names.catalog.tables.iter().any(|t| {
+                t.inherits.contains(&name)
+                    || t.partition_of.as_ref().is_some_and(|p| p.parent == name)
+            });
+            if spreads || parent {
+                return Touched::All;
             }
-            None => vec![],
-        },
-        NodeEnum::IndexStmt(s) => s.relation.iter().map(relation_name).collect(),
+            vec![name]
+        }
+        NodeEnum::IndexStmt(s) => {
+            let Some(r) = s.relation.as_ref() else {
+                return Touched::Tables(Vec::new());
+            };
+            let name = names.relation(r);
+            if partitioned(&name) {
+                return Touched::All;
+            }
+            vec![name]
+        }
         NodeEnum::DropStmt(s) => {
             let cascade = DropBehavior::try_from(s.behavior) == Ok(DropBehavior::DropCascade);
             match ObjectType::try_from(s.remove_type).unwrap_or(ObjectType::Undefined) {
-                ObjectType::ObjectTable if cascade => return Touched::All,
-                ObjectType::ObjectType if cascade => return Touched::All,
+                ObjectType::ObjectTable | ObjectType::ObjectType | ObjectType::ObjectDomain
+                    if cascade =>
+                {
+                    return Touched::All;
+                }
+                ObjectType::ObjectSchema => return Touched::All,
                 ObjectType::ObjectTable => s
                     .objects
                     .iter()
-                    .map(|o| qualified(&object_names(o)))
+                    .map(|o| names.object(&object_names(o)))
                     .collect(),
-                ObjectType::ObjectIndex => s
-                    .objects
-                    .iter()
-                    .filter_map(|o| index_owner(&qualified(&object_names(o))))
-                    .collect(),
+                ObjectType::ObjectIndex => {
+                    let owners: Vec<QualifiedName> = s
+                        .objects
+                        .iter()
+                        .filter_map(|o| index_owner(&object_names(o)))
+                        .collect();
+                    if owners.iter().any(partitioned) {
+                        return Touched::All;
+                    }
+                    owners
+                }
                 _ => vec![],
             }
         }
         NodeEnum::RenameStmt(s) => {
-            let table = s.relation.as_ref().map(relation_name);
+            let table = s.relation.as_ref().map(|r| names.relation(r));
             match ObjectType::try_from(s.rename_type).unwrap_or(ObjectType::Undefined) {
-                ObjectType::ObjectTable => table
-                    .into_iter()
-                    .chain(std::iter::once(s.newname.clone()))
-                    .collect(),
+                ObjectType::ObjectTable => {
+                    let new = table
+                        .as_ref()
+                        .map(|t| QualifiedName::new(&t.schema, &s.newname));
+                    table.into_iter().chain(new).collect()
+                }
                 ObjectType::ObjectColumn
                 | ObjectType::ObjectTabconstraint
                 | ObjectType::ObjectTrigger => table.into_iter().collect(),
                 ObjectType::ObjectIndex => {
-                    table.and_then(|t| index_owner(&t)).into_iter().collect()
+                    let index: Vec<String> = s
+                        .relation
+                        .iter()
+                        .flat_map(|r| [r.schemaname.clone(), r.relname.clone()])
+                        .filter(|n| !n.is_empty())
+                        .collect();
+                    index_owner(&index).into_iter().collect()
                 }
+                ObjectType::ObjectSchema => return Touched::All,
                 _ => vec![],
             }
         }
         NodeEnum::CommentStmt(s) => {
-            let names = s.object.as_deref().map(object_names).unwrap_or_default();
+            let list = s.object.as_deref().map(object_names).unwrap_or_default();
             match ObjectType::try_from(s.objtype).unwrap_or(ObjectType::Undefined) {
-                ObjectType::ObjectTable => vec![qualified(&names)],
-                ObjectType::ObjectColumn => match names.split_last() {
-                    Some((_, table)) => vec![qualified(table)],
+                ObjectType::ObjectTable => vec![names.object(&list)],
+                ObjectType::ObjectColumn => match list.split_last() {
+                    Some((_, table)) => vec![names.object(table)],
                     None => vec![],
                 },
                 _ => vec![],
             }
         }
+        // Anything may happen in these.
+        NodeEnum::DoStmt(_) | NodeEnum::AlterObjectSchemaStmt(_) => return Touched::All,
+        NodeEnum::CreateSchemaStmt(s) if !s.schema_elts.is_empty() => return Touched::All,
         _ => vec![],
     };
     Touched::Tables(tables)
@@ -909,7 +1004,7 @@ fn mentioned_types(node: &NodeEnum) -> Vec<String> {
     let column_type = |c: &protobuf::ColumnDef| {
         c.type_name
             .as_ref()
-            .map(|t| qualified(&rules::strings(&t.names)))
+            .map(|t| rules::strings(&t.names).join("."))
     };
     match node {
         NodeEnum::CreateStmt(s) => s
@@ -925,6 +1020,59 @@ fn mentioned_types(node: &NodeEnum) -> Vec<String> {
             .collect(),
         _ => vec![],
     }
+}
+
+/// A part of a statement the replay could not follow, as a `replay-failed` finding: at the line
+/// of a `DO` block it concerns, else on the whole statement. The statement still applied as far
+/// as it could.
+fn replay_note(
+    file: usize,
+    index: usize,
+    st: &parse::Statement,
+    text: &str,
+    note: &ReplayError,
+) -> Finding {
+    let statement = (st.offset, st.offset + st.len);
+    let span = note
+        .at
+        .and_then(|at| body_line(text, st.location_base, at))
+        .filter(|(start, end)| *start >= statement.0 && *end <= statement.1)
+        .unwrap_or(statement);
+    let mut f = Finding::new(
+        rules::replay_failed::NAME,
+        file,
+        span,
+        format!("cannot replay part of this statement: {}", note.message),
+    )
+    .with_help(
+        "the rest of the statement is replayed; schema-state rules may miss problems on the \
+         objects this part touches",
+    );
+    f.statement = Some(index);
+    f
+}
+
+/// The span of line `at.line` of the string literal at `at.literal` (a node location), within
+/// `text`: the literal's value starts after its opening quote (`$tag$` or `'`).
+fn body_line(text: &str, location_base: usize, at: Location) -> Option<(usize, usize)> {
+    let start = location_base + usize::try_from(at.literal).ok()?;
+    let rest = text.get(start..)?;
+    let quote = if let Some(tag) = rest.strip_prefix('$') {
+        tag.find('$')? + 2
+    } else if rest.starts_with("E'") || rest.starts_with("e'") {
+        2
+    } else {
+        1
+    };
+    let mut line_start = start + quote;
+    for _ in 1..at.line {
+        line_start += text.get(line_start..)?.find('\n')? + 1;
+    }
+    let line = text.get(line_start..)?;
+    let end = line_start + line.find('\n').unwrap_or(line.len());
+    let trimmed = text[line_start..end].trim();
+    let lead = text[line_start..end].len() - text[line_start..end].trim_start().len();
+    Some((line_start + lead, line_start + lead + trimmed.len()))
 }
 
 /// Statements whose new problems are reported at the end of the file.
@@ -956,12 +1104,19 @@ fn summarize(text: &str) -> String {
 /// The report has one synthetic source, `name`, listing the tables one per line; each finding
 /// points at the line of its table.
 pub fn lint_catalog(catalog: &Catalog, name: &str, config: &Config) -> Report {
-    let mut tables: Vec<&str> = catalog.tables.iter().map(|t| t.name.as_str()).collect();
+    let mut tables: Vec<String> = catalog
+        .tables
+        .iter()
+        .map(|t| t.display_name().into_owned())
+        .collect();
     tables.sort_unstable();
     let mut text = String::new();
     let mut starts = std::collections::HashMap::new();
     for t in &tables {
-        starts.insert(*t, (text.len(), text.len() + "table ".len() + t.len()));
+        starts.insert(
+            t.as_str(),
+            (text.len(), text.len() + "table ".len() + t.len()),
+        );
         text.push_str("table ");
         text.push_str(t);
         text.push('\n');

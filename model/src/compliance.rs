@@ -93,14 +93,14 @@ pub fn add_generated_objects(catalog: &mut Catalog, execute: &dyn Fn(&str) -> Ve
                 timing: TriggerTiming::Before,
                 events: vec![TriggerEvent::Update, TriggerEvent::Delete],
                 for_each_row: true,
-                function: name.clone(),
+                function: QualifiedName::public(name.clone()),
             });
             t.triggers.push(Trigger {
                 name: derived_name(&[&t.name], "no_truncate"),
                 timing: TriggerTiming::Before,
                 events: vec![TriggerEvent::Truncate],
                 for_each_row: false,
-                function: name,
+                function: QualifiedName::public(name),
             });
         }
     }
@@ -112,7 +112,7 @@ pub fn add_generated_objects(catalog: &mut Catalog, execute: &dyn Fn(&str) -> Ve
                 timing: TriggerTiming::Before,
                 events: vec![TriggerEvent::Insert, TriggerEvent::Update],
                 for_each_row: true,
-                function: function.name.clone(),
+                function: function.qualified_name(),
             });
             functions.push(function);
         }
@@ -135,6 +135,7 @@ fn plpgsql(
     body: String,
 ) -> Function {
     Function {
+        schema: DEFAULT_SCHEMA.to_string(),
         name,
         arguments,
         returns: returns.to_string(),
@@ -147,14 +148,8 @@ fn plpgsql(
 
 fn subject_arguments() -> Vec<FunctionArgument> {
     vec![
-        FunctionArgument {
-            name: "subject".to_string(),
-            data_type: DataType::Text,
-        },
-        FunctionArgument {
-            name: "actor".to_string(),
-            data_type: DataType::Uuid,
-        },
+        FunctionArgument::input("subject", DataType::Text),
+        FunctionArgument::input("actor", DataType::Uuid),
     ]
 }
 
@@ -182,6 +177,7 @@ fn append_only_function(t: &Table, name: &str) -> Function {
         quote_literal(&purge_hint),
     ));
     Function {
+        schema: DEFAULT_SCHEMA.to_string(),
         name: name.to_string(),
         arguments: Vec::new(),
         returns: "trigger".to_string(),
@@ -199,13 +195,13 @@ fn consent_function(catalog: &Catalog, t: &Table) -> Option<Function> {
         .foreign_keys
         .iter()
         .find(|fk| fk.columns.len() == 1 && &fk.columns[0] == column)?;
-    let target = catalog.table(&fk.ref_table)?;
+    let target = catalog.table_named(&fk.ref_table)?;
     let consent = target.flags.consent.as_ref()?;
     let granted = consent_granted_predicate(target.column(consent)?)?;
     let col = quote(column);
     let body = format!(
         "\nBEGIN\n    IF TG_OP = 'UPDATE' AND NEW.{col} IS NOT DISTINCT FROM OLD.{col} THEN\n        RETURN NEW;\n    END IF;\n    -- FOR SHARE: a consent withdrawal waits until this row is committed, and vice versa.\n    IF NEW.{col} IS NOT NULL AND NOT EXISTS (\n        SELECT 1 FROM {target} WHERE {key} = NEW.{col} AND {granted} FOR SHARE\n    ) THEN\n        RAISE EXCEPTION '{table} needs consent: {target_text} % has no processing consent', NEW.{col}\n            USING ERRCODE = 'check_violation',\n                  HINT = {hint};\n    END IF;\n    RETURN NEW;\nEND;\n",
-        target = quote(&target.name),
+        target = target.sql_name(),
         key = quote(&fk.ref_columns[0]),
         granted = granted,
         table = t.name.replace('\'', "''"),
@@ -245,9 +241,9 @@ fn children_first(tables: Vec<&Table>) -> Vec<&Table> {
     remaining.sort_by(|a, b| a.name.cmp(&b.name));
     while !remaining.is_empty() {
         let referenced_by_remaining = |t: &Table, others: &[&Table]| {
-            others
-                .iter()
-                .any(|o| o.name != t.name && o.foreign_keys.iter().any(|fk| fk.ref_table == t.name))
+            others.iter().any(|o| {
+                !o.is(&t.qualified_name()) && o.foreign_keys.iter().any(|fk| t.is(&fk.ref_table))
+            })
         };
         let next = remaining
             .iter()
@@ -280,7 +276,7 @@ fn purge_function(catalog: &Catalog) -> Option<Function> {
         };
         body.push_str(&format!(
             "    DELETE FROM {} WHERE {} < now() - {};\n    GET DIAGNOSTICS v_count = ROW_COUNT;\n    v_deleted := v_deleted || jsonb_build_object({}, v_count);\n",
-            quote(&t.name),
+            t.sql_name(),
             quote(&r.column),
             interval(r),
             quote_literal(&t.name),
@@ -292,10 +288,7 @@ fn purge_function(catalog: &Catalog) -> Option<Function> {
     ));
     Some(plpgsql(
         PURGE_FUNCTION.to_string(),
-        vec![FunctionArgument {
-            name: "actor".to_string(),
-            data_type: DataType::Uuid,
-        }],
+        vec![FunctionArgument::input("actor", DataType::Uuid)],
         "jsonb",
         body,
     ))
@@ -330,13 +323,13 @@ fn subject_children<'c>(catalog: &'c Catalog, subject: &Subject<'_>) -> Vec<(&'c
     let tables: Vec<&Table> = catalog
         .tables
         .iter()
-        .filter(|t| t.name != subject.table.name && t.flags.erasure.is_some())
+        .filter(|t| !t.is(&subject.table.qualified_name()) && t.flags.erasure.is_some())
         .collect();
     children_first(tables)
         .into_iter()
         .filter_map(|t| {
             let fk = t.foreign_keys.iter().find(|fk| {
-                fk.ref_table == subject.table.name
+                subject.table.is(&fk.ref_table)
                     && fk.columns.len() == 1
                     && fk.ref_columns == [subject.key]
             })?;
@@ -351,7 +344,7 @@ fn select_subject_rows(s: &Subject<'_>, function: &str) -> String {
     format!(
         "    SELECT coalesce(array_agg({key} ORDER BY {key}), '{{}}')\n      INTO v_ids\n      FROM (SELECT {key} FROM {table} WHERE {column} = {function}.subject FOR UPDATE) AS subject_rows;\n",
         key = quote(s.key),
-        table = quote(&s.table.name),
+        table = s.table.sql_name(),
         column = quote(s.column),
     )
 }
@@ -396,7 +389,7 @@ fn erase_function(catalog: &Catalog) -> Option<Function> {
             Some(Erasure::Delete) => {
                 body.push_str(&format!(
                     "    DELETE FROM {} WHERE {} = ANY (v_ids);\n",
-                    quote(&t.name),
+                    t.sql_name(),
                     quote(column)
                 ));
                 record(&mut body, &t.name, "deleted");
@@ -417,7 +410,7 @@ fn erase_function(catalog: &Catalog) -> Option<Function> {
         Some(Erasure::Delete) => {
             body.push_str(&format!(
                 "    DELETE FROM {} WHERE {where_subject};\n",
-                quote(&s.table.name)
+                s.table.sql_name()
             ));
             record(&mut body, &s.table.name, "deleted");
         }
@@ -454,11 +447,11 @@ fn anonymize(t: &Table, subject_key: Option<&str>, condition: &str) -> String {
     }
     if sets.is_empty() {
         // Nothing personal in the row: count it, change nothing.
-        return format!("    PERFORM 1 FROM {} WHERE {condition};\n", quote(&t.name));
+        return format!("    PERFORM 1 FROM {} WHERE {condition};\n", t.sql_name());
     }
     format!(
         "    UPDATE {}\n       SET {}\n     WHERE {condition};\n",
-        quote(&t.name),
+        t.sql_name(),
         sets.join(",\n           ")
     )
 }
@@ -475,7 +468,7 @@ fn export_function(catalog: &Catalog) -> Option<Function> {
         format!(
             "        {}, (SELECT coalesce(jsonb_agg(to_jsonb(r){key}), '[]'::jsonb) FROM {} AS r WHERE r.{} = ANY (v_ids))",
             quote_literal(&t.name),
-            quote(&t.name),
+            t.sql_name(),
             quote(column)
         )
     };

@@ -79,9 +79,110 @@ pub fn derived_name(parts: &[&str], suffix: &str) -> String {
     format!("{head}_{tag}_{suffix}")
 }
 
+/// The name PostgreSQL gives an object created without one (`makeObjectName`): `name1`, then
+/// `_name2` when there is one, then `_label`, with the longer of the two names shortened first
+/// (at a character boundary) until the whole fits 63 bytes. Names written in SQL without a name
+/// (`CREATE INDEX ON t (c)`, an unnamed constraint) get this name on the server, so the replay
+/// gives them the same. (`schema.yaml` names use [`derived_name`], which keeps long names apart
+/// with a hash; codegen writes them out explicitly.)
+pub fn pg_object_name(name1: &str, name2: Option<&str>, label: &str) -> String {
+    let mut overhead = 0;
+    if name2.is_some() {
+        overhead += 1;
+    }
+    if !label.is_empty() {
+        overhead += label.len() + 1;
+    }
+    let available = MAX_IDENTIFIER_BYTES.saturating_sub(overhead);
+    let (mut chars1, mut chars2) = (name1.len(), name2.map_or(0, str::len));
+    while chars1 + chars2 > available {
+        if chars1 > chars2 {
+            chars1 -= 1;
+        } else {
+            chars2 -= 1;
+        }
+    }
+    let mut out = name1[..name1.floor_char_boundary(chars1)].to_string();
+    if let Some(name2) = name2 {
+        out.push('_');
+        out.push_str(&name2[..name2.floor_char_boundary(chars2)]);
+    }
+    if !label.is_empty() {
+        out.push('_');
+        out.push_str(label);
+    }
+    out
+}
+
+/// Column names joined with `_` as PostgreSQL adds them to a derived index or constraint name
+/// (`ChooseIndexNameAddition`): names are added while the text is shorter than 64 bytes, and
+/// the text is cut there.
+pub fn pg_name_addition<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for name in names {
+        if !out.is_empty() {
+            out.push('_');
+        }
+        out.push_str(name);
+        if out.len() > MAX_IDENTIFIER_BYTES {
+            break;
+        }
+    }
+    let cut = out.floor_char_boundary(out.len().min(MAX_IDENTIFIER_BYTES));
+    out.truncate(cut);
+    out
+}
+
+/// [`pg_object_name`], numbered as PostgreSQL numbers it (`_idx`, `_idx1`, `_idx2`, ...) until
+/// `taken` says the name is free.
+pub fn pg_unique_name(
+    name1: &str,
+    name2: Option<&str>,
+    label: &str,
+    taken: impl Fn(&str) -> bool,
+) -> String {
+    let mut pass = 0;
+    loop {
+        let label = if pass == 0 {
+            label.to_string()
+        } else {
+            format!("{label}{pass}")
+        };
+        let name = pg_object_name(name1, name2, &label);
+        if !taken(&name) {
+            return name;
+        }
+        pass += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_names_are_postgresqls() {
+        assert_eq!(
+            pg_object_name("cases", Some("patient_id"), "idx"),
+            "cases_patient_id_idx"
+        );
+        assert_eq!(pg_object_name("cases", None, "pkey"), "cases_pkey");
+        // A 40-byte table name and a 40-byte column name: the longer name is cut first, the
+        // second on a tie, until the whole is 63 bytes.
+        let t = "t".repeat(40);
+        let c = "c".repeat(40);
+        let name = pg_object_name(&t, Some(&c), "idx");
+        assert_eq!(name, format!("{}_{}_idx", "t".repeat(29), "c".repeat(29)));
+        assert_eq!(pg_name_addition(["a", "b", "c"]), "a_b_c");
+        assert_eq!(
+            pg_name_addition(["x".repeat(40).as_str(), &"y".repeat(40)]).len(),
+            63
+        );
+        assert_eq!(
+            pg_unique_name("t", Some("a"), "idx", |n| n == "t_a_idx" || n == "t_a_idx1"),
+            "t_a_idx2"
+        );
+    }
 
     #[test]
     fn plain_identifiers() {

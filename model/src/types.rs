@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::catalog::QualifiedName;
+
 /// A column type. Built-in types are spelled as PostgreSQL's `format_type` would, user enums by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DataType {
@@ -33,7 +35,21 @@ pub enum DataType {
     Cidr,
     Macaddr,
     /// A user-defined enum type of the catalog.
-    Enum(String),
+    Enum(QualifiedName),
+    /// A domain of the catalog, with its base type: a domain over `jsonb` is jsonb to the rules.
+    Domain {
+        name: QualifiedName,
+        base: Box<DataType>,
+    },
+    /// A composite type of the catalog.
+    Composite(QualifiedName),
+    /// Any other type, as written (normalised): an extension's (`citext`, `geometry(Point,4326)`),
+    /// a range, a table's row type, a built-in the model does not tell apart. Replayed SQL never
+    /// fails on a type; `schema.yaml` accepts only the types above.
+    Other(String),
+    /// A column whose type the replay cannot tell (a `CREATE TABLE AS` expression): rules treat
+    /// it as no particular type.
+    Unknown,
     Array(Box<DataType>),
 }
 
@@ -130,7 +146,7 @@ impl DataType {
             return Ok(DataType::Array(Box::new(element)));
         }
         if is_enum(&normal) {
-            return Ok(DataType::Enum(normal));
+            return Ok(DataType::Enum(QualifiedName::public(normal)));
         }
         let lower = normal.to_ascii_lowercase();
         if let Some((_, ty)) = PLAIN_TYPES.iter().find(|(name, _)| *name == lower) {
@@ -181,7 +197,7 @@ impl DataType {
     }
 
     /// The name of the enum type this column uses, directly or as an array element.
-    pub fn enum_name(&self) -> Option<&str> {
+    pub fn enum_name(&self) -> Option<&QualifiedName> {
         match self {
             DataType::Enum(name) => Some(name),
             DataType::Array(element) => element.enum_name(),
@@ -189,21 +205,41 @@ impl DataType {
         }
     }
 
+    /// The type values really have: a domain's base type (through nested domains), else itself.
+    pub fn base(&self) -> &DataType {
+        match self {
+            DataType::Domain { base, .. } => base.base(),
+            other => other,
+        }
+    }
+
+    /// Whether the type is `jsonb`, or a domain over it.
     pub fn is_jsonb(&self) -> bool {
-        matches!(self, DataType::Jsonb)
+        matches!(self.base(), DataType::Jsonb)
     }
 
     /// Types a GIN index can serve with a default operator class.
     pub fn supports_gin(&self) -> bool {
-        matches!(self, DataType::Jsonb | DataType::Array(_))
+        matches!(self.base(), DataType::Jsonb | DataType::Array(_))
     }
 
     /// Whether values of this type are character strings.
     pub fn is_text_like(&self) -> bool {
         matches!(
-            self,
+            self.base(),
             DataType::Text | DataType::Varchar(_) | DataType::Char(_)
         )
+    }
+
+    /// Whether the user-defined type `name` (enum, domain or composite) is this type, directly,
+    /// as an array element or as a domain's base.
+    pub fn uses_type(&self, name: &QualifiedName) -> bool {
+        match self {
+            DataType::Enum(n) | DataType::Composite(n) => n == name,
+            DataType::Domain { name: n, base } => n == name || base.uses_type(name),
+            DataType::Array(element) => element.uses_type(name),
+            _ => false,
+        }
     }
 }
 
@@ -263,7 +299,11 @@ impl fmt::Display for DataType {
             DataType::Inet => f.write_str("inet"),
             DataType::Cidr => f.write_str("cidr"),
             DataType::Macaddr => f.write_str("macaddr"),
-            DataType::Enum(name) => f.write_str(&crate::ident::quote(name)),
+            DataType::Enum(name) | DataType::Composite(name) | DataType::Domain { name, .. } => {
+                f.write_str(&name.sql())
+            }
+            DataType::Other(text) => f.write_str(text),
+            DataType::Unknown => f.write_str("unknown"),
             DataType::Array(element) => write!(f, "{element}[]"),
         }
     }

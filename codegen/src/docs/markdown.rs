@@ -60,7 +60,7 @@ pub fn index(docs: &Docs<'_>) -> String {
                     .flat_map(|t| {
                         t.columns
                             .iter()
-                            .filter(|c| c.data_type.enum_name() == Some(e.name.as_str()))
+                            .filter(|c| c.data_type.enum_name() == Some(&e.qualified_name()))
                             .map(move |c| {
                                 format!("[`{}`](tables/{}.md).`{}`", t.name, t.name, c.name)
                             })
@@ -112,7 +112,11 @@ pub fn index(docs: &Docs<'_>) -> String {
                 let users = docs
                     .tables
                     .iter()
-                    .filter(|t| t.triggers.iter().any(|tr| tr.function == f.name))
+                    .filter(|t| {
+                        t.triggers
+                            .iter()
+                            .any(|tr| tr.function == f.qualified_name())
+                    })
                     .map(|t| format!("[`{}`](tables/{}.md)", t.name, t.name))
                     .collect::<Vec<_>>()
                     .join(", ");
@@ -200,7 +204,10 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
         );
     }
     for trigger in &t.triggers {
-        if trigger.function == model::yaml::SET_UPDATED_AT {
+        if trigger
+            .function
+            .is(model::DEFAULT_SCHEMA, model::yaml::SET_UPDATED_AT)
+        {
             notes.push(format!(
                 "**Timestamps**: `updated_at` is kept current by the trigger `{}`.",
                 trigger.name
@@ -350,7 +357,7 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
                     code(&fk.columns.join(", ")),
                     format!(
                         "{} ({})",
-                        table_link(&fk.ref_table, ""),
+                        table_link(&fk.ref_table.display(), ""),
                         code(&fk.ref_columns.join(", "))
                     ),
                     card.parent_words().to_string(),
@@ -413,7 +420,7 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
         if let Some(e) = column
             .data_type
             .enum_name()
-            .and_then(|n| catalog.enum_type(n))
+            .and_then(|n| catalog.enum_named(n))
             && !used.iter().any(|u| u.name == e.name)
         {
             used.push(e);
@@ -428,7 +435,7 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
                 let columns = t
                     .columns
                     .iter()
-                    .filter(|c| c.data_type.enum_name() == Some(e.name.as_str()))
+                    .filter(|c| c.data_type.enum_name() == Some(&e.qualified_name()))
                     .map(|c| code(&c.name))
                     .collect::<Vec<_>>()
                     .join(", ");
@@ -451,7 +458,7 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
                     timing.to_string(),
                     events,
                     "FOR EACH ROW".to_string(),
-                    code(&format!("{}()", tr.function)),
+                    code(&format!("{}()", tr.function.display())),
                 ]
             })
             .collect();
@@ -460,13 +467,13 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
             &["Name", "Timing", "Events", "Level", "Function"],
             rows,
         );
-        let mut shown: Vec<&str> = Vec::new();
+        let mut shown: Vec<&model::QualifiedName> = Vec::new();
         for trigger in &t.triggers {
-            if shown.contains(&trigger.function.as_str()) {
+            if shown.contains(&&trigger.function) {
                 continue;
             }
             shown.push(&trigger.function);
-            if let Some(f) = catalog.function(&trigger.function) {
+            if let Some(f) = catalog.function_named(&trigger.function) {
                 let _ = write!(
                     out,
                     "\n<details><summary>Function <code>{}()</code></summary>\n\n```sql\n{}\n```\n\n</details>\n",
@@ -541,10 +548,12 @@ fn compliance_notes(catalog: &Catalog, t: &Table) -> Vec<String> {
             .foreign_keys
             .iter()
             .find(|fk| fk.columns == [column.clone()])
-            .map(|fk| fk.ref_table.as_str())
+            .map(|fk| fk.ref_table.display().into_owned())
             .unwrap_or_default();
         let consent = catalog
-            .table(target)
+            .tables
+            .iter()
+            .find(|r| r.display_name() == target)
             .and_then(|r| r.flags.consent.clone())
             .unwrap_or_default();
         notes.push(format!(
@@ -669,14 +678,15 @@ fn enum_values(e: &EnumType) -> String {
 
 /// The tables `t` references, as links (`prefix` is the path to the table pages).
 fn referenced_tables(t: &Table, prefix: &str) -> String {
-    let mut names: Vec<&str> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for fk in &t.foreign_keys {
-        if !names.contains(&fk.ref_table.as_str()) {
-            names.push(&fk.ref_table);
+        let name = fk.ref_table.display().into_owned();
+        if !names.contains(&name) {
+            names.push(name);
         }
     }
     names
-        .into_iter()
+        .iter()
         .map(|n| table_link(n, prefix))
         .collect::<Vec<_>>()
         .join(", ")
@@ -689,7 +699,7 @@ fn table_link(name: &str, prefix: &str) -> String {
 /// The type, linked to the enum section when it is one of the catalog's enums.
 fn type_cell(catalog: &Catalog, data_type: &DataType) -> String {
     match data_type.enum_name() {
-        Some(name) if catalog.enum_type(name).is_some() => {
+        Some(name) if catalog.enum_named(name).is_some() => {
             format!("[{}](#enums)", code(&data_type.to_string()))
         }
         _ => code(&data_type.to_string()),
@@ -707,7 +717,7 @@ fn key_cell(t: &Table, c: &Column) -> String {
         .iter()
         .filter(|fk| fk.columns.contains(&c.name))
     {
-        parts.push(format!("FK → {}", table_link(&fk.ref_table, "")));
+        parts.push(format!("FK → {}", table_link(&fk.ref_table.display(), "")));
     }
     if keys.uk {
         parts.push("UK".to_string());
@@ -746,7 +756,7 @@ fn index_purpose(t: &Table, ix: &Index) -> String {
                 .all(|c| keys[..fk.columns.len()].contains(&c.as_str()))
     });
     if let Some(fk) = fk {
-        return format!("foreign key to {}", table_link(&fk.ref_table, ""));
+        return format!("foreign key to {}", table_link(&fk.ref_table.display(), ""));
     }
     if ix.method == model::IndexMethod::Gin
         && keys.len() == 1

@@ -36,7 +36,7 @@ impl<'a> Diagram<'a> {
         let relationships = docs
             .foreign_keys()
             .into_iter()
-            .filter(|(t, fk)| t.name == table.name || fk.ref_table == table.name)
+            .filter(|(t, fk)| t.is(&table.qualified_name()) || table.is(&fk.ref_table))
             .collect();
         Diagram {
             full: vec![table],
@@ -82,8 +82,8 @@ impl<'a> Diagram<'a> {
             .filter(|c| {
                 Keys::of(table, c).pk
                     || self.relationships.iter().any(|(t, fk)| {
-                        (t.name == table.name && fk.columns.contains(&c.name))
-                            || (fk.ref_table == table.name && fk.ref_columns.contains(&c.name))
+                        (t.is(&table.qualified_name()) && fk.columns.contains(&c.name))
+                            || (table.is(&fk.ref_table) && fk.ref_columns.contains(&c.name))
                     })
             })
             .collect()
@@ -123,8 +123,8 @@ pub fn relationship(child: &Table, fk: &ForeignKey) -> String {
     let child_mark = if card.unique_child { "o|" } else { "o{" };
     format!(
         "{} {parent_mark}{line}{child_mark} {} : \"{}\"",
-        entity(&fk.ref_table),
-        entity(&child.name),
+        entity(&fk.ref_table.display()),
+        entity(&child.display_name()),
         comment_text(&fk.columns.join(", "))
     )
 }
@@ -134,7 +134,7 @@ pub fn relationship(child: &Table, fk: &ForeignKey) -> String {
 pub fn type_word(data_type: &DataType) -> String {
     let text = match data_type {
         DataType::Array(element) => format!("{}_array", type_word(element)),
-        DataType::Enum(name) => name.clone(),
+        DataType::Enum(name) => name.display().into_owned(),
         other => other.to_string(),
     };
     word(&text)

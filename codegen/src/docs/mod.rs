@@ -74,7 +74,7 @@ impl<'a> Docs<'a> {
     pub fn incoming(&self, table: &str) -> Vec<(&'a Table, &'a ForeignKey)> {
         self.foreign_keys()
             .into_iter()
-            .filter(|(_, fk)| fk.ref_table == table)
+            .filter(|(_, fk)| fk.ref_table.display() == table)
             .collect()
     }
 
@@ -84,15 +84,9 @@ impl<'a> Docs<'a> {
             .iter()
             .copied()
             .filter(|other| {
-                other.name != table.name
-                    && (table
-                        .foreign_keys
-                        .iter()
-                        .any(|fk| fk.ref_table == other.name)
-                        || other
-                            .foreign_keys
-                            .iter()
-                            .any(|fk| fk.ref_table == table.name))
+                !other.is(&table.qualified_name())
+                    && (table.foreign_keys.iter().any(|fk| other.is(&fk.ref_table))
+                        || other.foreign_keys.iter().any(|fk| table.is(&fk.ref_table)))
             })
             .collect()
     }

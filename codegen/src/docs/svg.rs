@@ -19,7 +19,7 @@
 
 use std::fmt::Write as _;
 
-use model::{Column, ForeignKey, Table};
+use model::{Column, ForeignKey, QualifiedName, Table};
 
 use super::mermaid;
 use super::{Cardinality, Docs, Keys, sensitivity_labels};
@@ -145,12 +145,12 @@ struct Edge<'a> {
 }
 
 fn edges<'a>(docs: &Docs<'a>) -> Vec<Edge<'a>> {
-    let index = |name: &str| docs.tables.iter().position(|t| t.name == name);
+    let index = |name: &QualifiedName| docs.tables.iter().position(|t| t.is(name));
     docs.foreign_keys()
         .into_iter()
         .filter_map(|(t, fk)| {
             Some(Edge {
-                child: index(&t.name)?,
+                child: index(&t.qualified_name())?,
                 parent: index(&fk.ref_table)?,
                 child_table: t,
                 fk,
@@ -995,13 +995,13 @@ fn draw_edge(
         out,
         "<g class=\"edge\" data-fk=\"{}\" data-from=\"{}\" data-to=\"{}\"><title>{}</title>",
         xml(&e.fk.name),
-        xml(&e.child_table.name),
-        xml(&e.fk.ref_table),
+        xml(&e.child_table.display_name()),
+        xml(&e.fk.ref_table.display()),
         xml(&format!(
             "{}.{} → {}.{} ({} to {}; {})",
-            e.child_table.name,
+            e.child_table.display_name(),
             e.fk.columns.join(", "),
-            e.fk.ref_table,
+            e.fk.ref_table.display(),
             e.fk.ref_columns.join(", "),
             card.child_words(),
             card.parent_words(),

@@ -22,12 +22,11 @@
 //! purge itself. Schema changes that only add to `audit_logs` (new columns, indexes) are fine,
 //! and so are grants of `SELECT` and `INSERT`.
 
+use model::QualifiedName;
 use pg_query::protobuf::{AlterTableType, GrantTargetType, ObjectType};
 use pg_query::{NodeEnum, NodeRef};
 
-use super::{
-    StatementContext, alter_table_cmds, altered_table, object_names, qualified, relation_name,
-};
+use super::{StatementContext, alter_table_cmds, object_names};
 use crate::finding::Finding;
 
 pub const NAME: &str = "audit-log-append-only";
@@ -36,8 +35,9 @@ pub const NAME: &str = "audit-log-append-only";
 pub const AUDIT_TABLES: &[&str] = &["audit_logs"];
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let is_audit = |name: &str| {
-        AUDIT_TABLES.contains(&name) || ctx.table(name).is_some_and(|t| t.flags.append_only)
+    let is_audit = |name: &QualifiedName| {
+        AUDIT_TABLES.contains(&name.display().as_ref())
+            || ctx.table(name).is_some_and(|t| t.flags.append_only)
     };
     let mut hit = |what: &str, table: &str, location: i32| {
         out.push(
@@ -57,9 +57,9 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             if ObjectType::try_from(s.remove_type) == Ok(ObjectType::ObjectTable) =>
         {
             for object in &s.objects {
-                let name = qualified(&object_names(object));
+                let name = ctx.names.object(&object_names(object));
                 if is_audit(&name) {
-                    hit("drops", &name, -1);
+                    hit("drops", &name.display(), -1);
                 }
             }
         }
@@ -78,9 +78,13 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             if rewrites {
                 for object in &s.objects {
                     if let Some(NodeEnum::RangeVar(r)) = object.node.as_ref() {
-                        let name = relation_name(r);
+                        let name = ctx.names.relation(r);
                         if is_audit(&name) {
-                            hit("grants UPDATE, DELETE or TRUNCATE on", &name, r.location);
+                            hit(
+                                "grants UPDATE, DELETE or TRUNCATE on",
+                                &name.display(),
+                                r.location,
+                            );
                         }
                     }
                 }
@@ -89,19 +93,20 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
         NodeEnum::TruncateStmt(s) => {
             for r in &s.relations {
                 if let Some(NodeEnum::RangeVar(r)) = r.node.as_ref() {
-                    let name = relation_name(r);
+                    let name = ctx.names.relation(r);
                     if is_audit(&name) {
-                        hit("truncates", &name, r.location);
+                        hit("truncates", &name.display(), r.location);
                     }
                 }
             }
         }
         NodeEnum::AlterTableStmt(_) => {
-            if let Some((s, name)) = altered_table(ctx.node)
-                && is_audit(&name)
+            if let Some((s, _)) = ctx.altered_table()
+                && let Some(r) = s.relation.as_ref()
+                && is_audit(&ctx.names.relation(r))
                 && alter_table_cmds(s).any(|(t, _)| t == AlterTableType::AtDropColumn)
             {
-                hit("drops a column of", &name, -1);
+                hit("drops a column of", &ctx.names.key(r), -1);
             }
         }
         NodeEnum::UpdateStmt(_)
@@ -118,9 +123,9 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                     _ => continue,
                 };
                 if let Some(r) = relation {
-                    let name = relation_name(r);
+                    let name = ctx.names.relation(r);
                     if is_audit(&name) {
-                        hit(what, &name, r.location);
+                        hit(what, &name.display(), r.location);
                     }
                 }
             }

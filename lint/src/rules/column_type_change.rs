@@ -36,7 +36,7 @@ use model::DataType;
 use pg_query::NodeEnum;
 use pg_query::protobuf::AlterTableType;
 
-use super::{StatementContext, alter_table_cmds, altered_table, cmd_column, strings};
+use super::{StatementContext, alter_table_cmds, cmd_column, strings};
 use crate::finding::Finding;
 
 pub const NAME: &str = "column-type-change";
@@ -65,7 +65,7 @@ pub fn binary_compatible(from: &DataType, to: &DataType) -> bool {
 }
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = altered_table(ctx.node) else {
+    let Some((s, table)) = ctx.altered_table() else {
         return;
     };
     if !ctx.is_existing(&table) {
@@ -85,14 +85,20 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
         };
         // A column the replay does not know (its table or column came from SQL it could not
         // apply, or from outside the migrations): nothing is known of the change.
-        let Some(old) = ctx
-            .table(&table)
+        let Some(old) = s
+            .relation
+            .as_ref()
+            .and_then(|r| ctx.table(&ctx.names.relation(r)))
             .and_then(|t| t.column(&cmd.name))
             .map(|c| c.data_type.clone())
+            .filter(|t| *t != DataType::Unknown)
         else {
             continue;
         };
-        let new = model::replay::data_type(ctx.catalog, def.type_name.as_ref()).ok();
+        let new = def
+            .type_name
+            .as_ref()
+            .map(|t| ctx.names.session.data_type(ctx.catalog, t));
         let plain_using = match def.raw_default.as_deref().and_then(|d| d.node.as_ref()) {
             None => true,
             Some(expr) => casts_column(expr, &cmd.name),

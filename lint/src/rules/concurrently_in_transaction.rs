@@ -42,7 +42,7 @@
 
 use pg_query::NodeEnum;
 
-use super::{StatementContext, alter_table_cmds, altered_table};
+use super::{StatementContext, alter_table_cmds};
 use crate::finding::Finding;
 use crate::layout::{Layout, Transaction};
 
@@ -61,14 +61,12 @@ pub fn concurrent_operation(node: &NodeEnum) -> Option<&'static str> {
         {
             Some("REINDEX CONCURRENTLY")
         }
-        NodeEnum::AlterTableStmt(_) => {
-            let detaches = altered_table(node).is_some_and(|(s, _)| {
-                alter_table_cmds(s).any(|(_, cmd)| {
-                    matches!(
-                        cmd.def.as_deref().and_then(|d| d.node.as_ref()),
-                        Some(NodeEnum::PartitionCmd(p)) if p.concurrent
-                    )
-                })
+        NodeEnum::AlterTableStmt(s) => {
+            let detaches = alter_table_cmds(s).any(|(_, cmd)| {
+                matches!(
+                    cmd.def.as_deref().and_then(|d| d.node.as_ref()),
+                    Some(NodeEnum::PartitionCmd(p)) if p.concurrent
+                )
             });
             detaches.then_some("DETACH PARTITION CONCURRENTLY")
         }

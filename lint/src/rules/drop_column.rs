@@ -22,13 +22,13 @@
 
 use pg_query::protobuf::AlterTableType;
 
-use super::{StatementContext, alter_table_cmds, altered_table};
+use super::{StatementContext, alter_table_cmds};
 use crate::finding::Finding;
 
 pub const NAME: &str = "drop-column";
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = altered_table(ctx.node) else {
+    let Some((s, table)) = ctx.altered_table() else {
         return;
     };
     if !ctx.is_existing(&table) {

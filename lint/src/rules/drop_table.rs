@@ -23,7 +23,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
-use super::{StatementContext, object_names, qualified};
+use super::{StatementContext, object_names};
 use crate::finding::Finding;
 
 pub const NAME: &str = "drop-table";
@@ -36,7 +36,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
         return;
     }
     for object in &s.objects {
-        let name = qualified(&object_names(object));
+        let name = ctx.names.object_key(&object_names(object));
         if ctx.is_existing(&name) {
             out.push(
                 ctx.finding(NAME, format!("dropping table `{name}` deletes its data and breaks clients that still use it"))

@@ -22,7 +22,7 @@
 
 use pg_query::NodeEnum;
 
-use super::{StatementContext, qualified, strings};
+use super::{StatementContext, strings};
 use crate::finding::Finding;
 
 pub const NAME: &str = "enum-add-value-without-position";
@@ -34,10 +34,11 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
     if !s.old_val.is_empty() || s.new_val.is_empty() || !s.new_val_neighbor.is_empty() {
         return;
     }
-    let name = qualified(&strings(&s.type_name));
+    let names = strings(&s.type_name);
+    let name = names.join(".");
     let last = ctx
-        .catalog
-        .enum_type(&name)
+        .names
+        .enum_type(&names)
         .and_then(|e| e.values.last())
         .map_or(String::from("<label>"), |v| format!("'{v}'"));
     out.push(

@@ -26,7 +26,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
-use super::{StatementContext, object_names, qualified, relation_name};
+use super::{StatementContext, object_names};
 use crate::finding::Finding;
 
 pub const NAME: &str = "index-without-concurrently";
@@ -37,7 +37,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             let Some(r) = s.relation.as_ref() else {
                 return;
             };
-            let table = relation_name(r);
+            let table = ctx.names.key(r);
             if ctx.is_existing(&table) {
                 out.push(
                     ctx.finding(
@@ -56,15 +56,19 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                 && ObjectType::try_from(s.remove_type) == Ok(ObjectType::ObjectIndex) =>
         {
             for object in &s.objects {
-                let index = qualified(&object_names(object));
-                if ctx.scope.new_indexes.contains(&index) {
+                let names = object_names(object);
+                let index = names.join(".");
+                if names
+                    .last()
+                    .is_some_and(|n| ctx.scope.new_indexes.contains(n))
+                {
                     continue;
                 }
-                let owner = ctx.index_owner(&index);
-                if owner.is_some_and(|t| !ctx.is_existing(&t.name)) {
+                let owner = ctx.names.index_owner(&names);
+                if owner.is_some_and(|t| !ctx.is_existing(&t.display_name())) {
                     continue;
                 }
-                let on = owner.map_or(String::new(), |t| format!(" on `{}`", t.name));
+                let on = owner.map_or(String::new(), |t| format!(" on `{}`", t.display_name()));
                 let mut f = ctx
                     .finding(
                         NAME,
@@ -72,7 +76,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                     )
                     .with_help("use DROP INDEX CONCURRENTLY in a migration that runs outside a transaction (`-- codegen:no-transaction`)");
                 if let Some(t) = owner {
-                    f = f.with_table(&t.name, &[]);
+                    f = f.with_table(&t.display_name(), &[]);
                 }
                 out.push(f);
             }

@@ -8,8 +8,8 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use model::replay::{FastHash, NameIndex};
-use model::{Catalog, Table};
+use model::replay::{FastHash, Session};
+use model::{Catalog, QualifiedName, Table};
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self, AlterTableType, ConstrType};
 
@@ -88,8 +88,8 @@ pub struct StatementContext<'a> {
     pub config: &'a Config,
     /// Functions created by the replayed migrations without IMMUTABLE or STABLE.
     pub volatile_functions: &'a HashSet<String>,
-    /// Name lookups in `catalog`: use [`StatementContext::table`] rather than a scan.
-    pub names: &'a NameIndex,
+    /// How the statement's names resolve (the `search_path`, and fast lookups in `catalog`).
+    pub names: Resolver<'a>,
 }
 
 impl<'a> StatementContext<'a> {
@@ -119,21 +119,100 @@ impl<'a> StatementContext<'a> {
         f
     }
 
-    /// The table named `name` in the schema before this statement.
-    pub fn table(&self, name: &str) -> Option<&'a Table> {
-        self.names.table(self.catalog, name)
+    /// The table `name` in the schema before this statement.
+    pub fn table(&self, name: &QualifiedName) -> Option<&'a Table> {
+        self.names.table(name)
     }
 
-    /// The table that has the index named `name`.
-    pub fn index_owner(&self, name: &str) -> Option<&'a Table> {
-        self.names
-            .index_position(self.catalog, name)
-            .map(|i| &self.catalog.tables[i])
+    /// The `ALTER TABLE` statement on a table, with the table's key (see [`Resolver::key`]).
+    pub fn altered_table(&self) -> Option<(&'a protobuf::AlterTableStmt, String)> {
+        self.names.altered_table(self.node)
     }
 
-    /// Whether `table` existed before this file: tables created in the file are new.
+    /// Whether the table with key `table` existed before this file: tables created in the file
+    /// are new.
     pub fn is_existing(&self, table: &str) -> bool {
         !self.scope.new_tables.contains(table)
+    }
+}
+
+/// How names in a statement resolve against the schema before it: PostgreSQL's rules
+/// (qualified names as written, unqualified ones through the `search_path`), with the replay
+/// session's index for fast lookups.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolver<'a> {
+    pub catalog: &'a Catalog,
+    pub session: &'a Session,
+}
+
+impl<'a> Resolver<'a> {
+    /// The table a relation names (an existing one, or where a new one would go).
+    pub fn relation(&self, r: &protobuf::RangeVar) -> QualifiedName {
+        self.session
+            .resolve_table(self.catalog, &r.schemaname, &r.relname)
+    }
+
+    /// A relation's key, the name findings and the linter's bookkeeping use: `name` in
+    /// `public`, `schema.name` elsewhere.
+    pub fn key(&self, r: &protobuf::RangeVar) -> String {
+        self.relation(r).display().into_owned()
+    }
+
+    /// The table a `[schema, ] name` list (of `DROP`, `COMMENT`) names.
+    pub fn object(&self, names: &[String]) -> QualifiedName {
+        let (schema, name) = match names {
+            [.., schema, name] => (schema.as_str(), name.as_str()),
+            [name] => ("", name.as_str()),
+            [] => ("", ""),
+        };
+        self.session.resolve_table(self.catalog, schema, name)
+    }
+
+    /// [`Resolver::object`] as a key.
+    pub fn object_key(&self, names: &[String]) -> String {
+        self.object(names).display().into_owned()
+    }
+
+    pub fn table(&self, name: &QualifiedName) -> Option<&'a Table> {
+        self.session.table(self.catalog, name)
+    }
+
+    /// The table holding the index a `[schema, ] name` list names.
+    pub fn index_owner(&self, names: &[String]) -> Option<&'a Table> {
+        let (schema, name) = match names {
+            [.., schema, name] => (schema.as_str(), name.as_str()),
+            [name] => ("", name.as_str()),
+            [] => return None,
+        };
+        self.session.index_owner(self.catalog, schema, name)
+    }
+
+    /// The enum type a `[schema, ] name` list names.
+    pub fn enum_type(&self, names: &[String]) -> Option<&'a model::EnumType> {
+        let (schema, name) = match names {
+            [.., schema, name] => (vec![schema.clone()], name),
+            [name] => (self.session.search_path().to_vec(), name),
+            [] => return None,
+        };
+        schema
+            .iter()
+            .find_map(|s| self.catalog.enum_named(&QualifiedName::new(s, name)))
+    }
+
+    /// `ALTER TABLE` on a table (not an index, view or sequence) with its table's key.
+    pub fn altered_table<'n>(
+        &self,
+        node: &'n NodeEnum,
+    ) -> Option<(&'n protobuf::AlterTableStmt, String)> {
+        match node {
+            NodeEnum::AlterTableStmt(s)
+                if protobuf::ObjectType::try_from(s.objtype)
+                    == Ok(protobuf::ObjectType::ObjectTable) =>
+            {
+                Some((s, self.key(s.relation.as_ref()?)))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -174,16 +253,6 @@ pub struct Problem {
 // ---------------------------------------------------------------------------------------------
 // AST helpers shared by the rules and the engine.
 
-/// A relation's name as the catalog keys it: unqualified for `public` (or no schema),
-/// `schema.name` otherwise.
-pub fn relation_name(r: &protobuf::RangeVar) -> String {
-    if r.schemaname.is_empty() || r.schemaname == "public" {
-        r.relname.clone()
-    } else {
-        format!("{}.{}", r.schemaname, r.relname)
-    }
-}
-
 pub fn string_value(node: &protobuf::Node) -> Option<&str> {
     match node.node.as_ref() {
         Some(NodeEnum::String(s)) => Some(&s.sval),
@@ -209,14 +278,6 @@ pub fn object_names(node: &protobuf::Node) -> Vec<String> {
     }
 }
 
-/// A qualified name list as the catalog keys it.
-pub fn qualified(names: &[String]) -> String {
-    match names {
-        [schema, name] if schema == "public" => name.clone(),
-        other => other.join("."),
-    }
-}
-
 /// The subcommands of an `ALTER TABLE` on a table.
 pub fn alter_table_cmds(
     s: &protobuf::AlterTableStmt,
@@ -228,19 +289,6 @@ pub fn alter_table_cmds(
         )),
         _ => None,
     })
-}
-
-/// `ALTER TABLE` on a table (not an index, view or sequence) with its table name.
-pub fn altered_table(node: &NodeEnum) -> Option<(&protobuf::AlterTableStmt, String)> {
-    match node {
-        NodeEnum::AlterTableStmt(s)
-            if protobuf::ObjectType::try_from(s.objtype)
-                == Ok(protobuf::ObjectType::ObjectTable) =>
-        {
-            Some((s, relation_name(s.relation.as_ref()?)))
-        }
-        _ => None,
-    }
 }
 
 pub fn contype(c: &protobuf::Constraint) -> ConstrType {

@@ -23,15 +23,13 @@
 
 use pg_query::protobuf::{AlterTableType, ConstrType};
 
-use super::{
-    StatementContext, alter_table_cmds, altered_table, cmd_column, column_constraints, contype,
-};
+use super::{StatementContext, alter_table_cmds, cmd_column, column_constraints, contype};
 use crate::finding::Finding;
 
 pub const NAME: &str = "not-null-column-without-default";
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = altered_table(ctx.node) else {
+    let Some((s, table)) = ctx.altered_table() else {
         return;
     };
     if !ctx.is_existing(&table) {

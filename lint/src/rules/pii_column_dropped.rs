@@ -27,7 +27,7 @@ use model::Table;
 use pg_query::NodeEnum;
 use pg_query::protobuf::{AlterTableType, ObjectType};
 
-use super::{StatementContext, alter_table_cmds, altered_table, list, object_names, qualified};
+use super::{StatementContext, alter_table_cmds, list, object_names};
 use crate::finding::Finding;
 
 pub const NAME: &str = "pii-column-dropped";
@@ -51,8 +51,9 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             if ObjectType::try_from(s.remove_type) == Ok(ObjectType::ObjectTable) =>
         {
             for object in &s.objects {
-                let name = qualified(&object_names(object));
-                let Some(table) = ctx.table(&name) else {
+                let qualified = ctx.names.object(&object_names(object));
+                let name = qualified.display().into_owned();
+                let Some(table) = ctx.table(&qualified) else {
                     continue;
                 };
                 if !ctx.is_existing(&name) {
@@ -80,10 +81,14 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             }
         }
         NodeEnum::AlterTableStmt(_) => {
-            let Some((s, name)) = altered_table(ctx.node) else {
+            let Some((s, name)) = ctx.altered_table() else {
                 return;
             };
-            let Some(table) = ctx.table(&name) else {
+            let Some(table) = s
+                .relation
+                .as_ref()
+                .and_then(|r| ctx.table(&ctx.names.relation(r)))
+            else {
                 return;
             };
             for (t, cmd) in alter_table_cmds(s) {

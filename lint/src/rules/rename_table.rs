@@ -22,7 +22,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
-use super::{StatementContext, relation_name};
+use super::StatementContext;
 use crate::finding::Finding;
 
 pub const NAME: &str = "rename-table";
@@ -37,7 +37,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
     let Some(r) = s.relation.as_ref() else {
         return;
     };
-    let table = relation_name(r);
+    let table = ctx.names.key(r);
     if ctx.is_existing(&table) {
         out.push(
             ctx.finding(

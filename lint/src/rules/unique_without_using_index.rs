@@ -26,8 +26,8 @@
 use pg_query::protobuf::{AlterTableType, ConstrType};
 
 use super::{
-    StatementContext, alter_table_cmds, altered_table, cmd_column, cmd_constraint,
-    column_constraints, contype, strings,
+    StatementContext, alter_table_cmds, cmd_column, cmd_constraint, column_constraints, contype,
+    strings,
 };
 use crate::finding::Finding;
 
@@ -45,7 +45,7 @@ fn what(c: &pg_query::protobuf::Constraint) -> Option<&'static str> {
 }
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = altered_table(ctx.node) else {
+    let Some((s, table)) = ctx.altered_table() else {
         return;
     };
     if !ctx.is_existing(&table) {

@@ -31,8 +31,7 @@ use pg_query::protobuf::AlterTableType;
 use pg_query::{NodeEnum, NodeRef};
 
 use super::{
-    StatementContext, alter_table_cmds, altered_table, cmd_column, column_default, strings,
-    type_base_name,
+    StatementContext, alter_table_cmds, cmd_column, column_default, strings, type_base_name,
 };
 use crate::finding::Finding;
 
@@ -83,7 +82,7 @@ pub fn volatile_call(ctx: &StatementContext<'_>, expr: &NodeEnum) -> Option<Stri
 }
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = altered_table(ctx.node) else {
+    let Some((s, table)) = ctx.altered_table() else {
         return;
     };
     if !ctx.is_existing(&table) {

@@ -7,7 +7,7 @@ use pg_query::NodeEnum;
 use pg_query::protobuf::{self, ConstrType};
 
 use super::names::FastHash;
-use super::{ReplayError, Result};
+use super::{ReplayError, Result, Session};
 use crate::catalog::*;
 use crate::expr::deparse_expression;
 use crate::types::DataType;
@@ -27,30 +27,14 @@ pub(super) fn strings(nodes: &[protobuf::Node]) -> Vec<String> {
         .collect()
 }
 
-/// The unqualified name of a possibly schema-qualified object; only `public` (or none) is modelled.
-pub(super) fn object_name(names: &[String]) -> Result<String> {
+/// A possibly qualified name list (`[name]`, `[schema, name]`, `[database, schema, name]`) as
+/// schema and name; the schema is empty when the name is unqualified.
+pub(super) fn split_name(names: &[String]) -> (String, String) {
     match names {
-        [name] => Ok(name.clone()),
-        [schema, name] if schema == "public" => Ok(name.clone()),
-        [schema, name] => Err(ReplayError::new(format!(
-            "`{schema}.{name}`: only the public schema is modelled"
-        ))),
-        _ => Err(ReplayError::new(format!(
-            "unsupported qualified name `{}`",
-            names.join(".")
-        ))),
+        [] => (String::new(), String::new()),
+        [name] => (String::new(), name.clone()),
+        [.., schema, name] => (schema.clone(), name.clone()),
     }
-}
-
-pub(super) fn relation_name(relation: Option<&protobuf::RangeVar>) -> Result<String> {
-    let r = relation.ok_or_else(|| ReplayError::new("statement names no table"))?;
-    if !r.schemaname.is_empty() && r.schemaname != "public" {
-        return Err(ReplayError::new(format!(
-            "`{}.{}`: only the public schema is modelled",
-            r.schemaname, r.relname
-        )));
-    }
-    Ok(r.relname.clone())
 }
 
 pub(super) fn list_names(node: &protobuf::Node) -> Vec<String> {
@@ -58,13 +42,6 @@ pub(super) fn list_names(node: &protobuf::Node) -> Vec<String> {
         Some(NodeEnum::List(list)) => strings(&list.items),
         Some(NodeEnum::String(s)) => vec![s.sval.clone()],
         _ => Vec::new(),
-    }
-}
-
-pub(super) fn function_name(object: &protobuf::Node) -> Result<String> {
-    match object.node.as_ref() {
-        Some(NodeEnum::ObjectWithArgs(o)) => object_name(&strings(&o.objname)),
-        _ => Err(ReplayError::new("expected a function name")),
     }
 }
 
@@ -81,68 +58,140 @@ pub(super) fn column_mut<'t>(table: &'t mut Table, name: &str) -> Result<&'t mut
         })
 }
 
-/// The model type of a parsed type name (`character varying(20)`, `public.status[]`).
-pub fn data_type(catalog: &Catalog, type_name: Option<&protobuf::TypeName>) -> Result<DataType> {
-    let t = type_name.ok_or_else(|| ReplayError::new("column without a type"))?;
-    let is_enum = |n: &str| catalog.enum_type(n).is_some();
-    let mut names = t.names.iter().filter_map(string_value);
-    let qualified;
-    let base = match (names.next(), names.next(), names.next()) {
-        (Some("pg_catalog" | "public"), Some(name), None) | (Some(name), None, None) => name,
-        _ => {
-            qualified = object_name(&strings(&t.names))?;
-            qualified.as_str()
-        }
+/// Types whose name is a `serial` pseudo-type, with the integer type it stands for.
+pub(super) fn serial_type(t: &protobuf::TypeName) -> Option<DataType> {
+    if !t.typmods.is_empty() || !t.array_bounds.is_empty() {
+        return None;
+    }
+    let names = strings(&t.names);
+    let name = match names.as_slice() {
+        [name] => name.as_str(),
+        [schema, name] if schema == "pg_catalog" => name.as_str(),
+        _ => return None,
     };
-    // The usual column: a bare type name, looked up without building its text.
-    if t.typmods.is_empty() && t.array_bounds.is_empty() {
-        return parse_type(base, &is_enum)
-            .map_err(|e| ReplayError::new(format!("unsupported type `{base}`: {e}")));
+    match name {
+        "serial" | "serial4" => Some(DataType::Integer),
+        "bigserial" | "serial8" => Some(DataType::BigInt),
+        "smallserial" | "serial2" => Some(DataType::SmallInt),
+        _ => None,
     }
-    let base = base.to_string();
-    let mut modifiers = Vec::new();
-    for m in &t.typmods {
-        match m.node.as_ref() {
-            Some(NodeEnum::AConst(c)) => match &c.val {
-                Some(protobuf::a_const::Val::Ival(i)) => modifiers.push(i.ival.to_string()),
-                _ => return Err(ReplayError::new("unsupported type modifier")),
-            },
-            _ => return Err(ReplayError::new("unsupported type modifier")),
-        }
-    }
-    // `interval` carries a field mask as its modifier; the model has no interval fields.
-    let mut text = if modifiers.is_empty() || base == "interval" {
-        base
-    } else {
-        format!("{base}({})", modifiers.join(","))
-    };
-    if !t.array_bounds.is_empty() {
-        text.push_str("[]");
-    }
-    parse_type(&text, &is_enum)
-        .map_err(|e| ReplayError::new(format!("unsupported type `{text}`: {e}")))
 }
 
-/// [`DataType::parse`], remembered for the few texts a history spells over and over (`uuid`,
-/// `numeric(10,2)`). Only texts whose result cannot depend on the catalog are remembered: no
-/// array, no space (so the text is its own normal form), and not an enum's name, which `parse`
-/// asks first.
-pub(super) fn parse_type(
-    text: &str,
-    is_enum: &dyn Fn(&str) -> bool,
-) -> std::result::Result<DataType, crate::types::TypeError> {
-    thread_local! {
-        static PARSED: RefCell<HashMap<String, DataType, FastHash>> = RefCell::default();
+/// The model type of a parsed type name (`character varying(20)`, `public.status[]`,
+/// `geometry(Point, 4326)`). Built-in types come first, as `pg_catalog` is searched first; then
+/// the catalog's enums, domains, composite types and tables (a table's row type), in the
+/// type's schema or through the `search_path`. Anything else is a named type,
+/// [`DataType::Other`], in a lenient session, and an error in a strict one.
+pub(super) fn resolve_type(
+    catalog: &Catalog,
+    session: &Session,
+    t: &protobuf::TypeName,
+    lenient: bool,
+) -> Result<DataType> {
+    let names = strings(&t.names);
+    let (schema, base) = split_name(&names);
+    let element = resolve_element(catalog, session, t, &schema, &base, lenient)?;
+    if t.array_bounds.is_empty() {
+        Ok(element)
+    } else {
+        Ok(DataType::Array(Box::new(element)))
     }
-    if text.contains(|c: char| c == '[' || c.is_whitespace()) || is_enum(text) {
-        return DataType::parse(text, is_enum);
+}
+
+fn resolve_element(
+    catalog: &Catalog,
+    session: &Session,
+    t: &protobuf::TypeName,
+    schema: &str,
+    base: &str,
+    lenient: bool,
+) -> Result<DataType> {
+    let modifiers = typmods(&t.typmods);
+    // `interval` carries a field mask as its modifier; the model has no interval fields.
+    let text = match &modifiers {
+        Some(m) if !m.is_empty() && base != "interval" => format!("{base}({})", m.join(",")),
+        _ => base.to_string(),
+    };
+    let builtin = if schema.is_empty() || schema == "pg_catalog" {
+        modifiers.map(|_| builtin_type(&text))
+    } else {
+        None
+    };
+    if let Some(Ok(known)) = &builtin {
+        return Ok(known.clone());
+    }
+    if schema != "pg_catalog" {
+        let schemas: Vec<&str> = if schema.is_empty() {
+            session.path().collect()
+        } else {
+            vec![schema]
+        };
+        for s in schemas {
+            let name = QualifiedName::new(s, base);
+            if catalog.enum_named(&name).is_some() {
+                return Ok(DataType::Enum(name));
+            }
+            if let Some(d) = catalog.domain_named(&name) {
+                return Ok(DataType::Domain {
+                    base: Box::new(d.base.clone()),
+                    name,
+                });
+            }
+            if catalog.composite_named(&name).is_some() || catalog.table_named(&name).is_some() {
+                return Ok(DataType::Composite(name));
+            }
+        }
+    }
+    let why = match builtin {
+        Some(Err(e)) => e.to_string(),
+        _ => crate::types::TypeError::Unknown(text.clone()).to_string(),
+    };
+    if lenient {
+        let shown = if schema.is_empty() || schema == DEFAULT_SCHEMA || schema == "pg_catalog" {
+            text
+        } else {
+            format!("{schema}.{text}")
+        };
+        return Ok(DataType::Other(shown));
+    }
+    Err(ReplayError::new(format!(
+        "unsupported type `{text}`: {why}"
+    )))
+}
+
+/// The modifiers of a type as text (`255`, `Point`, `4326`); `None` when one cannot be read.
+fn typmods(nodes: &[protobuf::Node]) -> Option<Vec<String>> {
+    nodes
+        .iter()
+        .map(|m| match m.node.as_ref() {
+            Some(NodeEnum::AConst(c)) => match &c.val {
+                Some(protobuf::a_const::Val::Ival(i)) => Some(i.ival.to_string()),
+                Some(protobuf::a_const::Val::Sval(s)) => Some(s.sval.clone()),
+                Some(protobuf::a_const::Val::Fval(f)) => Some(f.fval.clone()),
+                _ => None,
+            },
+            Some(NodeEnum::ColumnRef(c)) => {
+                let parts = strings(&c.fields);
+                (!parts.is_empty()).then(|| parts.join("."))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// [`DataType::parse`] of a built-in type (no enum), remembered for the few texts a history
+/// spells over and over (`uuid`, `numeric(10,2)`).
+fn builtin_type(text: &str) -> std::result::Result<DataType, crate::types::TypeError> {
+    thread_local! {
+        static PARSED: RefCell<HashMap<String, std::result::Result<DataType, crate::types::TypeError>, FastHash>> =
+            RefCell::default();
     }
     if let Some(known) = PARSED.with(|p| p.borrow().get(text).cloned()) {
-        return Ok(known);
+        return known;
     }
-    let parsed = DataType::parse(text, is_enum)?;
+    let parsed = DataType::parse(text, &|_| false);
     PARSED.with(|p| p.borrow_mut().insert(text.to_string(), parsed.clone()));
-    Ok(parsed)
+    parsed
 }
 
 pub(super) fn expression(node: Option<&protobuf::Node>) -> Result<String> {

@@ -1,105 +1,211 @@
-//! `DROP` of every modelled kind of object.
+//! `DROP` of every modelled kind of object. A statement that names several objects drops each
+//! one it can: in a lenient session an object the replay does not know is a note, not a reason
+//! to keep the others.
 
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self, DropBehavior, ObjectType};
 
-use super::ast::{function_name, list_names, object_name, strings};
-use super::tables::{drop_column, drop_table};
-use super::{Applied, Replay, ReplayError, Result};
+use super::ast::{list_names, split_name, strings};
+use super::routines::find_functions;
+use super::sequences::find_sequence;
+use super::tables::drop_table;
+use super::types::{drop_type, find_type};
+use super::views::find_view;
+use super::{Applied, Replay, ReplayError, Result, does_not_exist, settle};
+use crate::catalog::*;
 
 pub(super) fn drop(cx: &mut Replay<'_>, s: &protobuf::DropStmt) -> Result<Applied> {
     let cascade = DropBehavior::try_from(s.behavior) == Ok(DropBehavior::DropCascade);
     let kind = ObjectType::try_from(s.remove_type).unwrap_or(ObjectType::Undefined);
+    let modelled = matches!(
+        kind,
+        ObjectType::ObjectTable
+            | ObjectType::ObjectIndex
+            | ObjectType::ObjectType
+            | ObjectType::ObjectDomain
+            | ObjectType::ObjectFunction
+            | ObjectType::ObjectProcedure
+            | ObjectType::ObjectRoutine
+            | ObjectType::ObjectTrigger
+            | ObjectType::ObjectSequence
+            | ObjectType::ObjectView
+            | ObjectType::ObjectMatview
+            | ObjectType::ObjectSchema
+            | ObjectType::ObjectExtension
+    );
+    if !modelled {
+        return Ok(Applied::Unmodelled("DROP of an unmodelled object"));
+    }
+    // Failures are notes while something else of the statement applies; when nothing does, the
+    // statement failed.
+    let mut failures = Vec::new();
+    let mut applied = 0;
     for object in &s.objects {
-        match kind {
-            ObjectType::ObjectTable => {
-                let name = object_name(&list_names(object))?;
-                drop_table(cx, &name, cascade, s.missing_ok)?;
-            }
-            ObjectType::ObjectIndex => {
-                let name = object_name(&list_names(object))?;
-                let found = cx.catalog.tables.iter_mut().any(|t| {
-                    let before = t.indexes.len();
-                    t.indexes.retain(|i| i.name != name);
-                    before != t.indexes.len()
-                });
-                if !found && !s.missing_ok {
-                    return Err(ReplayError::new(format!("index \"{name}\" does not exist")));
-                }
-            }
-            ObjectType::ObjectType => {
-                let name = match object.node.as_ref() {
-                    Some(NodeEnum::TypeName(t)) => object_name(&strings(&t.names))?,
-                    _ => object_name(&list_names(object))?,
-                };
-                drop_type(cx, &name, cascade, s.missing_ok)?;
-            }
-            ObjectType::ObjectFunction => {
-                let name = function_name(object)?;
-                let before = cx.catalog.functions.len();
-                cx.catalog.functions.retain(|f| f.name != name);
-                if before == cx.catalog.functions.len() && !s.missing_ok {
-                    return Err(ReplayError::new(format!(
-                        "function {name}() does not exist"
-                    )));
-                }
-            }
-            ObjectType::ObjectTrigger => {
-                // DROP TRIGGER name ON table: the object is [table..., trigger].
-                let names = list_names(object);
-                let (trigger, table) = names
-                    .split_last()
-                    .ok_or_else(|| ReplayError::new("DROP TRIGGER without a name"))?;
-                let table_name = object_name(table)?;
-                let table = cx.table_mut(&table_name)?;
-                let before = table.triggers.len();
-                table.triggers.retain(|t| &t.name != trigger);
-                if before == table.triggers.len() && !s.missing_ok {
-                    return Err(ReplayError::new(format!(
-                        "trigger \"{trigger}\" for table \"{table_name}\" does not exist"
-                    )));
-                }
-            }
-            _ => return Ok(Applied::Unmodelled("DROP of an unmodelled object")),
+        match drop_one(cx, kind, object, cascade) {
+            Ok(true) => applied += 1,
+            Ok(false) if s.missing_ok => applied += 1,
+            Ok(false) => failures.push(missing(kind, object)),
+            Err(e) => failures.push(e),
         }
     }
+    settle(cx, applied, failures)?;
     Ok(Applied::Schema)
 }
 
-pub(super) fn drop_type(
+/// Drops one object; `false` when there is none of that name.
+fn drop_one(
     cx: &mut Replay<'_>,
-    name: &str,
+    kind: ObjectType,
+    object: &protobuf::Node,
     cascade: bool,
-    missing_ok: bool,
-) -> Result<()> {
-    if cx.catalog.enum_type(name).is_none() {
-        return if missing_ok {
-            Ok(())
-        } else {
-            Err(ReplayError::new(format!("type \"{name}\" does not exist")))
-        };
+) -> Result<bool> {
+    let names = match object.node.as_ref() {
+        Some(NodeEnum::TypeName(t)) => strings(&t.names),
+        _ => list_names(object),
+    };
+    let (schema, name) = split_name(&names);
+    match kind {
+        ObjectType::ObjectTable => {
+            let Some(table) = cx.find_table(&schema, &name) else {
+                return Ok(false);
+            };
+            drop_table(cx, table, cascade)?;
+        }
+        ObjectType::ObjectIndex => {
+            if let Some(table) = cx.index_owner(&schema, &name) {
+                cx.catalog.tables[table].indexes.retain(|i| i.name != name);
+            } else {
+                // An index of a materialized view.
+                let schemas = cx.lookup_schemas(&schema);
+                let view = cx.catalog.views.iter_mut().find(|v| {
+                    schemas.contains(&v.schema) && v.indexes.iter().any(|i| i.name == name)
+                });
+                match view {
+                    Some(v) => v.indexes.retain(|i| i.name != name),
+                    None => return Ok(false),
+                }
+            }
+        }
+        ObjectType::ObjectType | ObjectType::ObjectDomain => {
+            let Some(at) = find_type(cx, &schema, &name) else {
+                return Ok(false);
+            };
+            drop_type(cx, at, cascade)?;
+        }
+        ObjectType::ObjectFunction | ObjectType::ObjectProcedure | ObjectType::ObjectRoutine => {
+            let Some(NodeEnum::ObjectWithArgs(o)) = object.node.as_ref() else {
+                return Err(ReplayError::new("expected a function name"));
+            };
+            let mut found = find_functions(cx, o);
+            if found.is_empty() {
+                return Ok(false);
+            }
+            if found.len() > 1 {
+                let error = ReplayError::new(format!(
+                    "function name \"{}\" is not unique",
+                    display_name(&schema, &name)
+                ));
+                cx.soft(error)?;
+            }
+            found.sort_unstable();
+            for at in found.into_iter().rev() {
+                cx.catalog.functions.remove(at);
+            }
+        }
+        ObjectType::ObjectTrigger => {
+            // DROP TRIGGER name ON table: the object is [table..., trigger].
+            let (trigger, relation) = names
+                .split_last()
+                .ok_or_else(|| ReplayError::new("DROP TRIGGER without a name"))?;
+            let (schema, table_name) = split_name(relation);
+            let Some(table) = cx.find_table(&schema, &table_name) else {
+                if find_view(cx, &schema, &table_name).is_some() {
+                    return Ok(true);
+                }
+                return Err(does_not_exist("relation", &schema, &table_name));
+            };
+            let t = &mut cx.catalog.tables[table];
+            let before = t.triggers.len();
+            t.triggers.retain(|x| &x.name != trigger);
+            if before == t.triggers.len() {
+                return Ok(false);
+            }
+        }
+        ObjectType::ObjectSequence => {
+            let Some(at) = find_sequence(cx, &schema, &name) else {
+                return Ok(false);
+            };
+            cx.catalog.sequences.remove(at);
+        }
+        ObjectType::ObjectView | ObjectType::ObjectMatview => {
+            let Some(at) = find_view(cx, &schema, &name) else {
+                return Ok(false);
+            };
+            cx.catalog.views.remove(at);
+        }
+        ObjectType::ObjectSchema => {
+            let Some(at) = cx.catalog.schemas.iter().position(|s| s.name == name) else {
+                return Ok(name == DEFAULT_SCHEMA && drop_schema_contents(cx, &name, cascade));
+            };
+            drop_schema_contents(cx, &name, cascade);
+            cx.catalog.schemas.remove(at);
+        }
+        ObjectType::ObjectExtension => {
+            let before = cx.catalog.extensions.len();
+            cx.catalog.extensions.retain(|e| e.name != name);
+            if before == cx.catalog.extensions.len() {
+                return Ok(false);
+            }
+        }
+        _ => {}
     }
-    let users: Vec<(String, String)> = cx
-        .catalog
-        .tables
-        .iter()
-        .flat_map(|t| {
-            t.columns
-                .iter()
-                .filter(|c| c.data_type.enum_name() == Some(name))
-                .map(move |c| (t.name.clone(), c.name.clone()))
-        })
-        .collect();
-    if let Some((table, column)) = users.first()
-        && !cascade
-    {
-        return Err(ReplayError::new(format!(
-            "cannot drop type {name} because column {column} of table {table} depends on it"
-        )));
+    Ok(true)
+}
+
+/// Empties a schema (`DROP SCHEMA ... CASCADE`); without `cascade` the schema must be empty
+/// already, as far as the model knows. Always `true` (a schema of that name was there).
+fn drop_schema_contents(cx: &mut Replay<'_>, schema: &str, cascade: bool) -> bool {
+    if !cascade {
+        return true;
     }
-    for (table, column) in users {
-        drop_column(cx, &table, &column, true)?;
+    let c = &mut *cx.catalog;
+    c.tables.retain(|t| t.schema != schema);
+    for t in &mut c.tables {
+        t.foreign_keys.retain(|fk| fk.ref_table.schema != schema);
     }
-    cx.catalog.enums.retain(|e| e.name != name);
-    Ok(())
+    c.enums.retain(|e| e.schema != schema);
+    c.domains.retain(|d| d.schema != schema);
+    c.composite_types.retain(|t| t.schema != schema);
+    c.sequences.retain(|s| s.schema != schema);
+    c.functions.retain(|f| f.schema != schema);
+    c.views.retain(|v| v.schema != schema);
+    c.extensions.retain(|e| e.schema != schema);
+    cx.session.reset();
+    true
+}
+
+/// What PostgreSQL says when a `DROP` without `IF EXISTS` names nothing.
+fn missing(kind: ObjectType, object: &protobuf::Node) -> ReplayError {
+    let names = match object.node.as_ref() {
+        Some(NodeEnum::TypeName(t)) => strings(&t.names),
+        Some(NodeEnum::ObjectWithArgs(o)) => strings(&o.objname),
+        _ => list_names(object),
+    };
+    let (schema, name) = split_name(&names);
+    let what = match kind {
+        ObjectType::ObjectTable => "table",
+        ObjectType::ObjectIndex => "index",
+        ObjectType::ObjectType | ObjectType::ObjectDomain => "type",
+        ObjectType::ObjectFunction | ObjectType::ObjectProcedure | ObjectType::ObjectRoutine => {
+            "function"
+        }
+        ObjectType::ObjectTrigger => "trigger",
+        ObjectType::ObjectSequence => "sequence",
+        ObjectType::ObjectView => "view",
+        ObjectType::ObjectMatview => "materialized view",
+        ObjectType::ObjectSchema => "schema",
+        ObjectType::ObjectExtension => "extension",
+        _ => "object",
+    };
+    does_not_exist(what, &schema, &name)
 }

@@ -3,8 +3,8 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::{self, ObjectType};
 
-use super::ast::{function_name, relation_name};
-use super::{Applied, Replay, ReplayError, Result};
+use super::routines::find_functions;
+use super::{Applied, Replay, ReplayError, Result, does_not_exist, settle};
 use crate::catalog::*;
 
 /// `GRANT`/`REVOKE` privileges on tables or `EXECUTE` on functions. Column privileges,
@@ -51,31 +51,47 @@ pub(super) fn grant(cx: &mut Replay<'_>, s: &protobuf::GrantStmt) -> Result<Appl
                     None => return Ok(Applied::Unmodelled("table privilege")),
                 }
             };
+            let (mut applied, mut failures) = (0, Vec::new());
             for object in &s.objects {
                 let Some(NodeEnum::RangeVar(r)) = object.node.as_ref() else {
                     return Ok(Applied::Unmodelled("GRANT object form"));
                 };
-                let name = relation_name(Some(r))?;
-                let table = cx.table_mut(&name)?;
+                let Some(table) = cx.find_table(&r.schemaname, &r.relname) else {
+                    // Views and sequences take table privileges too; they are not modelled.
+                    if super::views::find_view(cx, &r.schemaname, &r.relname).is_some()
+                        || super::sequences::find_sequence(cx, &r.schemaname, &r.relname).is_some()
+                    {
+                        applied += 1;
+                    } else {
+                        failures.push(does_not_exist("relation", &r.schemaname, &r.relname));
+                    }
+                    continue;
+                };
+                applied += 1;
+                let table = &mut cx.catalog.tables[table];
                 for role in &grantees {
                     table.set_privileges(role, &privileges, s.is_grant);
                 }
             }
+            settle(cx, applied, failures)?;
         }
         ObjectType::ObjectFunction => {
             if !privileges.iter().all(|p| p == "execute") {
                 return Ok(Applied::Unmodelled("function privilege"));
             }
             for object in &s.objects {
-                let name = function_name(object)?;
-                let function = cx
-                    .catalog
-                    .functions
-                    .iter_mut()
-                    .find(|f| f.name == name)
-                    .ok_or_else(|| ReplayError::new(format!("function {name} does not exist")))?;
-                for role in &grantees {
-                    function.set_execute(role, s.is_grant);
+                let Some(NodeEnum::ObjectWithArgs(o)) = object.node.as_ref() else {
+                    return Err(ReplayError::new("expected a function name"));
+                };
+                let found = find_functions(cx, o);
+                if found.is_empty() {
+                    let (schema, name) = super::ast::split_name(&super::ast::strings(&o.objname));
+                    cx.soft(does_not_exist("function", &schema, &name))?;
+                }
+                for at in found {
+                    for role in &grantees {
+                        cx.catalog.functions[at].set_execute(role, s.is_grant);
+                    }
                 }
             }
         }

@@ -66,13 +66,13 @@ impl Positions {
     }
 }
 
-fn name_hash(name: &str) -> u64 {
+fn name_hash(schema: &str, name: &str) -> u64 {
     use std::hash::BuildHasher;
-    FastHash::default().hash_one(name)
+    FastHash::default().hash_one((schema, name))
 }
 
-fn add_position(map: &mut HashMap<u64, Positions, FastHash>, name: &str, i: usize) {
-    let key = name_hash(name);
+fn add_position(map: &mut HashMap<u64, Positions, FastHash>, schema: &str, name: &str, i: usize) {
+    let key = name_hash(schema, name);
     if let Some(new) = Positions::add(map.get_mut(&key), i) {
         map.insert(key, new);
     }
@@ -103,46 +103,41 @@ impl NameIndex {
             }
         };
         for (i, t) in catalog.tables.iter().enumerate().skip(from) {
-            add_position(&mut self.tables, &t.name, i);
+            add_position(&mut self.tables, &t.schema, &t.name, i);
             for ix in &t.indexes {
-                add_position(&mut self.indexes, &ix.name, i);
+                add_position(&mut self.indexes, &t.schema, &ix.name, i);
             }
         }
         self.synced = Some(len);
     }
 
-    /// The position of table `name` in `catalog.tables`. Scans when the index is behind.
-    pub fn table_position(&self, catalog: &Catalog, name: &str) -> Option<usize> {
+    /// The position of table `schema.name` in `catalog.tables`. Scans when the index is behind.
+    pub fn table_position(&self, catalog: &Catalog, schema: &str, name: &str) -> Option<usize> {
+        let is = |t: &Table| t.name == name && t.schema == schema;
         // Most statements touch the table created last: no hashing for it.
-        if let Some(last) = catalog.tables.len().checked_sub(1)
-            && catalog.tables[last].name == name
+        if let Some(last) = catalog.tables.last()
+            && is(last)
         {
-            return Some(last);
+            return Some(catalog.tables.len() - 1);
         }
         if self.synced == Some(catalog.tables.len()) {
-            let positions = self.tables.get(&name_hash(name))?;
+            let positions = self.tables.get(&name_hash(schema, name))?;
             // The newest table of a name, as the scan finds it.
             let found = positions.as_slice().iter().copied();
-            if let Some(i) = found.filter(|&i| catalog.tables[i].name == name).max() {
+            if let Some(i) = found.filter(|&i| is(&catalog.tables[i])).max() {
                 return Some(i);
             }
             // Another name with the same hash: fall through to the scan.
         }
-        catalog.tables.iter().rposition(|t| t.name == name)
+        catalog.tables.iter().rposition(is)
     }
 
-    /// The table named `name`.
-    pub fn table<'c>(&self, catalog: &'c Catalog, name: &str) -> Option<&'c Table> {
-        self.table_position(catalog, name)
-            .map(|i| &catalog.tables[i])
-    }
-
-    /// The position of the table that has an index named `name`. Scans when the index is
-    /// behind.
-    pub fn index_position(&self, catalog: &Catalog, name: &str) -> Option<usize> {
-        let has = |t: &Table| t.indexes.iter().any(|ix| ix.name == name);
+    /// The position of the table of `schema` that has an index named `name` (index names are
+    /// unique within a schema). Scans when the index is behind.
+    pub fn index_position(&self, catalog: &Catalog, schema: &str, name: &str) -> Option<usize> {
+        let has = |t: &Table| t.schema == schema && t.indexes.iter().any(|ix| ix.name == name);
         if self.synced == Some(catalog.tables.len()) {
-            let positions = self.indexes.get(&name_hash(name))?;
+            let positions = self.indexes.get(&name_hash(schema, name))?;
             // The first table holding it, as the scan finds it.
             let found = positions.as_slice().iter().copied();
             if let Some(i) = found.filter(|&i| has(&catalog.tables[i])).min() {
@@ -153,30 +148,27 @@ impl NameIndex {
         catalog.tables.iter().position(has)
     }
 
-    /// [`NameIndex::table_position`], after bringing the index up to date.
-    pub(super) fn position_mut(&mut self, catalog: &Catalog, name: &str) -> Option<usize> {
-        self.sync(catalog);
-        self.table_position(catalog, name)
+    /// Records an index just added to the table at `position` (re-adding every index of the
+    /// table would make a table with thousands of indexes quadratic).
+    pub(super) fn index_added(&mut self, catalog: &Catalog, position: usize, name: &str) {
+        if self.synced == Some(catalog.tables.len()) {
+            add_position(
+                &mut self.indexes,
+                &catalog.tables[position].schema,
+                name,
+                position,
+            );
+        }
     }
 
     /// What a statement changed that [`NameIndex::sync`] cannot see by itself.
     pub(super) fn follow(&mut self, catalog: &Catalog, node: &NodeEnum, result: &Result<Applied>) {
         match node {
-            // A new index joins its table's entry. It is the table's last: re-adding all of them
-            // would make a table with thousands of indexes quadratic. (When the statement added
-            // nothing, the last one is already there and adding it again changes nothing.)
-            NodeEnum::IndexStmt(s) => {
-                let table = super::ast::relation_name(s.relation.as_ref()).ok();
-                let table = table.and_then(|t| self.table_position(catalog, &t));
-                if let Some(i) = table
-                    && let Some(ix) = catalog.tables[i].indexes.last()
-                {
-                    add_position(&mut self.indexes, &ix.name, i);
-                }
-            }
-            // These append tables, remove tables or indexes (a shorter list rebuilds; a removed
-            // index is a stale hit, checked), or change neither.
-            NodeEnum::CreateStmt(_)
+            // These append tables, add indexes (recorded by `index_added`), remove tables or
+            // indexes (a shorter list rebuilds; a removed index is a stale hit, checked), or
+            // change neither.
+            NodeEnum::IndexStmt(_)
+            | NodeEnum::CreateStmt(_)
             | NodeEnum::AlterTableStmt(_)
             | NodeEnum::DropStmt(_)
             | NodeEnum::CommentStmt(_)
@@ -190,6 +182,9 @@ impl NameIndex {
             | NodeEnum::CreateSeqStmt(_)
             | NodeEnum::AlterSeqStmt(_)
             | NodeEnum::CreateSchemaStmt(_)
+            | NodeEnum::CreateDomainStmt(_)
+            | NodeEnum::CompositeTypeStmt(_)
+            | NodeEnum::CreateTableAsStmt(_)
             | NodeEnum::CreatePolicyStmt(_)
             | NodeEnum::AlterPolicyStmt(_) => {}
             _ if matches!(result, Ok(Applied::NoSchemaChange(_))) => {}

@@ -1,480 +1,487 @@
-//! `CREATE TABLE`, `ALTER TABLE` and their columns and constraints; dropping and renaming tables
-//! and columns.
+//! `CREATE TABLE` (with `LIKE`, `INHERITS`, `PARTITION BY` and `PARTITION OF`), and dropping
+//! tables and columns with what depends on them.
 
 use pg_query::NodeEnum;
-use pg_query::protobuf::{self, AlterTableType, ConstrType, DropBehavior, ObjectType};
+use pg_query::protobuf::{self, PartitionStrategy as PgStrategy};
 
-use super::ast::{column_mut, contype, data_type, expression, fk_action, relation_name, strings};
-use super::{Applied, Replay, ReplayError, Result};
+use super::ast::expression;
+use super::columns::add_column;
+use super::constraints::add_constraint;
+use super::{Applied, Replay, ReplayError, Result, does_not_exist};
 use crate::catalog::*;
-use crate::ident::derived_name;
+use crate::ident::{pg_name_addition, pg_object_name};
 
-// ---------------------------------------------------------------------------------------------
-// CREATE TABLE / ALTER TABLE
+/// The schema temporary tables live in: they are dropped at the end of the session, so no rule
+/// looks at them, but later statements of the session can use them.
+pub const TEMP_SCHEMA: &str = "pg_temp";
 
 pub(super) fn create_table(cx: &mut Replay<'_>, s: &protobuf::CreateStmt) -> Result<Applied> {
-    let name = relation_name(s.relation.as_ref())?;
-    if cx.find_table(&name).is_some() {
-        if s.if_not_exists {
-            return Ok(Applied::Schema);
-        }
-        return Err(ReplayError::new(format!(
-            "relation \"{name}\" already exists"
-        )));
-    }
-    if !s.inh_relations.is_empty() || s.partspec.is_some() || s.partbound.is_some() {
-        return Err(ReplayError::new(format!(
-            "table \"{name}\": inheritance and partitioning are not modelled"
-        )));
-    }
-    let columns = s
-        .table_elts
-        .iter()
-        .filter(|e| matches!(e.node, Some(NodeEnum::ColumnDef(_))))
-        .count();
-    cx.catalog.tables.push(Table {
-        name: name.clone(),
-        comment: None,
-        columns: Vec::with_capacity(columns),
-        primary_key: None,
-        uniques: Vec::new(),
-        checks: Vec::new(),
-        foreign_keys: Vec::new(),
-        indexes: Vec::new(),
-        triggers: Vec::new(),
-        grants: Vec::new(),
-        flags: TableFlags::default(),
-    });
-    let result = (|| {
-        for element in &s.table_elts {
-            match element.node.as_ref() {
-                Some(NodeEnum::ColumnDef(c)) => add_column(cx, &name, c)?,
-                Some(NodeEnum::Constraint(c)) => add_constraint(cx, &name, c, None)?,
-                _ => {
-                    return Err(ReplayError::new(format!(
-                        "table \"{name}\": unsupported table element"
-                    )));
-                }
-            }
-        }
-        Ok(Applied::Schema)
-    })();
-    if result.is_err() {
-        cx.catalog.tables.retain(|t| t.name != name);
-    }
-    result
-}
-
-pub(super) fn add_column(
-    cx: &mut Replay<'_>,
-    table_name: &str,
-    c: &protobuf::ColumnDef,
-) -> Result<()> {
-    let data_type = data_type(cx.catalog, c.type_name.as_ref())?;
-    let table = cx.table_mut(table_name)?;
-    if table.column(&c.colname).is_some() {
-        return Err(ReplayError::new(format!(
-            "column \"{}\" of relation \"{table_name}\" already exists",
-            c.colname
-        )));
-    }
-    let default = match c.raw_default.as_deref() {
-        Some(d) => Some(expression(Some(d))?),
-        None => None,
+    let r = s
+        .relation
+        .as_ref()
+        .ok_or_else(|| ReplayError::new("CREATE TABLE without a name"))?;
+    let schema = if r.relpersistence == "t" {
+        TEMP_SCHEMA.to_string()
+    } else {
+        cx.creation_schema(&r.schemaname)
     };
-    table.columns.push(Column {
-        name: c.colname.clone(),
-        data_type,
-        nullable: !c.is_not_null,
-        default,
-        comment: None,
-        sensitivity: Sensitivity::default(),
-    });
-    for constraint in &c.constraints {
-        if let Some(NodeEnum::Constraint(k)) = constraint.node.as_ref() {
-            add_constraint(cx, table_name, k, Some(&c.colname))?;
-        }
+    if !claim_relation_name(
+        cx,
+        &schema,
+        &r.relname,
+        s.if_not_exists,
+        RelationKind::Table,
+    )? {
+        return Ok(Applied::Schema);
     }
-    Ok(())
-}
-
-/// Adds a table or column constraint. `column` is set for a column constraint, whose key
-/// columns are implied.
-pub(super) fn add_constraint(
-    cx: &mut Replay<'_>,
-    table_name: &str,
-    c: &protobuf::Constraint,
-    column: Option<&str>,
-) -> Result<()> {
-    let keys = |list: &[protobuf::Node]| -> Vec<String> {
-        let named = strings(list);
-        if named.is_empty() {
-            column.map(|c| vec![c.to_string()]).unwrap_or_default()
-        } else {
-            named
-        }
-    };
-    let name_or = |suffix: &str, columns: &[String]| -> String {
-        if c.conname.is_empty() {
-            let parts: Vec<&str> = std::iter::once(table_name)
-                .chain(columns.iter().map(String::as_str))
-                .collect();
-            derived_name(&parts, suffix)
-        } else {
-            c.conname.clone()
-        }
-    };
-    match contype(c) {
-        ConstrType::ConstrNotnull => {
-            let column = column.ok_or_else(|| ReplayError::new("NOT NULL without a column"))?;
-            column_mut(cx.table_mut(table_name)?, column)?.nullable = false;
-        }
-        ConstrType::ConstrNull => {
-            let column = column.ok_or_else(|| ReplayError::new("NULL without a column"))?;
-            column_mut(cx.table_mut(table_name)?, column)?.nullable = true;
-        }
-        ConstrType::ConstrDefault => {
-            let column = column.ok_or_else(|| ReplayError::new("DEFAULT without a column"))?;
-            let default = expression(c.raw_expr.as_deref())?;
-            column_mut(cx.table_mut(table_name)?, column)?.default = Some(default);
-        }
-        ConstrType::ConstrPrimary => {
-            // `PRIMARY KEY USING INDEX idx` turns an existing unique index into the key.
-            let adopted = adopt_index(cx, table_name, c)?;
-            let columns = adopted.clone().unwrap_or_else(|| keys(&c.keys));
-            let name = if !c.conname.is_empty() {
-                c.conname.clone()
-            } else if adopted.is_some() {
-                c.indexname.clone()
-            } else {
-                derived_name(&[table_name], "pkey")
-            };
-            let table = cx.table_mut(table_name)?;
-            if table.primary_key.is_some() {
-                return Err(ReplayError::new(format!(
-                    "multiple primary keys for table \"{table_name}\" are not allowed"
-                )));
-            }
-            for col in &columns {
-                column_mut(table, col)?.nullable = false;
-            }
-            table.primary_key = Some(PrimaryKey { name, columns });
-        }
-        ConstrType::ConstrUnique => {
-            let adopted = adopt_index(cx, table_name, c)?;
-            let columns = adopted.clone().unwrap_or_else(|| keys(&c.keys));
-            let name = match adopted {
-                Some(_) if c.conname.is_empty() => c.indexname.clone(),
-                _ => name_or("key", &columns),
-            };
-            let table = cx.table_mut(table_name)?;
-            for col in &columns {
-                column_mut(table, col)?;
-            }
-            table.uniques.push(UniqueConstraint { name, columns });
-        }
-        ConstrType::ConstrCheck => {
-            let expression = expression(c.raw_expr.as_deref())?;
-            let name = if c.conname.is_empty() {
-                derived_name(
-                    &[table_name, column.unwrap_or("")]
-                        .iter()
-                        .copied()
-                        .filter(|p| !p.is_empty())
-                        .collect::<Vec<_>>(),
-                    "check",
-                )
-            } else {
-                c.conname.clone()
-            };
-            cx.table_mut(table_name)?
-                .checks
-                .push(CheckConstraint { name, expression });
-        }
-        ConstrType::ConstrForeign => {
-            let columns = keys(&c.fk_attrs);
-            let ref_table = relation_name(c.pktable.as_ref())?;
-            let ref_columns = match strings(&c.pk_attrs) {
-                cols if !cols.is_empty() => cols,
-                _ => cx
-                    .find_table(&ref_table)
-                    .and_then(|t| t.primary_key.as_ref())
-                    .map(|pk| pk.columns.clone())
-                    .ok_or_else(|| {
-                        ReplayError::new(format!(
-                            "there is no primary key for referenced table \"{ref_table}\""
-                        ))
-                    })?,
-            };
-            if cx.find_table(&ref_table).is_none() && ref_table != table_name {
-                return Err(ReplayError::new(format!(
-                    "relation \"{ref_table}\" does not exist"
-                )));
-            }
-            let name = name_or("fkey", &columns);
-            let table = cx.table_mut(table_name)?;
-            for col in &columns {
-                column_mut(table, col)?;
-            }
-            table.foreign_keys.push(ForeignKey {
-                name,
-                columns,
-                ref_table,
-                ref_columns,
-                on_delete: fk_action(&c.fk_del_action),
-                on_update: fk_action(&c.fk_upd_action),
+    let mut table = Table::new(&schema, &r.relname);
+    let parents = parents(cx, s)?;
+    if let Some(bound) = &s.partbound {
+        // A partition has its parent's columns.
+        if let Some(parent) = parents.first() {
+            table.columns = cx.catalog.tables[*parent].columns.clone();
+            table.partition_of = Some(PartitionOf {
+                parent: cx.catalog.tables[*parent].qualified_name(),
+                bound: partition_bound(bound)?,
             });
         }
-        // Deferrability attributes and the like do not change the model.
-        ConstrType::ConstrAttrDeferrable
-        | ConstrType::ConstrAttrNotDeferrable
-        | ConstrType::ConstrAttrDeferred
-        | ConstrType::ConstrAttrImmediate => {}
-        other => {
-            return Err(ReplayError::new(format!(
-                "unsupported constraint {other:?}"
-            )));
+    } else {
+        for &parent in &parents {
+            let p = &cx.catalog.tables[parent];
+            for column in &p.columns {
+                if table.column(&column.name).is_none() {
+                    table.columns.push(Column {
+                        identity: None,
+                        comment: None,
+                        ..column.clone()
+                    });
+                }
+            }
+            table.checks.extend(p.checks.iter().cloned());
+            table.inherits.push(p.qualified_name());
         }
     }
-    Ok(())
+    if let Some(spec) = &s.partspec {
+        table.partition_by = Some(partition_by(spec)?);
+    }
+    cx.catalog.tables.push(table);
+    let position = cx.catalog.tables.len() - 1;
+    let result = table_elements(cx, position, &s.table_elts);
+    if result.is_err() {
+        // Nothing of a failed CREATE TABLE stays (a lenient session only fails on what makes the
+        // whole statement meaningless).
+        cx.catalog.tables.remove(position);
+        cx.session.reset();
+    }
+    result.map(|()| Applied::Schema)
 }
 
-/// For `UNIQUE USING INDEX idx` / `PRIMARY KEY USING INDEX idx`: removes the index from the
-/// table (PostgreSQL makes it the constraint's own index, renamed to the constraint) and returns
-/// its key columns. `None` for a constraint that builds its own index.
-pub(super) fn adopt_index(
+/// The kinds of relation that share one namespace in a schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RelationKind {
+    Table,
+    Index,
+    Sequence,
+    View,
+}
+
+/// Makes room for a new relation `schema.name` of `kind`: `Ok(false)` when the name is taken
+/// and `IF NOT EXISTS` makes the statement a no-op. A lenient session replaces an existing
+/// relation of the same kind (the server accepted the statement, so what the replay holds under
+/// that name is stale) and notes it.
+pub(super) fn claim_relation_name(
     cx: &mut Replay<'_>,
-    table_name: &str,
-    c: &protobuf::Constraint,
-) -> Result<Option<Vec<String>>> {
-    if c.indexname.is_empty() {
-        return Ok(None);
-    }
-    let table = cx.table_mut(table_name)?;
-    let at = table
-        .indexes
+    schema: &str,
+    name: &str,
+    if_not_exists: bool,
+    kind: RelationKind,
+) -> Result<bool> {
+    let q = QualifiedName::new(schema, name);
+    let table = cx.find_table(schema, name);
+    let index = cx.index_owner(schema, name);
+    let sequence = cx
+        .catalog
+        .sequences
         .iter()
-        .position(|ix| ix.name == c.indexname)
-        .ok_or_else(|| {
-            ReplayError::new(format!(
-                "index \"{}\" for table \"{table_name}\" does not exist",
-                c.indexname
-            ))
-        })?;
-    let index = &table.indexes[at];
-    if !index.unique || index.predicate.is_some() || index.method != IndexMethod::Btree {
-        return Err(ReplayError::new(format!(
-            "index \"{}\" is not a unique, non-partial btree index",
-            c.indexname
-        )));
+        .position(|s| s.qualified_name() == q);
+    let view = cx
+        .catalog
+        .views
+        .iter()
+        .position(|v| v.qualified_name() == q);
+    let existing = match (table, index, sequence, view) {
+        (Some(_), ..) => RelationKind::Table,
+        (_, Some(_), ..) => RelationKind::Index,
+        (_, _, Some(_), _) => RelationKind::Sequence,
+        (.., Some(_)) => RelationKind::View,
+        (None, None, None, None) => return Ok(true),
+    };
+    if if_not_exists {
+        return Ok(false);
     }
-    let index = table.indexes.remove(at);
-    Ok(Some(index.keys.into_iter().map(|k| k.column).collect()))
+    let error = ReplayError::new(format!(
+        "relation \"{}\" already exists",
+        display_name(schema, name)
+    ));
+    if !cx.lenient() || existing != kind {
+        return Err(error);
+    }
+    cx.soft(ReplayError::new(format!(
+        "{}; the earlier one is replaced by this one",
+        error.message
+    )))?;
+    match (table, index, sequence, view) {
+        (Some(t), ..) => {
+            cx.catalog.tables.remove(t);
+        }
+        (_, Some(t), ..) => cx.catalog.tables[t].indexes.retain(|i| i.name != name),
+        (_, _, Some(s), _) => {
+            cx.catalog.sequences.remove(s);
+        }
+        (.., Some(v)) => {
+            cx.catalog.views.remove(v);
+        }
+        _ => {}
+    }
+    cx.session.reset();
+    Ok(true)
 }
 
-pub(super) fn alter_table(cx: &mut Replay<'_>, s: &protobuf::AlterTableStmt) -> Result<Applied> {
-    if ObjectType::try_from(s.objtype) != Ok(ObjectType::ObjectTable) {
-        return Ok(Applied::Unmodelled("ALTER of a non-table relation"));
-    }
-    let name = relation_name(s.relation.as_ref())?;
-    if cx.find_table(&name).is_none() {
-        if s.missing_ok {
-            return Ok(Applied::Schema);
-        }
-        return Err(ReplayError::new(format!(
-            "relation \"{name}\" does not exist"
-        )));
-    }
-    let mut unmodelled = None;
-    for cmd in &s.cmds {
-        let Some(NodeEnum::AlterTableCmd(cmd)) = cmd.node.as_ref() else {
+/// The tables a `CREATE TABLE` inherits from or is a partition of, as positions.
+fn parents(cx: &mut Replay<'_>, s: &protobuf::CreateStmt) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for parent in &s.inh_relations {
+        let Some(NodeEnum::RangeVar(p)) = parent.node.as_ref() else {
             continue;
         };
-        let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
-        match AlterTableType::try_from(cmd.subtype).unwrap_or(AlterTableType::Undefined) {
-            AlterTableType::AtAddColumn => {
-                let Some(NodeEnum::ColumnDef(c)) = def else {
-                    return Err(ReplayError::new("ADD COLUMN without a column"));
-                };
-                if cmd.missing_ok
-                    && cx
-                        .find_table(&name)
-                        .and_then(|t| t.column(&c.colname))
-                        .is_some()
-                {
-                    continue;
-                }
-                add_column(cx, &name, c)?;
-            }
-            AlterTableType::AtDropColumn => {
-                let table = cx.table_mut(&name)?;
-                if table.column(&cmd.name).is_none() {
-                    if cmd.missing_ok {
-                        continue;
-                    }
-                    column_mut(table, &cmd.name)?;
-                }
-                let cascade = DropBehavior::try_from(cmd.behavior) == Ok(DropBehavior::DropCascade);
-                drop_column(cx, &name, &cmd.name, cascade)?;
-            }
-            AlterTableType::AtAlterColumnType => {
-                let Some(NodeEnum::ColumnDef(c)) = def else {
-                    return Err(ReplayError::new("ALTER COLUMN TYPE without a type"));
-                };
-                let new_type = data_type(cx.catalog, c.type_name.as_ref())?;
-                column_mut(cx.table_mut(&name)?, &cmd.name)?.data_type = new_type;
-            }
-            AlterTableType::AtSetNotNull => {
-                column_mut(cx.table_mut(&name)?, &cmd.name)?.nullable = false
-            }
-            AlterTableType::AtDropNotNull => {
-                column_mut(cx.table_mut(&name)?, &cmd.name)?.nullable = true
-            }
-            AlterTableType::AtColumnDefault => {
-                let default = match cmd.def.as_deref() {
-                    Some(d) => Some(expression(Some(d))?),
-                    None => None,
-                };
-                column_mut(cx.table_mut(&name)?, &cmd.name)?.default = default;
-            }
-            AlterTableType::AtAddConstraint => {
-                let Some(NodeEnum::Constraint(c)) = def else {
-                    return Err(ReplayError::new("ADD CONSTRAINT without a constraint"));
-                };
-                add_constraint(cx, &name, c, None)?;
-            }
-            AlterTableType::AtDropConstraint => {
-                let table = cx.table_mut(&name)?;
-                if !drop_constraint(table, &cmd.name) && !cmd.missing_ok {
-                    return Err(ReplayError::new(format!(
-                        "constraint \"{}\" of relation \"{name}\" does not exist",
-                        cmd.name
-                    )));
-                }
-            }
-            // Validation turns NOT VALID into valid; the model already holds the constraint.
-            AlterTableType::AtValidateConstraint => {}
-            _ => unmodelled = Some("ALTER TABLE subcommand"),
+        match cx.find_table(&p.schemaname, &p.relname) {
+            Some(i) => out.push(i),
+            None => cx.soft(does_not_exist("relation", &p.schemaname, &p.relname))?,
         }
     }
-    Ok(unmodelled.map_or(Applied::Schema, Applied::Unmodelled))
+    Ok(out)
 }
 
-fn drop_constraint(table: &mut Table, name: &str) -> bool {
-    let before = (
-        table.primary_key.is_some(),
-        table.uniques.len(),
-        table.checks.len(),
-        table.foreign_keys.len(),
-    );
-    if table.primary_key.as_ref().is_some_and(|pk| pk.name == name) {
-        table.primary_key = None;
+/// Columns, constraints and `LIKE` clauses of a new table, in order. In a lenient session a
+/// part that cannot be applied is a note and the rest still applies.
+fn table_elements(cx: &mut Replay<'_>, table: usize, elements: &[protobuf::Node]) -> Result<()> {
+    for element in elements {
+        let applied = match element.node.as_ref() {
+            // In `PARTITION OF` and typed tables, a column definition without a type adds
+            // constraints or a default to an inherited column.
+            Some(NodeEnum::ColumnDef(c)) if c.type_name.is_none() => column_options(cx, table, c),
+            Some(NodeEnum::ColumnDef(c)) => add_column(cx, table, c),
+            Some(NodeEnum::Constraint(c)) => add_constraint(cx, table, c, None),
+            Some(NodeEnum::TableLikeClause(like)) => like_clause(cx, table, like),
+            _ => Err(ReplayError::new("unsupported table element")),
+        };
+        if let Err(e) = applied {
+            cx.soft(e)?;
+        }
     }
-    table.uniques.retain(|u| u.name != name);
-    table.checks.retain(|c| c.name != name);
-    table.foreign_keys.retain(|f| f.name != name);
-    before
-        != (
-            table.primary_key.is_some(),
-            table.uniques.len(),
-            table.checks.len(),
-            table.foreign_keys.len(),
-        )
-}
-
-/// Drops a column and what depends on it, as PostgreSQL does: indexes and constraints on it go
-/// with it; foreign keys of other tables that reference it need CASCADE.
-pub(super) fn drop_column(
-    cx: &mut Replay<'_>,
-    table_name: &str,
-    column: &str,
-    cascade: bool,
-) -> Result<()> {
-    let referenced_by: Vec<(String, String)> = cx
-        .catalog
-        .tables
-        .iter()
-        .flat_map(|t| {
-            t.foreign_keys
-                .iter()
-                .filter(|fk| {
-                    fk.ref_table == table_name && fk.ref_columns.iter().any(|c| c == column)
-                })
-                .map(move |fk| (t.name.clone(), fk.name.clone()))
-        })
-        .filter(|(t, _)| t != table_name)
-        .collect();
-    if !referenced_by.is_empty() && !cascade {
-        return Err(ReplayError::new(format!(
-            "cannot drop column {column} of table {table_name} because constraint {} on table {} depends on it",
-            referenced_by[0].1, referenced_by[0].0
-        )));
-    }
-    for (t, fk) in referenced_by {
-        cx.table_mut(&t)?.foreign_keys.retain(|f| f.name != fk);
-    }
-    let table = cx.table_mut(table_name)?;
-    let uses = |cols: &[String]| cols.iter().any(|c| c == column);
-    table.columns.retain(|c| c.name != column);
-    if table
-        .primary_key
-        .as_ref()
-        .is_some_and(|pk| uses(&pk.columns))
-    {
-        table.primary_key = None;
-    }
-    table.uniques.retain(|u| !uses(&u.columns));
-    table.foreign_keys.retain(|f| !uses(&f.columns));
-    table
-        .indexes
-        .retain(|ix| !ix.keys.iter().any(|k| k.column == column) && !uses(&ix.include));
-    // A check constraint that mentions the column goes too; a textual test is enough here
-    // because the expression was printed by the deparser with identifiers as words.
-    table.checks.retain(|c| !mentions(&c.expression, column));
     Ok(())
 }
 
-fn mentions(expression: &str, column: &str) -> bool {
-    expression
-        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '"'))
-        .any(|word| word.trim_matches('"') == column)
+/// `column WITH OPTIONS ...`: constraints on a column the table already has.
+fn column_options(cx: &mut Replay<'_>, table: usize, c: &protobuf::ColumnDef) -> Result<()> {
+    for constraint in &c.constraints {
+        if let Some(NodeEnum::Constraint(k)) = constraint.node.as_ref() {
+            add_constraint(cx, table, k, Some(&c.colname))?;
+        }
+    }
+    Ok(())
 }
 
-pub(super) fn drop_table(
-    cx: &mut Replay<'_>,
-    name: &str,
-    cascade: bool,
-    missing_ok: bool,
-) -> Result<()> {
-    if cx.find_table(name).is_none() {
-        return if missing_ok {
-            Ok(())
-        } else {
-            Err(ReplayError::new(format!("table \"{name}\" does not exist")))
-        };
+/// Bits of `LIKE ... INCLUDING ...` (PostgreSQL's `CREATE_TABLE_LIKE_*`).
+const LIKE_COMMENTS: u32 = 1 << 0;
+const LIKE_CONSTRAINTS: u32 = 1 << 2;
+const LIKE_DEFAULTS: u32 = 1 << 3;
+const LIKE_GENERATED: u32 = 1 << 4;
+const LIKE_IDENTITY: u32 = 1 << 5;
+const LIKE_INDEXES: u32 = 1 << 6;
+
+/// `LIKE source [INCLUDING ...]`: the source's columns (with NOT NULL), and what the options
+/// ask for: defaults, identity, generation, comments, check constraints, and indexes (the
+/// primary key, unique constraints and indexes, renamed after the new table). Foreign keys are
+/// never copied.
+fn like_clause(cx: &mut Replay<'_>, table: usize, like: &protobuf::TableLikeClause) -> Result<()> {
+    let r = like
+        .relation
+        .as_ref()
+        .ok_or_else(|| ReplayError::new("LIKE without a table"))?;
+    let source = cx
+        .find_table(&r.schemaname, &r.relname)
+        .ok_or_else(|| does_not_exist("relation", &r.schemaname, &r.relname))?;
+    let source = cx.catalog.tables[source].clone();
+    let has = |bit: u32| like.options & bit != 0;
+    let mut columns = Vec::new();
+    for c in &source.columns {
+        if cx.catalog.tables[table].column(&c.name).is_some() {
+            continue;
+        }
+        columns.push(Column {
+            default: c.default.clone().filter(|_| has(LIKE_DEFAULTS)),
+            identity: c.identity.clone().filter(|_| has(LIKE_IDENTITY)),
+            generated: c.generated.clone().filter(|_| has(LIKE_GENERATED)),
+            comment: c.comment.clone().filter(|_| has(LIKE_COMMENTS)),
+            sensitivity: if has(LIKE_COMMENTS) {
+                c.sensitivity
+            } else {
+                Sensitivity::default()
+            },
+            ..Column::new(&c.name, c.data_type.clone())
+        });
+        if let Some(last) = columns.last_mut() {
+            last.nullable = c.nullable;
+        }
     }
-    let dependents: Vec<(String, String)> = cx
+    cx.catalog.tables[table].columns.extend(columns);
+    if has(LIKE_CONSTRAINTS) {
+        cx.catalog.tables[table]
+            .checks
+            .extend(source.checks.clone());
+    }
+    if has(LIKE_INDEXES) {
+        let (schema, name) = {
+            let t = &cx.catalog.tables[table];
+            (t.schema.clone(), t.name.clone())
+        };
+        // Names chosen for this table are taken too, before the table holds them.
+        let mut chosen: Vec<String> = Vec::new();
+        let mut fresh = |cx: &mut Replay<'_>, addition: Option<&str>, label: &str| {
+            let mut pass = 0;
+            loop {
+                let label = if pass == 0 {
+                    label.to_string()
+                } else {
+                    format!("{label}{pass}")
+                };
+                let candidate = pg_object_name(&name, addition, &label);
+                if !chosen.contains(&candidate) && !cx.relation_exists(&schema, &candidate) {
+                    chosen.push(candidate.clone());
+                    return candidate;
+                }
+                pass += 1;
+            }
+        };
+        let primary_key = source.primary_key.as_ref().map(|pk| PrimaryKey {
+            name: fresh(cx, None, "pkey"),
+            columns: pk.columns.clone(),
+        });
+        let mut uniques = Vec::new();
+        for u in &source.uniques {
+            let addition = pg_name_addition(u.columns.iter().map(String::as_str));
+            uniques.push(UniqueConstraint {
+                name: fresh(cx, Some(&addition), "key"),
+                columns: u.columns.clone(),
+            });
+        }
+        let mut indexes = Vec::new();
+        for ix in &source.indexes {
+            let addition = pg_name_addition(ix.keys.iter().map(|k| {
+                if k.expression.is_some() {
+                    "expr"
+                } else {
+                    k.column.as_str()
+                }
+            }));
+            indexes.push(Index {
+                name: fresh(cx, Some(&addition), "idx"),
+                ..ix.clone()
+            });
+        }
+        let t = &mut cx.catalog.tables[table];
+        if t.primary_key.is_none() {
+            t.primary_key = primary_key;
+        }
+        t.uniques.extend(uniques);
+        t.indexes.extend(indexes);
+        cx.session.reset();
+    }
+    Ok(())
+}
+
+fn partition_by(spec: &protobuf::PartitionSpec) -> Result<PartitionBy> {
+    let strategy = match PgStrategy::try_from(spec.strategy) {
+        Ok(PgStrategy::List) => PartitionStrategy::List,
+        Ok(PgStrategy::Hash) => PartitionStrategy::Hash,
+        _ => PartitionStrategy::Range,
+    };
+    let mut keys = Vec::new();
+    for param in &spec.part_params {
+        let Some(NodeEnum::PartitionElem(e)) = param.node.as_ref() else {
+            continue;
+        };
+        if e.name.is_empty() {
+            keys.push(format!("({})", expression(e.expr.as_deref())?));
+        } else {
+            keys.push(e.name.clone());
+        }
+    }
+    Ok(PartitionBy { strategy, keys })
+}
+
+/// A partition bound as SQL: `FOR VALUES FROM (...) TO (...)`, `FOR VALUES IN (...)`,
+/// `FOR VALUES WITH (MODULUS m, REMAINDER r)` or `DEFAULT`.
+pub(super) fn partition_bound(b: &protobuf::PartitionBoundSpec) -> Result<String> {
+    if b.is_default {
+        return Ok("DEFAULT".to_string());
+    }
+    let list = |nodes: &[protobuf::Node]| -> Result<String> {
+        let values: Result<Vec<String>> = nodes.iter().map(|n| expression(Some(n))).collect();
+        Ok(values?.join(", "))
+    };
+    Ok(match b.strategy.as_str() {
+        "l" => format!("FOR VALUES IN ({})", list(&b.listdatums)?),
+        "h" => format!(
+            "FOR VALUES WITH (MODULUS {}, REMAINDER {})",
+            b.modulus, b.remainder
+        ),
+        _ => format!(
+            "FOR VALUES FROM ({}) TO ({})",
+            list(&b.lowerdatums)?,
+            list(&b.upperdatums)?
+        ),
+    })
+}
+
+/// Drops the table at `table` and what goes with it: the sequences its columns own, its
+/// partitions, and (with `cascade`, or in a lenient session, which notes it) the foreign keys
+/// of other tables that reference it.
+pub(super) fn drop_table(cx: &mut Replay<'_>, table: usize, cascade: bool) -> Result<()> {
+    let name = cx.catalog.tables[table].qualified_name();
+    let dependents: Vec<(usize, String)> = cx
         .catalog
         .tables
         .iter()
-        .filter(|t| t.name != name)
-        .flat_map(|t| {
+        .enumerate()
+        .filter(|(_, t)| !t.is(&name))
+        .flat_map(|(i, t)| {
             t.foreign_keys
                 .iter()
                 .filter(|fk| fk.ref_table == name)
-                .map(move |fk| (t.name.clone(), fk.name.clone()))
+                .map(move |fk| (i, fk.name.clone()))
         })
         .collect();
-    if let Some((table, fk)) = dependents.first()
+    if let Some((holder, fk)) = dependents.first()
         && !cascade
     {
-        return Err(ReplayError::new(format!(
-            "cannot drop table {name} because constraint {fk} on table {table} depends on it"
-        )));
+        let holder = cx.catalog.tables[*holder].display_name().into_owned();
+        cx.soft(ReplayError::new(format!(
+            "cannot drop table {} because constraint {fk} on table {holder} depends on it",
+            name.display()
+        )))?;
     }
-    for (table, fk) in dependents {
-        cx.table_mut(&table)?.foreign_keys.retain(|f| f.name != fk);
+    for (holder, fk) in dependents {
+        cx.catalog.tables[holder]
+            .foreign_keys
+            .retain(|f| f.name != fk);
     }
-    cx.catalog.tables.retain(|t| t.name != name);
+    cx.catalog
+        .sequences
+        .retain(|s| s.owned_by.as_ref().is_none_or(|owner| owner.table != name));
+    let partitions: Vec<QualifiedName> = cx
+        .catalog
+        .tables
+        .iter()
+        .filter(|t| t.partition_of.as_ref().is_some_and(|p| p.parent == name))
+        .map(Table::qualified_name)
+        .collect();
+    cx.catalog.tables.remove(table);
+    for t in &mut cx.catalog.tables {
+        t.inherits.retain(|p| *p != name);
+    }
+    cx.session.reset();
+    for partition in partitions {
+        if let Some(i) = cx.find_table(&partition.schema, &partition.name) {
+            drop_table(cx, i, true)?;
+        }
+    }
     Ok(())
+}
+
+/// The tables that take schema changes of the table at `table` along: its partitions and the
+/// tables inheriting from it, recursively (`ALTER TABLE` without `ONLY`).
+pub(super) fn descendants(catalog: &Catalog, table: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut queue = vec![catalog.tables[table].qualified_name()];
+    while let Some(parent) = queue.pop() {
+        for (i, t) in catalog.tables.iter().enumerate() {
+            let child = t.partition_of.as_ref().is_some_and(|p| p.parent == parent)
+                || t.inherits.contains(&parent);
+            if child && !out.contains(&i) {
+                out.push(i);
+                queue.push(t.qualified_name());
+            }
+        }
+    }
+    out
+}
+
+/// Drops a column and what depends on it, as PostgreSQL does: indexes, constraints and owned
+/// sequences on it go with it; foreign keys of other tables that reference it need CASCADE (a
+/// lenient session drops them and notes it).
+pub(super) fn drop_column(
+    cx: &mut Replay<'_>,
+    table: usize,
+    column: &str,
+    cascade: bool,
+) -> Result<()> {
+    let name = cx.catalog.tables[table].qualified_name();
+    let referenced_by: Vec<(usize, String)> = cx
+        .catalog
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.is(&name))
+        .flat_map(|(i, t)| {
+            t.foreign_keys
+                .iter()
+                .filter(|fk| fk.ref_table == name && fk.ref_columns.iter().any(|c| c == column))
+                .map(move |fk| (i, fk.name.clone()))
+        })
+        .collect();
+    if let Some((holder, fk)) = referenced_by.first()
+        && !cascade
+    {
+        let holder = cx.catalog.tables[*holder].display_name().into_owned();
+        cx.soft(ReplayError::new(format!(
+            "cannot drop column {column} of table {} because constraint {fk} on table {holder} depends on it",
+            name.display()
+        )))?;
+    }
+    for (holder, fk) in referenced_by {
+        cx.catalog.tables[holder]
+            .foreign_keys
+            .retain(|f| f.name != fk);
+    }
+    cx.catalog.sequences.retain(|s| {
+        s.owned_by
+            .as_ref()
+            .is_none_or(|owner| !(owner.table == name && owner.column == column))
+    });
+    let t = &mut cx.catalog.tables[table];
+    let uses = |cols: &[String]| cols.iter().any(|c| c == column);
+    t.columns.retain(|c| c.name != column);
+    if t.primary_key.as_ref().is_some_and(|pk| uses(&pk.columns)) {
+        t.primary_key = None;
+    }
+    t.uniques.retain(|u| !uses(&u.columns));
+    t.foreign_keys.retain(|f| !uses(&f.columns));
+    t.indexes.retain(|ix| {
+        !ix.keys.iter().any(|k| {
+            k.column == column || k.expression.as_deref().is_some_and(|e| mentions(e, column))
+        }) && !uses(&ix.include)
+            && !ix.predicate.as_deref().is_some_and(|p| mentions(p, column))
+    });
+    // A check constraint that mentions the column goes too; a textual test is enough here
+    // because the expression was printed by the deparser with identifiers as words.
+    t.checks.retain(|c| !mentions(&c.expression, column));
+    Ok(())
+}
+
+pub(super) fn mentions(expression: &str, column: &str) -> bool {
+    expression
+        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '"'))
+        .any(|word| word.trim_matches('"') == column)
 }

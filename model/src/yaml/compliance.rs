@@ -175,7 +175,7 @@ impl Checker<'_> {
         {
             let granted_label = match &c.data_type {
                 DataType::Enum(name) => catalog
-                    .enum_type(name)
+                    .enum_named(name)
                     .is_some_and(|e| e.values.iter().any(|v| v == "granted")),
                 _ => false,
             };
@@ -209,10 +209,9 @@ impl Checker<'_> {
                 Some(fk) => {
                     // Read the declaration, not the lowered flags: the referenced table may come
                     // later in the file.
-                    let declares_consent = schema
-                        .tables
-                        .iter()
-                        .any(|d| d.name.value == fk.ref_table && d.consent.is_some());
+                    let declares_consent = schema.tables.iter().any(|d| {
+                        fk.ref_table.is(DEFAULT_SCHEMA, &d.name.value) && d.consent.is_some()
+                    });
                     if declares_consent {
                         flags.requires_consent = Some(column.value.clone());
                     } else {
@@ -221,12 +220,13 @@ impl Checker<'_> {
                                 column.pos,
                                 format!(
                                     "`{}` references `{}`, which declares no `consent` column",
-                                    column.value, fk.ref_table
+                                    column.value,
+                                    fk.ref_table.display()
                                 ),
                             )
                             .with_help(format!(
                                 "add `consent: <column>` to table `{}`",
-                                fk.ref_table
+                                fk.ref_table.display()
                             )),
                         );
                     }
@@ -413,7 +413,7 @@ impl Checker<'_> {
                     .map(|pk| pk.columns.clone())
                     .unwrap_or_default();
                 let linked = t.foreign_keys.iter().any(|fk| {
-                    fk.ref_table == s.name && fk.columns.len() == 1 && fk.ref_columns == key
+                    s.is(&fk.ref_table) && fk.columns.len() == 1 && fk.ref_columns == key
                 });
                 if !linked {
                     self.error(
@@ -479,7 +479,7 @@ impl Checker<'_> {
             let labels = c
                 .data_type
                 .enum_name()
-                .and_then(|e| catalog.enum_type(e))
+                .and_then(|e| catalog.enum_named(e))
                 .map(|e| e.values.clone())
                 .unwrap_or_default();
             for event in AUDIT_EVENTS {

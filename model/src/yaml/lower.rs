@@ -47,6 +47,7 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
 
     if catalog.tables.iter().any(|t| !t.triggers.is_empty()) {
         catalog.functions.push(Function {
+            schema: DEFAULT_SCHEMA.to_string(),
             name: SET_UPDATED_AT.to_string(),
             arguments: Vec::new(),
             returns: "trigger".to_string(),
@@ -170,6 +171,7 @@ impl Lowering<'_> {
             }
         }
         Some(EnumType {
+            schema: DEFAULT_SCHEMA.to_string(),
             name: decl.name.value.clone(),
             values: decl.values.iter().map(|v| v.value.clone()).collect(),
             comment: None,
@@ -192,17 +194,9 @@ impl Lowering<'_> {
             self.error(c.pos, "a comment cannot end with a `[...]` tag list: it is reserved for flags such as soft_delete");
         }
         let mut table = Table {
-            name: name.clone(),
             comment,
-            columns: Vec::new(),
-            primary_key: None,
-            uniques: Vec::new(),
-            checks: Vec::new(),
-            foreign_keys: Vec::new(),
-            indexes: Vec::new(),
-            triggers: Vec::new(),
-            grants: Vec::new(),
             flags,
+            ..Table::new(DEFAULT_SCHEMA, name.clone())
         };
         if decl.columns.is_empty() {
             self.error(decl.name.pos, format!("table `{name}` declares no columns"));
@@ -265,7 +259,7 @@ impl Lowering<'_> {
                 timing: TriggerTiming::Before,
                 events: vec![TriggerEvent::Update],
                 for_each_row: true,
-                function: SET_UPDATED_AT.to_string(),
+                function: QualifiedName::public(SET_UPDATED_AT),
             });
         }
         table
@@ -347,6 +341,8 @@ impl Lowering<'_> {
             data_type,
             nullable: nullable && !primary_key,
             default,
+            identity: None,
+            generated: None,
             comment,
             sensitivity,
         })
@@ -400,7 +396,7 @@ impl Lowering<'_> {
         let text = default.value.trim();
         if let DataType::Enum(enum_name) = data_type {
             let values = catalog
-                .enum_type(enum_name)
+                .enum_named(enum_name)
                 .map(|e| e.values.as_slice())
                 .unwrap_or_default();
             // A bare label is accepted as shorthand for the quoted literal, so a bare word is
@@ -412,15 +408,14 @@ impl Lowering<'_> {
             };
             if let Some(label) = label {
                 if values.contains(&label) {
-                    return Some(format!(
-                        "{}::{}",
-                        quote_literal(&label),
-                        crate::ident::quote(enum_name)
-                    ));
+                    return Some(format!("{}::{}", quote_literal(&label), enum_name.sql()));
                 }
                 let mut d = Diagnostic::new(
                     default.pos,
-                    format!("default `{label}` is not a value of enum `{enum_name}`"),
+                    format!(
+                        "default `{label}` is not a value of enum `{}`",
+                        enum_name.display()
+                    ),
                 );
                 if let Some(s) = suggest(&label, values.iter().map(String::as_str)) {
                     d = d.with_help(format!("did you mean `{s}`?"));
@@ -497,12 +492,10 @@ impl Lowering<'_> {
                 continue;
             }
             table.columns.push(Column {
-                name: name.to_string(),
-                data_type: DataType::Timestamptz(None),
                 nullable,
                 default: (!nullable).then(|| "now()".to_string()),
                 comment: Some(comment.to_string()),
-                sensitivity: Sensitivity::default(),
+                ..Column::new(name, DataType::Timestamptz(None))
             });
         }
     }
@@ -761,7 +754,7 @@ impl Lowering<'_> {
         table.foreign_keys.push(ForeignKey {
             name,
             columns,
-            ref_table: target.name.clone(),
+            ref_table: target.qualified_name(),
             ref_columns,
             on_delete,
             on_update,
@@ -798,11 +791,7 @@ impl Lowering<'_> {
                 } else {
                     IndexMethod::Btree
                 };
-                let key = IndexKey {
-                    column: col.name.clone(),
-                    opclass: None,
-                    descending: false,
-                };
+                let key = IndexKey::on(&col.name);
                 table
                     .indexes
                     .push(auto_index(&table.name, method, vec![key]));
@@ -832,15 +821,7 @@ impl Lowering<'_> {
                 );
                 continue;
             }
-            let keys = fk
-                .columns
-                .iter()
-                .map(|c| IndexKey {
-                    column: c.clone(),
-                    opclass: None,
-                    descending: false,
-                })
-                .collect();
+            let keys = fk.columns.iter().map(IndexKey::on).collect();
             table
                 .indexes
                 .push(auto_index(&table.name, IndexMethod::Btree, keys));
@@ -860,11 +841,7 @@ impl Lowering<'_> {
                 );
                 continue;
             }
-            let key = IndexKey {
-                column: col.name.clone(),
-                opclass: None,
-                descending: false,
-            };
+            let key = IndexKey::on(&col.name);
             table
                 .indexes
                 .push(auto_index(&table.name, IndexMethod::Gin, vec![key]));
@@ -1177,8 +1154,8 @@ fn parse_index_key(text: &str) -> Result<IndexKey, String> {
         }
     };
     Ok(IndexKey {
-        column: column.to_string(),
         opclass,
         descending: direction,
+        ..IndexKey::on(*column)
     })
 }

@@ -1,8 +1,12 @@
 //! SQL expressions embedded in the schema (defaults, predicates, checks), checked with
 //! PostgreSQL's own parser so that a typo or an injected statement never reaches a migration.
 
+mod comparable;
+
 use pg_query::NodeEnum;
 use pg_query::protobuf::a_const;
+
+pub use comparable::comparable_expression;
 
 /// Checks that `text` is exactly one SQL value expression.
 pub fn check_expression(text: &str) -> Result<(), String> {
@@ -45,29 +49,22 @@ pub fn check_expression(text: &str) -> Result<(), String> {
 /// `NOW( )`, `now()` and `(now())` are one expression wherever they were written (YAML, replayed
 /// SQL). Call on a text that [`check_expression`] accepted; other text is returned trimmed.
 pub fn canonical(text: &str) -> String {
-    let parsed = match pgparse::parse(&format!("SELECT ({text})")) {
-        Ok(parsed) => parsed,
-        Err(_) => return text.trim().to_string(),
+    parse_expression(text)
+        .and_then(|node| node.node.as_ref().and_then(deparse_expression))
+        .unwrap_or_else(|| text.trim().to_string())
+}
+
+/// The parse tree of one expression (parsed as `SELECT (text)`), `None` when it does not parse
+/// as one.
+fn parse_expression(text: &str) -> Option<pg_query::protobuf::Node> {
+    let parsed = pgparse::parse(&format!("SELECT ({text})")).ok()?;
+    let statement = parsed.stmts.into_iter().next()?.stmt?.node?;
+    let NodeEnum::SelectStmt(select) = statement else {
+        return None;
     };
-    let target = parsed
-        .stmts
-        .first()
-        .and_then(|s| s.stmt.as_ref())
-        .and_then(|s| match s.node.as_ref() {
-            Some(NodeEnum::SelectStmt(select)) => select.target_list.first().and_then(|t| match t
-                .node
-                .as_ref()
-            {
-                Some(NodeEnum::ResTarget(target)) => {
-                    target.val.as_deref().and_then(|v| v.node.clone())
-                }
-                _ => None,
-            }),
-            _ => None,
-        });
-    match target.and_then(|node| deparse_expression(&node)) {
-        Some(text) => text,
-        None => text.trim().to_string(),
+    match select.target_list.into_iter().next()?.node? {
+        NodeEnum::ResTarget(target) => target.val.map(|v| *v),
+        _ => None,
     }
 }
 
@@ -96,6 +93,20 @@ pub fn deparse_expression(node: &NodeEnum) -> Option<String> {
         .deparse(Default::default())
         .ok()?;
     text.strip_prefix("SELECT ").map(str::to_string)
+}
+
+/// A statement (a view's query, say) as PostgreSQL's deparser prints it: the same query written
+/// with other whitespace, case or parentheses prints the same. Text that does not parse is
+/// returned with its whitespace collapsed.
+pub fn canonical_statement(text: &str) -> String {
+    let trimmed = text.trim().trim_end_matches(';');
+    match pgparse::parse(trimmed)
+        .ok()
+        .and_then(|p| p.deparse(Default::default()).ok())
+    {
+        Some(printed) => printed,
+        None => trimmed.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 /// Functions without arguments whose name the deparser prints as is (no keyword, nothing to

@@ -1,128 +1,13 @@
-//! The catalog: one in-memory model of a PostgreSQL schema.
-//!
-//! Every source loads into this type (`schema.yaml` today; replayed SQL migrations and a live
-//! database later) and every output is produced from it (migration SQL, Rust structs, docs,
-//! lint findings). It therefore holds the *resolved* schema, exactly as PostgreSQL would see it:
-//! YAML conveniences such as `timestamps: true` or an automatic foreign-key index are already
-//! expanded into the columns, triggers and indexes they stand for, and every constraint and index
-//! carries its final name. Two catalogs describing the same database compare equal.
+//! Tables: columns, keys, constraints, indexes, triggers, privileges and flags.
 
 use serde::{Deserialize, Serialize};
 
+use super::QualifiedName;
 use crate::types::DataType;
-
-/// A whole schema: enum types, trigger functions and tables, in declaration order.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Catalog {
-    pub enums: Vec<EnumType>,
-    pub functions: Vec<Function>,
-    pub tables: Vec<Table>,
-}
-
-impl Catalog {
-    pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|t| t.name == name)
-    }
-
-    pub fn enum_type(&self, name: &str) -> Option<&EnumType> {
-        self.enums.iter().find(|e| e.name == name)
-    }
-
-    pub fn function(&self, name: &str) -> Option<&Function> {
-        self.functions.iter().find(|f| f.name == name)
-    }
-
-    /// The same schema with every order that carries no meaning made canonical: enums, functions
-    /// and tables by name, and each table's columns, constraints, indexes and triggers by name.
-    /// Enum label order is kept: it is the sort order. Column order is not compared because
-    /// PostgreSQL cannot change it (`ADD COLUMN` appends), so a column added later sits after the
-    /// `timestamps` columns in the database but before them in `schema.yaml`. Compare catalogs
-    /// from different sources through this.
-    pub fn normalized(&self) -> Catalog {
-        let mut c = self.clone();
-        c.enums.sort_by(|a, b| a.name.cmp(&b.name));
-        c.functions.sort_by(|a, b| a.name.cmp(&b.name));
-        c.tables.sort_by(|a, b| a.name.cmp(&b.name));
-        for t in &mut c.tables {
-            t.columns.sort_by(|a, b| a.name.cmp(&b.name));
-            t.uniques.sort_by(|a, b| a.name.cmp(&b.name));
-            t.checks.sort_by(|a, b| a.name.cmp(&b.name));
-            t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
-            t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
-            t.triggers.sort_by(|a, b| a.name.cmp(&b.name));
-            t.grants.sort_by(|a, b| a.role.cmp(&b.role));
-        }
-        c
-    }
-
-    /// Foreign keys of every table that point at `table`, with the table that holds each.
-    pub fn incoming_foreign_keys<'a>(
-        &'a self,
-        table: &'a str,
-    ) -> impl Iterator<Item = (&'a Table, &'a ForeignKey)> + 'a {
-        self.tables.iter().flat_map(move |t| {
-            t.foreign_keys
-                .iter()
-                .filter(move |fk| fk.ref_table == table)
-                .map(move |fk| (t, fk))
-        })
-    }
-}
-
-/// `CREATE TYPE name AS ENUM (...)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnumType {
-    pub name: String,
-    /// Labels in their declared (and sort) order.
-    pub values: Vec<String>,
-    pub comment: Option<String>,
-}
-
-/// A function the schema owns: the `updated_at` trigger function, and the compliance functions
-/// generated from the tables' declared properties (retention purge, erasure, export, consent
-/// and append-only guards).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Function {
-    pub name: String,
-    /// Named arguments in order; functions are identified by name alone (no overloading).
-    pub arguments: Vec<FunctionArgument>,
-    /// The SQL return type, e.g. `trigger`.
-    pub returns: String,
-    pub language: String,
-    /// The function body, without dollar quotes.
-    pub body: String,
-    /// `SECURITY DEFINER`: runs with its owner's privileges (always with a pinned
-    /// `search_path`), the one way roles without a privilege can use it in a controlled form.
-    pub security_definer: bool,
-    /// Who may call it (`EXECUTE`), sorted; [`PUBLIC`] stands for every role, which is
-    /// PostgreSQL's default for a new function.
-    pub execute: Vec<String>,
-}
-
-/// The grantee name of PostgreSQL's pseudo-role that every role belongs to.
-pub const PUBLIC: &str = "public";
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FunctionArgument {
-    pub name: String,
-    /// The SQL type, canonical (see [`DataType`]).
-    pub data_type: DataType,
-}
-
-impl Function {
-    /// The argument types as `GRANT`, `REVOKE` and `DROP` identify the function: `(text, uuid)`.
-    pub fn signature_types(&self) -> String {
-        let types: Vec<String> = self
-            .arguments
-            .iter()
-            .map(|a| a.data_type.to_string())
-            .collect();
-        format!("({})", types.join(", "))
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
+    pub schema: String,
     pub name: String,
     pub comment: Option<String>,
     pub columns: Vec<Column>,
@@ -136,9 +21,55 @@ pub struct Table {
     pub grants: Vec<Grant>,
     /// Properties PostgreSQL has no syntax for, carried in the table comment (see [`crate::annotations`]).
     pub flags: TableFlags,
+    /// `PARTITION BY`: a partitioned table, whose rows live in its partitions.
+    pub partition_by: Option<PartitionBy>,
+    /// `PARTITION OF parent FOR VALUES ...`: this table is a partition of `parent`.
+    pub partition_of: Option<PartitionOf>,
+    /// `INHERITS (...)`: the tables this one inherits columns and checks from, in order.
+    pub inherits: Vec<QualifiedName>,
 }
 
 impl Table {
+    /// An empty table: no columns, constraints or anything else yet.
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        Table {
+            schema: schema.into(),
+            name: name.into(),
+            comment: None,
+            columns: Vec::new(),
+            primary_key: None,
+            uniques: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            triggers: Vec::new(),
+            grants: Vec::new(),
+            flags: TableFlags::default(),
+            partition_by: None,
+            partition_of: None,
+            inherits: Vec::new(),
+        }
+    }
+
+    pub fn qualified_name(&self) -> QualifiedName {
+        QualifiedName::new(&self.schema, &self.name)
+    }
+
+    /// Whether this is the table `name`.
+    pub fn is(&self, name: &QualifiedName) -> bool {
+        self.name == name.name && self.schema == name.schema
+    }
+
+    /// The name as SQL (see [`QualifiedName::sql`]).
+    pub fn sql_name(&self) -> String {
+        super::sql_name(&self.schema, &self.name)
+    }
+
+    /// The name for people (see [`QualifiedName::display`]).
+    pub fn display_name(&self) -> std::borrow::Cow<'_, str> {
+        super::display_name(&self.schema, &self.name)
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
@@ -157,18 +88,57 @@ impl Table {
                 ix.predicate.is_none()
                     && ix.method == IndexMethod::Btree
                     && ix.keys.len() >= columns.len()
-                    && columns
-                        .iter()
-                        .all(|c| ix.keys[..columns.len()].iter().any(|k| k.column == *c))
+                    && columns.iter().all(|c| {
+                        ix.keys[..columns.len()]
+                            .iter()
+                            .any(|k| k.expression.is_none() && k.column == *c)
+                    })
             })
     }
 
     /// True when a GIN index has `column` as one of its key columns.
     pub fn has_gin_index_on(&self, column: &str) -> bool {
-        self.indexes
-            .iter()
-            .any(|ix| ix.method == IndexMethod::Gin && ix.keys.iter().any(|k| k.column == column))
+        self.indexes.iter().any(|ix| {
+            ix.method == IndexMethod::Gin
+                && ix
+                    .keys
+                    .iter()
+                    .any(|k| k.expression.is_none() && k.column == column)
+        })
     }
+}
+
+/// How a partitioned table spreads its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionBy {
+    pub strategy: PartitionStrategy,
+    /// The partition key: columns or expressions, as SQL.
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartitionStrategy {
+    Range,
+    List,
+    Hash,
+}
+
+impl PartitionStrategy {
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            PartitionStrategy::Range => "RANGE",
+            PartitionStrategy::List => "LIST",
+            PartitionStrategy::Hash => "HASH",
+        }
+    }
+}
+
+/// A partition's place: its parent and the rows it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionOf {
+    pub parent: QualifiedName,
+    /// The bound as SQL: `FOR VALUES FROM (...) TO (...)`, `FOR VALUES IN (...)`, `DEFAULT`.
+    pub bound: String,
 }
 
 /// Table-level properties that PostgreSQL has no syntax for. The compliance properties are
@@ -325,38 +295,6 @@ impl Table {
     }
 }
 
-impl Function {
-    /// Grants (`grant`) or revokes `EXECUTE` for `role`, keeping [`Function::execute`] sorted.
-    pub fn set_execute(&mut self, role: &str, grant: bool) {
-        self.execute.retain(|r| r != role);
-        if grant {
-            let at = self.execute.partition_point(|r| r.as_str() < role);
-            self.execute.insert(at, role.to_string());
-        }
-    }
-}
-
-impl Catalog {
-    /// Every role holding a privilege on a table or function of the schema (not [`PUBLIC`]),
-    /// sorted. Roles are cluster-wide objects: the schema does not own them, it grants to them.
-    pub fn roles(&self) -> Vec<&str> {
-        let mut roles: Vec<&str> = self
-            .tables
-            .iter()
-            .flat_map(|t| t.grants.iter().map(|g| g.role.as_str()))
-            .chain(
-                self.functions
-                    .iter()
-                    .flat_map(|f| f.execute.iter().map(String::as_str)),
-            )
-            .filter(|r| *r != PUBLIC)
-            .collect();
-        roles.sort_unstable();
-        roles.dedup();
-        roles
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     pub name: String,
@@ -364,8 +302,36 @@ pub struct Column {
     pub nullable: bool,
     /// A SQL expression, as written in the schema.
     pub default: Option<String>,
+    /// `GENERATED ... AS IDENTITY`: values come from the column's own sequence.
+    pub identity: Option<Identity>,
+    /// `GENERATED ALWAYS AS (expression) STORED`: the expression, as SQL.
+    pub generated: Option<String>,
     pub comment: Option<String>,
     pub sensitivity: Sensitivity,
+}
+
+impl Column {
+    /// A nullable column without default, comment or flags.
+    pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
+        Column {
+            name: name.into(),
+            data_type,
+            nullable: true,
+            default: None,
+            identity: None,
+            generated: None,
+            comment: None,
+            sensitivity: Sensitivity::default(),
+        }
+    }
+}
+
+/// An identity column's generation and its sequence's options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// `ALWAYS` refuses explicit values unless `OVERRIDING SYSTEM VALUE`; `BY DEFAULT` takes them.
+    pub always: bool,
+    pub options: super::SequenceOptions,
 }
 
 /// How sensitive a column's content is; drives audit scrubbing and compliance rules.
@@ -409,7 +375,7 @@ pub struct CheckConstraint {
 pub struct ForeignKey {
     pub name: String,
     pub columns: Vec<String>,
-    pub ref_table: String,
+    pub ref_table: QualifiedName,
     pub ref_columns: Vec<String>,
     pub on_delete: FkAction,
     pub on_update: FkAction,
@@ -468,10 +434,25 @@ pub struct Index {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexKey {
+    /// The indexed column; empty for an expression key.
     pub column: String,
+    /// An expression key such as `lower(email)`, as SQL.
+    pub expression: Option<String>,
     /// An explicit operator class such as `jsonb_path_ops`.
     pub opclass: Option<String>,
     pub descending: bool,
+}
+
+impl IndexKey {
+    /// An ascending key on `column` with the default operator class.
+    pub fn on(column: impl Into<String>) -> Self {
+        IndexKey {
+            column: column.into(),
+            expression: None,
+            opclass: None,
+            descending: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -482,9 +463,14 @@ pub enum IndexMethod {
     Gist,
     Hash,
     Brin,
+    Spgist,
+    /// An extension's method (`hnsw`, `ivfflat`, `bloom`, `rum`, ...): replayed and introspected
+    /// schemas only.
+    Other,
 }
 
 impl IndexMethod {
+    /// The methods `schema.yaml` can name.
     pub const ALL: [IndexMethod; 5] = [
         IndexMethod::Btree,
         IndexMethod::Gin,
@@ -500,13 +486,25 @@ impl IndexMethod {
             IndexMethod::Gist => "gist",
             IndexMethod::Hash => "hash",
             IndexMethod::Brin => "brin",
+            IndexMethod::Spgist => "spgist",
+            IndexMethod::Other => "other",
         }
     }
 
+    /// One of [`IndexMethod::ALL`] by name.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL
             .into_iter()
             .find(|m| m.as_sql().eq_ignore_ascii_case(text))
+    }
+
+    /// Any method by name, as SQL and PostgreSQL's catalog name it (an extension's is
+    /// [`IndexMethod::Other`]).
+    pub fn of_sql(text: &str) -> Self {
+        if text.eq_ignore_ascii_case("spgist") {
+            return IndexMethod::Spgist;
+        }
+        Self::parse(text).unwrap_or(IndexMethod::Other)
     }
 }
 
@@ -518,7 +516,7 @@ pub struct Trigger {
     pub events: Vec<TriggerEvent>,
     /// `FOR EACH ROW`; otherwise `FOR EACH STATEMENT` (the only form `TRUNCATE` fires).
     pub for_each_row: bool,
-    pub function: String,
+    pub function: QualifiedName,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

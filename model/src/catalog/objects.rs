@@ -1,0 +1,241 @@
+//! The schema's objects besides tables: schemas, extensions, types, sequences, functions and
+//! views.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CheckConstraint, Index, QualifiedName};
+use crate::types::DataType;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnumType {
+    pub schema: String,
+    pub name: String,
+    /// Labels in their declared (and sort) order.
+    pub values: Vec<String>,
+    pub comment: Option<String>,
+}
+
+/// A function the schema owns: the `updated_at` trigger function, and the compliance functions
+/// generated from the tables' declared properties (retention purge, erasure, export, consent
+/// and append-only guards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    pub schema: String,
+    pub name: String,
+    /// Arguments in order. A function is identified by its schema, name and the types of its
+    /// input arguments ([`Function::signature_types`]), so overloads are distinct functions.
+    pub arguments: Vec<FunctionArgument>,
+    /// The SQL return type, e.g. `trigger`.
+    pub returns: String,
+    pub language: String,
+    /// The function body, without dollar quotes.
+    pub body: String,
+    /// `SECURITY DEFINER`: runs with its owner's privileges (always with a pinned
+    /// `search_path`), the one way roles without a privilege can use it in a controlled form.
+    pub security_definer: bool,
+    /// Who may call it (`EXECUTE`), sorted; [`PUBLIC`] stands for every role, which is
+    /// PostgreSQL's default for a new function.
+    pub execute: Vec<String>,
+}
+
+/// The grantee name of PostgreSQL's pseudo-role that every role belongs to.
+pub const PUBLIC: &str = "public";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionArgument {
+    /// Empty for an unnamed argument.
+    pub name: String,
+    /// The SQL type, canonical (see [`DataType`]).
+    pub data_type: DataType,
+    pub mode: ArgumentMode,
+    /// `DEFAULT expression`, as SQL.
+    pub default: Option<String>,
+}
+
+impl FunctionArgument {
+    /// A named input argument without default.
+    pub fn input(name: impl Into<String>, data_type: DataType) -> Self {
+        FunctionArgument {
+            name: name.into(),
+            data_type,
+            mode: ArgumentMode::In,
+            default: None,
+        }
+    }
+
+    /// Whether the argument is part of the function's identity (`OUT` and `TABLE` columns are
+    /// results, not arguments).
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self.mode,
+            ArgumentMode::In | ArgumentMode::InOut | ArgumentMode::Variadic
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ArgumentMode {
+    #[default]
+    In,
+    Out,
+    InOut,
+    Variadic,
+    /// A column of `RETURNS TABLE (...)`.
+    Table,
+}
+
+impl Function {
+    /// The input argument types as `GRANT`, `REVOKE` and `DROP` identify the function:
+    /// `(text, uuid)`.
+    pub fn signature_types(&self) -> String {
+        let types: Vec<String> = self
+            .arguments
+            .iter()
+            .filter(|a| a.is_input())
+            .map(|a| a.data_type.to_string())
+            .collect();
+        format!("({})", types.join(", "))
+    }
+}
+
+impl Function {
+    /// Grants (`grant`) or revokes `EXECUTE` for `role`, keeping [`Function::execute`] sorted.
+    pub fn set_execute(&mut self, role: &str, grant: bool) {
+        self.execute.retain(|r| r != role);
+        if grant {
+            let at = self.execute.partition_point(|r| r.as_str() < role);
+            self.execute.insert(at, role.to_string());
+        }
+    }
+}
+
+impl EnumType {
+    pub fn qualified_name(&self) -> QualifiedName {
+        QualifiedName::new(&self.schema, &self.name)
+    }
+
+    /// The name as SQL (see [`QualifiedName::sql`]).
+    pub fn sql_name(&self) -> String {
+        super::sql_name(&self.schema, &self.name)
+    }
+}
+
+impl Function {
+    pub fn qualified_name(&self) -> QualifiedName {
+        QualifiedName::new(&self.schema, &self.name)
+    }
+}
+
+/// `CREATE SCHEMA name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    pub name: String,
+    pub comment: Option<String>,
+}
+
+/// `CREATE EXTENSION name [SCHEMA schema]`: its types are named types of the catalog
+/// ([`DataType::Other`]), its functions are not modelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub name: String,
+    /// Where its objects live.
+    pub schema: String,
+}
+
+/// `CREATE DOMAIN name AS base ...`: a type that is its base type with constraints. Columns of
+/// a domain carry the base type too ([`DataType::Domain`]), so a domain over `jsonb` is jsonb to
+/// every rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Domain {
+    pub schema: String,
+    pub name: String,
+    pub base: DataType,
+    pub nullable: bool,
+    pub default: Option<String>,
+    pub checks: Vec<CheckConstraint>,
+    pub comment: Option<String>,
+}
+
+impl Domain {
+    pub fn qualified_name(&self) -> QualifiedName {
+        QualifiedName::new(&self.schema, &self.name)
+    }
+}
+
+/// `CREATE TYPE name AS (attribute type, ...)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompositeType {
+    pub schema: String,
+    pub name: String,
+    pub attributes: Vec<CompositeAttribute>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompositeAttribute {
+    pub name: String,
+    pub data_type: DataType,
+}
+
+/// `CREATE SEQUENCE`, or the sequence PostgreSQL makes for a `serial` column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    pub schema: String,
+    pub name: String,
+    /// `smallint`, `integer` or `bigint` (the default).
+    pub data_type: DataType,
+    pub options: SequenceOptions,
+    /// `OWNED BY table.column`: dropped with the column.
+    pub owned_by: Option<SequenceOwner>,
+}
+
+impl Sequence {
+    pub fn qualified_name(&self) -> QualifiedName {
+        QualifiedName::new(&self.schema, &self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequenceOwner {
+    pub table: QualifiedName,
+    pub column: String,
+}
+
+/// A sequence's options; `None` is PostgreSQL's default for the sequence's type.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SequenceOptions {
+    pub start: Option<i64>,
+    pub increment: Option<i64>,
+    pub min_value: Option<i64>,
+    pub max_value: Option<i64>,
+    pub cache: Option<i64>,
+    pub cycle: bool,
+}
+
+/// `CREATE VIEW` or `CREATE MATERIALIZED VIEW`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct View {
+    pub schema: String,
+    pub name: String,
+    /// A materialized view stores its rows and can have indexes.
+    pub materialized: bool,
+    pub columns: Vec<ViewColumn>,
+    /// The query, as SQL.
+    pub query: String,
+    /// Indexes of a materialized view.
+    pub indexes: Vec<Index>,
+    pub comment: Option<String>,
+}
+
+impl View {
+    pub fn qualified_name(&self) -> QualifiedName {
+        QualifiedName::new(&self.schema, &self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewColumn {
+    pub name: String,
+    /// [`DataType::Unknown`] where the query does not say.
+    pub data_type: DataType,
+}

@@ -1,0 +1,514 @@
+//! `DO` blocks: they run when the migration runs, so the SQL they execute is schema change like
+//! any other statement. The body is read with PostgreSQL's PL/pgSQL parser (through pg_query)
+//! and its statements are replayed in order:
+//!
+//! - static SQL, and `EXECUTE` of a constant string (or of constants joined with `||`);
+//! - `IF` guards on the system catalogs (`IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname
+//!   = 'mood')`, `information_schema.columns`, `to_regclass(...) IS NULL`, ...) are answered
+//!   from the replayed schema; a guard the replay cannot answer is taken to let the guarded
+//!   statements run, which is what a migration written that way is for;
+//! - statements inside a block with an `EXCEPTION` handler may fail without a note (the handler
+//!   is there for that);
+//! - loops run their body once.
+//!
+//! `EXECUTE` of a string computed at run time (`format(...)`, variables) cannot be replayed: it
+//! is a note at its line. Function bodies are not read: they are not schema change until called.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf;
+use serde_json::Value;
+
+use super::ast::{split_name, string_value, strings};
+use super::{Applied, Location, Replay, ReplayError, Result};
+
+pub(super) fn do_block(cx: &mut Replay<'_>, s: &protobuf::DoStmt) -> Result<Applied> {
+    let mut body = None;
+    let mut literal = -1;
+    let mut language = "plpgsql".to_string();
+    for arg in &s.args {
+        let Some(NodeEnum::DefElem(d)) = arg.node.as_ref() else {
+            continue;
+        };
+        match d.defname.as_str() {
+            "as" => {
+                body = d.arg.as_deref().and_then(string_value).map(str::to_string);
+                literal = d.location;
+            }
+            "language" => {
+                language = d
+                    .arg
+                    .as_deref()
+                    .and_then(string_value)
+                    .unwrap_or_default()
+                    .to_lowercase();
+            }
+            _ => {}
+        }
+    }
+    let Some(body) = body else {
+        return Ok(Applied::NoSchemaChange("DO"));
+    };
+    if language != "plpgsql" {
+        return Ok(Applied::Unmodelled("DO block in another language"));
+    }
+    // The body in a function the PL/pgSQL parser accepts, with a dollar quote the body does not
+    // contain; its line numbers count from the body's first line.
+    let mut tag = String::from("$do$");
+    let mut n = 0;
+    while body.contains(&tag) {
+        n += 1;
+        tag = format!("$do{n}$");
+    }
+    let function = format!(
+        "CREATE FUNCTION pg_temp.do_block() RETURNS void LANGUAGE plpgsql AS {tag}{body}{tag}"
+    );
+    let parsed = match pg_query::parse_plpgsql(&function) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            cx.soft(ReplayError::new(format!(
+                "cannot read the DO block's PL/pgSQL: {e}"
+            )))?;
+            return Ok(Applied::Schema);
+        }
+    };
+    let action = parsed
+        .get(0)
+        .and_then(|f| f.get("PLpgSQL_function"))
+        .and_then(|f| f.get("action"));
+    let block = Block {
+        literal,
+        handled: false,
+    };
+    if let Some(action) = action {
+        block.statement(cx, action)?;
+    }
+    Ok(Applied::Schema)
+}
+
+/// Where the statements being replayed are: the body's literal (for notes' lines), and whether
+/// an `EXCEPTION` handler catches their failures.
+#[derive(Clone, Copy)]
+struct Block {
+    literal: i32,
+    handled: bool,
+}
+
+impl Block {
+    fn at(&self, line: usize) -> Option<Location> {
+        (self.literal >= 0).then_some(Location {
+            literal: self.literal,
+            line,
+        })
+    }
+
+    /// A failure at `line`: nothing under an exception handler, else a note (or the error, in a
+    /// strict session).
+    fn fail(&self, cx: &mut Replay<'_>, error: ReplayError, line: usize) -> Result<()> {
+        if self.handled {
+            return Ok(());
+        }
+        cx.soft(ReplayError {
+            at: error.at.or(self.at(line)),
+            ..error
+        })
+    }
+
+    fn statements(&self, cx: &mut Replay<'_>, list: Option<&Value>) -> Result<()> {
+        for statement in list.and_then(Value::as_array).into_iter().flatten() {
+            self.statement(cx, statement)?;
+        }
+        Ok(())
+    }
+
+    fn statement(&self, cx: &mut Replay<'_>, statement: &Value) -> Result<()> {
+        let Some((kind, s)) = statement.as_object().and_then(|o| o.iter().next()) else {
+            return Ok(());
+        };
+        let line = s.get("lineno").and_then(Value::as_u64).unwrap_or(1) as usize;
+        match kind.as_str() {
+            "PLpgSQL_stmt_block" => {
+                let inner = Block {
+                    handled: self.handled || s.get("exceptions").is_some(),
+                    ..*self
+                };
+                inner.statements(cx, s.get("body"))
+            }
+            "PLpgSQL_stmt_execsql" => {
+                let query = expr_query(s.get("sqlstmt"));
+                self.run_sql(cx, &query, line)
+            }
+            "PLpgSQL_stmt_dynexecute" => {
+                let expr = expr_query(s.get("query"));
+                match constant_string(&expr) {
+                    Some(sql) => self.run_sql(cx, &sql, line),
+                    None => self.fail(
+                        cx,
+                        ReplayError::new(format!(
+                            "EXECUTE of SQL computed at run time is not replayed: {}",
+                            shorten(&expr)
+                        )),
+                        line,
+                    ),
+                }
+            }
+            "PLpgSQL_stmt_if" => {
+                match guard(cx, &expr_query(s.get("cond"))) {
+                    Some(false) => {
+                        for elsif in s
+                            .get("elsif_list")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                        {
+                            let Some(e) = elsif.get("PLpgSQL_if_elsif") else {
+                                continue;
+                            };
+                            if guard(cx, &expr_query(e.get("cond"))) != Some(false) {
+                                return self.statements(cx, e.get("stmts"));
+                            }
+                        }
+                        self.statements(cx, s.get("else_body"))
+                    }
+                    // True, or a guard the replay cannot answer: the guarded DDL runs.
+                    _ => self.statements(cx, s.get("then_body")),
+                }
+            }
+            "PLpgSQL_stmt_case" => {
+                // The first branch, as for a guard the replay cannot answer.
+                let first = s
+                    .get("case_when_list")
+                    .and_then(Value::as_array)
+                    .and_then(|l| l.first())
+                    .and_then(|w| w.get("PLpgSQL_case_when"))
+                    .and_then(|w| w.get("stmts"));
+                self.statements(cx, first)
+            }
+            "PLpgSQL_stmt_loop"
+            | "PLpgSQL_stmt_while"
+            | "PLpgSQL_stmt_fori"
+            | "PLpgSQL_stmt_fors"
+            | "PLpgSQL_stmt_forc"
+            | "PLpgSQL_stmt_foreach_a"
+            | "PLpgSQL_stmt_dynfors" => self.statements(cx, s.get("body")),
+            // Assignments, PERFORM, RAISE, RETURN, GET DIAGNOSTICS, ...: no schema change.
+            _ => Ok(()),
+        }
+    }
+
+    /// Replays SQL the block executes, statement by statement.
+    fn run_sql(&self, cx: &mut Replay<'_>, sql: &str, line: usize) -> Result<()> {
+        let parsed = match pgparse::parse(sql) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                return self.fail(
+                    cx,
+                    ReplayError::new(format!("the DO block's SQL does not parse: {e}")),
+                    line,
+                );
+            }
+        };
+        for raw in parsed.stmts {
+            let Some(node) = raw.stmt.and_then(|s| s.node) else {
+                continue;
+            };
+            if let Err(e) = cx.statement(&node) {
+                self.fail(cx, e, line)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The SQL text of a `PLpgSQL_expr`.
+fn expr_query(expr: Option<&Value>) -> String {
+    expr.and_then(|e| e.get("PLpgSQL_expr"))
+        .and_then(|e| e.get("query"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The value of an expression made only of string constants (`'...'`, `$$...$$`, `E'...'`,
+/// joined with `||`), `None` for anything computed.
+fn constant_string(expr: &str) -> Option<String> {
+    let parsed = pgparse::parse(&format!("SELECT {expr}")).ok()?;
+    let Some(NodeEnum::SelectStmt(select)) = parsed.stmts.first()?.stmt.as_ref()?.node.as_ref()
+    else {
+        return None;
+    };
+    let Some(NodeEnum::ResTarget(target)) = select.target_list.first()?.node.as_ref() else {
+        return None;
+    };
+    fn value(node: &protobuf::Node) -> Option<String> {
+        match node.node.as_ref()? {
+            NodeEnum::AConst(c) => match &c.val {
+                Some(protobuf::a_const::Val::Sval(s)) => Some(s.sval.clone()),
+                _ => None,
+            },
+            NodeEnum::AExpr(e) if e.name.last().and_then(string_value) == Some("||") => {
+                Some(value(e.lexpr.as_deref()?)? + &value(e.rexpr.as_deref()?)?)
+            }
+            NodeEnum::TypeCast(t) => value(t.arg.as_deref()?),
+            _ => None,
+        }
+    }
+    value(target.val.as_deref()?)
+}
+
+/// The value of an `IF` condition on the system catalogs, answered from the replayed schema;
+/// `None` when the replay cannot tell.
+fn guard(cx: &mut Replay<'_>, condition: &str) -> Option<bool> {
+    let parsed = pgparse::parse(&format!("SELECT ({condition})")).ok()?;
+    let Some(NodeEnum::SelectStmt(select)) = parsed.stmts.first()?.stmt.as_ref()?.node.as_ref()
+    else {
+        return None;
+    };
+    let Some(NodeEnum::ResTarget(target)) = select.target_list.first()?.node.as_ref() else {
+        return None;
+    };
+    truth(cx, target.val.as_deref()?)
+}
+
+fn truth(cx: &mut Replay<'_>, node: &protobuf::Node) -> Option<bool> {
+    use protobuf::{BoolExprType, NullTestType, SubLinkType};
+    match node.node.as_ref()? {
+        NodeEnum::BoolExpr(b) => {
+            let values: Vec<Option<bool>> = b.args.iter().map(|a| truth(cx, a)).collect();
+            match BoolExprType::try_from(b.boolop).ok()? {
+                BoolExprType::NotExpr => values.first().copied().flatten().map(|v| !v),
+                BoolExprType::AndExpr => {
+                    if values.contains(&Some(false)) {
+                        Some(false)
+                    } else {
+                        values.into_iter().collect::<Option<Vec<_>>>().map(|_| true)
+                    }
+                }
+                BoolExprType::OrExpr => {
+                    if values.contains(&Some(true)) {
+                        Some(true)
+                    } else {
+                        values
+                            .into_iter()
+                            .collect::<Option<Vec<_>>>()
+                            .map(|_| false)
+                    }
+                }
+                _ => None,
+            }
+        }
+        NodeEnum::SubLink(s)
+            if SubLinkType::try_from(s.sub_link_type).ok()? == SubLinkType::ExistsSublink =>
+        {
+            match s.subselect.as_deref()?.node.as_ref()? {
+                NodeEnum::SelectStmt(q) => catalog_query(cx, q),
+                _ => None,
+            }
+        }
+        // `to_regclass('name') IS [NOT] NULL`, `to_regtype(...)`.
+        NodeEnum::NullTest(t) => {
+            let NodeEnum::FuncCall(f) = t.arg.as_deref()?.node.as_ref()? else {
+                return None;
+            };
+            let function = strings(&f.funcname).last()?.clone();
+            let argument = literal(f.args.first()?)?;
+            let names: Vec<String> = argument
+                .split('.')
+                .map(|s| s.trim_matches('"').to_string())
+                .collect();
+            let (schema, name) = split_name(&names);
+            let exists = match function.as_str() {
+                "to_regclass" => {
+                    cx.relation_exists(&cx.creation_schema(&schema), &name)
+                        || cx.find_table(&schema, &name).is_some()
+                }
+                "to_regtype" => super::types::find_type(cx, &schema, &name).is_some(),
+                "to_regnamespace" => cx.catalog.has_schema(&name),
+                _ => return None,
+            };
+            let is_null = NullTestType::try_from(t.nulltesttype).ok()? == NullTestType::IsNull;
+            Some(if is_null { !exists } else { exists })
+        }
+        _ => None,
+    }
+}
+
+/// `EXISTS (SELECT ... FROM <catalog> WHERE name = '...' AND ...)`: whether the replayed schema
+/// has such an object.
+fn catalog_query(cx: &mut Replay<'_>, q: &protobuf::SelectStmt) -> Option<bool> {
+    let mut relations = Vec::new();
+    for item in &q.from_clause {
+        collect_relations(item, &mut relations);
+    }
+    let mut facts: Vec<(String, String)> = Vec::new();
+    if let Some(w) = q.where_clause.as_deref() {
+        equalities(w, &mut facts);
+    }
+    let fact = |names: &[&str]| {
+        facts
+            .iter()
+            .find(|(column, _)| names.contains(&column.as_str()))
+            .map(|(_, v)| v.clone())
+    };
+    let schema = fact(&[
+        "nspname",
+        "table_schema",
+        "schemaname",
+        "schema_name",
+        "constraint_schema",
+    ])
+    .unwrap_or_default();
+    let main = relations.first()?.as_str();
+    Some(match main {
+        "pg_type" => {
+            let name = fact(&["typname"])?;
+            if let Some(label) = fact(&["enumlabel"]) {
+                let at = super::types::find_type(cx, &schema, &name)?;
+                match at {
+                    super::types::TypeAt::Enum(i) => cx.catalog.enums[i].values.contains(&label),
+                    _ => false,
+                }
+            } else {
+                super::types::find_type(cx, &schema, &name).is_some()
+                    || cx.find_table(&schema, &name).is_some()
+            }
+        }
+        "pg_enum" => {
+            let label = fact(&["enumlabel"])?;
+            let name = fact(&["typname"]);
+            cx.catalog
+                .enums
+                .iter()
+                .any(|e| name.as_ref().is_none_or(|n| *n == e.name) && e.values.contains(&label))
+        }
+        "pg_class" => {
+            let name = fact(&["relname"])?;
+            let schemas = if schema.is_empty() {
+                cx.lookup_schemas("")
+            } else {
+                vec![schema.clone()]
+            };
+            schemas.iter().any(|s| cx.relation_exists(s, &name))
+        }
+        "pg_tables" | "tables" => {
+            let name = fact(&["tablename", "table_name"])?;
+            match fact(&["column_name", "attname"]) {
+                Some(_) => return None,
+                None => cx.find_table(&schema, &name).is_some(),
+            }
+        }
+        "columns" | "pg_attribute" => {
+            let table = fact(&["table_name", "relname"])?;
+            let column = fact(&["column_name", "attname"])?;
+            let at = cx.find_table(&schema, &table)?;
+            cx.catalog.tables[at].column(&column).is_some()
+        }
+        "pg_constraint" | "table_constraints" => {
+            let name = fact(&["conname", "constraint_name"])?;
+            cx.catalog.tables.iter().any(|t| {
+                (schema.is_empty() || t.schema == schema)
+                    && (t.checks.iter().any(|c| c.name == name)
+                        || t.foreign_keys.iter().any(|f| f.name == name)
+                        || t.uniques.iter().any(|u| u.name == name)
+                        || t.primary_key.as_ref().is_some_and(|p| p.name == name)
+                        || t.indexes.iter().any(|i| i.name == name))
+            })
+        }
+        "pg_indexes" => {
+            let name = fact(&["indexname"])?;
+            let schemas = if schema.is_empty() {
+                cx.lookup_schemas("")
+            } else {
+                vec![schema.clone()]
+            };
+            schemas.iter().any(|s| cx.index_owner(s, &name).is_some())
+        }
+        "pg_namespace" | "schemata" => cx.catalog.has_schema(&fact(&["nspname", "schema_name"])?),
+        "pg_extension" => {
+            let name = fact(&["extname"])?;
+            cx.catalog.extensions.iter().any(|e| e.name == name)
+        }
+        "pg_proc" | "routines" => {
+            let name = fact(&["proname", "routine_name"])?;
+            cx.catalog.functions.iter().any(|f| f.name == name)
+        }
+        "pg_trigger" | "triggers" => {
+            let name = fact(&["tgname", "trigger_name"])?;
+            cx.catalog
+                .tables
+                .iter()
+                .any(|t| t.triggers.iter().any(|tr| tr.name == name))
+        }
+        "pg_views" | "views" | "pg_matviews" => {
+            let name = fact(&["viewname", "table_name", "matviewname"])?;
+            cx.catalog.views.iter().any(|v| v.name == name)
+        }
+        "pg_sequences" | "sequences" => {
+            let name = fact(&["sequencename", "sequence_name"])?;
+            cx.catalog.sequences.iter().any(|s| s.name == name)
+        }
+        // Roles, settings and the like are not in the schema.
+        _ => return None,
+    })
+}
+
+fn collect_relations(item: &protobuf::Node, out: &mut Vec<String>) {
+    match item.node.as_ref() {
+        Some(NodeEnum::RangeVar(r)) => out.push(r.relname.clone()),
+        Some(NodeEnum::JoinExpr(j)) => {
+            for side in [j.larg.as_deref(), j.rarg.as_deref()].into_iter().flatten() {
+                collect_relations(side, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `column = 'literal'` facts of a `WHERE` clause (through `AND`s, joins' conditions aside).
+fn equalities(node: &protobuf::Node, out: &mut Vec<(String, String)>) {
+    match node.node.as_ref() {
+        Some(NodeEnum::BoolExpr(b)) if b.boolop == protobuf::BoolExprType::AndExpr as i32 => {
+            for a in &b.args {
+                equalities(a, out);
+            }
+        }
+        Some(NodeEnum::AExpr(e)) if e.name.last().and_then(string_value) == Some("=") => {
+            let (Some(l), Some(r)) = (e.lexpr.as_deref(), e.rexpr.as_deref()) else {
+                return;
+            };
+            for (column, value) in [(l, r), (r, l)] {
+                if let (Some(c), Some(v)) = (column_name(column), literal(value)) {
+                    out.push((c, v));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn column_name(node: &protobuf::Node) -> Option<String> {
+    match node.node.as_ref()? {
+        NodeEnum::ColumnRef(c) => c.fields.last().and_then(string_value).map(str::to_string),
+        NodeEnum::TypeCast(t) => column_name(t.arg.as_deref()?),
+        _ => None,
+    }
+}
+
+fn literal(node: &protobuf::Node) -> Option<String> {
+    match node.node.as_ref()? {
+        NodeEnum::AConst(c) => match &c.val {
+            Some(protobuf::a_const::Val::Sval(s)) => Some(s.sval.clone()),
+            _ => None,
+        },
+        NodeEnum::TypeCast(t) => literal(t.arg.as_deref()?),
+        _ => None,
+    }
+}
+
+fn shorten(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 60 {
+        format!("{}...", one_line.chars().take(57).collect::<String>())
+    } else {
+        one_line
+    }
+}
