@@ -34,11 +34,14 @@ use super::{Problem, list};
 
 pub const NAME: &str = "fk-needs-index";
 
-pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
+pub fn check(table: &Table, catalog: &Catalog, out: &mut Vec<Problem>) {
     for fk in &table.foreign_keys {
-        if table.has_index_leading_with(&fk.columns) {
+        if table.has_index_leading_with(&fk.columns)
+            || (table.partition_of.is_some() && catalog.has_index_leading_with(table, &fk.columns))
+        {
             continue;
         }
+        let shown = table.display_name();
         // `concat` rather than `format!`: the text is made again after every statement that
         // touches the table.
         let index = model::ident::derived_name(
@@ -55,13 +58,13 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
             .join(", ");
         out.push(Problem {
             rule: NAME,
-            table: table.name.clone(),
+            table: shown.clone().into_owned(),
             columns: fk.columns.clone(),
             message: [
                 "foreign key `",
                 &fk.name,
                 "` on `",
-                &table.name,
+                &shown,
                 "` (",
                 &list(&fk.columns),
                 ") has no index leading with its columns",
@@ -71,7 +74,7 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
                 "CREATE INDEX CONCURRENTLY ",
                 &index,
                 " ON ",
-                &super::quote(&table.name),
+                &table.sql_name(),
                 " (",
                 &columns,
                 ");",

@@ -21,26 +21,32 @@
 //! CREATE INDEX jobs_parameters_gin_idx ON jobs USING gin (parameters);
 //! ```
 
-use model::{Catalog, DataType, Table};
+use model::{Catalog, Table};
 
 use super::Problem;
 
 pub const NAME: &str = "jsonb-needs-gin";
 
-pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
+pub fn check(table: &Table, catalog: &Catalog, out: &mut Vec<Problem>) {
+    let inherits = table.partition_of.is_some() || !table.inherits.is_empty();
     for column in &table.columns {
-        if column.data_type != DataType::Jsonb || table.has_gin_index_on(&column.name) {
+        if !column.data_type.is_jsonb() || table.has_gin_index_on(&column.name) {
             continue;
         }
+        // A partition's (or child's) inherited column is its parent's to index.
+        if inherits && catalog.is_inherited_column(table, &column.name) {
+            continue;
+        }
+        let shown = table.display_name();
         out.push(Problem {
             rule: NAME,
-            table: table.name.clone(),
+            table: shown.clone().into_owned(),
             columns: vec![column.name.clone()],
             // `concat` rather than `format!`: the text is made again after every statement that
             // touches the table.
             message: [
                 "jsonb column `",
-                &table.name,
+                &shown,
                 ".",
                 &column.name,
                 "` has no GIN index",
@@ -50,7 +56,7 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
                 "CREATE INDEX CONCURRENTLY ",
                 &model::ident::derived_name(&[&table.name, &column.name], "gin_idx"),
                 " ON ",
-                &super::quote(&table.name),
+                &table.sql_name(),
                 " USING gin (",
                 &super::quote(&column.name),
                 ");",

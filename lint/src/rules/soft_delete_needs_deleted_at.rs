@@ -36,7 +36,7 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
     let message = match table.column("deleted_at") {
         None => format!(
             "table `{}` is flagged [soft_delete] but has no `deleted_at` column",
-            table.name
+            table.display_name()
         ),
         Some(c)
             if !matches!(
@@ -46,23 +46,24 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
         {
             format!(
                 "`{}.deleted_at` is `{}`; soft delete needs a timestamp",
-                table.name, c.data_type
+                table.display_name(),
+                c.data_type
             )
         }
         Some(c) if !c.nullable => format!(
             "`{}.deleted_at` is NOT NULL, so no row can be live",
-            table.name
+            table.display_name()
         ),
         Some(_) => return,
     };
     out.push(Problem {
         rule: NAME,
-        table: table.name.clone(),
+        table: table.display_name().into_owned(),
         columns: vec!["deleted_at".into()],
         message,
         help: format!(
             "ALTER TABLE {} ADD COLUMN deleted_at timestamptz;",
-            super::quote(&table.name)
+            table.sql_name()
         ),
     });
 }

@@ -121,11 +121,11 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
         }
         out.push(Problem {
             rule: NAME,
-            table: table.name.clone(),
+            table: table.display_name().into_owned(),
             columns: vec![c.name.clone()],
             message: format!(
                 "`{}.{}` looks like personal data but is not flagged [pii] or [phi]",
-                table.name, c.name
+                table.display_name(), c.name
             ),
             help: "mark it `pii: true` or `phi: true` in schema.yaml (the flag goes into the column comment), or suppress with the reason it holds none".to_string(),
         });

@@ -85,24 +85,29 @@ const MIGRATION_BOOKKEEPING: &[&str] = &[
 ];
 
 pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
-    if MIGRATION_BOOKKEEPING.contains(&table.name.as_str()) {
+    // A partition's key is its partitioned table's (PostgreSQL gives every partition the
+    // parent's primary key index).
+    if MIGRATION_BOOKKEEPING.contains(&table.name.as_str()) || table.partition_of.is_some() {
         return;
     }
     let (message, columns) = match &table.primary_key {
-        None => (format!("table `{}` has no primary key", table.name), vec![]),
+        None => (
+            format!("table `{}` has no primary key", table.display_name()),
+            vec![],
+        ),
         Some(pk) => match pk.columns.as_slice() {
             [only] if table.column(only).map(|c| &c.data_type) == Some(&DataType::Uuid) => return,
             [only] => (
                 format!(
                     "the primary key of `{}` is `{only}`, which is not of type uuid",
-                    table.name
+                    table.display_name()
                 ),
                 pk.columns.clone(),
             ),
             _ => (
                 format!(
                     "the primary key of `{}` has {} columns; expected one uuid column",
-                    table.name,
+                    table.display_name(),
                     pk.columns.len()
                 ),
                 pk.columns.clone(),
@@ -111,7 +116,7 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
     };
     out.push(Problem {
         rule: NAME,
-        table: table.name.clone(),
+        table: table.display_name().into_owned(),
         columns,
         message,
         help: "use `id uuid PRIMARY KEY DEFAULT gen_random_uuid()`".into(),

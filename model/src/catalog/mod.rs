@@ -159,6 +159,60 @@ impl Catalog {
         })
     }
 
+    /// The tables `table` takes columns from: the table it is a partition of, and those it
+    /// inherits from, recursively (nearest first).
+    pub fn ancestors<'a>(&'a self, table: &'a Table) -> Vec<&'a Table> {
+        let mut out: Vec<&Table> = Vec::new();
+        let mut queue: Vec<&QualifiedName> = table
+            .partition_of
+            .iter()
+            .map(|p| &p.parent)
+            .chain(&table.inherits)
+            .collect();
+        while let Some(name) = queue.pop() {
+            let Some(parent) = self.table_named(name) else {
+                continue;
+            };
+            if out.iter().any(|t| t.is(name)) || parent.is(&table.qualified_name()) {
+                continue;
+            }
+            out.push(parent);
+            queue.extend(parent.partition_of.iter().map(|p| &p.parent));
+            queue.extend(&parent.inherits);
+        }
+        out
+    }
+
+    /// Whether an index leading with `columns` serves `table` (see
+    /// [`Table::has_index_leading_with`]): its own, or for a partition one on a partitioned
+    /// table it belongs to (PostgreSQL builds a partitioned index on every partition).
+    pub fn has_index_leading_with(&self, table: &Table, columns: &[String]) -> bool {
+        if table.has_index_leading_with(columns) {
+            return true;
+        }
+        let mut partition = table;
+        while let Some(p) = &partition.partition_of {
+            match self.table_named(&p.parent) {
+                Some(parent) if !parent.is(&table.qualified_name()) => {
+                    if parent.has_index_leading_with(columns) {
+                        return true;
+                    }
+                    partition = parent;
+                }
+                _ => break,
+            }
+        }
+        false
+    }
+
+    /// Whether `column` of `table` comes from a table it is a partition of or inherits from:
+    /// the server reports such columns (their GIN index, say) on that table.
+    pub fn is_inherited_column(&self, table: &Table, column: &str) -> bool {
+        self.ancestors(table)
+            .iter()
+            .any(|t| t.column(column).is_some())
+    }
+
     /// Every role holding a privilege on a table or function of the schema (not [`PUBLIC`]),
     /// sorted. Roles are cluster-wide objects: the schema does not own them, it grants to them.
     pub fn roles(&self) -> Vec<&str> {

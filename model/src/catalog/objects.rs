@@ -225,6 +225,8 @@ pub struct View {
     /// Indexes of a materialized view.
     pub indexes: Vec<Index>,
     pub comment: Option<String>,
+    /// The tables and views the query reads: `DROP ... CASCADE` of one of them drops the view.
+    pub depends_on: Vec<QualifiedName>,
 }
 
 impl View {

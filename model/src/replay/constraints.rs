@@ -43,20 +43,30 @@ pub(super) fn add_constraint(
             } else {
                 relation_name_for(cx, table, None, "pkey")
             };
-            let t = &mut cx.catalog.tables[table];
+            let t = &cx.catalog.tables[table];
             if t.primary_key.is_some() {
-                return Err(ReplayError::new(format!(
+                let error = ReplayError::new(format!(
                     "multiple primary keys for table \"{}\" are not allowed",
                     t.display_name()
-                )));
+                ));
+                // The server took the new key, so the old one was gone: replaced, noted.
+                if !cx.lenient() {
+                    return Err(error);
+                }
+                cx.soft(ReplayError::new(format!(
+                    "{}; the earlier key is replaced by this one",
+                    error.message
+                )))?;
             }
+            let t = &mut cx.catalog.tables[table];
             t.primary_key = Some(PrimaryKey {
-                name,
+                name: name.clone(),
                 columns: columns.clone(),
             });
             for col in &columns {
                 column_mut(t, col)?.nullable = false;
             }
+            cx.session.names.index_added(cx.catalog, table, &name);
         }
         ConstrType::ConstrUnique => {
             let adopted = adopt_index(cx, table, c)?;
@@ -71,9 +81,11 @@ pub(super) fn add_constraint(
             };
             let t = &mut cx.catalog.tables[table];
             t.uniques.push(UniqueConstraint {
-                name,
+                name: name.clone(),
                 columns: columns.clone(),
             });
+            cx.session.names.index_added(cx.catalog, table, &name);
+            let t = &mut cx.catalog.tables[table];
             for col in &columns {
                 column_mut(t, col)?;
             }

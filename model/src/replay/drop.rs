@@ -73,7 +73,15 @@ fn drop_one(
         }
         ObjectType::ObjectIndex => {
             if let Some(table) = cx.index_owner(&schema, &name) {
-                cx.catalog.tables[table].indexes.retain(|i| i.name != name);
+                let t = &mut cx.catalog.tables[table];
+                let before = t.indexes.len();
+                t.indexes.retain(|i| i.name != name);
+                if before == t.indexes.len() {
+                    return Err(ReplayError::new(format!(
+                        "cannot drop index {name} because constraint {name} on table {} requires it",
+                        t.display_name()
+                    )));
+                }
             } else {
                 // An index of a materialized view.
                 let schemas = cx.lookup_schemas(&schema);
@@ -141,7 +149,10 @@ fn drop_one(
             let Some(at) = find_view(cx, &schema, &name) else {
                 return Ok(false);
             };
-            cx.catalog.views.remove(at);
+            let view = cx.catalog.views.remove(at);
+            if cascade {
+                super::views::drop_dependent_views(cx, &view.qualified_name());
+            }
         }
         ObjectType::ObjectSchema => {
             let Some(at) = cx.catalog.schemas.iter().position(|s| s.name == name) else {

@@ -178,7 +178,7 @@ impl Session {
         if !schema.is_empty() {
             return QualifiedName::new(schema, name);
         }
-        for s in self.path() {
+        for s in std::iter::once(tables::TEMP_SCHEMA).chain(self.path()) {
             if self.names.table_position(catalog, s, name).is_some() {
                 return QualifiedName::new(s, name);
             }
@@ -352,9 +352,10 @@ impl Replay<'_> {
                 .names
                 .table_position(self.catalog, schema, name);
         }
+        // Temporary tables come first, as on the server.
         let session = &*self.session;
-        session
-            .path()
+        std::iter::once(tables::TEMP_SCHEMA)
+            .chain(session.path())
             .find_map(|s| session.names.table_position(self.catalog, s, name))
     }
 

@@ -78,6 +78,16 @@ fn add_position(map: &mut HashMap<u64, Positions, FastHash>, schema: &str, name:
     }
 }
 
+/// The names of a table's indexes: its own, and those behind its primary key and unique
+/// constraints (which share the relation namespace).
+fn index_names(t: &Table) -> impl Iterator<Item = &str> {
+    t.indexes
+        .iter()
+        .map(|ix| ix.name.as_str())
+        .chain(t.primary_key.iter().map(|pk| pk.name.as_str()))
+        .chain(t.uniques.iter().map(|u| u.name.as_str()))
+}
+
 /// The hasher of the maps keyed by names from the migrations being replayed: foldhash with a
 /// fixed seed (the names come from the repository, not from an adversary, and SipHash cost more
 /// than the lookups it served). Keys are the names' 64-bit hashes, so collisions cost scans: a
@@ -104,8 +114,8 @@ impl NameIndex {
         };
         for (i, t) in catalog.tables.iter().enumerate().skip(from) {
             add_position(&mut self.tables, &t.schema, &t.name, i);
-            for ix in &t.indexes {
-                add_position(&mut self.indexes, &t.schema, &ix.name, i);
+            for name in index_names(t) {
+                add_position(&mut self.indexes, &t.schema, name, i);
             }
         }
         self.synced = Some(len);
@@ -132,10 +142,11 @@ impl NameIndex {
         catalog.tables.iter().rposition(is)
     }
 
-    /// The position of the table of `schema` that has an index named `name` (index names are
-    /// unique within a schema). Scans when the index is behind.
+    /// The position of the table of `schema` that has an index named `name`, its own or the
+    /// one behind its primary key or a unique constraint (index names are unique within a
+    /// schema). Scans when the index is behind.
     pub fn index_position(&self, catalog: &Catalog, schema: &str, name: &str) -> Option<usize> {
-        let has = |t: &Table| t.schema == schema && t.indexes.iter().any(|ix| ix.name == name);
+        let has = |t: &Table| t.schema == schema && index_names(t).any(|n| n == name);
         if self.synced == Some(catalog.tables.len()) {
             let positions = self.indexes.get(&name_hash(schema, name))?;
             // The first table holding it, as the scan finds it.

@@ -139,16 +139,26 @@ impl Block {
             }
             "PLpgSQL_stmt_dynexecute" => {
                 let expr = expr_query(s.get("query"));
-                match constant_string(&expr) {
-                    Some(sql) => self.run_sql(cx, &sql, line),
-                    None => self.fail(
-                        cx,
-                        ReplayError::new(format!(
-                            "EXECUTE of SQL computed at run time is not replayed: {}",
-                            shorten(&expr)
-                        )),
-                        line,
-                    ),
+                let computed = || {
+                    ReplayError::new(format!(
+                        "EXECUTE of SQL computed at run time is not replayed: {}",
+                        shorten(&expr)
+                    ))
+                };
+                match executed_sql(&expr) {
+                    Executed::Constant(sql) => self.run_sql(cx, &sql, line),
+                    Executed::Template(sql) => match template_effect(&sql) {
+                        Some(statements) => {
+                            for node in statements {
+                                if let Err(e) = cx.statement(&node) {
+                                    self.fail(cx, e, line)?;
+                                }
+                            }
+                            Ok(())
+                        }
+                        None => self.fail(cx, computed(), line),
+                    },
+                    Executed::Opaque => self.fail(cx, computed(), line),
                 }
             }
             "PLpgSQL_stmt_if" => {
@@ -228,31 +238,137 @@ fn expr_query(expr: Option<&Value>) -> String {
         .to_string()
 }
 
-/// The value of an expression made only of string constants (`'...'`, `$$...$$`, `E'...'`,
-/// joined with `||`), `None` for anything computed.
-fn constant_string(expr: &str) -> Option<String> {
-    let parsed = pgparse::parse(&format!("SELECT {expr}")).ok()?;
-    let Some(NodeEnum::SelectStmt(select)) = parsed.stmts.first()?.stmt.as_ref()?.node.as_ref()
-    else {
-        return None;
+/// What an `EXECUTE` runs, as far as its expression says.
+enum Executed {
+    /// String constants only (`'...'`, `$$...$$`, `E'...'`, joined with `||`).
+    Constant(String),
+    /// Constants around values computed at run time (variables, `quote_ident(...)`, the
+    /// arguments of `format('...%I...', ...)`), each computed value written as [`HOLE`].
+    Template(String),
+    /// Nothing of the text is known (`EXECUTE some_variable`).
+    Opaque,
+}
+
+/// Stands for a value computed at run time in an [`Executed::Template`]: an identifier, so the
+/// template parses wherever a name (a role, a table) goes.
+const HOLE: &str = "pg_replay_run_time_value";
+
+fn executed_sql(expr: &str) -> Executed {
+    let Ok(parsed) = pgparse::parse(&format!("SELECT {expr}")) else {
+        return Executed::Opaque;
     };
-    let Some(NodeEnum::ResTarget(target)) = select.target_list.first()?.node.as_ref() else {
-        return None;
+    let target = parsed
+        .stmts
+        .first()
+        .and_then(|s| s.stmt.as_ref())
+        .and_then(|s| match s.node.as_ref() {
+            Some(NodeEnum::SelectStmt(select)) => select.target_list.first(),
+            _ => None,
+        })
+        .and_then(|t| match t.node.as_ref() {
+            Some(NodeEnum::ResTarget(target)) => target.val.as_deref(),
+            _ => None,
+        });
+    let Some(target) = target else {
+        return Executed::Opaque;
     };
-    fn value(node: &protobuf::Node) -> Option<String> {
+    /// The text, and whether all of it is constant; `None` when nothing of it is known.
+    fn text(node: &protobuf::Node) -> Option<(String, bool)> {
         match node.node.as_ref()? {
             NodeEnum::AConst(c) => match &c.val {
-                Some(protobuf::a_const::Val::Sval(s)) => Some(s.sval.clone()),
+                Some(protobuf::a_const::Val::Sval(s)) => Some((s.sval.clone(), true)),
                 _ => None,
             },
             NodeEnum::AExpr(e) if e.name.last().and_then(string_value) == Some("||") => {
-                Some(value(e.lexpr.as_deref()?)? + &value(e.rexpr.as_deref()?)?)
+                let part = |n: Option<&protobuf::Node>| {
+                    n.and_then(text)
+                        .unwrap_or_else(|| (HOLE.to_string(), false))
+                };
+                let (l, lc) = part(e.lexpr.as_deref());
+                let (r, rc) = part(e.rexpr.as_deref());
+                Some((l + &r, lc && rc))
             }
-            NodeEnum::TypeCast(t) => value(t.arg.as_deref()?),
+            NodeEnum::TypeCast(t) => text(t.arg.as_deref()?),
+            NodeEnum::FuncCall(f)
+                if strings(&f.funcname).last().map(String::as_str) == Some("format") =>
+            {
+                let (template, _) = text(f.args.first()?)?;
+                Some((fill_format(&template), false))
+            }
             _ => None,
         }
     }
-    value(target.val.as_deref()?)
+    match text(target) {
+        Some((sql, true)) => Executed::Constant(sql),
+        Some((sql, false)) => Executed::Template(sql),
+        None => Executed::Opaque,
+    }
+}
+
+/// A `format()` template with its conversions (`%I`, `%L`, `%s`, `%1$I`, ...) as [`HOLE`]s.
+fn fill_format(template: &str) -> String {
+    let mut out = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'%') {
+            chars.next();
+            out.push('%');
+            continue;
+        }
+        // Position (`1$`), flags and width, then the conversion letter.
+        while chars
+            .peek()
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, '$' | '-' | '*'))
+        {
+            chars.next();
+        }
+        chars.next();
+        out.push_str(HOLE);
+    }
+    out
+}
+
+/// The statements of an `EXECUTE`d template to replay, or `None` when a value computed at run
+/// time names an object or shapes a definition. Statements that only concern roles (creating
+/// them, granting to them, owners) are left out: the model keeps no role names it could not
+/// know. The others replay as written when their computed values sit where they change nothing
+/// modelled (a string literal, say).
+fn template_effect(sql: &str) -> Option<Vec<NodeEnum>> {
+    let parsed = pgparse::parse(sql).ok()?;
+    let mut replay = Vec::new();
+    for raw in parsed.stmts {
+        let Some(node) = raw.stmt.and_then(|s| s.node) else {
+            continue;
+        };
+        let holed = |n: &NodeEnum| format!("{n:?}").contains(HOLE);
+        match &node {
+            NodeEnum::CreateRoleStmt(_)
+            | NodeEnum::AlterRoleStmt(_)
+            | NodeEnum::AlterRoleSetStmt(_)
+            | NodeEnum::DropRoleStmt(_)
+            | NodeEnum::GrantRoleStmt(_)
+            | NodeEnum::AlterOwnerStmt(_)
+            | NodeEnum::AlterDefaultPrivilegesStmt(_) => {}
+            NodeEnum::GrantStmt(g)
+                if !g.objects.iter().any(|o| o.node.as_ref().is_some_and(holed)) => {}
+            // `ALTER TABLE ... OWNER TO role`.
+            NodeEnum::AlterTableStmt(a)
+                if a.cmds.iter().all(|c| {
+                    matches!(c.node.as_ref(), Some(NodeEnum::AlterTableCmd(cmd))
+                        if cmd.subtype == protobuf::AlterTableType::AtChangeOwner as i32)
+                }) && !a
+                    .relation
+                    .as_ref()
+                    .is_some_and(|r| r.relname == HOLE || r.schemaname == HOLE) => {}
+            other if holed(other) => return None,
+            _ => replay.push(node),
+        }
+    }
+    Some(replay)
 }
 
 /// The value of an `IF` condition on the system catalogs, answered from the replayed schema;

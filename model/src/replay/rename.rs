@@ -295,12 +295,18 @@ fn rename_relation(cx: &mut Replay<'_>, schema: &str, old: &str, new: &str) -> R
             }
         }
     } else if let Some(t) = cx.index_owner(schema, old) {
-        if let Some(ix) = cx.catalog.tables[t]
+        // Renaming the index of a primary key or unique constraint renames the constraint.
+        let t = &mut cx.catalog.tables[t];
+        for name in t
             .indexes
             .iter_mut()
-            .find(|i| i.name == old)
+            .map(|i| &mut i.name)
+            .chain(t.primary_key.iter_mut().map(|pk| &mut pk.name))
+            .chain(t.uniques.iter_mut().map(|u| &mut u.name))
         {
-            ix.name = new.to_string();
+            if name == old {
+                *name = new.to_string();
+            }
         }
     } else {
         let schemas = cx.lookup_schemas(schema);

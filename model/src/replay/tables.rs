@@ -391,6 +391,9 @@ pub(super) fn drop_table(cx: &mut Replay<'_>, table: usize, cascade: bool) -> Re
     for t in &mut cx.catalog.tables {
         t.inherits.retain(|p| *p != name);
     }
+    if cascade {
+        super::views::drop_dependent_views(cx, &name);
+    }
     cx.session.reset();
     for partition in partitions {
         if let Some(i) = cx.find_table(&partition.schema, &partition.name) {

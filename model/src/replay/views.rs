@@ -32,6 +32,7 @@ pub(super) fn create_view(cx: &mut Replay<'_>, s: &protobuf::ViewStmt) -> Result
         query: print_query(select),
         indexes: Vec::new(),
         comment: None,
+        depends_on: dependencies(cx, select),
     };
     match find_view(cx, &schema, &r.relname) {
         Some(at) if s.replace => {
@@ -121,6 +122,7 @@ fn into_relation(
     let mut columns = select.map(|s| query_columns(cx, s)).unwrap_or_default();
     rename_columns(&mut columns, &strings(&into.col_names));
     if materialized {
+        let depends_on = select.map(|s| dependencies(cx, s)).unwrap_or_default();
         cx.catalog.views.push(View {
             schema,
             name: r.relname.clone(),
@@ -129,6 +131,7 @@ fn into_relation(
             query: select.map(print_query).unwrap_or_default(),
             indexes: Vec::new(),
             comment: None,
+            depends_on,
         });
     } else {
         let mut table = Table::new(schema, &r.relname);
@@ -157,6 +160,50 @@ pub(super) fn find_view(cx: &Replay<'_>, schema: &str, name: &str) -> Option<usi
             .iter()
             .position(|v| v.name == name && v.schema == *s)
     })
+}
+
+/// The tables and views a query reads (common table expressions aside), resolved as the server
+/// resolves them when the view is created.
+fn dependencies(cx: &Replay<'_>, select: &protobuf::SelectStmt) -> Vec<QualifiedName> {
+    let node = NodeEnum::SelectStmt(Box::new(select.clone()));
+    let mut ctes = Vec::new();
+    let mut out: Vec<QualifiedName> = Vec::new();
+    for (n, _, _, _) in node.nodes() {
+        match n {
+            pg_query::NodeRef::CommonTableExpr(c) => ctes.push(c.ctename.clone()),
+            pg_query::NodeRef::RangeVar(r) => {
+                if r.schemaname.is_empty() && ctes.contains(&r.relname) {
+                    continue;
+                }
+                let found = cx.lookup_schemas(&r.schemaname).into_iter().find_map(|s| {
+                    let name = QualifiedName::new(s, &r.relname);
+                    (cx.session.table(cx.catalog, &name).is_some()
+                        || cx.catalog.view_named(&name).is_some())
+                    .then_some(name)
+                });
+                if let Some(name) = found
+                    && !out.contains(&name)
+                {
+                    out.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Drops the views that read `relation`, and those reading them, recursively (`DROP ...
+/// CASCADE`).
+pub(super) fn drop_dependent_views(cx: &mut Replay<'_>, relation: &QualifiedName) {
+    let mut gone = vec![relation.clone()];
+    while let Some(name) = gone.pop() {
+        let (dropped, kept): (Vec<View>, Vec<View>) = std::mem::take(&mut cx.catalog.views)
+            .into_iter()
+            .partition(|v| v.depends_on.contains(&name));
+        cx.catalog.views = kept;
+        gone.extend(dropped.iter().map(View::qualified_name));
+    }
 }
 
 /// Column names given in the statement override the query's, in order.
