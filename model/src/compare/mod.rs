@@ -28,7 +28,9 @@ use serde::Serialize;
 
 use crate::catalog::*;
 pub use crate::expr::comparable_expression;
-pub use describe::{describe_column, describe_foreign_key, describe_identity, describe_index};
+pub use describe::{
+    describe_column, describe_foreign_key, describe_identity, describe_index, describe_sequence,
+};
 
 /// The kind of schema object a [`Difference`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -106,6 +106,11 @@ fn resolve_element(
     base: &str,
     lenient: bool,
 ) -> Result<DataType> {
+    // `char` written bare is `pg_catalog.bpchar` to the parser; a bare `char` name is the quoted
+    // `"char"`, PostgreSQL's one-byte internal type.
+    if schema.is_empty() && base == "char" && t.typmods.is_empty() {
+        return Ok(DataType::Other("\"char\"".to_string()));
+    }
     let modifiers = typmods(&t.typmods);
     // `interval` carries a field mask as its modifier; the model has no interval fields.
     let text = match &modifiers {

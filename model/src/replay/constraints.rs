@@ -50,7 +50,7 @@ pub(super) fn add_constraint(
                     t.display_name()
                 ));
                 // The server took the new key, so the old one was gone: replaced, noted.
-                if !cx.lenient() {
+                if !cx.assume_applied() {
                     return Err(error);
                 }
                 cx.soft(ReplayError::new(format!(
@@ -183,6 +183,9 @@ fn add_foreign_key(
     let referenced = cx.find_table(&pk.schemaname, &pk.relname);
     let ref_table = match referenced {
         Some(i) => cx.catalog.tables[i].qualified_name(),
+        None if !cx.assume_applied() => {
+            return Err(does_not_exist("relation", &pk.schemaname, &pk.relname));
+        }
         None => {
             cx.soft(ReplayError::new(format!(
                 "{}; the foreign key is kept",

@@ -111,6 +111,9 @@ type Result<T> = std::result::Result<T, ReplayError>;
 pub struct Session {
     search_path: Vec<String>,
     lenient: bool,
+    /// Inside a PL/pgSQL block with an `EXCEPTION` handler: a statement may fail there on the
+    /// server too, so a conflict is not taken as a sign that the replay's state is stale.
+    in_handler: bool,
     notes: Vec<ReplayError>,
     names: NameIndex,
 }
@@ -128,6 +131,7 @@ impl Session {
         Session {
             search_path: vec![DEFAULT_SCHEMA.to_string()],
             lenient: false,
+            in_handler: false,
             notes: Vec::new(),
             names: NameIndex::default(),
         }
@@ -231,11 +235,12 @@ impl Session {
     /// A lenient session trusts the first one named even when the catalog does not know it
     /// (the runner's schema exists on the server, made outside the migrations).
     fn creation_schema(&self, catalog: &Catalog) -> String {
-        self.path()
-            .find(|s| catalog.has_schema(s))
-            .or_else(|| self.path().next().filter(|_| self.lenient))
-            .unwrap_or(DEFAULT_SCHEMA)
-            .to_string()
+        let first = if self.lenient {
+            self.path().next()
+        } else {
+            self.path().find(|s| catalog.has_schema(s))
+        };
+        first.unwrap_or(DEFAULT_SCHEMA).to_string()
     }
 }
 
@@ -329,6 +334,14 @@ impl Replay<'_> {
 
     fn lenient(&self) -> bool {
         self.session.lenient
+    }
+
+    /// Whether the statement is known to have succeeded on the server, so that a conflict with
+    /// the replayed state means the state is stale (a lenient session outside `EXCEPTION`
+    /// handlers): an object created again replaces the one held, a key added again replaces the
+    /// old one, a table referenced but unknown is taken at its word.
+    fn assume_applied(&self) -> bool {
+        self.session.lenient && !self.session.in_handler
     }
 
     /// A part of the statement that cannot be followed: an error in a strict session, a note in

@@ -93,6 +93,14 @@ struct Block {
     handled: bool,
 }
 
+/// How a statement of a block ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    /// It failed inside a handled block: the block stops and is undone.
+    Failed,
+}
+
 impl Block {
     fn at(&self, line: usize) -> Option<Location> {
         (self.literal >= 0).then_some(Location {
@@ -101,38 +109,54 @@ impl Block {
         })
     }
 
-    /// A failure at `line`: nothing under an exception handler, else a note (or the error, in a
-    /// strict session).
-    fn fail(&self, cx: &mut Replay<'_>, error: ReplayError, line: usize) -> Result<()> {
+    /// A failure at `line`: under an exception handler the block stops; otherwise a note (or
+    /// the error, in a strict session) and the block goes on.
+    fn fail(&self, cx: &mut Replay<'_>, error: ReplayError, line: usize) -> Result<Flow> {
         if self.handled {
-            return Ok(());
+            return Ok(Flow::Failed);
         }
         cx.soft(ReplayError {
             at: error.at.or(self.at(line)),
             ..error
-        })
+        })?;
+        Ok(Flow::Continue)
     }
 
-    fn statements(&self, cx: &mut Replay<'_>, list: Option<&Value>) -> Result<()> {
+    fn statements(&self, cx: &mut Replay<'_>, list: Option<&Value>) -> Result<Flow> {
         for statement in list.and_then(Value::as_array).into_iter().flatten() {
-            self.statement(cx, statement)?;
+            if self.statement(cx, statement)? == Flow::Failed {
+                return Ok(Flow::Failed);
+            }
         }
-        Ok(())
+        Ok(Flow::Continue)
     }
 
-    fn statement(&self, cx: &mut Replay<'_>, statement: &Value) -> Result<()> {
+    fn statement(&self, cx: &mut Replay<'_>, statement: &Value) -> Result<Flow> {
         let Some((kind, s)) = statement.as_object().and_then(|o| o.iter().next()) else {
-            return Ok(());
+            return Ok(Flow::Continue);
         };
         let line = s.get("lineno").and_then(Value::as_u64).unwrap_or(1) as usize;
         match kind.as_str() {
-            "PLpgSQL_stmt_block" => {
+            "PLpgSQL_stmt_block" if s.get("exceptions").is_some() => {
+                // A block with a handler is a subtransaction: when a statement fails, everything
+                // the block did is undone and the handler runs instead (its statements are not
+                // replayed: handlers recover from errors, they do not build schema).
+                let before = (cx.catalog.clone(), cx.session.notes.len());
+                let saved = std::mem::replace(&mut cx.session.in_handler, true);
                 let inner = Block {
-                    handled: self.handled || s.get("exceptions").is_some(),
+                    handled: true,
                     ..*self
                 };
-                inner.statements(cx, s.get("body"))
+                let flow = inner.statements(cx, s.get("body"));
+                cx.session.in_handler = saved;
+                if flow? == Flow::Failed {
+                    *cx.catalog = before.0;
+                    cx.session.notes.truncate(before.1);
+                    cx.session.reset();
+                }
+                Ok(Flow::Continue)
             }
+            "PLpgSQL_stmt_block" => self.statements(cx, s.get("body")),
             "PLpgSQL_stmt_execsql" => {
                 let query = expr_query(s.get("sqlstmt"));
                 self.run_sql(cx, &query, line)
@@ -148,41 +172,32 @@ impl Block {
                 match executed_sql(&expr) {
                     Executed::Constant(sql) => self.run_sql(cx, &sql, line),
                     Executed::Template(sql) => match template_effect(&sql) {
-                        Some(statements) => {
-                            for node in statements {
-                                if let Err(e) = cx.statement(&node) {
-                                    self.fail(cx, e, line)?;
-                                }
-                            }
-                            Ok(())
-                        }
+                        Some(statements) => self.run_nodes(cx, statements, line),
                         None => self.fail(cx, computed(), line),
                     },
                     Executed::Opaque => self.fail(cx, computed(), line),
                 }
             }
-            "PLpgSQL_stmt_if" => {
-                match guard(cx, &expr_query(s.get("cond"))) {
-                    Some(false) => {
-                        for elsif in s
-                            .get("elsif_list")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                        {
-                            let Some(e) = elsif.get("PLpgSQL_if_elsif") else {
-                                continue;
-                            };
-                            if guard(cx, &expr_query(e.get("cond"))) != Some(false) {
-                                return self.statements(cx, e.get("stmts"));
-                            }
+            "PLpgSQL_stmt_if" => match guard(cx, &expr_query(s.get("cond"))) {
+                Some(false) => {
+                    for elsif in s
+                        .get("elsif_list")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        let Some(e) = elsif.get("PLpgSQL_if_elsif") else {
+                            continue;
+                        };
+                        if guard(cx, &expr_query(e.get("cond"))) != Some(false) {
+                            return self.statements(cx, e.get("stmts"));
                         }
-                        self.statements(cx, s.get("else_body"))
                     }
-                    // True, or a guard the replay cannot answer: the guarded DDL runs.
-                    _ => self.statements(cx, s.get("then_body")),
+                    self.statements(cx, s.get("else_body"))
                 }
-            }
+                // True, or a guard the replay cannot answer: the guarded DDL runs.
+                _ => self.statements(cx, s.get("then_body")),
+            },
             "PLpgSQL_stmt_case" => {
                 // The first branch, as for a guard the replay cannot answer.
                 let first = s
@@ -201,12 +216,12 @@ impl Block {
             | "PLpgSQL_stmt_foreach_a"
             | "PLpgSQL_stmt_dynfors" => self.statements(cx, s.get("body")),
             // Assignments, PERFORM, RAISE, RETURN, GET DIAGNOSTICS, ...: no schema change.
-            _ => Ok(()),
+            _ => Ok(Flow::Continue),
         }
     }
 
     /// Replays SQL the block executes, statement by statement.
-    fn run_sql(&self, cx: &mut Replay<'_>, sql: &str, line: usize) -> Result<()> {
+    fn run_sql(&self, cx: &mut Replay<'_>, sql: &str, line: usize) -> Result<Flow> {
         let parsed = match pgparse::parse(sql) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -217,15 +232,23 @@ impl Block {
                 );
             }
         };
-        for raw in parsed.stmts {
-            let Some(node) = raw.stmt.and_then(|s| s.node) else {
-                continue;
-            };
-            if let Err(e) = cx.statement(&node) {
-                self.fail(cx, e, line)?;
+        let nodes = parsed
+            .stmts
+            .into_iter()
+            .filter_map(|raw| raw.stmt.and_then(|s| s.node))
+            .collect();
+        self.run_nodes(cx, nodes, line)
+    }
+
+    fn run_nodes(&self, cx: &mut Replay<'_>, nodes: Vec<NodeEnum>, line: usize) -> Result<Flow> {
+        for node in nodes {
+            if let Err(e) = cx.statement(&node)
+                && self.fail(cx, e, line)? == Flow::Failed
+            {
+                return Ok(Flow::Failed);
             }
         }
-        Ok(())
+        Ok(Flow::Continue)
     }
 }
 
@@ -292,8 +315,13 @@ fn executed_sql(expr: &str) -> Executed {
             NodeEnum::FuncCall(f)
                 if strings(&f.funcname).last().map(String::as_str) == Some("format") =>
             {
-                let (template, _) = text(f.args.first()?)?;
-                Some((fill_format(&template), false))
+                let (template, constant) = text(f.args.first()?)?;
+                let arguments: Vec<Option<String>> = f.args[1..]
+                    .iter()
+                    .map(|a| text(a).filter(|(_, c)| *c).map(|(v, _)| v))
+                    .collect();
+                let (filled, complete) = fill_format(&template, &arguments);
+                Some((filled, constant && complete))
             }
             _ => None,
         }
@@ -305,9 +333,13 @@ fn executed_sql(expr: &str) -> Executed {
     }
 }
 
-/// A `format()` template with its conversions (`%I`, `%L`, `%s`, `%1$I`, ...) as [`HOLE`]s.
-fn fill_format(template: &str) -> String {
+/// A `format()` template filled as PostgreSQL fills it (`%I` quoted as an identifier, `%L` as
+/// a literal, `%s` as is, `%2$I` by position), with [`HOLE`] for each argument not known before
+/// run time; and whether every argument was known.
+fn fill_format(template: &str, arguments: &[Option<String>]) -> (String, bool) {
     let mut out = String::new();
+    let mut complete = true;
+    let mut next = 0;
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
         if c != '%' {
@@ -319,17 +351,38 @@ fn fill_format(template: &str) -> String {
             out.push('%');
             continue;
         }
-        // Position (`1$`), flags and width, then the conversion letter.
+        // `n$` picks the argument; flags and width are not kept.
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+            digits.push(d);
+            chars.next();
+        }
+        if chars.peek() == Some(&'$') {
+            chars.next();
+            if let Ok(position) = digits.parse::<usize>() {
+                next = position.saturating_sub(1);
+            }
+        }
         while chars
             .peek()
-            .is_some_and(|c| c.is_ascii_digit() || matches!(c, '$' | '-' | '*'))
+            .is_some_and(|c| matches!(c, '-' | '*') || c.is_ascii_digit())
         {
             chars.next();
         }
-        chars.next();
-        out.push_str(HOLE);
+        let conversion = chars.next();
+        let value = arguments.get(next).cloned().flatten();
+        next += 1;
+        match (value, conversion) {
+            (Some(v), Some('I')) => out.push_str(&crate::ident::quote(&v)),
+            (Some(v), Some('L')) => out.push_str(&crate::ident::quote_literal(&v)),
+            (Some(v), _) => out.push_str(&v),
+            (None, _) => {
+                complete = false;
+                out.push_str(HOLE);
+            }
+        }
     }
-    out
+    (out, complete)
 }
 
 /// The statements of an `EXECUTE`d template to replay, or `None` when a value computed at run

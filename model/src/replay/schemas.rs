@@ -26,7 +26,7 @@ pub(super) fn create_schema(
             return Ok(Applied::Schema);
         }
         let error = ReplayError::new(format!("schema \"{name}\" already exists"));
-        if !cx.lenient() || name == DEFAULT_SCHEMA {
+        if !cx.assume_applied() || name == DEFAULT_SCHEMA {
             return Err(error);
         }
         cx.soft(error)?;

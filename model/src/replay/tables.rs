@@ -123,7 +123,7 @@ pub(super) fn claim_relation_name(
         "relation \"{}\" already exists",
         display_name(schema, name)
     ));
-    if !cx.lenient() || existing != kind {
+    if !cx.assume_applied() || existing != kind {
         return Err(error);
     }
     cx.soft(ReplayError::new(format!(
