@@ -118,6 +118,21 @@ fn jsonb_without_gin(client: &mut Client) -> BTreeSet<String> {
         .collect()
 }
 
+/// `pg_dump --schema-only` of the database, by the cluster's own `pg_dump`.
+fn pg_dump(db: &pg::TestDb) -> String {
+    let out = std::process::Command::new(pg::cluster().bin_dir().join("pg_dump"))
+        .args(["--schema-only", "--no-owner", "--no-privileges", "--dbname"])
+        .arg(db.conn_string())
+        .output()
+        .expect("run pg_dump");
+    assert!(
+        out.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the dump is UTF-8")
+}
+
 /// The cases whose schema the live check (`--database-url`, introspecting `public`) reads
 /// whole: only public tables, none of the kinds introspection leaves out.
 const LIVE_CASES: usize = 4;
@@ -130,7 +145,7 @@ fn findings_equal_the_catalog_of_a_real_server() {
         .map(|e| e.expect("entry").path())
         .collect();
     cases.sort();
-    assert_eq!(cases.len(), 11);
+    assert_eq!(cases.len(), 12);
     let mut nonempty = 0;
     for (n, case) in cases.into_iter().enumerate() {
         let name = case
@@ -185,6 +200,50 @@ fn findings_equal_the_catalog_of_a_real_server() {
                 .iter()
                 .any(|f| f.finding.rule == "replay-failed"),
             "{name}: the replay must follow the server\n{text}"
+        );
+        // The same database as `pg_dump --schema-only` writes it (a Rails `structure.sql`, say):
+        // one file, every name qualified, sequences and constraints as separate statements.
+        let dump = pg_dump(&db);
+        let layout = lint::layout::detect_file("structure.sql", &dump);
+        assert_eq!(
+            layout,
+            lint::layout::Layout::PgDump,
+            "{name}: the dump is recognised"
+        );
+        let prepared = lint::layout::prepare(layout, "structure.sql", &dump, None);
+        let source =
+            SourceFile::new("structure.sql", prepared.text).in_layout(layout, prepared.transaction);
+        let report = lint::lint_sources(vec![source], &Config::default(), 2);
+        let text = lint::render::render(&report, lint::render::Format::Human, false);
+        let found = |rule: &str, fmt: &dyn Fn(&str, &[String]) -> String| -> BTreeSet<String> {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.finding.rule == rule)
+                .map(|f| {
+                    fmt(
+                        f.finding.table.as_deref().expect("table"),
+                        f.finding.columns.as_deref().expect("columns"),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            found("fk-needs-index", &|t, c| format!("{t}({})", c.join(", "))),
+            expected_fk,
+            "{name}: fk-needs-index on the dump\n{text}"
+        );
+        assert_eq!(
+            found("jsonb-needs-gin", &|t, c| format!("{t}.{}", c.join(","))),
+            expected_gin,
+            "{name}: jsonb-needs-gin on the dump\n{text}"
+        );
+        assert!(
+            !report
+                .findings
+                .iter()
+                .any(|f| f.finding.rule == "replay-failed"),
+            "{name}: the replay must follow the dump\n{text}"
         );
         if n >= LIVE_CASES {
             nonempty +=
