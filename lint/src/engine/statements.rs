@@ -112,10 +112,11 @@ pub(super) fn touched_tables(node: &NodeEnum, names: Resolver<'_>) -> Touched {
                     )
             });
             // Changes to a parent reach its partitions and children.
-            let parent = names.catalog.tables.iter().any(|t| {
-                t.inherits.contains(&name)
-                    || t.partition_of.as_ref().is_some_and(|p| p.parent == name)
-            });
+            let parent = names.session.may_have_children(&name)
+                && names.catalog.tables.iter().any(|t| {
+                    t.inherits.contains(&name)
+                        || t.partition_of.as_ref().is_some_and(|p| p.parent == name)
+                });
             if spreads || parent {
                 return Touched::All;
             }

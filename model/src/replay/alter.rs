@@ -74,7 +74,7 @@ fn subcommand(
             | AlterTableType::AtDropNotNull
             | AlterTableType::AtColumnDefault
     );
-    if propagates && recurse {
+    if propagates && recurse && cx.may_have_children(table) {
         targets.extend(descendants(cx.catalog, table));
     }
     for (n, &t) in targets.iter().enumerate() {
@@ -190,6 +190,7 @@ fn subcommand(
                     None => "DEFAULT".to_string(),
                 };
                 let parent = cx.catalog.tables[t].qualified_name();
+                cx.session.names.parent_added(&parent);
                 cx.catalog.tables[partition].partition_of = Some(PartitionOf { parent, bound });
             }
             AlterTableType::AtDetachPartition | AlterTableType::AtDetachPartitionFinalize => {
@@ -208,6 +209,7 @@ fn subcommand(
                     .find_table(&p.schemaname, &p.relname)
                     .ok_or_else(|| does_not_exist("relation", &p.schemaname, &p.relname))?;
                 let parent = cx.catalog.tables[parent].qualified_name();
+                cx.session.names.parent_added(&parent);
                 cx.catalog.tables[t].inherits.push(parent);
             }
             AlterTableType::AtDropInherit => {

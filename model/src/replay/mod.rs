@@ -216,6 +216,12 @@ impl Session {
             .map(|i| &catalog.tables[i])
     }
 
+    /// Whether `name` may have partitions or tables inheriting from it (`false`: it certainly
+    /// has none; most histories have none, and finding them takes a scan).
+    pub fn may_have_children(&self, name: &QualifiedName) -> bool {
+        self.names.may_have_children(&name.schema, &name.name)
+    }
+
     /// The type a type name in a statement stands for now (never fails: a type the catalog does
     /// not know is a named type, [`DataType::Other`]).
     pub fn data_type(&self, catalog: &Catalog, type_name: &protobuf::TypeName) -> DataType {
@@ -379,6 +385,14 @@ impl Replay<'_> {
         } else {
             schema.to_string()
         }
+    }
+
+    /// Whether the table at `table` may have partitions or children (see
+    /// [`NameIndex::may_have_children`]).
+    fn may_have_children(&mut self, table: usize) -> bool {
+        self.session.names.sync(self.catalog);
+        let t = &self.catalog.tables[table];
+        self.session.names.may_have_children(&t.schema, &t.name)
     }
 
     /// The schemas an unqualified name of a type or function is looked up in, in order.

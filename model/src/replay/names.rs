@@ -26,6 +26,10 @@ pub struct NameIndex {
     tables: HashMap<u64, Positions, FastHash>,
     /// Hash of an index name -> positions of the tables holding it.
     indexes: HashMap<u64, Positions, FastHash>,
+    /// Hashes of the names of tables that have (or had) partitions or children: only their
+    /// changes reach other tables, and most histories have none, so the scan for them is
+    /// skipped for every other table.
+    parents: std::collections::HashSet<u64, FastHash>,
     /// `catalog.tables.len()` when last brought up to date; `None` when a rebuild is due.
     synced: Option<usize>,
 }
@@ -109,6 +113,7 @@ impl NameIndex {
             _ => {
                 self.tables.clear();
                 self.indexes.clear();
+                self.parents.clear();
                 0
             }
         };
@@ -116,6 +121,9 @@ impl NameIndex {
             add_position(&mut self.tables, &t.schema, &t.name, i);
             for name in index_names(t) {
                 add_position(&mut self.indexes, &t.schema, name, i);
+            }
+            for parent in t.partition_of.iter().map(|p| &p.parent).chain(&t.inherits) {
+                self.parent_added(parent);
             }
         }
         self.synced = Some(len);
@@ -157,6 +165,16 @@ impl NameIndex {
             // Dropped since, or another name with the same hash: the scan decides.
         }
         catalog.tables.iter().position(has)
+    }
+
+    /// Records that `parent` has a partition or a child (`ATTACH PARTITION`, `INHERIT`).
+    pub(super) fn parent_added(&mut self, parent: &QualifiedName) {
+        self.parents.insert(name_hash(&parent.schema, &parent.name));
+    }
+
+    /// Whether `schema.name` may have partitions or children (`false`: it certainly has none).
+    pub fn may_have_children(&self, schema: &str, name: &str) -> bool {
+        self.synced.is_none() || self.parents.contains(&name_hash(schema, name))
     }
 
     /// Records an index just added to the table at `position` (re-adding every index of the

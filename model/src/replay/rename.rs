@@ -72,7 +72,7 @@ pub(super) fn rename(cx: &mut Replay<'_>, s: &protobuf::RenameStmt) -> Result<Ap
                 return Err(does_not_exist("relation", &schema, &relname));
             };
             let mut targets = vec![table];
-            if relation.is_some_and(|r| r.inh) {
+            if relation.is_some_and(|r| r.inh) && cx.may_have_children(table) {
                 targets.extend(descendants(cx.catalog, table));
             }
             for (n, t) in targets.into_iter().enumerate() {

@@ -380,13 +380,16 @@ pub(super) fn drop_table(cx: &mut Replay<'_>, table: usize, cascade: bool) -> Re
     cx.catalog
         .sequences
         .retain(|s| s.owned_by.as_ref().is_none_or(|owner| owner.table != name));
-    let partitions: Vec<QualifiedName> = cx
-        .catalog
-        .tables
-        .iter()
-        .filter(|t| t.partition_of.as_ref().is_some_and(|p| p.parent == name))
-        .map(Table::qualified_name)
-        .collect();
+    let partitions: Vec<QualifiedName> = if cx.may_have_children(table) {
+        cx.catalog
+            .tables
+            .iter()
+            .filter(|t| t.partition_of.as_ref().is_some_and(|p| p.parent == name))
+            .map(Table::qualified_name)
+            .collect()
+    } else {
+        Vec::new()
+    };
     cx.catalog.tables.remove(table);
     for t in &mut cx.catalog.tables {
         t.inherits.retain(|p| *p != name);
