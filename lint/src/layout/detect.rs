@@ -50,14 +50,15 @@ pub(super) fn detect(entries: &[Entry]) -> (Layout, String, Vec<Layout>) {
         .collect();
     let any_text =
         |test: &dyn Fn(&str) -> bool| numbered.iter().any(|e| e.text.as_deref().is_some_and(test));
-    if any_text(&|t| t.lines().any(|l| goose_directive(l).is_some())) {
+    // A substring search first: line by line only for the files that may hold a directive.
+    if any_text(&|t| t.contains("+goose") && t.lines().any(|l| goose_directive(l).is_some())) {
         return (
             Layout::Goose,
             "`-- +goose Up` annotations".to_string(),
             vec![],
         );
     }
-    if any_text(&|t| t.lines().any(|l| dbmate_directive(l).is_some())) {
+    if any_text(&|t| t.contains("migrate:") && t.lines().any(|l| dbmate_directive(l).is_some())) {
         return (
             Layout::Dbmate,
             "`-- migrate:up` sections".to_string(),

@@ -318,9 +318,9 @@ pub fn detect_file(path: &str, text: &str) -> Layout {
     let parent = path.rsplit_once('/').map_or("", |(dir, _)| file_name(dir));
     if is_dump(text) {
         Layout::PgDump
-    } else if text.lines().any(|l| goose_directive(l).is_some()) {
+    } else if text.contains("+goose") && text.lines().any(|l| goose_directive(l).is_some()) {
         Layout::Goose
-    } else if text.lines().any(|l| dbmate_directive(l).is_some()) {
+    } else if text.contains("migrate:") && text.lines().any(|l| dbmate_directive(l).is_some()) {
         Layout::Dbmate
     } else if first_line(text) == POSTGRES_MIGRATIONS_MARKER {
         Layout::PostgresMigrations

@@ -74,7 +74,7 @@ pub fn check(table: &Table, catalog: &Catalog, out: &mut Vec<Problem>) {
                 "CREATE INDEX CONCURRENTLY ",
                 &index,
                 " ON ",
-                &table.sql_name(),
+                &super::sql_name(table),
                 " (",
                 &columns,
                 ");",

@@ -56,7 +56,7 @@ pub fn check(table: &Table, catalog: &Catalog, out: &mut Vec<Problem>) {
                 "CREATE INDEX CONCURRENTLY ",
                 &model::ident::derived_name(&[&table.name, &column.name], "gin_idx"),
                 " ON ",
-                &table.sql_name(),
+                &super::sql_name(table),
                 " USING gin (",
                 &super::quote(&column.name),
                 ");",

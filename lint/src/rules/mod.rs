@@ -155,7 +155,10 @@ impl<'a> Resolver<'a> {
     /// A relation's key, the name findings and the linter's bookkeeping use: `name` in
     /// `public`, `schema.name` elsewhere.
     pub fn key(&self, r: &protobuf::RangeVar) -> String {
-        self.relation(r).display().into_owned()
+        let schema = self
+            .session
+            .resolve_table_schema(self.catalog, &r.schemaname, &r.relname);
+        model::display_name(schema, &r.relname).into_owned()
     }
 
     /// The table a `[schema, ] name` list (of `DROP`, `COMMENT`) names.
@@ -349,6 +352,16 @@ pub fn quote(name: &str) -> String {
         q.borrow_mut().insert(name.to_string(), quoted.clone());
         quoted
     })
+}
+
+/// A table's name as SQL ([`Table::sql_name`]), with the quoting remembered by [`quote`]: help
+/// texts name the table after every statement that touches it.
+pub fn sql_name(table: &Table) -> String {
+    if table.schema == model::DEFAULT_SCHEMA {
+        quote(&table.name)
+    } else {
+        format!("{}.{}", quote(&table.schema), quote(&table.name))
+    }
 }
 
 /// Comma-separated, backquoted names for messages.

@@ -63,7 +63,7 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
         message,
         help: format!(
             "ALTER TABLE {} ADD COLUMN deleted_at timestamptz;",
-            table.sql_name()
+            super::sql_name(table)
         ),
     });
 }

@@ -88,9 +88,15 @@ pub(super) fn resolve_type(
     t: &protobuf::TypeName,
     lenient: bool,
 ) -> Result<DataType> {
-    let names = strings(&t.names);
-    let (schema, base) = split_name(&names);
-    let element = resolve_element(catalog, session, t, &schema, &base, lenient)?;
+    // The name's parts borrowed: most columns are a built-in type, found without allocating.
+    let mut parts = t.names.iter().filter_map(string_value);
+    let (schema, base) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(name), None, None) => ("", name),
+        (Some(schema), Some(name), None) => (schema, name),
+        (Some(_), Some(schema), Some(name)) => (schema, name),
+        _ => ("", ""),
+    };
+    let element = resolve_element(catalog, session, t, schema, base, lenient)?;
     if t.array_bounds.is_empty() {
         Ok(element)
     } else {
@@ -111,13 +117,21 @@ fn resolve_element(
     if schema.is_empty() && base == "char" && t.typmods.is_empty() {
         return Ok(DataType::Other("\"char\"".to_string()));
     }
+    let builtin_schema = schema.is_empty() || schema == "pg_catalog";
+    // The usual column: a bare built-in name, looked up without building its text.
+    if builtin_schema
+        && t.typmods.is_empty()
+        && let Ok(known) = builtin_type(base)
+    {
+        return Ok(known);
+    }
     let modifiers = typmods(&t.typmods);
     // `interval` carries a field mask as its modifier; the model has no interval fields.
     let text = match &modifiers {
         Some(m) if !m.is_empty() && base != "interval" => format!("{base}({})", m.join(",")),
         _ => base.to_string(),
     };
-    let builtin = if schema.is_empty() || schema == "pg_catalog" {
+    let builtin = if builtin_schema {
         modifiers.map(|_| builtin_type(&text))
     } else {
         None
@@ -142,7 +156,7 @@ fn resolve_element(
                     name,
                 });
             }
-            if catalog.composite_named(&name).is_some() || catalog.table_named(&name).is_some() {
+            if catalog.composite_named(&name).is_some() || session.table(catalog, &name).is_some() {
                 return Ok(DataType::Composite(name));
             }
         }

@@ -179,15 +179,25 @@ impl Session {
     /// qualified name as written, an unqualified one in the first schema of the `search_path`
     /// that has it (or, when none has, where it would be created).
     pub fn resolve_table(&self, catalog: &Catalog, schema: &str, name: &str) -> QualifiedName {
+        QualifiedName::new(self.resolve_table_schema(catalog, schema, name), name)
+    }
+
+    /// The schema of [`Session::resolve_table`], without building the name.
+    pub fn resolve_table_schema<'a>(
+        &'a self,
+        catalog: &Catalog,
+        schema: &'a str,
+        name: &str,
+    ) -> &'a str {
         if !schema.is_empty() {
-            return QualifiedName::new(schema, name);
+            return schema;
         }
-        for s in std::iter::once(tables::TEMP_SCHEMA).chain(self.path()) {
+        for s in self.names.temporary_schema().into_iter().chain(self.path()) {
             if self.names.table_position(catalog, s, name).is_some() {
-                return QualifiedName::new(s, name);
+                return s;
             }
         }
-        QualifiedName::new(self.creation_schema(catalog), name)
+        self.creation_schema_name(catalog)
     }
 
     /// The table `name`, through the name index.
@@ -241,12 +251,16 @@ impl Session {
     /// A lenient session trusts the first one named even when the catalog does not know it
     /// (the runner's schema exists on the server, made outside the migrations).
     fn creation_schema(&self, catalog: &Catalog) -> String {
+        self.creation_schema_name(catalog).to_string()
+    }
+
+    fn creation_schema_name(&self, catalog: &Catalog) -> &str {
         let first = if self.lenient {
             self.path().next()
         } else {
             self.path().find(|s| catalog.has_schema(s))
         };
-        first.unwrap_or(DEFAULT_SCHEMA).to_string()
+        first.unwrap_or(DEFAULT_SCHEMA)
     }
 }
 
@@ -373,7 +387,10 @@ impl Replay<'_> {
         }
         // Temporary tables come first, as on the server.
         let session = &*self.session;
-        std::iter::once(tables::TEMP_SCHEMA)
+        session
+            .names
+            .temporary_schema()
+            .into_iter()
             .chain(session.path())
             .find_map(|s| session.names.table_position(self.catalog, s, name))
     }
@@ -407,19 +424,30 @@ impl Replay<'_> {
     /// The position of the table holding index `name`.
     fn index_owner(&mut self, schema: &str, name: &str) -> Option<usize> {
         self.session.names.sync(self.catalog);
-        self.lookup_schemas(schema)
-            .iter()
-            .find_map(|s| self.session.names.index_position(self.catalog, s, name))
+        let (session, catalog) = (&*self.session, &*self.catalog);
+        if !schema.is_empty() {
+            return session.names.index_position(catalog, schema, name);
+        }
+        session
+            .path()
+            .find_map(|s| session.names.index_position(catalog, s, name))
     }
 
     /// Whether a relation (table, index, sequence, view) named `name` exists in `schema`:
     /// they share one namespace.
     fn relation_exists(&mut self, schema: &str, name: &str) -> bool {
-        let q = QualifiedName::new(schema, name);
         self.find_table(schema, name).is_some()
             || self.index_owner(schema, name).is_some()
-            || self.catalog.sequence_named(&q).is_some()
-            || self.catalog.view_named(&q).is_some()
+            || self
+                .catalog
+                .sequences
+                .iter()
+                .any(|s| s.name == name && s.schema == schema)
+            || self
+                .catalog
+                .views
+                .iter()
+                .any(|v| v.name == name && v.schema == schema)
     }
 }
 

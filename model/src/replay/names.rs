@@ -30,6 +30,9 @@ pub struct NameIndex {
     /// changes reach other tables, and most histories have none, so the scan for them is
     /// skipped for every other table.
     parents: std::collections::HashSet<u64, FastHash>,
+    /// Whether a temporary table was ever indexed: unqualified names look in `pg_temp` first
+    /// only then.
+    temporary: bool,
     /// `catalog.tables.len()` when last brought up to date; `None` when a rebuild is due.
     synced: Option<usize>,
 }
@@ -114,6 +117,7 @@ impl NameIndex {
                 self.tables.clear();
                 self.indexes.clear();
                 self.parents.clear();
+                self.temporary = false;
                 0
             }
         };
@@ -125,6 +129,7 @@ impl NameIndex {
             for parent in t.partition_of.iter().map(|p| &p.parent).chain(&t.inherits) {
                 self.parent_added(parent);
             }
+            self.temporary |= t.schema == super::tables::TEMP_SCHEMA;
         }
         self.synced = Some(len);
     }
@@ -165,6 +170,12 @@ impl NameIndex {
             // Dropped since, or another name with the same hash: the scan decides.
         }
         catalog.tables.iter().position(has)
+    }
+
+    /// The schemas an unqualified relation name is looked up in before the `search_path`:
+    /// `pg_temp`, when there may be temporary tables.
+    pub(super) fn temporary_schema(&self) -> Option<&'static str> {
+        (self.temporary || self.synced.is_none()).then_some(super::tables::TEMP_SCHEMA)
     }
 
     /// Records that `parent` has a partition or a child (`ATTACH PARTITION`, `INHERIT`).

@@ -96,19 +96,18 @@ pub(super) fn claim_relation_name(
     if_not_exists: bool,
     kind: RelationKind,
 ) -> Result<bool> {
-    let q = QualifiedName::new(schema, name);
     let table = cx.find_table(schema, name);
     let index = cx.index_owner(schema, name);
     let sequence = cx
         .catalog
         .sequences
         .iter()
-        .position(|s| s.qualified_name() == q);
+        .position(|s| s.name == name && s.schema == schema);
     let view = cx
         .catalog
         .views
         .iter()
-        .position(|v| v.qualified_name() == q);
+        .position(|v| v.name == name && v.schema == schema);
     let existing = match (table, index, sequence, view) {
         (Some(_), ..) => RelationKind::Table,
         (_, Some(_), ..) => RelationKind::Index,
