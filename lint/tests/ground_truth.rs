@@ -118,6 +118,42 @@ fn jsonb_without_gin(client: &mut Client) -> BTreeSet<String> {
         .collect()
 }
 
+/// Lints `files` and requires the `fk-needs-index` and `jsonb-needs-gin` findings to be
+/// `expected` (as the truth queries spell them) and no `replay-failed` finding.
+fn check_findings(
+    case: &str,
+    what: &str,
+    files: Vec<SourceFile>,
+    expected: (&BTreeSet<String>, &BTreeSet<String>),
+) {
+    let report = lint::lint_sources(files, &Config::default(), 2);
+    let text = lint::render::render(&report, lint::render::Format::Human, false);
+    let found = |rule: &str, fmt: &dyn Fn(&str, &[String]) -> String| -> BTreeSet<String> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.finding.rule == rule)
+            .map(|f| {
+                fmt(
+                    f.finding.table.as_deref().expect("table"),
+                    f.finding.columns.as_deref().expect("columns"),
+                )
+            })
+            .collect()
+    };
+    let fk = found("fk-needs-index", &|t, c| format!("{t}({})", c.join(", ")));
+    let gin = found("jsonb-needs-gin", &|t, c| format!("{t}.{}", c.join(",")));
+    assert_eq!(&fk, expected.0, "{case}, {what}: fk-needs-index\n{text}");
+    assert_eq!(&gin, expected.1, "{case}, {what}: jsonb-needs-gin\n{text}");
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.finding.rule == "replay-failed"),
+        "{case}, {what}: the replay must follow the server\n{text}"
+    );
+}
+
 /// `pg_dump --schema-only` of the database, by the cluster's own `pg_dump`.
 fn pg_dump(db: &pg::TestDb) -> String {
     let out = std::process::Command::new(pg::cluster().bin_dir().join("pg_dump"))
@@ -175,32 +211,8 @@ fn findings_equal_the_catalog_of_a_real_server() {
         let expected_fk = unindexed_foreign_keys(&mut client);
         let expected_gin = jsonb_without_gin(&mut client);
 
-        let report = lint::lint_sources(files, &Config::default(), 2);
-        let text = lint::render::render(&report, lint::render::Format::Human, false);
-        let found = |rule: &str, fmt: &dyn Fn(&str, &[String]) -> String| -> BTreeSet<String> {
-            report
-                .findings
-                .iter()
-                .filter(|f| f.finding.rule == rule)
-                .map(|f| {
-                    fmt(
-                        f.finding.table.as_deref().expect("table"),
-                        f.finding.columns.as_deref().expect("columns"),
-                    )
-                })
-                .collect()
-        };
-        let got_fk = found("fk-needs-index", &|t, c| format!("{t}({})", c.join(", ")));
-        let got_gin = found("jsonb-needs-gin", &|t, c| format!("{t}.{}", c.join(",")));
-        assert_eq!(got_fk, expected_fk, "{name}: fk-needs-index\n{text}");
-        assert_eq!(got_gin, expected_gin, "{name}: jsonb-needs-gin\n{text}");
-        assert!(
-            !report
-                .findings
-                .iter()
-                .any(|f| f.finding.rule == "replay-failed"),
-            "{name}: the replay must follow the server\n{text}"
-        );
+        let expected = (&expected_fk, &expected_gin);
+        check_findings(&name, "the migrations", files, expected);
         // The same database as `pg_dump --schema-only` writes it (a Rails `structure.sql`, say):
         // one file, every name qualified, sequences and constraints as separate statements.
         let dump = pg_dump(&db);
@@ -213,38 +225,7 @@ fn findings_equal_the_catalog_of_a_real_server() {
         let prepared = lint::layout::prepare(layout, "structure.sql", &dump, None);
         let source =
             SourceFile::new("structure.sql", prepared.text).in_layout(layout, prepared.transaction);
-        let report = lint::lint_sources(vec![source], &Config::default(), 2);
-        let text = lint::render::render(&report, lint::render::Format::Human, false);
-        let found = |rule: &str, fmt: &dyn Fn(&str, &[String]) -> String| -> BTreeSet<String> {
-            report
-                .findings
-                .iter()
-                .filter(|f| f.finding.rule == rule)
-                .map(|f| {
-                    fmt(
-                        f.finding.table.as_deref().expect("table"),
-                        f.finding.columns.as_deref().expect("columns"),
-                    )
-                })
-                .collect()
-        };
-        assert_eq!(
-            found("fk-needs-index", &|t, c| format!("{t}({})", c.join(", "))),
-            expected_fk,
-            "{name}: fk-needs-index on the dump\n{text}"
-        );
-        assert_eq!(
-            found("jsonb-needs-gin", &|t, c| format!("{t}.{}", c.join(","))),
-            expected_gin,
-            "{name}: jsonb-needs-gin on the dump\n{text}"
-        );
-        assert!(
-            !report
-                .findings
-                .iter()
-                .any(|f| f.finding.rule == "replay-failed"),
-            "{name}: the replay must follow the dump\n{text}"
-        );
+        check_findings(&name, "the dump", vec![source], expected);
         if n >= LIVE_CASES {
             nonempty +=
                 usize::from(!expected_fk.is_empty()) + usize::from(!expected_gin.is_empty());

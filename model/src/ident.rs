@@ -139,7 +139,7 @@ pub fn pg_unique_name(
     name1: &str,
     name2: Option<&str>,
     label: &str,
-    taken: impl Fn(&str) -> bool,
+    mut taken: impl FnMut(&str) -> bool,
 ) -> String {
     let mut pass = 0;
     loop {

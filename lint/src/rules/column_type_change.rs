@@ -36,7 +36,7 @@ use model::DataType;
 use pg_query::NodeEnum;
 use pg_query::protobuf::AlterTableType;
 
-use super::{StatementContext, alter_table_cmds, cmd_column, strings};
+use super::{StatementContext, cmd_column, strings};
 use crate::finding::Finding;
 
 pub const NAME: &str = "column-type-change";
@@ -65,19 +65,11 @@ pub fn binary_compatible(from: &DataType, to: &DataType) -> bool {
 }
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = ctx.altered_table() else {
+    let Some((table, commands)) = ctx.existing_table_commands() else {
         return;
     };
-    if !ctx.is_existing(&table) {
-        return;
-    }
-    for (t, cmd) in alter_table_cmds(s) {
-        if t != AlterTableType::AtAlterColumnType
-            || ctx
-                .scope
-                .new_columns
-                .contains(&(table.clone(), cmd.name.clone()))
-        {
+    for (t, cmd) in commands {
+        if t != AlterTableType::AtAlterColumnType || ctx.is_new_column(&table, &cmd.name) {
             continue;
         }
         let Some(def) = cmd_column(cmd) else {
@@ -85,10 +77,8 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
         };
         // A column the replay does not know (its table or column came from SQL it could not
         // apply, or from outside the migrations): nothing is known of the change.
-        let Some(old) = s
-            .relation
-            .as_ref()
-            .and_then(|r| ctx.table(&ctx.names.relation(r)))
+        let Some(old) = ctx
+            .altered_catalog_table()
             .and_then(|t| t.column(&cmd.name))
             .map(|c| c.data_type.clone())
             .filter(|t| *t != DataType::Unknown)

@@ -28,22 +28,16 @@
 
 use pg_query::protobuf::{AlterTableType, ConstrType};
 
-use super::{
-    StatementContext, alter_table_cmds, cmd_column, cmd_constraint, column_constraints, contype,
-    strings,
-};
+use super::{StatementContext, cmd_column, cmd_constraint, column_constraints, contype, strings};
 use crate::finding::Finding;
 
 pub const NAME: &str = "constraint-without-not-valid";
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = ctx.altered_table() else {
+    let Some((table, commands)) = ctx.existing_table_commands() else {
         return;
     };
-    if !ctx.is_existing(&table) {
-        return;
-    }
-    for (t, cmd) in alter_table_cmds(s) {
+    for (t, cmd) in commands {
         match t {
             AlterTableType::AtAddConstraint => {
                 let Some(c) = cmd_constraint(cmd) else {

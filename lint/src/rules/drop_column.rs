@@ -22,25 +22,17 @@
 
 use pg_query::protobuf::AlterTableType;
 
-use super::{StatementContext, alter_table_cmds};
+use super::StatementContext;
 use crate::finding::Finding;
 
 pub const NAME: &str = "drop-column";
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = ctx.altered_table() else {
+    let Some((table, commands)) = ctx.existing_table_commands() else {
         return;
     };
-    if !ctx.is_existing(&table) {
-        return;
-    }
-    for (t, cmd) in alter_table_cmds(s) {
-        if t == AlterTableType::AtDropColumn
-            && !ctx
-                .scope
-                .new_columns
-                .contains(&(table.clone(), cmd.name.clone()))
-        {
+    for (t, cmd) in commands {
+        if t == AlterTableType::AtDropColumn && !ctx.is_new_column(&table, &cmd.name) {
             out.push(
                 ctx.finding(
                     NAME,

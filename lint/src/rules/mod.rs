@@ -134,6 +134,32 @@ impl<'a> StatementContext<'a> {
     pub fn is_existing(&self, table: &str) -> bool {
         !self.scope.new_tables.contains(table)
     }
+
+    /// For `ALTER TABLE` on a table that existed before this file (the lock rules' subject): the
+    /// table's key and the statement's subcommands. `None` for anything else.
+    pub fn existing_table_commands(
+        &self,
+    ) -> Option<(
+        String,
+        impl Iterator<Item = (AlterTableType, &'a protobuf::AlterTableCmd)> + 'a,
+    )> {
+        let (s, table) = self.altered_table()?;
+        self.is_existing(&table)
+            .then(|| (table, alter_table_cmds(s)))
+    }
+
+    /// The table an `ALTER TABLE` statement alters, as it is before the statement.
+    pub fn altered_catalog_table(&self) -> Option<&'a Table> {
+        let (s, _) = self.altered_table()?;
+        self.table(&self.names.relation(s.relation.as_ref()?))
+    }
+
+    /// Whether column `column` of the table with key `table` was added in this file.
+    pub fn is_new_column(&self, table: &str, column: &str) -> bool {
+        self.scope
+            .new_columns
+            .contains(&(table.to_string(), column.to_string()))
+    }
 }
 
 /// How names in a statement resolve against the schema before it: PostgreSQL's rules

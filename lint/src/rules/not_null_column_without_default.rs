@@ -23,19 +23,16 @@
 
 use pg_query::protobuf::{AlterTableType, ConstrType};
 
-use super::{StatementContext, alter_table_cmds, cmd_column, column_constraints, contype};
+use super::{StatementContext, cmd_column, column_constraints, contype};
 use crate::finding::Finding;
 
 pub const NAME: &str = "not-null-column-without-default";
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = ctx.altered_table() else {
+    let Some((table, commands)) = ctx.existing_table_commands() else {
         return;
     };
-    if !ctx.is_existing(&table) {
-        return;
-    }
-    for (t, cmd) in alter_table_cmds(s) {
+    for (t, cmd) in commands {
         if t != AlterTableType::AtAddColumn {
             continue;
         }

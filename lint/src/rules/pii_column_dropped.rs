@@ -93,10 +93,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             };
             for (t, cmd) in alter_table_cmds(s) {
                 if t != AlterTableType::AtDropColumn
-                    || ctx
-                        .scope
-                        .new_columns
-                        .contains(&(name.clone(), cmd.name.clone()))
+                    || ctx.is_new_column(&name, &cmd.name)
                     || !ctx.is_existing(&name)
                 {
                     continue;

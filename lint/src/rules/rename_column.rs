@@ -40,12 +40,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
         return;
     };
     let table = ctx.names.key(r);
-    if ctx.is_existing(&table)
-        && !ctx
-            .scope
-            .new_columns
-            .contains(&(table.clone(), s.subname.clone()))
-    {
+    if ctx.is_existing(&table) && !ctx.is_new_column(&table, &s.subname) {
         out.push(
             ctx.finding(
                 NAME,

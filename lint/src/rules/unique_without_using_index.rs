@@ -25,10 +25,7 @@
 
 use pg_query::protobuf::{AlterTableType, ConstrType};
 
-use super::{
-    StatementContext, alter_table_cmds, cmd_column, cmd_constraint, column_constraints, contype,
-    strings,
-};
+use super::{StatementContext, cmd_column, cmd_constraint, column_constraints, contype, strings};
 use crate::finding::Finding;
 
 pub const NAME: &str = "unique-without-using-index";
@@ -45,13 +42,10 @@ fn what(c: &pg_query::protobuf::Constraint) -> Option<&'static str> {
 }
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = ctx.altered_table() else {
+    let Some((table, commands)) = ctx.existing_table_commands() else {
         return;
     };
-    if !ctx.is_existing(&table) {
-        return;
-    }
-    for (t, cmd) in alter_table_cmds(s) {
+    for (t, cmd) in commands {
         match t {
             AlterTableType::AtAddConstraint => {
                 let Some(c) = cmd_constraint(cmd) else {

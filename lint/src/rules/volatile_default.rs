@@ -30,9 +30,7 @@
 use pg_query::protobuf::AlterTableType;
 use pg_query::{NodeEnum, NodeRef};
 
-use super::{
-    StatementContext, alter_table_cmds, cmd_column, column_default, strings, type_base_name,
-};
+use super::{StatementContext, cmd_column, column_default, strings, type_base_name};
 use crate::finding::Finding;
 
 pub const NAME: &str = "volatile-default";
@@ -82,13 +80,10 @@ pub fn volatile_call(ctx: &StatementContext<'_>, expr: &NodeEnum) -> Option<Stri
 }
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((s, table)) = ctx.altered_table() else {
+    let Some((table, commands)) = ctx.existing_table_commands() else {
         return;
     };
-    if !ctx.is_existing(&table) {
-        return;
-    }
-    for (t, cmd) in alter_table_cmds(s) {
+    for (t, cmd) in commands {
         if t != AlterTableType::AtAddColumn {
             continue;
         }

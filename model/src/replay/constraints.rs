@@ -273,20 +273,9 @@ fn relation_name_for(
         let t = &cx.catalog.tables[table];
         (t.schema.clone(), t.name.clone())
     };
-    let mut taken = |candidate: &str| cx.relation_exists(&schema, candidate);
-    let mut pass = 0;
-    loop {
-        let label = if pass == 0 {
-            label.to_string()
-        } else {
-            format!("{label}{pass}")
-        };
-        let candidate = crate::ident::pg_object_name(&name, addition, &label);
-        if !taken(&candidate) {
-            return candidate;
-        }
-        pass += 1;
-    }
+    pg_unique_name(&name, addition, label, |candidate| {
+        cx.relation_exists(&schema, candidate)
+    })
 }
 
 /// A name for a constraint of the table at `table` that no other constraint of it has.

@@ -8,7 +8,7 @@ use super::ast::{expression, strings};
 use super::tables::{RelationKind, claim_relation_name};
 use super::{Applied, Replay, ReplayError, Result, does_not_exist};
 use crate::catalog::*;
-use crate::ident::{pg_name_addition, pg_object_name};
+use crate::ident::{pg_name_addition, pg_unique_name};
 
 pub(super) fn create_index(cx: &mut Replay<'_>, s: &protobuf::IndexStmt) -> Result<Applied> {
     let r = s
@@ -65,19 +65,9 @@ pub(super) fn create_index(cx: &mut Replay<'_>, s: &protobuf::IndexStmt) -> Resu
         } else {
             "idx"
         };
-        let mut pass = 0;
-        loop {
-            let label = if pass == 0 {
-                label.to_string()
-            } else {
-                format!("{label}{pass}")
-            };
-            let candidate = pg_object_name(&relation, Some(&addition), &label);
-            if !cx.relation_exists(&schema, &candidate) {
-                break candidate;
-            }
-            pass += 1;
-        }
+        pg_unique_name(&relation, Some(&addition), label, |candidate| {
+            cx.relation_exists(&schema, candidate)
+        })
     } else {
         s.idxname.clone()
     };

@@ -412,6 +412,15 @@ impl Replay<'_> {
         self.session.names.may_have_children(&t.schema, &t.name)
     }
 
+    /// The schema a relation a statement creates goes into: `pg_temp` for a temporary one.
+    fn new_relation_schema(&self, r: &protobuf::RangeVar) -> String {
+        if r.relpersistence == "t" {
+            tables::TEMP_SCHEMA.to_string()
+        } else {
+            self.creation_schema(&r.schemaname)
+        }
+    }
+
     /// The schemas an unqualified name of a type or function is looked up in, in order.
     fn lookup_schemas(&self, schema: &str) -> Vec<String> {
         if schema.is_empty() {

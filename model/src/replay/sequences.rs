@@ -8,7 +8,7 @@ use super::ast::{split_name, strings};
 use super::tables::{RelationKind, claim_relation_name};
 use super::{Applied, Replay, ReplayError, Result, does_not_exist};
 use crate::catalog::*;
-use crate::ident::pg_object_name;
+use crate::ident::pg_unique_name;
 use crate::types::DataType;
 
 /// The options clauses of `CREATE/ALTER SEQUENCE` and of identity columns, as written: `None`
@@ -120,11 +120,7 @@ pub(super) fn create_sequence(cx: &mut Replay<'_>, s: &protobuf::CreateSeqStmt) 
         .sequence
         .as_ref()
         .ok_or_else(|| ReplayError::new("CREATE SEQUENCE without a name"))?;
-    let schema = if r.relpersistence == "t" {
-        super::tables::TEMP_SCHEMA.to_string()
-    } else {
-        cx.creation_schema(&r.schemaname)
-    };
+    let schema = cx.new_relation_schema(r);
     if !claim_relation_name(
         cx,
         &schema,
@@ -214,19 +210,9 @@ pub(super) fn create_owned(
     column: &str,
     data_type: DataType,
 ) -> QualifiedName {
-    let mut pass = 0;
-    let name = loop {
-        let label = if pass == 0 {
-            "seq".to_string()
-        } else {
-            format!("seq{pass}")
-        };
-        let candidate = pg_object_name(table, Some(column), &label);
-        if !cx.relation_exists(schema, &candidate) {
-            break candidate;
-        }
-        pass += 1;
-    };
+    let name = pg_unique_name(table, Some(column), "seq", |candidate| {
+        cx.relation_exists(schema, candidate)
+    });
     let owner = SequenceOwner {
         table: QualifiedName::new(schema, table),
         column: column.to_string(),

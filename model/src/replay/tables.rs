@@ -9,7 +9,7 @@ use super::columns::add_column;
 use super::constraints::add_constraint;
 use super::{Applied, Replay, ReplayError, Result, does_not_exist};
 use crate::catalog::*;
-use crate::ident::{pg_name_addition, pg_object_name};
+use crate::ident::{pg_name_addition, pg_unique_name};
 
 /// The schema temporary tables live in: they are dropped at the end of the session, so no rule
 /// looks at them, but later statements of the session can use them.
@@ -20,11 +20,7 @@ pub(super) fn create_table(cx: &mut Replay<'_>, s: &protobuf::CreateStmt) -> Res
         .relation
         .as_ref()
         .ok_or_else(|| ReplayError::new("CREATE TABLE without a name"))?;
-    let schema = if r.relpersistence == "t" {
-        TEMP_SCHEMA.to_string()
-    } else {
-        cx.creation_schema(&r.schemaname)
-    };
+    let schema = cx.new_relation_schema(r);
     if !claim_relation_name(
         cx,
         &schema,
@@ -248,20 +244,11 @@ fn like_clause(cx: &mut Replay<'_>, table: usize, like: &protobuf::TableLikeClau
         // Names chosen for this table are taken too, before the table holds them.
         let mut chosen: Vec<String> = Vec::new();
         let mut fresh = |cx: &mut Replay<'_>, addition: Option<&str>, label: &str| {
-            let mut pass = 0;
-            loop {
-                let label = if pass == 0 {
-                    label.to_string()
-                } else {
-                    format!("{label}{pass}")
-                };
-                let candidate = pg_object_name(&name, addition, &label);
-                if !chosen.contains(&candidate) && !cx.relation_exists(&schema, &candidate) {
-                    chosen.push(candidate.clone());
-                    return candidate;
-                }
-                pass += 1;
-            }
+            let candidate = pg_unique_name(&name, addition, label, |candidate| {
+                chosen.iter().any(|c| c == candidate) || cx.relation_exists(&schema, candidate)
+            });
+            chosen.push(candidate.clone());
+            candidate
         };
         let primary_key = source.primary_key.as_ref().map(|pk| PrimaryKey {
             name: fresh(cx, None, "pkey"),
@@ -349,33 +336,8 @@ pub(super) fn partition_bound(b: &protobuf::PartitionBoundSpec) -> Result<String
 /// of other tables that reference it.
 pub(super) fn drop_table(cx: &mut Replay<'_>, table: usize, cascade: bool) -> Result<()> {
     let name = cx.catalog.tables[table].qualified_name();
-    let dependents: Vec<(usize, String)> = cx
-        .catalog
-        .tables
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !t.is(&name))
-        .flat_map(|(i, t)| {
-            t.foreign_keys
-                .iter()
-                .filter(|fk| fk.ref_table == name)
-                .map(move |fk| (i, fk.name.clone()))
-        })
-        .collect();
-    if let Some((holder, fk)) = dependents.first()
-        && !cascade
-    {
-        let holder = cx.catalog.tables[*holder].display_name().into_owned();
-        cx.soft(ReplayError::new(format!(
-            "cannot drop table {} because constraint {fk} on table {holder} depends on it",
-            name.display()
-        )))?;
-    }
-    for (holder, fk) in dependents {
-        cx.catalog.tables[holder]
-            .foreign_keys
-            .retain(|f| f.name != fk);
-    }
+    let what = format!("table {}", name.display());
+    drop_foreign_keys_into(cx, &name, None, cascade, &what)?;
     cx.catalog
         .sequences
         .retain(|s| s.owned_by.as_ref().is_none_or(|owner| owner.table != name));
@@ -401,6 +363,49 @@ pub(super) fn drop_table(cx: &mut Replay<'_>, table: usize, cascade: bool) -> Re
         if let Some(i) = cx.find_table(&partition.schema, &partition.name) {
             drop_table(cx, i, true)?;
         }
+    }
+    Ok(())
+}
+
+/// Removes the foreign keys of other tables that reference `table` (those using `column` when
+/// one is given), as dropping `what` does: it takes `cascade` to do so on the server, so
+/// without it a lenient session notes the drop would have failed (the replay's state is stale)
+/// and a strict one fails.
+fn drop_foreign_keys_into(
+    cx: &mut Replay<'_>,
+    table: &QualifiedName,
+    column: Option<&str>,
+    cascade: bool,
+    what: &str,
+) -> Result<()> {
+    let referencing: Vec<(usize, String)> = cx
+        .catalog
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.is(table))
+        .flat_map(|(i, t)| {
+            t.foreign_keys
+                .iter()
+                .filter(|fk| {
+                    fk.ref_table == *table
+                        && column.is_none_or(|c| fk.ref_columns.iter().any(|r| r == c))
+                })
+                .map(move |fk| (i, fk.name.clone()))
+        })
+        .collect();
+    if let Some((holder, fk)) = referencing.first()
+        && !cascade
+    {
+        let holder = cx.catalog.tables[*holder].display_name().into_owned();
+        cx.soft(ReplayError::new(format!(
+            "cannot drop {what} because constraint {fk} on table {holder} depends on it"
+        )))?;
+    }
+    for (holder, fk) in referencing {
+        cx.catalog.tables[holder]
+            .foreign_keys
+            .retain(|f| f.name != fk);
     }
     Ok(())
 }
@@ -433,33 +438,8 @@ pub(super) fn drop_column(
     cascade: bool,
 ) -> Result<()> {
     let name = cx.catalog.tables[table].qualified_name();
-    let referenced_by: Vec<(usize, String)> = cx
-        .catalog
-        .tables
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !t.is(&name))
-        .flat_map(|(i, t)| {
-            t.foreign_keys
-                .iter()
-                .filter(|fk| fk.ref_table == name && fk.ref_columns.iter().any(|c| c == column))
-                .map(move |fk| (i, fk.name.clone()))
-        })
-        .collect();
-    if let Some((holder, fk)) = referenced_by.first()
-        && !cascade
-    {
-        let holder = cx.catalog.tables[*holder].display_name().into_owned();
-        cx.soft(ReplayError::new(format!(
-            "cannot drop column {column} of table {} because constraint {fk} on table {holder} depends on it",
-            name.display()
-        )))?;
-    }
-    for (holder, fk) in referenced_by {
-        cx.catalog.tables[holder]
-            .foreign_keys
-            .retain(|f| f.name != fk);
-    }
+    let what = format!("column {column} of table {}", name.display());
+    drop_foreign_keys_into(cx, &name, Some(column), cascade, &what)?;
     cx.catalog.sequences.retain(|s| {
         s.owned_by
             .as_ref()

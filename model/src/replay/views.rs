@@ -7,7 +7,7 @@ use pg_query::NodeEnum;
 use pg_query::protobuf::{self, ObjectType, SetOperation};
 
 use super::ast::{string_value, strings};
-use super::tables::{RelationKind, TEMP_SCHEMA, claim_relation_name};
+use super::tables::{RelationKind, claim_relation_name};
 use super::{Applied, Replay, ReplayError, Result};
 use crate::catalog::*;
 use crate::types::DataType;
@@ -17,7 +17,7 @@ pub(super) fn create_view(cx: &mut Replay<'_>, s: &protobuf::ViewStmt) -> Result
         .view
         .as_ref()
         .ok_or_else(|| ReplayError::new("CREATE VIEW without a name"))?;
-    let schema = relation_schema(cx, r);
+    let schema = cx.new_relation_schema(r);
     let Some(NodeEnum::SelectStmt(select)) = s.query.as_deref().and_then(|q| q.node.as_ref())
     else {
         return Err(ReplayError::new("CREATE VIEW without a query"));
@@ -110,7 +110,7 @@ fn into_relation(
         .rel
         .as_ref()
         .ok_or_else(|| ReplayError::new("CREATE TABLE AS without a name"))?;
-    let schema = relation_schema(cx, r);
+    let schema = cx.new_relation_schema(r);
     let kind = if materialized {
         RelationKind::View
     } else {
@@ -142,14 +142,6 @@ fn into_relation(
         cx.catalog.tables.push(table);
     }
     Ok(Applied::Schema)
-}
-
-fn relation_schema(cx: &Replay<'_>, r: &protobuf::RangeVar) -> String {
-    if r.relpersistence == "t" {
-        TEMP_SCHEMA.to_string()
-    } else {
-        cx.creation_schema(&r.schemaname)
-    }
 }
 
 /// The position of view `schema.name` (`schema` empty: through the `search_path`).
