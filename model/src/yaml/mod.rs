@@ -9,7 +9,7 @@ mod lower;
 mod read;
 
 pub use compliance::parse_period;
-pub use lower::SET_UPDATED_AT;
+pub use lower::{SET_UPDATED_AT, declared_name};
 pub use read::{
     COLUMN_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, RETENTION_KEYS, ROLE_KEYS,
     SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
