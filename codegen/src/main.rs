@@ -97,7 +97,8 @@ enum DbAction {
     History,
     /// Print the last applied migration.
     Current,
-    /// Drop everything in the database's public schema and apply every migration again.
+    /// Drop everything in the database's public schema (and the other schemas the migrations
+    /// create) and apply every migration again.
     Reset {
         /// Required: this deletes all data.
         #[arg(long)]

@@ -183,3 +183,33 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
         }
     }
 }
+
+#[test]
+fn the_runner_resets_the_schemas_the_migrations_create() {
+    let mut files = Vec::new();
+    for (_, migrations, _) in steps() {
+        for m in migrations {
+            let number = u32::try_from(files.len() + 1).expect("few");
+            files.push(codegen::history::MigrationFile {
+                number,
+                id: m.id,
+                up: m.up,
+                down: m.down,
+            });
+        }
+    }
+    let db = e2e::pg::cluster().create_database("schemas_reset");
+    let mut runner = codegen::runner::Runner::connect(&db.url(), files.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(runner.upgrade().expect("upgrade").len(), files.len());
+    // `archive` was created by the first step and dropped by the last; `storage` stays.
+    assert_eq!(runner.reset().expect("reset").len(), files.len());
+    let mut client = db.connect();
+    assert_eq!(
+        one_i64(
+            &mut client,
+            "SELECT count(*) FROM pg_namespace WHERE nspname IN ('storage', 'archive')"
+        ),
+        1
+    );
+}
