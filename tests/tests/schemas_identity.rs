@@ -63,6 +63,41 @@ fn run(client: &mut Client, id: &str, sql: &str) {
     }
 }
 
+/// The three states drift detection compares agree after a step: the fixture loaded, the
+/// migrations replayed, and the database they built, introspected (`public` and the schemas the
+/// fixture declares).
+fn assert_no_drift(client: &mut Client, step: &str, replayed: &Catalog) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../codegen/tests/fixtures/schemas")
+        .join(format!("{step}.yaml"));
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    let yaml = model::load_schema(step, &text).unwrap_or_else(|e| panic!("{e}"));
+    let mut schemas = vec!["public".to_string()];
+    schemas.extend(yaml.schemas.iter().map(|s| s.name.clone()));
+    let live = introspect::introspect_schemas(client, &introspect::Schemas::Existing(schemas))
+        .expect("introspect");
+    assert_eq!(live.notes, Vec::<String>::new(), "{step}");
+    let describe = |a: &Catalog, b: &Catalog| -> Vec<String> {
+        model::compare::compare(a, b)
+            .iter()
+            .map(|d| d.describe("a", "b"))
+            .collect()
+    };
+    assert_eq!(
+        describe(&yaml, &live.catalog),
+        Vec::<String>::new(),
+        "{step}"
+    );
+    assert_eq!(
+        describe(replayed, &live.catalog),
+        Vec::<String>::new(),
+        "{step}"
+    );
+    let comparable = model::compare::comparable;
+    assert_eq!(comparable(&live.catalog), comparable(&yaml), "{step}");
+    assert_eq!(comparable(&live.catalog), comparable(replayed), "{step}");
+}
+
 fn one_i64(client: &mut Client, sql: &str) -> i64 {
     client
         .query_one(sql, &[])
@@ -104,6 +139,7 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
     );
     let refused = client.batch_execute("INSERT INTO storage.buckets (id, name, owner_id) VALUES (7, 'x', '00000000-0000-0000-0000-000000000001')");
     assert!(refused.is_err(), "GENERATED ALWAYS refuses explicit values");
+    assert_no_drift(&mut client, &steps[0].0, &steps[0].2);
 
     // 01: identity options and mode changed in place, a column becomes an identity, new identity
     // and generated columns filled for the existing rows.
@@ -139,6 +175,7 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
         one_i64(&mut client, "SELECT max(legacy_no)::int8 FROM users"),
         1
     );
+    assert_no_drift(&mut client, &steps[1].0, &steps[1].2);
 
     // 02: identity options back to the defaults (dropped and added again, moved past the rows),
     // identities dropped, a generated column made plain, a schema dropped.
@@ -163,6 +200,7 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
         ),
         0
     );
+    assert_no_drift(&mut client, &steps[2].0, &steps[2].2);
 
     // Every down, newest first, restores the step before; then everything applies again.
     for (_, migrations, _) in steps.iter().rev() {
