@@ -508,8 +508,8 @@ fn introspect_database(
     };
     let catalog = read_database(url, &schemas)?;
     let written = introspect::yaml::to_schema_yaml(&catalog, &source);
-    for warning in &written.warnings {
-        eprintln!("warning: {warning}");
+    for message in written.messages() {
+        eprintln!("warning: {message}");
     }
     match &written.round_trip {
         Ok(differences) if differences.is_empty() => {}
