@@ -118,7 +118,7 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
     }
     client
         .batch_execute(
-            "INSERT INTO users (id) VALUES ('00000000-0000-0000-0000-000000000001');
+            "INSERT INTO users (id, consented) VALUES ('00000000-0000-0000-0000-000000000001', true);
              INSERT INTO storage.buckets (name, owner_id)
                  VALUES ('scans', '00000000-0000-0000-0000-000000000001');
              INSERT INTO storage.objects (bucket_id, size) VALUES (1, 5000), (1, 10000);",
@@ -139,6 +139,31 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
     );
     let refused = client.batch_execute("INSERT INTO storage.buckets (id, name, owner_id) VALUES (7, 'x', '00000000-0000-0000-0000-000000000001')");
     assert!(refused.is_err(), "GENERATED ALWAYS refuses explicit values");
+    // The compliance guards of tables outside public work there.
+    client
+        .batch_execute("INSERT INTO users (id) VALUES ('00000000-0000-0000-0000-000000000003')")
+        .expect("a user without consent");
+    let refused = client.batch_execute(
+        "INSERT INTO storage.buckets (name, owner_id) VALUES ('y', '00000000-0000-0000-0000-000000000003')",
+    );
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| format!("{e:?}").contains("needs consent")),
+        "storage.buckets requires consent: {refused:?}"
+    );
+    client
+        .batch_execute(
+            "INSERT INTO archive.old_objects (id) VALUES ('00000000-0000-0000-0000-00000000000a')",
+        )
+        .expect("append");
+    let refused = client.batch_execute("DELETE FROM archive.old_objects");
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| format!("{e:?}").contains("append-only")),
+        "archive.old_objects is append-only: {refused:?}"
+    );
     assert_no_drift(&mut client, &steps[0].0, &steps[0].2);
 
     // 01: identity options and mode changed in place, a column becomes an identity, new identity
