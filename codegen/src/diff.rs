@@ -12,9 +12,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use model::ident::{quote, quote_literal};
+use model::yaml::declared_name;
 use model::{
-    Catalog, Column, DEFAULT_SCHEMA, DataType, EnumType, ForeignKey, Index, QualifiedName,
-    RenameHints, Table, annotations,
+    Catalog, Column, DataType, EnumType, ForeignKey, Index, QualifiedName, RenameHints, Table,
+    annotations, sql_name,
 };
 
 use crate::sql;
@@ -22,21 +23,22 @@ use crate::sql;
 /// The hints that still have work to do against `from`: a hint whose rename an earlier
 /// migration already made is history, and must not be inverted into the down migration.
 pub fn pending_renames(from: &Catalog, hints: &RenameHints) -> RenameHints {
+    let table = |name: &str| from.table_named(&declared_name(name));
     let tables: Vec<(String, String)> = hints
         .tables
         .iter()
-        .filter(|(before, after)| from.table(before).is_some() && from.table(after).is_none())
+        .filter(|(before, after)| table(before).is_some() && table(after).is_none())
         .cloned()
         .collect();
     let columns = hints
         .columns
         .iter()
-        .filter(|(table, before, after)| {
+        .filter(|(name, before, after)| {
             let old_table = tables
                 .iter()
-                .find(|(_, a)| a == table)
-                .map_or(table.as_str(), |(b, _)| b.as_str());
-            from.table(old_table)
+                .find(|(_, a)| a == name)
+                .map_or(name.as_str(), |(b, _)| b.as_str());
+            table(old_table)
                 .is_some_and(|t| t.column(before).is_some() && t.column(after).is_none())
         })
         .cloned()
@@ -60,6 +62,8 @@ pub enum Part {
 /// The order changes run in within a part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// `CREATE SCHEMA`, before anything is created in them.
+    Schemas,
     Renames,
     Types,
     /// Roles the schema starts granting to, created when missing.
@@ -80,6 +84,8 @@ pub enum Phase {
     /// `GRANT`/`REVOKE`, once every object exists.
     Grants,
     Cleanup,
+    /// `DROP SCHEMA`, once everything in them is gone.
+    DropSchemas,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,39 +137,42 @@ fn diff_with(
     let old = d.apply_renames(from, to, hints);
     let old = old.normalized();
     let new = to.normalized();
+    d.schemas(&old, &new);
     d.enums(&old, &new);
     d.roles(&old, &new);
     d.functions(&old, &new);
-    let existing: BTreeSet<&str> = old.tables.iter().map(|t| t.name.as_str()).collect();
-    let order: HashMap<&str, usize> = creation_order(&new)
+    let existing: BTreeSet<QualifiedName> = old.tables.iter().map(Table::qualified_name).collect();
+    let order: HashMap<QualifiedName, usize> = creation_order(&new)
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.name.as_str(), i))
+        .map(|(i, t)| (t.qualified_name(), i))
         .collect();
     for t in &new.tables {
+        let name = t.qualified_name();
         // Columns are created and added in the order the target declares them (`normalized`
         // sorts them by name, for comparison only); constraints and indexes stay sorted by name.
         let mut declared = t.clone();
-        if let Some(original) = to.table(&t.name) {
+        if let Some(original) = to.table_named(&name) {
             declared.columns = original.columns.clone();
         }
-        match old.table(&t.name) {
-            None => d.create_table(&declared, order.get(t.name.as_str()).copied().unwrap_or(0)),
+        match old.table_named(&name) {
+            None => d.create_table(&declared, order.get(&name).copied().unwrap_or(0)),
             Some(o) => d.alter_table(o, &declared, &new),
         }
-        d.grants(old.table(&t.name), t);
+        d.grants(old.table_named(&name), t);
     }
     // Dropped in the reverse of the order they would be created in.
     let old_order = creation_order(&old);
     for (i, t) in old_order.iter().enumerate().rev() {
-        if new.table(&t.name).is_none() {
+        if new.table_named(&t.qualified_name()).is_none() {
             d.drop_table(t, old_order.len() - i);
         }
     }
     // Foreign keys of new tables, and of existing ones that reference new tables, come last.
     for t in &new.tables {
-        let fresh = !existing.contains(t.name.as_str());
-        let old_fks: &[ForeignKey] = old.table(&t.name).map_or(&[], |o| &o.foreign_keys);
+        let name = t.qualified_name();
+        let fresh = !existing.contains(&name);
+        let old_fks: &[ForeignKey] = old.table_named(&name).map_or(&[], |o| &o.foreign_keys);
         for fk in &t.foreign_keys {
             if !old_fks.iter().any(|o| same_fk_def(o, fk)) {
                 d.add_foreign_key(t, fk, fresh);
@@ -228,8 +237,9 @@ impl Differ {
     fn apply_renames(&mut self, from: &Catalog, to: &Catalog, hints: &RenameHints) -> Catalog {
         let mut old = from.clone();
         for (before, after) in &hints.tables {
-            let has_before = old.table(before).is_some();
-            let has_after = old.table(after).is_some();
+            let (before_name, after_name) = (declared_name(before), declared_name(after));
+            let has_before = old.table_named(&before_name).is_some();
+            let has_after = old.table_named(&after_name).is_some();
             match (has_before, has_after) {
                 // Already renamed by an earlier migration: the hint is history now.
                 (false, true) => continue,
@@ -245,7 +255,7 @@ impl Differ {
                 }
                 (true, false) => {}
             }
-            if to.table(before).is_some() {
+            if to.table_named(&before_name).is_some() {
                 self.error(format!(
                     "table `{after}` is `renamed_from: {before}`, but `{before}` is still declared"
                 ));
@@ -255,22 +265,27 @@ impl Differ {
                 Part::Main,
                 Phase::Renames,
                 format!("0 {before}"),
-                format!("ALTER TABLE {} RENAME TO {};", quote(before), quote(after)),
+                format!(
+                    "ALTER TABLE {} RENAME TO {};",
+                    before_name.sql(),
+                    quote(&after_name.name)
+                ),
                 format!("rename_{before}_to_{after}"),
             );
             for t in &mut old.tables {
-                if &t.name == before {
-                    t.name = after.clone();
+                if t.is(&before_name) {
+                    t.name = after_name.name.clone();
                 }
                 for fk in &mut t.foreign_keys {
-                    if fk.ref_table.is(DEFAULT_SCHEMA, before) {
-                        fk.ref_table = QualifiedName::public(after.clone());
+                    if fk.ref_table == before_name {
+                        fk.ref_table = after_name.clone();
                     }
                 }
             }
         }
         for (table, before, after) in &hints.columns {
-            let Some(t) = old.tables.iter_mut().find(|t| &t.name == table) else {
+            let table_name = declared_name(table);
+            let Some(t) = old.tables.iter_mut().find(|t| t.is(&table_name)) else {
                 continue;
             };
             match (t.column(before).is_some(), t.column(after).is_some()) {
@@ -285,7 +300,10 @@ impl Differ {
                 }
                 (true, false) => {}
             }
-            if to.table(table).is_some_and(|t| t.column(before).is_some()) {
+            if to
+                .table_named(&table_name)
+                .is_some_and(|t| t.column(before).is_some())
+            {
                 self.error(format!("column `{table}.{after}` is `renamed_from: {before}`, but `{before}` is still declared"));
                 continue;
             }
@@ -295,35 +313,75 @@ impl Differ {
                 format!("1 {table} {before}"),
                 format!(
                     "ALTER TABLE {} RENAME COLUMN {} TO {};",
-                    quote(table),
+                    table_name.sql(),
                     quote(before),
                     quote(after)
                 ),
                 format!("rename_{table}_{before}_to_{after}"),
             );
-            rename_column_in(&mut old, table, before, after);
+            rename_column_in(&mut old, &table_name, before, after);
         }
         old
     }
 
+    /// Schemas besides `public`: created before anything goes into them, dropped after
+    /// everything in them is gone.
+    fn schemas(&mut self, old: &Catalog, new: &Catalog) {
+        for s in &new.schemas {
+            let previous = old.schemas.iter().find(|o| o.name == s.name);
+            if previous.is_none() {
+                self.push(
+                    Part::Main,
+                    Phase::Schemas,
+                    s.name.clone(),
+                    sql::create_schema(s),
+                    format!("create_schema_{}", s.name),
+                );
+            }
+            if previous.map_or(s.comment.is_some(), |o| o.comment != s.comment) {
+                self.push(
+                    Part::Main,
+                    Phase::Comments,
+                    format!("0 {}", s.name),
+                    sql::comment_on_schema(s),
+                    format!("comment_schema_{}", s.name),
+                );
+            }
+        }
+        for s in &old.schemas {
+            if !new.schemas.iter().any(|n| n.name == s.name) {
+                self.push_destructive(
+                    Phase::DropSchemas,
+                    s.name.clone(),
+                    sql::drop_schema(s),
+                    format!("drop_schema_{}", s.name),
+                    format!(
+                        "drops schema `{}` (anything left in it that schema.yaml does not describe makes the migration fail)",
+                        s.name
+                    ),
+                );
+            }
+        }
+    }
+
     fn enums(&mut self, old: &Catalog, new: &Catalog) {
         for e in &new.enums {
-            match old.enum_type(&e.name) {
+            match old.enum_named(&e.qualified_name()) {
                 None => {
                     self.push(
                         Part::Main,
                         Phase::Types,
-                        e.name.clone(),
+                        e.qualified_name().display().into_owned(),
                         sql::create_enum(e),
-                        format!("create_{}", e.name),
+                        format!("create_{}", e.qualified_name().display()),
                     );
                     if let Some(c) = &e.comment {
                         self.push(
                             Part::Main,
                             Phase::Comments,
-                            e.name.clone(),
-                            comment_on_type(&e.name, Some(c)),
-                            format!("comment_{}", e.name),
+                            e.qualified_name().display().into_owned(),
+                            comment_on_type(&e.sql_name(), Some(c)),
+                            format!("comment_{}", e.qualified_name().display()),
                         );
                     }
                 }
@@ -335,22 +393,22 @@ impl Differ {
                         self.push(
                             Part::Main,
                             Phase::Comments,
-                            e.name.clone(),
-                            comment_on_type(&e.name, e.comment.as_deref()),
-                            format!("comment_{}", e.name),
+                            e.qualified_name().display().into_owned(),
+                            comment_on_type(&e.sql_name(), e.comment.as_deref()),
+                            format!("comment_{}", e.qualified_name().display()),
                         );
                     }
                 }
             }
         }
         for e in &old.enums {
-            if new.enum_type(&e.name).is_none() {
+            if new.enum_named(&e.qualified_name()).is_none() {
                 self.push(
                     Part::Main,
                     Phase::Cleanup,
-                    e.name.clone(),
+                    e.qualified_name().display().into_owned(),
                     sql::drop_enum(e),
-                    format!("drop_{}", e.name),
+                    format!("drop_{}", e.qualified_name().display()),
                 );
             }
         }
@@ -388,13 +446,13 @@ impl Differ {
                 self.push(
                     Part::EnumValues,
                     Phase::Types,
-                    format!("{} {i:04}", new.name),
+                    format!("{} {i:04}", new.qualified_name().display()),
                     format!(
                         "ALTER TYPE {} ADD VALUE {} {position};",
-                        quote(&new.name),
+                        new.sql_name(),
                         quote_literal(value)
                     ),
-                    format!("add_{}_{}", new.name, value),
+                    format!("add_{}_{}", new.qualified_name().display(), value),
                 );
             }
             return;
@@ -405,12 +463,9 @@ impl Differ {
             .filter(|v| !new.values.contains(v))
             .collect();
         let temp = format!("{}__old", new.name);
+        let temp_sql = sql_name(&new.schema, &temp);
         let mut statements = vec![
-            format!(
-                "ALTER TYPE {} RENAME TO {};",
-                quote(&new.name),
-                quote(&temp)
-            ),
+            format!("ALTER TYPE {} RENAME TO {};", new.sql_name(), quote(&temp)),
             sql::create_enum(new),
         ];
         for t in &catalog.tables {
@@ -426,13 +481,13 @@ impl Differ {
                 if c.default.is_some() {
                     statements.push(format!(
                         "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT;",
-                        quote(&t.name),
+                        t.sql_name(),
                         quote(&c.name)
                     ));
                 }
                 statements.push(format!(
                     "ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{via}::{};",
-                    quote(&t.name),
+                    t.sql_name(),
                     quote(&c.name),
                     c.data_type,
                     quote(&c.name),
@@ -441,32 +496,32 @@ impl Differ {
                 if let Some(default) = &c.default {
                     statements.push(format!(
                         "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {default};",
-                        quote(&t.name),
+                        t.sql_name(),
                         quote(&c.name)
                     ));
                 }
             }
         }
-        statements.push(format!("DROP TYPE {};", quote(&temp)));
+        statements.push(format!("DROP TYPE {temp_sql};"));
         let sql = statements.join("\n");
         if removed.is_empty() {
             self.push(
                 Part::Main,
                 Phase::Columns,
-                format!("0 {}", new.name),
+                format!("0 {}", new.qualified_name().display()),
                 sql,
-                format!("reorder_{}", new.name),
+                format!("reorder_{}", new.qualified_name().display()),
             );
         } else {
             let labels: Vec<String> = removed.iter().map(|v| format!("`{v}`")).collect();
             self.push_destructive(
                 Phase::Columns,
-                format!("0 {}", new.name),
+                format!("0 {}", new.qualified_name().display()),
                 sql,
-                format!("change_{}", new.name),
+                format!("change_{}", new.qualified_name().display()),
                 format!(
                     "enum `{}` loses {} (rows holding them make the migration fail)",
-                    new.name,
+                    new.qualified_name().display(),
                     labels.join(", ")
                 ),
             );
@@ -495,14 +550,15 @@ impl Differ {
                 execute: vec![model::PUBLIC.to_string()],
                 ..f.clone()
             };
-            let previous = match old.function(&f.name) {
+            let shown = f.qualified_name().display().into_owned();
+            let previous = match old.function_named(&f.qualified_name()) {
                 None => {
                     self.push(
                         Part::Main,
                         Phase::Functions,
-                        f.name.clone(),
+                        shown.clone(),
                         sql::create_function(f),
-                        format!("create_{}", f.name),
+                        format!("create_{shown}"),
                     );
                     fresh
                 }
@@ -511,9 +567,9 @@ impl Differ {
                     self.push(
                         Part::Main,
                         Phase::Functions,
-                        f.name.clone(),
+                        shown.clone(),
                         format!("{}\n{}", sql::drop_function(o), sql::create_function(f)),
-                        format!("recreate_{}", f.name),
+                        format!("recreate_{shown}"),
                     );
                     fresh
                 }
@@ -526,13 +582,13 @@ impl Differ {
                         self.push(
                             Part::Main,
                             Phase::Functions,
-                            f.name.clone(),
+                            shown.clone(),
                             sql::create_function(f).replacen(
                                 "CREATE FUNCTION",
                                 "CREATE OR REPLACE FUNCTION",
                                 1,
                             ),
-                            format!("replace_{}", f.name),
+                            format!("replace_{shown}"),
                         );
                     }
                     o.clone()
@@ -543,9 +599,9 @@ impl Differ {
                     self.push(
                         Part::Main,
                         Phase::Grants,
-                        format!("{} 0 {role}", f.name),
+                        format!("{shown} 0 {role}"),
                         sql::function_execute(f, role, false),
-                        format!("revoke_{}", f.name),
+                        format!("revoke_{shown}"),
                     );
                 }
             }
@@ -554,21 +610,21 @@ impl Differ {
                     self.push(
                         Part::Main,
                         Phase::Grants,
-                        format!("{} 1 {role}", f.name),
+                        format!("{shown} 1 {role}"),
                         sql::function_execute(f, role, true),
-                        format!("grant_{}", f.name),
+                        format!("grant_{shown}"),
                     );
                 }
             }
         }
         for f in &old.functions {
-            if new.function(&f.name).is_none() {
+            if new.function_named(&f.qualified_name()).is_none() {
                 self.push(
                     Part::Main,
                     Phase::Cleanup,
-                    f.name.clone(),
+                    f.qualified_name().display().into_owned(),
                     sql::drop_function(f),
-                    format!("drop_{}", f.name),
+                    format!("drop_{}", f.qualified_name().display()),
                 );
             }
         }
@@ -599,18 +655,18 @@ impl Differ {
                 self.push(
                     Part::Main,
                     Phase::Grants,
-                    format!("{} 0 {role}", new.name),
+                    format!("{} 0 {role}", new.display_name()),
                     sql::table_privileges(new, role, &revoked, false),
-                    format!("revoke_{}", new.name),
+                    format!("revoke_{}", new.display_name()),
                 );
             }
             if !granted.is_empty() {
                 self.push(
                     Part::Main,
                     Phase::Grants,
-                    format!("{} 1 {role}", new.name),
+                    format!("{} 1 {role}", new.display_name()),
                     sql::table_privileges(new, role, &granted, true),
-                    format!("grant_{}", new.name),
+                    format!("grant_{}", new.display_name()),
                 );
             }
         }
@@ -632,7 +688,7 @@ impl Differ {
             Phase::CreateTables,
             key,
             statements.join("\n"),
-            format!("create_{}", t.name),
+            format!("create_{}", t.display_name()),
         );
     }
 
@@ -640,7 +696,7 @@ impl Differ {
         self.push(
             Part::Main,
             Phase::DropForeignKeys,
-            format!("{} {}", t.name, fk.name),
+            format!("{} {}", t.display_name(), fk.name),
             sql::drop_constraint(t, &fk.name),
             format!("drop_{}", fk.name),
         );
@@ -655,27 +711,31 @@ impl Differ {
             Phase::DropTables,
             format!("{position:06}"),
             sql::drop_table(t),
-            format!("drop_{}", t.name),
-            format!("drops table `{}` and all its rows", t.name),
+            format!("drop_{}", t.display_name()),
+            format!("drops table `{}` and all its rows", t.display_name()),
         );
     }
 
     fn alter_table(&mut self, old: &Table, new: &Table, catalog: &Catalog) {
-        let table = quote(&new.name);
+        let table = new.sql_name();
         for c in &new.columns {
             match old.column(&c.name) {
                 None => self.add_column(new, c),
-                Some(o) => self.alter_column(new, o, c, catalog),
+                Some(o) => self.alter_column(new, old, o, c, catalog),
             }
         }
         for c in &old.columns {
             if new.column(&c.name).is_none() {
                 self.push_destructive(
                     Phase::DropColumns,
-                    format!("{} {}", new.name, c.name),
+                    format!("{} {}", new.display_name(), c.name),
                     format!("ALTER TABLE {table} DROP COLUMN {};", quote(&c.name)),
-                    format!("drop_{}_{}", new.name, c.name),
-                    format!("drops column `{}.{}` and its data", new.name, c.name),
+                    format!("drop_{}_{}", new.display_name(), c.name),
+                    format!(
+                        "drops column `{}.{}` and its data",
+                        new.display_name(),
+                        c.name
+                    ),
                 );
             }
         }
@@ -684,12 +744,12 @@ impl Differ {
             self.push(
                 Part::Main,
                 Phase::Comments,
-                new.name.clone(),
+                new.display_name().into_owned(),
                 format!(
                     "COMMENT ON TABLE {table} IS {};",
                     text.as_deref().map_or("NULL".to_string(), quote_literal)
                 ),
-                format!("comment_{}", new.name),
+                format!("comment_{}", new.display_name()),
             );
         }
         self.constraints(old, new);
@@ -705,32 +765,238 @@ impl Differ {
     }
 
     fn add_column(&mut self, t: &Table, c: &Column) {
-        if !c.nullable && c.default.is_none() && !self.reverting {
+        // Identity and generated columns compute their values for the rows already there.
+        let computed = c.identity.is_some() || c.generated.is_some();
+        if !c.nullable && c.default.is_none() && !computed && !self.reverting {
             self.error(format!(
                 "new column `{}.{}` is NOT NULL without a default, which fails on a table with rows: give it a default, or add it nullable, backfill it, then make it NOT NULL in a later change",
-                t.name, c.name
+                t.display_name(), c.name
             ));
             return;
         }
         let mut statements = vec![format!(
             "ALTER TABLE {} ADD COLUMN {};",
-            quote(&t.name),
+            t.sql_name(),
             sql::column_definition(c, 0)
         )];
         statements.extend(sql::comment_on_column(t, c));
-        self.push(
-            Part::Main,
-            Phase::Columns,
-            format!("{} {}", t.name, c.name),
-            statements.join("\n"),
-            format!("add_{}_{}", t.name, c.name),
-        );
+        let key = format!("{} {}", t.display_name(), c.name);
+        let summary = format!("add_{}_{}", t.display_name(), c.name);
+        let rewrite = if c.generated.is_some() {
+            Some("a stored generated column: PostgreSQL computes it for every existing row")
+        } else if c.identity.is_some() {
+            Some("an identity column: PostgreSQL numbers every existing row")
+        } else {
+            None
+        };
+        match rewrite {
+            // Like a type change that is not a widening, the statement rewrites the whole table
+            // and its indexes while reads and writes wait: it needs the same consent.
+            Some(what) => self.push_destructive(
+                Phase::Columns,
+                key,
+                statements.join("\n"),
+                summary,
+                format!(
+                    "adds `{}.{}`, {what}, rewriting the table and its indexes under an ACCESS EXCLUSIVE lock",
+                    t.display_name(),
+                    c.name
+                ),
+            ),
+            None => self.push(
+                Part::Main,
+                Phase::Columns,
+                key,
+                statements.join("\n"),
+                summary,
+            ),
+        }
     }
 
-    fn alter_column(&mut self, t: &Table, old: &Column, new: &Column, _catalog: &Catalog) {
-        let table = quote(&t.name);
+    /// Identity and generation changes of an existing column, placed around the other column
+    /// changes (sort keys `0` before the type change, `4` after NOT NULL): an identity is
+    /// dropped before its default or nullability can change, and added once the column is NOT
+    /// NULL without a default.
+    fn identity_and_generation(
+        &mut self,
+        t: &Table,
+        old_table: &Table,
+        old: &Column,
+        new: &Column,
+        catalog: &Catalog,
+    ) -> bool {
+        let table = t.sql_name();
         let column = quote(&new.name);
-        let key = format!("{} {}", t.name, new.name);
+        let key = format!("{} {}", t.display_name(), new.name);
+        let shown = format!("{}.{}", t.display_name(), new.name);
+        match (&old.identity, &new.identity) {
+            (None, None) => {}
+            (Some(_), None) => self.push(
+                Part::Main,
+                Phase::Columns,
+                format!("{key} 0"),
+                format!("ALTER TABLE {table} ALTER COLUMN {column} DROP IDENTITY;"),
+                format!("drop_identity_{}_{}", t.display_name(), new.name),
+            ),
+            (None, Some(identity)) => self.push(
+                Part::Main,
+                Phase::Columns,
+                format!("{key} 4"),
+                format!(
+                    "ALTER TABLE {table} ALTER COLUMN {column} ADD {};\n{}",
+                    model::compare::describe_identity(identity),
+                    move_past_data(&table, &new.name, identity, &new.data_type)
+                ),
+                format!("add_identity_{}_{}", t.display_name(), new.name),
+            ),
+            (Some(o), Some(n)) if o != n => {
+                let sql = identity_change(&table, &new.name, &new.data_type, o, n);
+                self.push(
+                    Part::Main,
+                    Phase::Columns,
+                    format!("{key} 4"),
+                    sql,
+                    format!("alter_identity_{}_{}", t.display_name(), new.name),
+                );
+            }
+            (Some(_), Some(_)) => {}
+        }
+        match (&old.generated, &new.generated) {
+            (Some(_), None) => {
+                self.push(
+                    Part::Main,
+                    Phase::Columns,
+                    format!("{key} 0"),
+                    format!("ALTER TABLE {table} ALTER COLUMN {column} DROP EXPRESSION;"),
+                    format!("drop_expression_{}_{}", t.display_name(), new.name),
+                );
+                false
+            }
+            // PostgreSQL 15 cannot make a column generated, nor change its expression: the column
+            // is dropped and added again, and what the drop takes along is put back.
+            (None, Some(_)) => self.recreate_column(
+                t,
+                old_table,
+                new,
+                catalog,
+                format!("replaces every value of `{shown}` by its generation expression, rewriting the table under an ACCESS EXCLUSIVE lock"),
+            ),
+            (Some(o), Some(n)) if !same_expression(o, n) => self.recreate_column(
+                t,
+                old_table,
+                new,
+                catalog,
+                format!("recomputes generated column `{shown}` with its new expression, rewriting the table under an ACCESS EXCLUSIVE lock"),
+            ),
+            _ => false,
+        }
+    }
+
+    /// `DROP COLUMN` and `ADD COLUMN` with the new definition, then whatever of the table the
+    /// drop took along that stays (indexes, keys, checks, foreign keys naming the column). `false`
+    /// (with an error) when other tables' foreign keys or the primary key use the column.
+    fn recreate_column(
+        &mut self,
+        t: &Table,
+        old_table: &Table,
+        column: &Column,
+        catalog: &Catalog,
+        why: String,
+    ) -> bool {
+        let shown = format!("{}.{}", t.display_name(), column.name);
+        let name = column.name.as_str();
+        let uses = |cols: &[String]| cols.iter().any(|c| c == name);
+        let referenced = catalog
+            .incoming_foreign_keys(t)
+            .any(|(_, fk)| uses(&fk.ref_columns));
+        if referenced
+            || old_table
+                .primary_key
+                .as_ref()
+                .is_some_and(|pk| uses(&pk.columns))
+        {
+            self.error(format!(
+                "`{shown}` would have to be dropped and added again, but it is part of the primary key or referenced by a foreign key"
+            ));
+            return true;
+        }
+        let mut statements = vec![
+            format!("ALTER TABLE {} DROP COLUMN {};", t.sql_name(), quote(name)),
+            format!(
+                "ALTER TABLE {} ADD COLUMN {};",
+                t.sql_name(),
+                sql::column_definition(column, 0)
+            ),
+        ];
+        statements.extend(sql::comment_on_column(t, column));
+        for u in &t.uniques {
+            if uses(&u.columns) && old_table.uniques.iter().any(|o| o.columns == u.columns) {
+                statements.push(format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({});",
+                    t.sql_name(),
+                    quote(&u.name),
+                    u.columns
+                        .iter()
+                        .map(|c| quote(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        for c in &t.checks {
+            if mentions(&c.expression, name)
+                && old_table
+                    .checks
+                    .iter()
+                    .any(|o| o.expression == c.expression)
+            {
+                statements.push(format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({});",
+                    t.sql_name(),
+                    quote(&c.name),
+                    c.expression
+                ));
+            }
+        }
+        for ix in &t.indexes {
+            let on_column = ix.keys.iter().any(|k| {
+                k.column == name || k.expression.as_deref().is_some_and(|e| mentions(e, name))
+            }) || uses(&ix.include)
+                || ix.predicate.as_deref().is_some_and(|p| mentions(p, name));
+            if on_column && old_table.indexes.iter().any(|o| same_index_def(o, ix)) {
+                statements.push(sql::create_index(t, ix));
+            }
+        }
+        for fk in &t.foreign_keys {
+            if uses(&fk.columns) && old_table.foreign_keys.iter().any(|o| same_fk_def(o, fk)) {
+                statements.push(sql::add_foreign_key(t, fk));
+            }
+        }
+        self.push_destructive(
+            Phase::Columns,
+            format!("{} {} 1", t.display_name(), name),
+            statements.join("\n"),
+            format!("recreate_{}_{}", t.display_name(), name),
+            why,
+        );
+        true
+    }
+
+    fn alter_column(
+        &mut self,
+        t: &Table,
+        old_table: &Table,
+        old: &Column,
+        new: &Column,
+        catalog: &Catalog,
+    ) {
+        if self.identity_and_generation(t, old_table, old, new, catalog) {
+            // Dropped and added again with its new definition: nothing else to change.
+            return;
+        }
+        let table = t.sql_name();
+        let column = quote(&new.name);
+        let key = format!("{} {}", t.display_name(), new.name);
         if old.data_type != new.data_type {
             let mut statements = Vec::new();
             if old.default.is_some() {
@@ -747,7 +1013,7 @@ impl Differ {
                     "ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {default};"
                 ));
             }
-            let summary = format!("alter_{}_{}_type", t.name, new.name);
+            let summary = format!("alter_{}_{}_type", t.display_name(), new.name);
             if is_widening(&old.data_type, &new.data_type) {
                 self.push(
                     Part::Main,
@@ -764,7 +1030,10 @@ impl Differ {
                     summary,
                     format!(
                         "changes `{}.{}` from `{}` to `{}`, which may not hold every value",
-                        t.name, new.name, old.data_type, new.data_type
+                        t.display_name(),
+                        new.name,
+                        old.data_type,
+                        new.data_type
                     ),
                 );
             }
@@ -780,7 +1049,7 @@ impl Differ {
                 Phase::Columns,
                 format!("{key} 2"),
                 sql,
-                format!("default_{}_{}", t.name, new.name),
+                format!("default_{}_{}", t.display_name(), new.name),
             );
         }
         if old.nullable && !new.nullable {
@@ -808,7 +1077,7 @@ impl Differ {
                 Phase::Columns,
                 format!("{key} 3"),
                 sql,
-                format!("require_{}_{}", t.name, new.name),
+                format!("require_{}_{}", t.display_name(), new.name),
             );
         } else if !old.nullable && new.nullable {
             self.push(
@@ -816,7 +1085,7 @@ impl Differ {
                 Phase::Columns,
                 format!("{key} 3"),
                 format!("ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL;"),
-                format!("allow_null_{}_{}", t.name, new.name),
+                format!("allow_null_{}_{}", t.display_name(), new.name),
             );
         }
         if old.comment != new.comment || old.sensitivity != new.sensitivity {
@@ -829,7 +1098,7 @@ impl Differ {
                     "COMMENT ON COLUMN {table}.{column} IS {};",
                     text.as_deref().map_or("NULL".to_string(), quote_literal)
                 ),
-                format!("comment_{}_{}", t.name, new.name),
+                format!("comment_{}_{}", t.display_name(), new.name),
             );
         }
     }
@@ -838,10 +1107,10 @@ impl Differ {
         self.push(
             Part::Main,
             Phase::Renames,
-            format!("2 {} {from}", t.name),
+            format!("2 {} {from}", t.display_name()),
             format!(
                 "ALTER TABLE {} RENAME CONSTRAINT {} TO {};",
-                quote(&t.name),
+                t.sql_name(),
                 quote(from),
                 quote(to)
             ),
@@ -850,7 +1119,7 @@ impl Differ {
     }
 
     fn constraints(&mut self, old: &Table, new: &Table) {
-        let key = |name: &str| format!("{} {name}", new.name);
+        let key = |name: &str| format!("{} {name}", new.display_name());
         match (&old.primary_key, &new.primary_key) {
             (Some(o), Some(n)) if o.columns == n.columns => {
                 if o.name != n.name {
@@ -875,7 +1144,7 @@ impl Differ {
                         key(&n.name),
                         format!(
                             "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({});",
-                            quote(&new.name),
+                            new.sql_name(),
                             quote(&n.name),
                             cols.join(", ")
                         ),
@@ -906,7 +1175,7 @@ impl Differ {
                     key(&u.name),
                     format!(
                         "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({});",
-                        quote(&new.name),
+                        new.sql_name(),
                         quote(&u.name),
                         cols.join(", ")
                     ),
@@ -934,7 +1203,7 @@ impl Differ {
                 let sql = format!(
                     "ALTER TABLE {t} ADD CONSTRAINT {n} CHECK ({}) NOT VALID;\nALTER TABLE {t} VALIDATE CONSTRAINT {n};",
                     c.expression,
-                    t = quote(&new.name),
+                    t = new.sql_name(),
                     n = quote(&c.name)
                 );
                 self.push(
@@ -954,10 +1223,10 @@ impl Differ {
                 Some(n) if n.name != ix.name => self.push(
                     Part::Main,
                     Phase::Renames,
-                    format!("3 {}", ix.name),
+                    format!("3 {}", model::display_name(&new.schema, &ix.name)),
                     format!(
                         "ALTER INDEX {} RENAME TO {};",
-                        quote(&ix.name),
+                        sql_name(&new.schema, &ix.name),
                         quote(&n.name)
                     ),
                     format!("rename_{}", ix.name),
@@ -967,8 +1236,11 @@ impl Differ {
                 None => self.push(
                     Part::ConcurrentIndexes,
                     Phase::DropConstraints,
-                    format!("{} {}", new.name, ix.name),
-                    format!("DROP INDEX CONCURRENTLY IF EXISTS {};", quote(&ix.name)),
+                    format!("{} {}", new.display_name(), ix.name),
+                    format!(
+                        "DROP INDEX CONCURRENTLY IF EXISTS {};",
+                        sql_name(&new.schema, &ix.name)
+                    ),
                     format!("drop_{}", ix.name),
                 ),
             }
@@ -983,7 +1255,7 @@ impl Differ {
                 self.push(
                     Part::ConcurrentIndexes,
                     Phase::Indexes,
-                    format!("{} {}", new.name, ix.name),
+                    format!("{} {}", new.display_name(), ix.name),
                     sql,
                     format!("add_{}", ix.name),
                 );
@@ -997,8 +1269,8 @@ impl Differ {
                 self.push(
                     Part::Main,
                     Phase::DropTriggers,
-                    format!("{} {}", new.name, tr.name),
-                    format!("DROP TRIGGER {} ON {};", quote(&tr.name), quote(&new.name)),
+                    format!("{} {}", new.display_name(), tr.name),
+                    format!("DROP TRIGGER {} ON {};", quote(&tr.name), new.sql_name()),
                     format!("drop_{}", tr.name),
                 );
             }
@@ -1008,7 +1280,7 @@ impl Differ {
                 self.push(
                     Part::Main,
                     Phase::Triggers,
-                    format!("{} {}", new.name, tr.name),
+                    format!("{} {}", new.display_name(), tr.name),
                     sql::create_trigger(new, tr),
                     format!("add_{}", tr.name),
                 );
@@ -1025,14 +1297,14 @@ impl Differ {
             format!(
                 "{} NOT VALID;\nALTER TABLE {} VALIDATE CONSTRAINT {};",
                 add.trim_end_matches(';'),
-                quote(&t.name),
+                t.sql_name(),
                 quote(&fk.name)
             )
         };
         self.push(
             Part::Main,
             Phase::ForeignKeys,
-            format!("{} {}", t.name, fk.name),
+            format!("{} {}", t.display_name(), fk.name),
             sql,
             format!("add_{}", fk.name),
         );
@@ -1082,6 +1354,107 @@ fn same_fk_def(a: &ForeignKey, b: &ForeignKey) -> bool {
         && a.on_update == b.on_update
 }
 
+/// Whether an expression printed by the deparser names `column` (identifiers are words there).
+fn mentions(expression: &str, column: &str) -> bool {
+    expression
+        .split(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '"'))
+        .any(|word| word.trim_matches('"') == column)
+}
+
+/// Whether two generation expressions are the same one, however PostgreSQL printed them.
+fn same_expression(a: &str, b: &str) -> bool {
+    a == b || model::compare::comparable_expression(a) == model::compare::comparable_expression(b)
+}
+
+/// The SQL that turns identity `old` of a column into `new`. `SET` clauses change the mode and
+/// options in place, keeping the sequence where it is; an option going back to PostgreSQL's
+/// default (or `CYCLE` off) cannot be said that way in terms the replay follows, so the identity
+/// is dropped and added again and its new sequence moved past the values already in the table.
+/// `SELECT setval(...)`: the identity sequence of a column that already holds values moved
+/// past them (the largest for an ascending sequence, the smallest for a descending one), when
+/// that value lies within the sequence's bounds; a no-op on an empty table. Replayed as a
+/// statement that changes nothing modelled.
+fn move_past_data(
+    table: &str,
+    raw_column: &str,
+    identity: &model::Identity,
+    data_type: &DataType,
+) -> String {
+    let o = &identity.options;
+    let (type_min, type_max) = data_type.integer_range();
+    let increment = o.increment.unwrap_or(1);
+    let ascending = increment > 0;
+    let min = o.min_value.unwrap_or(if ascending { 1 } else { type_min });
+    let max = o.max_value.unwrap_or(if ascending { type_max } else { -1 });
+    let start = o.start.unwrap_or(if ascending { min } else { max });
+    let column = quote(raw_column);
+    let (extreme, low, high) = if ascending {
+        ("max", start, max)
+    } else {
+        ("min", min, start)
+    };
+    format!(
+        "SELECT setval(pg_get_serial_sequence({}, {}), {extreme}({column})) FROM {table} HAVING {extreme}({column}) BETWEEN {low} AND {high};",
+        quote_literal(table),
+        quote_literal(raw_column),
+    )
+}
+
+fn identity_change(
+    table: &str,
+    raw_column: &str,
+    data_type: &DataType,
+    old: &model::Identity,
+    new: &model::Identity,
+) -> String {
+    let column = &quote(raw_column);
+    let (o, n) = (&old.options, &new.options);
+    let back_to_default = [
+        (o.start, n.start),
+        (o.increment, n.increment),
+        (o.min_value, n.min_value),
+        (o.max_value, n.max_value),
+        (o.cache, n.cache),
+    ]
+    .iter()
+    .any(|(before, after)| before.is_some() && after.is_none())
+        || (o.cycle && !n.cycle);
+    if back_to_default {
+        return format!(
+            "ALTER TABLE {table} ALTER COLUMN {column} DROP IDENTITY;\n\
+             ALTER TABLE {table} ALTER COLUMN {column} ADD {};\n{}",
+            model::compare::describe_identity(new),
+            move_past_data(table, raw_column, new, data_type)
+        );
+    }
+    let mut clauses = Vec::new();
+    if old.always != new.always {
+        clauses.push(if new.always {
+            "SET GENERATED ALWAYS".to_string()
+        } else {
+            "SET GENERATED BY DEFAULT".to_string()
+        });
+    }
+    for (name, before, after) in [
+        ("START WITH", o.start, n.start),
+        ("INCREMENT BY", o.increment, n.increment),
+        ("MINVALUE", o.min_value, n.min_value),
+        ("MAXVALUE", o.max_value, n.max_value),
+        ("CACHE", o.cache, n.cache),
+    ] {
+        if let Some(value) = after.filter(|_| before != after) {
+            clauses.push(format!("SET {name} {value}"));
+        }
+    }
+    if n.cycle && !o.cycle {
+        clauses.push("SET CYCLE".to_string());
+    }
+    format!(
+        "ALTER TABLE {table} ALTER COLUMN {column} {};",
+        clauses.join(" ")
+    )
+}
+
 fn same_index_def(a: &Index, b: &Index) -> bool {
     a.method == b.method
         && a.unique == b.unique
@@ -1090,14 +1463,14 @@ fn same_index_def(a: &Index, b: &Index) -> bool {
         && a.predicate == b.predicate
 }
 
-fn rename_column_in(catalog: &mut Catalog, table: &str, before: &str, after: &str) {
+fn rename_column_in(catalog: &mut Catalog, table: &QualifiedName, before: &str, after: &str) {
     let rename = |cols: &mut Vec<String>| {
         cols.iter_mut()
             .filter(|c| *c == before)
             .for_each(|c| *c = after.to_string())
     };
     for t in &mut catalog.tables {
-        if t.name == table {
+        if t.is(table) {
             t.columns
                 .iter_mut()
                 .filter(|c| c.name == before)
@@ -1118,7 +1491,7 @@ fn rename_column_in(catalog: &mut Catalog, table: &str, before: &str, after: &st
             }
         }
         for fk in &mut t.foreign_keys {
-            if fk.ref_table.is(DEFAULT_SCHEMA, table) {
+            if fk.ref_table == *table {
                 rename(&mut fk.ref_columns);
             }
         }

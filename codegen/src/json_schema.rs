@@ -24,26 +24,76 @@ pub const PATH: &str = "schema.schema.json";
 
 /// A plain lower-case SQL identifier, as the loader requires for every name.
 const IDENTIFIER_PATTERN: &str = "^[a-z_][a-z0-9_]*$";
+/// A table or enum name: `name` (in `public`) or `schema.name`.
+const QUALIFIED_PATTERN: &str = r"^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$";
 
 /// The `schema.yaml` file: the whole database.
 #[derive(JsonSchema)]
 #[schemars(
     title = "schema.yaml",
-    description = "The PostgreSQL schema as code: enum types and tables. Documented in docs/schema-format.md; `cargo run -p codegen` turns it into migrations and docs.",
+    description = "The PostgreSQL schema as code: schemas, enum types and tables. Documented in docs/schema-format.md; `cargo run -p codegen` turns it into migrations and docs.",
     deny_unknown_fields
 )]
 struct SchemaFile {
-    /// PostgreSQL enum types (`CREATE TYPE name AS ENUM`): each enum's name and its labels, in sort order.
-    #[schemars(extend("propertyNames" = identifier_names()))]
+    /// Schemas besides `public` (`CREATE SCHEMA`): a list of names, or a mapping of names to `{ comment }`. Tables and enums in them are written `schema.name`.
+    schemas: Option<Schemas>,
+    /// PostgreSQL enum types (`CREATE TYPE name AS ENUM`): each enum's name (`schema.name` outside public) and its labels, in sort order.
+    #[schemars(extend("propertyNames" = qualified_names()))]
     enums: Option<BTreeMap<String, EnumLabels>>,
     /// Database roles the tables grant privileges to (NOLOGIN groups, created when missing; never dropped, since roles are cluster-wide).
     #[schemars(extend("propertyNames" = identifier_names()))]
     roles: Option<BTreeMap<String, Role>>,
-    /// The tables, by name. Columns are created in the order they are written.
+    /// The tables, by name (`schema.name` for a table outside public; the schema must be declared under `schemas`). Columns are created in the order they are written.
     #[schemars(
-        extend("propertyNames" = identifier_names(), "minProperties" = 1)
+        extend("propertyNames" = qualified_names(), "minProperties" = 1)
     )]
     tables: BTreeMap<String, Table>,
+}
+
+/// The schemas besides `public`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Schemas {
+    /// Their names: `[storage, auth]`.
+    Names(#[schemars(extend("uniqueItems" = true))] Vec<SchemaName>),
+    /// Their names with settings: `{ storage: { comment: ... }, auth: }`.
+    #[schemars(extend("propertyNames" = identifier_names()))]
+    Settings(BTreeMap<String, SchemaValue>),
+}
+
+/// A schema's settings, or nothing (`auth:`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum SchemaValue {
+    Spec(SchemaSpec),
+    Nothing(Nothing),
+}
+
+/// An empty value (`key:` alone). Spelled `enum: [null]` so that [`strip_null`], which removes
+/// the `null` that optional fields would otherwise allow, leaves it.
+struct Nothing;
+
+impl JsonSchema for Nothing {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Nothing".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "enum": [null], "description": "No settings." })
+    }
+}
+
+/// A schema's name: a plain identifier, not `public` or one PostgreSQL reserves.
+#[derive(JsonSchema)]
+#[schemars(inline)]
+struct SchemaName(#[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))] String);
+
+/// A schema's settings.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct SchemaSpec {
+    /// `COMMENT ON SCHEMA`.
+    comment: Option<String>,
 }
 
 /// A database role.
@@ -168,14 +218,14 @@ enum Column {
     /// The column's type alone: `uuid`, `text`, `varchar(255)`, `integer`, `numeric(10,2)`, `timestamptz`, `jsonb`, an enum from `enums`, or `T[]`. The column is NOT NULL.
     Type(String),
     /// A column with options.
-    Spec(ColumnSpec),
+    Spec(Box<ColumnSpec>),
 }
 
 /// A column with options.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct ColumnSpec {
-    /// A PostgreSQL type (`uuid`, `text`, `varchar(255)`, `integer`, `bigint`, `numeric(10,2)`, `boolean`, `timestamptz`, `jsonb`, `inet`, ...), an enum from `enums`, or `T[]`. `serial` types are refused: use `uuid` with `default: gen_random_uuid()`.
+    /// A PostgreSQL type (`uuid`, `text`, `varchar(255)`, `integer`, `bigint`, `numeric(10,2)`, `boolean`, `timestamptz`, `jsonb`, `inet`, ...), an enum from `enums` (`schema.name` outside public), or `T[]`. `serial` types are refused: use `uuid` with `default: gen_random_uuid()`, or an integer with `identity`.
     #[serde(rename = "type")]
     data_type: String,
     /// Allow NULL.
@@ -189,8 +239,8 @@ struct ColumnSpec {
     /// A unique constraint on this column (named `<table>_<col>_key`).
     #[schemars(extend("default" = false))]
     unique: Option<bool>,
-    /// A foreign key: `table` (its primary key) or `table.column` (a unique column). Types must match exactly.
-    #[schemars(regex(pattern = r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$"))]
+    /// A foreign key: `table` (its primary key) or `table.column` (a unique column); outside public `schema.table` or `schema.table.column` (two parts name a table when the schema is declared). Types must match exactly.
+    #[schemars(regex(pattern = r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*){0,2}$"))]
     references: Option<String>,
     /// What happens to this row when the referenced row is deleted.
     on_delete: Option<FkAction>,
@@ -212,6 +262,51 @@ struct ColumnSpec {
     /// The column's previous name, when it was renamed: the next migration renames it (`ALTER TABLE ... RENAME COLUMN`) instead of dropping it and adding a new one. Once a migration has made the rename, the hint has no further effect.
     #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
     renamed_from: Option<String>,
+    /// An identity column (`GENERATED ... AS IDENTITY`): `always`, `by default`, or a mapping with `generated` and sequence options. The column must be `smallint`, `integer` or `bigint`; it is NOT NULL and has no `default`.
+    identity: Option<IdentitySpec>,
+    /// A stored generated column (`GENERATED ALWAYS AS (expression) STORED`): the SQL expression computing it from the row's other columns. No `default`, no `identity`.
+    generated: Option<String>,
+}
+
+/// How an identity column is generated.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum IdentitySpec {
+    /// `always` or `by default`, with PostgreSQL's default sequence options.
+    Mode(IdentityMode),
+    /// The mode and sequence options; options left out are PostgreSQL's defaults.
+    Options(IdentityOptions),
+}
+
+/// `GENERATED ALWAYS` refuses explicit values (unless `OVERRIDING SYSTEM VALUE`); `BY DEFAULT` takes them.
+#[derive(JsonSchema)]
+enum IdentityMode {
+    #[serde(rename = "always")]
+    Always,
+    #[serde(rename = "by default")]
+    ByDefault,
+}
+
+/// An identity's mode and sequence options.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct IdentityOptions {
+    /// `always` or `by default`.
+    generated: IdentityMode,
+    /// The first value (default: `min` ascending, `max` descending).
+    start: Option<i64>,
+    /// The step (default 1; negative for a descending sequence).
+    increment: Option<i64>,
+    /// The smallest value (default 1 ascending, the type's minimum descending).
+    min: Option<i64>,
+    /// The largest value (default the type's maximum ascending, -1 descending).
+    max: Option<i64>,
+    /// How many values a session reserves at once (default 1).
+    #[schemars(range(min = 1))]
+    cache: Option<i64>,
+    /// Start over at the other end instead of failing when the sequence runs out.
+    #[schemars(extend("default" = false))]
+    cycle: Option<bool>,
 }
 
 /// A SQL expression; a bare number or boolean is taken as written.
@@ -279,10 +374,10 @@ struct Index {
     /// A unique index (btree only).
     #[schemars(extend("default" = false))]
     unique: Option<bool>,
-    /// A SQL predicate making this a partial index; it then needs an explicit `name`.
+    /// A SQL predicate making this a partial index.
     #[serde(rename = "where")]
     predicate: Option<String>,
-    /// The index name. Derived names are `<table>_<cols>_idx`, `<table>_<cols>_<method>_idx` for non-btree methods, `<table>_<cols>_uidx` for unique indexes.
+    /// The index name. Derived names are `<table>_<cols>_idx`, `<table>_<cols>_<method>_idx` for non-btree methods, `<table>_<cols>_uidx` for unique indexes; a partial index whose derived name another index of the table has gets it numbered (`_idx1`, `_idx2`, ...).
     #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
     name: Option<String>,
 }
@@ -294,8 +389,8 @@ struct ForeignKey {
     /// The referencing columns of this table.
     #[schemars(length(min = 1))]
     columns: Vec<String>,
-    /// The referenced table.
-    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    /// The referenced table (`schema.table` outside public).
+    #[schemars(regex(pattern = QUALIFIED_PATTERN))]
     references: String,
     /// The referenced columns (default: the referenced table's primary key).
     ref_columns: Option<Vec<String>>,
@@ -311,6 +406,11 @@ struct ForeignKey {
 /// The `propertyNames` of every mapping keyed by a name: plain identifiers of at most 63 bytes.
 fn identifier_names() -> Value {
     serde_json::json!({ "pattern": IDENTIFIER_PATTERN, "maxLength": 63 })
+}
+
+/// The `propertyNames` of the mappings keyed by table or enum names: `name` or `schema.name`.
+fn qualified_names() -> Value {
+    serde_json::json!({ "pattern": QUALIFIED_PATTERN, "maxLength": 127 })
 }
 
 /// The JSON Schema, as a JSON value.

@@ -59,9 +59,10 @@ enum Command {
         /// set). Without one, only schema.yaml and the migrations are compared.
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
-        /// The database schema to read (the runner's own `codegen` schema is never compared).
-        #[arg(long, default_value = "public")]
-        db_schema: String,
+        /// The database schemas to read (repeat, or separate with commas); by default `public`
+        /// and the schemas schema.yaml declares. The runner's own `codegen` schema is never read.
+        #[arg(long, value_delimiter = ',')]
+        db_schema: Vec<String>,
         /// `text` for people, `json` for tools (shape documented in the README).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -72,9 +73,10 @@ enum Command {
         /// Defaults to the DATABASE_URL environment variable.
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
         database_url: String,
-        /// The database schema to read.
-        #[arg(long, default_value = "public")]
-        db_schema: String,
+        /// The database schemas to read (repeat, or separate with commas); by default every
+        /// schema but PostgreSQL's own, an extension's and the runner's `codegen`.
+        #[arg(long, value_delimiter = ',')]
+        db_schema: Vec<String>,
     },
 }
 
@@ -97,7 +99,8 @@ enum DbAction {
     History,
     /// Print the last applied migration.
     Current,
-    /// Drop everything in the database's public schema and apply every migration again.
+    /// Drop everything in the database's public schema (and the other schemas the migrations
+    /// create) and apply every migration again.
     Reset {
         /// Required: this deletes all data.
         #[arg(long)]
@@ -379,10 +382,13 @@ fn connect(url: &str) -> Result<postgres::Client, String> {
     pgconn::connect(url).map_err(|e| format!("error: {e}"))
 }
 
-/// Reads the live schema, printing what the catalog leaves out as notes on stderr.
-fn read_database(url: &str, db_schema: &str) -> Result<model::Catalog, String> {
+/// The schema the migration runner keeps its history table in: never part of the schema.
+const RUNNER_SCHEMA: &str = "codegen";
+
+/// Reads the live schemas, printing what the catalog leaves out as notes on stderr.
+fn read_database(url: &str, schemas: &introspect::Schemas) -> Result<model::Catalog, String> {
     let mut client = connect(url)?;
-    let introspection = introspect::introspect_with_notes(&mut client, db_schema)
+    let introspection = introspect::introspect_schemas(&mut client, schemas)
         .map_err(|e| format!("error: {}: {e}", runner::redact(url)))?;
     for note in &introspection.notes {
         eprintln!("note: database: {note}");
@@ -390,10 +396,21 @@ fn read_database(url: &str, db_schema: &str) -> Result<model::Catalog, String> {
     Ok(introspection.catalog)
 }
 
+/// `schema \`public\``, `schemas \`public\`, \`storage\``.
+fn schema_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let noun = if names.len() == 1 {
+        "schema"
+    } else {
+        "schemas"
+    };
+    format!("{noun} {}", quoted.join(", "))
+}
+
 fn drift(
     args: &Args,
     database_url: Option<&str>,
-    db_schema: &str,
+    db_schema: &[String],
     format: Format,
 ) -> Result<ExitCode, String> {
     use codegen::drift::{self, State};
@@ -405,8 +422,22 @@ fn drift(
     let (migrations, _) = read_history(&dir)?;
     let replayed =
         history::replay(&migrations).map_err(|e| format!("error: {}: {e}", dir.display()))?;
+    // What schema.yaml describes: `public` and the schemas it declares, those the database has
+    // (a missing one is drift); or exactly the schemas asked for.
+    let (schemas, wanted) = if db_schema.is_empty() {
+        let mut names = vec![model::DEFAULT_SCHEMA.to_string()];
+        names.extend(yaml.schemas.iter().map(|s| s.name.clone()));
+        (introspect::Schemas::Existing(names.clone()), names)
+    } else {
+        let names: Vec<String> = db_schema
+            .iter()
+            .filter(|s| *s != RUNNER_SCHEMA)
+            .cloned()
+            .collect();
+        (introspect::Schemas::Only(names.clone()), names)
+    };
     let live = match database_url {
-        Some(url) => Some((url, read_database(url, db_schema)?)),
+        Some(url) => Some((url, read_database(url, &schemas)?)),
         None => None,
     };
     let yaml_label = args
@@ -438,7 +469,7 @@ fn drift(
         states.push((
             State {
                 name: "database".to_string(),
-                source: format!("schema `{db_schema}` of {}", runner::redact(url)),
+                source: format!("{} of {}", schema_list(&wanted), runner::redact(url)),
             },
             catalog,
         ));
@@ -457,16 +488,28 @@ fn drift(
 
 fn introspect_database(
     url: &str,
-    db_schema: &str,
+    db_schema: &[String],
     out: Option<&PathBuf>,
 ) -> Result<ExitCode, String> {
-    let catalog = read_database(url, db_schema)?;
-    let written = introspect::yaml::to_schema_yaml(
-        &catalog,
-        &format!("the `{db_schema}` schema of a PostgreSQL database"),
-    );
-    for warning in &written.warnings {
-        eprintln!("warning: {warning}");
+    let (schemas, source) = if db_schema.is_empty() {
+        (
+            introspect::Schemas::All {
+                except: vec![RUNNER_SCHEMA.to_string()],
+            },
+            format!(
+                "every schema of a PostgreSQL database but the migration runner's `{RUNNER_SCHEMA}`"
+            ),
+        )
+    } else {
+        (
+            introspect::Schemas::Only(db_schema.to_vec()),
+            format!("the {} of a PostgreSQL database", schema_list(db_schema)),
+        )
+    };
+    let catalog = read_database(url, &schemas)?;
+    let written = introspect::yaml::to_schema_yaml(&catalog, &source);
+    for message in written.messages() {
+        eprintln!("warning: {message}");
     }
     match &written.round_trip {
         Ok(differences) if differences.is_empty() => {}

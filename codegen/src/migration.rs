@@ -48,7 +48,8 @@ pub struct PlanOptions {
 pub enum PlanError {
     /// The target cannot be reached safely; each message says why.
     Refused(Vec<String>),
-    /// Changes that can lose data, refused without `--allow-destructive`.
+    /// Changes that can lose data (or rewrite a whole table under an exclusive lock), refused
+    /// without `--allow-destructive`.
     Destructive(Vec<String>),
     /// The plan did not replay to the target: a codegen bug.
     Internal(String),
@@ -67,7 +68,7 @@ impl std::fmt::Display for PlanError {
             PlanError::Destructive(changes) => {
                 writeln!(
                     f,
-                    "error: the change would lose data; refusing without --allow-destructive:"
+                    "error: the change would lose data or rewrite a table under an exclusive lock; refusing without --allow-destructive:"
                 )?;
                 for c in changes {
                     writeln!(f, "  - {c}")?;
@@ -101,7 +102,10 @@ pub fn plan(
     if !destructive.is_empty() && !options.allow_destructive {
         return Err(PlanError::Destructive(destructive));
     }
-    let from_nothing = from.tables.is_empty() && from.enums.is_empty() && from.functions.is_empty();
+    let from_nothing = from.tables.is_empty()
+        && from.enums.is_empty()
+        && from.functions.is_empty()
+        && from.schemas.is_empty();
     let name = match &options.name {
         Some(name) => sanitize(name),
         None if from_nothing => "initial".to_string(),
@@ -203,6 +207,9 @@ pub fn plan(
 /// Where two catalogs first differ, for internal errors.
 fn first_difference(actual: &Catalog, expected: &Catalog) -> String {
     let (a, e) = (actual.normalized(), expected.normalized());
+    if a.schemas != e.schemas {
+        return format!("schemas: got {:?}, expected {:?}", a.schemas, e.schemas);
+    }
     if a.enums != e.enums {
         return format!("enums: got {:?}, expected {:?}", a.enums, e.enums);
     }
@@ -210,20 +217,20 @@ fn first_difference(actual: &Catalog, expected: &Catalog) -> String {
         return "functions differ".to_string();
     }
     for t in &e.tables {
-        match a.table(&t.name) {
-            None => return format!("table {} is missing", t.name),
+        let shown = t.display_name();
+        match a.table_named(&t.qualified_name()) {
+            None => return format!("table {shown} is missing"),
             Some(at) if at != t => {
                 for c in &t.columns {
                     if at.column(&c.name) != Some(c) {
                         return format!(
-                            "{}.{}: got {:?}, expected {c:?}",
-                            t.name,
+                            "{shown}.{}: got {:?}, expected {c:?}",
                             c.name,
                             at.column(&c.name)
                         );
                     }
                 }
-                return format!("table {}: got {at:?}, expected {t:?}", t.name);
+                return format!("table {shown}: got {at:?}, expected {t:?}");
             }
             Some(_) => {}
         }
@@ -262,6 +269,7 @@ pub fn initial(catalog: &Catalog) -> Migration {
 
 fn phase_title(phase: Phase) -> &'static str {
     match phase {
+        Phase::Schemas => "Schemas",
         Phase::Renames => "Renames",
         Phase::Types => "Enum types",
         Phase::Roles => "Roles (cluster-wide; created when missing, never dropped)",
@@ -280,6 +288,7 @@ fn phase_title(phase: Phase) -> &'static str {
         Phase::Comments => "Comments",
         Phase::Grants => "Privileges",
         Phase::Cleanup => "Cleanup",
+        Phase::DropSchemas => "Schemas to drop",
     }
 }
 

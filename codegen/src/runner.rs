@@ -374,19 +374,43 @@ impl Runner {
         })
     }
 
-    /// Drops everything in the public schema and the history, then applies every migration.
+    /// Drops everything in the public schema, the other schemas the migrations create, and the
+    /// history, then applies every migration.
     pub fn reset(&mut self) -> Result<Vec<String>, String> {
+        let mut drops = String::new();
+        for schema in self.created_schemas() {
+            drops.push_str(&format!(
+                "DROP SCHEMA IF EXISTS {} CASCADE;\n",
+                model::ident::quote(&schema)
+            ));
+        }
         self.locked(|r| {
             r.client
-                .batch_execute(
-                    "DROP SCHEMA public CASCADE;
+                .batch_execute(&format!(
+                    "{drops}DROP SCHEMA public CASCADE;
                      CREATE SCHEMA public AUTHORIZATION pg_database_owner;
                      GRANT USAGE ON SCHEMA public TO PUBLIC;
-                     TRUNCATE codegen.migrations;",
-                )
+                     TRUNCATE codegen.migrations;"
+                ))
                 .map_err(|e| Self::sql_error("cannot reset the database", &e))
         })?;
         self.upgrade()
+    }
+
+    /// Every schema besides `public` that some migration creates (a later one may drop it again;
+    /// the database may hold any state in between), sorted.
+    fn created_schemas(&self) -> Vec<String> {
+        let mut catalog = model::Catalog::default();
+        let mut names: Vec<String> = Vec::new();
+        for m in &self.migrations {
+            if model::replay::replay_script(&mut catalog, &m.up).is_err() {
+                break;
+            }
+            names.extend(catalog.schemas.iter().map(|s| s.name.clone()));
+        }
+        names.sort();
+        names.dedup();
+        names
     }
 }
 

@@ -75,9 +75,9 @@ const NOT_RAW: &[&str] = &["self", "super", "crate", "Self", "_"];
 pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
     let names = Names::new(catalog);
     let mut tables: Vec<&Table> = catalog.tables.iter().collect();
-    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    tables.sort_by(|a, b| a.display_name().cmp(&b.display_name()));
     let mut enums: Vec<&EnumType> = catalog.enums.iter().collect();
-    enums.sort_by(|a, b| a.name.cmp(&b.name));
+    enums.sort_by_key(|e| enum_key(e));
 
     let mut modules: Vec<(String, Vec<String>)> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
@@ -89,15 +89,18 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
         files.push(rust_file("src/enums.rs", enums_file(&enums, &names)));
         modules.push((
             "enums".to_owned(),
-            enums.iter().map(|e| names.enum_type(&e.name)).collect(),
+            enums
+                .iter()
+                .map(|e| names.enum_type(&enum_key(e)))
+                .collect(),
         ));
     }
     for table in tables {
         match table_file(table, catalog, &names) {
             Ok(tokens) => {
-                let module = names.module(&table.name);
+                let module = names.module(table);
                 files.push(rust_file(&format!("src/{module}.rs"), tokens));
-                let ty = names.table_type(&table.name);
+                let ty = names.table_type(&table.display_name());
                 let mut exports = vec![ty.clone()];
                 if derives_repository(table, catalog).is_ok() {
                     exports.push(format!("New{ty}"));
@@ -105,7 +108,7 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
                 }
                 modules.push((module, exports));
             }
-            Err(why) => skipped.push(format!("`{}`: {why}", table.name)),
+            Err(why) => skipped.push(format!("`{}`: {why}", table.display_name())),
         }
     }
     files.push(GeneratedFile {
@@ -198,21 +201,28 @@ impl Names {
         let mut taken: BTreeSet<String> =
             RESERVED_TYPE_NAMES.iter().map(|s| s.to_string()).collect();
         let mut enums: Vec<&EnumType> = catalog.enums.iter().collect();
-        enums.sort_by(|a, b| a.name.cmp(&b.name));
+        enums.sort_by_key(|e| enum_key(e));
         let mut enum_names = Vec::new();
         for e in enums {
             let name = unique(pascal(&e.name), "Enum", &mut taken);
-            enum_names.push((e.name.clone(), name));
+            enum_names.push((enum_key(e), name));
         }
+        // Tables of `public` first, so that a table of another schema with the same name is the
+        // one that gets a suffix.
         let mut tables: Vec<&Table> = catalog.tables.iter().collect();
-        tables.sort_by(|a, b| a.name.cmp(&b.name));
+        tables.sort_by_key(|t| {
+            (
+                !t.qualified_name().is_public(),
+                t.display_name().into_owned(),
+            )
+        });
         let mut table_names = Vec::new();
         for t in tables {
             let name = unique(pascal(&singular(&t.name)), "Row", &mut taken);
             // The companions must be free too.
             taken.insert(format!("New{name}"));
             taken.insert(format!("{name}Patch"));
-            table_names.push((t.name.clone(), name));
+            table_names.push((t.display_name().into_owned(), name));
         }
         Names {
             tables: table_names,
@@ -228,13 +238,26 @@ impl Names {
         lookup(&self.enums, name)
     }
 
-    fn module(&self, table: &str) -> String {
-        if table == "enums" || KEYWORDS.contains(&table) || NOT_RAW.contains(&table) {
-            format!("{table}_table")
+    /// The module of a table: its name, prefixed with its schema outside `public`
+    /// (`storage_objects`).
+    fn module(&self, table: &Table) -> String {
+        let name = if table.qualified_name().is_public() {
+            table.name.clone()
         } else {
-            table.to_owned()
+            format!("{}_{}", table.schema, table.name)
+        };
+        if name == "enums" || KEYWORDS.contains(&name.as_str()) || NOT_RAW.contains(&name.as_str())
+        {
+            format!("{name}_table")
+        } else {
+            name
         }
     }
+}
+
+/// How an enum is looked up among the names: `status`, `auth.factor_type`.
+fn enum_key(e: &EnumType) -> String {
+    e.qualified_name().display().into_owned()
 }
 
 fn lookup(pairs: &[(String, String)], key: &str) -> String {
@@ -332,7 +355,7 @@ fn doc_lines(text: &str) -> Vec<TokenStream> {
 
 fn enums_file(enums: &[&EnumType], names: &Names) -> TokenStream {
     let items = enums.iter().map(|e| {
-        let ty = ident(&names.enum_type(&e.name));
+        let ty = ident(&names.enum_type(&enum_key(e)));
         let pg_name = &e.name;
         let mut taken = BTreeSet::new();
         let variants: Vec<Ident> = e
@@ -422,7 +445,7 @@ fn rust_type(data_type: &DataType, names: &Names, in_array: bool) -> Result<Toke
             ));
         }
         DataType::Enum(name) => {
-            let ty = ident(&names.enum_type(&name.name));
+            let ty = ident(&names.enum_type(&name.display()));
             quote!(crate::enums::#ty)
         }
         DataType::Array(element) => {
@@ -444,6 +467,12 @@ fn rust_type(data_type: &DataType, names: &Names, in_array: bool) -> Result<Toke
 
 /// Whether the table gets `#[derive(Repository)]`, or why not.
 fn derives_repository(table: &Table, _catalog: &Catalog) -> Result<(), String> {
+    if !table.qualified_name().is_public() {
+        return Err(format!(
+            "the table is in schema `{}`, and the repositories address tables in `public` only",
+            table.schema
+        ));
+    }
     if table.name == AUDIT_TABLE {
         return Err(
             "the audit trail is append-only and written by the repositories themselves".to_owned(),
@@ -475,6 +504,12 @@ fn column_doc(column: &Column, table: &Table) -> Vec<TokenStream> {
     }
     if let Some(default) = &column.default {
         facts.push(format!("default `{default}`"));
+    }
+    if let Some(identity) = &column.identity {
+        facts.push(format!("`{}`", model::compare::describe_identity(identity)));
+    }
+    if let Some(expression) = &column.generated {
+        facts.push(format!("generated as `{expression}`"));
     }
     if table
         .primary_key
@@ -524,7 +559,12 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
         if repository.is_ok() {
             let is_pk = pk_column.as_deref() == Some(column.name.as_str());
             let soft_delete = table.flags.soft_delete && column.name == SOFT_DELETE_COLUMN;
-            let read_only = timestamps && TIMESTAMP_COLUMNS.contains(&column.name.as_str());
+            // The database computes identity and generated columns: like the timestamps, they are
+            // read, never written by the repository (a generated column refuses any value, an
+            // identity `ALWAYS` one any but `OVERRIDING SYSTEM VALUE`).
+            let computed = column.identity.is_some() || column.generated.is_some();
+            let read_only = (timestamps && TIMESTAMP_COLUMNS.contains(&column.name.as_str()))
+                || (computed && !is_pk);
             // The repository may draw such a key itself (and so audit the insert without reading
             // its result); any other default is left to the database.
             let random_uuid = is_pk && column.default.as_deref() == Some(RANDOM_UUID_DEFAULT);
@@ -570,8 +610,8 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
         });
     }
 
-    let ty = ident(&names.table_type(&table.name));
-    let table_name = &table.name;
+    let ty = ident(&names.table_type(&table.display_name()));
+    let table_name = &table.display_name().into_owned();
     let mut doc = table.comment.clone().unwrap_or_default();
     if !doc.is_empty() {
         doc.push_str("\n\n");

@@ -4,9 +4,29 @@ use model::annotations;
 use model::compliance::DEFINER_SEARCH_PATH;
 use model::ident::{quote, quote_literal};
 use model::{
-    Column, EnumType, FkAction, ForeignKey, Function, Index, IndexMethod, PUBLIC, Privilege, Table,
-    Trigger, sql_name,
+    Column, EnumType, FkAction, ForeignKey, Function, Index, IndexMethod, PUBLIC, Privilege,
+    Schema, Table, Trigger, sql_name,
 };
+
+pub fn create_schema(s: &Schema) -> String {
+    format!("CREATE SCHEMA {};", quote(&s.name))
+}
+
+pub fn comment_on_schema(s: &Schema) -> String {
+    format!(
+        "COMMENT ON SCHEMA {} IS {};",
+        quote(&s.name),
+        s.comment
+            .as_deref()
+            .map_or("NULL".to_string(), quote_literal)
+    )
+}
+
+/// Without `CASCADE`: the diff drops what the schema held first, so anything left is something
+/// schema.yaml does not describe, and the drop had better fail than take it along.
+pub fn drop_schema(s: &Schema) -> String {
+    format!("DROP SCHEMA {};", quote(&s.name))
+}
 
 pub fn create_enum(e: &EnumType) -> String {
     let values: Vec<String> = e

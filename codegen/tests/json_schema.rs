@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use model::yaml::{
-    COLUMN_KEYS, FOREIGN_KEY_KEYS, INDEX_KEYS, RETENTION_KEYS, ROLE_KEYS, TABLE_KEYS, TOP_KEYS,
+    COLUMN_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, RETENTION_KEYS, ROLE_KEYS,
+    SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
 };
 use serde_json::Value;
 
@@ -55,6 +56,11 @@ fn keys_are_exactly_the_loaders_keys() {
         properties(&schema, Some("ForeignKey")),
         sorted(FOREIGN_KEY_KEYS)
     );
+    assert_eq!(properties(&schema, Some("SchemaSpec")), sorted(SCHEMA_KEYS));
+    assert_eq!(
+        properties(&schema, Some("IdentityOptions")),
+        sorted(IDENTITY_KEYS)
+    );
     // Unknown keys are refused at every level, as the loader does.
     for definition in [
         None,
@@ -62,6 +68,8 @@ fn keys_are_exactly_the_loaders_keys() {
         Some("ColumnSpec"),
         Some("Index"),
         Some("ForeignKey"),
+        Some("SchemaSpec"),
+        Some("IdentityOptions"),
     ] {
         let object = match definition {
             None => &schema,

@@ -191,3 +191,39 @@ tables:
         "{lib}"
     );
 }
+
+#[test]
+fn identity_and_generated_columns_are_never_written_and_other_schemas_get_no_repository() {
+    let catalog = load(
+        "schemas: [storage]\ntables:\n  orders:\n    columns:\n      id: { type: uuid, primary_key: true, default: gen_random_uuid() }\n      number: { type: bigint, identity: always }\n      price: integer\n      quantity: integer\n      total: { type: integer, generated: \"price * quantity\" }\n  storage.orders:\n    columns:\n      id: { type: bigint, primary_key: true, identity: by default }\n",
+    );
+    let files = rust::generate(&catalog);
+    let orders = file(&files, "rust/src/orders.rs");
+    assert!(
+        orders.contains("#[repo(read_only)]\n    pub number: i64,"),
+        "{orders}"
+    );
+    assert!(
+        orders.contains("#[repo(read_only)]\n    pub total: i32,"),
+        "{orders}"
+    );
+    assert!(
+        orders.contains("`GENERATED ALWAYS AS IDENTITY`"),
+        "{orders}"
+    );
+    assert!(
+        orders.contains("generated as `price * quantity`"),
+        "{orders}"
+    );
+    let storage = file(&files, "rust/src/storage_orders.rs");
+    assert!(storage.contains("pub struct OrderRow {"), "{storage}");
+    assert!(
+        storage.contains(
+            "No repository: the table is in schema `storage`, and the repositories address tables in `public` only."
+        ),
+        "{storage}"
+    );
+    let lib = file(&files, "rust/src/lib.rs");
+    assert!(lib.contains("pub mod storage_orders;"), "{lib}");
+    assert!(lib.contains("pub use storage_orders::OrderRow;"), "{lib}");
+}

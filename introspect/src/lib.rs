@@ -1,17 +1,29 @@
-//! Introspection: one schema of a live PostgreSQL database, read from `pg_catalog` into the
-//! [`Catalog`] every other tool uses.
+//! Introspection: a live PostgreSQL database read from `pg_catalog` into the [`Catalog`] every
+//! other tool uses.
 //!
-//! The catalog read here compares equal to the one `schema.yaml` loads into and to the one the
-//! committed migrations replay into (see `model::compare`): names are the database's, flags
-//! PostgreSQL has no syntax for (pii, phi, soft_delete) are decoded from the comments with
-//! [`model::annotations`], types are parsed from `format_type` spellings with
-//! [`DataType::parse`], and expressions are printed by PostgreSQL (`pg_get_expr`) and then put in
-//! canonical form with [`model::expr::canonical`].
+//! Every schema but PostgreSQL's own is read ([`Schemas::All`]), or the schemas given
+//! ([`Schemas::Only`]); objects that belong to an extension are the extension's and are left
+//! out. The catalog read here is the one the SQL that built the database replays into (see
+//! `model::replay`) and the one `schema.yaml` loads into: names are the database's, flags
+//! PostgreSQL has no syntax for (pii, phi, soft_delete, ...) are decoded from the comments with
+//! [`model::annotations`], built-in types are parsed from their `format_type` spelling with
+//! [`DataType::parse`] (a type the model has no variant for is [`DataType::Other`] with that
+//! spelling), user types are resolved by oid, expressions are printed by PostgreSQL
+//! (`pg_get_expr`) and put in canonical form with [`model::expr::canonical`], and sequence
+//! options are kept only where they are not PostgreSQL's default
+//! ([`SequenceOptions::without_defaults`]). Every query runs with `search_path` set to `public`
+//! alone, so PostgreSQL prints objects of other schemas qualified, as the SQL `codegen` writes
+//! names them.
 //!
-//! What the catalog cannot represent is never guessed at. Objects outside the model (views,
-//! sequences, expression indexes, functions with arguments, statement-level triggers, ...) are
-//! left out and listed in [`Introspection::notes`]; a column whose type the model has no
-//! [`DataType`] for is an error, because the catalog would be wrong without it.
+//! As in the replay, what PostgreSQL copies onto partitions (the indexes, keys, foreign keys,
+//! checks and triggers of a partitioned table) belongs to the partitioned table only.
+//!
+//! What the catalog cannot represent is never guessed at: it is left out and listed in
+//! [`Introspection::notes`] (foreign tables, range and base types, aggregates, SQL-standard
+//! function bodies, trigger arguments, `WHEN` conditions and column lists, constraint triggers,
+//! triggers on views, the operators of exclusion constraints, the name of an extension's index
+//! method, column collations, `NULLS FIRST` ordering, deferrable, `NOT VALID`, `NO INHERIT`,
+//! `NULLS NOT DISTINCT` and `MATCH FULL` constraints, disabled triggers and invalid indexes).
 //!
 //! [`yaml`] writes an introspected catalog back as a `schema.yaml`.
 
@@ -22,8 +34,8 @@ use std::fmt;
 
 use model::annotations::{parse_column_comment, parse_table_comment};
 use model::catalog::*;
-use model::expr::canonical;
-use model::types::{DataType, TypeError};
+use model::expr::{canonical, canonical_statement};
+use model::types::DataType;
 use postgres::{GenericClient, Row, Transaction};
 
 /// Why introspection failed.
@@ -34,11 +46,8 @@ pub enum IntrospectError {
         query: &'static str,
         error: postgres::Error,
     },
-    /// The schema to introspect does not exist.
+    /// A schema to introspect does not exist.
     NoSuchSchema(String),
-    /// The database holds something the catalog has no way to represent, such as a column of a
-    /// type `DataType` does not cover.
-    Unsupported { object: String, reason: String },
 }
 
 impl fmt::Display for IntrospectError {
@@ -60,9 +69,6 @@ impl fmt::Display for IntrospectError {
             IntrospectError::NoSuchSchema(schema) => {
                 write!(f, "the database has no schema named `{schema}`")
             }
-            IntrospectError::Unsupported { object, reason } => {
-                write!(f, "{object}: {reason}")
-            }
         }
     }
 }
@@ -71,7 +77,7 @@ impl std::error::Error for IntrospectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             IntrospectError::Query { error, .. } => Some(error),
-            _ => None,
+            IntrospectError::NoSuchSchema(_) => None,
         }
     }
 }
@@ -81,55 +87,90 @@ impl std::error::Error for IntrospectError {
 pub struct Introspection {
     pub catalog: Catalog,
     /// One line per object or property the catalog does not model and that was therefore not
-    /// read (`view `active_cases` is not modelled`), in a stable order.
+    /// read (`foreign table `remote_cases` is not modelled`), in a stable order.
     pub notes: Vec<String>,
 }
 
+/// Which schemas to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schemas {
+    /// Every schema except PostgreSQL's own (`pg_catalog`, `information_schema`, `pg_toast`,
+    /// temporary schemas), the ones an extension created, and the ones listed (for instance the
+    /// migration runner's `codegen`).
+    All { except: Vec<String> },
+    /// These schemas (each must exist); `public` only when listed.
+    Only(Vec<String>),
+    /// Those of these schemas the database has (drift detection reads what `schema.yaml`
+    /// declares: a missing schema is a difference, not an error).
+    Existing(Vec<String>),
+}
+
+impl Schemas {
+    /// Every schema but PostgreSQL's own and an extension's.
+    pub fn all() -> Schemas {
+        Schemas::All { except: Vec::new() }
+    }
+
+    /// One schema.
+    pub fn only(schema: &str) -> Schemas {
+        Schemas::Only(vec![schema.to_string()])
+    }
+}
+
 /// Reads `schema` (usually `public`) of the connected database into a catalog. What the catalog
-/// does not model is left out silently; use [`introspect_with_notes`] to hear about it.
+/// does not model is left out silently; use [`introspect_schemas`] to hear about it.
 pub fn introspect(
     client: &mut impl GenericClient,
     schema: &str,
 ) -> Result<Catalog, IntrospectError> {
-    introspect_with_notes(client, schema).map(|i| i.catalog)
+    introspect_schemas(client, &Schemas::only(schema)).map(|i| i.catalog)
 }
 
 /// Reads `schema` into a catalog, with a note for everything left out.
-///
-/// All queries run in one transaction (a savepoint when `client` is already in one) that is
-/// rolled back at the end; `search_path` is set to `schema` inside it only, so that PostgreSQL
-/// prints the schema's types and functions unqualified, as the schema's own SQL writes them.
 pub fn introspect_with_notes(
     client: &mut impl GenericClient,
     schema: &str,
 ) -> Result<Introspection, IntrospectError> {
+    introspect_schemas(client, &Schemas::only(schema))
+}
+
+/// Reads the chosen schemas into a catalog, with a note for everything left out.
+///
+/// All queries run in one transaction (a savepoint when `client` is already in one) that is
+/// rolled back at the end; `search_path` is set to `public` inside it only.
+pub fn introspect_schemas(
+    client: &mut impl GenericClient,
+    schemas: &Schemas,
+) -> Result<Introspection, IntrospectError> {
     let mut tx = client.transaction().map_err(query("BEGIN"))?;
-    let exists = tx
-        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
-        .map_err(query("find the schema"))?;
-    if exists.is_none() {
-        return Err(IntrospectError::NoSuchSchema(schema.to_string()));
-    }
-    tx.execute(
-        "SELECT set_config('search_path', quote_ident($1), true)",
-        &[&schema],
-    )
-    .map_err(query("set search_path"))?;
+    let selected = select_schemas(&mut tx, schemas)?;
+    tx.execute("SELECT set_config('search_path', 'public', true)", &[])
+        .map_err(query("set search_path"))?;
     let mut reader = Reader {
         tx: &mut tx,
-        schema,
+        schemas: selected,
         catalog: Catalog::default(),
         notes: Vec::new(),
+        types: HashMap::new(),
         tables: HashMap::new(),
+        views: HashMap::new(),
+        sequences: HashMap::new(),
     };
+    reader.types()?;
+    reader.namespaces()?;
+    reader.extensions()?;
     reader.enums()?;
+    reader.domains()?;
+    reader.composite_types()?;
     reader.other_types()?;
     reader.functions()?;
     reader.relations()?;
     reader.columns()?;
+    reader.sequences()?;
     reader.constraints()?;
     reader.indexes()?;
     reader.triggers()?;
+    reader.view_definitions()?;
     let Reader {
         catalog, mut notes, ..
     } = reader;
@@ -143,6 +184,47 @@ fn query(name: &'static str) -> impl Fn(postgres::Error) -> IntrospectError {
     move |error| IntrospectError::Query { query: name, error }
 }
 
+/// Schemas PostgreSQL keeps for itself.
+const SYSTEM_SCHEMA: &str = "(n.nspname IN ('pg_catalog', 'information_schema', 'pg_toast')
+     OR n.nspname LIKE 'pg\\_temp\\_%' OR n.nspname LIKE 'pg\\_toast\\_temp\\_%')";
+
+/// The names of the schemas to read, sorted.
+fn select_schemas(
+    tx: &mut Transaction<'_>,
+    schemas: &Schemas,
+) -> Result<Vec<String>, IntrospectError> {
+    match schemas {
+        Schemas::All { except } => {
+            let sql = format!(
+                "SELECT n.nspname::text FROM pg_namespace n
+                  WHERE NOT {SYSTEM_SCHEMA} AND NOT (n.nspname = ANY($1)) AND {}
+                  ORDER BY 1",
+                not_extension_member("pg_namespace", "n.oid")
+            );
+            let rows = tx
+                .query(&sql, &[except])
+                .map_err(query("list the schemas"))?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        }
+        Schemas::Only(names) | Schemas::Existing(names) => {
+            let rows = tx
+                .query(
+                    "SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1)",
+                    &[names],
+                )
+                .map_err(query("find the schemas"))?;
+            let mut found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+            if let Schemas::Only(_) = schemas
+                && let Some(missing) = names.iter().find(|n| !found.contains(n))
+            {
+                return Err(IntrospectError::NoSuchSchema(missing.clone()));
+            }
+            found.sort();
+            Ok(found)
+        }
+    }
+}
+
 /// Excludes objects that belong to an extension (`pg_trgm`'s functions, for instance): they are
 /// the extension's, not the schema's.
 const NOT_EXTENSION_MEMBER: &str = "NOT EXISTS (SELECT 1 FROM pg_depend dep
@@ -154,43 +236,226 @@ fn not_extension_member(class: &str, oid: &str) -> String {
         .replace("{oid}", oid)
 }
 
+/// A row of `pg_type`, for resolving the types of columns, arguments and attributes.
+#[derive(Debug, Clone)]
+struct TypeRow {
+    schema: String,
+    name: String,
+    typtype: String,
+    category: String,
+    element: u32,
+    /// A domain's base type and its `format_type` spelling (with the domain's modifier).
+    base: u32,
+    base_formatted: String,
+}
+
 struct Reader<'a, 't> {
     tx: &'a mut Transaction<'t>,
-    schema: &'a str,
+    /// The schemas read, sorted.
+    schemas: Vec<String>,
     catalog: Catalog,
     notes: Vec<String>,
+    /// Every type of the database, by oid.
+    types: HashMap<u32, TypeRow>,
     /// Table oid -> index into `catalog.tables`.
     tables: HashMap<u32, usize>,
+    /// View oid -> index into `catalog.views`.
+    views: HashMap<u32, usize>,
+    /// Sequence oid -> index into `catalog.sequences`.
+    sequences: HashMap<u32, usize>,
 }
 
 impl Reader<'_, '_> {
+    /// Runs a query whose `$1` is the list of schemas read.
     fn rows(&mut self, name: &'static str, sql: &str) -> Result<Vec<Row>, IntrospectError> {
-        self.tx.query(sql, &[&self.schema]).map_err(query(name))
+        self.tx.query(sql, &[&self.schemas]).map_err(query(name))
     }
 
     fn note(&mut self, text: String) {
         self.notes.push(text);
     }
 
+    fn types(&mut self) -> Result<(), IntrospectError> {
+        let sql = "SELECT t.oid, n.nspname::text, t.typname::text, t.typtype::text,
+                    t.typcategory::text, t.typelem, t.typbasetype,
+                    coalesce(format_type(t.typbasetype, t.typtypmod), '')
+               FROM pg_type t
+               JOIN pg_namespace n ON n.oid = t.typnamespace";
+        let rows = self.tx.query(sql, &[]).map_err(query("types"))?;
+        for row in rows {
+            self.types.insert(
+                row.get(0),
+                TypeRow {
+                    schema: row.get(1),
+                    name: row.get(2),
+                    typtype: row.get(3),
+                    category: row.get(4),
+                    element: row.get(5),
+                    base: row.get(6),
+                    base_formatted: row.get(7),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The model type of type `oid`, spelled `formatted` by `format_type` (with the column's
+    /// modifier): arrays by their element, enums, domains (with their base) and composite types
+    /// (a table's row type too) by name, built-in types parsed from their spelling, anything else
+    /// a named type.
+    fn resolve(&self, oid: u32, formatted: &str) -> DataType {
+        let Some(t) = self.types.get(&oid) else {
+            return builtin(formatted);
+        };
+        if t.category == "A" && t.element != 0 {
+            let element = formatted.strip_suffix("[]").unwrap_or(formatted);
+            return DataType::Array(Box::new(self.resolve(t.element, element)));
+        }
+        let name = || QualifiedName::new(&t.schema, &t.name);
+        match t.typtype.as_str() {
+            "e" => DataType::Enum(name()),
+            "d" => DataType::Domain {
+                name: name(),
+                base: Box::new(self.resolve(t.base, &t.base_formatted)),
+            },
+            "c" => DataType::Composite(name()),
+            _ => builtin(formatted),
+        }
+    }
+
+    fn namespaces(&mut self) -> Result<(), IntrospectError> {
+        let sql = "SELECT n.nspname::text, obj_description(n.oid, 'pg_namespace')
+               FROM pg_namespace n
+              WHERE n.nspname = ANY($1) AND n.nspname <> 'public'
+              ORDER BY 1";
+        for row in self.rows("schemas", sql)? {
+            self.catalog.schemas.push(Schema {
+                name: row.get(0),
+                comment: row.get(1),
+            });
+        }
+        Ok(())
+    }
+
+    fn extensions(&mut self) -> Result<(), IntrospectError> {
+        let sql = "SELECT e.extname::text, n.nspname::text
+               FROM pg_extension e
+               JOIN pg_namespace n ON n.oid = e.extnamespace
+              WHERE n.nspname = ANY($1) AND e.extname <> 'plpgsql'
+              ORDER BY 1";
+        for row in self.rows("extensions", sql)? {
+            self.catalog.extensions.push(Extension {
+                name: row.get(0),
+                schema: row.get(1),
+            });
+        }
+        Ok(())
+    }
+
     fn enums(&mut self) -> Result<(), IntrospectError> {
         let sql = format!(
-            "SELECT t.typname::text,
+            "SELECT n.nspname::text, t.typname::text,
                     coalesce(array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
                              FILTER (WHERE e.enumlabel IS NOT NULL), '{{}}'::text[]),
                     obj_description(t.oid, 'pg_type')
                FROM pg_type t
                JOIN pg_namespace n ON n.oid = t.typnamespace
                LEFT JOIN pg_enum e ON e.enumtypid = t.oid
-              WHERE n.nspname = $1 AND t.typtype = 'e' AND {}
-              GROUP BY t.oid, t.typname
-              ORDER BY t.typname",
+              WHERE n.nspname = ANY($1) AND t.typtype = 'e' AND {}
+              GROUP BY t.oid, n.nspname, t.typname
+              ORDER BY 1, 2",
             not_extension_member("pg_type", "t.oid")
         );
         for row in self.rows("enum types", &sql)? {
             self.catalog.enums.push(EnumType {
-                schema: self.schema.to_string(),
-                name: row.get(0),
-                values: row.get(1),
+                schema: row.get(0),
+                name: row.get(1),
+                values: row.get(2),
+                comment: row.get(3),
+            });
+        }
+        Ok(())
+    }
+
+    fn domains(&mut self) -> Result<(), IntrospectError> {
+        let sql = format!(
+            "SELECT t.oid, n.nspname::text, t.typname::text, t.typnotnull,
+                    pg_get_expr(t.typdefaultbin, 0), obj_description(t.oid, 'pg_type'),
+                    ARRAY(SELECT c.conname::text FROM pg_constraint c
+                           WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.conname),
+                    ARRAY(SELECT pg_get_expr(c.conbin, 0) FROM pg_constraint c
+                           WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.conname)
+               FROM pg_type t
+               JOIN pg_namespace n ON n.oid = t.typnamespace
+              WHERE n.nspname = ANY($1) AND t.typtype = 'd' AND {}
+              ORDER BY 2, 3",
+            not_extension_member("pg_type", "t.oid")
+        );
+        for row in self.rows("domains", &sql)? {
+            let oid: u32 = row.get(0);
+            let base = match self.types.get(&oid) {
+                Some(t) => self.resolve(t.base, &t.base_formatted),
+                None => DataType::Unknown,
+            };
+            let default: Option<String> = row.get(4);
+            let names: Vec<String> = row.get(6);
+            let expressions: Vec<String> = row.get(7);
+            let checks = names
+                .into_iter()
+                .zip(expressions)
+                .map(|(name, expression)| CheckConstraint {
+                    name,
+                    expression: canonical(&expression),
+                })
+                .collect();
+            self.catalog.domains.push(Domain {
+                schema: row.get(1),
+                name: row.get(2),
+                base,
+                nullable: !row.get::<_, bool>(3),
+                default: default.as_deref().map(canonical),
+                checks,
+                comment: row.get(5),
+            });
+        }
+        Ok(())
+    }
+
+    fn composite_types(&mut self) -> Result<(), IntrospectError> {
+        let sql = format!(
+            "SELECT n.nspname::text, t.typname::text, obj_description(t.oid, 'pg_type'),
+                    ARRAY(SELECT a.attname::text FROM pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                           ORDER BY a.attnum),
+                    ARRAY(SELECT a.atttypid FROM pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                           ORDER BY a.attnum),
+                    ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                           ORDER BY a.attnum)
+               FROM pg_type t
+               JOIN pg_namespace n ON n.oid = t.typnamespace
+               JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
+              WHERE n.nspname = ANY($1) AND t.typtype = 'c' AND {}
+              ORDER BY 1, 2",
+            not_extension_member("pg_type", "t.oid")
+        );
+        for row in self.rows("composite types", &sql)? {
+            let names: Vec<String> = row.get(3);
+            let oids: Vec<u32> = row.get(4);
+            let formatted: Vec<String> = row.get(5);
+            let attributes = names
+                .into_iter()
+                .zip(oids.into_iter().zip(formatted))
+                .map(|(name, (oid, formatted))| CompositeAttribute {
+                    name,
+                    data_type: self.resolve(oid, &formatted),
+                })
+                .collect();
+            self.catalog.composite_types.push(CompositeType {
+                schema: row.get(0),
+                name: row.get(1),
+                attributes,
                 comment: row.get(2),
             });
         }
@@ -199,37 +464,44 @@ impl Reader<'_, '_> {
 
     fn other_types(&mut self) -> Result<(), IntrospectError> {
         let sql = format!(
-            "SELECT t.typname::text,
-                    CASE t.typtype WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type'
-                                   WHEN 'c' THEN 'composite type' ELSE 'base type' END
+            "SELECT n.nspname::text, t.typname::text,
+                    CASE t.typtype WHEN 'r' THEN 'range type' ELSE 'base type' END
                FROM pg_type t
                JOIN pg_namespace n ON n.oid = t.typnamespace
-               LEFT JOIN pg_class c ON c.oid = t.typrelid
-              WHERE n.nspname = $1 AND {}
-                AND (t.typtype IN ('d', 'r') OR (t.typtype = 'b' AND t.typcategory <> 'A')
-                     OR (t.typtype = 'c' AND c.relkind = 'c'))
-              ORDER BY t.typname",
+              WHERE n.nspname = ANY($1) AND {}
+                AND (t.typtype = 'r' OR (t.typtype = 'b' AND t.typcategory <> 'A'))
+              ORDER BY 1, 2",
             not_extension_member("pg_type", "t.oid")
         );
         for row in self.rows("other types", &sql)? {
-            let (name, kind): (String, String) = (row.get(0), row.get(1));
-            self.note(format!("{kind} `{name}` is not modelled"));
+            let (schema, name, kind): (String, String, String) =
+                (row.get(0), row.get(1), row.get(2));
+            self.note(format!(
+                "{kind} `{}` is not modelled; columns of it are read as a named type",
+                display_name(&schema, &name)
+            ));
         }
         Ok(())
     }
 
     fn functions(&mut self) -> Result<(), IntrospectError> {
         let sql = format!(
-            "SELECT p.proname::text, p.pronargs::int4, p.prokind::text, p.proretset,
-                    rt.typname::text, l.lanname::text, p.prosrc,
+            "SELECT n.nspname::text, p.proname::text, p.prokind::text, p.proretset,
+                    p.prorettype, rt.typname::text, format_type(p.prorettype, NULL),
+                    l.lanname::text, p.prosrc, p.probin,
                     -- prosqlbody (BEGIN ATOMIC bodies) exists from PostgreSQL 14 on.
                     (to_jsonb(p) ->> 'prosqlbody') IS NOT NULL,
                     pg_get_function_identity_arguments(p.oid),
+                    coalesce(p.proallargtypes, p.proargtypes::oid[]),
                     ARRAY(SELECT format_type(a.t, NULL)
-                            FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, i)
+                            FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]))
+                                 WITH ORDINALITY AS a(t, i)
                            ORDER BY a.i),
-                    coalesce(p.proargnames::text[], '{{}}'),
-                    p.proargmodes IS NULL AND p.pronargdefaults = 0,
+                    coalesce(p.proargmodes::text[], '{{}}'),
+                    coalesce(p.proargnames, '{{}}'),
+                    ARRAY(SELECT coalesce(pg_get_function_arg_default(p.oid, i), '')
+                            FROM generate_series(1, coalesce(array_length(
+                                 coalesce(p.proallargtypes, p.proargtypes::oid[]), 1), 0)) AS i),
                     p.prosecdef,
                     -- Who may call it besides the owner; a NULL ACL is the default (PUBLIC).
                     ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'public'
@@ -241,137 +513,218 @@ impl Reader<'_, '_> {
                JOIN pg_namespace n ON n.oid = p.pronamespace
                JOIN pg_language l ON l.oid = p.prolang
                JOIN pg_type rt ON rt.oid = p.prorettype
-              WHERE n.nspname = $1 AND {}
-              ORDER BY 1, 9",
+              WHERE n.nspname = ANY($1) AND {}
+              ORDER BY 1, 2, 12",
             not_extension_member("pg_proc", "p.oid")
         );
         for row in self.rows("functions", &sql)? {
-            let name: String = row.get(0);
-            let nargs: i32 = row.get(1);
+            let schema: String = row.get(0);
+            let name: String = row.get(1);
             let kind: String = row.get(2);
             let returns_set: bool = row.get(3);
-            let sql_body: bool = row.get(7);
-            let arguments: String = row.get(8);
-            let types: Vec<String> = row.get(9);
-            let names: Vec<String> = row.get(10);
-            let plain_in: bool = row.get(11);
-            let parsed: Option<Vec<FunctionArgument>> = (names.len() == types.len())
-                .then(|| {
-                    names
-                        .iter()
-                        .zip(&types)
-                        .map(|(name, t)| {
-                            let data_type =
-                                DataType::parse(t, &|n| self.catalog.enum_type(n).is_some())
-                                    .ok()?;
-                            (!name.is_empty()).then(|| FunctionArgument::input(name, data_type))
-                        })
-                        .collect()
-                })
-                .flatten();
-            let skip = if kind != "f" {
-                Some("procedures, aggregates and window functions are")
-            } else if nargs != 0 && (!plain_in || parsed.is_none()) {
-                Some("functions with OUT, VARIADIC, unnamed or defaulted arguments are")
-            } else if returns_set {
-                Some("set-returning functions are")
-            } else if sql_body {
-                Some("SQL-standard function bodies are")
-            } else {
-                None
+            let sql_body: bool = row.get(10);
+            let identity_arguments: String = row.get(11);
+            let shown = display_name(&schema, &name).into_owned();
+            let skip = match kind.as_str() {
+                "a" | "w" => Some("aggregates and window functions are"),
+                _ if sql_body => Some("SQL-standard function bodies are"),
+                _ => None,
             };
-            match skip {
-                Some(why) => self.note(format!(
-                    "function `{name}({arguments})`: {why} not modelled"
-                )),
-                None => self.catalog.functions.push(Function {
-                    schema: self.schema.to_string(),
-                    name,
-                    arguments: parsed.unwrap_or_default(),
-                    // The type's own name (`trigger`, `int4`), as the SQL replay records it.
-                    returns: row.get(4),
-                    language: row.get(5),
-                    body: row.get(6),
-                    security_definer: row.get(12),
-                    execute: row.get(13),
-                }),
+            if let Some(why) = skip {
+                self.note(format!(
+                    "function `{shown}({identity_arguments})`: {why} not modelled"
+                ));
+                continue;
             }
+            let types: Vec<u32> = row.get(12);
+            let formatted: Vec<String> = row.get(13);
+            let modes: Vec<String> = row.get(14);
+            let names: Vec<String> = row.get(15);
+            let defaults: Vec<String> = row.get(16);
+            let mut arguments = Vec::new();
+            for (i, (oid, formatted)) in types.iter().zip(&formatted).enumerate() {
+                let mode = match modes.get(i).map(String::as_str) {
+                    Some("o") => ArgumentMode::Out,
+                    Some("b") => ArgumentMode::InOut,
+                    Some("v") => ArgumentMode::Variadic,
+                    Some("t") => ArgumentMode::Table,
+                    _ => ArgumentMode::In,
+                };
+                arguments.push(FunctionArgument {
+                    name: names.get(i).cloned().unwrap_or_default(),
+                    data_type: self.resolve(*oid, formatted),
+                    mode,
+                    default: defaults
+                        .get(i)
+                        .filter(|d| !d.is_empty())
+                        .map(|d| canonical(d)),
+                });
+            }
+            let return_type: u32 = row.get(4);
+            let return_name: String = row.get(5);
+            let return_formatted: String = row.get(6);
+            let table_columns: Vec<String> = arguments
+                .iter()
+                .filter(|a| a.mode == ArgumentMode::Table)
+                .map(|a| format!("{} {}", model::ident::quote(&a.name), a.data_type))
+                .collect();
+            // As the replay records it: `TABLE(...)`, pseudo-types by name, `SETOF`.
+            let returns = if kind == "p" {
+                String::new()
+            } else if !table_columns.is_empty() {
+                format!("TABLE({})", table_columns.join(", "))
+            } else {
+                let text = if matches!(
+                    return_name.as_str(),
+                    "trigger" | "void" | "record" | "event_trigger" | "internal"
+                ) {
+                    return_name
+                } else {
+                    self.resolve(return_type, &return_formatted).to_string()
+                };
+                if returns_set {
+                    format!("SETOF {text}")
+                } else {
+                    text
+                }
+            };
+            let source: String = row.get(8);
+            let library: Option<String> = row.get(9);
+            self.catalog.functions.push(Function {
+                schema,
+                name,
+                arguments,
+                returns,
+                language: row.get(7),
+                // `AS 'library', 'symbol'` is replayed as the two joined.
+                body: match library {
+                    Some(library) => format!("{library}, {source}"),
+                    None => source,
+                },
+                security_definer: row.get(17),
+                execute: row.get(18),
+            });
         }
         Ok(())
     }
 
     fn relations(&mut self) -> Result<(), IntrospectError> {
         let sql = format!(
-            "SELECT c.oid, c.relname::text, c.relkind::text, c.relispartition,
+            "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relispartition,
                     obj_description(c.oid, 'pg_class'),
-                    EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid),
                     -- Privileges of roles other than the owner, as `role:privilege`.
                     ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'public'
                                       ELSE pg_get_userbyid(a.grantee)::text END
                                  || ':' || lower(a.privilege_type)
                             FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a
-                           WHERE a.grantee <> c.relowner)
+                           WHERE a.grantee <> c.relowner),
+                    CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+                    CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+                    ARRAY(SELECT pn.nspname::text FROM pg_inherits i
+                            JOIN pg_class pc ON pc.oid = i.inhparent
+                            JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+                           WHERE i.inhrelid = c.oid ORDER BY i.inhseqno),
+                    ARRAY(SELECT pc.relname::text FROM pg_inherits i
+                            JOIN pg_class pc ON pc.oid = i.inhparent
+                           WHERE i.inhrelid = c.oid ORDER BY i.inhseqno)
                FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {}
+              WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {}
+                -- An identity column's sequence belongs to the column.
                 AND NOT (c.relkind = 'S' AND EXISTS (
                     SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                       AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
-              ORDER BY c.relname",
+                       AND d.objid = c.oid AND d.deptype = 'i'))
+              ORDER BY 2, 3",
             not_extension_member("pg_class", "c.oid")
         );
-        for row in self.rows("tables", &sql)? {
+        for row in self.rows("relations", &sql)? {
             let oid: u32 = row.get(0);
-            let name: String = row.get(1);
-            let kind: String = row.get(2);
-            let partition: bool = row.get(3);
-            let comment: Option<String> = row.get(4);
-            let inherits: bool = row.get(5);
+            let schema: String = row.get(1);
+            let name: String = row.get(2);
+            let kind: String = row.get(3);
+            let comment: Option<String> = row.get(5);
+            let shown = display_name(&schema, &name).into_owned();
+            match kind.as_str() {
+                "f" => {
+                    self.note(format!("foreign table `{shown}` is not modelled"));
+                    continue;
+                }
+                "S" => {
+                    self.sequences.insert(oid, self.catalog.sequences.len());
+                    self.catalog.sequences.push(Sequence {
+                        schema,
+                        name,
+                        data_type: DataType::BigInt,
+                        options: SequenceOptions::default(),
+                        owned_by: None,
+                    });
+                    continue;
+                }
+                "v" | "m" => {
+                    self.views.insert(oid, self.catalog.views.len());
+                    self.catalog.views.push(View {
+                        schema,
+                        name,
+                        materialized: kind == "m",
+                        columns: Vec::new(),
+                        query: String::new(),
+                        indexes: Vec::new(),
+                        comment,
+                        depends_on: Vec::new(),
+                    });
+                    continue;
+                }
+                _ => {}
+            }
             let acl: Vec<String> = row.get(6);
-            let what = match kind.as_str() {
-                "r" if partition => Some("partition"),
-                "r" => None,
-                "p" => Some("partitioned table"),
-                "v" => Some("view"),
-                "m" => Some("materialized view"),
-                "f" => Some("foreign table"),
-                _ => Some("sequence"),
-            };
-            if let Some(what) = what {
-                self.note(format!("{what} `{name}` is not modelled"));
-                continue;
-            }
-            if inherits {
-                self.note(format!(
-                    "table `{name}`: inheritance is not modelled; its inherited columns are read as its own"
-                ));
-            }
+            let partition_key: Option<String> = row.get(7);
+            let bound: Option<String> = row.get(8);
+            let parent_schemas: Vec<String> = row.get(9);
+            let parent_names: Vec<String> = row.get(10);
+            let parents: Vec<QualifiedName> = parent_schemas
+                .into_iter()
+                .zip(parent_names)
+                .map(|(s, n)| QualifiedName::new(s, n))
+                .collect();
             let (comment, flags) = comment
                 .as_deref()
                 .map(parse_table_comment)
                 .unwrap_or_default();
-            self.tables.insert(oid, self.catalog.tables.len());
-            self.catalog.tables.push(Table {
+            let mut table = Table {
                 comment,
                 flags,
-                ..Table::new(self.schema, name)
-            });
+                ..Table::new(&schema, &name)
+            };
+            if let Some(key) = partition_key {
+                match partition_by(&key) {
+                    Some(p) => table.partition_by = Some(p),
+                    None => self.note(format!(
+                        "table `{shown}`: the partition key `{key}` is not modelled (operator classes or collations)"
+                    )),
+                }
+            }
+            match bound {
+                Some(bound) => {
+                    table.partition_of = parents.first().map(|parent| PartitionOf {
+                        parent: parent.clone(),
+                        bound,
+                    });
+                }
+                None => table.inherits = parents,
+            }
             for entry in &acl {
                 let Some((role, privilege)) = entry.rsplit_once(':') else {
                     continue;
                 };
                 match Privilege::parse(privilege) {
-                    Some(p) => {
-                        if let Some(table) = self.catalog.tables.last_mut() {
-                            table.set_privileges(role, &[p], true);
-                        }
-                    }
+                    Some(p) => table.set_privileges(role, &[p], true),
                     None => self.note(format!(
-                        "table `{}`: privilege `{privilege}` of `{role}` is not modelled",
-                        self.catalog.tables.last().map_or("", |t| t.name.as_str())
+                        "table `{shown}`: privilege `{privilege}` of `{role}` is not modelled"
                     )),
                 }
             }
+            self.tables.insert(oid, self.catalog.tables.len());
+            self.catalog.tables.push(table);
         }
         Ok(())
     }
@@ -381,62 +734,75 @@ impl Reader<'_, '_> {
         self.catalog.tables.get_mut(i)
     }
 
+    fn table_name(&self, oid: u32) -> Option<String> {
+        let i = *self.tables.get(&oid)?;
+        self.catalog
+            .tables
+            .get(i)
+            .map(|t| t.display_name().into_owned())
+    }
+
     fn columns(&mut self) -> Result<(), IntrospectError> {
-        let sql = "SELECT a.attrelid, a.attname::text, format_type(a.atttypid, a.atttypmod),
-                    t.typtype::text, t.typname::text, tn.nspname::text, t.typcategory::text,
-                    et.typtype::text, et.typname::text, etn.nspname::text,
+        let sql = "SELECT a.attrelid, a.attname::text, a.atttypid, format_type(a.atttypid, a.atttypmod),
                     a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid),
                     col_description(a.attrelid, a.attnum), a.attidentity::text,
                     a.attgenerated::text,
-                    a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                    a.attcollation <> 0 AND a.attcollation <> t.typcollation,
+                    s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle
                FROM pg_attribute a
-               JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'r'
+               JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p', 'v', 'm')
                JOIN pg_namespace n ON n.oid = c.relnamespace
                JOIN pg_type t ON t.oid = a.atttypid
-               JOIN pg_namespace tn ON tn.oid = t.typnamespace
-               LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
-               LEFT JOIN pg_namespace etn ON etn.oid = et.typnamespace
                LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-              WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped
+               -- The sequence of an identity column.
+               LEFT JOIN pg_depend dep ON a.attidentity <> ''
+                    AND dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
+                    AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i'
+               LEFT JOIN pg_sequence s ON s.seqrelid = dep.objid
+              WHERE n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
               ORDER BY a.attrelid, a.attnum";
         for row in self.rows("columns", sql)? {
             let oid: u32 = row.get(0);
-            let Some(table_name) = self.table_mut(oid).map(|t| t.name.clone()) else {
+            let name: String = row.get(1);
+            let data_type = self.resolve(row.get(2), &row.get::<_, String>(3));
+            if let Some(&view) = self.views.get(&oid) {
+                self.catalog.views[view]
+                    .columns
+                    .push(ViewColumn { name, data_type });
+                continue;
+            }
+            let Some(table_name) = self.table_name(oid) else {
                 continue;
             };
-            let name: String = row.get(1);
             let object = format!("column `{table_name}.{name}`");
-            let data_type =
-                self.column_type(&row)
-                    .map_err(|reason| IntrospectError::Unsupported {
-                        object: object.clone(),
-                        reason,
-                    })?;
-            let not_null: bool = row.get(10);
-            let expression: Option<String> = row.get(11);
-            let comment: Option<String> = row.get(12);
-            let identity: String = row.get(13);
-            let generated: String = row.get(14);
-            let collated: bool = row.get(15);
-            let default = if generated.trim().is_empty() {
-                expression.as_deref().map(canonical)
+            let not_null: bool = row.get(4);
+            let expression: Option<String> = row.get(5);
+            let comment: Option<String> = row.get(6);
+            let identity: String = row.get(7);
+            let generated: String = row.get(8);
+            let collated: bool = row.get(9);
+            let (default, generated) = if generated.trim().is_empty() {
+                (expression.as_deref().map(canonical), None)
             } else {
-                self.note(format!(
-                    "{object}: generated columns are not modelled; read as a plain column"
-                ));
-                None
+                (None, expression.as_deref().map(canonical))
             };
-            if !identity.trim().is_empty() {
-                self.note(format!(
-                    "{object}: identity columns are not modelled; read without the identity"
-                ));
-            }
-            if default.as_deref().is_some_and(|d| d.contains("nextval(")) {
-                self.note(format!(
-                    "{object}: its default `{}` uses a sequence, which is not modelled",
-                    default.as_deref().unwrap_or_default()
-                ));
-            }
+            let identity = match identity.as_str() {
+                "a" | "d" => {
+                    let options = SequenceOptions {
+                        start: row.get(10),
+                        increment: row.get(11),
+                        min_value: row.get(12),
+                        max_value: row.get(13),
+                        cache: row.get(14),
+                        cycle: row.get::<_, Option<bool>>(15).unwrap_or(false),
+                    };
+                    Some(Identity {
+                        always: identity == "a",
+                        options: options.without_defaults(&data_type),
+                    })
+                }
+                _ => None,
+            };
             if collated {
                 self.note(format!("{object}: column collations are not modelled"));
             }
@@ -448,6 +814,8 @@ impl Reader<'_, '_> {
                 table.columns.push(Column {
                     nullable: !not_null,
                     default,
+                    identity,
+                    generated,
                     comment,
                     sensitivity,
                     ..Column::new(name, data_type)
@@ -457,48 +825,48 @@ impl Reader<'_, '_> {
         Ok(())
     }
 
-    /// The column's type: the schema's enums by name, anything else through `DataType::parse` of
-    /// the `format_type` spelling (`character varying(255)`, `timestamp with time zone`, ...).
-    fn column_type(&self, row: &Row) -> Result<DataType, String> {
-        let formatted: String = row.get(2);
-        let typtype: String = row.get(3);
-        let typname: String = row.get(4);
-        let type_schema: String = row.get(5);
-        let category: String = row.get(6);
-        let element_typtype: Option<String> = row.get(7);
-        let element_name: Option<String> = row.get(8);
-        let element_schema: Option<String> = row.get(9);
-        let enum_in_schema = |name: &str, schema: &str| -> Result<DataType, String> {
-            if schema == self.schema && self.catalog.enum_type(name).is_some() {
-                Ok(DataType::Enum(QualifiedName::new(schema, name)))
-            } else {
-                Err(format!(
-                    "its type is the enum `{schema}.{name}` of another schema (or of an extension), which is not modelled"
-                ))
+    /// Each sequence's type, options and owning column.
+    fn sequences(&mut self) -> Result<(), IntrospectError> {
+        let sql = "SELECT s.seqrelid, s.seqtypid, format_type(s.seqtypid, NULL),
+                    s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+                    tn.nspname::text, tc.relname::text, ta.attname::text
+               FROM pg_sequence s
+               JOIN pg_class c ON c.oid = s.seqrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid
+                    AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'
+               LEFT JOIN pg_class tc ON tc.oid = d.refobjid
+               LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+               LEFT JOIN pg_attribute ta ON ta.attrelid = d.refobjid AND ta.attnum = d.refobjsubid
+              WHERE n.nspname = ANY($1)";
+        for row in self.rows("sequences", sql)? {
+            let oid: u32 = row.get(0);
+            let Some(&at) = self.sequences.get(&oid) else {
+                continue;
+            };
+            let data_type = self.resolve(row.get(1), &row.get::<_, String>(2));
+            let options = SequenceOptions {
+                start: Some(row.get(3)),
+                increment: Some(row.get(4)),
+                min_value: Some(row.get(5)),
+                max_value: Some(row.get(6)),
+                cache: Some(row.get(7)),
+                cycle: row.get(8),
             }
-        };
-        if typtype == "e" {
-            return enum_in_schema(&typname, &type_schema);
-        }
-        if category == "A" && element_typtype.as_deref() == Some("e") {
-            let element = enum_in_schema(
-                element_name.as_deref().unwrap_or_default(),
-                element_schema.as_deref().unwrap_or_default(),
-            )?;
-            return Ok(DataType::Array(Box::new(element)));
-        }
-        if typtype == "d" || element_typtype.as_deref() == Some("d") {
-            return Err(format!(
-                "its type `{formatted}` is a domain, which is not modelled"
-            ));
-        }
-        DataType::parse(&formatted, &|_| false).map_err(|e| match e {
-            TypeError::Unknown(_) => format!("its type `{formatted}` is not modelled"),
-            TypeError::BadModifier(why) => format!("its type `{formatted}` is not modelled: {why}"),
-            TypeError::Unsupported { advice, .. } => {
-                format!("its type `{formatted}` is not modelled: {advice}")
+            .without_defaults(&data_type);
+            let owner: (Option<String>, Option<String>, Option<String>) =
+                (row.get(9), row.get(10), row.get(11));
+            let sequence = &mut self.catalog.sequences[at];
+            sequence.data_type = data_type;
+            sequence.options = options;
+            if let (Some(schema), Some(table), Some(column)) = owner {
+                sequence.owned_by = Some(SequenceOwner {
+                    table: QualifiedName::new(schema, table),
+                    column,
+                });
             }
-        })
+        }
+        Ok(())
     }
 
     fn constraints(&mut self) -> Result<(), IntrospectError> {
@@ -513,23 +881,32 @@ impl Reader<'_, '_> {
                             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
                            ORDER BY k.ord),
                     con.confdeltype::text, con.confupdtype::text,
-                    pg_get_expr(con.conbin, con.conrelid), pg_get_constraintdef(con.oid)
+                    pg_get_expr(con.conbin, con.conrelid), pg_get_constraintdef(con.oid),
+                    con.conparentid <> 0, con.conislocal, c.relispartition
                FROM pg_constraint con
-               JOIN pg_class c ON c.oid = con.conrelid AND c.relkind = 'r'
+               JOIN pg_class c ON c.oid = con.conrelid AND c.relkind IN ('r', 'p')
                JOIN pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_class rc ON rc.oid = con.confrelid
                LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-              WHERE n.nspname = $1
+              WHERE n.nspname = ANY($1)
               ORDER BY con.conrelid, con.conname";
         for row in self.rows("constraints", sql)? {
             let oid: u32 = row.get(0);
-            let Some(table_name) = self.table_mut(oid).map(|t| t.name.clone()) else {
+            let Some(table_name) = self.table_name(oid) else {
                 continue;
             };
             let name: String = row.get(1);
             let kind: String = row.get(2);
             let columns: Vec<String> = row.get(3);
             let definition: String = row.get(10);
+            let cloned: bool = row.get(11);
+            let local: bool = row.get(12);
+            let partition: bool = row.get(13);
+            // What a partitioned table's keys, foreign keys and checks put on its partitions
+            // belongs to the partitioned table.
+            if cloned || (partition && !local) {
+                continue;
+            }
             let object = format!("constraint `{table_name}.{name}`");
             for (marker, what) in [
                 (" DEFERRABLE", "deferrable constraints are"),
@@ -566,14 +943,6 @@ impl Reader<'_, '_> {
                 "f" => {
                     let ref_table: Option<String> = row.get(4);
                     let ref_schema: Option<String> = row.get(5);
-                    if ref_schema.as_deref() != Some(self.schema) {
-                        self.note(format!(
-                            "{object}: it references `{}.{}` in another schema, which is not modelled",
-                            ref_schema.unwrap_or_default(),
-                            ref_table.unwrap_or_default()
-                        ));
-                        continue;
-                    }
                     let action = |code: String| match code.as_str() {
                         "r" => FkAction::Restrict,
                         "c" => FkAction::Cascade,
@@ -598,8 +967,9 @@ impl Reader<'_, '_> {
                 }
                 // PostgreSQL 18 records NOT NULL as constraints too; attnotnull already says it.
                 "n" => {}
+                // Read with the indexes: the model holds an exclusion constraint as its index.
                 "x" => self.note(format!(
-                    "{object}: exclusion constraints are not modelled (`{definition}`)"
+                    "{object}: the operators of exclusion constraints are not modelled; read as its index (`{definition}`)"
                 )),
                 _ => self.note(format!(
                     "{object}: constraint triggers are not modelled (`{definition}`)"
@@ -616,7 +986,7 @@ impl Reader<'_, '_> {
         // is binary-coercible to (text_ops for varchar, enum_ops, array_ops).
         let sql = "SELECT i.indrelid, ic.relname::text, am.amname::text, i.indisunique,
                     i.indnkeyatts::int4, i.indkey::int2[], i.indoption::int2[],
-                    pg_get_expr(i.indpred, i.indrelid), i.indexprs IS NOT NULL, i.indisvalid,
+                    pg_get_expr(i.indpred, i.indrelid), i.indisvalid,
                     pg_get_indexdef(i.indexrelid),
                     ARRAY(SELECT CASE WHEN oc.opcdefault AND (oc.opcintype = a.atttypid OR NOT EXISTS (
                                           SELECT 1 FROM pg_opclass d
@@ -626,31 +996,46 @@ impl Reader<'_, '_> {
                             FROM unnest(i.indclass::oid[], i.indkey::int2[]) WITH ORDINALITY k(opc, attnum, ord)
                             JOIN pg_opclass oc ON oc.oid = k.opc
                             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                           ORDER BY k.ord)
+                           ORDER BY k.ord),
+                    ARRAY(SELECT CASE WHEN k.attnum = 0
+                                      THEN pg_get_indexdef(i.indexrelid, k.ord::int4, true)
+                                      ELSE '' END
+                            FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                           ORDER BY k.ord),
+                    EXISTS (SELECT 1 FROM pg_constraint con
+                             WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                               AND con.contype = 'x')
                FROM pg_index i
                JOIN pg_class ic ON ic.oid = i.indexrelid
-               JOIN pg_class c ON c.oid = i.indrelid AND c.relkind = 'r'
+               JOIN pg_class c ON c.oid = i.indrelid AND c.relkind IN ('r', 'p', 'm')
                JOIN pg_namespace n ON n.oid = c.relnamespace
                JOIN pg_am am ON am.oid = ic.relam
-              WHERE n.nspname = $1
+              WHERE n.nspname = ANY($1)
                 AND NOT EXISTS (SELECT 1 FROM pg_constraint con
                                  WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
-                                   AND con.contype IN ('p', 'u', 'x'))
+                                   AND con.contype IN ('p', 'u'))
+                -- A partition's part of a partitioned table's index belongs to that index.
+                AND NOT EXISTS (SELECT 1 FROM pg_inherits inh WHERE inh.inhrelid = i.indexrelid)
               ORDER BY i.indrelid, ic.relname";
-        // Column names by (table oid, attnum).
+        // Column names by (relation oid, attnum).
         let mut names: HashMap<(u32, i16), String> = HashMap::new();
         let attributes = "SELECT a.attrelid, a.attnum, a.attname::text
                FROM pg_attribute a
-               JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'r'
+               JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p', 'm')
                JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped";
+              WHERE n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped";
         for row in self.rows("index columns", attributes)? {
             names.insert((row.get(0), row.get(1)), row.get(2));
         }
         for row in self.rows("indexes", sql)? {
             let oid: u32 = row.get(0);
-            let Some(table_name) = self.table_mut(oid).map(|t| t.name.clone()) else {
-                continue;
+            let relation = match (self.table_name(oid), self.views.get(&oid)) {
+                (Some(name), _) => name,
+                (None, Some(&v)) => self.catalog.views[v]
+                    .qualified_name()
+                    .display()
+                    .into_owned(),
+                (None, None) => continue,
             };
             let name: String = row.get(1);
             let method_name: String = row.get(2);
@@ -659,23 +1044,17 @@ impl Reader<'_, '_> {
             let attnums: Vec<i16> = row.get(5);
             let options: Vec<i16> = row.get(6);
             let predicate: Option<String> = row.get(7);
-            let has_expressions: bool = row.get(8);
-            let valid: bool = row.get(9);
-            let definition: String = row.get(10);
-            let opclasses: Vec<String> = row.get(11);
-            let object = format!("index `{table_name}.{name}`");
-            if has_expressions || attnums.contains(&0) {
+            let valid: bool = row.get(8);
+            let opclasses: Vec<String> = row.get(10);
+            let expressions: Vec<String> = row.get(11);
+            let exclusion: bool = row.get(12);
+            let object = format!("index `{relation}.{name}`");
+            let method = IndexMethod::of_sql(&method_name);
+            if method == IndexMethod::Other {
                 self.note(format!(
-                    "{object}: expression indexes are not modelled; left out (`{definition}`)"
+                    "{object}: read with an extension's index method; the name `{method_name}` is not modelled"
                 ));
-                continue;
             }
-            let Some(method) = IndexMethod::parse(&method_name) else {
-                self.note(format!(
-                    "{object}: the `{method_name}` index method is not modelled; left out"
-                ));
-                continue;
-            };
             if !valid {
                 self.note(format!(
                     "{object}: the index is invalid (a failed CREATE INDEX CONCURRENTLY?); read anyway"
@@ -693,23 +1072,35 @@ impl Reader<'_, '_> {
                         "{object}: NULLS FIRST/LAST ordering is not modelled; read without it"
                     ));
                 }
-                keys.push(IndexKey {
-                    opclass: opclasses.get(k).filter(|o| !o.is_empty()).cloned(),
-                    descending,
-                    ..IndexKey::on(column(attnum))
+                let opclass = opclasses.get(k).filter(|o| !o.is_empty()).cloned();
+                keys.push(if attnum == 0 {
+                    IndexKey {
+                        column: String::new(),
+                        expression: expressions.get(k).map(|e| canonical(e)),
+                        opclass,
+                        descending,
+                    }
+                } else {
+                    IndexKey {
+                        opclass,
+                        descending,
+                        ..IndexKey::on(column(attnum))
+                    }
                 });
             }
             let include = attnums.iter().skip(key_count).map(|&a| column(a)).collect();
             let index = Index {
                 name,
                 method,
-                unique,
+                unique: unique && !exclusion,
                 keys,
                 include,
                 predicate: predicate.as_deref().map(canonical),
             };
             if let Some(table) = self.table_mut(oid) {
                 table.indexes.push(index);
+            } else if let Some(&v) = self.views.get(&oid) {
+                self.catalog.views[v].indexes.push(index);
             }
         }
         Ok(())
@@ -727,19 +1118,19 @@ impl Reader<'_, '_> {
         let sql = "SELECT tg.tgrelid, tg.tgname::text, tg.tgtype::int4, p.proname::text,
                     pn.nspname::text, tg.tgnargs::int4,
                     coalesce(array_length(tg.tgattr::int2[], 1), 0) > 0, tg.tgqual IS NOT NULL,
-                    tg.tgconstraint <> 0, tg.tgenabled::text, pg_get_triggerdef(tg.oid)
+                    tg.tgconstraint <> 0, tg.tgenabled::text, pg_get_triggerdef(tg.oid),
+                    c.relkind IN ('v', 'm'), n.nspname::text, c.relname::text
                FROM pg_trigger tg
-               JOIN pg_class c ON c.oid = tg.tgrelid AND c.relkind = 'r'
+               JOIN pg_class c ON c.oid = tg.tgrelid
                JOIN pg_namespace n ON n.oid = c.relnamespace
                JOIN pg_proc p ON p.oid = tg.tgfoid
                JOIN pg_namespace pn ON pn.oid = p.pronamespace
-              WHERE n.nspname = $1 AND NOT tg.tgisinternal
+              WHERE n.nspname = ANY($1) AND NOT tg.tgisinternal
+                -- A partitioned table's trigger, as each partition has it, is the table's.
+                AND tg.tgparentid = 0
               ORDER BY tg.tgrelid, tg.tgname";
         for row in self.rows("triggers", sql)? {
             let oid: u32 = row.get(0);
-            let Some(table_name) = self.table_mut(oid).map(|t| t.name.clone()) else {
-                continue;
-            };
             let name: String = row.get(1);
             let tgtype: i32 = row.get(2);
             let function: String = row.get(3);
@@ -750,15 +1141,16 @@ impl Reader<'_, '_> {
             let constraint: bool = row.get(8);
             let enabled: String = row.get(9);
             let definition: String = row.get(10);
-            let object = format!("trigger `{table_name}.{name}`");
-            let unmodelled = if tgtype & INSTEAD != 0 {
-                Some("INSTEAD OF triggers are")
+            let on_view: bool = row.get(11);
+            let relation =
+                display_name(&row.get::<_, String>(12), &row.get::<_, String>(13)).into_owned();
+            let object = format!("trigger `{relation}.{name}`");
+            let unmodelled = if on_view || tgtype & INSTEAD != 0 {
+                Some("triggers on views are")
             } else if nargs != 0 || columns || when {
                 Some("trigger arguments, column lists and WHEN conditions are")
             } else if constraint {
                 Some("constraint triggers are")
-            } else if function_schema != self.schema {
-                Some("triggers calling a function of another schema are")
             } else {
                 None
             };
@@ -766,6 +1158,9 @@ impl Reader<'_, '_> {
                 self.note(format!(
                     "{object}: {why} not modelled; left out (`{definition}`)"
                 ));
+                continue;
+            }
+            if self.table_name(oid).is_none() {
                 continue;
             }
             if enabled == "D" {
@@ -800,5 +1195,150 @@ impl Reader<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Each view's query and the tables and views it reads.
+    fn view_definitions(&mut self) -> Result<(), IntrospectError> {
+        let sql = "SELECT c.oid, pg_get_viewdef(c.oid),
+                    ARRAY(SELECT DISTINCT rn.nspname::text || '.' || rc.relname::text
+                            FROM pg_rewrite r
+                            JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                                 AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid
+                            JOIN pg_class rc ON rc.oid = d.refobjid
+                            JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                           WHERE r.ev_class = c.oid
+                           ORDER BY 1)
+               FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = ANY($1) AND c.relkind IN ('v', 'm')";
+        for row in self.rows("view definitions", sql)? {
+            let oid: u32 = row.get(0);
+            let Some(&at) = self.views.get(&oid) else {
+                continue;
+            };
+            let definition: Option<String> = row.get(1);
+            let depends_on: Vec<String> = row.get(2);
+            let view = &mut self.catalog.views[at];
+            view.query = canonical_statement(definition.as_deref().unwrap_or_default());
+            view.depends_on = depends_on
+                .iter()
+                .filter_map(|q| q.split_once('.'))
+                .map(|(schema, name)| QualifiedName::new(schema, name))
+                .collect();
+        }
+        Ok(())
+    }
+}
+
+/// A built-in type from its `format_type` spelling; one the model has no variant for (`point`,
+/// an extension's `citext`, a range) is a named type with that spelling.
+fn builtin(formatted: &str) -> DataType {
+    DataType::parse(formatted, &|_| false)
+        .unwrap_or_else(|_| DataType::Other(formatted.to_string()))
+}
+
+/// `pg_get_partkeydef` (`RANGE (created_at)`, `LIST (lower(name))`, `HASH (a, ((a + b)))`) as
+/// the replay records `PARTITION BY`: columns by name, expressions in parentheses. `None` for a
+/// key with an operator class or collation.
+fn partition_by(definition: &str) -> Option<PartitionBy> {
+    let (strategy, rest) = definition.trim().split_once(' ')?;
+    let strategy = match strategy {
+        "RANGE" => PartitionStrategy::Range,
+        "LIST" => PartitionStrategy::List,
+        "HASH" => PartitionStrategy::Hash,
+        _ => return None,
+    };
+    let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let mut keys = Vec::new();
+    for item in split_top_level(inner) {
+        let item = item.trim();
+        if item.contains(" COLLATE ") {
+            return None;
+        }
+        let plain = item
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if plain {
+            keys.push(item.to_string());
+        } else if let Some(quoted) = item.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+            keys.push(quoted.replace("\"\"", "\""));
+        } else {
+            let expression = unwrap_parentheses(item);
+            keys.push(format!("({})", canonical(expression)));
+        }
+    }
+    Some(PartitionBy { strategy, keys })
+}
+
+/// `text` without one pair of parentheses around all of it, if it has one.
+fn unwrap_parentheses(text: &str) -> &str {
+    let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) else {
+        return text;
+    };
+    // `(a) + (b)` starts and ends with parentheses that do not enclose it all.
+    let mut depth = 0i32;
+    for c in inner.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return text;
+        }
+    }
+    inner
+}
+
+/// `a, f(b, c), 'x,y'` split at the commas outside parentheses and quotes.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start, mut quote) = (0i32, 0, None::<char>);
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_keys_as_the_replay_records_them() {
+        let key = |text: &str| partition_by(text).map(|p| (p.strategy, p.keys));
+        assert_eq!(
+            key("RANGE (created_at)"),
+            Some((PartitionStrategy::Range, vec!["created_at".to_string()]))
+        );
+        assert_eq!(
+            key("LIST (lower(name))"),
+            Some((PartitionStrategy::List, vec!["(lower(name))".to_string()]))
+        );
+        assert_eq!(
+            key("HASH (a, ((a + b)), \"Odd\")"),
+            Some((
+                PartitionStrategy::Hash,
+                vec!["a".to_string(), "(a + b)".to_string(), "Odd".to_string()]
+            ))
+        );
+        assert_eq!(key("RANGE (name COLLATE \"C\")"), None);
+        assert_eq!(
+            split_top_level("a, f(b, c), 'x,y'"),
+            ["a", " f(b, c)", " 'x,y'"]
+        );
+        assert_eq!(unwrap_parentheses("(a) + (b)"), "(a) + (b)");
     }
 }

@@ -86,21 +86,24 @@ pub fn add_generated_objects(catalog: &mut Catalog, execute: &dyn Fn(&str) -> Ve
     let mut functions = Vec::new();
     for t in &mut catalog.tables {
         if t.flags.append_only {
+            // The guard lives beside its table, so tables of the same name in two schemas
+            // each have their own.
             let name = append_only_name(&t.name);
             functions.push(append_only_function(t, &name));
+            let function = QualifiedName::new(&t.schema, name.clone());
             t.triggers.push(Trigger {
                 name: name.clone(),
                 timing: TriggerTiming::Before,
                 events: vec![TriggerEvent::Update, TriggerEvent::Delete],
                 for_each_row: true,
-                function: QualifiedName::public(name.clone()),
+                function: function.clone(),
             });
             t.triggers.push(Trigger {
                 name: derived_name(&[&t.name], "no_truncate"),
                 timing: TriggerTiming::Before,
                 events: vec![TriggerEvent::Truncate],
                 for_each_row: false,
-                function: QualifiedName::public(name),
+                function,
             });
         }
     }
@@ -173,11 +176,11 @@ fn append_only_function(t: &Table, name: &str) -> Function {
     };
     body.push_str(&format!(
         "    RAISE EXCEPTION '% on {} is not allowed: the table is append-only', TG_OP\n        USING ERRCODE = 'insufficient_privilege',\n              HINT = {};\nEND;\n",
-        t.name.replace('\'', "''"),
+        t.display_name().replace('\'', "''"),
         quote_literal(&purge_hint),
     ));
     Function {
-        schema: DEFAULT_SCHEMA.to_string(),
+        schema: t.schema.clone(),
         name: name.to_string(),
         arguments: Vec::new(),
         returns: "trigger".to_string(),
@@ -204,19 +207,18 @@ fn consent_function(catalog: &Catalog, t: &Table) -> Option<Function> {
         target = target.sql_name(),
         key = quote(&fk.ref_columns[0]),
         granted = granted,
-        table = t.name.replace('\'', "''"),
-        target_text = target.name.replace('\'', "''"),
+        table = t.display_name().replace('\'', "''"),
+        target_text = target.display_name().replace('\'', "''"),
         hint = quote_literal(&format!(
             "Record consent in {}.{} first.",
-            target.name, consent
+            target.display_name(),
+            consent
         )),
     );
-    Some(plpgsql(
-        consent_guard_name(&t.name),
-        Vec::new(),
-        "trigger",
-        body,
-    ))
+    Some(Function {
+        schema: t.schema.clone(),
+        ..plpgsql(consent_guard_name(&t.name), Vec::new(), "trigger", body)
+    })
 }
 
 /// The condition "this row has consent": a true boolean, or the enum label `granted`.
@@ -238,7 +240,7 @@ pub fn consent_granted_predicate(column: &Column) -> Option<String> {
 fn children_first(tables: Vec<&Table>) -> Vec<&Table> {
     let mut ordered: Vec<&Table> = Vec::new();
     let mut remaining = tables;
-    remaining.sort_by(|a, b| a.name.cmp(&b.name));
+    remaining.sort_by(|a, b| a.display_name().cmp(&b.display_name()));
     while !remaining.is_empty() {
         let referenced_by_remaining = |t: &Table, others: &[&Table]| {
             others.iter().any(|o| {
@@ -279,7 +281,7 @@ fn purge_function(catalog: &Catalog) -> Option<Function> {
             t.sql_name(),
             quote(&r.column),
             interval(r),
-            quote_literal(&t.name),
+            quote_literal(&t.display_name()),
         ));
     }
     body.push_str(&format!(
@@ -392,7 +394,7 @@ fn erase_function(catalog: &Catalog) -> Option<Function> {
                     t.sql_name(),
                     quote(column)
                 ));
-                record(&mut body, &t.name, "deleted");
+                record(&mut body, &t.display_name(), "deleted");
             }
             Some(Erasure::Anonymize) => {
                 body.push_str(&anonymize(
@@ -400,7 +402,7 @@ fn erase_function(catalog: &Catalog) -> Option<Function> {
                     None,
                     &format!("{} = ANY (v_ids)", quote(column)),
                 ));
-                record(&mut body, &t.name, "anonymized");
+                record(&mut body, &t.display_name(), "anonymized");
             }
             None => {}
         }
@@ -412,16 +414,16 @@ fn erase_function(catalog: &Catalog) -> Option<Function> {
                 "    DELETE FROM {} WHERE {where_subject};\n",
                 s.table.sql_name()
             ));
-            record(&mut body, &s.table.name, "deleted");
+            record(&mut body, &s.table.display_name(), "deleted");
         }
         _ => {
             body.push_str(&anonymize(s.table, Some(s.key), &where_subject));
-            record(&mut body, &s.table.name, "anonymized");
+            record(&mut body, &s.table.display_name(), "anonymized");
         }
     }
     body.push_str(&format!(
         "    INSERT INTO {AUDIT_TABLE} (event_type, user_id, resource_type, action, details)\n    VALUES ('right_to_erasure', {ERASE_FUNCTION}.actor, {}, 'erase',\n            jsonb_build_object('ids', to_jsonb(v_ids), 'rows', v_rows));\n    RETURN jsonb_build_object('ids', to_jsonb(v_ids), 'rows', v_rows);\nEND;\n",
-        quote_literal(&s.table.name)
+        quote_literal(&s.table.display_name())
     ));
     Some(plpgsql(
         ERASE_FUNCTION.to_string(),
@@ -467,14 +469,14 @@ fn export_function(catalog: &Catalog) -> Option<Function> {
         };
         format!(
             "        {}, (SELECT coalesce(jsonb_agg(to_jsonb(r){key}), '[]'::jsonb) FROM {} AS r WHERE r.{} = ANY (v_ids))",
-            quote_literal(&t.name),
+            quote_literal(&t.display_name()),
             t.sql_name(),
             quote(column)
         )
     };
     let mut parts = vec![rows_of(s.table, s.key)];
     let mut children = subject_children(catalog, &s);
-    children.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    children.sort_by(|a, b| a.0.display_name().cmp(&b.0.display_name()));
     parts.extend(children.iter().map(|(t, column)| rows_of(t, column)));
     body.push_str(&format!(
         "    v_tables := jsonb_build_object(\n{}\n    );\n",
@@ -482,7 +484,7 @@ fn export_function(catalog: &Catalog) -> Option<Function> {
     ));
     body.push_str(&format!(
         "    INSERT INTO {AUDIT_TABLE} (event_type, user_id, resource_type, action, details)\n    VALUES ('data_access', {EXPORT_FUNCTION}.actor, {}, 'export',\n            jsonb_build_object('ids', to_jsonb(v_ids),\n                               'rows', (SELECT jsonb_object_agg(key, jsonb_array_length(value)) FROM jsonb_each(v_tables))));\n    RETURN jsonb_build_object(\n        'format', {},\n        'subject', {EXPORT_FUNCTION}.subject,\n        'exported_at', now(),\n        'tables', v_tables\n    );\nEND;\n",
-        quote_literal(&s.table.name),
+        quote_literal(&s.table.display_name()),
         quote_literal(EXPORT_FORMAT),
     ));
     Some(plpgsql(

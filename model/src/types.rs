@@ -130,8 +130,8 @@ pub const KNOWN_TYPE_NAMES: &[&str] = &[
 ];
 
 impl DataType {
-    /// Parses a type as written in `schema.yaml` or SQL. `is_enum` says whether a bare name is one
-    /// of the catalog's enum types.
+    /// Parses a type as written in `schema.yaml` or SQL. `is_enum` says whether a name is one of
+    /// the catalog's enum types: a bare name is in `public`, `schema.name` in that schema.
     pub fn parse(text: &str, is_enum: &dyn Fn(&str) -> bool) -> Result<DataType, TypeError> {
         let normal = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some(element) = normal.strip_suffix("[]") {
@@ -146,7 +146,12 @@ impl DataType {
             return Ok(DataType::Array(Box::new(element)));
         }
         if is_enum(&normal) {
-            return Ok(DataType::Enum(QualifiedName::public(normal)));
+            // `auth.factor_type` names an enum of another schema.
+            let name = match normal.split_once('.') {
+                Some((schema, name)) => QualifiedName::new(schema, name),
+                None => QualifiedName::public(normal),
+            };
+            return Ok(DataType::Enum(name));
         }
         let lower = normal.to_ascii_lowercase();
         if let Some((_, ty)) = PLAIN_TYPES.iter().find(|(name, _)| *name == lower) {
@@ -221,6 +226,16 @@ impl DataType {
     /// Types a GIN index can serve with a default operator class.
     pub fn supports_gin(&self) -> bool {
         matches!(self.base(), DataType::Jsonb | DataType::Array(_))
+    }
+
+    /// The smallest and largest value of an integer type (`bigint`'s for any other type), as
+    /// sequences and identity columns take their default bounds from it.
+    pub fn integer_range(&self) -> (i64, i64) {
+        match self.base() {
+            DataType::SmallInt => (i64::from(i16::MIN), i64::from(i16::MAX)),
+            DataType::Integer => (i64::from(i32::MIN), i64::from(i32::MAX)),
+            _ => (i64::MIN, i64::MAX),
+        }
     }
 
     /// Whether values of this type are character strings.

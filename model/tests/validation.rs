@@ -250,7 +250,6 @@ fn index_problems() {
         expect![[r#"
             schema.yaml:15:19: table `cases` has no column `statuz` (help: did you mean `status`?)
             schema.yaml:17:16: unknown index method `hash2` (help: expected one of: btree, gin, gist, hash, brin)
-            schema.yaml:18:16: a partial index needs an explicit `name` (help: derived names come from the columns alone, so a partial index would collide with a full one on the same columns)
             schema.yaml:20:16: an index needs at least one column under `columns`
         "#]],
     );
@@ -562,5 +561,228 @@ fn encrypted_columns() {
             schema.yaml:26:56: encrypted column `notes` must also be marked `pii: true` or `phi: true`, so audits scrub it
             schema.yaml:26:56: encrypted column `notes` must be `text`, not jsonb (help: the ciphertext is stored as text (`enc:v1:` + base64); encrypt other values as their text form)
         "#]],
+    );
+}
+
+/// Tables, enums and references in schemas other than `public`.
+const SCHEMAS: &str = "
+schemas:
+  storage: { comment: Object storage }
+  auth:
+enums:
+  auth.factor_type: [totp, webauthn]
+tables:
+  users:
+    columns:
+      id: { type: uuid, primary_key: true }
+      avatar_id: { type: uuid, nullable: true, references: storage.objects }
+  storage.buckets:
+    columns:
+      id: { type: uuid, primary_key: true }
+      owner: { type: uuid, references: users }
+  storage.objects:
+    columns:
+      id: { type: uuid, primary_key: true }
+      bucket_id: { type: uuid, references: storage.buckets.id }
+      name: { type: text, unique: true }
+  auth.factors:
+    columns:
+      id: { type: uuid, primary_key: true }
+      user_id: { type: uuid, references: users }
+      kind: { type: auth.factor_type, default: totp }
+      object_name: { type: text, references: storage.objects.name }
+";
+
+#[test]
+fn schemas_hold_tables_enums_and_references() {
+    let catalog = model::load_schema("schema.yaml", SCHEMAS).unwrap_or_else(|e| panic!("{e}"));
+    let schemas: Vec<(&str, Option<&str>)> = catalog
+        .schemas
+        .iter()
+        .map(|s| (s.name.as_str(), s.comment.as_deref()))
+        .collect();
+    assert_eq!(
+        schemas,
+        [("storage", Some("Object storage")), ("auth", None)]
+    );
+    let objects = catalog
+        .table_in("storage", "objects")
+        .expect("storage.objects");
+    assert_eq!(
+        objects.primary_key.as_ref().expect("pk").name,
+        "objects_pkey"
+    );
+    assert_eq!(objects.uniques[0].name, "objects_name_key");
+    let fk = &objects.foreign_keys[0];
+    assert_eq!(fk.name, "objects_bucket_id_fkey");
+    assert_eq!(
+        fk.ref_table,
+        model::QualifiedName::new("storage", "buckets")
+    );
+    assert_eq!(
+        objects.indexes[0].name, "objects_bucket_id_idx",
+        "foreign keys get their index in any schema"
+    );
+    let users = catalog.table("users").expect("public users");
+    assert_eq!(
+        users.foreign_keys[0].ref_table,
+        model::QualifiedName::new("storage", "objects")
+    );
+    let buckets = catalog.table_in("storage", "buckets").expect("buckets");
+    assert_eq!(
+        buckets.foreign_keys[0].ref_table,
+        model::QualifiedName::public("users")
+    );
+    let factors = catalog.table_in("auth", "factors").expect("factors");
+    let kind = factors.column("kind").expect("kind");
+    assert_eq!(
+        kind.data_type,
+        model::DataType::Enum(model::QualifiedName::new("auth", "factor_type"))
+    );
+    assert_eq!(kind.default.as_deref(), Some("'totp'::auth.factor_type"));
+    assert_eq!(
+        factors.foreign_keys[1].ref_columns,
+        ["name"],
+        "schema.table.column names a column"
+    );
+    assert_eq!(catalog.enums[0].schema, "auth");
+}
+
+#[test]
+fn schema_problems() {
+    check(
+        "schemas: [storage, public, pg_x, storage, Bad]\ntables:\n  t:\n    columns:\n      id: { type: uuid, primary_key: true }\n",
+        expect![[r#"
+            schema.yaml:1:20: `public` cannot be declared as a schema (help: `public` exists in every database; tables without a schema are in it)
+            schema.yaml:1:28: `pg_x` cannot be declared as a schema (help: PostgreSQL reserves `pg_*` and `information_schema` for its own catalogs)
+            schema.yaml:1:34: schema `storage` is declared twice (help: first declared at 1:11)
+            schema.yaml:1:43: `Bad` is not a plain lower-case SQL identifier (a-z or _ first, then a-z, 0-9 or _)
+        "#]],
+    );
+    check(
+        "schemas: [storage]\ntables:\n  storag.t:\n    columns:\n      id: { type: uuid, primary_key: true }\n  a.b.c:\n    columns:\n      id: { type: uuid, primary_key: true }\n  storage.u:\n    schema: storage\n    columns:\n      id: { type: uuid, primary_key: true }\n      t_id: { type: uuid, references: storage.t }\n      v_id: { type: uuid, references: nope.v.id }\n",
+        expect![[r#"
+            schema.yaml:3:3: table `storag.t` is in schema `storag`, which is not declared (help: did you mean `storage`? Otherwise add `storag` under the top-level `schemas`)
+            schema.yaml:6:3: `a.b.c` is not a table name (help: write `name`, or `schema.name` for a table outside public)
+            schema.yaml:10:5: a table's schema is written in its name, not with a `schema:` key (help: write the table as `<schema>.u:` under `tables`, and declare the schema under the top-level `schemas`)
+            schema.yaml:13:39: foreign key references unknown table `storage.t` (help: did you mean `storag.t`?)
+            schema.yaml:14:39: foreign key references unknown table `nope.v`
+        "#]],
+    );
+    check(
+        "schemas: [auth]\nenums:\n  auth.kind: [a]\ntables:\n  t:\n    columns:\n      id: { type: uuid, primary_key: true }\n      k: kind\n",
+        expect![[r#"
+            schema.yaml:8:10: unknown type `kind` (help: did you mean `auth.kind`? Outside public, an enum is named with its schema)
+        "#]],
+    );
+    // `a.b` is a table of schema `a` or column `b` of table `a`: both existing is ambiguous.
+    check(
+        "schemas: [a]\ntables:\n  a:\n    columns:\n      b: { type: uuid, primary_key: true }\n  a.b:\n    columns:\n      id: { type: uuid, primary_key: true }\n  c:\n    columns:\n      id: { type: uuid, primary_key: true }\n      x: { type: uuid, references: a.b }\n      y: { type: uuid, references: public.a.b }\n      z: { type: uuid, references: a.b.id }\n      w: { type: uuid, references: a.b.c.d }\n",
+        expect![[r#"
+            schema.yaml:12:36: `references: a.b` is ambiguous: table `a.b`, or column `b` of table `a` (help: write `a.b.<column>` for the first, `public.a.b` for the second)
+            schema.yaml:15:36: cannot read `references: a.b.c.d` (help: write `table`, `table.column`, `schema.table` or `schema.table.column`)
+        "#]],
+    );
+    // The same name in two schemas is two tables; twice in one schema is a clash.
+    check(
+        "schemas: [a]\ntables:\n  t:\n    columns:\n      id: { type: uuid, primary_key: true }\n  a.t:\n    columns:\n      id: { type: uuid, primary_key: true }\n  public.t:\n    columns:\n      id: { type: uuid, primary_key: true }\n",
+        expect![[r#"
+            schema.yaml:3:3: table `t` clashes with table `t`: tables and types share one namespace
+            schema.yaml:3:3: table `t` is named `t`, like table `t` (help: tables, indexes and key constraints share one namespace; rename one of them (an index with an explicit `name`))
+            schema.yaml:3:3: the primary key of `t` is named `t_pkey`, like the primary key of `t` (help: tables, indexes and key constraints share one namespace; rename one of them (an index with an explicit `name`))
+        "#]],
+    );
+}
+
+#[test]
+fn identity_and_generated_columns_load() {
+    let catalog = model::load_schema(
+        "schema.yaml",
+        "tables:\n  orders:\n    columns:\n      id: { type: bigint, identity: always, primary_key: true }\n      seq: { type: integer, identity: { generated: by default, start: 1, increment: 10, cache: 1, max: 2147483647 } }\n      down: { type: smallint, identity: { generated: always, increment: -1 } }\n      price: numeric(10,2)\n      quantity: integer\n      total: { type: \"numeric(10,2)\", nullable: true, generated: \"price*quantity\" }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let orders = catalog.table("orders").expect("orders");
+    let id = orders.column("id").expect("id");
+    let identity = id.identity.as_ref().expect("identity");
+    assert!(identity.always && !id.nullable && id.default.is_none());
+    assert_eq!(identity.options, model::SequenceOptions::default());
+    let seq = orders.column("seq").expect("seq");
+    let identity = seq.identity.as_ref().expect("identity");
+    assert!(!identity.always && !seq.nullable);
+    // The defaults PostgreSQL would choose are left out, as introspection and replay leave them.
+    assert_eq!(
+        identity.options,
+        model::SequenceOptions {
+            increment: Some(10),
+            ..Default::default()
+        }
+    );
+    let down = orders.column("down").expect("down");
+    assert_eq!(
+        down.identity.as_ref().expect("identity").options,
+        model::SequenceOptions {
+            increment: Some(-1),
+            ..Default::default()
+        },
+        "a descending sequence starts at -1 between the type's minimum and -1"
+    );
+    let total = orders.column("total").expect("total");
+    assert_eq!(total.generated.as_deref(), Some("price * quantity"));
+    assert!(total.default.is_none() && total.identity.is_none());
+}
+
+#[test]
+fn identity_and_generated_problems() {
+    check(
+        "tables:\n  t:\n    columns:\n      id: { type: uuid, primary_key: true }\n      a: { type: text, identity: always }\n      b: { type: bigint, identity: sometimes }\n      c: { type: bigint, identity: { start: 5 } }\n      d: { type: bigint, identity: always, nullable: true, default: \"1\" }\n      e: { type: integer, identity: { generated: always, increment: 0, cache: 0, min: 5, max: 3, strat: 1 } }\n      f: { type: smallint, identity: { generated: always, start: 70000 } }\n      g: { type: integer, identity: { generated: always, start: 1, min: 10 } }\n      h: { type: integer, identity: [always] }\n      i: { type: integer, identity: { generated: always, cycle: maybe, start: x } }\n",
+        expect![[r#"
+            schema.yaml:5:34: identity column `a` must be smallint, integer or bigint, not text
+            schema.yaml:6:36: unknown identity generation `sometimes` (help: expected `always` or `by default`)
+            schema.yaml:7:36: identity column `c` needs `generated: always` or `generated: by default` (help: `always` refuses explicit values (unless OVERRIDING SYSTEM VALUE), `by default` takes them)
+            schema.yaml:8:54: identity column `d` cannot be nullable (help: PostgreSQL makes an identity column NOT NULL)
+            schema.yaml:8:69: identity column `d` cannot have a `default` (help: its values come from its own sequence; remove `default`)
+            schema.yaml:9:69: `increment` cannot be zero
+            schema.yaml:9:79: `cache` must be at least 1
+            schema.yaml:9:98: unknown identity key `strat` (help: expected one of: generated, start, increment, min, max, cache, cycle)
+            schema.yaml:10:66: `start: 70000` is out of range for smallint
+            schema.yaml:11:65: `start` (1) must lie between `min` (10) and `max` (2147483647)
+            schema.yaml:12:37: expected `always`, `by default` or a mapping, found a list: `identity` makes the column an identity column
+            schema.yaml:13:65: `cycle` must be true or false, found `maybe`
+            schema.yaml:13:79: `start` must be a whole number, found `x`
+        "#]],
+    );
+    check(
+        "tables:\n  t:\n    columns:\n      id: { type: uuid, primary_key: true }\n      a: integer\n      b: { type: integer, generated: \"a * 2\", default: \"0\" }\n      c: { type: integer, generated: \"b + nope\" }\n      d: { type: integer, generated: \"a +\" }\n      e: { type: bigint, identity: always, generated: \"a\" }\n      f: { type: text, pii: true, encrypted: true, generated: \"a::text\" }\n",
+        expect![[r#"
+            schema.yaml:6:56: generated column `b` cannot have a `default` (help: its value is always the `generated` expression)
+            schema.yaml:7:38: generated column `c` refers to `nope`, which table `t` does not have
+            schema.yaml:8:38: invalid SQL expression `a +`: syntax error at or near ")"
+            schema.yaml:9:55: column `e` cannot be both an identity and a generated column
+            schema.yaml:10:46: encrypted column `f` cannot have `generated` (help: ciphertexts are random: the database cannot compare, index or default them)
+        "#]],
+    );
+}
+
+#[test]
+fn partial_indexes_get_distinct_derived_names() {
+    let catalog = model::load_schema(
+        "schema.yaml",
+        "tables:\n  jobs:\n    columns:\n      id: { type: uuid, primary_key: true }\n      status: text\n      owner: uuid\n    indexes:\n      - { columns: [status], where: \"status = 'open'\" }\n      - { columns: [status] }\n      - { columns: [status], where: \"status = 'done'\" }\n      - { columns: [owner], unique: true, where: \"status = 'open'\" }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let jobs = catalog.table("jobs").expect("jobs");
+    let names: Vec<(&str, Option<&str>)> = jobs
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), i.predicate.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("jobs_status_idx1", Some("status = 'open'")),
+            ("jobs_status_idx", None),
+            ("jobs_status_idx2", Some("status = 'done'")),
+            ("jobs_owner_uidx", Some("status = 'open'")),
+        ]
     );
 }

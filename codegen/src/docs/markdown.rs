@@ -36,7 +36,7 @@ pub fn index(docs: &Docs<'_>) -> String {
         .iter()
         .map(|t| {
             vec![
-                format!("[`{}`](tables/{}.md)", t.name, t.name),
+                format!("[`{}`](tables/{}.md)", t.display_name(), t.display_name()),
                 t.columns.len().to_string(),
                 referenced_tables(t, "tables/"),
                 t.comment.as_deref().map(text).unwrap_or_default(),
@@ -62,12 +62,13 @@ pub fn index(docs: &Docs<'_>) -> String {
                             .iter()
                             .filter(|c| c.data_type.enum_name() == Some(&e.qualified_name()))
                             .map(move |c| {
-                                format!("[`{}`](tables/{}.md).`{}`", t.name, t.name, c.name)
+                                let shown = t.display_name();
+                                format!("[`{shown}`](tables/{shown}.md).`{}`", c.name)
                             })
                     })
                     .collect::<Vec<_>>()
                     .join(", ");
-                vec![code(&e.name), enum_values(e), users]
+                vec![code(&e.qualified_name().display()), enum_values(e), users]
             })
             .collect();
         table(&mut out, &["Enum", "Values", "Used by"], rows);
@@ -89,7 +90,7 @@ pub fn index(docs: &Docs<'_>) -> String {
             .into_iter()
             .map(|(t, c)| {
                 vec![
-                    format!("[`{}`](tables/{}.md)", t.name, t.name),
+                    format!("[`{}`](tables/{}.md)", t.display_name(), t.display_name()),
                     code(&c.name),
                     sensitivity_labels(c).join(", "),
                     c.comment.as_deref().map(text).unwrap_or_default(),
@@ -117,7 +118,7 @@ pub fn index(docs: &Docs<'_>) -> String {
                             .iter()
                             .any(|tr| tr.function == f.qualified_name())
                     })
-                    .map(|t| format!("[`{}`](tables/{}.md)", t.name, t.name))
+                    .map(|t| format!("[`{}`](tables/{}.md)", t.display_name(), t.display_name()))
                     .collect::<Vec<_>>()
                     .join(", ");
                 let arguments: Vec<String> = f
@@ -191,7 +192,7 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
     let _ = write!(
         out,
         "\n# `{}`\n\n[Schema](../README.md) · [ERD](../ERD.md) · [Diagram](../erd.svg)\n\n",
-        t.name
+        t.display_name()
     );
     if let Some(comment) = &t.comment {
         let _ = writeln!(out, "{}\n", text(comment));
@@ -249,7 +250,7 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
                 code(&c.name),
                 type_cell(catalog, &c.data_type),
                 if c.nullable { "yes" } else { "no" }.to_string(),
-                c.default.as_deref().map(code).unwrap_or_default(),
+                value_cell(c),
                 key_cell(t, c),
                 sensitivity_labels(c).join(", "),
                 c.comment.as_deref().map(text).unwrap_or_default(),
@@ -346,7 +347,7 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
     out.push_str("\n## Relationships\n\n");
     out.push_str("### References\n\n");
     if t.foreign_keys.is_empty() {
-        let _ = writeln!(out, "`{}` references no table.", t.name);
+        let _ = writeln!(out, "`{}` references no table.", t.display_name());
     } else {
         let rows = t
             .foreign_keys
@@ -381,19 +382,19 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
         );
     }
     out.push_str("\n### Referenced by\n\n");
-    let incoming = docs.incoming(&t.name);
+    let incoming = docs.incoming(&t.display_name());
     if incoming.is_empty() {
-        let _ = writeln!(out, "No table references `{}`.", t.name);
+        let _ = writeln!(out, "No table references `{}`.", t.display_name());
     } else {
         let rows = incoming
             .iter()
             .map(|(child, fk)| {
                 let card = Cardinality::of(child, fk);
                 vec![
-                    table_link(&child.name, ""),
+                    table_link(&child.display_name(), ""),
                     code(&fk.columns.join(", ")),
                     code(&fk.ref_columns.join(", ")),
-                    format!("{} `{}`", card.child_words(), child.name),
+                    format!("{} `{}`", card.child_words(), child.display_name()),
                     fk.on_delete.as_sql().to_string(),
                     fk.on_update.as_sql().to_string(),
                     code(&fk.name),
@@ -487,18 +488,31 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
     out.push_str("\n## Diagram\n\n");
     let neighbours = docs.neighbours(t);
     if neighbours.is_empty() {
-        let _ = writeln!(out, "`{}` has no relationships.\n", t.name);
+        let _ = writeln!(out, "`{}` has no relationships.\n", t.display_name());
     } else {
         let _ = writeln!(
             out,
             "`{}` and the tables it references or is referenced by (their key columns only).\n",
-            t.name
+            t.display_name()
         );
     }
     out.push_str("```mermaid\n");
     out.push_str(&Diagram::neighbourhood(docs, t).render(docs));
     out.push_str("```\n");
     out
+}
+
+/// Where a column's value comes from when none is given: its default, its identity
+/// (`GENERATED ALWAYS AS IDENTITY`) or its generation expression (`GENERATED ALWAYS AS (...)
+/// STORED`).
+fn value_cell(c: &Column) -> String {
+    if let Some(identity) = &c.identity {
+        return code(&model::compare::describe_identity(identity));
+    }
+    if let Some(expression) = &c.generated {
+        return code(&format!("GENERATED ALWAYS AS ({expression}) STORED"));
+    }
+    c.default.as_deref().map(code).unwrap_or_default()
 }
 
 /// What the table's compliance flags promise, one bullet each.
@@ -581,7 +595,11 @@ fn access_matrix(out: &mut String, docs: &Docs<'_>) {
         .tables
         .iter()
         .map(|t| {
-            let mut row = vec![format!("[`{}`](tables/{}.md)", t.name, t.name)];
+            let mut row = vec![format!(
+                "[`{}`](tables/{}.md)",
+                t.display_name(),
+                t.display_name()
+            )];
             for role in &roles {
                 let letters: String = t
                     .privileges_of(role)
@@ -619,7 +637,7 @@ fn compliance_summary(out: &mut String, docs: &Docs<'_>) {
         .map(|t| {
             let f = &t.flags;
             vec![
-                format!("[`{}`](tables/{}.md)", t.name, t.name),
+                format!("[`{}`](tables/{}.md)", t.display_name(), t.display_name()),
                 f.retention
                     .as_ref()
                     .map(|r| format!("{} after `{}`", r.period, r.column))

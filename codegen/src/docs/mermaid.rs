@@ -50,14 +50,15 @@ impl<'a> Diagram<'a> {
         let mut out = String::from("erDiagram\n");
         // Entities in table order, whether full or reduced.
         for table in &docs.tables {
-            let columns: Vec<&Column> = if self.full.iter().any(|t| t.name == table.name) {
+            let name = table.qualified_name();
+            let columns: Vec<&Column> = if self.full.iter().any(|t| t.is(&name)) {
                 table.columns.iter().collect()
-            } else if self.reduced.iter().any(|t| t.name == table.name) {
+            } else if self.reduced.iter().any(|t| t.is(&name)) {
                 self.key_columns(table)
             } else {
                 continue;
             };
-            let _ = writeln!(out, "    {} {{", entity(&table.name));
+            let _ = writeln!(out, "    {} {{", entity(&table.display_name()));
             for column in columns {
                 out.push_str("        ");
                 out.push_str(&attribute(table, column));

@@ -32,7 +32,7 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
     ];
     for table in &docs.tables {
         files.push(file(
-            &format!("docs/tables/{}.md", table.name),
+            &format!("docs/tables/{}.md", table.display_name()),
             markdown::table_page(&docs, table),
         ));
     }

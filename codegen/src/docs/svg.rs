@@ -105,7 +105,7 @@ impl<'a> TableBox<'a> {
                 PAD_X + key_w + 8.0 + text as f64 * MONO_12 + 18.0 + badge_w + PAD_X
             })
             .fold(0.0, f64::max);
-        let header_w = 2.0 * PAD_X + table.name.chars().count() as f64 * SANS_BOLD_14;
+        let header_w = 2.0 * PAD_X + table.display_name().chars().count() as f64 * SANS_BOLD_14;
         TableBox {
             table,
             width: row_w.max(header_w).max(140.0).ceil(),
@@ -699,7 +699,7 @@ fn draw(docs: &Docs<'_>, boxes: &[TableBox<'_>], edges: &[Edge<'_>], layout: &La
         xml(&docs
             .tables
             .iter()
-            .map(|t| t.name.as_str())
+            .map(|t| t.display_name())
             .collect::<Vec<_>>()
             .join(", "))
     );
@@ -777,12 +777,12 @@ fn draw_box(out: &mut String, b: &TableBox<'_>, x: f64, y: f64, w: f64) {
     let _ = writeln!(
         out,
         "<g class=\"table\" id=\"table-{}\" data-table=\"{}\">",
-        xml(&t.name),
-        xml(&t.name)
+        xml(&t.display_name()),
+        xml(&t.display_name())
     );
     let tooltip = match &t.comment {
-        Some(c) => format!("{}: {c}", t.name),
-        None => t.name.clone(),
+        Some(c) => format!("{}: {c}", t.display_name()),
+        None => t.display_name().into_owned(),
     };
     let _ = writeln!(out, "<title>{}</title>", xml(&tooltip));
     let _ = writeln!(
@@ -807,7 +807,7 @@ fn draw_box(out: &mut String, b: &TableBox<'_>, x: f64, y: f64, w: f64) {
         "<text class=\"name\" x=\"{}\" y=\"{}\">{}</text>",
         num(x + PAD_X),
         num(y + 20.0),
-        xml(&t.name)
+        xml(&t.display_name())
     );
     for (row, c) in t.columns.iter().enumerate() {
         let top = y + HEADER_H + row as f64 * ROW_H;
@@ -824,7 +824,7 @@ fn draw_box(out: &mut String, b: &TableBox<'_>, x: f64, y: f64, w: f64) {
         }
         let mut tip = format!(
             "{}.{} {}{}",
-            t.name,
+            t.display_name(),
             c.name,
             c.data_type,
             if c.nullable { " NULL" } else { " NOT NULL" }

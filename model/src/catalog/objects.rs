@@ -212,6 +212,34 @@ pub struct SequenceOptions {
     pub cycle: bool,
 }
 
+impl SequenceOptions {
+    /// The same options with every value PostgreSQL would choose by itself for a sequence of
+    /// `data_type` left out (`None`): increment 1; for an ascending sequence minimum 1 and the
+    /// type's maximum, for a descending one maximum -1 and the type's minimum; start at the
+    /// minimum (ascending) or maximum (descending); cache 1. This is the form catalogs hold, so
+    /// `START WITH 1` written in SQL, nothing written, and a live sequence read back compare
+    /// equal.
+    pub fn without_defaults(&self, data_type: &DataType) -> SequenceOptions {
+        let (type_min, type_max) = data_type.integer_range();
+        let increment = self.increment.unwrap_or(1);
+        let ascending = increment > 0;
+        let default_min = if ascending { 1 } else { type_min };
+        let default_max = if ascending { type_max } else { -1 };
+        let min = self.min_value.unwrap_or(default_min);
+        let max = self.max_value.unwrap_or(default_max);
+        let start = self.start.unwrap_or(if ascending { min } else { max });
+        let default_start = if ascending { min } else { max };
+        SequenceOptions {
+            start: (start != default_start).then_some(start),
+            increment: (increment != 1).then_some(increment),
+            min_value: (min != default_min).then_some(min),
+            max_value: (max != default_max).then_some(max),
+            cache: self.cache.filter(|c| *c != 1),
+            cycle: self.cycle,
+        }
+    }
+}
+
 /// `CREATE VIEW` or `CREATE MATERIALIZED VIEW`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct View {
@@ -240,4 +268,49 @@ pub struct ViewColumn {
     pub name: String,
     /// [`DataType::Unknown`] where the query does not say.
     pub data_type: DataType,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_options_without_postgresqls_defaults() {
+        let written = |start, increment, min, max, cache| SequenceOptions {
+            start,
+            increment,
+            min_value: min,
+            max_value: max,
+            cache,
+            cycle: false,
+        };
+        // Everything PostgreSQL would choose by itself for an integer sequence.
+        assert_eq!(
+            written(Some(1), Some(1), Some(1), Some(2_147_483_647), Some(1))
+                .without_defaults(&DataType::Integer),
+            SequenceOptions::default()
+        );
+        // bigint's maximum is not integer's.
+        assert_eq!(
+            written(None, None, None, Some(2_147_483_647), None)
+                .without_defaults(&DataType::BigInt)
+                .max_value,
+            Some(2_147_483_647)
+        );
+        // A start at a raised minimum is the default start.
+        assert_eq!(
+            written(Some(10), None, Some(10), None, None).without_defaults(&DataType::BigInt),
+            written(None, None, Some(10), None, None)
+        );
+        // Descending: maximum -1, minimum the type's, start at the maximum.
+        assert_eq!(
+            written(Some(-1), Some(-1), Some(-32768), Some(-1), None)
+                .without_defaults(&DataType::SmallInt),
+            written(None, Some(-1), None, None, None)
+        );
+        assert_eq!(
+            written(Some(100), Some(5), None, None, Some(20)).without_defaults(&DataType::Integer),
+            written(Some(100), Some(5), None, None, Some(20))
+        );
+    }
 }

@@ -235,6 +235,30 @@ pub fn referenced_column(text: &str) -> Option<String> {
         })
 }
 
+/// Every column an expression refers to, once each, in order of appearance (the last part of a
+/// qualified reference). Call on a text that [`check_expression`] accepted.
+pub fn referenced_columns(text: &str) -> Vec<String> {
+    let Ok(parsed) = pgparse::parse(&format!("SELECT ({text})")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(i32, String)> = Vec::new();
+    for (node, _, _, _) in parsed.nodes() {
+        if let pg_query::NodeRef::ColumnRef(column) = node
+            && let Some(NodeEnum::String(s)) = column.fields.last().and_then(|f| f.node.as_ref())
+        {
+            found.push((column.location, s.sval.clone()));
+        }
+    }
+    found.sort();
+    let mut out: Vec<String> = Vec::new();
+    for (_, name) in found {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
 /// The enum label a default names, if it is a plain literal (`'pending'`, `'pending'::job_status`).
 pub fn literal_label(text: &str) -> Option<String> {
     let text = text.trim();
@@ -389,6 +413,11 @@ mod tests {
     fn column_references() {
         assert_eq!(referenced_column("now()"), None);
         assert_eq!(referenced_column("lower(name) || 'x'"), Some("name".into()));
+        assert_eq!(
+            referenced_columns("price * quantity + t.price - coalesce(tax, 0)"),
+            ["price", "quantity", "tax"]
+        );
+        assert!(referenced_columns("now()").is_empty());
     }
 
     #[test]

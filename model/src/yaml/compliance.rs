@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::lower::declared_name;
 use super::read::{SchemaDecl, Sp, TableDecl};
 use crate::catalog::*;
 use crate::compliance::{
@@ -20,11 +21,8 @@ pub fn lower(schema: &SchemaDecl, catalog: &mut Catalog, errors: &mut Vec<Diagno
     let mut c = Checker { errors };
     let roles = c.roles(schema);
     for decl in &schema.tables {
-        let Some(index) = catalog
-            .tables
-            .iter()
-            .position(|t| t.name == decl.name.value)
-        else {
+        let name = declared_name(&decl.name.value);
+        let Some(index) = catalog.tables.iter().position(|t| t.is(&name)) else {
             continue;
         };
         let flags = c.flags(schema, decl, &catalog.tables[index], catalog);
@@ -113,7 +111,8 @@ impl Checker<'_> {
                 name.pos,
                 format!(
                     "`{key}` names column `{}`, which table `{}` does not have",
-                    name.value, table.name
+                    name.value,
+                    table.display_name()
                 ),
             );
             if let Some(s) = suggest(&name.value, table.columns.iter().map(|c| c.name.as_str())) {
@@ -210,7 +209,7 @@ impl Checker<'_> {
                     // Read the declaration, not the lowered flags: the referenced table may come
                     // later in the file.
                     let declares_consent = schema.tables.iter().any(|d| {
-                        fk.ref_table.is(DEFAULT_SCHEMA, &d.name.value) && d.consent.is_some()
+                        fk.ref_table == declared_name(&d.name.value) && d.consent.is_some()
                     });
                     if declares_consent {
                         flags.requires_consent = Some(column.value.clone());
@@ -367,7 +366,7 @@ impl Checker<'_> {
         }
         let subject = declared
             .first()
-            .and_then(|d| catalog.table(&d.name.value))
+            .and_then(|d| catalog.table_named(&declared_name(&d.name.value)))
             .filter(|t| t.flags.data_subject.is_some());
         if let Some(t) = subject {
             let single_key = t
@@ -379,7 +378,7 @@ impl Checker<'_> {
                     d.pos,
                     format!(
                         "the data-subject table `{}` needs a single-column primary key",
-                        t.name
+                        t.display_name()
                     ),
                 );
             }
@@ -387,13 +386,16 @@ impl Checker<'_> {
                 && let Some(d) = declared.first().and_then(|d| d.data_subject.as_ref())
             {
                 self.errors.push(
-                    Diagnostic::new(d.pos, format!("the data-subject table `{}` declares no `erasure`", t.name))
+                    Diagnostic::new(d.pos, format!("the data-subject table `{}` declares no `erasure`", t.display_name()))
                         .with_help("add `erasure: anonymize` (keep the rows without personal data) or `erasure: delete`"),
                 );
             }
         }
         for decl in &schema.tables {
-            let (Some(e), Some(t)) = (&decl.erasure, catalog.table(&decl.name.value)) else {
+            let (Some(e), Some(t)) = (
+                &decl.erasure,
+                catalog.table_named(&declared_name(&decl.name.value)),
+            ) else {
                 continue;
             };
             let Some(erasure) = t.flags.erasure else {
@@ -406,7 +408,7 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            if t.name != s.name {
+            if !t.is(&s.qualified_name()) {
                 let key = s
                     .primary_key
                     .as_ref()
@@ -418,7 +420,7 @@ impl Checker<'_> {
                 if !linked {
                     self.error(
                         e.pos,
-                        format!("`{}` has `erasure` but no single-column foreign key to the data-subject table `{}`", t.name, s.name),
+                        format!("`{}` has `erasure` but no single-column foreign key to the data-subject table `{}`", t.display_name(), s.display_name()),
                     );
                 }
             }
@@ -432,7 +434,7 @@ impl Checker<'_> {
                     if compliance::anonymized_value(t, c, key).is_none() {
                         self.error(
                             e.pos,
-                            format!("cannot anonymize `{}.{}`: it is NOT NULL, has no default and is not text", t.name, c.name),
+                            format!("cannot anonymize `{}.{}`: it is NOT NULL, has no default and is not text", t.display_name(), c.name),
                         );
                     }
                 }
@@ -446,13 +448,14 @@ impl Checker<'_> {
         let mut generated = BTreeSet::new();
         let mut first_pos = None;
         for decl in &schema.tables {
-            if let (Some(r), Some(t)) = (&decl.retention, catalog.table(&decl.name.value))
+            let table = catalog.table_named(&declared_name(&decl.name.value));
+            if let (Some(r), Some(t)) = (&decl.retention, table)
                 && t.flags.retention.is_some()
             {
                 generated.insert(PURGE_FUNCTION);
                 first_pos.get_or_insert(r.pos);
             }
-            if let (Some(d), Some(t)) = (&decl.data_subject, catalog.table(&decl.name.value))
+            if let (Some(d), Some(t)) = (&decl.data_subject, table)
                 && t.flags.data_subject.is_some()
             {
                 generated.insert(ERASE_FUNCTION);

@@ -7,30 +7,52 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::read::{ColumnDecl, ForeignKeyDecl, IndexDecl, SchemaDecl, Sp, TableDecl};
+use super::read::{
+    ColumnDecl, ForeignKeyDecl, IdentityDecl, IndexDecl, NamespaceDecl, SchemaDecl, Sp, TableDecl,
+};
 use crate::annotations;
 use crate::catalog::*;
 use crate::diagnostics::{Diagnostic, Pos, suggest};
-use crate::expr::{canonical, check_expression, literal_label, referenced_column};
+use crate::expr::{
+    canonical, check_expression, literal_label, referenced_column, referenced_columns,
+};
 use crate::ident::{check_plain, derived_name, quote_literal};
 use crate::types::{DataType, KNOWN_TYPE_NAMES, TypeError};
 
 /// The trigger function every `timestamps: true` table uses to keep `updated_at` current.
 pub const SET_UPDATED_AT: &str = "set_updated_at";
 
+/// A table or type name as written under `tables` or `enums`: `name` (in `public`) or
+/// `schema.name`. Names that are not well formed are reported by [`lower`]; here they resolve to
+/// whatever they split into.
+pub fn declared_name(text: &str) -> QualifiedName {
+    match text.split_once('.') {
+        Some((schema, name)) => QualifiedName::new(schema, name),
+        None => QualifiedName::public(text),
+    }
+}
+
 pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
     let mut lowering = Lowering {
         errors,
         enum_names: HashSet::new(),
+        schemas: HashSet::new(),
     };
-    let mut catalog = Catalog::default();
-
+    let mut catalog = Catalog {
+        schemas: lowering.schemas(&schema.schemas),
+        ..Catalog::default()
+    };
+    lowering.schemas = catalog.schemas.iter().map(|s| s.name.clone()).collect();
     for decl in &schema.enums {
         if let Some(e) = lowering.enum_type(decl) {
             catalog.enums.push(e);
         }
     }
-    lowering.enum_names = catalog.enums.iter().map(|e| e.name.clone()).collect();
+    lowering.enum_names = catalog
+        .enums
+        .iter()
+        .map(|e| e.qualified_name().display().into_owned())
+        .collect();
 
     // Columns first, for every table, so that references can be resolved in any order.
     let mut tables: Vec<(Table, &TableDecl)> = Vec::new();
@@ -82,6 +104,8 @@ pub fn renames(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> super::Rena
         true
     };
     for t in &schema.tables {
+        let table = declared_name(&t.name.value);
+        let shown = table.display().into_owned();
         if let Some(old) = &t.renamed_from {
             if schema.tables.iter().any(|other| {
                 other
@@ -93,8 +117,9 @@ pub fn renames(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> super::Rena
                     old.pos,
                     format!("two tables are `renamed_from: {}`", old.value),
                 ));
-            } else if check(old, &t.name.value, errors) {
-                hints.tables.push((old.value.clone(), t.name.value.clone()));
+            } else if check(old, &table.name, errors) {
+                let before = display_name(&table.schema, &old.value).into_owned();
+                hints.tables.push((before, shown.clone()));
             }
         }
         for c in &t.columns {
@@ -107,17 +132,12 @@ pub fn renames(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> super::Rena
                 }) {
                     errors.push(Diagnostic::new(
                         old.pos,
-                        format!(
-                            "two columns of `{}` are `renamed_from: {}`",
-                            t.name.value, old.value
-                        ),
+                        format!("two columns of `{shown}` are `renamed_from: {}`", old.value),
                     ));
                 } else if check(old, &c.name.value, errors) {
-                    hints.columns.push((
-                        t.name.value.clone(),
-                        old.value.clone(),
-                        c.name.value.clone(),
-                    ));
+                    hints
+                        .columns
+                        .push((shown.clone(), old.value.clone(), c.name.value.clone()));
                 }
             }
         }
@@ -127,7 +147,21 @@ pub fn renames(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> super::Rena
 
 struct Lowering<'e> {
     errors: &'e mut Vec<Diagnostic>,
+    /// The enums, as a column's `type` names them (`status`, `auth.factor_type`).
     enum_names: HashSet<String>,
+    /// The schemas declared under `schemas`.
+    schemas: HashSet<String>,
+}
+
+/// Schema names PostgreSQL reserves or creates itself.
+fn reserved_schema(name: &str) -> Option<&'static str> {
+    if name == DEFAULT_SCHEMA {
+        Some("`public` exists in every database; tables without a schema are in it")
+    } else if name.starts_with("pg_") || name == "information_schema" {
+        Some("PostgreSQL reserves `pg_*` and `information_schema` for its own catalogs")
+    } else {
+        None
+    }
 }
 
 impl Lowering<'_> {
@@ -141,8 +175,84 @@ impl Lowering<'_> {
         }
     }
 
+    /// The `schemas:` declarations, checked.
+    fn schemas(&mut self, decls: &[NamespaceDecl]) -> Vec<Schema> {
+        let mut out: Vec<Schema> = Vec::new();
+        let mut seen: HashMap<&str, Pos> = HashMap::new();
+        for decl in decls {
+            let name = &decl.name.value;
+            if let Err(why) = check_plain(name) {
+                self.error(decl.name.pos, why);
+                continue;
+            }
+            if let Some(why) = reserved_schema(name) {
+                self.errors.push(
+                    Diagnostic::new(
+                        decl.name.pos,
+                        format!("`{name}` cannot be declared as a schema"),
+                    )
+                    .with_help(why),
+                );
+                continue;
+            }
+            if let Some(first) = seen.insert(name, decl.name.pos) {
+                self.errors.push(
+                    Diagnostic::new(decl.name.pos, format!("schema `{name}` is declared twice"))
+                        .with_help(format!("first declared at {}:{}", first.line, first.column)),
+                );
+                continue;
+            }
+            out.push(Schema {
+                name: name.clone(),
+                comment: decl.comment.as_ref().map(|c| c.value.trim().to_string()),
+            });
+        }
+        out
+    }
+
+    /// A table or enum name as written (`name` or `schema.name`), checked: plain identifiers, and
+    /// a schema declared under `schemas`. `None` (reported) when it cannot be used.
+    fn qualified(&mut self, name: &Sp<String>, what: &str) -> Option<QualifiedName> {
+        let text = name.value.as_str();
+        let parts: Vec<&str> = text.split('.').collect();
+        let (schema, bare) = match parts.as_slice() {
+            [bare] => (DEFAULT_SCHEMA, *bare),
+            [schema, bare] => (*schema, *bare),
+            _ => {
+                self.errors.push(
+                    Diagnostic::new(name.pos, format!("`{text}` is not a {what} name")).with_help(
+                        format!("write `name`, or `schema.name` for a {what} outside public"),
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut ok = true;
+        for part in [schema, bare] {
+            if let Err(why) = check_plain(part) {
+                self.error(name.pos, why);
+                ok = false;
+            }
+        }
+        if ok && schema != DEFAULT_SCHEMA && !self.schemas.contains(schema) {
+            let mut d = Diagnostic::new(
+                name.pos,
+                format!("{what} `{text}` is in schema `{schema}`, which is not declared"),
+            );
+            d = match suggest(schema, self.schemas.iter().map(String::as_str)) {
+                Some(s) => d.with_help(format!(
+                    "did you mean `{s}`? Otherwise add `{schema}` under the top-level `schemas`"
+                )),
+                None => d.with_help(format!("add `schemas: [{schema}]` at the top level")),
+            };
+            self.errors.push(d);
+            ok = false;
+        }
+        ok.then(|| QualifiedName::new(schema, bare))
+    }
+
     fn enum_type(&mut self, decl: &super::read::EnumDecl) -> Option<EnumType> {
-        self.identifier(&decl.name);
+        let name = self.qualified(&decl.name, "enum")?;
         if decl.values.is_empty() {
             self.error(
                 decl.name.pos,
@@ -171,8 +281,8 @@ impl Lowering<'_> {
             }
         }
         Some(EnumType {
-            schema: DEFAULT_SCHEMA.to_string(),
-            name: decl.name.value.clone(),
+            schema: name.schema,
+            name: name.name,
             values: decl.values.iter().map(|v| v.value.clone()).collect(),
             comment: None,
         })
@@ -180,8 +290,13 @@ impl Lowering<'_> {
 
     /// The table with its columns, primary key, unique and check constraints and triggers.
     fn table_shell(&mut self, decl: &TableDecl, catalog: &Catalog) -> Table {
-        self.identifier(&decl.name);
-        let name = decl.name.value.clone();
+        let qualified = self
+            .qualified(&decl.name, "table")
+            .unwrap_or_else(|| declared_name(&decl.name.value));
+        // Derived names (keys, constraints, indexes) are built from the bare name, as PostgreSQL
+        // builds them; messages name the table as written.
+        let name = qualified.name.clone();
+        let shown = qualified.display().into_owned();
         let flags = TableFlags {
             soft_delete: flag(&decl.soft_delete),
             ..TableFlags::default()
@@ -196,10 +311,13 @@ impl Lowering<'_> {
         let mut table = Table {
             comment,
             flags,
-            ..Table::new(DEFAULT_SCHEMA, name.clone())
+            ..Table::new(&qualified.schema, name.clone())
         };
         if decl.columns.is_empty() {
-            self.error(decl.name.pos, format!("table `{name}` declares no columns"));
+            self.error(
+                decl.name.pos,
+                format!("table `{shown}` declares no columns"),
+            );
         }
         let mut seen: HashMap<&str, Pos> = HashMap::new();
         for column in &decl.columns {
@@ -207,7 +325,10 @@ impl Lowering<'_> {
                 self.errors.push(
                     Diagnostic::new(
                         column.name.pos,
-                        format!("duplicate column `{}` in table `{name}`", column.name.value),
+                        format!(
+                            "duplicate column `{}` in table `{shown}`",
+                            column.name.value
+                        ),
                     )
                     .with_help(format!("first declared at {}:{}", first.line, first.column)),
                 );
@@ -217,6 +338,7 @@ impl Lowering<'_> {
             }
         }
         self.implied_columns(decl, &mut table);
+        self.generated_references(decl, &table);
         self.primary_key(decl, &mut table);
         for column in &decl.columns {
             if flag(&column.unique) {
@@ -282,12 +404,23 @@ impl Lowering<'_> {
                     .iter()
                     .copied()
                     .chain(self.enum_names.iter().map(String::as_str));
+                let bare = name.trim_end_matches("[]");
+                let qualified = self
+                    .enum_names
+                    .iter()
+                    .find(|e| e.split_once('.').is_some_and(|(_, n)| n == bare))
+                    .cloned();
                 let mut d = Diagnostic::new(type_text.pos, format!("unknown type `{name}`"));
-                d = match suggest(&name, candidates) {
-                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None => {
-                        d.with_help("use a PostgreSQL type name or one of the enums under `enums`")
-                    }
+                d = match qualified {
+                    Some(q) => d.with_help(format!(
+                        "did you mean `{q}`? Outside public, an enum is named with its schema"
+                    )),
+                    None => match suggest(&name, candidates) {
+                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                        None => d.with_help(
+                            "use a PostgreSQL type name or one of the enums under `enums`",
+                        ),
+                    },
                 };
                 self.errors.push(d);
                 return None;
@@ -322,6 +455,14 @@ impl Lowering<'_> {
             .default
             .as_ref()
             .and_then(|d| self.default(d, &data_type, catalog));
+        let identity = decl
+            .identity
+            .as_ref()
+            .and_then(|i| self.identity(decl, i, &data_type));
+        let generated = decl
+            .generated
+            .as_ref()
+            .and_then(|g| self.generated(decl, g));
         let comment = decl.comment.as_ref().map(|c| c.value.trim().to_string());
         if let Some(c) = &decl.comment
             && annotations::parse_column_comment(&c.value).1 != Sensitivity::default()
@@ -339,13 +480,229 @@ impl Lowering<'_> {
         Some(Column {
             name: decl.name.value.clone(),
             data_type,
-            nullable: nullable && !primary_key,
+            // An identity column is NOT NULL, as PostgreSQL makes it.
+            nullable: nullable && !primary_key && identity.is_none(),
             default,
-            identity: None,
-            generated: None,
+            identity,
+            generated,
             comment,
             sensitivity,
         })
+    }
+
+    /// `identity: ...`: an integer column, NOT NULL, without a default or a generation
+    /// expression; its sequence options are checked and stored without the defaults.
+    fn identity(
+        &mut self,
+        column: &ColumnDecl,
+        decl: &IdentityDecl,
+        data_type: &DataType,
+    ) -> Option<Identity> {
+        let name = &column.name.value;
+        let mut ok = true;
+        let always = match &decl.generated {
+            None => {
+                self.errors.push(
+                    Diagnostic::new(decl.pos, format!("identity column `{name}` needs `generated: always` or `generated: by default`"))
+                        .with_help("`always` refuses explicit values (unless OVERRIDING SYSTEM VALUE), `by default` takes them"),
+                );
+                ok = false;
+                false
+            }
+            Some(g) => {
+                let mode = g.value.split_whitespace().collect::<Vec<_>>().join(" ");
+                if mode.eq_ignore_ascii_case("always") {
+                    true
+                } else if mode.eq_ignore_ascii_case("by default") {
+                    false
+                } else {
+                    self.errors.push(
+                        Diagnostic::new(
+                            g.pos,
+                            format!("unknown identity generation `{}`", g.value),
+                        )
+                        .with_help("expected `always` or `by default`"),
+                    );
+                    ok = false;
+                    false
+                }
+            }
+        };
+        if !matches!(
+            data_type,
+            DataType::SmallInt | DataType::Integer | DataType::BigInt
+        ) {
+            self.error(
+                decl.pos,
+                format!(
+                    "identity column `{name}` must be smallint, integer or bigint, not {data_type}"
+                ),
+            );
+            ok = false;
+        }
+        if let Some(n) = column.nullable.as_ref().filter(|n| n.value) {
+            self.errors.push(
+                Diagnostic::new(
+                    n.pos,
+                    format!("identity column `{name}` cannot be nullable"),
+                )
+                .with_help("PostgreSQL makes an identity column NOT NULL"),
+            );
+            ok = false;
+        }
+        if let Some(d) = &column.default {
+            self.errors.push(
+                Diagnostic::new(
+                    d.pos,
+                    format!("identity column `{name}` cannot have a `default`"),
+                )
+                .with_help("its values come from its own sequence; remove `default`"),
+            );
+            ok = false;
+        }
+        if let Some(g) = &column.generated {
+            self.error(
+                g.pos,
+                format!("column `{name}` cannot be both an identity and a generated column"),
+            );
+            ok = false;
+        }
+        let value = |v: &Option<Sp<i64>>| v.as_ref().map(|v| v.value);
+        let options = SequenceOptions {
+            start: value(&decl.start),
+            increment: value(&decl.increment),
+            min_value: value(&decl.min),
+            max_value: value(&decl.max),
+            cache: value(&decl.cache),
+            cycle: decl.cycle.as_ref().is_some_and(|c| c.value),
+        };
+        let (type_min, type_max) = data_type.integer_range();
+        for (key, v) in [
+            ("start", &decl.start),
+            ("increment", &decl.increment),
+            ("min", &decl.min),
+            ("max", &decl.max),
+            ("cache", &decl.cache),
+        ] {
+            if let Some(v) = v
+                && !(type_min..=type_max).contains(&v.value)
+            {
+                self.error(
+                    v.pos,
+                    format!("`{key}: {}` is out of range for {data_type}", v.value),
+                );
+                ok = false;
+            }
+        }
+        if let Some(i) = decl.increment.as_ref().filter(|i| i.value == 0) {
+            self.error(i.pos, "`increment` cannot be zero");
+            ok = false;
+        }
+        if let Some(c) = decl.cache.as_ref().filter(|c| c.value < 1) {
+            self.error(c.pos, "`cache` must be at least 1");
+            ok = false;
+        }
+        if ok {
+            // The bounds and start as PostgreSQL completes them.
+            let increment = options.increment.unwrap_or(1);
+            let min = options
+                .min_value
+                .unwrap_or(if increment > 0 { 1 } else { type_min });
+            let max = options
+                .max_value
+                .unwrap_or(if increment > 0 { type_max } else { -1 });
+            let start = options
+                .start
+                .unwrap_or(if increment > 0 { min } else { max });
+            if min >= max {
+                let at = decl
+                    .min
+                    .as_ref()
+                    .or(decl.max.as_ref())
+                    .map_or(decl.pos, |v| v.pos);
+                self.error(at, format!("`min` ({min}) must be less than `max` ({max})"));
+                ok = false;
+            } else if !(min..=max).contains(&start) {
+                let at = decl.start.as_ref().map_or(decl.pos, |v| v.pos);
+                self.error(
+                    at,
+                    format!("`start` ({start}) must lie between `min` ({min}) and `max` ({max})"),
+                );
+                ok = false;
+            }
+        }
+        ok.then(|| Identity {
+            always,
+            options: options.without_defaults(data_type),
+        })
+    }
+
+    /// `generated: expression`: a stored generated column. The expression is checked with
+    /// PostgreSQL's parser; a generated column has no default and is no identity (reported
+    /// there). Column references are checked once the table's columns are known.
+    fn generated(&mut self, column: &ColumnDecl, expression: &Sp<String>) -> Option<String> {
+        let name = &column.name.value;
+        let mut ok = self.expression(expression);
+        if let Some(d) = &column.default {
+            self.errors.push(
+                Diagnostic::new(
+                    d.pos,
+                    format!("generated column `{name}` cannot have a `default`"),
+                )
+                .with_help("its value is always the `generated` expression"),
+            );
+            ok = false;
+        }
+        ok.then(|| canonical(&expression.value))
+    }
+
+    /// The columns a generation expression refers to must be other, non-generated columns of the
+    /// table (PostgreSQL refuses the rest when the migration runs).
+    fn generated_references(&mut self, decl: &TableDecl, table: &Table) {
+        for column in &decl.columns {
+            let Some(expression) = &column.generated else {
+                continue;
+            };
+            if table
+                .column(&column.name.value)
+                .is_none_or(|c| c.generated.is_none())
+            {
+                continue;
+            }
+            for reference in referenced_columns(&expression.value) {
+                let shown = table.display_name();
+                match table.column(&reference) {
+                    None => {
+                        let mut d = Diagnostic::new(
+                            expression.pos,
+                            format!(
+                                "generated column `{}` refers to `{reference}`, which table `{shown}` does not have",
+                                column.name.value
+                            ),
+                        );
+                        if let Some(s) =
+                            suggest(&reference, table.columns.iter().map(|c| c.name.as_str()))
+                        {
+                            d = d.with_help(format!("did you mean `{s}`?"));
+                        }
+                        self.errors.push(d);
+                    }
+                    Some(c) if c.generated.is_some() => {
+                        self.errors.push(
+                            Diagnostic::new(
+                                expression.pos,
+                                format!(
+                                    "generated column `{}` refers to generated column `{reference}`",
+                                    column.name.value
+                                ),
+                            )
+                            .with_help("PostgreSQL computes a generated column from the row's other columns only; repeat that column's expression instead"),
+                        );
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
     }
 
     /// An encrypted column holds `enc:v1:...` text that only the application can read: it must be
@@ -376,6 +733,7 @@ impl Lowering<'_> {
             ("index", flag(&decl.index)),
             ("references", decl.references.is_some()),
             ("default", decl.default.is_some()),
+            ("generated", decl.generated.is_some()),
         ];
         for (key, set) in compared {
             if set {
@@ -595,15 +953,42 @@ impl Lowering<'_> {
                 }
                 continue;
             };
-            let (ref_table, ref_column) = match target.value.split_once('.') {
-                Some((t, c)) => (t.trim(), Some(c.trim())),
-                None => (target.value.trim(), None),
+            // `table`, `table.column`, `schema.table`, `schema.table.column`: two parts name a
+            // table of that schema when there is one (or the schema is declared), else a column.
+            let parts: Vec<&str> = target.value.split('.').map(str::trim).collect();
+            let exists = |q: &QualifiedName| table.is(q) || tables.iter().any(|t| t.is(q));
+            let (ref_table, ref_column) = match parts.as_slice() {
+                [t] => (t.to_string(), None),
+                [a, b] => {
+                    let in_schema = QualifiedName::new(*a, *b);
+                    let column_of = QualifiedName::public(*a);
+                    if exists(&in_schema) && exists(&column_of) {
+                        self.errors.push(
+                            Diagnostic::new(target.pos, format!("`references: {}` is ambiguous: table `{a}.{b}`, or column `{b}` of table `{a}`", target.value))
+                                .with_help(format!("write `{a}.{b}.<column>` for the first, `public.{a}.{b}` for the second")),
+                        );
+                        continue;
+                    }
+                    if exists(&in_schema) || (!exists(&column_of) && self.schemas.contains(*a)) {
+                        (format!("{a}.{b}"), None)
+                    } else {
+                        (a.to_string(), Some(*b))
+                    }
+                }
+                [schema, t, c] => (format!("{schema}.{t}"), Some(*c)),
+                _ => {
+                    self.errors.push(
+                        Diagnostic::new(target.pos, format!("cannot read `references: {}`", target.value))
+                            .with_help("write `table`, `table.column`, `schema.table` or `schema.table.column`"),
+                    );
+                    continue;
+                }
             };
             let fk = ForeignKeyDecl {
                 pos: target.pos,
                 columns: vec![column.name.clone()],
                 references: Some(Sp {
-                    value: ref_table.to_string(),
+                    value: ref_table,
                     pos: target.pos,
                 }),
                 ref_columns: ref_column
@@ -631,10 +1016,11 @@ impl Lowering<'_> {
             return;
         };
         // A self-reference sees the table being built, which already has its columns.
-        let target = if target_name.value == table.name {
+        let wanted = declared_name(target_name.value.trim());
+        let target = if table.is(&wanted) {
             Some(&*table)
         } else {
-            tables.iter().find(|t| t.name == target_name.value)
+            tables.iter().find(|t| t.is(&wanted))
         };
         let Some(target) = target else {
             let mut d = Diagnostic::new(
@@ -644,17 +1030,23 @@ impl Lowering<'_> {
                     target_name.value
                 ),
             );
-            if let Some(s) = suggest(&target_name.value, tables.iter().map(|t| t.name.as_str())) {
+            let names: Vec<String> = tables
+                .iter()
+                .map(|t| t.display_name().into_owned())
+                .collect();
+            if let Some(s) = suggest(&target_name.value, names.iter().map(String::as_str)) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             }
             self.errors.push(d);
             return;
         };
+        let target_shown = target.display_name().into_owned();
+        let shown = table.display_name().into_owned();
         let ref_columns: Vec<String> = if decl.ref_columns.is_empty() {
             match &target.primary_key {
                 Some(pk) => pk.columns.clone(),
                 None => {
-                    self.error(target_name.pos, format!("table `{}` has no primary key to reference; name the column as `{}.<column>`", target.name, target.name));
+                    self.error(target_name.pos, format!("table `{target_shown}` has no primary key to reference; name the column as `{target_shown}.<column>`"));
                     return;
                 }
             }
@@ -695,8 +1087,7 @@ impl Lowering<'_> {
                 Diagnostic::new(
                     target_name.pos,
                     format!(
-                        "`{}({})` is neither a primary key nor unique, so it cannot be referenced",
-                        target.name,
+                        "`{target_shown}({})` is neither a primary key nor unique, so it cannot be referenced",
                         ref_columns.join(", ")
                     ),
                 )
@@ -715,8 +1106,8 @@ impl Lowering<'_> {
                     .find(|c| &c.value == local)
                     .map_or(decl.pos, |c| c.pos);
                 self.error(at, format!(
-                    "foreign key column `{}.{local}` is `{}` but references `{}.{remote}` of type `{}`",
-                    table.name, lc.data_type, target.name, rc.data_type
+                    "foreign key column `{shown}.{local}` is `{}` but references `{target_shown}.{remote}` of type `{}`",
+                    lc.data_type, rc.data_type
                 ));
                 return;
             }
@@ -730,10 +1121,7 @@ impl Lowering<'_> {
                         let at = sp.as_ref().map_or(decl.pos, |s| s.pos);
                         self.error(
                             at,
-                            format!(
-                                "`set null` on column `{}.{c}`, which is not nullable",
-                                table.name
-                            ),
+                            format!("`set null` on column `{shown}.{c}`, which is not nullable"),
                         );
                     }
                 }
@@ -798,8 +1186,13 @@ impl Lowering<'_> {
                 origins.push(column.index.as_ref().map_or(column.name.pos, |i| i.pos));
             }
         }
+        // Partial indexes without a name are named once every other index has its name.
+        let mut unnamed = Vec::new();
         for index_decl in &decl.indexes {
             if let Some(index) = self.index(table, index_decl) {
+                if index.name.is_empty() {
+                    unnamed.push(table.indexes.len());
+                }
                 table.indexes.push(index);
                 origins.push(index_decl.pos);
             }
@@ -816,7 +1209,7 @@ impl Lowering<'_> {
             if let Some(column) = opted_out {
                 let at = column.index.as_ref().map_or(column.name.pos, |i| i.pos);
                 self.errors.push(
-                    Diagnostic::new(at, format!("foreign key column `{}.{}` has `index: false` and no other index covers it", table.name, fk.columns[0]))
+                    Diagnostic::new(at, format!("foreign key column `{}.{}` has `index: false` and no other index covers it", table.display_name(), fk.columns[0]))
                         .with_help("without an index, deleting or updating a referenced row scans the whole table; remove `index: false` or declare an index that starts with this column"),
                 );
                 continue;
@@ -836,7 +1229,7 @@ impl Lowering<'_> {
             }
             if let Some(off) = column.index.as_ref().filter(|i| !i.value) {
                 self.errors.push(
-                    Diagnostic::new(off.pos, format!("JSONB column `{}.{}` has `index: false` and no GIN index is declared for it", table.name, col.name))
+                    Diagnostic::new(off.pos, format!("JSONB column `{}.{}` has `index: false` and no GIN index is declared for it", table.display_name(), col.name))
                         .with_help("every JSONB column needs a GIN index for containment queries; remove `index: false`, or declare one under `indexes` with `using: gin` (e.g. with the jsonb_path_ops opclass)"),
                 );
                 continue;
@@ -846,6 +1239,10 @@ impl Lowering<'_> {
                 .indexes
                 .push(auto_index(&table.name, IndexMethod::Gin, vec![key]));
             origins.push(column.name.pos);
+        }
+        for i in unnamed {
+            let name = partial_index_name(table, &table.indexes[i]);
+            table.indexes[i].name = name;
         }
         // Two indexes with the same definition only slow writes down.
         let mut seen: Vec<(usize, Pos)> = Vec::new();
@@ -867,7 +1264,8 @@ impl Lowering<'_> {
                             *pos,
                             format!(
                                 "index `{}` duplicates another index on `{}`",
-                                index.name, table.name
+                                index.name,
+                                table.display_name()
                             ),
                         )
                         .with_help(format!(
@@ -994,13 +1392,11 @@ impl Lowering<'_> {
                     );
                 }
                 if predicate.is_some() {
-                    self.errors.push(
-                        Diagnostic::new(decl.pos, "a partial index needs an explicit `name`")
-                            .with_help("derived names come from the columns alone, so a partial index would collide with a full one on the same columns"),
-                    );
-                    ok = false;
+                    // Named by `partial_index_name` once the table's other indexes are known.
+                    String::new()
+                } else {
+                    index.name
                 }
-                index.name
             }
         };
         ok.then_some(Index {
@@ -1017,58 +1413,59 @@ impl Lowering<'_> {
     /// the ones behind primary keys and unique constraints) and types (enums and tables) share
     /// schema-wide namespaces; constraints and triggers are unique per table.
     fn check_names(&mut self, schema: &SchemaDecl, catalog: &Catalog) {
-        let mut relations: BTreeMap<&str, String> = BTreeMap::new();
-        let mut types: BTreeMap<&str, String> = BTreeMap::new();
-        let table_pos = |name: &str| {
+        // Keyed by (schema, name): each schema has its own namespaces.
+        let mut relations: BTreeMap<(&str, &str), String> = BTreeMap::new();
+        let mut types: BTreeMap<(&str, &str), String> = BTreeMap::new();
+        let table_pos = |t: &Table| {
             schema
                 .tables
                 .iter()
-                .find(|t| t.name.value == name)
-                .map_or(Pos::default(), |t| t.name.pos)
+                .find(|d| t.is(&declared_name(&d.name.value)))
+                .map_or(Pos::default(), |d| d.name.pos)
         };
         for e in &catalog.enums {
-            if let Some(previous) = types.insert(&e.name, format!("enum `{}`", e.name)) {
+            let shown = e.qualified_name().display().into_owned();
+            if let Some(previous) = types.insert((&e.schema, &e.name), format!("enum `{shown}`")) {
                 let pos = schema
                     .enums
                     .iter()
-                    .filter(|d| d.name.value == e.name)
+                    .filter(|d| e.qualified_name() == declared_name(&d.name.value))
                     .nth(1)
                     .map_or(Pos::default(), |d| d.name.pos);
-                self.error(pos, format!("enum `{}` clashes with {previous}", e.name));
+                self.error(pos, format!("enum `{shown}` clashes with {previous}"));
             }
         }
         for t in &catalog.tables {
-            let pos = table_pos(&t.name);
-            if let Some(previous) = types.insert(&t.name, format!("table `{}`", t.name)) {
+            let pos = table_pos(t);
+            let shown = t.display_name().into_owned();
+            if let Some(previous) = types.insert((&t.schema, &t.name), format!("table `{shown}`")) {
                 self.error(
                     pos,
                     format!(
-                        "table `{}` clashes with {previous}: tables and types share one namespace",
-                        t.name
+                        "table `{shown}` clashes with {previous}: tables and types share one namespace"
                     ),
                 );
             }
             let mut owned: Vec<(&str, String)> =
-                vec![(t.name.as_str(), format!("table `{}`", t.name))];
+                vec![(t.name.as_str(), format!("table `{shown}`"))];
             owned.extend(
                 t.primary_key
                     .iter()
-                    .map(|pk| (pk.name.as_str(), format!("the primary key of `{}`", t.name))),
+                    .map(|pk| (pk.name.as_str(), format!("the primary key of `{shown}`"))),
             );
             owned.extend(t.uniques.iter().map(|u| {
                 (
                     u.name.as_str(),
-                    format!("unique constraint `{}` on `{}`", u.name, t.name),
+                    format!("unique constraint `{}` on `{shown}`", u.name),
                 )
             }));
-            owned.extend(t.indexes.iter().map(|i| {
-                (
-                    i.name.as_str(),
-                    format!("index `{}` on `{}`", i.name, t.name),
-                )
-            }));
+            owned.extend(
+                t.indexes
+                    .iter()
+                    .map(|i| (i.name.as_str(), format!("index `{}` on `{shown}`", i.name))),
+            );
             for (name, what) in owned {
-                if let Some(previous) = relations.insert(name, what.clone()) {
+                if let Some(previous) = relations.insert((&t.schema, name), what.clone()) {
                     // Point at an explicit `name:` when there is one, else at the table.
                     let declared = schema
                         .tables
@@ -1094,7 +1491,7 @@ impl Lowering<'_> {
                 if constraints.insert(name, ()).is_some() {
                     self.error(
                         pos,
-                        format!("table `{}` has two constraints named `{name}`", t.name),
+                        format!("table `{shown}` has two constraints named `{name}`"),
                     );
                 }
             }
@@ -1112,14 +1509,49 @@ fn index_parts(table: &str, keys: &[IndexKey]) -> Vec<String> {
         .collect()
 }
 
+/// The label of a derived index name: `idx`, `<method>_idx` for non-btree indexes, `uidx` for
+/// unique ones.
+fn index_label(method: IndexMethod, unique: bool) -> String {
+    match method {
+        _ if unique => "uidx".to_string(),
+        IndexMethod::Btree => "idx".to_string(),
+        other => format!("{}_idx", other.as_sql()),
+    }
+}
+
+/// The name of a partial index declared without one: the name a full index on its columns would
+/// get, numbered as PostgreSQL numbers the names it chooses (`_idx1`, `_idx2`, ...) while the
+/// table's primary key, a unique constraint or another index has it.
+fn partial_index_name(table: &Table, index: &Index) -> String {
+    let parts = index_parts(&table.name, &index.keys);
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let label = index_label(index.method, index.unique);
+    let taken = |name: &str| {
+        name == table.name
+            || table.primary_key.as_ref().is_some_and(|pk| pk.name == name)
+            || table.uniques.iter().any(|u| u.name == name)
+            || table.indexes.iter().any(|ix| ix.name == name)
+    };
+    let mut pass = 0;
+    loop {
+        let numbered = if pass == 0 {
+            label.clone()
+        } else {
+            format!("{label}{pass}")
+        };
+        let name = derived_name(&parts, &numbered);
+        if !taken(&name) {
+            return name;
+        }
+        pass += 1;
+    }
+}
+
 /// An index with its derived name: `<table>_<columns>_idx`, or `_<method>_idx` for non-btree ones.
 fn auto_index(table: &str, method: IndexMethod, keys: Vec<IndexKey>) -> Index {
     let parts = index_parts(table, &keys);
     let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-    let suffix = match method {
-        IndexMethod::Btree => "idx".to_string(),
-        other => format!("{}_idx", other.as_sql()),
-    };
+    let suffix = index_label(method, false);
     Index {
         name: derived_name(&parts, &suffix),
         method,

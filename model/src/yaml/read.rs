@@ -18,9 +18,18 @@ pub struct Sp<T> {
 
 #[derive(Debug, Default)]
 pub struct SchemaDecl {
+    /// `schemas:`, in written order.
+    pub schemas: Vec<NamespaceDecl>,
     pub enums: Vec<EnumDecl>,
     pub roles: Vec<RoleDecl>,
     pub tables: Vec<TableDecl>,
+}
+
+/// A schema other than `public` (`schemas: [storage]` or `schemas: { storage: { comment } }`).
+#[derive(Debug)]
+pub struct NamespaceDecl {
+    pub name: Sp<String>,
+    pub comment: Option<Sp<String>>,
 }
 
 /// A database role the schema grants privileges to.
@@ -85,6 +94,24 @@ pub struct ColumnDecl {
     pub comment: Option<Sp<String>>,
     pub renamed_from: Option<Sp<String>>,
     pub encrypted: Option<Sp<bool>>,
+    pub identity: Option<IdentityDecl>,
+    /// `generated: "price * quantity"`: a stored generated column.
+    pub generated: Option<Sp<String>>,
+}
+
+/// `identity: always`, `identity: by default`, or a mapping with `generated` and sequence
+/// options.
+#[derive(Debug)]
+pub struct IdentityDecl {
+    pub pos: Pos,
+    /// `always` or `by default`, as written.
+    pub generated: Option<Sp<String>>,
+    pub start: Option<Sp<i64>>,
+    pub increment: Option<Sp<i64>>,
+    pub min: Option<Sp<i64>>,
+    pub max: Option<Sp<i64>>,
+    pub cache: Option<Sp<i64>>,
+    pub cycle: Option<Sp<bool>>,
 }
 
 #[derive(Debug)]
@@ -109,7 +136,17 @@ pub struct IndexDecl {
     pub name: Option<Sp<String>>,
 }
 
-pub const TOP_KEYS: &[&str] = &["enums", "roles", "tables"];
+pub const TOP_KEYS: &[&str] = &["schemas", "enums", "roles", "tables"];
+pub const SCHEMA_KEYS: &[&str] = &["comment"];
+pub const IDENTITY_KEYS: &[&str] = &[
+    "generated",
+    "start",
+    "increment",
+    "min",
+    "max",
+    "cache",
+    "cycle",
+];
 pub const ROLE_KEYS: &[&str] = &["execute"];
 pub const RETENTION_KEYS: &[&str] = &["keep", "column"];
 pub const TABLE_KEYS: &[&str] = &[
@@ -146,6 +183,8 @@ pub const COLUMN_KEYS: &[&str] = &[
     "comment",
     "renamed_from",
     "encrypted",
+    "identity",
+    "generated",
 ];
 pub const INDEX_KEYS: &[&str] = &["columns", "include", "using", "unique", "where", "name"];
 pub const FOREIGN_KEY_KEYS: &[&str] = &[
@@ -184,6 +223,7 @@ pub fn read_schema(root: &MarkedMappingNode, errors: &mut Vec<Diagnostic>) -> Sc
     let mut schema = SchemaDecl::default();
     for (key, value) in reader.entries(root, TOP_KEYS, "top-level key") {
         match key {
+            "schemas" => schema.schemas = reader.namespaces(value),
             "enums" => {
                 if let Some(map) =
                     reader.expect_mapping(value, "`enums` maps enum names to their values")
@@ -246,9 +286,23 @@ impl Reader<'_> {
         known: &[&str],
         what: &str,
     ) -> Vec<(&'n str, &'n Node)> {
+        self.entries_skipping(map, known, what, &[])
+    }
+
+    /// [`Reader::entries`], leaving out the keys in `skip` (reported by the caller) altogether.
+    fn entries_skipping<'n>(
+        &mut self,
+        map: &'n MarkedMappingNode,
+        known: &[&str],
+        what: &str,
+        skip: &[&str],
+    ) -> Vec<(&'n str, &'n Node)> {
         let mut out = Vec::new();
         for (key, value) in map.iter() {
             let name = key.as_str();
+            if skip.contains(&name) {
+                continue;
+            }
             if known.contains(&name) {
                 out.push((name, value));
             } else {
@@ -360,7 +414,20 @@ impl Reader<'_> {
         else {
             return table;
         };
-        for (key, value) in self.entries(map, TABLE_KEYS, "table key") {
+        // The schema is part of the table's key; a `schema:` key would be a second way to say it.
+        if let Some((key, _)) = map.iter().find(|(k, _)| k.as_str() == "schema") {
+            self.errors.push(
+                Diagnostic::new(
+                    pos_of(key.span()),
+                    "a table's schema is written in its name, not with a `schema:` key",
+                )
+                .with_help(format!(
+                    "write the table as `<schema>.{}:` under `tables`, and declare the schema under the top-level `schemas`",
+                    table.name.value.rsplit('.').next().unwrap_or_default()
+                )),
+            );
+        }
+        for (key, value) in self.entries_skipping(map, TABLE_KEYS, "table key", &["schema"]) {
             match key {
                 "comment" => table.comment = self.string(value, "a comment is text"),
                 "columns" => {
@@ -476,6 +543,134 @@ impl Reader<'_> {
         table
     }
 
+    /// `schemas:` as a list of names or a mapping of names to `{ comment }` (or nothing).
+    fn namespaces(&mut self, node: &Node) -> Vec<NamespaceDecl> {
+        match node {
+            Node::Sequence(items) => items
+                .iter()
+                .filter_map(|item| self.string(item, "a schema is named by a plain identifier"))
+                .map(|name| NamespaceDecl {
+                    name,
+                    comment: None,
+                })
+                .collect(),
+            Node::Mapping(map) => {
+                let mut out = Vec::new();
+                for (name, settings) in map.iter() {
+                    let mut schema = NamespaceDecl {
+                        name: self.key(name),
+                        comment: None,
+                    };
+                    match settings {
+                        // `storage:` alone: no settings.
+                        Node::Scalar(s) if s.as_str().is_empty() && s.may_coerce() => {}
+                        _ => {
+                            if let Some(map) = self.expect_mapping(
+                                settings,
+                                "a schema's settings are a mapping (`{ comment: ... }`)",
+                            ) {
+                                for (key, value) in self.entries(map, SCHEMA_KEYS, "schema key") {
+                                    match key {
+                                        "comment" => {
+                                            schema.comment = self.string(value, "a comment is text")
+                                        }
+                                        _ => unreachable!("entries() yields only known keys"),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    out.push(schema);
+                }
+                out
+            }
+            // `schemas:` alone: none.
+            Node::Scalar(s) if s.as_str().is_empty() && s.may_coerce() => Vec::new(),
+            other => {
+                self.error(
+                    node_pos(other),
+                    format!(
+                        "expected a list or a mapping, found {}: `schemas` names the schemas besides public",
+                        kind(other)
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn integer(&mut self, node: &Node, key: &str) -> Option<Sp<i64>> {
+        match node {
+            Node::Scalar(s) => match s.as_str().trim().parse::<i64>() {
+                Ok(value) => Some(Sp {
+                    value,
+                    pos: pos_of(s.span()),
+                }),
+                Err(_) => {
+                    self.error(
+                        pos_of(s.span()),
+                        format!("`{key}` must be a whole number, found `{}`", s.as_str()),
+                    );
+                    None
+                }
+            },
+            other => {
+                self.error(
+                    node_pos(other),
+                    format!("`{key}` must be a whole number, found {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    /// `identity: always`, `identity: by default`, or `identity: { generated: ..., start: ... }`.
+    fn identity(&mut self, node: &Node) -> Option<IdentityDecl> {
+        let mut identity = IdentityDecl {
+            pos: node_pos(node),
+            generated: None,
+            start: None,
+            increment: None,
+            min: None,
+            max: None,
+            cache: None,
+            cycle: None,
+        };
+        match node {
+            Node::Scalar(s) => {
+                identity.generated = Some(Sp {
+                    value: s.as_str().to_string(),
+                    pos: pos_of(s.span()),
+                });
+            }
+            Node::Mapping(map) => {
+                for (key, value) in self.entries(map, IDENTITY_KEYS, "identity key") {
+                    match key {
+                        "generated" => {
+                            identity.generated =
+                                self.string(value, "`generated` is `always` or `by default`")
+                        }
+                        "start" => identity.start = self.integer(value, key),
+                        "increment" => identity.increment = self.integer(value, key),
+                        "min" => identity.min = self.integer(value, key),
+                        "max" => identity.max = self.integer(value, key),
+                        "cache" => identity.cache = self.integer(value, key),
+                        "cycle" => identity.cycle = self.bool(value, key),
+                        _ => unreachable!("entries() yields only known keys"),
+                    }
+                }
+            }
+            Node::Sequence(_) => {
+                self.error(
+                    node_pos(node),
+                    "expected `always`, `by default` or a mapping, found a list: `identity` makes the column an identity column",
+                );
+                return None;
+            }
+        }
+        Some(identity)
+    }
+
     fn role(&mut self, name: Sp<String>, node: &Node) -> RoleDecl {
         let mut role = RoleDecl {
             name,
@@ -546,6 +741,8 @@ impl Reader<'_> {
             comment: None,
             renamed_from: None,
             encrypted: None,
+            identity: None,
+            generated: None,
         };
         match node {
             // Shorthand: `name: text` declares the type alone.
@@ -574,6 +771,11 @@ impl Reader<'_> {
                         "comment" => column.comment = text(self),
                         "renamed_from" => column.renamed_from = text(self),
                         "encrypted" => column.encrypted = self.bool(value, key),
+                        "identity" => column.identity = self.identity(value),
+                        "generated" => {
+                            column.generated =
+                                self.string(value, "`generated` is the SQL expression computing it")
+                        }
                         _ => unreachable!("entries() yields only known keys"),
                     }
                 }

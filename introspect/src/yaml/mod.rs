@@ -1,26 +1,35 @@
 //! An introspected catalog written back as a `schema.yaml` that `codegen` turns into the same
 //! database.
 //!
-//! The YAML format has conveniences the catalog has already expanded, and a few things it cannot
-//! say at all; [`to_schema_yaml`] maps one onto the other and explains every gap:
+//! The YAML format has conveniences the catalog has already expanded, and things it cannot say
+//! at all; [`to_schema_yaml`] maps one onto the other and accounts for every gap:
 //!
+//! - What the format cannot say is left out, each object once, in [`SchemaYaml::left_out`] (see
+//!   [`omitted`]): extensions, domains (their columns are written with the base type), composite
+//!   types, sequences (a `serial` column's default with them), views, partitioned tables and
+//!   partitions, tables that inherit, tables without a primary key, columns of types the format
+//!   cannot spell, expression indexes and indexes of other methods, triggers and functions other
+//!   than the ones `timestamps` and the compliance keys generate, enum comments, privileges of
+//!   roles the format cannot declare. The file is written from the catalog without them.
 //! - `timestamps: true` is written only when the table has exactly what that flag generates
 //!   (`created_at`/`updated_at` as `schema.yaml` declares them, the `<table>_set_updated_at`
 //!   trigger and the `set_updated_at()` function); `soft_delete: true` only when the table
 //!   carries the flag and exactly the `deleted_at` column it adds. Otherwise the columns are
 //!   written out and the flag left off.
+//! - Schemas besides `public` go under `schemas`, their tables and enums as `schema.name`;
+//!   identity and generated columns as `identity` and `generated`.
 //! - Every index is written with its `name`, so names round-trip. The loader adds an index to a
 //!   foreign key no index leads with, and a GIN index to a JSONB column that has none; a database
 //!   that lacks them cannot be written as a `schema.yaml` that loads back without them, and each
-//!   case is reported.
-//! - Names the format derives (primary keys, unique and check constraints) are reported when the
-//!   database's differ; foreign keys keep theirs through the table-level `name`.
-//! - Triggers and functions other than the `timestamps` ones, and enum comments, have no place
-//!   in the format and are reported.
+//!   case is a warning ([`SchemaYaml::warnings`]), as are names the format derives (primary keys,
+//!   unique and check constraints) when the database's differ; foreign keys keep theirs through
+//!   the table-level `name`.
 //!
 //! Strings are always written double-quoted and escaped, so no comment, default or label can be
 //! misread as YAML. Finally the text is loaded back with [`model::load_schema`] and compared with
-//! the catalog ([`SchemaYaml::round_trip`]).
+//! the catalog without what was left out ([`SchemaYaml::round_trip`]).
+
+pub mod omitted;
 
 use std::fmt::Write as _;
 
@@ -31,48 +40,42 @@ use model::ident::{check_plain, derived_name, quote_literal};
 use model::types::DataType;
 use model::yaml::SET_UPDATED_AT;
 
+pub use omitted::{LeftOut, Omitted};
+
 /// A written `schema.yaml` and what it cannot reproduce.
 #[derive(Debug, Clone)]
 pub struct SchemaYaml {
     pub text: String,
-    /// Why the file differs from the catalog, one line each, in table order.
+    /// What the file leaves out because the format cannot say it, each object once, in a fixed
+    /// order.
+    pub left_out: Vec<LeftOut>,
+    /// Why the file, loaded, still differs from the catalog without what is left out (names the
+    /// format derives, indexes the loader adds), one line each, in table order.
     pub warnings: Vec<String>,
-    /// `text` loaded back and compared with the catalog (`a` is the catalog, `b` the file):
-    /// empty when the file reproduces the database exactly; `Err` with the loader's report when
-    /// the file does not load (a table without a primary key, a name the format refuses).
+    /// `text` loaded back and compared with the catalog without what is left out (`a` is that
+    /// catalog, `b` the file): empty when the file reproduces it exactly; `Err` with the
+    /// loader's report when the file does not load (a name the format refuses).
     pub round_trip: Result<Vec<Difference>, String>,
 }
 
-/// Writes `catalog` as `schema.yaml`. `source` is named in the header comment (e.g. the
-/// database schema it was read from).
-pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
-    let reference = Reference::new();
-    let mut w = Writer {
-        out: String::new(),
-        warnings: Vec::new(),
-    };
-    let _ = writeln!(
-        w.out,
-        "# Written by `codegen introspect` from {source}.\n# Every key is documented in docs/schema-format.md."
-    );
+impl SchemaYaml {
+    /// Every line to tell the reader: what is left out, then the warnings.
+    pub fn messages(&self) -> impl Iterator<Item = &str> {
+        self.left_out
+            .iter()
+            .map(|l| l.reason.as_str())
+            .chain(self.warnings.iter().map(String::as_str))
+    }
+}
 
-    let mut timestamp_tables = 0;
-    let plans: Vec<(&Table, Implied)> = catalog
-        .tables
-        .iter()
-        .map(|t| {
-            let implied = reference.implied(catalog, t, &mut w.warnings);
-            if implied.timestamps {
-                timestamp_tables += 1;
-            }
-            (t, implied)
-        })
-        .collect();
-
-    // What the compliance declarations generate: the flags are written below, and the functions
-    // and triggers come back from them. Anything else is left out, with a warning.
+/// The functions and triggers the compliance declarations and `timestamps` of `catalog`
+/// generate: its `set_updated_at` triggers and functions kept, and the compliance objects its
+/// flags stand for added.
+fn declared(catalog: &Catalog) -> Catalog {
     let mut declared = catalog.clone();
-    declared.functions.retain(|f| f.name == SET_UPDATED_AT);
+    declared
+        .functions
+        .retain(|f| f.qualified_name().is(DEFAULT_SCHEMA, SET_UPDATED_AT));
     for t in &mut declared.tables {
         t.triggers
             .retain(|tr| tr.function.is(DEFAULT_SCHEMA, SET_UPDATED_AT));
@@ -84,18 +87,69 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
             .unwrap_or_default()
     };
     model::compliance::add_generated_objects(&mut declared, &execute_of);
-    let generated_function = |f: &Function| declared.function(&f.name) == Some(f);
+    declared
+}
 
-    for function in &catalog.functions {
-        let generated = (function.name == SET_UPDATED_AT
-            && reference.function.as_ref() == Some(function)
-            && timestamp_tables > 0)
-            || (function.name != SET_UPDATED_AT && generated_function(function));
-        if !generated {
-            w.warnings.push(format!(
-                "function `{}()` is left out: schema.yaml has no functions (only the `{SET_UPDATED_AT}()` that `timestamps: true` creates and the ones its compliance keys generate)",
-                function.name
-            ));
+/// Writes `catalog` as `schema.yaml`. `source` is named in the header comment (e.g. the
+/// database schemas it was read from).
+pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
+    let reference = Reference::new();
+    let generated = declared(catalog);
+    let timestamp_tables = catalog
+        .tables
+        .iter()
+        .filter(|t| reference.implied(catalog, t).timestamps)
+        .count();
+    let kept_trigger = |catalog: &Catalog, t: &Table, tr: &Trigger| {
+        let timestamps = reference.implied(catalog, t).timestamps
+            && tr.name == derived_name(&[&t.name], SET_UPDATED_AT);
+        let compliance = !tr.function.is(DEFAULT_SCHEMA, SET_UPDATED_AT)
+            && generated
+                .table_named(&t.qualified_name())
+                .is_some_and(|d| d.triggers.contains(tr));
+        timestamps || compliance
+    };
+    let kept_function = |_: &Catalog, f: &Function| {
+        if f.qualified_name().is(DEFAULT_SCHEMA, SET_UPDATED_AT) {
+            reference.function.as_ref() == Some(f) && timestamp_tables > 0
+        } else {
+            generated.function_named(&f.qualified_name()) == Some(f)
+        }
+    };
+    let left_out = omitted::plan(catalog, &kept_trigger, &kept_function);
+    let catalog = &omitted::without(catalog, &left_out);
+
+    let mut w = Writer {
+        out: String::new(),
+        warnings: Vec::new(),
+    };
+    let _ = writeln!(
+        w.out,
+        "# Written by `codegen introspect` from {source}.\n# Every key is documented in docs/schema-format.md."
+    );
+    let plans: Vec<(&Table, Implied)> = catalog
+        .tables
+        .iter()
+        .map(|t| (t, reference.implied(catalog, t)))
+        .collect();
+
+    if !catalog.schemas.is_empty() {
+        w.out.push_str("\nschemas:\n");
+        for s in &catalog.schemas {
+            w.name(&format!("schema `{}`", s.name), &s.name);
+            match &s.comment {
+                Some(comment) => {
+                    let _ = writeln!(
+                        w.out,
+                        "  {}: {{ comment: {} }}",
+                        key(&s.name),
+                        quoted(comment)
+                    );
+                }
+                None => {
+                    let _ = writeln!(w.out, "  {}: {{}}", key(&s.name));
+                }
+            }
         }
     }
 
@@ -107,9 +161,9 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
             let callable: Vec<String> = model::compliance::CALLABLE_FUNCTIONS
                 .iter()
                 .filter(|f| {
-                    catalog.function(f).is_some_and(|f| {
-                        generated_function(f) && f.execute.iter().any(|r| r == role)
-                    })
+                    catalog
+                        .function(f)
+                        .is_some_and(|f| f.execute.iter().any(|r| r == role))
                 })
                 .map(|f| f.to_string())
                 .collect();
@@ -126,13 +180,12 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
         for e in &catalog.enums {
             w.name(&format!("enum `{}`", e.name), &e.name);
             let values: Vec<String> = e.values.iter().map(|v| quoted(v)).collect();
-            let _ = writeln!(w.out, "  {}: [{}]", key(&e.name), values.join(", "));
-            if let Some(comment) = &e.comment {
-                w.warnings.push(format!(
-                    "enum `{}`: its comment ({comment:?}) is left out: schema.yaml has no enum comments",
-                    e.name
-                ));
-            }
+            let _ = writeln!(
+                w.out,
+                "  {}: [{}]",
+                key(&e.qualified_name().display()),
+                values.join(", ")
+            );
         }
     }
 
@@ -147,7 +200,13 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
         if i > 0 {
             w.out.push('\n');
         }
-        w.table(catalog, table, implied, &declared);
+        if table.flags.soft_delete && !implied.soft_delete {
+            w.warnings.push(format!(
+                "table `{}` is flagged soft_delete, but its `deleted_at` column is not the one `soft_delete: true` adds (timestamptz, nullable, no default, the standard comment); the flag is left out",
+                table.display_name()
+            ));
+        }
+        w.table(catalog, table, implied);
     }
 
     let round_trip = match model::load_schema("schema.yaml", &w.out) {
@@ -156,6 +215,7 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
     };
     SchemaYaml {
         text: w.out,
+        left_out,
         warnings: w.warnings,
         round_trip,
     }
@@ -200,7 +260,7 @@ impl Reference {
         }
     }
 
-    fn implied(&self, catalog: &Catalog, table: &Table, warnings: &mut Vec<String>) -> Implied {
+    fn implied(&self, catalog: &Catalog, table: &Table) -> Implied {
         let same = |name: &str, reference: &Option<Column>| {
             reference.is_some() && table.column(name) == reference.as_ref()
         };
@@ -219,16 +279,9 @@ impl Reference {
             && trigger_matches
             && self.function.is_some()
             && catalog.function(SET_UPDATED_AT) == self.function.as_ref();
-        let deleted_at = same("deleted_at", &self.deleted_at);
-        if table.flags.soft_delete && !deleted_at {
-            warnings.push(format!(
-                "table `{}` is flagged soft_delete, but its `deleted_at` column is not the one `soft_delete: true` adds (timestamptz, nullable, no default, the standard comment); the flag is left out",
-                table.name
-            ));
-        }
         Implied {
             timestamps,
-            soft_delete: table.flags.soft_delete && deleted_at,
+            soft_delete: table.flags.soft_delete && same("deleted_at", &self.deleted_at),
         }
     }
 }
@@ -248,9 +301,10 @@ impl Writer {
         }
     }
 
-    fn table(&mut self, catalog: &Catalog, t: &Table, implied: &Implied, declared: &Catalog) {
-        self.name(&format!("table `{}`", t.name), &t.name);
-        let _ = writeln!(self.out, "  {}:", key(&t.name));
+    fn table(&mut self, catalog: &Catalog, t: &Table, implied: &Implied) {
+        let shown = t.display_name().into_owned();
+        self.name(&format!("table `{shown}`"), &t.name);
+        let _ = writeln!(self.out, "  {}:", key(&shown));
         if let Some(comment) = &t.comment {
             let _ = writeln!(self.out, "    comment: {}", quoted(comment));
         }
@@ -262,20 +316,6 @@ impl Writer {
         }
         self.compliance(t);
 
-        let trigger_name = derived_name(&[&t.name], SET_UPDATED_AT);
-        let generated_triggers: &[Trigger] = declared.table(&t.name).map_or(&[], |d| &d.triggers);
-        for trigger in &t.triggers {
-            let generated = !trigger.function.is(DEFAULT_SCHEMA, SET_UPDATED_AT)
-                && generated_triggers.contains(trigger);
-            let implied_trigger = implied.timestamps && trigger.name == trigger_name;
-            if !(implied_trigger || generated) {
-                self.warnings.push(format!(
-                    "trigger `{}.{}` is left out: schema.yaml has no triggers (only the one `timestamps: true` creates)",
-                    t.name, trigger.name
-                ));
-            }
-        }
-
         // Where each key and foreign key goes: on the column when the format can say it there
         // with the name the database has, else at table level.
         let single_pk = t
@@ -283,20 +323,14 @@ impl Writer {
             .as_ref()
             .filter(|pk| pk.columns.len() == 1)
             .map(|pk| pk.columns[0].clone());
-        match &t.primary_key {
-            None => self.warnings.push(format!(
-                "table `{}` has no primary key; schema.yaml requires one, so the file does not load until one is declared",
-                t.name
-            )),
-            Some(pk) if pk.name != derived_name(&[&t.name], "pkey") => {
-                self.warnings.push(format!(
-                    "primary key `{}` of `{}` will be named `{}`: schema.yaml derives the name",
-                    pk.name,
-                    t.name,
-                    derived_name(&[&t.name], "pkey")
-                ));
-            }
-            Some(_) => {}
+        if let Some(pk) = &t.primary_key
+            && pk.name != derived_name(&[&t.name], "pkey")
+        {
+            self.warnings.push(format!(
+                "primary key `{}` of `{shown}` will be named `{}`: schema.yaml derives the name",
+                pk.name,
+                derived_name(&[&t.name], "pkey")
+            ));
         }
         let unique_name = |columns: &[String]| {
             let parts: Vec<&str> = std::iter::once(t.name.as_str())
@@ -310,8 +344,8 @@ impl Writer {
             let derived = unique_name(&u.columns);
             if u.name != derived {
                 self.warnings.push(format!(
-                    "unique constraint `{}.{}` will be named `{derived}`: schema.yaml derives the name",
-                    t.name, u.name
+                    "unique constraint `{shown}.{}` will be named `{derived}`: schema.yaml derives the name",
+                    u.name
                 ));
             }
             if u.columns.len() == 1 && !column_uniques.contains(&u.columns[0]) {
@@ -336,9 +370,10 @@ impl Writer {
 
         self.out.push_str("    columns:\n");
         for c in t.columns.iter().filter(|c| !implied.column(&c.name)) {
-            self.name(&format!("column `{}.{}`", t.name, c.name), &c.name);
+            self.name(&format!("column `{shown}.{}`", c.name), &c.name);
             let mut fields = vec![format!("type: {}", quoted(&yaml_type(&c.data_type)))];
-            if c.nullable {
+            // An identity column is NOT NULL by definition; the format refuses `nullable` there.
+            if c.nullable && c.identity.is_none() {
                 fields.push("nullable: true".to_string());
             }
             if let Some(default) = &c.default {
@@ -347,6 +382,12 @@ impl Writer {
                     quoted(&yaml_default(catalog, c, default))
                 ));
             }
+            if let Some(identity) = &c.identity {
+                fields.push(format!("identity: {}", yaml_identity(identity)));
+            }
+            if let Some(expression) = &c.generated {
+                fields.push(format!("generated: {}", quoted(expression)));
+            }
             if single_pk.as_deref() == Some(c.name.as_str()) {
                 fields.push("primary_key: true".to_string());
             }
@@ -354,16 +395,10 @@ impl Writer {
                 fields.push("unique: true".to_string());
             }
             if let Some(fk) = column_fks.iter().find(|f| f.columns[0] == c.name) {
-                let target_pk = catalog
-                    .table_named(&fk.ref_table)
-                    .and_then(|r| r.primary_key.as_ref())
-                    .map(|pk| pk.columns.clone());
-                let target = if target_pk.as_ref() == Some(&fk.ref_columns) {
-                    fk.ref_table.name.clone()
-                } else {
-                    format!("{}.{}", fk.ref_table.name, fk.ref_columns[0])
-                };
-                fields.push(format!("references: {}", quoted(&target)));
+                fields.push(format!(
+                    "references: {}",
+                    quoted(&reference_text(catalog, fk))
+                ));
                 if fk.on_delete != FkAction::NoAction {
                     fields.push(format!("on_delete: {}", quoted(fk.on_delete.as_sql())));
                 }
@@ -429,7 +464,7 @@ impl Writer {
                 let mut fields = vec![
                     format!("name: {}", quoted(&fk.name)),
                     format!("columns: {}", list(&fk.columns)),
-                    format!("references: {}", quoted(&fk.ref_table.name)),
+                    format!("references: {}", quoted(&fk.ref_table.display())),
                     format!("ref_columns: {}", list(&fk.ref_columns)),
                 ];
                 if fk.on_delete != FkAction::NoAction {
@@ -445,29 +480,13 @@ impl Writer {
     }
 
     fn indexes(&mut self, t: &Table) {
-        // The loader refuses two indexes with one definition: the first is kept.
-        let mut kept: Vec<&Index> = Vec::new();
-        for ix in &t.indexes {
-            let same = kept.iter().find(|k| {
-                k.method == ix.method
-                    && k.keys == ix.keys
-                    && k.include == ix.include
-                    && k.predicate == ix.predicate
-                    && k.unique == ix.unique
-            });
-            match same {
-                Some(first) => self.warnings.push(format!(
-                    "index `{}.{}` is left out: it duplicates `{}`, and schema.yaml refuses duplicate indexes (drop one of them in the database)",
-                    t.name, ix.name, first.name
-                )),
-                None => kept.push(ix),
-            }
-        }
-        if !kept.is_empty() {
+        // Duplicates, expression keys and other methods are left out already (see `omitted`).
+        let shown = t.display_name().into_owned();
+        if !t.indexes.is_empty() {
             self.out.push_str("    indexes:\n");
         }
-        for ix in &kept {
-            self.name(&format!("index `{}.{}`", t.name, ix.name), &ix.name);
+        for ix in &t.indexes {
+            self.name(&format!("index `{shown}.{}`", ix.name), &ix.name);
             let keys: Vec<String> = ix
                 .keys
                 .iter()
@@ -503,16 +522,13 @@ impl Writer {
         }
 
         // What the loader would add because the database lacks it.
-        let mut with_kept = t.clone();
-        with_kept.indexes = kept.into_iter().cloned().collect();
         for fk in &t.foreign_keys {
-            if !with_kept.has_index_leading_with(&fk.columns) {
+            if !t.has_index_leading_with(&fk.columns) {
                 let parts: Vec<&str> = std::iter::once(t.name.as_str())
                     .chain(fk.columns.iter().map(String::as_str))
                     .collect();
                 self.warnings.push(format!(
-                    "foreign key `{}.{}`: no index leads with ({}); loading this schema.yaml adds `{}`, so it will differ from the database until that index exists",
-                    t.name,
+                    "foreign key `{shown}.{}`: no index leads with ({}); loading this schema.yaml adds `{}`, so it will differ from the database until that index exists",
                     fk.name,
                     fk.columns.join(", "),
                     derived_name(&parts, "idx")
@@ -520,10 +536,9 @@ impl Writer {
             }
         }
         for c in &t.columns {
-            if c.data_type.is_jsonb() && !with_kept.has_gin_index_on(&c.name) {
+            if c.data_type.is_jsonb() && !t.has_gin_index_on(&c.name) {
                 self.warnings.push(format!(
-                    "JSONB column `{}.{}` has no GIN index; loading this schema.yaml adds `{}`, so it will differ from the database until that index exists",
-                    t.name,
+                    "JSONB column `{shown}.{}` has no GIN index; loading this schema.yaml adds `{}`, so it will differ from the database until that index exists",
                     c.name,
                     derived_name(&[&t.name, &c.name], "gin_idx")
                 ));
@@ -590,7 +605,7 @@ impl Writer {
             .to_string();
         self.warnings.push(format!(
             "check constraint `{}.{}` will be named `{}`: schema.yaml derives check names as <table>_<key>_check",
-            t.name,
+            t.display_name(),
             check.name,
             derived_name(&[&t.name, &k], "check")
         ));
@@ -614,10 +629,10 @@ impl Writer {
         if !referenceable {
             self.warnings.push(format!(
                 "foreign key `{}.{}` references ({}) of `{}`, which is backed by a unique index but no primary key or unique constraint; schema.yaml needs a constraint",
-                t.name,
+                t.display_name(),
                 fk.name,
                 fk.ref_columns.join(", "),
-                target.name
+                target.display_name()
             ));
         }
         for (local, remote) in fk.columns.iter().zip(&fk.ref_columns) {
@@ -626,7 +641,11 @@ impl Writer {
             {
                 self.warnings.push(format!(
                     "foreign key `{}.{}`: `{local}` is {} but `{}.{remote}` is {}; schema.yaml needs the same type on both sides",
-                    t.name, fk.name, l.data_type, target.name, r.data_type
+                    t.display_name(),
+                    fk.name,
+                    l.data_type,
+                    target.display_name(),
+                    r.data_type
                 ));
             }
         }
@@ -652,26 +671,88 @@ fn yaml_default(catalog: &Catalog, column: &Column, default: &str) -> String {
 }
 
 /// A type as `schema.yaml` spells it: built-in types in their canonical form, enums by their
-/// bare name (never quoted).
+/// name (`schema.name` outside public, never quoted), a domain as its base type.
 fn yaml_type(data_type: &DataType) -> String {
     match data_type {
-        DataType::Enum(name) => name.name.clone(),
+        DataType::Enum(name) => name.display().into_owned(),
         DataType::Array(element) => format!("{}[]", yaml_type(element)),
+        DataType::Domain { base, .. } => yaml_type(base),
         other => other.to_string(),
     }
 }
 
-/// A mapping key: plain when it is a plain identifier YAML cannot read as anything else.
+/// `identity: always`, or the mapping with the options that are not PostgreSQL's defaults.
+fn yaml_identity(identity: &Identity) -> String {
+    let mode = if identity.always {
+        "always"
+    } else {
+        "by default"
+    };
+    let o = &identity.options;
+    let mut fields = vec![format!("generated: {}", quoted(mode))];
+    for (name, value) in [
+        ("start", o.start),
+        ("increment", o.increment),
+        ("min", o.min_value),
+        ("max", o.max_value),
+        ("cache", o.cache),
+    ] {
+        if let Some(value) = value {
+            fields.push(format!("{name}: {value}"));
+        }
+    }
+    if o.cycle {
+        fields.push("cycle: true".to_string());
+    }
+    if fields.len() == 1 {
+        quoted(mode)
+    } else {
+        format!("{{ {} }}", fields.join(", "))
+    }
+}
+
+/// A column-level `references`: the table (`table` or `schema.table`) when the key is its primary
+/// key, else with the column; spelled out in full (`schema.table.column`, `public.table.column`)
+/// where the loader would read the shorter text as something else.
+fn reference_text(catalog: &Catalog, fk: &ForeignKey) -> String {
+    let target = &fk.ref_table;
+    let shown = target.display().into_owned();
+    let to_key = catalog
+        .table_named(target)
+        .and_then(|r| r.primary_key.as_ref())
+        .is_some_and(|pk| pk.columns == fk.ref_columns);
+    let declared = |schema: &str| catalog.has_schema(schema) && schema != DEFAULT_SCHEMA;
+    if to_key {
+        // `a.b` is a column of public table `a` unless schema `a` has a table `b` or is declared.
+        return shown;
+    }
+    let column = &fk.ref_columns[0];
+    if target.is_public() {
+        // `t.c` reads as table `c` of schema `t` when that schema is declared.
+        if declared(&target.name) {
+            format!("public.{shown}.{column}")
+        } else {
+            format!("{shown}.{column}")
+        }
+    } else {
+        format!("{shown}.{column}")
+    }
+}
+
+/// A mapping key: plain when it is a plain identifier (or two, joined by a dot) YAML cannot read
+/// as anything else.
 fn key(name: &str) -> String {
     const SPECIAL: [&str; 9] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !SPECIAL.contains(&name);
+    let plain_part = |part: &str| {
+        part.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let parts: Vec<&str> = name.split('.').collect();
+    let plain = parts.len() <= 2 && parts.iter().all(|p| plain_part(p)) && !SPECIAL.contains(&name);
     if plain {
         name.to_string()
     } else {
@@ -826,22 +907,39 @@ tables:
             written.text
         );
         assert!(written.text.contains("updated_at: "), "{}", written.text);
-        // The trigger and the soft_delete flag cannot be said any more.
-        let warnings = written.warnings.join("\n");
-        assert!(
-            warnings.contains("trigger `t.t_set_updated_at` is left out"),
-            "{warnings}"
+        // The trigger and its function cannot be said any more: left out.
+        let left_out: Vec<&Omitted> = written.left_out.iter().map(|l| &l.what).collect();
+        assert_eq!(
+            left_out,
+            [
+                &Omitted::Trigger {
+                    table: QualifiedName::public("t"),
+                    name: "t_set_updated_at".into()
+                },
+                &Omitted::Function {
+                    name: QualifiedName::public("set_updated_at"),
+                    signature: "()".into()
+                },
+            ]
         );
-        assert!(warnings.contains("flagged soft_delete"), "{warnings}");
+        let messages: Vec<&str> = written.messages().collect();
         assert!(
-            warnings.contains("function `set_updated_at()` is left out"),
-            "{warnings}"
+            messages[0].starts_with("trigger `t.t_set_updated_at` is left out"),
+            "{messages:?}"
+        );
+        // The soft_delete flag is written off, so the file differs there (and says so).
+        assert!(
+            written.warnings.join("\n").contains("flagged soft_delete"),
+            "{messages:?}"
         );
         let differences = written.round_trip.expect("loads");
-        assert!(
-            differences
-                .iter()
-                .any(|d| d.name == "t.t_set_updated_at" && d.b.is_none()),
+        let properties: Vec<(&str, Option<&str>)> = differences
+            .iter()
+            .map(|d| (d.name.as_str(), d.property.as_deref()))
+            .collect();
+        assert_eq!(
+            properties,
+            [("t", Some("soft_delete")), ("t", Some("flags"))],
             "{differences:?}"
         );
     }
@@ -886,5 +984,92 @@ tables:
             ],
             "{differences:?}"
         );
+    }
+
+    #[test]
+    fn what_the_format_cannot_say_is_left_out_with_what_depends_on_it() {
+        let (mut catalog, _) = round_trip(
+            "enums:\n  mood: [ok]\ntables:\n  a:\n    columns:\n      id: { type: uuid, primary_key: true }\n      shape: { type: text, unique: true }\n      n: integer\n    checks:\n      shape_set: \"shape <> ''\"\n    indexes:\n      - { name: a_shape_n_idx, columns: [n, shape] }\n      - { name: a_n_idx, columns: [n] }\n  b:\n    columns:\n      id: { type: uuid, primary_key: true }\n      a_shape: { type: text, references: a.shape }\n      n: integer\n  c:\n    columns:\n      key: { type: text, primary_key: true }\n  d:\n    columns:\n      id: { type: uuid, primary_key: true }\n",
+        );
+        let a = QualifiedName::public("a");
+        let b = QualifiedName::public("b");
+        let c = QualifiedName::public("c");
+        let d = QualifiedName::public("d");
+        {
+            let t = catalog.tables.iter_mut().find(|t| t.is(&a)).expect("a");
+            // A type the format cannot spell, used by a unique constraint, a check, an index and
+            // the foreign key of another table; a duplicate index; a default from a sequence; a
+            // grant to PUBLIC.
+            t.columns[1].data_type = DataType::Other("point".into());
+            t.columns[2].default = Some("nextval('a_n_seq'::regclass)".into());
+            let mut twin = t.indexes[1].clone();
+            twin.name = "a_n_again_idx".into();
+            t.indexes.push(twin);
+            t.set_privileges(PUBLIC, &[Privilege::Select], true);
+        }
+        {
+            let t = catalog.tables.iter_mut().find(|t| t.is(&c)).expect("c");
+            t.columns[0].data_type = DataType::Unknown;
+        }
+        {
+            let t = catalog.tables.iter_mut().find(|t| t.is(&d)).expect("d");
+            t.primary_key = None;
+        }
+        catalog.enums[0].comment = Some("How it feels.".into());
+        let written = to_schema_yaml(&catalog, "a test");
+        let left_out: Vec<&Omitted> = written.left_out.iter().map(|l| &l.what).collect();
+        let named = |table: &QualifiedName, name: &str| (table.clone(), name.to_string());
+        let (ta, shape) = named(&a, "shape");
+        assert_eq!(
+            left_out,
+            [
+                &Omitted::EnumComment(QualifiedName::public("mood")),
+                &Omitted::Table(d.clone()),
+                &Omitted::Table(c.clone()),
+                &Omitted::Column {
+                    table: ta.clone(),
+                    column: shape
+                },
+                &Omitted::ColumnDefault {
+                    table: a.clone(),
+                    column: "n".into()
+                },
+                &Omitted::Unique {
+                    table: a.clone(),
+                    name: "a_shape_key".into()
+                },
+                &Omitted::Check {
+                    table: a.clone(),
+                    name: "a_shape_set_check".into()
+                },
+                &Omitted::Index {
+                    table: a.clone(),
+                    name: "a_shape_n_idx".into()
+                },
+                &Omitted::Index {
+                    table: a.clone(),
+                    name: "a_n_again_idx".into()
+                },
+                &Omitted::Grant {
+                    table: a.clone(),
+                    role: PUBLIC.into()
+                },
+                &Omitted::ForeignKey {
+                    table: b.clone(),
+                    name: "b_a_shape_fkey".into()
+                },
+            ],
+            "{:#?}",
+            written.left_out
+        );
+        // Each names something of the catalog; without them the file reproduces it.
+        let mut expected = catalog.clone();
+        for l in &written.left_out {
+            assert!(l.what.remove_from(&mut expected), "{l:?}");
+        }
+        assert_eq!(written.round_trip, Ok(Vec::new()), "{}", written.text);
+        assert_eq!(written.warnings, Vec::<String>::new(), "{}", written.text);
+        let loaded = model::load_schema("out.yaml", &written.text).expect("loads");
+        assert_eq!(loaded.normalized(), expected.normalized());
     }
 }
