@@ -52,7 +52,8 @@ struct Cli {
     /// Neither read nor write the replay cache.
     #[arg(long)]
     no_cache: bool,
-    /// Run the schema-state rules on a live database's `public` schema instead of files.
+    /// Run the schema-state rules on a live database (every schema but the system's and the
+    /// runner's `codegen`) instead of files.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
     /// Print what was linted, how much came from the cache and how long it took (stderr).
@@ -116,8 +117,13 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         let name = redact(url);
         let mut client = pgconn::connect(url).map_err(|e| e.to_string())?;
-        let catalog = introspect::introspect(&mut client, "public")
-            .map_err(|e| format!("cannot read the catalog of {name}: {e}"))?;
+        // Every schema the application uses; `codegen` is the migration runner's own.
+        let schemas = introspect::Schemas::All {
+            except: vec!["codegen".into()],
+        };
+        let catalog = introspect::introspect_schemas(&mut client, &schemas)
+            .map_err(|e| format!("cannot read the catalog of {name}: {e}"))?
+            .catalog;
         let report = lint::lint_catalog(&catalog, &name, &config);
         write_out(&mut stdout, &render::render(&report, format, color))?;
         return Ok(u8::try_from(report.exit_code()).unwrap_or(1));

@@ -7,7 +7,7 @@ use pg_query::protobuf::{self, AlterTableType, DropBehavior, ObjectType};
 use super::ast::{column_mut, expression};
 use super::columns::{add_column, column_type};
 use super::constraints::{add_constraint, drop_constraint};
-use super::sequences::sequence_options;
+use super::sequences::sequence_clauses;
 use super::tables::{descendants, drop_column, partition_bound};
 use super::{Applied, Replay, ReplayError, Result, does_not_exist, settle};
 use crate::catalog::*;
@@ -152,13 +152,15 @@ fn subcommand(
                     Some(NodeEnum::List(list)) => list.items.clone(),
                     _ => Vec::new(),
                 };
-                let (changes, always) = sequence_options(&options);
+                let clauses = sequence_clauses(&options);
                 let column = column_mut(&mut cx.catalog.tables[t], &cmd.name)?;
+                let data_type = column.data_type.clone();
                 let identity = column.identity.as_mut().ok_or_else(|| {
                     ReplayError::new(format!("column \"{}\" is not an identity column", cmd.name))
                 })?;
-                merge_options(&mut identity.options, changes);
-                if let Some(always) = always {
+                clauses.apply_to(&mut identity.options);
+                identity.options = identity.options.without_defaults(&data_type);
+                if let Some(always) = clauses.always {
                     identity.always = always;
                 }
             }
@@ -228,24 +230,4 @@ fn subcommand(
         }
     }
     Ok(())
-}
-
-/// Applies the options an `ALTER ... SET`/`ALTER SEQUENCE` gives over the current ones.
-pub(super) fn merge_options(current: &mut SequenceOptions, changes: SequenceOptions) {
-    if changes.start.is_some() {
-        current.start = changes.start;
-    }
-    if changes.increment.is_some() {
-        current.increment = changes.increment;
-    }
-    if changes.min_value.is_some() {
-        current.min_value = changes.min_value;
-    }
-    if changes.max_value.is_some() {
-        current.max_value = changes.max_value;
-    }
-    if changes.cache.is_some() {
-        current.cache = changes.cache;
-    }
-    current.cycle = changes.cycle || current.cycle;
 }

@@ -91,7 +91,9 @@ pub(super) fn column_constraint(
         ConstrType::ConstrIdentity => {
             col.identity = Some(Identity {
                 always: c.generated_when == "a",
-                options: sequence_options(&c.options).0,
+                options: sequence_options(&c.options)
+                    .0
+                    .without_defaults(&col.data_type),
             });
             col.nullable = false;
         }

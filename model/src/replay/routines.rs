@@ -124,7 +124,32 @@ fn argument_mode(mode: i32) -> ArgumentMode {
 /// `void`.
 fn return_type(cx: &Replay<'_>, s: &protobuf::CreateFunctionStmt) -> String {
     let Some(t) = &s.return_type else {
-        return String::new();
+        // OUT parameters and no RETURNS: the one OUT parameter's type, or `record`.
+        let outs: Vec<String> = s
+            .parameters
+            .iter()
+            .filter_map(|p| match p.node.as_ref() {
+                Some(NodeEnum::FunctionParameter(p))
+                    if matches!(
+                        argument_mode(p.mode),
+                        ArgumentMode::Out | ArgumentMode::InOut
+                    ) =>
+                {
+                    Some(
+                        p.arg_type
+                            .as_ref()
+                            .map_or(DataType::Unknown, |t| cx.session.data_type(cx.catalog, t)),
+                    )
+                }
+                _ => None,
+            })
+            .map(|t| t.to_string())
+            .collect();
+        return match outs.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            _ => "record".to_string(),
+        };
     };
     let table_columns: Vec<String> = s
         .parameters

@@ -132,11 +132,12 @@ pub(super) fn create_sequence(cx: &mut Replay<'_>, s: &protobuf::CreateSeqStmt) 
     }
     let clauses = sequence_clauses(&s.options);
     let owned_by = owner(cx, clauses.owned_by.as_deref())?;
+    let data_type = sequence_type(cx, clauses.data_type);
     cx.catalog.sequences.push(Sequence {
         schema,
         name: r.relname.clone(),
-        data_type: sequence_type(cx, clauses.data_type),
-        options: clauses.options(),
+        options: clauses.options().without_defaults(&data_type),
+        data_type,
         owned_by,
     });
     Ok(Applied::Schema)
@@ -167,6 +168,7 @@ pub(super) fn alter_sequence(cx: &mut Replay<'_>, s: &protobuf::AlterSeqStmt) ->
     if let Some(data_type) = data_type {
         sequence.data_type = data_type;
     }
+    sequence.options = sequence.options.without_defaults(&sequence.data_type);
     Ok(Applied::Schema)
 }
 

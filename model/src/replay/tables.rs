@@ -35,7 +35,17 @@ pub(super) fn create_table(cx: &mut Replay<'_>, s: &protobuf::CreateStmt) -> Res
     if let Some(bound) = &s.partbound {
         // A partition has its parent's columns.
         if let Some(parent) = parents.first() {
-            table.columns = cx.catalog.tables[*parent].columns.clone();
+            // A partition takes the parent's columns, but neither identities nor comments.
+            table.columns = cx.catalog.tables[*parent]
+                .columns
+                .iter()
+                .map(|c| Column {
+                    identity: None,
+                    comment: None,
+                    sensitivity: Sensitivity::default(),
+                    ..c.clone()
+                })
+                .collect();
             table.partition_of = Some(PartitionOf {
                 parent: cx.catalog.tables[*parent].qualified_name(),
                 bound: partition_bound(bound)?,
