@@ -3,26 +3,14 @@
 //! itself by replay (up reaches the next state, down restores the previous one); these tests pin
 //! the SQL and the refusals.
 
-use std::path::Path;
-
 use codegen::migration::{Migration, PlanError, PlanOptions, plan};
 use model::replay::replay_script;
 use model::{Catalog, RenameHints};
 
+use e2e::fixtures::{Step, fixture_steps};
+
 fn steps() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolution");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| {
-            let name = p.file_stem().expect("stem").to_string_lossy().to_string();
-            (name, std::fs::read_to_string(p).expect("read fixture"))
-        })
-        .collect()
+    fixture_steps("evolution")
 }
 
 fn load(name: &str, yaml: &str) -> (Catalog, RenameHints) {
@@ -31,28 +19,17 @@ fn load(name: &str, yaml: &str) -> (Catalog, RenameHints) {
 
 /// Plans every step from the replayed previous ones, as `codegen` does.
 fn evolve() -> Vec<(String, Vec<Migration>)> {
-    let mut state = Catalog::default();
-    let mut number = 1;
-    let mut out = Vec::new();
-    for (name, yaml) in steps() {
-        let (target, hints) = load(&name, &yaml);
-        let options = PlanOptions {
-            name: None,
-            first_number: number,
-            allow_destructive: true,
-        };
-        let migrations =
-            plan(&state, &target, &hints, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(!migrations.is_empty(), "{name} changes nothing");
-        for m in &migrations {
-            replay_script(&mut state, &m.up)
-                .unwrap_or_else(|(pos, e)| panic!("{}:{}: {e}", pos.line, pos.column));
-        }
-        assert_eq!(state.normalized(), target.normalized(), "{name}");
-        number += u32::try_from(migrations.len()).expect("few");
-        out.push((name, migrations));
-    }
-    out
+    e2e::fixtures::evolve("evolution")
+        .into_iter()
+        .map(
+            |Step {
+                 name, migrations, ..
+             }| {
+                assert!(!migrations.is_empty(), "{name} changes nothing");
+                (name, migrations)
+            },
+        )
+        .collect()
 }
 
 #[test]

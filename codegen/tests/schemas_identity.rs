@@ -3,51 +3,25 @@
 //! verifies itself by replay: up reaches the target, down restores the start), and the SQL is
 //! pinned. `tests/tests/schemas_identity.rs` (crate `e2e`) runs the same plans on PostgreSQL 15.
 
-use std::path::Path;
-
 use codegen::migration::{Migration, PlanError, PlanOptions, plan};
 use model::Catalog;
 use model::replay::replay_script;
 
+use e2e::fixtures::{Step, fixture_steps};
+
 fn steps() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| {
-            let name = p.file_stem().expect("stem").to_string_lossy().to_string();
-            (name, std::fs::read_to_string(p).expect("read fixture"))
-        })
-        .collect()
+    fixture_steps("schemas")
 }
 
 fn evolve() -> Vec<(String, Vec<Migration>)> {
-    let mut state = Catalog::default();
-    let mut number = 1;
-    let mut out = Vec::new();
-    for (name, yaml) in steps() {
-        let (target, hints) =
-            model::load_schema_with_renames(&name, &yaml).unwrap_or_else(|e| panic!("{e}"));
-        let options = PlanOptions {
-            name: None,
-            first_number: number,
-            allow_destructive: true,
-        };
-        let migrations =
-            plan(&state, &target, &hints, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
-        for m in &migrations {
-            replay_script(&mut state, &m.up)
-                .unwrap_or_else(|(pos, e)| panic!("{}:{}: {e}", pos.line, pos.column));
-        }
-        assert_eq!(state.normalized(), target.normalized(), "{name}");
-        number += u32::try_from(migrations.len()).expect("few");
-        out.push((name, migrations));
-    }
-    out
+    e2e::fixtures::evolve("schemas")
+        .into_iter()
+        .map(
+            |Step {
+                 name, migrations, ..
+             }| (name, migrations),
+        )
+        .collect()
 }
 
 #[test]

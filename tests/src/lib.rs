@@ -1,4 +1,6 @@
-//! End-to-end test support: a throwaway PostgreSQL cluster for the tests in `tests/tests/`.
+//! End-to-end test support: a throwaway PostgreSQL cluster for the tests in `tests/tests/`, the
+//! committed migrations, and the schema fixtures planned step by step (shared with codegen's tests).
 
+pub mod fixtures;
 pub mod migrations;
 pub mod pg;

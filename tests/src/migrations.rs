@@ -33,20 +33,26 @@ pub fn up_files() -> Vec<(String, String)> {
 /// Applies every committed up migration; panics naming the file that fails.
 pub fn apply_all(client: &mut Client) {
     for (name, sql) in up_files() {
-        let result = if sql.contains(codegen::migration::NO_TRANSACTION_MARKER) {
-            // One statement at a time: several in one simple query form an implicit
-            // transaction, which CREATE INDEX CONCURRENTLY refuses.
-            codegen::runner::split_statements(&sql)
-                .iter()
-                .try_for_each(|statement| client.batch_execute(statement))
-        } else {
-            client.transaction().and_then(|mut tx| {
-                tx.batch_execute(&sql)?;
-                tx.commit()
-            })
-        };
-        if let Err(e) = result {
-            panic!("migration {name} failed: {e:?}");
-        }
+        apply(client, &name, &sql);
+    }
+}
+
+/// Applies one migration script as the runner does (without recording it); panics naming `name`
+/// and showing the script if it fails.
+pub fn apply(client: &mut Client, name: &str, sql: &str) {
+    let result = if sql.contains(codegen::migration::NO_TRANSACTION_MARKER) {
+        // One statement at a time: several in one simple query form an implicit transaction,
+        // which CREATE INDEX CONCURRENTLY refuses.
+        codegen::runner::split_statements(sql)
+            .iter()
+            .try_for_each(|statement| client.batch_execute(statement))
+    } else {
+        client.transaction().and_then(|mut tx| {
+            tx.batch_execute(sql)?;
+            tx.commit()
+        })
+    };
+    if let Err(e) = result {
+        panic!("migration {name} failed: {e:?}\n{sql}");
     }
 }

@@ -7,54 +7,32 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use codegen::history::MigrationFile;
-use codegen::migration::{PlanOptions, plan};
 use codegen::runner::Runner;
 use e2e::pg::{self, TestDb};
-use model::Catalog;
-use model::replay::replay_script;
 use postgres::Client;
 
 /// The evolution fixtures, each planned from the replayed previous steps: `(step, migrations)`.
 fn evolution() -> Vec<(String, Vec<MigrationFile>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../codegen/tests/fixtures/evolution");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    paths.sort();
-    let mut state = Catalog::default();
-    let mut number = 1u32;
-    let mut out = Vec::new();
-    for path in paths {
-        let name = path
-            .file_stem()
-            .expect("stem")
-            .to_string_lossy()
-            .to_string();
-        let text = std::fs::read_to_string(&path).expect("fixture");
-        let (target, hints) =
-            model::load_schema_with_renames(&name, &text).unwrap_or_else(|e| panic!("{e}"));
-        let options = PlanOptions {
-            name: None,
-            first_number: number,
-            allow_destructive: true,
-        };
-        let planned =
-            plan(&state, &target, &hints, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut files = Vec::new();
-        for m in planned {
-            replay_script(&mut state, &m.up).expect("replay");
-            files.push(MigrationFile {
-                number,
-                id: m.id,
-                up: m.up,
-                down: m.down,
-            });
-            number += 1;
-        }
-        out.push((name, files));
-    }
-    out
+    let mut number = 0;
+    e2e::fixtures::evolve("evolution")
+        .into_iter()
+        .map(|step| {
+            let files = step
+                .migrations
+                .into_iter()
+                .map(|m| {
+                    number += 1;
+                    MigrationFile {
+                        number,
+                        id: m.id,
+                        up: m.up,
+                        down: m.down,
+                    }
+                })
+                .collect();
+            (step.name, files)
+        })
+        .collect()
 }
 
 fn all_files(evolution: &[(String, Vec<MigrationFile>)]) -> Vec<MigrationFile> {

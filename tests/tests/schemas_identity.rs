@@ -5,62 +5,18 @@
 
 use std::path::Path;
 
-use codegen::migration::{Migration, PlanOptions, plan};
+use codegen::migration::Migration;
+use e2e::migrations::apply;
 use model::Catalog;
-use model::replay::replay_script;
 use postgres::Client;
 
 /// Each step of the fixtures with its migrations, planned from the replayed previous steps, and
 /// the catalog the migrations replay into after it.
 fn steps() -> Vec<(String, Vec<Migration>, Catalog)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../codegen/tests/fixtures/schemas");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    paths.sort();
-    let mut state = Catalog::default();
-    let mut number = 1u32;
-    let mut out = Vec::new();
-    for path in paths {
-        let name = path
-            .file_stem()
-            .expect("stem")
-            .to_string_lossy()
-            .to_string();
-        let text = std::fs::read_to_string(&path).expect("fixture");
-        let (target, hints) =
-            model::load_schema_with_renames(&name, &text).unwrap_or_else(|e| panic!("{e}"));
-        let options = PlanOptions {
-            name: None,
-            first_number: number,
-            allow_destructive: true,
-        };
-        let planned =
-            plan(&state, &target, &hints, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
-        for m in &planned {
-            replay_script(&mut state, &m.up).expect("replay");
-            number += 1;
-        }
-        out.push((name, planned, state.clone()));
-    }
-    out
-}
-
-fn run(client: &mut Client, id: &str, sql: &str) {
-    let result = if sql.contains(codegen::migration::NO_TRANSACTION_MARKER) {
-        codegen::runner::split_statements(sql)
-            .iter()
-            .try_for_each(|statement| client.batch_execute(statement))
-    } else {
-        client.transaction().and_then(|mut tx| {
-            tx.batch_execute(sql)?;
-            tx.commit()
-        })
-    };
-    if let Err(e) = result {
-        panic!("{id} failed: {e:?}\n{sql}");
-    }
+    e2e::fixtures::evolve("schemas")
+        .into_iter()
+        .map(|step| (step.name, step.migrations, step.catalog))
+        .collect()
 }
 
 /// The three states drift detection compares agree after a step: the fixture loaded, the
@@ -114,7 +70,7 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
 
     // 00: schemas, an identity primary key, a generated column, identity options.
     for m in &steps[0].1 {
-        run(&mut client, &m.id, &m.up);
+        apply(&mut client, &m.id, &m.up);
     }
     client
         .batch_execute(
@@ -169,7 +125,7 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
     // 01: identity options and mode changed in place, a column becomes an identity, new identity
     // and generated columns filled for the existing rows.
     for m in &steps[1].1 {
-        run(&mut client, &m.id, &m.up);
+        apply(&mut client, &m.id, &m.up);
     }
     assert_eq!(
         one_i64(
@@ -205,7 +161,7 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
     // 02: identity options back to the defaults (dropped and added again, moved past the rows),
     // identities dropped, a generated column made plain, a schema dropped.
     for m in &steps[2].1 {
-        run(&mut client, &m.id, &m.up);
+        apply(&mut client, &m.id, &m.up);
     }
     client
         .batch_execute("INSERT INTO storage.objects (bucket_id, size) VALUES (1, 2)")
@@ -230,7 +186,7 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
     // Every down, newest first, restores the step before; then everything applies again.
     for (_, migrations, _) in steps.iter().rev() {
         for m in migrations.iter().rev() {
-            run(&mut client, &m.id, &m.down);
+            apply(&mut client, &m.id, &m.down);
         }
     }
     assert_eq!(
@@ -242,7 +198,7 @@ fn the_plans_run_on_postgresql_with_rows_in_the_tables() {
     );
     for (_, migrations, _) in &steps {
         for m in migrations {
-            run(&mut client, &m.id, &m.up);
+            apply(&mut client, &m.id, &m.up);
         }
     }
 }
