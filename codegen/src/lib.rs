@@ -3,10 +3,8 @@
 pub mod diff;
 pub mod docs;
 pub mod drift;
-pub mod history;
 pub mod json_schema;
 pub mod migration;
-pub mod runner;
 pub mod rust;
 pub mod sql;
 
@@ -23,7 +21,7 @@ pub struct GeneratedFile {
 }
 
 /// Every file generated from `catalog` except the migrations (which depend on the history too,
-/// see [`history`] and [`migration::plan`]), in a stable order.
+/// see `migrate::history` and [`migration::plan`]), in a stable order.
 pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
     let mut files = Vec::new();
     files.extend(docs::generate(catalog));

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use codegen::history::{self, MigrationFile, SUM_FILE};
 use codegen::migration::{self, PlanOptions};
-use codegen::runner::{self, Runner};
+use migrate::history::{self, MigrationFile, SUM_FILE};
+use migrate::runner::{self, Runner};
 
 /// Generate SQL migrations, Rust code and docs from schema.yaml, and apply the migrations.
 ///
@@ -154,38 +154,8 @@ fn migrations_dir(args: &Args) -> PathBuf {
 
 /// Reads the committed migrations (and the integrity file, if any).
 fn read_history(dir: &Path) -> Result<(Vec<MigrationFile>, Option<String>), String> {
-    let mut entries = Vec::new();
-    let mut sum = None;
-    match fs::read_dir(dir) {
-        Ok(listing) => {
-            for entry in listing {
-                let entry =
-                    entry.map_err(|e| format!("error: cannot list `{}`: {e}", dir.display()))?;
-                let name = entry.file_name().to_string_lossy().to_string();
-                let path = entry.path();
-                if name == SUM_FILE {
-                    sum =
-                        Some(fs::read_to_string(&path).map_err(|e| {
-                            format!("error: cannot read `{}`: {e}", path.display())
-                        })?);
-                } else if name.ends_with(".sql") {
-                    let text = fs::read_to_string(&path)
-                        .map_err(|e| format!("error: cannot read `{}`: {e}", path.display()))?;
-                    entries.push((name, text));
-                }
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("error: cannot list `{}`: {e}", dir.display())),
-    }
-    let migrations = history::collect(&entries).map_err(|errors| {
-        format!(
-            "error: the migrations in `{}` are not in order:\n  - {}",
-            dir.display(),
-            errors.join("\n  - ")
-        )
-    })?;
-    Ok((migrations, sum))
+    let history = migrate::dir::read(dir).map_err(|e| format!("error: {e}"))?;
+    Ok((history.migrations, history.sum))
 }
 
 fn check_integrity(

@@ -17,8 +17,7 @@ use model::{Catalog, RenameHints};
 pub use crate::diff::creation_order;
 use crate::diff::{Change, Part, Phase, diff};
 
-/// The header line that makes the runner apply a migration outside a transaction.
-pub const NO_TRANSACTION_MARKER: &str = "-- codegen:no-transaction";
+use migrate::NO_TRANSACTION_MARKER;
 
 /// One migration, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]

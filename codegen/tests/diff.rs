@@ -87,11 +87,7 @@ fn enum_values_are_committed_before_use_and_indexes_built_concurrently() {
     );
     let concurrent = indexes.last().expect("indexes");
     assert!(!concurrent.transactional);
-    assert!(
-        concurrent
-            .up
-            .starts_with(codegen::migration::NO_TRANSACTION_MARKER)
-    );
+    assert!(concurrent.up.starts_with(migrate::NO_TRANSACTION_MARKER));
     assert!(
         concurrent
             .up

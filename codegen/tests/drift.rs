@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use codegen::history::{self, MigrationFile};
 use e2e::pg::TestDb;
+use migrate::history::{self, MigrationFile};
 use model::Catalog;
 use model::compare::{comparable, compare};
 
@@ -15,23 +15,7 @@ fn repo() -> PathBuf {
 }
 
 fn committed_migrations() -> Vec<MigrationFile> {
-    let dir = repo().join("generated/migrations");
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("list generated/migrations") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "sql") {
-            let name = path
-                .file_name()
-                .expect("file name")
-                .to_string_lossy()
-                .to_string();
-            entries.push((
-                name,
-                std::fs::read_to_string(&path).expect("read migration"),
-            ));
-        }
-    }
-    history::collect(&entries).unwrap_or_else(|e| panic!("{e:?}"))
+    e2e::migrations::committed().migrations
 }
 
 fn yaml_catalog() -> Catalog {
@@ -44,7 +28,7 @@ fn yaml_catalog() -> Catalog {
 fn migrated(hint: &str) -> TestDb {
     let db = e2e::pg::cluster().create_database(hint);
     let mut runner =
-        codegen::runner::Runner::connect(&db.url(), committed_migrations()).expect("connect");
+        migrate::runner::Runner::connect(&db.url(), committed_migrations()).expect("connect");
     let applied = runner.upgrade().expect("upgrade");
     assert!(!applied.is_empty());
     db

@@ -35,26 +35,10 @@ fn snapshot_of_the_first_migration() {
 /// `schema.yaml`: replaying them gives the schema, so `codegen` has nothing new to write.
 #[test]
 fn committed_migrations_capture_schema_yaml() {
-    let dir = repo_root().join("generated/migrations");
-    let mut entries = Vec::new();
-    let mut sum = String::new();
-    for entry in std::fs::read_dir(&dir).expect("generated/migrations") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .to_string();
-        let text = std::fs::read_to_string(&path).expect("read");
-        if name == codegen::history::SUM_FILE {
-            sum = text;
-        } else {
-            entries.push((name, text));
-        }
-    }
-    let migrations = codegen::history::collect(&entries).unwrap_or_else(|e| panic!("{e:?}"));
-    codegen::history::verify_sum(&migrations, &sum).unwrap_or_else(|e| panic!("{e}"));
-    let previous = codegen::history::replay(&migrations).unwrap_or_else(|e| panic!("{e}"));
+    let migrate::dir::History { migrations, sum } = e2e::migrations::committed();
+    let sum = sum.expect("generated/migrations has its integrity file");
+    migrate::history::verify_sum(&migrations, &sum).unwrap_or_else(|e| panic!("{e}"));
+    let previous = migrate::history::replay(&migrations).unwrap_or_else(|e| panic!("{e}"));
     let (catalog, renames) = model::load_schema_with_renames(
         "schema.yaml",
         &std::fs::read_to_string(repo_root().join("schema.yaml")).expect("schema.yaml"),

@@ -1,5 +1,7 @@
 //! Source files and positions: byte offsets in, 1-based lines and character columns out.
 
+use migrate::NO_TRANSACTION_MARKER;
+
 use crate::layout::{Layout, Transaction};
 
 /// One input file (or standard input) with a line index, so that turning an offset into a
@@ -111,9 +113,6 @@ fn no_transaction_marker(text: &str) -> bool {
         .next()
         .is_some_and(|l| l.trim() == NO_TRANSACTION_MARKER)
 }
-
-/// The first line of a migration that runs outside a transaction (codegen's runner honours it).
-pub const NO_TRANSACTION_MARKER: &str = "-- codegen:no-transaction";
 
 #[cfg(test)]
 mod tests {

@@ -5,9 +5,8 @@
 
 use std::path::PathBuf;
 
-use codegen::history;
-use codegen::runner::Runner;
 use e2e::pg::{self, CERT_HOST, TCP_PASSWORD, TcpCluster, TestDb};
+use migrate::runner::Runner;
 use pgconn::{ConnectError, ErrorKind};
 use postgres::Client;
 use repo_runtime::{AuditKey, PageRequest};
@@ -307,27 +306,6 @@ fn sslmode_does_not_apply_to_unix_sockets() {
     }
 }
 
-/// The committed migrations, as the runner reads them.
-fn committed_migrations() -> Vec<history::MigrationFile> {
-    let dir = e2e::migrations::dir();
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
-        if name.ends_with(".sql") {
-            entries.push((
-                name,
-                std::fs::read_to_string(&path).expect("read migration"),
-            ));
-        }
-    }
-    history::collect(&entries).unwrap_or_else(|errors| panic!("{}", errors.join("\n")))
-}
-
 /// Whether the server sees the session named `application_name` as encrypted.
 fn session_encrypted(cluster: &TcpCluster, application_name: &str) -> Option<bool> {
     cluster
@@ -354,7 +332,7 @@ fn the_runner_and_the_repositories_work_over_verify_full() {
             ca()
         ),
     );
-    let migrations = committed_migrations();
+    let migrations = e2e::migrations::committed().migrations;
     let count = migrations.len();
     let mut runner = Runner::connect(&url, migrations).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(

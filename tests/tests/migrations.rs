@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use codegen::history::MigrationFile;
-use codegen::runner::Runner;
 use e2e::pg::{self, TestDb};
+use migrate::history::MigrationFile;
+use migrate::runner::Runner;
 use postgres::Client;
 
 /// The evolution fixtures, each planned from the replayed previous steps: `(step, migrations)`.
@@ -239,7 +239,7 @@ fn replayed_catalog_matches_what_the_server_built() {
     let files = all_files(&evolution());
     let db = pg::cluster().create_database("replay_vs_server");
     runner(&db, files.clone()).upgrade().expect("upgrade");
-    let replayed = codegen::history::replay(&files).expect("replay");
+    let replayed = migrate::history::replay(&files).expect("replay");
     let from_model = codegen::migration::initial(&replayed);
     let model_db = pg::cluster().create_database("replay_model");
     runner(

@@ -209,7 +209,7 @@ fn the_runner_resets_the_schemas_the_migrations_create() {
     for (_, migrations, _) in steps() {
         for m in migrations {
             let number = u32::try_from(files.len() + 1).expect("few");
-            files.push(codegen::history::MigrationFile {
+            files.push(migrate::history::MigrationFile {
                 number,
                 id: m.id,
                 up: m.up,
@@ -218,7 +218,7 @@ fn the_runner_resets_the_schemas_the_migrations_create() {
         }
     }
     let db = e2e::pg::cluster().create_database("schemas_reset");
-    let mut runner = codegen::runner::Runner::connect(&db.url(), files.clone())
+    let mut runner = migrate::runner::Runner::connect(&db.url(), files.clone())
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(runner.upgrade().expect("upgrade").len(), files.len());
     // `archive` was created by the first step and dropped by the last; `storage` stays.

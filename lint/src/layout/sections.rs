@@ -1,7 +1,7 @@
 //! How each tool runs a file: its transaction, and its up part (the rest blanked).
 
 use super::*;
-use crate::source::NO_TRANSACTION_MARKER;
+use migrate::NO_TRANSACTION_MARKER;
 
 pub(super) fn first_line(text: &str) -> &str {
     text.trim_start_matches('\u{feff}')

@@ -1,5 +1,5 @@
-//! Applying the committed migrations to a database: the one module of this library that does
-//! I/O (the `codegen db ...` subcommands and the end-to-end tests call it).
+//! Applying the committed migrations to a database (the `codegen db ...` subcommands and the
+//! end-to-end tests call it).
 //!
 //! Applied migrations are recorded in `codegen.migrations` with their checksum. Each migration
 //! runs in its own transaction together with its record, so a failure half-way leaves the

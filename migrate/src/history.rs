@@ -1,6 +1,6 @@
 //! The committed migration history: file naming, the integrity file, and the replay that turns
 //! the history into the "previous" schema. Shared by the generator, `--check` and the runner, so
-//! all three read migrations the same way.
+//! all three read migrations the same way. Pure: [`crate::dir`] reads the files.
 //!
 //! The integrity file (`codegen.sum`) works like Atlas's `atlas.sum`: each line holds a running
 //! SHA-256 over every migration up to it (name and content), so editing an old migration, or
@@ -14,7 +14,10 @@ use model::Catalog;
 use model::replay::replay_script;
 use sha2::{Digest, Sha256};
 
-use crate::migration::NO_TRANSACTION_MARKER;
+/// The first line of a migration that must run outside a transaction block (`CREATE INDEX
+/// CONCURRENTLY`, enum labels used by later statements): the planner writes it, the runner and the
+/// linter read it.
+pub const NO_TRANSACTION_MARKER: &str = "-- codegen:no-transaction";
 
 /// The integrity file's name inside the migrations directory.
 pub const SUM_FILE: &str = "codegen.sum";
