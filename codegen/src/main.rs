@@ -4,11 +4,14 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args as ClapArgs, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use codegen::migration::{self, PlanOptions};
+use migrate::duration;
 use migrate::history::{self, MigrationFile, SUM_FILE};
+use migrate::runner::settings::{self, Settings};
 use migrate::runner::{self, Runner};
 
 /// Generate SQL migrations, Rust code and docs from schema.yaml, and apply the migrations.
@@ -49,6 +52,8 @@ enum Command {
         /// Defaults to the DATABASE_URL environment variable, then to the seed's local database.
         #[arg(long, env = "DATABASE_URL", default_value = runner::DEFAULT_DATABASE_URL, hide_env_values = true)]
         database_url: String,
+        #[command(flatten)]
+        timeouts: Timeouts,
         #[command(subcommand)]
         action: DbAction,
     },
@@ -80,6 +85,50 @@ enum Command {
     },
 }
 
+/// How long the runner lets a step wait and run (durations such as 250ms, 2s, 5min).
+#[derive(Debug, ClapArgs)]
+struct Timeouts {
+    /// Give up on a lock after this long, roll the step back and retry it later, so that
+    /// queries queued behind the migration wait no longer than this. Never 0. [default: 250ms]
+    #[arg(long, env = settings::LOCK_TIMEOUT_ENV, value_parser = duration::parse_lock_timeout, global = true)]
+    lock_timeout: Option<Duration>,
+    /// The statement_timeout of steps that block the application, or `off`. [default: 60s]
+    #[arg(long, env = settings::STATEMENT_TIMEOUT_ENV, value_parser = parse_optional_timeout, global = true)]
+    statement_timeout: Option<OptionalTimeout>,
+    /// The statement_timeout of statements that block nobody (CREATE INDEX CONCURRENTLY), or
+    /// `off`. [default: off]
+    #[arg(long, env = settings::CONCURRENT_STATEMENT_TIMEOUT_ENV, value_parser = parse_optional_timeout, global = true)]
+    concurrent_statement_timeout: Option<OptionalTimeout>,
+    /// How long a step keeps retrying after lock timeouts before the runner gives up, naming
+    /// the sessions that block it. [default: 5min]
+    #[arg(long, env = settings::LOCK_RETRY_BUDGET_ENV, value_parser = duration::parse, global = true)]
+    lock_retry_budget: Option<Duration>,
+}
+
+/// A timeout that can be `off`.
+#[derive(Debug, Clone, Copy)]
+struct OptionalTimeout(Option<Duration>);
+
+fn parse_optional_timeout(text: &str) -> Result<OptionalTimeout, String> {
+    duration::parse_statement_timeout(text).map(OptionalTimeout)
+}
+
+impl Timeouts {
+    fn settings(&self) -> Settings {
+        let defaults = Settings::default();
+        Settings {
+            lock_timeout: self.lock_timeout.unwrap_or(defaults.lock_timeout),
+            statement_timeout: self
+                .statement_timeout
+                .map_or(defaults.statement_timeout, |t| t.0),
+            concurrent_statement_timeout: self
+                .concurrent_statement_timeout
+                .map_or(defaults.concurrent_statement_timeout, |t| t.0),
+            lock_retry_budget: self.lock_retry_budget.unwrap_or(defaults.lock_retry_budget),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -88,12 +137,26 @@ enum Format {
 
 #[derive(Debug, Subcommand)]
 enum DbAction {
-    /// Apply every pending migration.
-    Upgrade,
+    /// Apply every pending migration (resuming one an interrupted run left half-applied).
+    Upgrade {
+        /// Print what would run, in order, with transaction boundaries and timeouts; run nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Revert the last N applied migrations.
     Downgrade {
         #[arg(default_value_t = 1)]
         steps: usize,
+        /// Print what would run, in order, with transaction boundaries and timeouts; run nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Where the database is: server version, applied and pending migrations with checksums,
+    /// a half-applied migration, invalid indexes, and what to do about each problem.
+    Status {
+        /// `text` for people, `json` for deploy tooling.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// List migrations, applied and pending, with checksums and times.
     History,
@@ -106,7 +169,9 @@ enum DbAction {
         #[arg(long)]
         yes: bool,
     },
-    /// Check the connection: server version, current migration, pending count.
+    /// Check the connection and the migrations' health: server version, current migration,
+    /// pending count; exit 1 when a migration is half-applied, edited after being applied, or an
+    /// index is INVALID.
     Check,
     /// Run the retention purge (`purge_expired_data`): delete expired rows of every table with
     /// `retention`, audited as one `data_retention_purge` event. Prints the counts as JSON.
@@ -127,8 +192,9 @@ fn main() -> ExitCode {
         None => generate(&args),
         Some(Command::Db {
             database_url,
+            timeouts,
             action,
-        }) => db(&args, database_url, action),
+        }) => db(&args, database_url, timeouts.settings(), action),
         Some(Command::Drift {
             database_url,
             db_schema,
@@ -273,20 +339,29 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn db(args: &Args, url: &str, action: &DbAction) -> Result<ExitCode, String> {
+fn db(args: &Args, url: &str, settings: Settings, action: &DbAction) -> Result<ExitCode, String> {
     let dir = migrations_dir(args);
     let (migrations, sum) = read_history(&dir)?;
     check_integrity(args, &migrations, sum.as_deref())?;
     let mut runner = Runner::connect(url, migrations)?;
     runner.verbose = true;
+    runner.settings = settings;
     match action {
-        DbAction::Upgrade => {
+        DbAction::Upgrade { dry_run: true } => print!("{}", runner.plan_upgrade()?.render()),
+        DbAction::Upgrade { dry_run: false } => {
             let applied = runner.upgrade()?;
             if applied.is_empty() {
                 println!("already at head");
             }
         }
-        DbAction::Downgrade { steps } => {
+        DbAction::Downgrade {
+            steps,
+            dry_run: true,
+        } => print!("{}", runner.plan_downgrade(*steps)?.render()),
+        DbAction::Downgrade {
+            steps,
+            dry_run: false,
+        } => {
             let reverted = runner.downgrade(*steps)?;
             if reverted.is_empty() {
                 println!("nothing to revert");
@@ -321,15 +396,31 @@ fn db(args: &Args, url: &str, action: &DbAction) -> Result<ExitCode, String> {
         DbAction::Purge { actor } => {
             println!("{}", runner.purge_expired_data(actor.as_deref())?);
         }
+        DbAction::Status { format } => {
+            let report = runner.report()?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                ),
+                Format::Text => print!("{}", report.render()),
+            }
+        }
         DbAction::Check => {
-            let status = runner.status()?;
+            let report = runner.report()?;
             println!("connected: {}", runner::redact(url));
-            println!("server version: {}", status.server_version);
+            println!("server version: {}", report.server_version);
             println!(
                 "current migration: {}",
-                status.current.unwrap_or_else(|| "none".to_string())
+                report.current.as_deref().unwrap_or("none")
             );
-            println!("pending migrations: {}", status.pending);
+            println!("pending migrations: {}", report.pending.len());
+            for problem in &report.problems {
+                println!("problem: {problem}");
+            }
+            if !report.healthy() {
+                return Ok(ExitCode::FAILURE);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

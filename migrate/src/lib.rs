@@ -6,7 +6,8 @@
 //! `history` is pure; `dir` reads a migrations directory; `runner` is the database I/O.
 
 pub mod dir;
+pub mod duration;
 pub mod history;
 pub mod runner;
 
-pub use history::{MigrationFile, NO_TRANSACTION_MARKER, SUM_FILE};
+pub use history::{Directives, MigrationFile, NO_TRANSACTION_MARKER, SUM_FILE};

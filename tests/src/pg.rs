@@ -37,6 +37,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
+mod crash;
 mod tcp;
 pub use tcp::{CERT_HOST, TCP_PASSWORD, TcpCluster, plain_tcp_cluster, tls_cluster};
 
@@ -61,6 +62,8 @@ pub struct Cluster {
     bin_dir: PathBuf,
     data_dir: PathBuf,
     endpoint: Endpoint,
+    /// The server's command-line options, to start it again the same way (see `crash`).
+    options: String,
 }
 
 /// A database created for one test by [`Cluster::create_database`]; it is dropped
@@ -224,6 +227,7 @@ impl Cluster {
             bin_dir,
             data_dir,
             endpoint: Endpoint { socket_dir, port },
+            options,
         };
         cluster.wait_ready(&log_file)?;
         Ok(cluster)

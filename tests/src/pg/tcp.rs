@@ -199,6 +199,7 @@ impl TcpCluster {
                         bin_dir,
                         data_dir,
                         endpoint: Endpoint { socket_dir, port },
+                        options,
                     };
                     cluster.wait_ready(&log_file)?;
                     cluster

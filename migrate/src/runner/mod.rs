@@ -1,18 +1,31 @@
 //! Applying the committed migrations to a database (the `codegen db ...` subcommands and the
-//! end-to-end tests call it).
+//! end-to-end tests call it), without stalling the application that uses it.
 //!
 //! Applied migrations are recorded in `codegen.migrations` with their checksum. Each migration
-//! runs in its own transaction together with its record, so a failure half-way leaves the
-//! database at the previous version; migrations marked `-- codegen:no-transaction` run statement
-//! by statement. A session-level advisory lock serialises concurrent runners: the second one
-//! waits, then finds nothing left to do.
+//! runs in its own transaction together with its record, so a failure or crash half-way leaves
+//! the database at the previous version; migrations marked `-- codegen:no-transaction` run
+//! statement by statement, their progress recorded in `codegen.migration_progress` so an
+//! interrupted one resumes where it stopped (`apply.rs`). Every step runs with a short
+//! `lock_timeout` and is retried after growing waits when it times out, naming who blocks it
+//! (`settings.rs`, `retry.rs`, `blockers.rs`). A session-level advisory lock serialises
+//! concurrent runners: the second one waits, then finds nothing left to do.
 
-use std::io::{IsTerminal, Write};
+mod apply;
+pub mod blockers;
+pub mod plan;
+pub mod report;
+pub mod retry;
+pub mod settings;
+
 use std::time::Instant;
 
 use postgres::Client;
 
 use crate::history::MigrationFile;
+use apply::Direction;
+pub use plan::Plan;
+pub use report::{Interrupted, InvalidIndex, Report};
+pub use settings::Settings;
 
 /// The seed guide's default connection.
 pub const DEFAULT_DATABASE_URL: &str =
@@ -49,9 +62,17 @@ pub struct Status {
 
 pub struct Runner {
     client: Client,
+    /// The connection string, for the watch connection and for messages (always redacted).
+    url: String,
+    /// The backend of `client`, which the watch connection observes.
+    pid: i32,
+    /// The second connection that sees who blocks a step (see `blockers`), opened on first use;
+    /// `Err` says why it could not be.
+    watch_client: Option<Result<Client, String>>,
     migrations: Vec<MigrationFile>,
     /// Print progress lines (to stderr) as migrations run.
     pub verbose: bool,
+    pub settings: Settings,
 }
 
 impl std::fmt::Debug for Runner {
@@ -59,6 +80,7 @@ impl std::fmt::Debug for Runner {
         f.debug_struct("Runner")
             .field("migrations", &self.migrations.len())
             .field("verbose", &self.verbose)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -69,11 +91,31 @@ pub use pgconn::redact;
 impl Runner {
     pub fn connect(url: &str, migrations: Vec<MigrationFile>) -> Result<Runner, String> {
         // `sslmode`/`sslrootcert` as libpq reads them; the error names the server and what to do.
-        let client = pgconn::connect(url).map_err(|e| e.to_string())?;
+        let mut client = pgconn::connect(url).map_err(|e| e.to_string())?;
+        let pid = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map_err(|e| Self::sql_error("cannot read the session's process id", &e))?
+            .get(0);
+        // A server may run with `synchronous_commit = off`, which lets a crash lose the last
+        // commits. A migration reported as applied must stay applied, so this session waits
+        // for its commits to be flushed.
+        client
+            .batch_execute(
+                "DO $$ BEGIN
+                     IF current_setting('synchronous_commit') = 'off' THEN
+                         SET synchronous_commit = local;
+                     END IF;
+                 END $$",
+            )
+            .map_err(|e| Self::sql_error("cannot set synchronous_commit", &e))?;
         Ok(Runner {
             client,
+            url: url.to_string(),
+            pid,
+            watch_client: None,
             migrations,
             verbose: false,
+            settings: Settings::default(),
         })
     }
 
@@ -103,9 +145,19 @@ impl Runner {
                      checksum    text NOT NULL,
                      applied_at  timestamptz NOT NULL DEFAULT now(),
                      duration_ms bigint NOT NULL
+                 );
+                 CREATE TABLE IF NOT EXISTS codegen.migration_progress (
+                     number          integer NOT NULL,
+                     id              text NOT NULL,
+                     direction       text NOT NULL CHECK (direction IN ('up', 'down')),
+                     checksum        text NOT NULL,
+                     statements_done integer NOT NULL,
+                     statements      integer NOT NULL,
+                     updated_at      timestamptz NOT NULL DEFAULT now(),
+                     PRIMARY KEY (number, direction)
                  );",
             )
-            .map_err(|e| Self::sql_error("cannot create the codegen.migrations table", &e))
+            .map_err(|e| Self::sql_error("cannot create the runner's tables in schema codegen", &e))
     }
 
     /// Takes the advisory lock by polling rather than by blocking in `pg_advisory_lock`: a session
@@ -205,11 +257,13 @@ impl Runner {
         }
     }
 
-    /// Applies every pending migration; returns the ids applied.
+    /// Applies every pending migration; returns the ids applied. A no-transaction migration an
+    /// earlier run left half-applied resumes where it stopped.
     pub fn upgrade(&mut self) -> Result<Vec<String>, String> {
         self.locked(|r| {
             let applied = r.applied()?;
             r.verify(&applied)?;
+            r.refuse_interrupted_other_than(Direction::Up)?;
             let pending: Vec<MigrationFile> =
                 r.migrations.iter().skip(applied.len()).cloned().collect();
             let total = pending.len();
@@ -217,7 +271,7 @@ impl Runner {
             for (i, m) in pending.iter().enumerate() {
                 r.progress(&format!("[{}/{total}] applying {}", i + 1, m.id));
                 let started = Instant::now();
-                r.run(&m.id, &m.up, m.transactional(), Some(m))?;
+                r.apply(m, Direction::Up)?;
                 r.progress(&format!(
                     "[{}/{total}] applied  {} in {} ms",
                     i + 1,
@@ -235,6 +289,7 @@ impl Runner {
         self.locked(|r| {
             let applied = r.applied()?;
             r.verify(&applied)?;
+            r.refuse_interrupted_other_than(Direction::Down)?;
             let mut done = Vec::new();
             for (number, id, _, _, _) in applied.iter().rev().take(steps) {
                 let m = r
@@ -244,72 +299,11 @@ impl Runner {
                     .cloned()
                     .ok_or_else(|| format!("no file for applied migration {id}"))?;
                 r.progress(&format!("reverting {id}"));
-                r.run(&m.id, &m.down, m.transactional(), None)?;
-                r.client
-                    .execute(
-                        "DELETE FROM codegen.migrations WHERE number = $1",
-                        &[number],
-                    )
-                    .map_err(|e| Self::sql_error("cannot update the migration history", &e))?;
+                r.apply(&m, Direction::Down)?;
                 done.push(id.clone());
             }
             Ok(done)
         })
-    }
-
-    /// Runs one script; records `record` in the same transaction when given (upgrades).
-    fn run(
-        &mut self,
-        id: &str,
-        sql: &str,
-        transactional: bool,
-        record: Option<&MigrationFile>,
-    ) -> Result<(), String> {
-        let started = Instant::now();
-        let insert = "INSERT INTO codegen.migrations (number, id, checksum, duration_ms) VALUES ($1, $2, $3, $4)";
-        if transactional {
-            let mut tx = self
-                .client
-                .transaction()
-                .map_err(|e| Self::sql_error("cannot begin", &e))?;
-            tx.batch_execute(sql).map_err(|e| {
-                Self::sql_error(&format!("migration {id} failed and was rolled back"), &e)
-            })?;
-            if let Some(m) = record {
-                let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-                let number = i32::try_from(m.number).unwrap_or(i32::MAX);
-                tx.execute(insert, &[&number, &m.id, &m.checksum(), &ms])
-                    .map_err(|e| Self::sql_error("cannot record the migration", &e))?;
-            }
-            tx.commit()
-                .map_err(|e| Self::sql_error(&format!("migration {id} failed to commit"), &e))
-        } else {
-            // Statements such as CREATE INDEX CONCURRENTLY refuse to run in a transaction block,
-            // and a multi-statement simple query is one; so each statement goes alone.
-            let statements = split_statements(sql);
-            let total = statements.len();
-            let show = self.verbose && std::io::stderr().is_terminal();
-            for (i, statement) in statements.iter().enumerate() {
-                if show {
-                    eprint!("\r  {id}: statement {}/{total}", i + 1);
-                    let _ = std::io::stderr().flush();
-                }
-                self.client.batch_execute(statement).map_err(|e| {
-                    Self::sql_error(&format!("migration {id} failed at statement {} of {total} (it runs outside a transaction: the statements before it stay applied; fix the cause and run again, the statements are idempotent)", i + 1), &e)
-                })?;
-            }
-            if show {
-                eprintln!();
-            }
-            if let Some(m) = record {
-                let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-                let number = i32::try_from(m.number).unwrap_or(i32::MAX);
-                self.client
-                    .execute(insert, &[&number, &m.id, &m.checksum(), &ms])
-                    .map_err(|e| Self::sql_error("cannot record the migration", &e))?;
-            }
-            Ok(())
-        }
     }
 
     /// Every migration file with its applied record, if any.
@@ -390,7 +384,7 @@ impl Runner {
                     "{drops}DROP SCHEMA public CASCADE;
                      CREATE SCHEMA public AUTHORIZATION pg_database_owner;
                      GRANT USAGE ON SCHEMA public TO PUBLIC;
-                     TRUNCATE codegen.migrations;"
+                     TRUNCATE codegen.migrations, codegen.migration_progress;"
                 ))
                 .map_err(|e| Self::sql_error("cannot reset the database", &e))
         })?;
