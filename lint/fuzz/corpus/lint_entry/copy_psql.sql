@@ -1,0 +1,8 @@
+CREATE TABLE c (id int);
+COPY c (id) FROM stdin;
+1
+2
+\.
+\set ON_ERROR_STOP on
+INSERT INTO c VALUES (3) ON CONFLICT DO NOTHING;
+UPDATE c SET id = id + 1 WHERE id > 1 RETURNING *;

@@ -1,0 +1,4 @@
+DO $$ BEGIN
+  CREATE TABLE d1 (id int PRIMARY KEY, j jsonb);
+  ALTER TABLE d1 ADD COLUMN n int;
+END $$;

@@ -1,0 +1,6 @@
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.at := now(); RETURN NEW; END $$;
+CREATE OR REPLACE FUNCTION add(a int, b int DEFAULT 1) RETURNS int IMMUTABLE AS 'SELECT a + b' LANGUAGE sql;
+CREATE FUNCTION add(a text) RETURNS text AS $$ SELECT a $$ LANGUAGE sql SECURITY DEFINER;
+CREATE TABLE tr (id int, at timestamptz DEFAULT clock_timestamp());
+CREATE TRIGGER tr_touch BEFORE UPDATE ON tr FOR EACH ROW EXECUTE FUNCTION touch();
+DROP FUNCTION add(int, int);

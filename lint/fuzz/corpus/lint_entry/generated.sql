@@ -1,0 +1,3 @@
+CREATE TABLE box (w numeric, h numeric, area numeric GENERATED ALWAYS AS (w * h) STORED, id uuid PRIMARY KEY);
+ALTER TABLE box ADD COLUMN half numeric GENERATED ALWAYS AS (area / 2) STORED;
+ALTER TABLE box ALTER COLUMN half DROP EXPRESSION;

@@ -1,0 +1,5 @@
+CREATE TABLE a (id int); CREATE TABLE b (id int); CREATE TYPE e AS ENUM ('x');
+CREATE INDEX ai ON a (id); CREATE INDEX bi ON b (id);
+DROP INDEX ai, bi;
+DROP TABLE IF EXISTS a, b, c RESTRICT;
+DROP TYPE e, f;

@@ -1,0 +1,5 @@
+CREATE TEMP TABLE t (id int);
+CREATE TABLE t (id int PRIMARY KEY);
+DROP TABLE t;
+ALTER TABLE pg_temp.t ADD j jsonb;
+DISCARD ALL;
