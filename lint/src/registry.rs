@@ -235,3 +235,39 @@ mod tests {
         }
     }
 }
+
+/// Where the rule table sits in `docs/linting.md`: between these two lines, written by
+/// [`rule_table`] (the `rule_table` test fails when it is stale).
+pub const RULE_TABLE_START: &str = "<!-- rule table: generated from lint's registry; UPDATE_RULE_TABLE=1 cargo test -p lint --test rule_table -->";
+pub const RULE_TABLE_END: &str = "<!-- end of rule table -->";
+
+/// Every rule as a Markdown table row, in registry order: name, kind, default severity and the
+/// first sentence of its documentation.
+pub fn rule_table() -> String {
+    let mut out =
+        String::from("| rule | kind | default | what it reports |\n| --- | --- | --- | --- |\n");
+    for rule in RULES {
+        let summary = rule.summary();
+        // The first sentence: up to the first ". " that ends one (not inside `code`).
+        let mut in_code = false;
+        let mut end = summary.len();
+        for (i, c) in summary.char_indices() {
+            match c {
+                '`' => in_code = !in_code,
+                '.' | ':' if !in_code && summary[i + 1..].starts_with(' ') => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let sentence = summary[..end].trim_end_matches('.').replace('|', "\\|");
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {sentence} |\n",
+            rule.name,
+            rule.kind(),
+            rule.severity.as_str()
+        ));
+    }
+    out
+}
