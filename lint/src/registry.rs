@@ -204,38 +204,6 @@ pub fn rule(name: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.name == name)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_rule_is_documented_in_the_four_sections() {
-        for rule in RULES {
-            let doc = rule.doc();
-            assert!(
-                doc.starts_with(&format!("# {}\n", rule.name)),
-                "{}:\n{doc}",
-                rule.name
-            );
-            for section in ["## What it does", "## Why", "## Example", "## Use instead"] {
-                assert!(doc.contains(section), "{} lacks {section}", rule.name);
-            }
-            assert!(!rule.summary().is_empty(), "{}", rule.name);
-        }
-    }
-
-    #[test]
-    fn names_are_unique_and_kebab_case() {
-        let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), RULES.len());
-        for n in names {
-            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{n}");
-        }
-    }
-}
-
 /// Where the rule table sits in `docs/linting.md`: between these two lines, written by
 /// [`rule_table`] (the `rule_table` test fails when it is stale).
 pub const RULE_TABLE_START: &str = "<!-- rule table: generated from lint's registry; UPDATE_RULE_TABLE=1 cargo test -p lint --test rule_table -->";
@@ -270,4 +238,36 @@ pub fn rule_table() -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_is_documented_in_the_four_sections() {
+        for rule in RULES {
+            let doc = rule.doc();
+            assert!(
+                doc.starts_with(&format!("# {}\n", rule.name)),
+                "{}:\n{doc}",
+                rule.name
+            );
+            for section in ["## What it does", "## Why", "## Example", "## Use instead"] {
+                assert!(doc.contains(section), "{} lacks {section}", rule.name);
+            }
+            assert!(!rule.summary().is_empty(), "{}", rule.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_kebab_case() {
+        let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), RULES.len());
+        for n in names {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{n}");
+        }
+    }
 }
