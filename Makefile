@@ -7,7 +7,7 @@
 
 CODEGEN = cargo run -q -p codegen --
 
-.PHONY: deps build generate check test lint-rust lint-migrations migrate db-show db-revision db-rollback resetdb db-current
+.PHONY: deps build generate check test lint-rust lint-migrations migrate db-show db-revision db-rollback resetdb db-current run
 
 deps:
 	@scripts/install-deps
@@ -47,6 +47,10 @@ resetdb: deps
 # The last applied migration.
 db-current: deps
 	$(CODEGEN) db current
+
+# The seed's HTTP service on HOST:PORT (127.0.0.1:8000): curl localhost:8000/health, /config.
+run: deps
+	cargo run -q -p dental-service
 
 # Lint the committed migrations: CI blocks a migration that fails.
 lint-migrations: deps

@@ -47,6 +47,11 @@ use conninfo::ConnString;
 use tls::{Roots, Verify};
 
 /// Settings this crate reads itself; they never reach `tokio-postgres`' parser.
+/// The seed guide's default connection, used by `codegen db` and the service when
+/// `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str =
+    "postgresql://dental_user:dental_password@localhost:5432/dental_backend";
+
 const OWN_SETTINGS: &[&str] = &["sslmode", "sslrootcert", "sslsni"];
 
 /// libpq settings that ask for something this crate does not do.
@@ -126,6 +131,8 @@ pub fn connect(conninfo: &str) -> Result<Client, ConnectError> {
 pub struct ConnInfo {
     shown: String,
     config: postgres::Config,
+    /// The connection string without this crate's own settings, for [`ConnInfo::async_parts`].
+    client_settings: String,
     sslmode: SslMode,
     roots: Option<Roots>,
     sni: bool,
@@ -185,11 +192,13 @@ impl ConnInfo {
                 ));
             }
         };
-        let config = postgres::Config::from_str(&parsed.without(OWN_SETTINGS))
+        let client_settings = parsed.without(OWN_SETTINGS);
+        let config = postgres::Config::from_str(&client_settings)
             .map_err(|e| invalid(error::full_message(&e), None))?;
         Ok(ConnInfo {
             shown,
             config,
+            client_settings,
             sslmode,
             roots,
             sni,
@@ -324,6 +333,57 @@ impl ConnInfo {
         let mut config = self.config.clone();
         config.ssl_mode(wire);
         Ok(config.connect(MakeRustlsConnect::new(tls)))
+    }
+
+    /// What an async client or a pool (tokio-postgres, deadpool-postgres) needs to open
+    /// connections as [`ConnInfo::connect`] does: the configuration and the TLS connector. A pool
+    /// opens connections without asking back, so the modes that retry become one choice:
+    /// `prefer` asks for TLS and accepts a server without it (tokio-postgres's own `prefer`, with
+    /// this crate's certificate checks), `allow` connects without TLS.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::RootCertificates`] when the `sslrootcert` file cannot be read.
+    pub fn async_parts(&self) -> Result<(tokio_postgres::Config, MakeRustlsConnect), ConnectError> {
+        let sslmode = if self.unix_sockets_only() {
+            SslMode::Disable
+        } else {
+            self.sslmode
+        };
+        let optional = if self.roots.is_some() {
+            Verify::Chain
+        } else {
+            Verify::Nothing
+        };
+        let (wire, verify) = match sslmode {
+            SslMode::Disable | SslMode::Allow => (WireSslMode::Disable, Verify::Nothing),
+            SslMode::Prefer => (WireSslMode::Prefer, optional),
+            SslMode::Require => (WireSslMode::Require, optional),
+            SslMode::VerifyCa => (WireSslMode::Require, Verify::Chain),
+            SslMode::VerifyFull => (WireSslMode::Require, Verify::ChainAndHost),
+        };
+        let tls = tls::client_config(verify, self.roots.as_ref(), self.sni).map_err(|message| {
+            ConnectError {
+                kind: ErrorKind::RootCertificates,
+                shown: self.shown.clone(),
+                target: Some(self.describe()),
+                message,
+                hint: None,
+                source: None,
+            }
+        })?;
+        // Parsed once already by `parse`, which reported any error.
+        let mut config =
+            tokio_postgres::Config::from_str(&self.client_settings).map_err(|e| ConnectError {
+                kind: ErrorKind::InvalidConnectionString,
+                shown: self.shown.clone(),
+                target: None,
+                message: error::full_message(&e),
+                hint: None,
+                source: None,
+            })?;
+        config.ssl_mode(wire);
+        Ok((config, MakeRustlsConnect::new(tls)))
     }
 
     fn fail(&self, e: postgres::Error, note: Option<String>) -> ConnectError {

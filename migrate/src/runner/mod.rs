@@ -27,9 +27,8 @@ pub use plan::Plan;
 pub use report::{Interrupted, InvalidIndex, Report};
 pub use settings::Settings;
 
-/// The seed guide's default connection.
-pub const DEFAULT_DATABASE_URL: &str =
-    "postgresql://dental_user:dental_password@localhost:5432/dental_backend";
+/// The seed guide's default connection (defined in `pgconn`, shared with the service).
+pub use pgconn::DEFAULT_DATABASE_URL;
 
 /// An arbitrary constant: the advisory lock key all runners of this project agree on.
 const LOCK_KEY: i64 = 0x0063_6f64_6567_656e; // "codegen" in ASCII
