@@ -3,15 +3,16 @@
 //! record: after the restart `codegen db check` names what is left, and the next upgrade ends in
 //! the state an uninterrupted run reaches. One test only: it restarts this process's cluster.
 
-mod runner_common;
+mod common;
 
 use std::time::Duration;
 
-use e2e::pg;
-use runner_common::faults::{
+use common::runner::faults::{
     HISTORY, await_runner_waiting, final_state, gate_after_statement, reference_state,
 };
-use runner_common::{Project, blocker, text, wait};
+use common::runner::{Project, blocker, wait};
+use common::text;
+use e2e::pg;
 
 #[test]
 fn a_server_crash_mid_migration_is_recovered_by_the_next_run() {

@@ -5,14 +5,15 @@
 //! the next `codegen db upgrade` ends in exactly the state an uninterrupted run reaches. The
 //! server-crash case lives in `runner_crash.rs` (it restarts the cluster).
 
-mod runner_common;
+mod common;
 
 use std::time::Duration;
 
-use runner_common::faults::{
+use common::runner::faults::{
     Fault, HISTORY, await_runner_waiting, final_state, gate_after_statement, reference_state,
 };
-use runner_common::{Project, blocker, text};
+use common::runner::{Project, blocker};
+use common::text;
 
 #[test]
 fn a_fault_after_any_statement_of_a_no_transaction_migration_is_resumed() {
@@ -134,11 +135,11 @@ fn a_fault_inside_a_transactional_migration_applies_nothing_of_it() {
         // A killed runner's backend may still finish its wait; give it time to roll back.
         std::thread::sleep(Duration::from_millis(500));
         assert!(
-            !runner_common::column_exists(&project.db, "cases", "closed_at"),
+            !common::runner::column_exists(&project.db, "cases", "closed_at"),
             "{fault:?}: half of a transactional migration is applied"
         );
         assert_eq!(
-            runner_common::recorded(&project.db),
+            common::runner::recorded(&project.db),
             ["0001_step", "0002_step"]
         );
         project.upgrade_ok(&[]);

@@ -4,11 +4,12 @@
 //! bad timeouts are refused; `--dry-run` and `db status --format json` tell a deploy what would
 //! happen and where the database is. Run against a throwaway PostgreSQL (`e2e::pg`).
 
-mod runner_common;
+mod common;
 
 use std::time::{Duration, Instant};
 
-use runner_common::{LatencyProbe, Project, blocker, column_exists, recorded, text};
+use common::runner::{LatencyProbe, Project, blocker, column_exists, recorded};
+use common::text;
 
 const CREATE_CASES: (&str, &str) = (
     "CREATE TABLE cases (id integer PRIMARY KEY, status text NOT NULL);\nINSERT INTO cases SELECT g, 'open' FROM generate_series(1, 100) g;\n",
@@ -38,7 +39,7 @@ fn a_blocked_step_retries_names_the_blocker_and_never_stalls_the_application() {
     let runner = project.spawn(&["db", "upgrade", "--lock-timeout", "200ms"]);
     std::thread::sleep(Duration::from_secs(3));
     report.batch_execute("COMMIT").expect("report ends");
-    let output = runner_common::wait(runner, Duration::from_secs(60));
+    let output = common::runner::wait(runner, Duration::from_secs(60));
     let latencies = probe.stop();
 
     let all = text(&output);
@@ -186,7 +187,7 @@ fn a_migration_header_overrides_the_lock_timeout_and_a_bad_one_is_refused() {
     let runner = project.spawn(&["db", "upgrade", "--lock-timeout", "100ms"]);
     std::thread::sleep(Duration::from_millis(2_500));
     report.batch_execute("COMMIT").expect("report ends");
-    let output = runner_common::wait(runner, Duration::from_secs(60));
+    let output = common::runner::wait(runner, Duration::from_secs(60));
     let all = text(&output);
     assert!(output.status.success(), "{all}");
     assert!(

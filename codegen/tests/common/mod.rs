@@ -1,5 +1,9 @@
 //! What the tests that drive the `codegen` binary share: running it, reading its output, and a
-//! scratch project with a small schema.
+//! scratch project with a small schema; `runner` for the tests of `codegen db` on a database.
+
+#![allow(dead_code)] // each test file uses part of it
+
+pub mod runner;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,13 +2,13 @@
 //! hand (so each test shapes the history it needs), its throwaway database, running `codegen db`
 //! on it, sessions that hold locks, and a probe that measures the application's query latency.
 
-#![allow(dead_code)] // each test file uses part of it
-
 pub mod faults;
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+
+use super::text;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -141,15 +141,6 @@ pub fn wait(mut child: Child, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Standard output then standard error, as text.
-pub fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// What a killed child printed before it died.

@@ -64,7 +64,7 @@ impl Fault {
                     .get(0);
                 assert!(terminated, "the runner's session {pid} was gone already");
                 let output = wait(runner, Duration::from_secs(60));
-                let printed = super::text(&output);
+                let printed = super::super::text(&output);
                 assert_eq!(output.status.code(), Some(2), "{printed}");
                 printed
             }
