@@ -32,6 +32,19 @@ pub fn check_identifier(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why a name cannot be used where `schema.yaml` still wants a plain lower-case identifier (a
+/// role): [`check_identifier`], and `[a-z_][a-z0-9_]*`.
+pub fn check_plain(name: &str) -> Result<(), String> {
+    check_identifier(name)?;
+    if !is_bare(name) {
+        return Err(format!(
+            "{} is not a plain lower-case SQL identifier (a-z or _ first, then a-z, 0-9 or _)",
+            shown(name)
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `name` is a plain lower-case identifier (`[a-z_][a-z0-9_]*`): what PostgreSQL reads
 /// back unchanged without quotes (keywords aside), and what a bare word in a default or an
 /// operator class must be.
@@ -105,11 +118,11 @@ pub fn parse_name(text: &str) -> Result<String, String> {
     match read_quoted(text) {
         Some((name, "")) => Ok(name),
         Some((_, rest)) => Err(format!(
-            "unexpected `{}` after the closing quote of {}: inside a quoted name, write a quote as `\"\"`",
-            rest.escape_default(),
-            text.escape_default()
+            "unexpected {} after the closing quote of {}: inside a quoted name, write a quote as `\"\"`",
+            shown_path(rest),
+            shown_path(text)
         )),
-        None => Err(format!("{} has no closing quote", text.escape_default())),
+        None => Err(format!("{} has no closing quote", shown_path(text))),
     }
 }
 
@@ -122,14 +135,15 @@ pub fn parse_name_path(text: &str) -> Result<Vec<String>, String> {
     loop {
         rest = rest.trim_start();
         let (part, after) = if rest.starts_with('"') {
-            read_quoted(rest)
-                .ok_or_else(|| format!("a quoted name in `{}` has no closing quote", text.escape_default()))?
+            read_quoted(rest).ok_or_else(|| {
+                format!("a quoted name in {} has no closing quote", shown_path(text))
+            })?
         } else {
             let end = rest.find(['.', '"']).unwrap_or(rest.len());
             (rest[..end].trim_end().to_string(), &rest[end..])
         };
         if part.is_empty() {
-            return Err(format!("`{}` has an empty name", text.escape_default()));
+            return Err(format!("{} has an empty name", shown_path(text)));
         }
         parts.push(part);
         let after = after.trim_start();
@@ -138,8 +152,8 @@ pub fn parse_name_path(text: &str) -> Result<Vec<String>, String> {
             None if after.is_empty() => return Ok(parts),
             None => {
                 return Err(format!(
-                    "cannot read `{}`: write a name containing a quote in double quotes, with `\"\"` for the quote",
-                    text.escape_default()
+                    "cannot read {}: write a name containing a quote in double quotes, with `\"\"` for the quote",
+                    shown_path(text)
                 ));
             }
         }
@@ -358,7 +372,11 @@ mod tests {
         ] {
             assert_eq!(yaml_name(name), written, "{name}");
             assert_eq!(parse_name(written).as_deref(), Ok(name), "{written}");
-            assert_eq!(parse_name_path(written), Ok(vec![name.to_string()]), "{written}");
+            assert_eq!(
+                parse_name_path(written),
+                Ok(vec![name.to_string()]),
+                "{written}"
+            );
         }
         assert_eq!(
             parse_name_path("auth.\"User\""),

@@ -117,6 +117,9 @@ mod tests {
             QualifiedName::new("my.schema", "a \"b\"").yaml(),
             "\"my.schema\".\"a \"\"b\"\"\""
         );
-        assert_eq!(QualifiedName::new("auth", "t\nx").shown(), "`auth.\"t\\nx\"`");
+        assert_eq!(
+            QualifiedName::new("auth", "t\nx").shown(),
+            "`auth.\"t\\nx\"`"
+        );
     }
 }

@@ -421,7 +421,8 @@ impl Lowering<'_> {
         let data_type = match DataType::parse(&type_text.value, &resolve_enum) {
             Ok(t) => t,
             Err(TypeError::Unknown(name)) => {
-                let written: Vec<String> = self.enum_names.iter().map(QualifiedName::yaml).collect();
+                let written: Vec<String> =
+                    self.enum_names.iter().map(QualifiedName::yaml).collect();
                 let candidates = KNOWN_TYPE_NAMES
                     .iter()
                     .copied()
@@ -433,16 +434,14 @@ impl Lowering<'_> {
                     .filter(|e| !e.is_public() && e.name == bare.name && bare.is_public())
                     .map(QualifiedName::yaml)
                     .min();
-                let mut d = Diagnostic::new(
-                    type_text.pos,
-                    format!("unknown type {}", shown_path(&name)),
-                );
+                let mut d =
+                    Diagnostic::new(type_text.pos, format!("unknown type {}", shown_path(&name)));
                 d = match qualified {
                     Some(q) => d.with_help(format!(
                         "did you mean `{q}`? Outside public, an enum is named with its schema"
                     )),
                     None => match suggest(&name, candidates) {
-                        Some(s) => d.with_help(did_you_mean(&name, s)),
+                        Some(s) => d.with_help(did_you_mean(s)),
                         None => d.with_help(
                             "use a PostgreSQL type name or one of the enums under `enums`",
                         ),
@@ -1010,11 +1009,17 @@ impl Lowering<'_> {
                         (column_of, Some(b.clone()))
                     }
                 }
-                [schema, t, c] => (QualifiedName::new(schema.clone(), t.clone()), Some(c.clone())),
+                [schema, t, c] => (
+                    QualifiedName::new(schema.clone(), t.clone()),
+                    Some(c.clone()),
+                ),
                 _ => {
                     self.errors.push(
-                        Diagnostic::new(target.pos, format!("cannot read `references: {}`", target.value))
-                            .with_help(help),
+                        Diagnostic::new(
+                            target.pos,
+                            format!("cannot read `references: {}`", target.value),
+                        )
+                        .with_help(help),
                     );
                     continue;
                 }
@@ -1055,8 +1060,11 @@ impl Lowering<'_> {
             Ok([_] | [_, _]) => declared_name(&target_name.value),
             Ok(_) => {
                 self.errors.push(
-                    Diagnostic::new(target_name.pos, format!("{} is not a table name", shown_path(&target_name.value)))
-                        .with_help("write `table`, or `schema.table` for a table outside public"),
+                    Diagnostic::new(
+                        target_name.pos,
+                        format!("{} is not a table name", shown_path(&target_name.value)),
+                    )
+                    .with_help("write `table`, or `schema.table` for a table outside public"),
                 );
                 return;
             }
@@ -1081,7 +1089,7 @@ impl Lowering<'_> {
             );
             let names: Vec<String> = tables.iter().map(|t| t.qualified_name().yaml()).collect();
             if let Some(s) = suggest(&written, names.iter().map(String::as_str)) {
-                d = d.with_help(did_you_mean(&written, s));
+                d = d.with_help(did_you_mean(s));
             }
             self.errors.push(d);
             return;
@@ -1631,8 +1639,8 @@ fn parse_index_key(text: &str) -> Result<IndexKey, String> {
     } else {
         text.find(char::is_whitespace).unwrap_or(text.len())
     };
-    let column = parse_name(&text[..end])
-        .map_err(|why| format!("cannot read index column: {why}"))?;
+    let column =
+        parse_name(&text[..end]).map_err(|why| format!("cannot read index column: {why}"))?;
     if !text[end..].starts_with(char::is_whitespace) && end < text.len() {
         return Err(format!(
             "cannot read index column {}: expected white space after the quoted name",

@@ -563,8 +563,7 @@ impl Reader<'_> {
                     table.erasure = self.string(value, "`erasure` is `delete` or `anonymize`")
                 }
                 "consent" => {
-                    table.consent =
-                        self.name(value, "`consent` names the column recording consent")
+                    table.consent = self.name(value, "`consent` names the column recording consent")
                 }
                 "requires_consent" => {
                     table.requires_consent = self.name(
@@ -872,9 +871,7 @@ impl Reader<'_> {
             match key {
                 "columns" => fk.columns = self.name_list(value, "foreign key columns are a list"),
                 "references" => fk.references = self.string(value, &what),
-                "ref_columns" => {
-                    fk.ref_columns = self.name_list(value, "`ref_columns` is a list")
-                }
+                "ref_columns" => fk.ref_columns = self.name_list(value, "`ref_columns` is a list"),
                 "on_delete" => fk.on_delete = self.string(value, &what),
                 "on_update" => fk.on_update = self.string(value, &what),
                 "name" => fk.name = self.name(value, &what),
