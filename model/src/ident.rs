@@ -87,6 +87,17 @@ pub fn yaml_name(name: &str) -> Cow<'_, str> {
     }
 }
 
+/// A name as `schema.yaml` writes it where it stands alone (a column key, a schema key, an index
+/// `name`): as it is, unless it starts with a double quote or is empty, which [`parse_name`]
+/// would read as a quoted name.
+pub fn yaml_name_alone(name: &str) -> Cow<'_, str> {
+    if name.is_empty() || name.starts_with('"') {
+        Cow::Owned(format!("\"{}\"", name.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
 /// A name for a message: [`yaml_name`] in backticks, control characters escaped, so that every
 /// name reads unambiguously on one line.
 pub fn shown(name: &str) -> String {
@@ -371,6 +382,11 @@ mod tests {
             ("tab\there", "\"tab\there\""),
         ] {
             assert_eq!(yaml_name(name), written, "{name}");
+            assert_eq!(
+                parse_name(&yaml_name_alone(name)).as_deref(),
+                Ok(name),
+                "{name}"
+            );
             assert_eq!(parse_name(written).as_deref(), Ok(name), "{written}");
             assert_eq!(
                 parse_name_path(written),

@@ -36,7 +36,9 @@ use std::fmt::Write as _;
 use model::catalog::*;
 use model::compare::{Difference, compare};
 use model::expr::literal_label;
-use model::ident::{check_identifier, derived_name, is_bare, quote_literal, yaml_name};
+use model::ident::{
+    check_identifier, derived_name, is_bare, quote_literal, yaml_name, yaml_name_alone,
+};
 use model::types::DataType;
 use model::yaml::SET_UPDATED_AT;
 
@@ -142,12 +144,12 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
                     let _ = writeln!(
                         w.out,
                         "  {}: {{ comment: {} }}",
-                        key(&yaml_name(&s.name)),
+                        key(&yaml_name_alone(&s.name)),
                         quoted(comment)
                     );
                 }
                 None => {
-                    let _ = writeln!(w.out, "  {}: {{}}", key(&yaml_name(&s.name)));
+                    let _ = writeln!(w.out, "  {}: {{}}", key(&yaml_name_alone(&s.name)));
                 }
             }
         }
@@ -421,7 +423,7 @@ impl Writer {
             let _ = writeln!(
                 self.out,
                 "      {}: {{ {} }}",
-                key(&yaml_name(&c.name)),
+                key(&yaml_name_alone(&c.name)),
                 fields.join(", ")
             );
         }
@@ -453,7 +455,7 @@ impl Writer {
                 let _ = writeln!(
                     self.out,
                     "      {}: {}",
-                    key(&yaml_name(&name)),
+                    key(&yaml_name_alone(&name)),
                     quoted(&check.expression)
                 );
             }
@@ -462,7 +464,7 @@ impl Writer {
             self.out.push_str("    foreign_keys:\n");
             for fk in table_fks {
                 let mut fields = vec![
-                    format!("name: {}", quoted(&yaml_name(&fk.name))),
+                    format!("name: {}", quoted(&yaml_name_alone(&fk.name))),
                     format!("columns: {}", names(&fk.columns)),
                     format!("references: {}", quoted(&fk.ref_table.yaml())),
                     format!("ref_columns: {}", names(&fk.ref_columns)),
@@ -503,7 +505,7 @@ impl Writer {
                 })
                 .collect();
             let mut fields = vec![
-                format!("name: {}", quoted(&yaml_name(&ix.name))),
+                format!("name: {}", quoted(&yaml_name_alone(&ix.name))),
                 format!("columns: {}", list(&keys)),
             ];
             if ix.method != IndexMethod::Btree {
@@ -557,16 +559,19 @@ impl Writer {
                 self.out,
                 "    retention: {{ keep: {}, column: {} }}",
                 quoted(&r.period),
-                quoted(&yaml_name(&r.column))
+                quoted(&yaml_name_alone(&r.column))
             );
         }
         let valued = [
-            ("data_subject", f.data_subject.as_deref().map(yaml_name)),
+            (
+                "data_subject",
+                f.data_subject.as_deref().map(yaml_name_alone),
+            ),
             ("erasure", f.erasure.map(|e| e.as_str().into())),
-            ("consent", f.consent.as_deref().map(yaml_name)),
+            ("consent", f.consent.as_deref().map(yaml_name_alone)),
             (
                 "requires_consent",
-                f.requires_consent.as_deref().map(yaml_name),
+                f.requires_consent.as_deref().map(yaml_name_alone),
             ),
         ];
         for (name, value) in valued {
@@ -790,9 +795,12 @@ fn quoted(text: &str) -> String {
     out
 }
 
-/// A list of names, each as `schema.yaml` writes a name ([`yaml_name`]).
+/// A list of names, each as `schema.yaml` writes a name standing alone ([`yaml_name_alone`]).
 fn names(items: &[String]) -> String {
-    let items: Vec<String> = items.iter().map(|i| yaml_name(i).into_owned()).collect();
+    let items: Vec<String> = items
+        .iter()
+        .map(|i| yaml_name_alone(i).into_owned())
+        .collect();
     list(&items)
 }
 
