@@ -22,10 +22,19 @@ use serde_json::Value;
 /// Where `codegen` writes the schema, relative to the output directory.
 pub const PATH: &str = "schema.schema.json";
 
-/// A plain lower-case SQL identifier, as the loader requires for every name.
+/// A plain lower-case SQL identifier, as the loader requires for a role.
 const IDENTIFIER_PATTERN: &str = "^[a-z_][a-z0-9_]*$";
-/// A table or enum name: `name` (in `public`) or `schema.name`.
-const QUALIFIED_PATTERN: &str = r"^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$";
+/// Any PostgreSQL identifier, where a name stands alone (a column, a schema, a check, an index or
+/// foreign key `name`): any text but an empty one or one holding a NUL character; in double
+/// quotes (`""` for a quote inside) when it starts with a quote. At most 63 bytes, which the
+/// loader checks (JSON Schema counts characters, not bytes).
+const NAME_PATTERN: &str = "^[^\\u0000]+$";
+/// A column's `references`: one to three parts (`table`, `table.column`, `schema.table`,
+/// `schema.table.column`), each as in [`QUALIFIED_PATTERN`].
+const REFERENCE_PATTERN: &str = r#"^\s*(?:(?:"(?:[^"\u0000]|"")+"|[^."\u0000]+)\s*\.\s*){0,2}(?:"(?:[^"\u0000]|"")+"|[^."\u0000]+)\s*$"#;
+/// A table or enum name: `name` (in `public`) or `schema.name`, each part any identifier, in
+/// double quotes when it holds a dot, white space or a quote (`"my.table"`, `auth."User"`).
+const QUALIFIED_PATTERN: &str = r#"^\s*(?:(?:"(?:[^"\u0000]|"")+"|[^."\u0000]+)\s*\.\s*)?(?:"(?:[^"\u0000]|"")+"|[^."\u0000]+)\s*$"#;
 
 /// The `schema.yaml` file: the whole database.
 #[derive(JsonSchema)]
@@ -41,7 +50,7 @@ struct SchemaFile {
     #[schemars(extend("propertyNames" = qualified_names()))]
     enums: Option<BTreeMap<String, EnumLabels>>,
     /// Database roles the tables grant privileges to (NOLOGIN groups, created when missing; never dropped, since roles are cluster-wide).
-    #[schemars(extend("propertyNames" = identifier_names()))]
+    #[schemars(extend("propertyNames" = role_names()))]
     roles: Option<BTreeMap<String, Role>>,
     /// The tables, by name (`schema.name` for a table outside public; the schema must be declared under `schemas`). Columns are created in the order they are written.
     #[schemars(
@@ -83,10 +92,10 @@ impl JsonSchema for Nothing {
     }
 }
 
-/// A schema's name: a plain identifier, not `public` or one PostgreSQL reserves.
+/// A schema's name: any identifier but `public` and the ones PostgreSQL reserves.
 #[derive(JsonSchema)]
 #[schemars(inline)]
-struct SchemaName(#[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))] String);
+struct SchemaName(#[schemars(regex(pattern = NAME_PATTERN))] String);
 
 /// A schema's settings.
 #[derive(JsonSchema)]
@@ -136,7 +145,7 @@ struct RetentionSpec {
     #[schemars(regex(pattern = r"^\s*[1-9][0-9]*\s+(day|week|month|year)s?\s*$"))]
     keep: String,
     /// The timestamp column the period counts from; rows where it is NULL never expire (e.g. `deleted_at`).
-    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     column: String,
 }
 
@@ -184,7 +193,7 @@ struct Table {
     #[schemars(extend("default" = false))]
     timestamps: Option<bool>,
     /// The table's previous name, when it was renamed: the next migration renames it (`ALTER TABLE ... RENAME`) instead of dropping it and creating a new one. Once a migration has made the rename, the hint has no further effect.
-    #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     renamed_from: Option<String>,
     /// Table privileges per role (declared under `roles`): `{ operator: [select, insert, update] }`. Roles not listed get nothing.
     grants: Option<BTreeMap<String, Vec<TablePrivilege>>>,
@@ -194,15 +203,15 @@ struct Table {
     /// Rows expire `keep` after `column` and are deleted by the generated `purge_expired_data(actor)`, which audits the counts.
     retention: Option<RetentionSpec>,
     /// This table identifies people (GDPR data subjects) by this text column: `erase_data_subject` and `export_data_subject` are generated and start from its rows.
-    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     data_subject: Option<String>,
     /// What erasure does to a subject's rows in this table (the data-subject table, or one with a foreign key to it).
     erasure: Option<ErasureMode>,
     /// The column recording consent to processing: boolean, or an enum with the label `granted`.
-    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     consent: Option<String>,
     /// A foreign-key column: rows can only be written while the referenced row has consent (a trigger enforces it).
-    #[schemars(regex(pattern = IDENTIFIER_PATTERN))]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     requires_consent: Option<String>,
 }
 
@@ -240,7 +249,7 @@ struct ColumnSpec {
     #[schemars(extend("default" = false))]
     unique: Option<bool>,
     /// A foreign key: `table` (its primary key) or `table.column` (a unique column); outside public `schema.table` or `schema.table.column` (two parts name a table when the schema is declared). Types must match exactly.
-    #[schemars(regex(pattern = r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*){0,2}$"))]
+    #[schemars(regex(pattern = REFERENCE_PATTERN))]
     references: Option<String>,
     /// What happens to this row when the referenced row is deleted.
     on_delete: Option<FkAction>,
@@ -260,7 +269,7 @@ struct ColumnSpec {
     /// `COMMENT ON COLUMN`; shown in the generated docs. It cannot end in a `[...]` tag list.
     comment: Option<String>,
     /// The column's previous name, when it was renamed: the next migration renames it (`ALTER TABLE ... RENAME COLUMN`) instead of dropping it and adding a new one. Once a migration has made the rename, the hint has no further effect.
-    #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     renamed_from: Option<String>,
     /// An identity column (`GENERATED ... AS IDENTITY`): `always`, `by default`, or a mapping with `generated` and sequence options. The column must be `smallint`, `integer` or `bigint`; it is NOT NULL and has no `default`.
     identity: Option<IdentitySpec>,
@@ -378,7 +387,7 @@ struct Index {
     #[serde(rename = "where")]
     predicate: Option<String>,
     /// The index name. Derived names are `<table>_<cols>_idx`, `<table>_<cols>_<method>_idx` for non-btree methods, `<table>_<cols>_uidx` for unique indexes; a partial index whose derived name another index of the table has gets it numbered (`_idx1`, `_idx2`, ...).
-    #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     name: Option<String>,
 }
 
@@ -399,18 +408,24 @@ struct ForeignKey {
     /// What happens to the referencing rows when the referenced key is updated.
     on_update: Option<FkAction>,
     /// The constraint name (default `<table>_<cols>_fkey`).
-    #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
+    #[schemars(regex(pattern = NAME_PATTERN))]
     name: Option<String>,
 }
 
-/// The `propertyNames` of every mapping keyed by a name: plain identifiers of at most 63 bytes.
+/// The `propertyNames` of every mapping keyed by a name (columns, checks, schemas): any
+/// identifier.
 fn identifier_names() -> Value {
+    serde_json::json!({ "pattern": NAME_PATTERN })
+}
+
+/// The `propertyNames` of `roles`: plain identifiers of at most 63 bytes.
+fn role_names() -> Value {
     serde_json::json!({ "pattern": IDENTIFIER_PATTERN, "maxLength": 63 })
 }
 
 /// The `propertyNames` of the mappings keyed by table or enum names: `name` or `schema.name`.
 fn qualified_names() -> Value {
-    serde_json::json!({ "pattern": QUALIFIED_PATTERN, "maxLength": 127 })
+    serde_json::json!({ "pattern": QUALIFIED_PATTERN })
 }
 
 /// The JSON Schema, as a JSON value.

@@ -100,7 +100,7 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
             Ok(tokens) => {
                 let module = names.module(table);
                 files.push(rust_file(&format!("src/{module}.rs"), tokens));
-                let ty = names.table_type(&table.display_name());
+                let ty = names.table_type(&table.qualified_name().yaml());
                 let mut exports = vec![ty.clone()];
                 if derives_repository(table, catalog).is_ok() {
                     exports.push(format!("New{ty}"));
@@ -222,7 +222,7 @@ impl Names {
             // The companions must be free too.
             taken.insert(format!("New{name}"));
             taken.insert(format!("{name}Patch"));
-            table_names.push((t.display_name().into_owned(), name));
+            table_names.push((t.qualified_name().yaml(), name));
         }
         Names {
             tables: table_names,
@@ -242,9 +242,9 @@ impl Names {
     /// (`storage_objects`).
     fn module(&self, table: &Table) -> String {
         let name = if table.qualified_name().is_public() {
-            table.name.clone()
+            snake(&table.name)
         } else {
-            format!("{}_{}", table.schema, table.name)
+            format!("{}_{}", snake(&table.schema), snake(&table.name))
         };
         if name == "enums" || KEYWORDS.contains(&name.as_str()) || NOT_RAW.contains(&name.as_str())
         {
@@ -257,7 +257,7 @@ impl Names {
 
 /// How an enum is looked up among the names: `status`, `auth.factor_type`.
 fn enum_key(e: &EnumType) -> String {
-    e.qualified_name().display().into_owned()
+    e.qualified_name().yaml()
 }
 
 fn lookup(pairs: &[(String, String)], key: &str) -> String {
@@ -283,10 +283,78 @@ fn unique(name: String, suffix: &str, taken: &mut BTreeSet<String>) -> String {
     candidate
 }
 
-/// `in_progress` -> `InProgress`; anything that is not a letter or digit separates words.
+/// The words of a name, lower case and ASCII, for the Rust names made from it: split at
+/// anything that is not a letter or digit and where camel case starts a word (`userId`,
+/// `HTTPServer`, `First Name` are `user id`, `http server`, `first name`). Latin letters with
+/// accents lose them (`naïve` is `naive`); any other letter or digit is a word of its own,
+/// `u` and its code point (`名` is `u540d`), so that different names stay different.
+fn words(name: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let chars: Vec<char> = name.chars().collect();
+    let flush = |word: &mut String, words: &mut Vec<String>| {
+        if !word.is_empty() {
+            words.push(std::mem::take(word));
+        }
+    };
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_alphanumeric() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1).copied();
+            let starts_word = c.is_ascii_uppercase()
+                && prev.is_some_and(|p| {
+                    p.is_ascii_lowercase()
+                        || p.is_ascii_digit()
+                        || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
+                });
+            if starts_word {
+                flush(&mut word, &mut words);
+            }
+            word.push(c.to_ascii_lowercase());
+        } else if let Some(folded) = c.to_lowercase().next().and_then(fold_latin) {
+            word.push_str(folded);
+        } else if c.is_alphanumeric() {
+            flush(&mut word, &mut words);
+            words.push(format!("u{:x}", u32::from(c)));
+        } else {
+            flush(&mut word, &mut words);
+        }
+    }
+    flush(&mut word, &mut words);
+    words
+}
+
+/// A lower-case Latin letter with a diacritic (or a ligature) as ASCII letters.
+fn fold_latin(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'æ' => "ae",
+        'ç' | 'ć' | 'č' => "c",
+        'ď' | 'đ' | 'ð' => "d",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
+        'ğ' => "g",
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
+        'ł' | 'ľ' => "l",
+        'ñ' | 'ń' | 'ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
+        'œ' => "oe",
+        'ř' => "r",
+        'ś' | 'š' | 'ş' => "s",
+        'ß' => "ss",
+        'ť' | 'ţ' => "t",
+        'þ' => "th",
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
+        'ý' | 'ÿ' => "y",
+        'ź' | 'ż' | 'ž' => "z",
+        _ => return None,
+    })
+}
+
+/// `in_progress` -> `InProgress`, `userId` -> `UserId`; `V` first when it would start with a
+/// digit or be empty.
 fn pascal(name: &str) -> String {
     let mut out = String::new();
-    for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+    for word in words(name) {
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
             out.push(first.to_ascii_uppercase());
@@ -297,6 +365,19 @@ fn pascal(name: &str) -> String {
         out.insert(0, 'V');
     }
     out
+}
+
+/// `userId` -> `user_id`, `First Name` -> `first_name`; `_` first when it would start with a
+/// digit, `unnamed` when the name has no letter or digit at all.
+fn snake(name: &str) -> String {
+    let out = words(name).join("_");
+    if out.is_empty() {
+        "unnamed".to_owned()
+    } else if out.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{out}")
+    } else {
+        out
+    }
 }
 
 /// A table name's singular, for its row type: `cases` -> `case`, `categories` -> `category`.
@@ -329,15 +410,58 @@ fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
-/// A field name for a column, and whether it needs `column = "..."` because it differs.
+/// A field name for a column (snake case, a raw identifier for a Rust keyword), and whether it
+/// needs `column = "..."` because it differs from the column's name.
 fn field_ident(column: &str) -> (Ident, bool) {
-    if NOT_RAW.contains(&column) {
-        return (ident(&format!("{column}_column")), true);
+    let name = snake(column);
+    if NOT_RAW.contains(&name.as_str()) {
+        return (ident(&format!("{name}_column")), true);
     }
-    if KEYWORDS.contains(&column) {
-        return (Ident::new_raw(column, Span::call_site()), false);
+    let renamed = name != column;
+    if KEYWORDS.contains(&name.as_str()) {
+        return (Ident::new_raw(&name, Span::call_site()), renamed);
     }
-    (ident(column), false)
+    (ident(&name), renamed)
+}
+
+/// Why the catalog has no Rust crate: two columns of a table, or two tables, whose names map
+/// to the same Rust name. Empty when every name maps to its own.
+pub fn check(catalog: &Catalog) -> Vec<String> {
+    let mut problems = Vec::new();
+    let names = Names::new(catalog);
+    let mut modules: Vec<(String, String)> = Vec::new();
+    for table in &catalog.tables {
+        let shown = table.qualified_name().yaml();
+        let module = names.module(table);
+        match modules.iter().find(|(m, _)| *m == module) {
+            Some((_, other)) => problems.push(format!(
+                "tables `{other}` and `{shown}` both become the Rust module `{module}`; rename one of them"
+            )),
+            None => modules.push((module, shown.clone())),
+        }
+        if let Err(why) = field_names(table) {
+            problems.push(format!("table `{shown}`: {why}"));
+        }
+    }
+    problems
+}
+
+/// The Rust field of each column, or why two columns would share one.
+fn field_names(table: &Table) -> Result<Vec<(Ident, bool)>, String> {
+    let mut fields: Vec<(Ident, bool)> = Vec::new();
+    for (i, column) in table.columns.iter().enumerate() {
+        let (field, renamed) = field_ident(&column.name);
+        if let Some(j) = fields.iter().position(|(f, _)| *f == field) {
+            return Err(format!(
+                "columns `{}` and `{}` both become the Rust field `{field}`; rename one of them",
+                model::ident::yaml_name(&table.columns[j].name),
+                model::ident::yaml_name(&column.name),
+            ));
+        }
+        debug_assert_eq!(fields.len(), i);
+        fields.push((field, renamed));
+    }
+    Ok(fields)
 }
 
 fn doc_lines(text: &str) -> Vec<TokenStream> {
@@ -445,7 +569,7 @@ fn rust_type(data_type: &DataType, names: &Names, in_array: bool) -> Result<Toke
             ));
         }
         DataType::Enum(name) => {
-            let ty = ident(&names.enum_type(&name.display()));
+            let ty = ident(&names.enum_type(&name.yaml()));
             quote!(crate::enums::#ty)
         }
         DataType::Array(element) => {
@@ -547,14 +671,14 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
         .column("created_at")
         .filter(|c| !c.nullable && matches!(c.data_type, DataType::Timestamptz(_)))
         .map(|c| c.name.clone());
+    let idents = field_names(table)?;
     let mut fields = Vec::new();
-    for column in &table.columns {
+    for (column, (name, renamed)) in table.columns.iter().zip(idents) {
         let mut ty = rust_type(&column.data_type, names, false)
             .map_err(|why| format!("column `{}`: {why}", column.name))?;
         if column.nullable {
             ty = quote!(Option<#ty>);
         }
-        let (name, renamed) = field_ident(&column.name);
         let mut flags: Vec<TokenStream> = Vec::new();
         if repository.is_ok() {
             let is_pk = pk_column.as_deref() == Some(column.name.as_str());
@@ -610,7 +734,7 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
         });
     }
 
-    let ty = ident(&names.table_type(&table.display_name()));
+    let ty = ident(&names.table_type(&table.qualified_name().yaml()));
     let table_name = &table.display_name().into_owned();
     let mut doc = table.comment.clone().unwrap_or_default();
     if !doc.is_empty() {

@@ -321,7 +321,7 @@ fn shape_errors_are_caught_by_the_schema_too() {
         "tables:\n  users:\n    columns:\n      id: { type: uuid, primary_key: true }\n    indexes: { columns: [id] }\n",
         "tables:\n  users:\n    columns:\n      id: { type: uuid, primary_key: true }\n    indexes:\n      - columns: [id]\n        using: hash2\n",
         "tables:\n  users:\n    columns:\n      id: { type: uuid, primary_key: true }\n      boss: { type: uuid, references: users, on_delete: nuke }\n",
-        "tables:\n  Users:\n    columns:\n      id: { type: uuid, primary_key: true }\n",
+        "tables:\n  a.b.c:\n    columns:\n      id: { type: uuid, primary_key: true }\n",
         "tables:\n  users:\n    columns:\n      id: { type: uuid, primary_key: true }\n    foreign_keys:\n      - columns: [id]\n",
         "enums:\n  status: []\ntables:\n  users:\n    columns:\n      id: { type: uuid, primary_key: true }\n",
         "tables: {}\n",

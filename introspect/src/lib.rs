@@ -1233,8 +1233,7 @@ impl Reader<'_, '_> {
 /// A built-in type from its `format_type` spelling; one the model has no variant for (`point`,
 /// an extension's `citext`, a range) is a named type with that spelling.
 fn builtin(formatted: &str) -> DataType {
-    DataType::parse(formatted, &|_| false)
-        .unwrap_or_else(|_| DataType::Other(formatted.to_string()))
+    DataType::parse(formatted, &|_| None).unwrap_or_else(|_| DataType::Other(formatted.to_string()))
 }
 
 /// `pg_get_partkeydef` (`RANGE (created_at)`, `LIST (lower(name))`, `HASH (a, ((a + b)))`) as

@@ -115,6 +115,12 @@ impl fmt::Display for SourceErrors {
 
 impl std::error::Error for SourceErrors {}
 
+/// The help for a suggestion: `did you mean `x`?`, the suggestion written as `schema.yaml`
+/// writes names (it is already), control characters escaped.
+pub fn did_you_mean(suggestion: &str) -> String {
+    format!("did you mean {}?", crate::ident::shown_path(suggestion))
+}
+
 /// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);

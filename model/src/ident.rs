@@ -1,42 +1,194 @@
 //! SQL identifiers: what the schema accepts, how they are quoted, and how derived names are made.
 
+use std::borrow::Cow;
+
 use pg_query::protobuf::KeywordKind;
 use sha2::{Digest, Sha256};
 
 /// PostgreSQL truncates identifiers longer than this many bytes (`NAMEDATALEN - 1`).
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
-/// Why a name cannot be used as an identifier in `schema.yaml`.
-pub fn check_plain(name: &str) -> Result<(), String> {
+/// Why a name cannot be a PostgreSQL identifier: empty, longer than PostgreSQL keeps (it would
+/// silently truncate it, so two names could become one), or holding a NUL byte (which no
+/// identifier can). Everything else is an identifier once quoted: any case, spaces, quotes,
+/// keywords, any Unicode.
+pub fn check_identifier(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("an identifier cannot be empty".to_string());
     }
     if name.len() > MAX_IDENTIFIER_BYTES {
         return Err(format!(
-            "`{name}` is {} bytes long; PostgreSQL identifiers are at most {MAX_IDENTIFIER_BYTES} bytes and longer ones are silently truncated",
+            "{} is {} bytes long; PostgreSQL identifiers are at most {MAX_IDENTIFIER_BYTES} bytes and longer ones are silently truncated",
+            shown(name),
             name.len()
         ));
     }
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
-    if !first_ok || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+    if name.contains('\0') {
         return Err(format!(
-            "`{}` is not a plain lower-case SQL identifier (a-z or _ first, then a-z, 0-9 or _)",
-            name.escape_debug()
+            "{} contains a NUL character, which PostgreSQL identifiers cannot hold",
+            shown(name)
         ));
     }
     Ok(())
 }
 
+/// Why a name cannot be used where `schema.yaml` still wants a plain lower-case identifier (a
+/// role): [`check_identifier`], and `[a-z_][a-z0-9_]*`.
+pub fn check_plain(name: &str) -> Result<(), String> {
+    check_identifier(name)?;
+    if !is_bare(name) {
+        return Err(format!(
+            "{} is not a plain lower-case SQL identifier (a-z or _ first, then a-z, 0-9 or _)",
+            shown(name)
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `name` is a plain lower-case identifier (`[a-z_][a-z0-9_]*`): what PostgreSQL reads
+/// back unchanged without quotes (keywords aside), and what a bare word in a default or an
+/// operator class must be.
+pub fn is_bare(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
 /// Quotes `name` when PostgreSQL would not read it back unchanged: anything but a plain lower-case
 /// identifier, and keywords that are not unreserved (the same rule as PostgreSQL's `quote_ident`).
 pub fn quote(name: &str) -> String {
-    if check_plain(name).is_ok() && !is_restricted_keyword(name) {
+    if is_bare(name) && !is_restricted_keyword(name) {
         return name.to_string();
     }
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether `schema.yaml` must write `name` in double quotes ([`yaml_name`]): where names are
+/// combined (`schema.table`, `table.column`, `column DESC`) a dot, white space or a quote would
+/// be read as part of that syntax, and a name that starts with a quote would be read as quoted.
+/// (A backtick too, so that a message naming it in backticks stays unambiguous.)
+fn needs_yaml_quotes(name: &str) -> bool {
+    name.is_empty()
+        || name
+            .chars()
+            .any(|c| matches!(c, '.' | '"' | '`') || c.is_whitespace() || c.is_control())
+}
+
+/// A name as `schema.yaml` writes it: as it is, or in double quotes as SQL quotes it (`""` for a
+/// quote inside) when it holds a dot, white space or a quote. [`parse_name`] and
+/// [`parse_name_path`] read it back.
+pub fn yaml_name(name: &str) -> Cow<'_, str> {
+    if needs_yaml_quotes(name) {
+        Cow::Owned(format!("\"{}\"", name.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// A name as `schema.yaml` writes it where it stands alone (a column key, a schema key, an index
+/// `name`): as it is, unless it starts with a double quote or is empty, which [`parse_name`]
+/// would read as a quoted name.
+pub fn yaml_name_alone(name: &str) -> Cow<'_, str> {
+    if name.is_empty() || name.starts_with('"') {
+        Cow::Owned(format!("\"{}\"", name.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// A name for a message: [`yaml_name`] in backticks, control characters escaped, so that every
+/// name reads unambiguously on one line.
+pub fn shown(name: &str) -> String {
+    shown_path(&yaml_name(name))
+}
+
+/// A name already written as `schema.yaml` writes it (a path such as `auth."User"`), for a
+/// message: in backticks, control characters escaped.
+pub fn shown_path(written: &str) -> String {
+    let mut out = String::from("`");
+    for c in written.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('`');
+    out
+}
+
+/// Reads one name as `schema.yaml` writes it where a name stands alone (a column key, an index
+/// `name`, a list of columns): a text that starts with a double quote is a quoted name (`""` is a
+/// quote inside, nothing may follow the closing quote); anything else is the name as written.
+pub fn parse_name(text: &str) -> Result<String, String> {
+    if !text.starts_with('"') {
+        return Ok(text.to_string());
+    }
+    match read_quoted(text) {
+        Some((name, "")) => Ok(name),
+        Some((_, rest)) => Err(format!(
+            "unexpected {} after the closing quote of {}: inside a quoted name, write a quote as `\"\"`",
+            shown_path(rest),
+            shown_path(text)
+        )),
+        None => Err(format!("{} has no closing quote", shown_path(text))),
+    }
+}
+
+/// Reads a name path as `schema.yaml` writes it (`table`, `schema.table`, `table.column`): parts
+/// separated by dots, each written as it is or in double quotes (needed when it holds a dot, white
+/// space or a quote: `"my.table"`, `"say ""hi"""`). White space around a part is ignored.
+pub fn parse_name_path(text: &str) -> Result<Vec<String>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        let (part, after) = if rest.starts_with('"') {
+            read_quoted(rest).ok_or_else(|| {
+                format!("a quoted name in {} has no closing quote", shown_path(text))
+            })?
+        } else {
+            let end = rest.find(['.', '"']).unwrap_or(rest.len());
+            (rest[..end].trim_end().to_string(), &rest[end..])
+        };
+        if part.is_empty() {
+            return Err(format!("{} has an empty name", shown_path(text)));
+        }
+        parts.push(part);
+        let after = after.trim_start();
+        match after.strip_prefix('.') {
+            Some(next) => rest = next,
+            None if after.is_empty() => return Ok(parts),
+            None => {
+                return Err(format!(
+                    "cannot read {}: write a name containing a quote in double quotes, with `\"\"` for the quote",
+                    shown_path(text)
+                ));
+            }
+        }
+    }
+}
+
+/// A double-quoted name at the start of `text` and what follows it, or `None` without a closing
+/// quote.
+fn read_quoted(text: &str) -> Option<(String, &str)> {
+    let mut name = String::new();
+    let mut chars = text.char_indices().skip(1).peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '"' {
+            if chars.peek().is_some_and(|(_, next)| *next == '"') {
+                chars.next();
+                name.push('"');
+            } else {
+                return Some((name, &text[i + 1..]));
+            }
+        } else {
+            name.push(c);
+        }
+    }
+    None
 }
 
 /// A string literal (`'it''s'`), safe for any input.
@@ -185,22 +337,88 @@ mod tests {
     }
 
     #[test]
-    fn plain_identifiers() {
-        assert!(check_plain("audit_logs").is_ok());
-        assert!(check_plain("_x9").is_ok());
-        for bad in [
-            "",
+    fn every_postgresql_identifier_is_accepted() {
+        for good in [
+            "audit_logs",
+            "_x9",
             "Users",
+            "userId",
             "9lives",
             "drop table",
             "a-b",
             "ünïcode",
             "x\"y",
+            "user",
+            "a.b",
+            " padded ",
+            "line\nbreak",
         ] {
-            assert!(check_plain(bad).is_err(), "{bad}");
+            assert_eq!(check_identifier(good), Ok(()), "{good}");
         }
-        assert!(check_plain(&"a".repeat(63)).is_ok());
-        assert!(check_plain(&"a".repeat(64)).is_err());
+        assert!(check_identifier(&"a".repeat(63)).is_ok());
+        // 63 bytes of two-byte characters is 31 of them and a half: too long.
+        assert!(check_identifier(&"é".repeat(31)).is_ok());
+        assert!(check_identifier(&"é".repeat(32)).is_err());
+        for bad in ["", "nul\0byte"] {
+            assert!(check_identifier(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_identifier(&"a".repeat(64)).is_err());
+        assert!(is_bare("audit_logs") && is_bare("_x9"));
+        for not_bare in ["", "Users", "9lives", "a-b", "ünïcode"] {
+            assert!(!is_bare(not_bare), "{not_bare}");
+        }
+    }
+
+    #[test]
+    fn yaml_names_round_trip() {
+        for (name, written) in [
+            ("users", "users"),
+            ("userId", "userId"),
+            ("ünïcode", "ünïcode"),
+            ("a.b", "\"a.b\""),
+            ("my col", "\"my col\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("\"", "\"\"\"\""),
+            ("tab\there", "\"tab\there\""),
+        ] {
+            assert_eq!(yaml_name(name), written, "{name}");
+            assert_eq!(
+                parse_name(&yaml_name_alone(name)).as_deref(),
+                Ok(name),
+                "{name}"
+            );
+            assert_eq!(parse_name(written).as_deref(), Ok(name), "{written}");
+            assert_eq!(
+                parse_name_path(written),
+                Ok(vec![name.to_string()]),
+                "{written}"
+            );
+        }
+        assert_eq!(
+            parse_name_path("auth.\"User\""),
+            Ok(vec!["auth".to_string(), "User".to_string()])
+        );
+        assert_eq!(
+            parse_name_path(" \"my.schema\" . \"a \"\"b\"\"\".c "),
+            Ok(vec![
+                "my.schema".to_string(),
+                "a \"b\"".to_string(),
+                "c".to_string()
+            ])
+        );
+        // A quote inside an unquoted name is literal where the name stands alone, and refused
+        // where names are combined (it would be ambiguous there).
+        assert_eq!(parse_name("a\"b").as_deref(), Ok("a\"b"));
+        assert!(parse_name_path("a\"b").is_err());
+        for bad in ["\"open", "\"a\"b", "\"\"x"] {
+            assert!(parse_name(bad).is_err(), "{bad}");
+        }
+        for bad in ["", "a..b", ".a", "a.", "\"a", "\"a\"b.c", "\"\""] {
+            assert!(parse_name_path(bad).is_err(), "{bad}");
+        }
+        assert_eq!(shown("userId"), "`userId`");
+        assert_eq!(shown("a.b"), "`\"a.b\"`");
+        assert_eq!(shown("line\nbreak"), "`\"line\\nbreak\"`");
     }
 
     #[test]

@@ -130,29 +130,29 @@ pub const KNOWN_TYPE_NAMES: &[&str] = &[
 ];
 
 impl DataType {
-    /// Parses a type as written in `schema.yaml` or SQL. `is_enum` says whether a name is one of
-    /// the catalog's enum types: a bare name is in `public`, `schema.name` in that schema.
-    pub fn parse(text: &str, is_enum: &dyn Fn(&str) -> bool) -> Result<DataType, TypeError> {
-        let normal = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some(element) = normal.strip_suffix("[]") {
-            let element = Self::parse(element, is_enum)?;
+    /// Parses a type as written in `schema.yaml` or SQL. `enum_named` gives the catalog's enum
+    /// type a text names, if any (it sees the text as written, trimmed: an enum's name may hold
+    /// white space that must not be normalised away).
+    pub fn parse(
+        text: &str,
+        enum_named: &dyn Fn(&str) -> Option<QualifiedName>,
+    ) -> Result<DataType, TypeError> {
+        let trimmed = text.trim();
+        if let Some(element) = trimmed.strip_suffix("[]") {
+            let element = Self::parse(element, enum_named)?;
             if matches!(element, DataType::Array(_)) {
                 // PostgreSQL ignores declared dimensions; one level keeps the model honest.
                 return Err(TypeError::Unsupported {
-                    name: normal,
+                    name: text.split_whitespace().collect::<Vec<_>>().join(" "),
                     advice: "multi-dimensional arrays are not supported; use jsonb",
                 });
             }
             return Ok(DataType::Array(Box::new(element)));
         }
-        if is_enum(&normal) {
-            // `auth.factor_type` names an enum of another schema.
-            let name = match normal.split_once('.') {
-                Some((schema, name)) => QualifiedName::new(schema, name),
-                None => QualifiedName::public(normal),
-            };
+        if let Some(name) = enum_named(trimmed) {
             return Ok(DataType::Enum(name));
         }
+        let normal = trimmed.split_whitespace().collect::<Vec<_>>().join(" ");
         let lower = normal.to_ascii_lowercase();
         if let Some((_, ty)) = PLAIN_TYPES.iter().find(|(name, _)| *name == lower) {
             return Ok(ty.clone());
@@ -329,7 +329,9 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<DataType, TypeError> {
-        DataType::parse(text, &|name| name == "job_status")
+        DataType::parse(text, &|name| {
+            (name == "job_status").then(|| QualifiedName::public(name))
+        })
     }
 
     #[test]

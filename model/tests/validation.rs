@@ -125,16 +125,124 @@ fn unknown_and_malformed_types() {
 }
 
 #[test]
-fn identifiers_must_be_plain_and_short() {
+fn identifiers_must_be_short() {
     let long = "a".repeat(64);
+    // 22 three-byte characters: 66 bytes, too long though only 22 characters.
+    let wide = "名".repeat(22);
     check(
         &format!(
-            "tables:\n  Users:\n    columns:\n      id: {{ type: uuid, primary_key: true }}\n      case-number: text\n      {long}: text\n"
+            "schemas: [\"{long}\"]\nenums:\n  \"{wide}\": [a]\ntables:\n  Users:\n    columns:\n      id: {{ type: uuid, primary_key: true }}\n      case-number: text\n      {long}: text\n    checks:\n      {long}: \"id IS NOT NULL\"\n    indexes:\n      - {{ columns: [case-number], name: {long} }}\n    foreign_keys:\n      - {{ name: {long}, columns: [id], references: Users }}\n"
         ),
         expect![[r#"
-            schema.yaml:2:3: `Users` is not a plain lower-case SQL identifier (a-z or _ first, then a-z, 0-9 or _)
-            schema.yaml:5:7: `case-number` is not a plain lower-case SQL identifier (a-z or _ first, then a-z, 0-9 or _)
-            schema.yaml:6:7: `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` is 64 bytes long; PostgreSQL identifiers are at most 63 bytes and longer ones are silently truncated
+            schema.yaml:1:11: `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` is 64 bytes long; PostgreSQL identifiers are at most 63 bytes and longer ones are silently truncated
+            schema.yaml:3:3: `名名名名名名名名名名名名名名名名名名名名名名` is 66 bytes long; PostgreSQL identifiers are at most 63 bytes and longer ones are silently truncated
+            schema.yaml:9:7: `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` is 64 bytes long; PostgreSQL identifiers are at most 63 bytes and longer ones are silently truncated
+            schema.yaml:11:7: `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` is 64 bytes long; PostgreSQL identifiers are at most 63 bytes and longer ones are silently truncated
+            schema.yaml:13:41: `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` is 64 bytes long; PostgreSQL identifiers are at most 63 bytes and longer ones are silently truncated
+            schema.yaml:15:17: `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` is 64 bytes long; PostgreSQL identifiers are at most 63 bytes and longer ones are silently truncated
+        "#]],
+    );
+}
+
+/// Any PostgreSQL identifier is a name: upper case, spaces, keywords, leading digits, dots and
+/// quotes (in double quotes where names are combined), non-ASCII.
+#[test]
+fn any_postgresql_identifier_is_accepted() {
+    let yaml = r#"
+schemas: ["My Schema", Sales]
+enums:
+  "Order Status": [New, "in progress"]
+  Sales.Region: [north]
+tables:
+  "User":
+    columns:
+      ID: { type: uuid, primary_key: true }
+      "first name": { type: text }
+      select: { type: text, unique: true }
+      1st_place: { type: int, nullable: true }
+      naïve: { type: text, nullable: true }
+      '"quoted"': { type: text, nullable: true }
+      status: { type: '"Order Status"', default: "'New'" }
+    indexes:
+      - { columns: ['"first name" DESC', select], name: "User Name Idx" }
+    checks:
+      "Has Name": 'length("first name") > 0'
+  '"My Schema"."Order.Lines"':
+    columns:
+      id: { type: int, primary_key: true }
+      user: { type: uuid, references: User }
+      region: { type: Sales.Region }
+    unique:
+      - [user, region]
+  Sales.Deals:
+    columns:
+      id: { type: int, primary_key: true }
+      line: { type: int, references: '"My Schema"."Order.Lines".id' }
+"#;
+    let catalog = model::load_schema("schema.yaml", yaml).unwrap_or_else(|e| panic!("{e}"));
+    let user = catalog
+        .table_named(&model::QualifiedName::public("User"))
+        .expect("table User");
+    let names: Vec<&str> = user.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ID",
+            "first name",
+            "select",
+            "1st_place",
+            "naïve",
+            "quoted",
+            "status"
+        ]
+    );
+    assert_eq!(
+        user.primary_key.as_ref().map(|pk| pk.name.as_str()),
+        Some("User_pkey")
+    );
+    assert_eq!(user.uniques[0].name, "User_select_key");
+    assert_eq!(user.checks[0].name, "User_Has Name_check");
+    let index = &user.indexes[0];
+    assert_eq!(index.name, "User Name Idx");
+    assert_eq!(index.keys[0].column, "first name");
+    assert!(index.keys[0].descending);
+    assert_eq!(
+        user.column("status").map(|c| c.default.clone()),
+        Some(Some("'New'::\"Order Status\"".to_string()))
+    );
+    let lines = catalog
+        .table_named(&model::QualifiedName::new("My Schema", "Order.Lines"))
+        .expect("table Order.Lines");
+    assert_eq!(
+        lines.foreign_keys[0].ref_table,
+        model::QualifiedName::public("User")
+    );
+    assert_eq!(
+        lines.column("region").map(|c| &c.data_type),
+        Some(&model::DataType::Enum(model::QualifiedName::new(
+            "Sales", "Region"
+        )))
+    );
+    let deals = catalog
+        .table_named(&model::QualifiedName::new("Sales", "Deals"))
+        .expect("table Sales.Deals");
+    assert_eq!(
+        deals.foreign_keys[0].ref_table,
+        model::QualifiedName::new("My Schema", "Order.Lines")
+    );
+    assert_eq!(deals.foreign_keys[0].ref_columns, ["id"]);
+}
+
+/// Names that cannot be read: an unclosed quote, text after a closing quote, too many parts.
+#[test]
+fn malformed_quoted_names_are_reported_where_written() {
+    check(
+        "tables:\n  '\"open':\n    columns:\n      id: { type: uuid, primary_key: true }\n  t:\n    columns:\n      id: { type: uuid, primary_key: true }\n      '\"a\"b': text\n      c: { type: uuid, references: '\"t.id' }\n    indexes:\n      - { columns: ['\"c\"DESC'] }\n",
+        expect![[r#"
+            schema.yaml:2:3: a quoted name in `"open` has no closing quote (help: write `name`, or `schema.name` for a table outside public; a name holding a dot, white space or a quote goes in double quotes (`"my.name"`, `"say ""hi"""`))
+            schema.yaml:8:7: unexpected `b` after the closing quote of `"a"b`: inside a quoted name, write a quote as `""`
+            schema.yaml:9:36: a quoted name in `"t.id` has no closing quote (help: write `table`, `table.column`, `schema.table` or `schema.table.column`; a name holding a dot, white space or a quote goes in double quotes (`"my.table"."my column"`))
+            schema.yaml:11:21: cannot read index column `"c"DESC`: expected white space after the quoted name
         "#]],
     );
 }
@@ -656,14 +764,13 @@ fn schema_problems() {
             schema.yaml:1:20: `public` cannot be declared as a schema (help: `public` exists in every database; tables without a schema are in it)
             schema.yaml:1:28: `pg_x` cannot be declared as a schema (help: PostgreSQL reserves `pg_*` and `information_schema` for its own catalogs)
             schema.yaml:1:34: schema `storage` is declared twice (help: first declared at 1:11)
-            schema.yaml:1:43: `Bad` is not a plain lower-case SQL identifier (a-z or _ first, then a-z, 0-9 or _)
         "#]],
     );
     check(
         "schemas: [storage]\ntables:\n  storag.t:\n    columns:\n      id: { type: uuid, primary_key: true }\n  a.b.c:\n    columns:\n      id: { type: uuid, primary_key: true }\n  storage.u:\n    schema: storage\n    columns:\n      id: { type: uuid, primary_key: true }\n      t_id: { type: uuid, references: storage.t }\n      v_id: { type: uuid, references: nope.v.id }\n",
         expect![[r#"
             schema.yaml:3:3: table `storag.t` is in schema `storag`, which is not declared (help: did you mean `storage`? Otherwise add `storag` under the top-level `schemas`)
-            schema.yaml:6:3: `a.b.c` is not a table name (help: write `name`, or `schema.name` for a table outside public)
+            schema.yaml:6:3: `a.b.c` is not a table name (help: write `name`, or `schema.name` for a table outside public; a name holding a dot, white space or a quote goes in double quotes (`"my.name"`, `"say ""hi"""`))
             schema.yaml:10:5: a table's schema is written in its name, not with a `schema:` key (help: write the table as `<schema>.u:` under `tables`, and declare the schema under the top-level `schemas`)
             schema.yaml:13:39: foreign key references unknown table `storage.t` (help: did you mean `storag.t`?)
             schema.yaml:14:39: foreign key references unknown table `nope.v`
@@ -680,7 +787,7 @@ fn schema_problems() {
         "schemas: [a]\ntables:\n  a:\n    columns:\n      b: { type: uuid, primary_key: true }\n  a.b:\n    columns:\n      id: { type: uuid, primary_key: true }\n  c:\n    columns:\n      id: { type: uuid, primary_key: true }\n      x: { type: uuid, references: a.b }\n      y: { type: uuid, references: public.a.b }\n      z: { type: uuid, references: a.b.id }\n      w: { type: uuid, references: a.b.c.d }\n",
         expect![[r#"
             schema.yaml:12:36: `references: a.b` is ambiguous: table `a.b`, or column `b` of table `a` (help: write `a.b.<column>` for the first, `public.a.b` for the second)
-            schema.yaml:15:36: cannot read `references: a.b.c.d` (help: write `table`, `table.column`, `schema.table` or `schema.table.column`)
+            schema.yaml:15:36: cannot read `references: a.b.c.d` (help: write `table`, `table.column`, `schema.table` or `schema.table.column`; a name holding a dot, white space or a quote goes in double quotes (`"my.table"."my column"`))
         "#]],
     );
     // The same name in two schemas is two tables; twice in one schema is a clash.

@@ -6,7 +6,7 @@ use model::ident::quote;
 use model::{Catalog, Column, DataType, EnumType, ForeignKey, Index, Table};
 
 use super::mermaid::Diagram;
-use super::{Cardinality, Docs, Keys, MARKDOWN_HEADER, sensitivity_labels};
+use super::{Cardinality, Docs, Keys, MARKDOWN_HEADER, page, sensitivity_labels};
 
 /// `docs/README.md`: what is where, the tables and enums at a glance.
 pub fn index(docs: &Docs<'_>) -> String {
@@ -36,7 +36,11 @@ pub fn index(docs: &Docs<'_>) -> String {
         .iter()
         .map(|t| {
             vec![
-                format!("[`{}`](tables/{}.md)", t.display_name(), t.display_name()),
+                format!(
+                    "[`{}`](tables/{}.md)",
+                    t.display_name(),
+                    page(&t.display_name())
+                ),
                 t.columns.len().to_string(),
                 referenced_tables(t, "tables/"),
                 t.comment.as_deref().map(text).unwrap_or_default(),
@@ -63,7 +67,7 @@ pub fn index(docs: &Docs<'_>) -> String {
                             .filter(|c| c.data_type.enum_name() == Some(&e.qualified_name()))
                             .map(move |c| {
                                 let shown = t.display_name();
-                                format!("[`{shown}`](tables/{shown}.md).`{}`", c.name)
+                                format!("[`{shown}`](tables/{}.md).`{}`", page(&shown), c.name)
                             })
                     })
                     .collect::<Vec<_>>()
@@ -90,7 +94,11 @@ pub fn index(docs: &Docs<'_>) -> String {
             .into_iter()
             .map(|(t, c)| {
                 vec![
-                    format!("[`{}`](tables/{}.md)", t.display_name(), t.display_name()),
+                    format!(
+                        "[`{}`](tables/{}.md)",
+                        t.display_name(),
+                        page(&t.display_name())
+                    ),
                     code(&c.name),
                     sensitivity_labels(c).join(", "),
                     c.comment.as_deref().map(text).unwrap_or_default(),
@@ -118,7 +126,13 @@ pub fn index(docs: &Docs<'_>) -> String {
                             .iter()
                             .any(|tr| tr.function == f.qualified_name())
                     })
-                    .map(|t| format!("[`{}`](tables/{}.md)", t.display_name(), t.display_name()))
+                    .map(|t| {
+                        format!(
+                            "[`{}`](tables/{}.md)",
+                            t.display_name(),
+                            page(&t.display_name())
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(", ");
                 let arguments: Vec<String> = f
@@ -571,7 +585,8 @@ fn compliance_notes(catalog: &Catalog, t: &Table) -> Vec<String> {
             .and_then(|r| r.flags.consent.clone())
             .unwrap_or_default();
         notes.push(format!(
-            "**Requires consent**: rows can only be written while the [`{target}`]({target}.md) row `{column}` points at has `{consent}` granted (trigger `{}`).",
+            "**Requires consent**: rows can only be written while the [`{target}`]({}.md) row `{column}` points at has `{consent}` granted (trigger `{}`).",
+            page(&target),
             model::compliance::consent_guard_name(&t.name)
         ));
     }
@@ -598,7 +613,7 @@ fn access_matrix(out: &mut String, docs: &Docs<'_>) {
             let mut row = vec![format!(
                 "[`{}`](tables/{}.md)",
                 t.display_name(),
-                t.display_name()
+                page(&t.display_name())
             )];
             for role in &roles {
                 let letters: String = t
@@ -637,7 +652,11 @@ fn compliance_summary(out: &mut String, docs: &Docs<'_>) {
         .map(|t| {
             let f = &t.flags;
             vec![
-                format!("[`{}`](tables/{}.md)", t.display_name(), t.display_name()),
+                format!(
+                    "[`{}`](tables/{}.md)",
+                    t.display_name(),
+                    page(&t.display_name())
+                ),
                 f.retention
                     .as_ref()
                     .map(|r| format!("{} after `{}`", r.period, r.column))
@@ -711,7 +730,7 @@ fn referenced_tables(t: &Table, prefix: &str) -> String {
 }
 
 fn table_link(name: &str, prefix: &str) -> String {
-    format!("[`{name}`]({prefix}{name}.md)")
+    format!("[`{name}`]({prefix}{}.md)", page(name))
 }
 
 /// The type, linked to the enum section when it is one of the catalog's enums.

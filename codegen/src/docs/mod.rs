@@ -32,11 +32,34 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
     ];
     for table in &docs.tables {
         files.push(file(
-            &format!("docs/tables/{}.md", table.display_name()),
+            &format!("docs/tables/{}.md", page(&table.display_name())),
             markdown::table_page(&docs, table),
         ));
     }
     files
+}
+
+/// The file name (without `.md`) of a table's page: the table's name (`schema.table` outside
+/// public) when every character is safe in a file name and a Markdown link (ASCII letters and
+/// digits, `_`, `-`, a `.` not first), else those characters with `_` for the others and a hash
+/// of the whole name, so that `First Name` and `First_Name` keep two pages.
+pub fn page(name: &str) -> String {
+    let safe = |(i, c): (usize, char)| {
+        c.is_ascii_alphanumeric() || c == '_' || c == '-' || (c == '.' && i > 0)
+    };
+    if !name.is_empty() && name.chars().enumerate().all(safe) {
+        return name.to_string();
+    }
+    let cleaned: String = name
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if safe((i, c)) { c } else { '_' })
+        .collect();
+    // FNV-1a: stable across versions and platforms, unlike the standard library's hasher.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{cleaned}-{:08x}", hash as u32)
 }
 
 fn file(path: &str, contents: String) -> GeneratedFile {

@@ -36,7 +36,9 @@ use std::fmt::Write as _;
 use model::catalog::*;
 use model::compare::{Difference, compare};
 use model::expr::literal_label;
-use model::ident::{check_plain, derived_name, quote_literal};
+use model::ident::{
+    check_identifier, derived_name, is_bare, quote_literal, yaml_name, yaml_name_alone,
+};
 use model::types::DataType;
 use model::yaml::SET_UPDATED_AT;
 
@@ -142,12 +144,12 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
                     let _ = writeln!(
                         w.out,
                         "  {}: {{ comment: {} }}",
-                        key(&s.name),
+                        key(&yaml_name_alone(&s.name)),
                         quoted(comment)
                     );
                 }
                 None => {
-                    let _ = writeln!(w.out, "  {}: {{}}", key(&s.name));
+                    let _ = writeln!(w.out, "  {}: {{}}", key(&yaml_name_alone(&s.name)));
                 }
             }
         }
@@ -183,7 +185,7 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
             let _ = writeln!(
                 w.out,
                 "  {}: [{}]",
-                key(&e.qualified_name().display()),
+                key(&e.qualified_name().yaml()),
                 values.join(", ")
             );
         }
@@ -294,7 +296,7 @@ struct Writer {
 impl Writer {
     /// Warns about a name the format refuses; `object` names the object in the warning.
     fn name(&mut self, object: &str, name: &str) {
-        if let Err(why) = check_plain(name) {
+        if let Err(why) = check_identifier(name) {
             self.warnings.push(format!(
                 "{object}: schema.yaml refuses its name ({why}); rename it in the file and the database"
             ));
@@ -304,7 +306,7 @@ impl Writer {
     fn table(&mut self, catalog: &Catalog, t: &Table, implied: &Implied) {
         let shown = t.display_name().into_owned();
         self.name(&format!("table `{shown}`"), &t.name);
-        let _ = writeln!(self.out, "  {}:", key(&shown));
+        let _ = writeln!(self.out, "  {}:", key(&t.qualified_name().yaml()));
         if let Some(comment) = &t.comment {
             let _ = writeln!(self.out, "    comment: {}", quoted(comment));
         }
@@ -421,18 +423,18 @@ impl Writer {
             let _ = writeln!(
                 self.out,
                 "      {}: {{ {} }}",
-                key(&c.name),
+                key(&yaml_name_alone(&c.name)),
                 fields.join(", ")
             );
         }
 
         if let Some(pk) = t.primary_key.as_ref().filter(|pk| pk.columns.len() > 1) {
-            let _ = writeln!(self.out, "    primary_key: {}", list(&pk.columns));
+            let _ = writeln!(self.out, "    primary_key: {}", names(&pk.columns));
         }
         if !table_uniques.is_empty() {
             self.out.push_str("    unique:\n");
             for u in table_uniques {
-                let _ = writeln!(self.out, "      - {}", list(&u.columns));
+                let _ = writeln!(self.out, "      - {}", names(&u.columns));
             }
         }
         // An encrypted column's ciphertext check comes back from `encrypted: true`.
@@ -453,7 +455,7 @@ impl Writer {
                 let _ = writeln!(
                     self.out,
                     "      {}: {}",
-                    key(&name),
+                    key(&yaml_name_alone(&name)),
                     quoted(&check.expression)
                 );
             }
@@ -462,10 +464,10 @@ impl Writer {
             self.out.push_str("    foreign_keys:\n");
             for fk in table_fks {
                 let mut fields = vec![
-                    format!("name: {}", quoted(&fk.name)),
-                    format!("columns: {}", list(&fk.columns)),
-                    format!("references: {}", quoted(&fk.ref_table.display())),
-                    format!("ref_columns: {}", list(&fk.ref_columns)),
+                    format!("name: {}", quoted(&yaml_name_alone(&fk.name))),
+                    format!("columns: {}", names(&fk.columns)),
+                    format!("references: {}", quoted(&fk.ref_table.yaml())),
+                    format!("ref_columns: {}", names(&fk.ref_columns)),
                 ];
                 if fk.on_delete != FkAction::NoAction {
                     fields.push(format!("on_delete: {}", quoted(fk.on_delete.as_sql())));
@@ -491,7 +493,7 @@ impl Writer {
                 .keys
                 .iter()
                 .map(|k| {
-                    let mut text = k.column.clone();
+                    let mut text = yaml_name(&k.column).into_owned();
                     if let Some(opclass) = &k.opclass {
                         text.push(' ');
                         text.push_str(opclass);
@@ -503,7 +505,7 @@ impl Writer {
                 })
                 .collect();
             let mut fields = vec![
-                format!("name: {}", quoted(&ix.name)),
+                format!("name: {}", quoted(&yaml_name_alone(&ix.name))),
                 format!("columns: {}", list(&keys)),
             ];
             if ix.method != IndexMethod::Btree {
@@ -513,7 +515,7 @@ impl Writer {
                 fields.push("unique: true".to_string());
             }
             if !ix.include.is_empty() {
-                fields.push(format!("include: {}", list(&ix.include)));
+                fields.push(format!("include: {}", names(&ix.include)));
             }
             if let Some(predicate) = &ix.predicate {
                 fields.push(format!("where: {}", quoted(predicate)));
@@ -557,18 +559,24 @@ impl Writer {
                 self.out,
                 "    retention: {{ keep: {}, column: {} }}",
                 quoted(&r.period),
-                quoted(&r.column)
+                quoted(&yaml_name_alone(&r.column))
             );
         }
         let valued = [
-            ("data_subject", f.data_subject.as_deref()),
-            ("erasure", f.erasure.map(model::Erasure::as_str)),
-            ("consent", f.consent.as_deref()),
-            ("requires_consent", f.requires_consent.as_deref()),
+            (
+                "data_subject",
+                f.data_subject.as_deref().map(yaml_name_alone),
+            ),
+            ("erasure", f.erasure.map(|e| e.as_str().into())),
+            ("consent", f.consent.as_deref().map(yaml_name_alone)),
+            (
+                "requires_consent",
+                f.requires_consent.as_deref().map(yaml_name_alone),
+            ),
         ];
         for (name, value) in valued {
             if let Some(value) = value {
-                let _ = writeln!(self.out, "    {name}: {}", quoted(value));
+                let _ = writeln!(self.out, "    {name}: {}", quoted(&value));
             }
         }
         if !t.grants.is_empty() {
@@ -657,7 +665,7 @@ impl Writer {
 fn yaml_default(catalog: &Catalog, column: &Column, default: &str) -> String {
     if let DataType::Enum(name) = &column.data_type {
         let label = literal_label(default).filter(|l| {
-            check_plain(l).is_ok()
+            is_bare(l)
                 && catalog
                     .enum_named(name)
                     .is_some_and(|e| e.values.contains(l))
@@ -674,7 +682,7 @@ fn yaml_default(catalog: &Catalog, column: &Column, default: &str) -> String {
 /// name (`schema.name` outside public, never quoted), a domain as its base type.
 fn yaml_type(data_type: &DataType) -> String {
     match data_type {
-        DataType::Enum(name) => name.display().into_owned(),
+        DataType::Enum(name) => name.yaml(),
         DataType::Array(element) => format!("{}[]", yaml_type(element)),
         DataType::Domain { base, .. } => yaml_type(base),
         other => other.to_string(),
@@ -716,7 +724,7 @@ fn yaml_identity(identity: &Identity) -> String {
 /// where the loader would read the shorter text as something else.
 fn reference_text(catalog: &Catalog, fk: &ForeignKey) -> String {
     let target = &fk.ref_table;
-    let shown = target.display().into_owned();
+    let shown = target.yaml();
     let to_key = catalog
         .table_named(target)
         .and_then(|r| r.primary_key.as_ref())
@@ -726,7 +734,7 @@ fn reference_text(catalog: &Catalog, fk: &ForeignKey) -> String {
         // `a.b` is a column of public table `a` unless schema `a` has a table `b` or is declared.
         return shown;
     }
-    let column = &fk.ref_columns[0];
+    let column = yaml_name(&fk.ref_columns[0]);
     if target.is_public() {
         // `t.c` reads as table `c` of schema `t` when that schema is declared.
         if declared(&target.name) {
@@ -785,6 +793,15 @@ fn quoted(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// A list of names, each as `schema.yaml` writes a name standing alone ([`yaml_name_alone`]).
+fn names(items: &[String]) -> String {
+    let items: Vec<String> = items
+        .iter()
+        .map(|i| yaml_name_alone(i).into_owned())
+        .collect();
+    list(&items)
 }
 
 fn list(items: &[String]) -> String {

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ident::quote;
+use crate::ident::{quote, yaml_name};
 
 /// The schema every database has and unqualified names resolve to by default. SQL written for
 /// it leaves the schema out, so a catalog without other schemas prints as it always did.
@@ -55,6 +55,22 @@ impl QualifiedName {
     pub fn display(&self) -> Cow<'_, str> {
         display_name(&self.schema, &self.name)
     }
+
+    /// The name as `schema.yaml` writes it: `name` in `public`, `schema.name` elsewhere, each part
+    /// in double quotes when it holds a dot, white space or a quote
+    /// ([`crate::ident::parse_name_path`] reads it back).
+    pub fn yaml(&self) -> String {
+        if self.is_public() {
+            yaml_name(&self.name).into_owned()
+        } else {
+            format!("{}.{}", yaml_name(&self.schema), yaml_name(&self.name))
+        }
+    }
+
+    /// The name for a message: [`QualifiedName::yaml`] in backticks, control characters escaped.
+    pub fn shown(&self) -> String {
+        crate::ident::shown_path(&self.yaml())
+    }
 }
 
 /// [`QualifiedName::sql`] of a schema and a name.
@@ -95,6 +111,15 @@ mod tests {
         assert_eq!(
             QualifiedName::new("storage", "objects").display(),
             "storage.objects"
+        );
+        assert_eq!(QualifiedName::public("User").yaml(), "User");
+        assert_eq!(
+            QualifiedName::new("my.schema", "a \"b\"").yaml(),
+            "\"my.schema\".\"a \"\"b\"\"\""
+        );
+        assert_eq!(
+            QualifiedName::new("auth", "t\nx").shown(),
+            "`auth.\"t\\nx\"`"
         );
     }
 }

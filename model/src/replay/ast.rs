@@ -208,7 +208,7 @@ fn builtin_type(text: &str) -> std::result::Result<DataType, crate::types::TypeE
     if let Some(known) = PARSED.with(|p| p.borrow().get(text).cloned()) {
         return known;
     }
-    let parsed = DataType::parse(text, &|_| false);
+    let parsed = DataType::parse(text, &|_| None);
     PARSED.with(|p| p.borrow_mut().insert(text.to_string(), parsed.clone()));
     parsed
 }

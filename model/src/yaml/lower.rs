@@ -12,23 +12,27 @@ use super::read::{
 };
 use crate::annotations;
 use crate::catalog::*;
-use crate::diagnostics::{Diagnostic, Pos, suggest};
+use crate::diagnostics::{Diagnostic, Pos, did_you_mean, suggest};
 use crate::expr::{
     canonical, check_expression, literal_label, referenced_column, referenced_columns,
 };
-use crate::ident::{check_plain, derived_name, quote_literal};
+use crate::ident::{
+    check_identifier, derived_name, is_bare, parse_name, parse_name_path, quote_literal, shown,
+    shown_path, yaml_name,
+};
 use crate::types::{DataType, KNOWN_TYPE_NAMES, TypeError};
 
 /// The trigger function every `timestamps: true` table uses to keep `updated_at` current.
 pub const SET_UPDATED_AT: &str = "set_updated_at";
 
 /// A table or type name as written under `tables` or `enums`: `name` (in `public`) or
-/// `schema.name`. Names that are not well formed are reported by [`lower`]; here they resolve to
-/// whatever they split into.
+/// `schema.name`, each part possibly in double quotes ([`crate::ident::parse_name_path`]). Names
+/// that are not well formed are reported by [`lower`]; here they resolve to the text as written.
 pub fn declared_name(text: &str) -> QualifiedName {
-    match text.split_once('.') {
-        Some((schema, name)) => QualifiedName::new(schema, name),
-        None => QualifiedName::public(text),
+    match parse_name_path(text).as_deref() {
+        Ok([name]) => QualifiedName::public(name.clone()),
+        Ok([schema, name]) => QualifiedName::new(schema.clone(), name.clone()),
+        _ => QualifiedName::public(text),
     }
 }
 
@@ -48,11 +52,7 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
             catalog.enums.push(e);
         }
     }
-    lowering.enum_names = catalog
-        .enums
-        .iter()
-        .map(|e| e.qualified_name().display().into_owned())
-        .collect();
+    lowering.enum_names = catalog.enums.iter().map(EnumType::qualified_name).collect();
 
     // Columns first, for every table, so that references can be resolved in any order.
     let mut tables: Vec<(Table, &TableDecl)> = Vec::new();
@@ -90,14 +90,14 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
 pub fn renames(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> super::RenameHints {
     let mut hints = super::RenameHints::default();
     let check = |old: &Sp<String>, new: &str, errors: &mut Vec<Diagnostic>| -> bool {
-        if let Err(why) = check_plain(&old.value) {
+        if let Err(why) = check_identifier(&old.value) {
             errors.push(Diagnostic::new(old.pos, why));
             return false;
         }
         if old.value == new {
             errors.push(Diagnostic::new(
                 old.pos,
-                format!("`renamed_from: {new}` names the current name"),
+                format!("`renamed_from` names the current name {}", shown(new)),
             ));
             return false;
         }
@@ -147,8 +147,8 @@ pub fn renames(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> super::Rena
 
 struct Lowering<'e> {
     errors: &'e mut Vec<Diagnostic>,
-    /// The enums, as a column's `type` names them (`status`, `auth.factor_type`).
-    enum_names: HashSet<String>,
+    /// The enums, which a column's `type` names as `status` or `auth.factor_type`.
+    enum_names: HashSet<QualifiedName>,
     /// The schemas declared under `schemas`.
     schemas: HashSet<String>,
 }
@@ -170,7 +170,7 @@ impl Lowering<'_> {
     }
 
     fn identifier(&mut self, name: &Sp<String>) {
-        if let Err(why) = check_plain(&name.value) {
+        if let Err(why) = check_identifier(&name.value) {
             self.error(name.pos, why);
         }
     }
@@ -181,7 +181,7 @@ impl Lowering<'_> {
         let mut seen: HashMap<&str, Pos> = HashMap::new();
         for decl in decls {
             let name = &decl.name.value;
-            if let Err(why) = check_plain(name) {
+            if let Err(why) = check_identifier(name) {
                 self.error(decl.name.pos, why);
                 continue;
             }
@@ -210,26 +210,38 @@ impl Lowering<'_> {
         out
     }
 
-    /// A table or enum name as written (`name` or `schema.name`), checked: plain identifiers, and
+    /// A table or enum name as written (`name` or `schema.name`), checked: identifiers, and
     /// a schema declared under `schemas`. `None` (reported) when it cannot be used.
     fn qualified(&mut self, name: &Sp<String>, what: &str) -> Option<QualifiedName> {
         let text = name.value.as_str();
-        let parts: Vec<&str> = text.split('.').collect();
+        let help = format!(
+            "write `name`, or `schema.name` for a {what} outside public; a name holding a dot, white space or a quote goes in double quotes (`\"my.name\"`, `\"say \"\"hi\"\"\"`)"
+        );
+        let parts = match parse_name_path(text) {
+            Ok(parts) => parts,
+            Err(why) => {
+                self.errors
+                    .push(Diagnostic::new(name.pos, why).with_help(help));
+                return None;
+            }
+        };
         let (schema, bare) = match parts.as_slice() {
-            [bare] => (DEFAULT_SCHEMA, *bare),
-            [schema, bare] => (*schema, *bare),
+            [bare] => (DEFAULT_SCHEMA, bare.as_str()),
+            [schema, bare] => (schema.as_str(), bare.as_str()),
             _ => {
                 self.errors.push(
-                    Diagnostic::new(name.pos, format!("`{text}` is not a {what} name")).with_help(
-                        format!("write `name`, or `schema.name` for a {what} outside public"),
-                    ),
+                    Diagnostic::new(
+                        name.pos,
+                        format!("{} is not a {what} name", shown_path(text)),
+                    )
+                    .with_help(help),
                 );
                 return None;
             }
         };
         let mut ok = true;
         for part in [schema, bare] {
-            if let Err(why) = check_plain(part) {
+            if let Err(why) = check_identifier(part) {
                 self.error(name.pos, why);
                 ok = false;
             }
@@ -237,7 +249,11 @@ impl Lowering<'_> {
         if ok && schema != DEFAULT_SCHEMA && !self.schemas.contains(schema) {
             let mut d = Diagnostic::new(
                 name.pos,
-                format!("{what} `{text}` is in schema `{schema}`, which is not declared"),
+                format!(
+                    "{what} {} is in schema {}, which is not declared",
+                    shown_path(text),
+                    shown(schema)
+                ),
             );
             d = match suggest(schema, self.schemas.iter().map(String::as_str)) {
                 Some(s) => d.with_help(format!(
@@ -397,26 +413,35 @@ impl Lowering<'_> {
             return None;
         };
         let enum_names = &self.enum_names;
-        let data_type = match DataType::parse(&type_text.value, &|n| enum_names.contains(n)) {
+        let resolve_enum = |text: &str| {
+            Some(declared_name(text)).filter(|name| {
+                parse_name_path(text).is_ok_and(|p| p.len() <= 2) && enum_names.contains(name)
+            })
+        };
+        let data_type = match DataType::parse(&type_text.value, &resolve_enum) {
             Ok(t) => t,
             Err(TypeError::Unknown(name)) => {
+                let written: Vec<String> =
+                    self.enum_names.iter().map(QualifiedName::yaml).collect();
                 let candidates = KNOWN_TYPE_NAMES
                     .iter()
                     .copied()
-                    .chain(self.enum_names.iter().map(String::as_str));
-                let bare = name.trim_end_matches("[]");
+                    .chain(written.iter().map(String::as_str));
+                let bare = declared_name(name.trim_end_matches("[]"));
                 let qualified = self
                     .enum_names
                     .iter()
-                    .find(|e| e.split_once('.').is_some_and(|(_, n)| n == bare))
-                    .cloned();
-                let mut d = Diagnostic::new(type_text.pos, format!("unknown type `{name}`"));
+                    .filter(|e| !e.is_public() && e.name == bare.name && bare.is_public())
+                    .map(QualifiedName::yaml)
+                    .min();
+                let mut d =
+                    Diagnostic::new(type_text.pos, format!("unknown type {}", shown_path(&name)));
                 d = match qualified {
                     Some(q) => d.with_help(format!(
                         "did you mean `{q}`? Outside public, an enum is named with its schema"
                     )),
                     None => match suggest(&name, candidates) {
-                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                        Some(s) => d.with_help(did_you_mean(s)),
                         None => d.with_help(
                             "use a PostgreSQL type name or one of the enums under `enums`",
                         ),
@@ -759,7 +784,7 @@ impl Lowering<'_> {
                 .unwrap_or_default();
             // A bare label is accepted as shorthand for the quoted literal, so a bare word is
             // taken as a label (it could not be a column reference in a default anyway).
-            let label = if check_plain(text).is_ok() {
+            let label = if is_bare(text) {
                 Some(text.to_string())
             } else {
                 literal_label(text)
@@ -955,31 +980,46 @@ impl Lowering<'_> {
             };
             // `table`, `table.column`, `schema.table`, `schema.table.column`: two parts name a
             // table of that schema when there is one (or the schema is declared), else a column.
-            let parts: Vec<&str> = target.value.split('.').map(str::trim).collect();
+            let help = "write `table`, `table.column`, `schema.table` or `schema.table.column`; a name holding a dot, white space or a quote goes in double quotes (`\"my.table\".\"my column\"`)";
+            let parts = match parse_name_path(&target.value) {
+                Ok(parts) => parts,
+                Err(why) => {
+                    self.errors
+                        .push(Diagnostic::new(target.pos, why).with_help(help));
+                    continue;
+                }
+            };
             let exists = |q: &QualifiedName| table.is(q) || tables.iter().any(|t| t.is(q));
             let (ref_table, ref_column) = match parts.as_slice() {
-                [t] => (t.to_string(), None),
+                [t] => (QualifiedName::public(t.clone()), None),
                 [a, b] => {
-                    let in_schema = QualifiedName::new(*a, *b);
-                    let column_of = QualifiedName::public(*a);
+                    let in_schema = QualifiedName::new(a.clone(), b.clone());
+                    let column_of = QualifiedName::public(a.clone());
                     if exists(&in_schema) && exists(&column_of) {
+                        let (a, b) = (yaml_name(a), yaml_name(b));
                         self.errors.push(
                             Diagnostic::new(target.pos, format!("`references: {}` is ambiguous: table `{a}.{b}`, or column `{b}` of table `{a}`", target.value))
                                 .with_help(format!("write `{a}.{b}.<column>` for the first, `public.{a}.{b}` for the second")),
                         );
                         continue;
                     }
-                    if exists(&in_schema) || (!exists(&column_of) && self.schemas.contains(*a)) {
-                        (format!("{a}.{b}"), None)
+                    if exists(&in_schema) || (!exists(&column_of) && self.schemas.contains(a)) {
+                        (in_schema, None)
                     } else {
-                        (a.to_string(), Some(*b))
+                        (column_of, Some(b.clone()))
                     }
                 }
-                [schema, t, c] => (format!("{schema}.{t}"), Some(*c)),
+                [schema, t, c] => (
+                    QualifiedName::new(schema.clone(), t.clone()),
+                    Some(c.clone()),
+                ),
                 _ => {
                     self.errors.push(
-                        Diagnostic::new(target.pos, format!("cannot read `references: {}`", target.value))
-                            .with_help("write `table`, `table.column`, `schema.table` or `schema.table.column`"),
+                        Diagnostic::new(
+                            target.pos,
+                            format!("cannot read `references: {}`", target.value),
+                        )
+                        .with_help(help),
                     );
                     continue;
                 }
@@ -988,12 +1028,12 @@ impl Lowering<'_> {
                 pos: target.pos,
                 columns: vec![column.name.clone()],
                 references: Some(Sp {
-                    value: ref_table,
+                    value: ref_table.yaml(),
                     pos: target.pos,
                 }),
                 ref_columns: ref_column
                     .map(|c| Sp {
-                        value: c.to_string(),
+                        value: c,
                         pos: target.pos,
                     })
                     .into_iter()
@@ -1016,26 +1056,40 @@ impl Lowering<'_> {
             return;
         };
         // A self-reference sees the table being built, which already has its columns.
-        let wanted = declared_name(target_name.value.trim());
+        let wanted = match parse_name_path(&target_name.value).as_deref() {
+            Ok([_] | [_, _]) => declared_name(&target_name.value),
+            Ok(_) => {
+                self.errors.push(
+                    Diagnostic::new(
+                        target_name.pos,
+                        format!("{} is not a table name", shown_path(&target_name.value)),
+                    )
+                    .with_help("write `table`, or `schema.table` for a table outside public"),
+                );
+                return;
+            }
+            Err(why) => {
+                self.error(target_name.pos, why);
+                return;
+            }
+        };
         let target = if table.is(&wanted) {
             Some(&*table)
         } else {
             tables.iter().find(|t| t.is(&wanted))
         };
         let Some(target) = target else {
+            let written = wanted.yaml();
             let mut d = Diagnostic::new(
                 target_name.pos,
                 format!(
-                    "foreign key references unknown table `{}`",
-                    target_name.value
+                    "foreign key references unknown table {}",
+                    shown_path(&written)
                 ),
             );
-            let names: Vec<String> = tables
-                .iter()
-                .map(|t| t.display_name().into_owned())
-                .collect();
-            if let Some(s) = suggest(&target_name.value, names.iter().map(String::as_str)) {
-                d = d.with_help(format!("did you mean `{s}`?"));
+            let names: Vec<String> = tables.iter().map(|t| t.qualified_name().yaml()).collect();
+            if let Some(s) = suggest(&written, names.iter().map(String::as_str)) {
+                d = d.with_help(did_you_mean(s));
             }
             self.errors.push(d);
             return;
@@ -1562,12 +1616,39 @@ fn auto_index(table: &str, method: IndexMethod, keys: Vec<IndexKey>) -> Index {
     }
 }
 
-/// `column`, `column DESC`, `column jsonb_path_ops`, `column opclass DESC`.
+/// `column`, `column DESC`, `column jsonb_path_ops`, `column opclass DESC`; a column whose name
+/// holds white space or a quote is written in double quotes (`"my column" DESC`).
 fn parse_index_key(text: &str) -> Result<IndexKey, String> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let (column, rest) = words
-        .split_first()
-        .ok_or("an index column cannot be empty")?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("an index column cannot be empty".to_string());
+    }
+    // The column name ends at the first white space, or after its closing quote.
+    let end = if text.starts_with('"') {
+        let mut quotes = 0;
+        text.char_indices()
+            .find(|&(_, c)| {
+                if c == '"' {
+                    quotes += 1;
+                }
+                // An even count of quotes is a closed name (`""` inside counts twice), once the
+                // next character is not a quote.
+                quotes % 2 == 0 && quotes > 0 && c != '"'
+            })
+            .map_or(text.len(), |(i, _)| i)
+    } else {
+        text.find(char::is_whitespace).unwrap_or(text.len())
+    };
+    let column =
+        parse_name(&text[..end]).map_err(|why| format!("cannot read index column: {why}"))?;
+    if !text[end..].starts_with(char::is_whitespace) && end < text.len() {
+        return Err(format!(
+            "cannot read index column {}: expected white space after the quoted name",
+            shown_path(text)
+        ));
+    }
+    let words: Vec<&str> = text[end..].split_whitespace().collect();
+    let rest = words.as_slice();
     let (direction, rest) = match rest.split_last() {
         Some((last, init)) if last.eq_ignore_ascii_case("desc") => (true, init),
         Some((last, init)) if last.eq_ignore_ascii_case("asc") => (false, init),
@@ -1575,19 +1656,23 @@ fn parse_index_key(text: &str) -> Result<IndexKey, String> {
     };
     let opclass = match rest {
         [] => None,
+        [opclass] if is_bare(opclass) => Some(opclass.to_string()),
         [opclass] => {
-            check_plain(opclass).map_err(|why| format!("bad operator class: {why}"))?;
-            Some(opclass.to_string())
+            return Err(format!(
+                "bad operator class {}: expected a lower-case name such as `jsonb_path_ops`",
+                shown(opclass)
+            ));
         }
         _ => {
             return Err(format!(
-                "cannot read index column `{text}`: expected `column [opclass] [ASC|DESC]`"
+                "cannot read index column {}: expected `column [opclass] [ASC|DESC]`, with the column in double quotes when its name holds white space or a quote",
+                shown_path(text)
             ));
         }
     };
     Ok(IndexKey {
         opclass,
         descending: direction,
-        ..IndexKey::on(*column)
+        ..IndexKey::on(column)
     })
 }

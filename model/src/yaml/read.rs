@@ -1,13 +1,14 @@
 //! First pass over `schema.yaml`: YAML nodes into declarations that remember where they were written.
 //!
-//! Only the shape is checked here (known keys, the right kind of value); meaning is checked when
-//! the declarations are lowered into the catalog. Problems are collected, never fatal, so one run
+//! Only the shape is checked here (known keys, the right kind of value, the quoting of names that
+//! stand alone); meaning is checked when the declarations are lowered into the catalog. Problems are collected, never fatal, so one run
 //! reports them all.
 
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{Node, Span};
 
 use crate::diagnostics::{Diagnostic, Pos, suggest};
+use crate::ident::parse_name;
 
 /// A value with the position it was written at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +244,8 @@ pub fn read_schema(root: &MarkedMappingNode, errors: &mut Vec<Diagnostic>) -> Sc
                     reader.expect_mapping(value, "`roles` maps role names to their settings")
                 {
                     for (name, settings) in map.iter() {
-                        let role = reader.role(reader.key(name), settings);
+                        let name = reader.name_key(name);
+                        let role = reader.role(name, settings);
                         schema.roles.push(role);
                     }
                 }
@@ -348,6 +350,39 @@ impl Reader<'_> {
         }
     }
 
+    /// A name where it stands alone (see [`crate::ident::parse_name`]): double quotes are read as
+    /// SQL reads a quoted identifier. Malformed quoting is reported and the text kept as written.
+    fn unquoted(&mut self, written: Sp<String>) -> Sp<String> {
+        match parse_name(&written.value) {
+            Ok(value) => Sp {
+                value,
+                pos: written.pos,
+            },
+            Err(why) => {
+                self.error(written.pos, why);
+                written
+            }
+        }
+    }
+
+    /// A mapping key that is a name (a column, a check, a role).
+    fn name_key(&mut self, key: &MarkedScalarNode) -> Sp<String> {
+        let written = self.key(key);
+        self.unquoted(written)
+    }
+
+    /// A scalar that is a name.
+    fn name(&mut self, node: &Node, what: &str) -> Option<Sp<String>> {
+        let written = self.string(node, what)?;
+        Some(self.unquoted(written))
+    }
+
+    /// A list of names (columns).
+    fn name_list(&mut self, node: &Node, what: &str) -> Vec<Sp<String>> {
+        let written = self.string_list(node, what);
+        written.into_iter().map(|n| self.unquoted(n)).collect()
+    }
+
     fn bool(&mut self, node: &Node, key: &str) -> Option<Sp<bool>> {
         match node {
             Node::Scalar(s) => match s.as_bool() {
@@ -435,14 +470,14 @@ impl Reader<'_> {
                         self.expect_mapping(value, "`columns` maps column names to columns")
                     {
                         for (name, column) in columns.iter() {
-                            let name = self.key(name);
+                            let name = self.name_key(name);
                             table.columns.push(self.column(name, column));
                         }
                     }
                 }
                 "primary_key" => {
                     let columns =
-                        self.string_list(value, "a composite primary key is a list of columns");
+                        self.name_list(value, "a composite primary key is a list of columns");
                     table.primary_key = Some(Sp {
                         value: columns,
                         pos: node_pos(value),
@@ -452,7 +487,7 @@ impl Reader<'_> {
                     Node::Sequence(groups) => {
                         for group in groups.iter() {
                             let columns = self
-                                .string_list(group, "each unique constraint is a list of columns");
+                                .name_list(group, "each unique constraint is a list of columns");
                             table.unique.push(Sp {
                                 value: columns,
                                 pos: node_pos(group),
@@ -473,7 +508,7 @@ impl Reader<'_> {
                         "`checks` maps constraint names to boolean expressions",
                     ) {
                         for (name, expression) in checks.iter() {
-                            let name = self.key(name);
+                            let name = self.name_key(name);
                             if let Some(expression) =
                                 self.string(expression, "a check is a SQL expression")
                             {
@@ -500,14 +535,14 @@ impl Reader<'_> {
                 "timestamps" => table.timestamps = self.bool(value, key),
                 "renamed_from" => {
                     table.renamed_from =
-                        self.string(value, "`renamed_from` names the table's previous name")
+                        self.name(value, "`renamed_from` names the table's previous name")
                 }
                 "grants" => {
                     if let Some(grants) = self
                         .expect_mapping(value, "`grants` maps role names to lists of privileges")
                     {
                         for (role, privileges) in grants.iter() {
-                            let role = self.key(role);
+                            let role = self.name_key(role);
                             let privileges = self.string_list(
                                 privileges,
                                 "privileges are a list such as [select, insert]",
@@ -519,7 +554,7 @@ impl Reader<'_> {
                 "append_only" => table.append_only = self.bool(value, key),
                 "retention" => table.retention = self.retention(value),
                 "data_subject" => {
-                    table.data_subject = self.string(
+                    table.data_subject = self.name(
                         value,
                         "`data_subject` names the column identifying a person",
                     )
@@ -528,11 +563,10 @@ impl Reader<'_> {
                     table.erasure = self.string(value, "`erasure` is `delete` or `anonymize`")
                 }
                 "consent" => {
-                    table.consent =
-                        self.string(value, "`consent` names the column recording consent")
+                    table.consent = self.name(value, "`consent` names the column recording consent")
                 }
                 "requires_consent" => {
-                    table.requires_consent = self.string(
+                    table.requires_consent = self.name(
                         value,
                         "`requires_consent` names a foreign-key column to a table with `consent`",
                     )
@@ -548,7 +582,7 @@ impl Reader<'_> {
         match node {
             Node::Sequence(items) => items
                 .iter()
-                .filter_map(|item| self.string(item, "a schema is named by a plain identifier"))
+                .filter_map(|item| self.name(item, "a schema is named by an identifier"))
                 .map(|name| NamespaceDecl {
                     name,
                     comment: None,
@@ -558,7 +592,7 @@ impl Reader<'_> {
                 let mut out = Vec::new();
                 for (name, settings) in map.iter() {
                     let mut schema = NamespaceDecl {
-                        name: self.key(name),
+                        name: self.name_key(name),
                         comment: None,
                     };
                     match settings {
@@ -704,7 +738,7 @@ impl Reader<'_> {
             let what = format!("`{key}` takes a single value");
             match key {
                 "keep" => retention.keep = self.string(value, &what),
-                "column" => retention.column = self.string(value, &what),
+                "column" => retention.column = self.name(value, &what),
                 _ => unreachable!("entries() yields only known keys"),
             }
         }
@@ -769,7 +803,10 @@ impl Reader<'_> {
                         "pii" => column.pii = self.bool(value, key),
                         "phi" => column.phi = self.bool(value, key),
                         "comment" => column.comment = text(self),
-                        "renamed_from" => column.renamed_from = text(self),
+                        "renamed_from" => {
+                            column.renamed_from =
+                                self.name(value, "`renamed_from` names the column's previous name")
+                        }
                         "encrypted" => column.encrypted = self.bool(value, key),
                         "identity" => column.identity = self.identity(value),
                         "generated" => {
@@ -803,12 +840,12 @@ impl Reader<'_> {
             match key {
                 "columns" => index.columns = self.string_list(value, "index columns are a list"),
                 "include" => {
-                    index.include = self.string_list(value, "`include` is a list of columns")
+                    index.include = self.name_list(value, "`include` is a list of columns")
                 }
                 "using" => index.using = self.string(value, "`using` names an index method"),
                 "unique" => index.unique = self.bool(value, key),
                 "where" => index.predicate = self.string(value, "`where` is a SQL predicate"),
-                "name" => index.name = self.string(value, "`name` is an identifier"),
+                "name" => index.name = self.name(value, "`name` is an identifier"),
                 _ => unreachable!("entries() yields only known keys"),
             }
         }
@@ -832,14 +869,12 @@ impl Reader<'_> {
         for (key, value) in self.entries(map, FOREIGN_KEY_KEYS, "foreign key key") {
             let what = format!("`{key}` takes a single value");
             match key {
-                "columns" => fk.columns = self.string_list(value, "foreign key columns are a list"),
+                "columns" => fk.columns = self.name_list(value, "foreign key columns are a list"),
                 "references" => fk.references = self.string(value, &what),
-                "ref_columns" => {
-                    fk.ref_columns = self.string_list(value, "`ref_columns` is a list")
-                }
+                "ref_columns" => fk.ref_columns = self.name_list(value, "`ref_columns` is a list"),
                 "on_delete" => fk.on_delete = self.string(value, &what),
                 "on_update" => fk.on_update = self.string(value, &what),
-                "name" => fk.name = self.string(value, &what),
+                "name" => fk.name = self.name(value, &what),
                 _ => unreachable!("entries() yields only known keys"),
             }
         }

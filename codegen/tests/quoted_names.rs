@@ -1,0 +1,127 @@
+//! Names that need quoting (`tests/fixtures/names/`): upper and mixed case, white space,
+//! reserved words, a leading digit, a dot and a quote in a name, non-ASCII, a name of exactly 63
+//! bytes, a schema of the same kind. The SQL quotes them where PostgreSQL's `quote_ident` would
+//! (and only there), the Rust crate maps them to snake and Camel case, the docs link their pages.
+//! `tests/tests/quoted_names.rs` (crate `e2e`) runs the same plan on PostgreSQL 15 and
+//! introspects it back.
+
+use std::path::Path;
+
+use codegen::rust;
+use e2e::fixtures::{Step, evolve, fixture_steps};
+use model::Catalog;
+
+fn catalog() -> Catalog {
+    let steps = fixture_steps("names");
+    model::load_schema("names", &steps[0].1).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn migration_snapshot() {
+    let steps = evolve("names");
+    assert_eq!(steps.len(), 1);
+    for Step {
+        name, migrations, ..
+    } in steps
+    {
+        let mut text = String::new();
+        for m in &migrations {
+            text.push_str(&format!(
+                "==== {}.up.sql\n{}\n==== {}.down.sql\n{}\n",
+                m.id, m.up, m.id, m.down
+            ));
+        }
+        insta::assert_snapshot!(name, text);
+    }
+}
+
+#[test]
+fn sql_quotes_only_what_needs_quoting() {
+    let up = codegen::migration::initial(&catalog()).up;
+    for quoted in [
+        "CREATE SCHEMA \"Sales Dept\";",
+        "CREATE TYPE \"OrderStatus\" AS ENUM (",
+        "CREATE TABLE \"User\" (",
+        "\"emailAddress\"",
+        "\"First Name\"",
+        "\"select\"",
+        "\"1st_login\"",
+        "\"naïve_score\"",
+        "\"say \"\"hi\"\"\"",
+        "CREATE TABLE \"order\" (",
+        "\"order.total\"",
+        "CREATE TABLE \"Sales Dept\".\"Order Lines\" (",
+        "\"Sales Dept\".region",
+    ] {
+        assert!(up.contains(quoted), "{quoted}\n{up}");
+    }
+    // Unreserved keywords and plain lower-case names stay bare.
+    for bare in [
+        "\n    type ",
+        "\n    self ",
+        "\n    id ",
+        "\n    status ",
+        "order_pkey",
+    ] {
+        assert!(up.contains(bare), "{bare}\n{up}");
+    }
+}
+
+#[test]
+fn rust_snapshot() {
+    let catalog = catalog();
+    assert_eq!(rust::check(&catalog), Vec::<String>::new());
+    for f in rust::generate(&catalog) {
+        if f.path.extension().is_some_and(|e| e == "rs") {
+            syn::parse_file(&f.contents).unwrap_or_else(|e| panic!("{}: {e}", f.path.display()));
+            assert!(!f.contents.contains("compile_error!"), "{}", f.contents);
+            let name = format!("rust__{}", f.path.display().to_string().replace('/', "__"));
+            insta::assert_snapshot!(name, f.contents);
+        }
+    }
+}
+
+#[test]
+fn two_names_for_one_rust_name_are_an_error() {
+    let catalog = model::load_schema(
+        "schema.yaml",
+        "tables:\n  userAccounts:\n    columns:\n      id: { type: uuid, primary_key: true }\n      userId: uuid\n      user_id: uuid\n  user_accounts:\n    columns:\n      id: { type: uuid, primary_key: true }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        rust::check(&catalog),
+        [
+            "table `userAccounts`: columns `userId` and `user_id` both become the Rust field `user_id`; rename one of them",
+            "tables `userAccounts` and `user_accounts` both become the Rust module `user_accounts`; rename one of them",
+        ]
+    );
+}
+
+#[test]
+fn docs_link_every_table_page() {
+    let files = codegen::docs::generate(&catalog());
+    let pages: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            f.path
+                .strip_prefix("docs/tables")
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .collect();
+    assert_eq!(
+        pages,
+        ["User.md", "order.md", "Sales_Dept.Order_Lines-ed22a2eb.md"]
+    );
+    let index = files
+        .iter()
+        .find(|f| f.path == Path::new("docs/README.md"))
+        .expect("index");
+    for page in &pages {
+        assert!(
+            index.contents.contains(&format!("(tables/{page})")),
+            "{page}\n{}",
+            index.contents
+        );
+    }
+}
