@@ -1347,7 +1347,6 @@ impl<'a> Locks<'a> {
     fn create_table(&mut self, s: &protobuf::CreateStmt) {
         use LockMode::*;
         let Some(r) = &s.relation else { return };
-        let own = self.relation(r);
         for parent in s.inh_relations.iter().filter_map(range_var) {
             let mode = if s.partbound.is_some() {
                 AccessExclusive
@@ -1381,8 +1380,9 @@ impl<'a> Locks<'a> {
             if contype(c) == ConstrType::ConstrForeign
                 && let Some(p) = &c.pktable
             {
+                // A key referencing its own table locks nothing more.
                 let name = self.relation(p);
-                if name != own {
+                if name != self.relation(r) {
                     self.add(name, ShareRowExclusive, Work::Catalog);
                 }
             }
