@@ -54,6 +54,10 @@ pub fn chain_keys(files: &[SourceFile], config: &Config) -> Vec<String> {
         h.update(FORMAT.to_le_bytes());
         h.update(config.postgres_version.to_le_bytes());
         h.update([u8::from(config.assume_in_transaction)]);
+        h.update([
+            u8::from(config.runner.sets_lock_timeout),
+            u8::from(config.runner.sets_statement_timeout),
+        ]);
         for schema in &config.search_path {
             h.update((schema.len() as u64).to_le_bytes());
             h.update(schema.as_bytes());

@@ -10,6 +10,10 @@
 //! [rules]
 //! drop-column = "error"          # error | warning | off
 //! rename-table = "off"
+//!
+//! [runner]                       # what the tool that applies the migrations does itself
+//! sets_lock_timeout = true       # every migration runs with a lock_timeout: require-lock-timeout is off
+//! sets_statement_timeout = true  # ... and a statement_timeout: require-statement-timeout is off
 //! ```
 //!
 //! The file is found by walking up from the current directory (see `main.rs`); parsing and
@@ -40,6 +44,22 @@ pub struct Config {
     pub search_path: Vec<String>,
     /// Per-rule overrides: `None` turns the rule off.
     pub severities: BTreeMap<String, Option<Severity>>,
+    /// What the migrations' runner sets for every migration (`[runner]`).
+    pub runner: Runner,
+}
+
+/// `[runner]`: settings the tool that applies the migrations makes itself, so that a file need
+/// not (`codegen db upgrade` sets both timeouts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runner {
+    /// Every migration runs with a `lock_timeout`: `require-lock-timeout` does not apply.
+    #[serde(default)]
+    pub sets_lock_timeout: bool,
+    /// Every migration runs with a `statement_timeout`: `require-statement-timeout` does not
+    /// apply.
+    #[serde(default)]
+    pub sets_statement_timeout: bool,
 }
 
 impl Default for Config {
@@ -50,6 +70,7 @@ impl Default for Config {
             layout: None,
             search_path: vec![model::DEFAULT_SCHEMA.to_string()],
             severities: BTreeMap::new(),
+            runner: Runner::default(),
         }
     }
 }
@@ -65,6 +86,7 @@ struct RawConfig {
     disable: Vec<String>,
     #[serde(default)]
     rules: BTreeMap<String, String>,
+    runner: Option<Runner>,
 }
 
 impl Config {
@@ -80,6 +102,9 @@ impl Config {
                     "postgres_version: expected a major version such as 15, got {version}"
                 )),
             }
+        }
+        if let Some(runner) = raw.runner {
+            config.runner = runner;
         }
         if let Some(b) = raw.assume_in_transaction {
             config.assume_in_transaction = b;
@@ -210,6 +235,17 @@ mod tests {
             "{errors:?}"
         );
         assert!(Config::parse("colour = true").is_err());
+    }
+
+    #[test]
+    fn runner_settings() {
+        assert_eq!(Config::default().runner, Runner::default());
+        let config =
+            Config::parse("[runner]\nsets_lock_timeout = true\nsets_statement_timeout = true\n")
+                .expect("valid");
+        assert!(config.runner.sets_lock_timeout && config.runner.sets_statement_timeout);
+        let errors = Config::parse("[runner]\nsets_lock_timeouts = true\n").expect_err("invalid");
+        assert!(errors[0].contains("sets_lock_timeouts"), "{errors:?}");
     }
 
     #[test]

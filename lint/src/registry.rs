@@ -160,6 +160,16 @@ pub static RULES: &[Rule] = &[
         Check::Statement(rules::column_type_change::check)
     ),
     rule!(
+        require_lock_timeout,
+        Error,
+        Check::Statement(rules::require_lock_timeout::check)
+    ),
+    rule!(
+        require_statement_timeout,
+        Warning,
+        Check::Statement(rules::require_statement_timeout::check)
+    ),
+    rule!(
         concurrently_in_transaction,
         Error,
         Check::Statement(rules::concurrently_in_transaction::check)

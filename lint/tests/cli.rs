@@ -7,14 +7,26 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// What every test directory's `lint.toml` says unless a test says otherwise: the runner sets
+/// both timeouts, so the findings these tests pin are about what they test, not about
+/// `require-lock-timeout` (which `the_timeout_rules_follow_the_runner_settings` tests).
+const RUNNER: &str = "\n[runner]\nsets_lock_timeout = true\nsets_statement_timeout = true\n";
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lint-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("lint.toml"), RUNNER).expect("lint.toml");
     dir
 }
 
+/// Writes a file; a `lint.toml` gets the [`RUNNER`] settings after its own.
 fn write(dir: &Path, name: &str, text: &str) {
+    let text = if name == "lint.toml" {
+        format!("{text}{RUNNER}")
+    } else {
+        text.to_string()
+    };
     std::fs::write(dir.join(name), text).expect("write");
 }
 
@@ -149,6 +161,47 @@ fn usage_and_io_errors_exit_2() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn the_timeout_rules_follow_the_runner_settings() {
+    let dir = migrations("timeouts");
+    // Without `[runner]`: the drop of an existing table's column waits for its lock unbounded.
+    std::fs::write(dir.join("lint.toml"), "").expect("lint.toml");
+    let out = lint(
+        &dir,
+        &["migrations", "--format", "json", "--no-cache"],
+        None,
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|d| d["rule"].as_str())
+        .collect();
+    assert!(rules.contains(&"require-lock-timeout"), "{rules:?}");
+    // With it, the rule is off.
+    write(&dir, "lint.toml", "");
+    let out = lint(
+        &dir,
+        &["migrations", "--format", "json", "--no-cache"],
+        None,
+    );
+    assert!(
+        !stdout(&out).contains("require-lock-timeout"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn the_committed_migrations_are_clean_with_the_repository_lint_toml() {
+    // As `make test` and CI run it: from the repository root, which holds the lint.toml.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = lint(&root, &["generated/migrations", "--no-cache"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("require-"), "{}", stdout(&out));
 }
 
 #[test]

@@ -50,7 +50,7 @@ fn bad_fixtures_trigger_their_rule_and_good_ones_do_not() {
     for rule in RULES {
         for (name, text) in fixtures(rule.name) {
             let files = split_fixture(&format!("{}/{name}", rule.name), &text);
-            let report = common::lint_files(files);
+            let report = lint::lint_sources(files, &common::fixture_config(rule.name), 2);
             let hits = report
                 .findings
                 .iter()

@@ -9,8 +9,8 @@ mod common;
 use std::path::Path;
 
 use codegen::migration::{PlanOptions, plan};
+use lint::SourceFile;
 use lint::finding::Severity;
-use lint::{Config, SourceFile};
 use model::Catalog;
 use model::replay::replay_script;
 
@@ -36,7 +36,8 @@ fn the_committed_migrations_lint_without_findings() {
             )
         })
         .collect();
-    let report = lint::lint_sources(files, &Config::default(), 2);
+    // As `cargo run -p lint -- generated/migrations` lints them: with the repository's lint.toml.
+    let report = lint::lint_sources(files, &common::project_config(), 2);
     assert!(
         report.findings.is_empty(),
         "{}",
@@ -85,7 +86,7 @@ fn the_evolution_plans_lint_without_errors() {
     let files = evolution();
     assert!(files.len() >= 10, "{}", files.len());
     assert!(files.iter().any(|f| f.no_transaction_marker()));
-    let report = lint::lint_sources(files, &Config::default(), 2);
+    let report = lint::lint_sources(files, &common::project_config(), 2);
     let text = lint::render::render(&report, lint::render::Format::Human, false);
     assert_eq!(report.errors(), 0, "{text}");
     let deliberate = [

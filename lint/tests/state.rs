@@ -77,6 +77,7 @@ fn renamed_tables_and_columns_are_followed() {
 CREATE TABLE files (id uuid PRIMARY KEY, case_ref uuid REFERENCES cases (id), meta jsonb);
 -- migration: 0002.sql
 -- lint:ignore-file rename-table,rename-column nothing reads these names yet
+SET lock_timeout = '2s';
 ALTER TABLE files RENAME TO scans;
 ALTER TABLE scans RENAME COLUMN case_ref TO case_id;
 ALTER TABLE scans RENAME COLUMN meta TO metadata;",
@@ -109,6 +110,7 @@ ALTER TABLE scans RENAME COLUMN meta TO metadata;",
 CREATE TABLE files (id uuid PRIMARY KEY, case_ref uuid REFERENCES cases (id), meta jsonb);
 -- migration: 0002.sql
 -- lint:ignore-file rename-table,rename-column nothing reads these names yet
+SET lock_timeout = '2s';
 ALTER TABLE files RENAME TO scans;
 ALTER TABLE scans RENAME COLUMN case_ref TO case_id;
 ALTER TABLE scans RENAME COLUMN meta TO metadata;
@@ -244,6 +246,8 @@ CREATE INDEX scans_level_idx ON scans (level);",
         rules_of(&report),
         vec![
             "index-without-concurrently",
+            "require-lock-timeout",
+            "require-statement-timeout",
             "not-null-column-without-default",
             "volatile-default",
             "column-type-change",

@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod diagnostics;
 pub mod expr;
 pub mod ident;
+pub mod locks;
 pub mod replay;
 pub mod types;
 pub mod yaml;

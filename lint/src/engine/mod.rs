@@ -19,6 +19,7 @@
 mod problems;
 mod report;
 mod statements;
+mod timeouts;
 
 pub use problems::{Cause, Origin, Pending, ProblemKey, ProblemMemo};
 use problems::{KeyView, by_key, has_key, memo_view, pending_of_tables};
@@ -459,9 +460,20 @@ impl Linter {
                     TransactionStmtKind::TransStmtCommit
                     | TransactionStmtKind::TransStmtRollback
                     | TransactionStmtKind::TransStmtPrepare,
-                ) => scope.explicit_transaction = false,
+                ) => {
+                    scope.explicit_transaction = false;
+                    // `SET LOCAL` ends with the transaction.
+                    for t in [&mut scope.lock_timeout, &mut scope.statement_timeout] {
+                        if *t == rules::Timeout::Local {
+                            *t = rules::Timeout::Unset;
+                        }
+                    }
+                }
                 _ => {}
             },
+            NodeEnum::VariableSetStmt(_) | NodeEnum::SelectStmt(_) => {
+                timeouts::follow(node, scope);
+            }
             NodeEnum::CreateFunctionStmt(s) => {
                 let name = rules::strings(&s.funcname).join(".");
                 let volatile = !s.options.iter().any(|o| match o.node.as_ref() {

@@ -41,28 +41,7 @@ use crate::finding::Finding;
 
 pub const NAME: &str = "column-type-change";
 
-/// Whether PostgreSQL changes `from` into `to` without rewriting or scanning the table.
-pub fn binary_compatible(from: &DataType, to: &DataType) -> bool {
-    use DataType::*;
-    let wider = |a: &Option<u32>, b: &Option<u32>| match (a, b) {
-        (_, None) => true,
-        (Some(a), Some(b)) => b >= a,
-        (None, Some(_)) => false,
-    };
-    match (from, to) {
-        _ if from == to => true,
-        (Varchar(a), Varchar(b)) => wider(a, b),
-        (Varchar(_), Text) | (Text, Varchar(None)) => true,
-        (Numeric(_), Numeric(None)) => true,
-        (Numeric(Some((p, s))), Numeric(Some((q, t)))) => {
-            q >= p && s.unwrap_or(0) == t.unwrap_or(0)
-        }
-        (Timestamp(a), Timestamp(b)) | (Timestamptz(a), Timestamptz(b)) | (Time(a), Time(b)) => {
-            wider(a, b)
-        }
-        _ => false,
-    }
-}
+pub use model::locks::binary_compatible;
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
     let Some((table, commands)) = ctx.existing_table_commands() else {
@@ -121,8 +100,11 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             ctx.finding(
                 NAME,
                 format!(
-                    "changing `{table}.{}` from `{}` to `{}` {effect} under an ACCESS EXCLUSIVE lock",
-                    cmd.name, old, new_name
+                    "changing `{table}.{}` from `{}` to `{}` {effect} under {} lock",
+                    cmd.name,
+                    old,
+                    new_name,
+                    model::locks::alter_table_cmd_mode(cmd).with_article(),
                 ),
             )
             .with_help("add a column of the new type, backfill it in batches and switch over; or suppress with the reason the lock is acceptable")

@@ -57,12 +57,20 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                     format!(" `{}`", c.conname)
                 };
                 let columns = strings(&c.fk_attrs);
+                let mode = model::locks::alter_table_cmd_mode(cmd);
+                let both = if what == "foreign key" {
+                    " on both tables"
+                } else {
+                    ""
+                };
                 out.push(
                     ctx.finding_at(
                         NAME,
                         c.location,
                         format!(
-                            "adding {what}{name} to existing table `{table}` without NOT VALID scans it under lock"
+                            "adding {what}{name} to existing table `{table}` without NOT VALID scans it under {} {mode} lock{both}, which {}",
+                            mode.article(),
+                            mode.blocks().describe(),
                         ),
                     )
                     .with_help("add it NOT VALID, then VALIDATE CONSTRAINT in a later migration")

@@ -23,6 +23,7 @@
 //! CREATE INDEX CONCURRENTLY IF NOT EXISTS files_checksum_idx ON files (checksum);
 //! ```
 
+use model::locks::{create_index_mode, drop_index_mode};
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
@@ -39,11 +40,14 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
             };
             let table = ctx.names.key(r);
             if ctx.is_existing(&table) {
+                let mode = create_index_mode(false);
                 out.push(
                     ctx.finding(
                         NAME,
                         format!(
-                            "creating an index on existing table `{table}` without CONCURRENTLY blocks its writes"
+                            "creating an index on existing table `{table}` without CONCURRENTLY takes {} {mode} lock, which {} until the index is built",
+                            mode.article(),
+                            mode.blocks().describe(),
                         ),
                     )
                     .with_help("use CREATE INDEX CONCURRENTLY in a migration that runs outside a transaction (`-- codegen:no-transaction`)")
@@ -69,10 +73,15 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                     continue;
                 }
                 let on = owner.map_or(String::new(), |t| format!(" on `{}`", t.display_name()));
+                let mode = drop_index_mode(false);
                 let mut f = ctx
                     .finding(
                         NAME,
-                        format!("dropping index `{index}`{on} without CONCURRENTLY blocks reads and writes"),
+                        format!(
+                            "dropping index `{index}`{on} without CONCURRENTLY takes {} {mode} lock, which {}",
+                            mode.article(),
+                            mode.blocks().describe(),
+                        ),
                     )
                     .with_help("use DROP INDEX CONCURRENTLY in a migration that runs outside a transaction (`-- codegen:no-transaction`)");
                 if let Some(t) = owner {

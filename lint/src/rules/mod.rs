@@ -5,7 +5,7 @@
 //! is applied. Schema-state rules get one table of the catalog after a statement or a file and
 //! describe each problem as a [`Problem`]; the engine decides where it is reported.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 
 use model::replay::{FastHash, Session};
@@ -32,6 +32,8 @@ pub mod pii_column_dropped;
 pub mod rename_column;
 pub mod rename_table;
 pub mod replay_failed;
+pub mod require_lock_timeout;
+pub mod require_statement_timeout;
 pub mod security_definer_search_path;
 pub mod soft_delete_needs_deleted_at;
 pub mod suppression_without_reason;
@@ -61,6 +63,32 @@ pub struct FileScope {
     pub new_indexes: HashSet<String>,
     /// `(table, column)` added in this file.
     pub new_columns: HashSet<(String, String)>,
+    /// Whether the statements so far set a non-zero `lock_timeout` that is still in force.
+    pub lock_timeout: Timeout,
+    /// Whether the statements so far set a non-zero `statement_timeout` that is still in force.
+    pub statement_timeout: Timeout,
+    /// `require-lock-timeout` reported this file already (once per file).
+    pub lock_timeout_reported: Cell<bool>,
+    /// `require-statement-timeout` reported this file already (once per file).
+    pub statement_timeout_reported: Cell<bool>,
+}
+
+/// A timeout setting as the statements of a file leave it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Timeout {
+    /// Not set, or set to 0 (no timeout), `DEFAULT` or `RESET`.
+    #[default]
+    Unset,
+    /// `SET` (or `set_config(..., false)`): until the session ends.
+    Session,
+    /// `SET LOCAL` (or `set_config(..., true)`): until the transaction ends.
+    Local,
+}
+
+impl Timeout {
+    pub fn is_set(self) -> bool {
+        self != Timeout::Unset
+    }
 }
 
 impl FileScope {
@@ -127,6 +155,11 @@ impl<'a> StatementContext<'a> {
     /// The `ALTER TABLE` statement on a table, with the table's key (see [`Resolver::key`]).
     pub fn altered_table(&self) -> Option<(&'a protobuf::AlterTableStmt, String)> {
         self.names.altered_table(self.node)
+    }
+
+    /// The locks the statement takes on tables ([`model::locks::statement_locks`]).
+    pub fn locks(&self) -> Vec<model::locks::RelationLock> {
+        model::locks::statement_locks(self.node, self.catalog, self.names.session)
     }
 
     /// Whether the table with key `table` existed before this file: tables created in the file

@@ -62,7 +62,8 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                         NAME,
                         c.location,
                         format!(
-                            "adding a {what} to existing table `{table}` builds its index under an ACCESS EXCLUSIVE lock"
+                            "adding a {what} to existing table `{table}` builds its index under {} lock",
+                            model::locks::alter_table_cmd_mode(cmd).with_article(),
                         ),
                     )
                     .with_help(HELP)
@@ -80,8 +81,9 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                                 NAME,
                                 c.location,
                                 format!(
-                                    "new column `{}` of existing table `{table}` declares a {what}, built under an ACCESS EXCLUSIVE lock",
-                                    column.colname
+                                    "new column `{}` of existing table `{table}` declares a {what}, built under {} lock",
+                                    column.colname,
+                                    model::locks::alter_table_cmd_mode(cmd).with_article(),
                                 ),
                             )
                             .with_help(HELP)

@@ -27,56 +27,21 @@
 //! -- then backfill existing rows in batches
 //! ```
 
+use model::locks::{self, SERIAL_TYPES};
+use pg_query::NodeEnum;
 use pg_query::protobuf::AlterTableType;
-use pg_query::{NodeEnum, NodeRef};
 
-use super::{StatementContext, cmd_column, column_default, strings, type_base_name};
+use super::{StatementContext, cmd_column, column_default, type_base_name};
 use crate::finding::Finding;
 
 pub const NAME: &str = "volatile-default";
 
-/// Built-in functions whose volatility is VOLATILE (`pg_proc.provolatile = 'v'`) and that
-/// appear in column defaults.
-const VOLATILE_BUILTINS: &[&str] = &[
-    "random",
-    "random_normal",
-    "gen_random_uuid",
-    "uuidv4",
-    "uuidv7",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "gen_random_bytes",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-    "setval",
-];
-
-const SERIAL_TYPES: &[&str] = &[
-    "serial",
-    "serial4",
-    "bigserial",
-    "serial8",
-    "smallserial",
-    "serial2",
-];
-
-/// The first volatile function a default expression calls.
+/// The first volatile function a default expression calls: a built-in one
+/// ([`model::locks::VOLATILE_BUILTINS`]) or one the migrations created without `IMMUTABLE` or
+/// `STABLE`.
 pub fn volatile_call(ctx: &StatementContext<'_>, expr: &NodeEnum) -> Option<String> {
-    expr.nodes()
-        .into_iter()
-        .find_map(|(node, _, _, _)| match node {
-            NodeRef::FuncCall(f) => {
-                let names = strings(&f.funcname);
-                let name = names.last()?.to_lowercase();
-                let builtin = names.len() == 1 || names[0] == "pg_catalog" || names[0] == "public";
-                ((builtin && VOLATILE_BUILTINS.contains(&name.as_str()))
-                    || ctx.volatile_functions.contains(&name))
-                .then(|| format!("{name}()"))
-            }
-            _ => None,
-        })
+    locks::volatile_call(expr, |name| ctx.volatile_functions.contains(name))
+        .map(|n| format!("{n}()"))
 }
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
@@ -113,8 +78,9 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                     NAME,
                     c.location,
                     format!(
-                        "adding column `{}` to existing table `{table}` rewrites the table under an ACCESS EXCLUSIVE lock: {why}",
-                        c.colname
+                        "adding column `{}` to existing table `{table}` rewrites the table under {} lock: {why}",
+                        c.colname,
+                        locks::alter_table_cmd_mode(cmd).with_article(),
                     ),
                 )
                 .with_help("add the column without the default, then SET DEFAULT and backfill existing rows in batches")

@@ -31,6 +31,26 @@ pub fn lint_files(files: Vec<SourceFile>) -> Report {
     lint::lint_sources(files, &Config::default(), 2)
 }
 
+/// The configuration of a rule's fixtures: the default, except that the timeouts count as set
+/// by the runner for every other rule, so each rule's snapshots show that rule.
+pub fn fixture_config(rule: &str) -> Config {
+    let mut config = Config::default();
+    if rule != lint::rules::require_lock_timeout::NAME
+        && rule != lint::rules::require_statement_timeout::NAME
+    {
+        config.runner.sets_lock_timeout = true;
+        config.runner.sets_statement_timeout = true;
+    }
+    config
+}
+
+/// The repository's own `lint.toml`, as `cargo run -p lint -- generated/migrations` reads it.
+pub fn project_config() -> Config {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lint.toml");
+    let text = std::fs::read_to_string(&path).expect("the repository's lint.toml");
+    Config::parse(&text).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()))
+}
+
 pub fn lint_text(sql: &str) -> Report {
     lint_files(split_fixture("test.sql", sql))
 }
