@@ -215,9 +215,11 @@ fn dry_run_prints_the_plan_and_runs_nothing() {
         "-- 0002_step.up.sql: one transaction",
         "BEGIN;",
         "SET LOCAL lock_timeout = '300ms'; SET LOCAL statement_timeout = '60000ms';",
+        "-- line 1: locks ACCESS EXCLUSIVE on cases (blocks reads and writes), changes the catalog",
         "ALTER TABLE cases ADD COLUMN note text;",
         "COMMIT;",
         "-- 0003_step.up.sql: outside a transaction",
+        "locks SHARE UPDATE EXCLUSIVE on cases (blocks neither reads nor writes), builds an index",
         "SET lock_timeout = '0'; SET statement_timeout = '0';",
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS cases_status_idx ON cases (status);",
     ];

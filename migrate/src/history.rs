@@ -12,7 +12,6 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use model::Catalog;
-use model::locks::StatementLocks;
 use model::replay::replay_script;
 use sha2::{Digest, Sha256};
 
@@ -270,85 +269,9 @@ pub fn replay(migrations: &[MigrationFile]) -> Result<Catalog, String> {
     Ok(catalog)
 }
 
-/// One pending migration with the locks of each of its statements: what `codegen db upgrade
-/// --dry-run` prints.
-#[derive(Debug, Clone)]
-pub struct PlannedLocks<'a> {
-    pub migration: &'a MigrationFile,
-    /// Every statement of the up script in order, with its span in the script and the locks it
-    /// takes ([`model::locks::script_locks`]).
-    pub statements: Vec<StatementLocks<'a>>,
-}
-
-/// The locks each statement of `pending` takes, in order: the schema before the first is the
-/// one `applied` builds (replayed, as [`replay`]), and each later migration sees the ones
-/// before it applied. `search_path` is the runner's.
-pub fn pending_locks<'a>(
-    applied: &[MigrationFile],
-    pending: &'a [MigrationFile],
-    search_path: &[String],
-) -> Result<Vec<PlannedLocks<'a>>, String> {
-    let mut catalog = replay(applied)?;
-    let mut out = Vec::with_capacity(pending.len());
-    for m in pending {
-        let statements = model::locks::script_locks(&catalog, search_path, &m.up).map_err(|e| {
-            format!(
-                "{}.up.sql:{}:{}: syntax error: {}",
-                m.id, e.pos.line, e.pos.column, e.message
-            )
-        })?;
-        replay_script(&mut catalog, &m.up)
-            .map_err(|(pos, e)| format!("{}.up.sql:{}:{}: {e}", m.id, pos.line, pos.column))?;
-        out.push(PlannedLocks {
-            migration: m,
-            statements,
-        });
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pending_locks_see_the_applied_schema() {
-        let applied = [m(1, "0001_a", "CREATE TABLE cases (id int PRIMARY KEY);\n")];
-        let pending = [
-            m(
-                2,
-                "0002_b",
-                "CREATE TABLE files (case_id int REFERENCES cases);\n",
-            ),
-            m(
-                3,
-                "0003_c",
-                "ALTER TABLE files ADD COLUMN x int;\nCREATE INDEX ON cases (id);\n",
-            ),
-        ];
-        let planned = pending_locks(&applied, &pending, &["public".to_string()]).expect("plans");
-        let shown: Vec<String> = planned
-            .iter()
-            .flat_map(|p| {
-                p.statements.iter().map(move |s| {
-                    let locks: Vec<String> = s.locks.iter().map(ToString::to_string).collect();
-                    format!("{} {:?} {}", p.migration.id, s.span, locks.join("; "))
-                })
-            })
-            .collect();
-        assert_eq!(
-            shown,
-            [
-                "0002_b 0..49 SHARE ROW EXCLUSIVE on cases (blocks writes)",
-                "0003_c 0..34 ACCESS EXCLUSIVE on files (blocks reads and writes)",
-                "0003_c 36..62 SHARE on cases (blocks writes)",
-            ]
-        );
-        assert_eq!(
-            &pending[1].up[planned[1].statements[1].span.clone()],
-            "CREATE INDEX ON cases (id)"
-        );
-    }
 
     fn m(number: u32, id: &str, up: &str) -> MigrationFile {
         MigrationFile {

@@ -9,7 +9,8 @@ use super::Runner;
 use super::apply::{Direction, statements_of};
 use super::settings::{Settings, StepSettings};
 use crate::duration::display;
-use crate::history::{Directives, MigrationFile};
+use crate::history::{self, Directives, MigrationFile};
+use model::Catalog;
 
 /// The scripts a run would apply, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,26 +42,54 @@ pub struct PlannedStatement {
     pub line: usize,
     /// Outside a transaction: the timeouts set before it.
     pub settings: Option<StepSettings>,
+    /// The table locks it takes (`model::locks`), e.g. `ACCESS EXCLUSIVE on public.cases
+    /// (blocks reads and writes), changes the catalog`.
+    pub locks: Vec<String>,
 }
 
-/// Plans `migrations` in `direction` with `settings`; `already_applied` gives, per migration
-/// number, the statements an interrupted earlier run applied.
+/// Plans `migrations` in `direction` with `settings`, each script's locks seen against the
+/// schema `before` them (what the applied migrations build); `already_applied` gives, per
+/// migration id, the statements an interrupted earlier run applied.
 pub(super) fn plan(
+    before: &Catalog,
     migrations: &[MigrationFile],
     direction: Direction,
     settings: &Settings,
     already_applied: impl Fn(&str) -> usize,
 ) -> Result<Plan, String> {
+    let mut catalog = before.clone();
+    let search_path = vec!["public".to_string()];
     let mut scripts = Vec::new();
     for m in migrations {
         let script = direction.script(m);
         let file = format!("{}.{}.sql", m.id, direction.as_str());
         let directives = Directives::parse(script).map_err(|e| format!("{file}: {e}"))?;
         let statements = statements_of(&file, script)?;
+        let mut locks: Vec<Vec<String>> =
+            model::locks::script_locks(&catalog, &search_path, script)
+                .map_err(|e| {
+                    format!(
+                        "{file}:{}:{}: syntax error: {}",
+                        e.pos.line, e.pos.column, e.message
+                    )
+                })?
+                .into_iter()
+                .map(|s| {
+                    s.locks
+                        .iter()
+                        .map(|l| format!("{l}, {}", l.work.describe()))
+                        .collect()
+                })
+                .collect();
+        locks.resize(statements.len(), Vec::new());
+        // Lenient: the dry run shows what it can where the replay cannot follow.
+        let _ = model::replay::replay_script(&mut catalog, script);
         let transaction = (!directives.no_transaction).then(|| settings.transactional(&directives));
         let planned = statements
             .into_iter()
-            .map(|s| PlannedStatement {
+            .zip(locks)
+            .map(|(s, locks)| PlannedStatement {
+                locks,
                 settings: directives
                     .no_transaction
                     .then(|| settings.outside_transaction(&directives, s.blocks_application)),
@@ -92,13 +121,14 @@ impl Runner {
         let applied = self.applied()?;
         self.verify(&applied)?;
         let interrupted = self.interrupted()?;
+        let before = history::replay(&self.migrations[..applied.len()])?;
         let pending: Vec<MigrationFile> = self
             .migrations
             .iter()
             .skip(applied.len())
             .cloned()
             .collect();
-        plan(&pending, Direction::Up, &self.settings, |id| {
+        plan(&before, &pending, Direction::Up, &self.settings, |id| {
             interrupted
                 .iter()
                 .find(|i| i.direction == "up" && i.id == id)
@@ -111,6 +141,7 @@ impl Runner {
         let applied = self.applied()?;
         self.verify(&applied)?;
         let interrupted = self.interrupted()?;
+        let before = history::replay(&self.migrations[..applied.len()])?;
         let reverted: Vec<MigrationFile> = applied
             .iter()
             .rev()
@@ -122,7 +153,7 @@ impl Runner {
                     .cloned()
             })
             .collect();
-        plan(&reverted, Direction::Down, &self.settings, |id| {
+        plan(&before, &reverted, Direction::Down, &self.settings, |id| {
             interrupted
                 .iter()
                 .find(|i| i.direction == "down" && i.id == id)
@@ -159,7 +190,13 @@ impl Plan {
                     out.push_str("BEGIN;\n");
                     let _ = writeln!(out, "{}", settings.set_statements(true));
                     for statement in &script.statements {
-                        let _ = writeln!(out, "-- line {}\n{};", statement.line, statement.text);
+                        let _ = writeln!(
+                            out,
+                            "-- line {}{}\n{};",
+                            statement.line,
+                            locks_comment(statement),
+                            statement.text
+                        );
                     }
                     out.push_str("-- the runner records the migration in codegen.migrations\n");
                     out.push_str("COMMIT;\n");
@@ -191,9 +228,10 @@ impl Plan {
                         });
                         let _ = writeln!(
                             out,
-                            "-- statement {} of {total}, line {}\n{}\n{};",
+                            "-- statement {} of {total}, line {}{}\n{}\n{};",
                             i + 1,
                             statement.line,
+                            locks_comment(statement),
                             settings.set_statements(false),
                             statement.text
                         );
@@ -203,6 +241,15 @@ impl Plan {
             }
         }
         out
+    }
+}
+
+/// `: locks ...` for a statement's comment line, or `: no table lock`.
+fn locks_comment(statement: &PlannedStatement) -> String {
+    if statement.locks.is_empty() {
+        ": no table lock".to_string()
+    } else {
+        format!(": locks {}", statement.locks.join("; "))
     }
 }
 
@@ -220,7 +267,13 @@ mod tests {
     }
 
     #[test]
-    fn a_plan_shows_boundaries_timeouts_and_the_resume_point() {
+    fn a_plan_shows_boundaries_timeouts_locks_and_the_resume_point() {
+        let mut before = Catalog::default();
+        model::replay::replay_script(
+            &mut before,
+            "CREATE TYPE case_status AS ENUM ('open'); CREATE TABLE cases (id uuid PRIMARY KEY, status case_status);",
+        )
+        .expect("the applied history");
         let migrations = [
             migration(
                 3,
@@ -231,9 +284,13 @@ mod tests {
                 "-- codegen:no-transaction\nALTER TYPE case_status ADD VALUE IF NOT EXISTS 'archived';\nCREATE INDEX CONCURRENTLY IF NOT EXISTS cases_note_idx ON cases (note);\n",
             ),
         ];
-        let plan = plan(&migrations, Direction::Up, &Settings::default(), |id| {
-            usize::from(id == "0004_step")
-        })
+        let plan = plan(
+            &before,
+            &migrations,
+            Direction::Up,
+            &Settings::default(),
+            |id| usize::from(id == "0004_step"),
+        )
         .expect("plans");
         assert_eq!(
             plan.render(),
@@ -243,9 +300,9 @@ mod tests {
 -- 0003_step.up.sql: one transaction, 2 statement(s), applied and recorded together
 BEGIN;
 SET LOCAL lock_timeout = '1000ms'; SET LOCAL statement_timeout = '60000ms';
--- line 2
+-- line 2: locks ACCESS EXCLUSIVE on cases (blocks reads and writes), changes the catalog
 ALTER TABLE cases ADD COLUMN note text;
--- line 3
+-- line 3: locks SHARE UPDATE EXCLUSIVE on cases (blocks neither reads nor writes), changes the catalog
 COMMENT ON COLUMN cases.note IS 'x';
 -- the runner records the migration in codegen.migrations
 COMMIT;
@@ -253,7 +310,7 @@ COMMIT;
 -- 0004_step.up.sql: outside a transaction, 2 statement(s), each committed on its own; progress is
 -- recorded after each, so an interrupted run resumes at the statement it stopped in
 -- an interrupted run applied statements 1 to 1: this run resumes at statement 2
--- statement 2 of 2, line 3
+-- statement 2 of 2, line 3: locks SHARE UPDATE EXCLUSIVE on cases (blocks neither reads nor writes), builds an index
 SET lock_timeout = '0'; SET statement_timeout = '0';
 CREATE INDEX CONCURRENTLY IF NOT EXISTS cases_note_idx ON cases (note);
 -- the runner records the migration in codegen.migrations
@@ -263,7 +320,14 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS cases_note_idx ON cases (note);
 
     #[test]
     fn an_empty_plan_says_so() {
-        let plan = plan(&[], Direction::Up, &Settings::default(), |_| 0).expect("plans");
+        let plan = plan(
+            &Catalog::default(),
+            &[],
+            Direction::Up,
+            &Settings::default(),
+            |_| 0,
+        )
+        .expect("plans");
         assert_eq!(
             plan.render(),
             "-- nothing to run: the database is at the last migration\n"
@@ -273,6 +337,7 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS cases_note_idx ON cases (note);
     #[test]
     fn a_bad_directive_names_the_file() {
         let error = plan(
+            &Catalog::default(),
             &[migration(7, "-- codegen:lock-timeout 0\nSELECT 1;\n")],
             Direction::Up,
             &Settings::default(),
