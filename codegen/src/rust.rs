@@ -96,9 +96,15 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
         ));
     }
     for table in tables {
-        match table_file(table, catalog, &names) {
+        let module = names.module(table);
+        let file = match modules.iter().find(|(m, _)| *m == module) {
+            Some(_) => Err(format!(
+                "another table already becomes the Rust module `{module}`"
+            )),
+            None => table_file(table, catalog, &names),
+        };
+        match file {
             Ok(tokens) => {
-                let module = names.module(table);
                 files.push(rust_file(&format!("src/{module}.rs"), tokens));
                 let ty = names.table_type(&table.qualified_name().yaml());
                 let mut exports = vec![ty.clone()];
@@ -167,7 +173,7 @@ fn lib_rs(modules: &[(String, Vec<String>)], skipped: &[String]) -> String {
          //! containment finders over `postgres::GenericClient`. One enum per PostgreSQL enum.\n",
     );
     if !skipped.is_empty() {
-        out.push_str("//!\n//! Tables without a Rust type (a column type has no mapping yet):\n");
+        out.push_str("//!\n//! Tables without a Rust type (a column type has no mapping yet, or two names would\n//! become one Rust name):\n");
         for s in skipped {
             out.push_str(&format!("//! - {s}\n"));
         }
@@ -424,8 +430,9 @@ fn field_ident(column: &str) -> (Ident, bool) {
     (ident(&name), renamed)
 }
 
-/// Why the catalog has no Rust crate: two columns of a table, or two tables, whose names map
-/// to the same Rust name. Empty when every name maps to its own.
+/// The tables the Rust crate leaves out because two of their columns, or two tables, map to the
+/// same Rust name, each with why (`codegen` prints them as warnings; the crate lists them in
+/// `lib.rs`). Empty when every name maps to its own.
 pub fn check(catalog: &Catalog) -> Vec<String> {
     let mut problems = Vec::new();
     let names = Names::new(catalog);
