@@ -5,7 +5,7 @@
 //! at all; [`to_schema_yaml`] maps one onto the other and accounts for every gap:
 //!
 //! - What the format cannot say is left out, each object once, in [`SchemaYaml::left_out`] (see
-//!   [`omitted`]): extensions, domains (their columns are written with the base type), composite
+//!   [`omitted`]): extensions with names the format refuses, domains (their columns are written with the base type), composite
 //!   types, sequences (a `serial` column's default with them), views, partitioned tables and
 //!   partitions, tables that inherit, tables without a primary key, columns of types the format
 //!   cannot spell, expression indexes and indexes of other methods, triggers and functions other
@@ -150,6 +150,22 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
                 None => {
                     let _ = writeln!(w.out, "  {}: {{}}", key(&s.name));
                 }
+            }
+        }
+    }
+
+    if !catalog.extensions.is_empty() {
+        w.out.push_str("\nextensions:\n");
+        for e in &catalog.extensions {
+            if e.schema == DEFAULT_SCHEMA {
+                let _ = writeln!(w.out, "  {}: {{}}", key(&e.name));
+            } else {
+                let _ = writeln!(
+                    w.out,
+                    "  {}: {{ schema: {} }}",
+                    key(&e.name),
+                    quoted(&e.schema)
+                );
             }
         }
     }

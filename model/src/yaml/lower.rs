@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::read::{
-    ColumnDecl, ForeignKeyDecl, IdentityDecl, IndexDecl, NamespaceDecl, SchemaDecl, Sp, TableDecl,
+    ColumnDecl, ExtensionDecl, ForeignKeyDecl, IdentityDecl, IndexDecl, NamespaceDecl, SchemaDecl,
+    Sp, TableDecl,
 };
 use crate::annotations;
 use crate::catalog::*;
@@ -44,6 +45,7 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
         ..Catalog::default()
     };
     lowering.schemas = catalog.schemas.iter().map(|s| s.name.clone()).collect();
+    catalog.extensions = lowering.extensions(&schema.extensions);
     for decl in &schema.enums {
         if let Some(e) = lowering.enum_type(decl) {
             catalog.enums.push(e);
@@ -214,6 +216,51 @@ impl Lowering<'_> {
         if let Err(why) = check_plain(&name.value) {
             self.error(name.pos, why);
         }
+    }
+
+    /// The `extensions:` declarations, checked: plain names, each once, in `public` or a
+    /// declared schema.
+    fn extensions(&mut self, decls: &[ExtensionDecl]) -> Vec<Extension> {
+        let mut out: Vec<Extension> = Vec::new();
+        for decl in decls {
+            let name = &decl.name.value;
+            if let Err(why) = super::check_extension_name(name) {
+                self.error(decl.name.pos, why);
+                continue;
+            }
+            if out.iter().any(|e| &e.name == name) {
+                self.error(
+                    decl.name.pos,
+                    format!("extension `{name}` is declared twice"),
+                );
+                continue;
+            }
+            let schema = match &decl.schema {
+                Some(s) if s.value != DEFAULT_SCHEMA && !self.schemas.contains(&s.value) => {
+                    self.errors.push(
+                        Diagnostic::new(s.pos, format!("unknown schema `{}`", s.value))
+                            .with_help("declare it under the top-level `schemas`"),
+                    );
+                    continue;
+                }
+                Some(s) => s.value.clone(),
+                None => DEFAULT_SCHEMA.to_string(),
+            };
+            let version = match &decl.version {
+                Some(v) if v.value.trim().is_empty() => {
+                    self.error(v.pos, "an extension's version cannot be empty");
+                    continue;
+                }
+                Some(v) => Some(v.value.trim().to_string()),
+                None => None,
+            };
+            out.push(Extension {
+                name: name.clone(),
+                schema,
+                version,
+            });
+        }
+        out
     }
 
     /// The `schemas:` declarations, checked.
