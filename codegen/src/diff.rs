@@ -64,6 +64,9 @@ pub enum Part {
 pub enum Phase {
     /// `CREATE SCHEMA`, before anything is created in them.
     Schemas,
+    /// `CREATE EXTENSION IF NOT EXISTS` (and updates), before the types and indexes that use
+    /// them.
+    Extensions,
     Renames,
     Types,
     /// Roles the schema starts granting to, created when missing.
@@ -84,6 +87,8 @@ pub enum Phase {
     /// `GRANT`/`REVOKE`, once every object exists.
     Grants,
     Cleanup,
+    /// `DROP EXTENSION`, once nothing of the schema uses them.
+    DropExtensions,
     /// `DROP SCHEMA`, once everything in them is gone.
     DropSchemas,
 }
@@ -138,6 +143,8 @@ fn diff_with(
     let old = old.normalized();
     let new = to.normalized();
     d.schemas(&old, &new);
+    // Not normalized: that forgets the versions asked for.
+    d.extensions(from, to);
     d.enums(&old, &new);
     d.roles(&old, &new);
     d.functions(&old, &new);
@@ -358,6 +365,57 @@ impl Differ {
                     format!(
                         "drops schema `{}` (anything left in it that schema.yaml does not describe makes the migration fail)",
                         s.name
+                    ),
+                );
+            }
+        }
+    }
+
+    fn extensions(&mut self, old: &Catalog, new: &Catalog) {
+        for e in &new.extensions {
+            let summary = format!("create_extension_{}", e.name);
+            match old.extensions.iter().find(|o| o.name == e.name) {
+                None => self.push(
+                    Part::Main,
+                    Phase::Extensions,
+                    e.name.clone(),
+                    sql::create_extension(e),
+                    summary,
+                ),
+                Some(o) => {
+                    if o.schema != e.schema {
+                        self.push(
+                            Part::Main,
+                            Phase::Extensions,
+                            format!("{} 1", e.name),
+                            sql::alter_extension_schema(e),
+                            format!("move_extension_{}", e.name),
+                        );
+                    }
+                    // PostgreSQL's extensions ship no downgrade scripts: a down migration keeps
+                    // the version.
+                    if e.version.is_some() && o.version != e.version && !self.reverting {
+                        self.push(
+                            Part::Main,
+                            Phase::Extensions,
+                            format!("{} 2", e.name),
+                            sql::update_extension(e),
+                            format!("update_extension_{}", e.name),
+                        );
+                    }
+                }
+            }
+        }
+        for e in &old.extensions {
+            if !new.extensions.iter().any(|n| n.name == e.name) {
+                self.push_destructive(
+                    Phase::DropExtensions,
+                    e.name.clone(),
+                    sql::drop_extension(e),
+                    format!("drop_extension_{}", e.name),
+                    format!(
+                        "drops extension `{}` with whatever it holds (the migration fails while anything else uses it)",
+                        e.name
                     ),
                 );
             }
@@ -675,6 +733,11 @@ impl Differ {
     fn create_table(&mut self, t: &Table, position: usize) {
         let key = format!("{position:06}");
         let mut statements = vec![sql::create_table(t)];
+        statements.extend(
+            sql::folded_uniques(t)
+                .into_iter()
+                .map(|u| sql::add_unique(t, u)),
+        );
         statements.extend(t.indexes.iter().map(|ix| sql::create_index(t, ix)));
         statements.extend(t.triggers.iter().map(|tr| sql::create_trigger(t, tr)));
         statements.extend(sql::comment_on_table(t));

@@ -35,6 +35,8 @@ const REFERENCE_PATTERN: &str = r#"^\s*(?:(?:"(?:[^"\u0000]|"")+"|[^."\u0000]+)\
 /// A table or enum name: `name` (in `public`) or `schema.name`, each part any identifier, in
 /// double quotes when it holds a dot, white space or a quote (`"my.table"`, `auth."User"`).
 const QUALIFIED_PATTERN: &str = r#"^\s*(?:(?:"(?:[^"\u0000]|"")+"|[^."\u0000]+)\s*\.\s*)?(?:"(?:[^"\u0000]|"")+"|[^."\u0000]+)\s*$"#;
+/// An extension's name: lower-case letters, digits, `_` and `-`.
+const EXTENSION_PATTERN: &str = "^[a-z0-9_-]+$";
 
 /// The `schema.yaml` file: the whole database.
 #[derive(JsonSchema)]
@@ -46,6 +48,8 @@ const QUALIFIED_PATTERN: &str = r#"^\s*(?:(?:"(?:[^"\u0000]|"")+"|[^."\u0000]+)\
 struct SchemaFile {
     /// Schemas besides `public` (`CREATE SCHEMA`): a list of names, or a mapping of names to `{ comment }`. Tables and enums in them are written `schema.name`.
     schemas: Option<Schemas>,
+    /// Extensions the schema needs (`CREATE EXTENSION IF NOT EXISTS`, in the first migration that has them): a list of names, or a mapping of names to `{ schema, version }`.
+    extensions: Option<Extensions>,
     /// PostgreSQL enum types (`CREATE TYPE name AS ENUM`): each enum's name (`schema.name` outside public) and its labels, in sort order.
     #[schemars(extend("propertyNames" = qualified_names()))]
     enums: Option<BTreeMap<String, EnumLabels>>,
@@ -68,6 +72,44 @@ enum Schemas {
     /// Their names with settings: `{ storage: { comment: ... }, auth: }`.
     #[schemars(extend("propertyNames" = identifier_names()))]
     Settings(BTreeMap<String, SchemaValue>),
+}
+
+/// The extensions the schema needs.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Extensions {
+    /// Their names: `[pg_trgm, citext]`.
+    Names(#[schemars(extend("uniqueItems" = true))] Vec<ExtensionName>),
+    /// Their names with settings: `{ postgis: { schema: gis, version: "3.3.2" }, pg_trgm: }`.
+    #[schemars(extend("propertyNames" = extension_names()))]
+    Settings(BTreeMap<String, ExtensionValue>),
+}
+
+/// An extension's settings, or nothing (`pg_trgm:`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum ExtensionValue {
+    Spec(ExtensionSpec),
+    Nothing(Nothing),
+}
+
+/// An extension's name as the server's extension directory has it (`uuid-ossp`).
+#[derive(JsonSchema)]
+#[schemars(inline)]
+struct ExtensionName(
+    #[schemars(regex(pattern = EXTENSION_PATTERN), length(min = 1, max = 63))] String,
+);
+
+/// An extension's settings.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct ExtensionSpec {
+    /// The schema its objects go to (`public`, or one declared under `schemas`); default `public`.
+    #[schemars(regex(pattern = IDENTIFIER_PATTERN), length(max = 63))]
+    schema: Option<String>,
+    /// The version to install (`VERSION`; a change is `ALTER EXTENSION ... UPDATE TO`); default: the server's default version, whichever it is.
+    #[schemars(length(min = 1))]
+    version: Option<String>,
 }
 
 /// A schema's settings, or nothing (`auth:`).
@@ -421,6 +463,11 @@ fn identifier_names() -> Value {
 /// The `propertyNames` of `roles`: plain identifiers of at most 63 bytes.
 fn role_names() -> Value {
     serde_json::json!({ "pattern": IDENTIFIER_PATTERN, "maxLength": 63 })
+}
+
+/// The `propertyNames` of the `extensions` mapping.
+fn extension_names() -> Value {
+    serde_json::json!({ "pattern": EXTENSION_PATTERN, "maxLength": 63 })
 }
 
 /// The `propertyNames` of the mappings keyed by table or enum names: `name` or `schema.name`.

@@ -104,7 +104,8 @@ pub fn plan(
     let from_nothing = from.tables.is_empty()
         && from.enums.is_empty()
         && from.functions.is_empty()
-        && from.schemas.is_empty();
+        && from.schemas.is_empty()
+        && from.extensions.is_empty();
     let name = match &options.name {
         Some(name) => sanitize(name),
         None if from_nothing => "initial".to_string(),
@@ -269,6 +270,7 @@ pub fn initial(catalog: &Catalog) -> Migration {
 fn phase_title(phase: Phase) -> &'static str {
     match phase {
         Phase::Schemas => "Schemas",
+        Phase::Extensions => "Extensions (created when missing)",
         Phase::Renames => "Renames",
         Phase::Types => "Enum types",
         Phase::Roles => "Roles (cluster-wide; created when missing, never dropped)",
@@ -287,6 +289,7 @@ fn phase_title(phase: Phase) -> &'static str {
         Phase::Comments => "Comments",
         Phase::Grants => "Privileges",
         Phase::Cleanup => "Cleanup",
+        Phase::DropExtensions => "Extensions to drop",
         Phase::DropSchemas => "Schemas to drop",
     }
 }

@@ -4,8 +4,8 @@ use model::annotations;
 use model::compliance::DEFINER_SEARCH_PATH;
 use model::ident::{quote, quote_literal};
 use model::{
-    Column, EnumType, FkAction, ForeignKey, Function, Index, IndexMethod, PUBLIC, Privilege,
-    Schema, Table, Trigger, sql_name,
+    Column, DEFAULT_SCHEMA, EnumType, Extension, FkAction, ForeignKey, Function, Index,
+    IndexMethod, PUBLIC, Privilege, Schema, Table, Trigger, UniqueConstraint, sql_name,
 };
 
 pub fn create_schema(s: &Schema) -> String {
@@ -26,6 +26,42 @@ pub fn comment_on_schema(s: &Schema) -> String {
 /// schema.yaml does not describe, and the drop had better fail than take it along.
 pub fn drop_schema(s: &Schema) -> String {
     format!("DROP SCHEMA {};", quote(&s.name))
+}
+
+/// `IF NOT EXISTS`: an extension is often installed beforehand by someone allowed to.
+pub fn create_extension(e: &Extension) -> String {
+    let mut out = format!("CREATE EXTENSION IF NOT EXISTS {}", quote(&e.name));
+    if e.schema != DEFAULT_SCHEMA {
+        out.push_str(&format!(" SCHEMA {}", quote(&e.schema)));
+    }
+    if let Some(version) = &e.version {
+        out.push_str(&format!(" VERSION {}", quote_literal(version)));
+    }
+    out.push(';');
+    out
+}
+
+pub fn alter_extension_schema(e: &Extension) -> String {
+    format!(
+        "ALTER EXTENSION {} SET SCHEMA {};",
+        quote(&e.name),
+        quote(&e.schema)
+    )
+}
+
+pub fn update_extension(e: &Extension) -> String {
+    match &e.version {
+        Some(version) => format!(
+            "ALTER EXTENSION {} UPDATE TO {};",
+            quote(&e.name),
+            quote_literal(version)
+        ),
+        None => format!("ALTER EXTENSION {} UPDATE;", quote(&e.name)),
+    }
+}
+
+pub fn drop_extension(e: &Extension) -> String {
+    format!("DROP EXTENSION {};", quote(&e.name))
 }
 
 pub fn create_enum(e: &EnumType) -> String {
@@ -154,7 +190,8 @@ pub fn create_table(t: &Table) -> String {
             column_list(&pk.columns)
         ));
     }
-    for u in &t.uniques {
+    let folded = folded_uniques(t);
+    for u in t.uniques.iter().filter(|u| !folded.contains(u)) {
         lines.push(format!(
             "    CONSTRAINT {} UNIQUE ({})",
             quote(&u.name),
@@ -169,6 +206,31 @@ pub fn create_table(t: &Table) -> String {
         ));
     }
     format!("CREATE TABLE {} (\n{}\n);", t.sql_name(), lines.join(",\n"))
+}
+
+/// The unique constraints `CREATE TABLE` would silently fold into an earlier key on the same
+/// columns in the same order (the primary key, or another unique constraint): PostgreSQL keeps
+/// one index for them there, so they are added after the table ([`add_unique`]).
+pub fn folded_uniques(t: &Table) -> Vec<&UniqueConstraint> {
+    let mut seen: Vec<&[String]> = t.primary_key.iter().map(|pk| &pk.columns[..]).collect();
+    let mut out = Vec::new();
+    for u in &t.uniques {
+        if seen.contains(&&u.columns[..]) {
+            out.push(u);
+        } else {
+            seen.push(&u.columns);
+        }
+    }
+    out
+}
+
+pub fn add_unique(t: &Table, u: &UniqueConstraint) -> String {
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({});",
+        t.sql_name(),
+        quote(&u.name),
+        column_list(&u.columns)
+    )
 }
 
 pub fn drop_table(t: &Table) -> String {

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use model::yaml::{
-    COLUMN_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, RETENTION_KEYS, ROLE_KEYS,
-    SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
+    COLUMN_KEYS, EXTENSION_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, RETENTION_KEYS,
+    ROLE_KEYS, SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
 };
 use serde_json::Value;
 
@@ -57,6 +57,10 @@ fn keys_are_exactly_the_loaders_keys() {
         sorted(FOREIGN_KEY_KEYS)
     );
     assert_eq!(properties(&schema, Some("SchemaSpec")), sorted(SCHEMA_KEYS));
+    assert_eq!(
+        properties(&schema, Some("ExtensionSpec")),
+        sorted(EXTENSION_KEYS)
+    );
     assert_eq!(
         properties(&schema, Some("IdentityOptions")),
         sorted(IDENTITY_KEYS)

@@ -171,6 +171,7 @@ pub fn introspect_schemas(
     reader.indexes()?;
     reader.triggers()?;
     reader.view_definitions()?;
+    reader.unmodelled()?;
     let Reader {
         catalog, mut notes, ..
     } = reader;
@@ -275,6 +276,104 @@ impl Reader<'_, '_> {
         self.notes.push(text);
     }
 
+    /// Notes for what the catalog has no place for and a round trip through it therefore loses:
+    /// index key collations other than the column's, storage parameters of tables and indexes,
+    /// comments on constraints, row level security and policies, privileges on schemas, default
+    /// privileges, grant options and column privileges.
+    fn unmodelled(&mut self) -> Result<(), IntrospectError> {
+        const SHOWN: &str = "CASE WHEN n.nspname = 'public' THEN c.relname::text ELSE n.nspname || '.' || c.relname END";
+        // An index is shown as `table.index`, as the other notes show it.
+        const INDEX_SHOWN: &str = "CASE WHEN n.nspname = 'public' THEN t.relname::text
+                                        ELSE n.nspname || '.' || t.relname END || '.' || c.relname";
+        let read = format!(
+            "n.nspname = ANY($1) AND {}",
+            not_extension_member("pg_class", "c.oid")
+        );
+        let sql = format!(
+            "SELECT 'index `' || {SHOWN} || '.' || ic.relname || '`: the collation `' || coll.collname
+                    || '` of key column `' || a.attname || '` is not modelled (read with the column''s)'
+               FROM pg_index i
+               JOIN pg_class ic ON ic.oid = i.indexrelid
+               JOIN pg_class c ON c.oid = i.indrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               CROSS JOIN LATERAL unnest(i.indcollation::oid[], i.indkey::int2[]) k(coll, attnum)
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+               JOIN pg_collation coll ON coll.oid = k.coll
+              WHERE {read} AND k.attnum > 0 AND k.coll <> 0 AND k.coll <> a.attcollation
+             UNION ALL
+             SELECT CASE WHEN c.relkind = 'i' THEN 'index `' || {INDEX_SHOWN} || '`'
+                         ELSE 'table `' || {SHOWN} || '`' END
+                    || ': storage parameters (' || array_to_string(c.reloptions, ', ') || ') are not modelled'
+               FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               LEFT JOIN pg_index i ON i.indexrelid = c.oid
+               LEFT JOIN pg_class t ON t.oid = i.indrelid
+              WHERE {read} AND c.reloptions IS NOT NULL AND c.relkind IN ('r', 'p', 'm', 'i')
+             UNION ALL
+             SELECT 'constraint `' || {SHOWN} || '.' || con.conname || '`: its comment is not modelled'
+               FROM pg_constraint con
+               JOIN pg_description d ON d.objoid = con.oid AND d.classoid = 'pg_constraint'::regclass
+               JOIN pg_class c ON c.oid = con.conrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE {read}
+             UNION ALL
+             SELECT 'table `' || {SHOWN} || '`: row level security ('
+                    || CASE WHEN c.relrowsecurity AND c.relforcerowsecurity THEN 'ENABLE and FORCE'
+                            WHEN c.relrowsecurity THEN 'ENABLE' ELSE 'FORCE' END
+                    || ') is not modelled'
+               FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE {read} AND (c.relrowsecurity OR c.relforcerowsecurity)
+             UNION ALL
+             SELECT 'policy `' || p.polname || '` on `' || {SHOWN} || '` is not modelled'
+               FROM pg_policy p
+               JOIN pg_class c ON c.oid = p.polrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE {read}
+             UNION ALL
+             SELECT 'table `' || {SHOWN} || '`: the grant option of `'
+                    || CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END
+                    || '` (' || string_agg(x.privilege_type, ', ' ORDER BY x.privilege_type)
+                    || ') is not modelled (read as a plain grant)'
+               FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               CROSS JOIN LATERAL aclexplode(c.relacl) x
+              WHERE {read} AND x.is_grantable AND x.grantee <> c.relowner
+              GROUP BY n.nspname, c.relname, x.grantee
+             UNION ALL
+             SELECT 'column `' || {SHOWN} || '.' || a.attname || '`: its privileges are not modelled'
+               FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND a.attacl IS NOT NULL
+              WHERE {read} AND c.relkind IN ('r', 'p', 'v', 'm')
+             UNION ALL
+             SELECT 'schema `' || n.nspname || '`: its privileges (' || array_to_string(n.nspacl, ', ')
+                    || ') are not modelled'
+               FROM pg_namespace n
+              WHERE n.nspname = ANY($1) AND n.nspacl IS NOT NULL
+                AND n.nspacl IS DISTINCT FROM coalesce(
+                    (SELECT ip.initprivs FROM pg_init_privs ip
+                      WHERE ip.objoid = n.oid AND ip.classoid = 'pg_namespace'::regclass
+                        AND ip.objsubid = 0),
+                    acldefault('n', n.nspowner))
+             UNION ALL
+             SELECT 'default privileges of `' || pg_get_userbyid(d.defaclrole)::text || '`'
+                    || coalesce(' in schema `' || n.nspname || '`', '')
+                    || ' on ' || CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
+                                     WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types'
+                                     ELSE 'schemas' END
+                    || ' (' || array_to_string(d.defaclacl, ', ') || ') are not modelled'
+               FROM pg_default_acl d
+               LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+              WHERE d.defaclnamespace = 0 OR n.nspname = ANY($1)"
+        );
+        for row in self.rows("unmodelled properties", &sql)? {
+            let text: String = row.get(0);
+            self.note(text);
+        }
+        Ok(())
+    }
+
     fn types(&mut self) -> Result<(), IntrospectError> {
         let sql = "SELECT t.oid, n.nspname::text, t.typname::text, t.typtype::text,
                     t.typcategory::text, t.typelem, t.typbasetype,
@@ -347,6 +446,7 @@ impl Reader<'_, '_> {
             self.catalog.extensions.push(Extension {
                 name: row.get(0),
                 schema: row.get(1),
+                version: None,
             });
         }
         Ok(())

@@ -246,6 +246,32 @@ impl DataType {
         )
     }
 
+    /// Whether PostgreSQL accepts a foreign key from a column of this type to a column of type
+    /// `referenced`, as `ATAddForeignKeyConstraint` decides: the referenced key's operator family
+    /// has an equality operator between the two types (the integer types among themselves,
+    /// `real` and `double precision`, the date and time stamps, `inet` and `cidr`, the string
+    /// types through `text`), or this type casts implicitly to the referenced one (an integer to
+    /// `numeric` or a float type, `varchar` to `char`). Type modifiers and domains do not matter.
+    pub fn references_compatibly(&self, referenced: &DataType) -> bool {
+        use DataType::*;
+        let (from, to) = (self.base(), referenced.base());
+        let integer = |t: &DataType| matches!(t, SmallInt | Integer | BigInt);
+        let float = |t: &DataType| matches!(t, Real | DoublePrecision);
+        let stamp = |t: &DataType| matches!(t, Date | Timestamp(_) | Timestamptz(_));
+        let string = |t: &DataType| matches!(t, Text | Varchar(_) | Char(_));
+        let network = |t: &DataType| matches!(t, Inet | Cidr);
+        match (from, to) {
+            (Numeric(_), Numeric(_)) | (Time(_), Time(_)) => true,
+            (Array(a), Array(b)) => a.base() == b.base(),
+            _ if integer(from) && (integer(to) || float(to) || matches!(to, Numeric(_))) => true,
+            _ if float(from) && float(to) => true,
+            _ if stamp(from) && stamp(to) => true,
+            _ if string(from) && string(to) => true,
+            _ if network(from) && network(to) => true,
+            _ => from == to,
+        }
+    }
+
     /// Whether the user-defined type `name` (enum, domain or composite) is this type, directly,
     /// as an array element or as a domain's base.
     pub fn uses_type(&self, name: &QualifiedName) -> bool {

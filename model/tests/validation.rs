@@ -364,7 +364,7 @@ fn index_problems() {
     check(
         &format!("{BASE}    indexes:\n      - columns: [status]\n      - columns: [status]\n"),
         expect![[r#"
-            schema.yaml:16:16: index `cases_status_idx` duplicates another index on `cases` (help: the same index is declared at 15:16)
+            schema.yaml:16:16: index `cases_status_idx1` duplicates another index on `cases` (help: the same index is declared at 15:16)
         "#]],
     );
     check(
@@ -890,6 +890,69 @@ fn partial_indexes_get_distinct_derived_names() {
             ("jobs_status_idx", None),
             ("jobs_status_idx2", Some("status = 'done'")),
             ("jobs_owner_uidx", Some("status = 'open'")),
+        ]
+    );
+}
+
+#[test]
+fn foreign_keys_between_types_postgresql_compares() {
+    // integer to bigint, text to varchar(64), date to timestamptz, integer to numeric: PostgreSQL
+    // takes all of them (a cross-type equality operator, or an implicit cast to the key's type).
+    check(
+        "tables:\n  p:\n    columns:\n      id: { type: integer, primary_key: true }\n      code: { type: varchar(64), unique: true }\n      day: { type: date, unique: true }\n      n: { type: numeric(10,2), unique: true }\n  c:\n    columns:\n      id: { type: bigint, primary_key: true }\n      p_id: { type: bigint, references: p }\n      p_code: { type: text, references: p.code }\n      p_day: { type: timestamptz, references: p.day }\n      p_n: { type: integer, references: p.n }\n",
+        expect![[r#"
+            schema.yaml:7:18: bad type modifier: unbalanced parentheses in `numeric(10`
+            schema.yaml:7:29: unknown column key `2)` (help: expected one of: type, nullable, default, primary_key, unique, references, on_delete, on_update, index, pii, phi, comment, renamed_from, encrypted, identity, generated)
+            schema.yaml:14:41: table `p` has no column `n`
+        "#]],
+    );
+    // numeric to integer has no implicit cast and no operator in the integer family.
+    check(
+        "tables:\n  p:\n    columns:\n      id: { type: integer, primary_key: true }\n  c:\n    columns:\n      id: { type: integer, primary_key: true }\n      p_id: { type: numeric, references: p }\n",
+        expect![[r#"
+            schema.yaml:8:7: foreign key column `c.p_id` is `numeric` but references `p.id` of type `integer`
+        "#]],
+    );
+}
+
+#[test]
+fn a_foreign_key_may_reference_a_unique_index() {
+    check(
+        "tables:\n  p:\n    columns:\n      id: { type: uuid, primary_key: true }\n      a: text\n      b: text\n      c: text\n    indexes:\n      - { columns: [a, b], unique: true }\n      - { columns: [c], unique: true, where: \"c <> ''\" }\n  q:\n    columns:\n      id: { type: uuid, primary_key: true }\n      a: text\n      b: text\n    foreign_keys:\n      - { columns: [b, a], references: p, ref_columns: [b, a] }\n",
+        expect![[r#"
+            ok
+        "#]],
+    );
+    // A partial unique index is no key PostgreSQL can reference.
+    check(
+        "tables:\n  p:\n    columns:\n      id: { type: uuid, primary_key: true }\n      c: text\n    indexes:\n      - { columns: [c], unique: true, where: \"c <> ''\" }\n  q:\n    columns:\n      id: { type: uuid, primary_key: true }\n      c: { type: text, references: p.c }\n",
+        expect![[r#"
+            schema.yaml:11:36: `p(c)` is neither a primary key nor unique, so it cannot be referenced (help: reference the primary key, or declare the referenced columns unique)
+        "#]],
+    );
+}
+
+#[test]
+fn derived_index_names_make_way_for_given_ones() {
+    // `m_u_id_idx` is taken by an index on `u`: the index the foreign key of `m` needs is
+    // numbered, as PostgreSQL numbers a name it chooses.
+    let catalog = model::load_schema(
+        "schema.yaml",
+        "tables:\n  u:\n    columns:\n      id: { type: uuid, primary_key: true }\n      n: integer\n    indexes:\n      - { name: m_u_id_idx, columns: [n] }\n  m:\n    columns:\n      id: { type: uuid, primary_key: true }\n      u_id: { type: uuid, references: u }\n      flag: boolean\n    indexes:\n      - { columns: [u_id], where: flag }\n      - { columns: [u_id], where: \"NOT flag\" }\n",
+    )
+    .expect("loads");
+    let names: Vec<(&str, &str)> = catalog
+        .tables
+        .iter()
+        .flat_map(|t| t.indexes.iter().map(|i| (t.name.as_str(), i.name.as_str())))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("u", "m_u_id_idx"),
+            ("m", "m_u_id_idx2"),
+            ("m", "m_u_id_idx3"),
+            ("m", "m_u_id_idx1"),
         ]
     );
 }

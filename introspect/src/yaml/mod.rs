@@ -5,7 +5,7 @@
 //! at all; [`to_schema_yaml`] maps one onto the other and accounts for every gap:
 //!
 //! - What the format cannot say is left out, each object once, in [`SchemaYaml::left_out`] (see
-//!   [`omitted`]): extensions, domains (their columns are written with the base type), composite
+//!   [`omitted`]): extensions with names the format refuses, domains (their columns are written with the base type), composite
 //!   types, sequences (a `serial` column's default with them), views, partitioned tables and
 //!   partitions, tables that inherit, tables without a primary key, columns of types the format
 //!   cannot spell, expression indexes and indexes of other methods, triggers and functions other
@@ -124,6 +124,7 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
     let mut w = Writer {
         out: String::new(),
         warnings: Vec::new(),
+        added: Vec::new(),
     };
     let _ = writeln!(
         w.out,
@@ -151,6 +152,22 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
                 None => {
                     let _ = writeln!(w.out, "  {}: {{}}", key(&yaml_name_alone(&s.name)));
                 }
+            }
+        }
+    }
+
+    if !catalog.extensions.is_empty() {
+        w.out.push_str("\nextensions:\n");
+        for e in &catalog.extensions {
+            if e.schema == DEFAULT_SCHEMA {
+                let _ = writeln!(w.out, "  {}: {{}}", key(&e.name));
+            } else {
+                let _ = writeln!(
+                    w.out,
+                    "  {}: {{ schema: {} }}",
+                    key(&e.name),
+                    quoted(&e.schema)
+                );
             }
         }
     }
@@ -212,7 +229,12 @@ pub fn to_schema_yaml(catalog: &Catalog, source: &str) -> SchemaYaml {
     }
 
     let round_trip = match model::load_schema("schema.yaml", &w.out) {
-        Ok(loaded) => Ok(compare(catalog, &loaded)),
+        Ok(loaded) => {
+            for added in &w.added {
+                added.name_in(catalog, &loaded, &mut w.warnings);
+            }
+            Ok(compare(catalog, &loaded))
+        }
         Err(errors) => Err(errors.to_string()),
     };
     SchemaYaml {
@@ -291,6 +313,39 @@ impl Reference {
 struct Writer {
     out: String,
     warnings: Vec<String>,
+    /// The indexes the loader adds, each with the warning naming it (by `warnings` position):
+    /// the name is the loader's, looked up once the file is loaded (a derived name already taken
+    /// in the schema gets a number).
+    added: Vec<AddedIndex>,
+}
+
+struct AddedIndex {
+    table: QualifiedName,
+    columns: Vec<String>,
+    method: IndexMethod,
+    warning: usize,
+    guess: String,
+}
+
+impl AddedIndex {
+    /// Puts the loader's name for the index into its warning.
+    fn name_in(&self, original: &Catalog, loaded: &Catalog, warnings: &mut [String]) {
+        let (Some(before), Some(after)) = (
+            original.table_named(&self.table),
+            loaded.table_named(&self.table),
+        ) else {
+            return;
+        };
+        let added = after.indexes.iter().find(|ix| {
+            ix.method == self.method
+                && ix.predicate.is_none()
+                && ix.keys.iter().map(|k| &k.column).eq(self.columns.iter())
+                && !before.indexes.iter().any(|b| b.name == ix.name)
+        });
+        if let (Some(ix), Some(text)) = (added, warnings.get_mut(self.warning)) {
+            *text = text.replace(&format!("`{}`", self.guess), &format!("`{}`", ix.name));
+        }
+    }
 }
 
 impl Writer {
@@ -529,6 +584,13 @@ impl Writer {
                 let parts: Vec<&str> = std::iter::once(t.name.as_str())
                     .chain(fk.columns.iter().map(String::as_str))
                     .collect();
+                self.added.push(AddedIndex {
+                    table: t.qualified_name(),
+                    columns: fk.columns.clone(),
+                    method: IndexMethod::Btree,
+                    warning: self.warnings.len(),
+                    guess: derived_name(&parts, "idx"),
+                });
                 self.warnings.push(format!(
                     "foreign key `{shown}.{}`: no index leads with ({}); loading this schema.yaml adds `{}`, so it will differ from the database until that index exists",
                     fk.name,
@@ -539,6 +601,13 @@ impl Writer {
         }
         for c in &t.columns {
             if c.data_type.is_jsonb() && !t.has_gin_index_on(&c.name) {
+                self.added.push(AddedIndex {
+                    table: t.qualified_name(),
+                    columns: vec![c.name.clone()],
+                    method: IndexMethod::Gin,
+                    warning: self.warnings.len(),
+                    guess: derived_name(&[&t.name, &c.name], "gin_idx"),
+                });
                 self.warnings.push(format!(
                     "JSONB column `{shown}.{}` has no GIN index; loading this schema.yaml adds `{}`, so it will differ from the database until that index exists",
                     c.name,
@@ -633,7 +702,13 @@ impl Writer {
             columns == wanted
         };
         let referenceable = target.primary_key.iter().any(|pk| is_key(&pk.columns))
-            || target.uniques.iter().any(|u| is_key(&u.columns));
+            || target.uniques.iter().any(|u| is_key(&u.columns))
+            || target.indexes.iter().any(|ix| {
+                ix.unique
+                    && ix.predicate.is_none()
+                    && ix.keys.iter().all(|k| k.expression.is_none())
+                    && is_key(&ix.keys.iter().map(|k| k.column.clone()).collect::<Vec<_>>())
+            });
         if !referenceable {
             self.warnings.push(format!(
                 "foreign key `{}.{}` references ({}) of `{}`, which is backed by a unique index but no primary key or unique constraint; schema.yaml needs a constraint",
@@ -645,10 +720,10 @@ impl Writer {
         }
         for (local, remote) in fk.columns.iter().zip(&fk.ref_columns) {
             if let (Some(l), Some(r)) = (t.column(local), target.column(remote))
-                && l.data_type != r.data_type
+                && !l.data_type.references_compatibly(&r.data_type)
             {
                 self.warnings.push(format!(
-                    "foreign key `{}.{}`: `{local}` is {} but `{}.{remote}` is {}; schema.yaml needs the same type on both sides",
+                    "foreign key `{}.{}`: `{local}` is {} but `{}.{remote}` is {}; schema.yaml needs types PostgreSQL can compare",
                     t.display_name(),
                     fk.name,
                     l.data_type,

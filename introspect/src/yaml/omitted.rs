@@ -43,6 +43,11 @@ pub enum Omitted {
         table: QualifiedName,
         column: String,
     },
+    /// A generated column's expression (the column is written as a plain column).
+    ColumnGeneration {
+        table: QualifiedName,
+        column: String,
+    },
     Unique {
         table: QualifiedName,
         name: String,
@@ -131,6 +136,9 @@ impl Omitted {
             Omitted::ColumnDefault { table, column } => table_mut(catalog, table)
                 .and_then(|t| t.columns.iter_mut().find(|c| &c.name == column))
                 .is_some_and(|c| c.default.take().is_some()),
+            Omitted::ColumnGeneration { table, column } => table_mut(catalog, table)
+                .and_then(|t| t.columns.iter_mut().find(|c| &c.name == column))
+                .is_some_and(|c| c.generated.take().is_some()),
             Omitted::Unique { table, name } => table_mut(catalog, table)
                 .is_some_and(|t| retain(&mut t.uniques, |u| &u.name != name)),
             Omitted::Check { table, name } => table_mut(catalog, table)
@@ -215,16 +223,39 @@ pub fn plan(
     kept_function: &dyn Fn(&Catalog, &Function) -> bool,
 ) -> Vec<LeftOut> {
     let mut out: Vec<LeftOut> = Vec::new();
+    // The functions the file leaves out: an expression calling one cannot be written either, as
+    // the rebuilt database would not have the function.
+    let lost_functions: Vec<&Function> = catalog
+        .functions
+        .iter()
+        .filter(|f| !kept_function(catalog, f))
+        .collect();
+    let calls_lost = |expression: &str| -> Option<String> {
+        model::expr::called_functions(expression)
+            .iter()
+            .find_map(|called| {
+                lost_functions.iter().find(|f| {
+                    let name = f.qualified_name();
+                    match called.split_once('.') {
+                        Some((schema, bare)) => name.schema == schema && name.name == bare,
+                        None => name.name == *called,
+                    }
+                })
+            })
+            .map(|f| format!("{}{}", f.qualified_name().display(), f.signature_types()))
+    };
     let mut push = |what: Omitted, reason: String| out.push(LeftOut { what, reason });
 
     for e in &catalog.extensions {
-        push(
-            Omitted::Extension(e.name.clone()),
-            format!(
-                "extension `{}` is left out: schema.yaml has no extensions",
-                e.name
-            ),
-        );
+        if let Err(why) = model::yaml::check_extension_name(&e.name) {
+            push(
+                Omitted::Extension(e.name.clone()),
+                format!(
+                    "extension `{}` is left out: schema.yaml refuses its name ({why})",
+                    e.name
+                ),
+            );
+        }
     }
     for e in &catalog.enums {
         if let Some(comment) = &e.comment {
@@ -361,6 +392,35 @@ pub fn plan(
                     ),
                 });
             }
+            if let Some(default) = c.default.as_deref()
+                && !default.contains("nextval(")
+                && let Some(function) = calls_lost(default)
+            {
+                omissions.push(LeftOut {
+                    what: Omitted::ColumnDefault {
+                        table: name.clone(),
+                        column: c.name.clone(),
+                    },
+                    reason: format!(
+                        "column `{shown}.{}`: its default `{default}` calls function `{function}`, which is left out; the column is written without the default",
+                        c.name
+                    ),
+                });
+            }
+            if let Some(expression) = c.generated.as_deref()
+                && let Some(function) = calls_lost(expression)
+            {
+                omissions.push(LeftOut {
+                    what: Omitted::ColumnGeneration {
+                        table: name.clone(),
+                        column: c.name.clone(),
+                    },
+                    reason: format!(
+                        "column `{shown}.{}`: its generation expression `{expression}` calls function `{function}`, which is left out; the column is written as a plain column",
+                        c.name
+                    ),
+                });
+            }
             if let Some(default) = c.default.as_deref().filter(|d| d.contains("nextval(")) {
                 omissions.push(LeftOut {
                     what: Omitted::ColumnDefault {
@@ -418,6 +478,23 @@ pub fn plan(
                     u.name
                 ),
             });
+        }
+        for k in &t.checks {
+            if lost.iter().any(|l| mentions(&k.expression, l)) {
+                continue;
+            }
+            if let Some(function) = calls_lost(&k.expression) {
+                omissions.push(LeftOut {
+                    what: Omitted::Check {
+                        table: name.clone(),
+                        name: k.name.clone(),
+                    },
+                    reason: format!(
+                        "check constraint `{shown}.{}` is left out: it calls function `{function}`, which is left out",
+                        k.name
+                    ),
+                });
+            }
         }
         for k in t
             .checks
@@ -502,6 +579,10 @@ pub fn plan(
             });
             let why = if on_lost {
                 Some("a column it uses is left out".to_string())
+            } else if let Some(function) = ix.predicate.as_deref().and_then(&calls_lost) {
+                Some(format!(
+                    "its predicate calls function `{function}`, which is left out"
+                ))
             } else if ix.keys.iter().any(|k| k.expression.is_some()) {
                 Some("schema.yaml has no expression keys".to_string())
             } else if !IndexMethod::ALL.contains(&ix.method) {

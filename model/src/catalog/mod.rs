@@ -121,6 +121,10 @@ impl Catalog {
         let mut c = self.clone();
         c.schemas.sort_by(|a, b| a.name.cmp(&b.name));
         by_name(&mut c.extensions, |e| (&e.schema, &e.name));
+        // A version asked for is what a server without it installs by default: not compared.
+        for e in &mut c.extensions {
+            e.version = None;
+        }
         by_name(&mut c.enums, |e| (&e.schema, &e.name));
         by_name(&mut c.domains, |d| (&d.schema, &d.name));
         by_name(&mut c.composite_types, |t| (&t.schema, &t.name));

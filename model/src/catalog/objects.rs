@@ -140,6 +140,9 @@ pub struct Extension {
     pub name: String,
     /// Where its objects live.
     pub schema: String,
+    /// The version asked for (`CREATE EXTENSION ... VERSION`, `version:` in schema.yaml); `None`
+    /// takes the default version, and compares equal to any version.
+    pub version: Option<String>,
 }
 
 /// `CREATE DOMAIN name AS base ...`: a type that is its base type with constraints. Columns of

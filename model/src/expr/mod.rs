@@ -259,6 +259,36 @@ pub fn referenced_columns(text: &str) -> Vec<String> {
     out
 }
 
+/// Every function an expression calls, by its name as written (`tok`, `util.tok`), once each, in
+/// order of appearance. Empty when the text does not parse.
+pub fn called_functions(text: &str) -> Vec<String> {
+    let Ok(parsed) = pgparse::parse(&format!("SELECT ({text})")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(i32, String)> = Vec::new();
+    for (node, _, _, _) in parsed.nodes() {
+        if let pg_query::NodeRef::FuncCall(call) = node {
+            let name: Vec<String> = call
+                .funcname
+                .iter()
+                .filter_map(|f| match f.node.as_ref() {
+                    Some(NodeEnum::String(s)) => Some(s.sval.clone()),
+                    _ => None,
+                })
+                .collect();
+            found.push((call.location, name.join(".")));
+        }
+    }
+    found.sort();
+    let mut out: Vec<String> = Vec::new();
+    for (_, name) in found {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
 /// The enum label a default names, if it is a plain literal (`'pending'`, `'pending'::job_status`).
 pub fn literal_label(text: &str) -> Option<String> {
     let text = text.trim();

@@ -342,9 +342,8 @@ impl Replay<'_> {
             NodeEnum::CopyStmt(_) => Ok(Applied::NoSchemaChange("COPY")),
             NodeEnum::CallStmt(_) => Ok(Applied::NoSchemaChange("CALL")),
             NodeEnum::AlterFunctionStmt(_) => Ok(Applied::Unmodelled("ALTER FUNCTION")),
-            NodeEnum::AlterExtensionStmt(_) | NodeEnum::AlterExtensionContentsStmt(_) => {
-                Ok(Applied::Unmodelled("ALTER EXTENSION"))
-            }
+            NodeEnum::AlterExtensionStmt(s) => schemas::alter_extension(cx, s),
+            NodeEnum::AlterExtensionContentsStmt(_) => Ok(Applied::Unmodelled("ALTER EXTENSION")),
             NodeEnum::CreatePolicyStmt(_) | NodeEnum::AlterPolicyStmt(_) => {
                 Ok(Applied::Unmodelled("policy"))
             }

@@ -70,11 +70,15 @@ pub(super) fn create_extension(
         )));
     }
     let mut schema = None;
+    let mut version = None;
     for option in &s.options {
-        if let Some(NodeEnum::DefElem(d)) = option.node.as_ref()
-            && d.defname == "schema"
-        {
-            schema = d.arg.as_deref().and_then(string_value).map(str::to_string);
+        if let Some(NodeEnum::DefElem(d)) = option.node.as_ref() {
+            let value = d.arg.as_deref().and_then(string_value).map(str::to_string);
+            match d.defname.as_str() {
+                "schema" => schema = value,
+                "new_version" => version = value,
+                _ => {}
+            }
         }
     }
     let schema = match schema {
@@ -84,7 +88,35 @@ pub(super) fn create_extension(
     cx.catalog.extensions.push(Extension {
         name: s.extname.clone(),
         schema,
+        version,
     });
+    Ok(Applied::Schema)
+}
+
+/// `ALTER EXTENSION name UPDATE [TO version]`: the version asked for (without `TO`, the default
+/// one, which is no particular version).
+pub(super) fn alter_extension(
+    cx: &mut Replay<'_>,
+    s: &protobuf::AlterExtensionStmt,
+) -> Result<Applied> {
+    // One the history did not create (installed beforehand) is not modelled.
+    let Some(extension) = cx
+        .catalog
+        .extensions
+        .iter_mut()
+        .find(|e| e.name == s.extname)
+    else {
+        return Ok(Applied::Unmodelled("ALTER EXTENSION"));
+    };
+    extension.version = s
+        .options
+        .iter()
+        .find_map(|option| match option.node.as_ref() {
+            Some(NodeEnum::DefElem(d)) if d.defname == "new_version" => {
+                d.arg.as_deref().and_then(string_value).map(str::to_string)
+            }
+            _ => None,
+        });
     Ok(Applied::Schema)
 }
 

@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::read::{
-    ColumnDecl, ForeignKeyDecl, IdentityDecl, IndexDecl, NamespaceDecl, SchemaDecl, Sp, TableDecl,
+    ColumnDecl, ExtensionDecl, ForeignKeyDecl, IdentityDecl, IndexDecl, NamespaceDecl, SchemaDecl,
+    Sp, TableDecl,
 };
 use crate::annotations;
 use crate::catalog::*;
@@ -41,12 +42,14 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
         errors,
         enum_names: HashSet::new(),
         schemas: HashSet::new(),
+        relations: HashSet::new(),
     };
     let mut catalog = Catalog {
         schemas: lowering.schemas(&schema.schemas),
         ..Catalog::default()
     };
     lowering.schemas = catalog.schemas.iter().map(|s| s.name.clone()).collect();
+    catalog.extensions = lowering.extensions(&schema.extensions);
     for decl in &schema.enums {
         if let Some(e) = lowering.enum_type(decl) {
             catalog.enums.push(e);
@@ -60,7 +63,43 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
         let table = lowering.table_shell(decl, &catalog);
         tables.push((table, decl));
     }
-    let shells: Vec<Table> = tables.iter().map(|(t, _)| t.clone()).collect();
+    // The shells carry their unique indexes too: a foreign key may reference one.
+    let shells: Vec<Table> = tables
+        .iter()
+        .map(|(t, decl)| {
+            let mut shell = t.clone();
+            let mut quiet = Vec::new();
+            let mut scratch = Lowering {
+                errors: &mut quiet,
+                enum_names: lowering.enum_names.clone(),
+                schemas: lowering.schemas.clone(),
+                relations: HashSet::new(),
+            };
+            for d in decl.indexes.iter().filter(|d| flag(&d.unique)) {
+                if let Some(index) = scratch.index(&shell.clone(), d) {
+                    shell.indexes.push(index);
+                }
+            }
+            shell
+        })
+        .collect();
+    // Names given explicitly win over derived ones, wherever they are declared.
+    for (table, decl) in &tables {
+        let mut given: Vec<&str> = vec![&table.name];
+        given.extend(table.primary_key.iter().map(|pk| pk.name.as_str()));
+        given.extend(table.uniques.iter().map(|u| u.name.as_str()));
+        given.extend(
+            decl.indexes
+                .iter()
+                .filter_map(|i| i.name.as_ref())
+                .map(|n| n.value.as_str()),
+        );
+        for name in given {
+            lowering
+                .relations
+                .insert((table.schema.clone(), name.to_string()));
+        }
+    }
     for (table, decl) in &mut tables {
         lowering.foreign_keys(table, decl, &shells);
         lowering.indexes(table, decl);
@@ -151,6 +190,10 @@ struct Lowering<'e> {
     enum_names: HashSet<QualifiedName>,
     /// The schemas declared under `schemas`.
     schemas: HashSet<String>,
+    /// Relation names (schema, name) already given: tables, keys, explicitly named indexes, and
+    /// the derived index names handed out so far. A derived index name that is taken gets a
+    /// number, as PostgreSQL numbers the names it chooses (`_idx1`, `_idx2`, ...).
+    relations: HashSet<(String, String)>,
 }
 
 /// Schema names PostgreSQL reserves or creates itself.
@@ -173,6 +216,51 @@ impl Lowering<'_> {
         if let Err(why) = check_identifier(&name.value) {
             self.error(name.pos, why);
         }
+    }
+
+    /// The `extensions:` declarations, checked: plain names, each once, in `public` or a
+    /// declared schema.
+    fn extensions(&mut self, decls: &[ExtensionDecl]) -> Vec<Extension> {
+        let mut out: Vec<Extension> = Vec::new();
+        for decl in decls {
+            let name = &decl.name.value;
+            if let Err(why) = super::check_extension_name(name) {
+                self.error(decl.name.pos, why);
+                continue;
+            }
+            if out.iter().any(|e| &e.name == name) {
+                self.error(
+                    decl.name.pos,
+                    format!("extension `{name}` is declared twice"),
+                );
+                continue;
+            }
+            let schema = match &decl.schema {
+                Some(s) if s.value != DEFAULT_SCHEMA && !self.schemas.contains(&s.value) => {
+                    self.errors.push(
+                        Diagnostic::new(s.pos, format!("unknown schema `{}`", s.value))
+                            .with_help("declare it under the top-level `schemas`"),
+                    );
+                    continue;
+                }
+                Some(s) => s.value.clone(),
+                None => DEFAULT_SCHEMA.to_string(),
+            };
+            let version = match &decl.version {
+                Some(v) if v.value.trim().is_empty() => {
+                    self.error(v.pos, "an extension's version cannot be empty");
+                    continue;
+                }
+                Some(v) => Some(v.value.trim().to_string()),
+                None => None,
+            };
+            out.push(Extension {
+                name: name.clone(),
+                schema,
+                version,
+            });
+        }
+        out
     }
 
     /// The `schemas:` declarations, checked.
@@ -1134,8 +1222,21 @@ impl Lowering<'_> {
             cols.sort();
             cols == sorted_ref
         };
+        // A unique index PostgreSQL accepts as the referenced key: not partial, plain columns.
+        let unique_index = tables
+            .iter()
+            .find(|t| t.is(&target.qualified_name()))
+            .is_some_and(|shell| {
+                shell.indexes.iter().any(|ix| {
+                    ix.unique
+                        && ix.predicate.is_none()
+                        && ix.keys.iter().all(|k| k.expression.is_none())
+                        && is_key(&ix.keys.iter().map(|k| k.column.clone()).collect::<Vec<_>>())
+                })
+            });
         let referenceable = target.primary_key.iter().any(|pk| is_key(&pk.columns))
-            || target.uniques.iter().any(|u| is_key(&u.columns));
+            || target.uniques.iter().any(|u| is_key(&u.columns))
+            || unique_index;
         if !referenceable {
             self.errors.push(
                 Diagnostic::new(
@@ -1153,7 +1254,7 @@ impl Lowering<'_> {
             let (Some(lc), Some(rc)) = (table.column(local), target.column(remote)) else {
                 continue;
             };
-            if lc.data_type != rc.data_type {
+            if !lc.data_type.references_compatibly(&rc.data_type) {
                 let at = decl
                     .columns
                     .iter()
@@ -1223,6 +1324,8 @@ impl Lowering<'_> {
     fn indexes(&mut self, table: &mut Table, decl: &TableDecl) {
         // Where each index came from, to point duplicate and collision errors at the declaration.
         let mut origins: Vec<Pos> = Vec::new();
+        // Which indexes are named by derivation (renumbered below when the name is taken).
+        let mut derived: Vec<usize> = Vec::new();
         for column in &decl.columns {
             if flag(&column.index) {
                 let Some(col) = table.column(&column.name.value) else {
@@ -1234,6 +1337,7 @@ impl Lowering<'_> {
                     IndexMethod::Btree
                 };
                 let key = IndexKey::on(&col.name);
+                derived.push(table.indexes.len());
                 table
                     .indexes
                     .push(auto_index(&table.name, method, vec![key]));
@@ -1246,6 +1350,8 @@ impl Lowering<'_> {
             if let Some(index) = self.index(table, index_decl) {
                 if index.name.is_empty() {
                     unnamed.push(table.indexes.len());
+                } else if index_decl.name.is_none() {
+                    derived.push(table.indexes.len());
                 }
                 table.indexes.push(index);
                 origins.push(index_decl.pos);
@@ -1269,6 +1375,7 @@ impl Lowering<'_> {
                 continue;
             }
             let keys = fk.columns.iter().map(IndexKey::on).collect();
+            derived.push(table.indexes.len());
             table
                 .indexes
                 .push(auto_index(&table.name, IndexMethod::Btree, keys));
@@ -1289,13 +1396,16 @@ impl Lowering<'_> {
                 continue;
             }
             let key = IndexKey::on(&col.name);
+            derived.push(table.indexes.len());
             table
                 .indexes
                 .push(auto_index(&table.name, IndexMethod::Gin, vec![key]));
             origins.push(column.name.pos);
         }
-        for i in unnamed {
-            let name = partial_index_name(table, &table.indexes[i]);
+        // Full indexes first, then partial ones: a partial index takes the name a full index on
+        // its columns would get, numbered while that name is taken.
+        for i in derived.into_iter().chain(unnamed) {
+            let name = self.free_index_name(table, &table.indexes[i]);
             table.indexes[i].name = name;
         }
         // Two indexes with the same definition only slow writes down.
@@ -1446,7 +1556,7 @@ impl Lowering<'_> {
                     );
                 }
                 if predicate.is_some() {
-                    // Named by `partial_index_name` once the table's other indexes are known.
+                    // Named by `free_index_name` once the table's other indexes are known.
                     String::new()
                 } else {
                     index.name
@@ -1573,31 +1683,28 @@ fn index_label(method: IndexMethod, unique: bool) -> String {
     }
 }
 
-/// The name of a partial index declared without one: the name a full index on its columns would
-/// get, numbered as PostgreSQL numbers the names it chooses (`_idx1`, `_idx2`, ...) while the
-/// table's primary key, a unique constraint or another index has it.
-fn partial_index_name(table: &Table, index: &Index) -> String {
-    let parts = index_parts(&table.name, &index.keys);
-    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-    let label = index_label(index.method, index.unique);
-    let taken = |name: &str| {
-        name == table.name
-            || table.primary_key.as_ref().is_some_and(|pk| pk.name == name)
-            || table.uniques.iter().any(|u| u.name == name)
-            || table.indexes.iter().any(|ix| ix.name == name)
-    };
-    let mut pass = 0;
-    loop {
-        let numbered = if pass == 0 {
-            label.clone()
-        } else {
-            format!("{label}{pass}")
-        };
-        let name = derived_name(&parts, &numbered);
-        if !taken(&name) {
-            return name;
+impl Lowering<'_> {
+    /// The name of an index declared without one: `<table>_<columns>_<label>`, numbered as
+    /// PostgreSQL numbers the names it chooses (`_idx1`, `_idx2`, ...) while a relation of the
+    /// schema has it (a table, a key, an explicitly named index, or an index named earlier: the
+    /// tables in the order of the file, a table's full indexes before its partial ones).
+    fn free_index_name(&mut self, table: &Table, index: &Index) -> String {
+        let parts = index_parts(&table.name, &index.keys);
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let label = index_label(index.method, index.unique);
+        let mut pass = 0;
+        loop {
+            let numbered = if pass == 0 {
+                label.clone()
+            } else {
+                format!("{label}{pass}")
+            };
+            let name = derived_name(&parts, &numbered);
+            if self.relations.insert((table.schema.clone(), name.clone())) {
+                return name;
+            }
+            pass += 1;
         }
-        pass += 1;
     }
 }
 

@@ -11,8 +11,8 @@ mod read;
 pub use compliance::parse_period;
 pub use lower::{SET_UPDATED_AT, declared_name};
 pub use read::{
-    COLUMN_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, RETENTION_KEYS, ROLE_KEYS,
-    SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
+    COLUMN_KEYS, EXTENSION_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, RETENTION_KEYS,
+    ROLE_KEYS, SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
 };
 
 use marked_yaml::{LoadError, LoaderOptions, Marker, Node};
@@ -23,6 +23,24 @@ use crate::diagnostics::{Diagnostic, Pos, SourceErrors};
 /// Loads a schema from YAML text. `path` is only used to name the file in errors.
 pub fn load_schema(path: &str, text: &str) -> Result<Catalog, SourceErrors> {
     load_schema_with_renames(path, text).map(|(catalog, _)| catalog)
+}
+
+/// Checks an extension's name as `extensions:` takes it: what `CREATE EXTENSION` finds in the
+/// server's extension directory, lower-case letters, digits, `_` and `-` (`uuid-ossp`), at most
+/// 63 bytes.
+pub fn check_extension_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= crate::ident::MAX_IDENTIFIER_BYTES
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not an extension name schema.yaml takes (lower-case letters, digits, `_` and `-`)"
+        ))
+    }
 }
 
 /// `renamed_from` hints from `schema.yaml`.

@@ -21,6 +21,8 @@ pub struct Sp<T> {
 pub struct SchemaDecl {
     /// `schemas:`, in written order.
     pub schemas: Vec<NamespaceDecl>,
+    /// `extensions:`, in written order.
+    pub extensions: Vec<ExtensionDecl>,
     pub enums: Vec<EnumDecl>,
     pub roles: Vec<RoleDecl>,
     pub tables: Vec<TableDecl>,
@@ -31,6 +33,15 @@ pub struct SchemaDecl {
 pub struct NamespaceDecl {
     pub name: Sp<String>,
     pub comment: Option<Sp<String>>,
+}
+
+/// An extension the schema needs (`extensions: [pg_trgm]` or
+/// `extensions: { postgis: { schema: gis, version: "3.3.2" } }`).
+#[derive(Debug)]
+pub struct ExtensionDecl {
+    pub name: Sp<String>,
+    pub schema: Option<Sp<String>>,
+    pub version: Option<Sp<String>>,
 }
 
 /// A database role the schema grants privileges to.
@@ -137,8 +148,9 @@ pub struct IndexDecl {
     pub name: Option<Sp<String>>,
 }
 
-pub const TOP_KEYS: &[&str] = &["schemas", "enums", "roles", "tables"];
+pub const TOP_KEYS: &[&str] = &["schemas", "extensions", "enums", "roles", "tables"];
 pub const SCHEMA_KEYS: &[&str] = &["comment"];
+pub const EXTENSION_KEYS: &[&str] = &["schema", "version"];
 pub const IDENTITY_KEYS: &[&str] = &[
     "generated",
     "start",
@@ -225,6 +237,7 @@ pub fn read_schema(root: &MarkedMappingNode, errors: &mut Vec<Diagnostic>) -> Sc
     for (key, value) in reader.entries(root, TOP_KEYS, "top-level key") {
         match key {
             "schemas" => schema.schemas = reader.namespaces(value),
+            "extensions" => schema.extensions = reader.extensions(value),
             "enums" => {
                 if let Some(map) =
                     reader.expect_mapping(value, "`enums` maps enum names to their values")
@@ -575,6 +588,70 @@ impl Reader<'_> {
             }
         }
         table
+    }
+
+    /// `extensions:` as a list of names or a mapping of names to `{ schema, version }` (or
+    /// nothing).
+    fn extensions(&mut self, node: &Node) -> Vec<ExtensionDecl> {
+        match node {
+            Node::Sequence(items) => items
+                .iter()
+                .filter_map(|item| self.string(item, "an extension is named by its name"))
+                .map(|name| ExtensionDecl {
+                    name,
+                    schema: None,
+                    version: None,
+                })
+                .collect(),
+            Node::Mapping(map) => {
+                let mut out = Vec::new();
+                for (name, settings) in map.iter() {
+                    let mut extension = ExtensionDecl {
+                        name: self.key(name),
+                        schema: None,
+                        version: None,
+                    };
+                    match settings {
+                        Node::Scalar(s) if s.as_str().is_empty() && s.may_coerce() => {}
+                        _ => {
+                            if let Some(map) = self.expect_mapping(
+                                settings,
+                                "an extension's settings are a mapping (`{ schema: ..., version: ... }`)",
+                            ) {
+                                for (key, value) in
+                                    self.entries(map, EXTENSION_KEYS, "extension key")
+                                {
+                                    match key {
+                                        "schema" => {
+                                            extension.schema =
+                                                self.string(value, "a schema is named by its name")
+                                        }
+                                        "version" => {
+                                            extension.version =
+                                                self.string(value, "a version is text, e.g. \"1.6\"")
+                                        }
+                                        _ => unreachable!("entries() yields only known keys"),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    out.push(extension);
+                }
+                out
+            }
+            Node::Scalar(s) if s.as_str().is_empty() && s.may_coerce() => Vec::new(),
+            other => {
+                self.error(
+                    node_pos(other),
+                    format!(
+                        "expected a list or a mapping, found {}: `extensions` names the extensions the schema needs",
+                        kind(other)
+                    ),
+                );
+                Vec::new()
+            }
+        }
     }
 
     /// `schemas:` as a list of names or a mapping of names to `{ comment }` (or nothing).
