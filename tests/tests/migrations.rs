@@ -308,7 +308,8 @@ fn a_failing_migration_leaves_the_previous_version() {
     let mut r = runner(&db, with_broken);
     let err = r.upgrade().expect_err("division by zero");
     assert!(
-        err.contains("0003_broken.up.sql failed and was rolled back") && err.contains("division by zero"),
+        err.contains("0003_broken.up.sql failed and was rolled back")
+            && err.contains("division by zero"),
         "{err}"
     );
     assert_eq!(r.current().expect("current"), Some(files[1].id.clone()));
