@@ -484,6 +484,12 @@ fn doc_lines(text: &str) -> Vec<TokenStream> {
         .collect()
 }
 
+/// The enums, derived `ToSql`/`FromSql` with `allow_mismatch`: without it, `postgres-types`
+/// accepts a column of the enum only when the server's labels are exactly the compiled ones, so
+/// once a migration adds a label (an expand-only change the application must survive) every read
+/// of the enum on a new connection fails ("error deserializing column"), even of rows holding old
+/// labels. With it, only a value the application does not know fails to decode (found by
+/// `tests/tests/under_load.rs`).
 fn enums_file(enums: &[&EnumType], names: &Names) -> TokenStream {
     let items = enums.iter().map(|e| {
         let ty = ident(&names.enum_type(&enum_key(e)));
@@ -521,7 +527,7 @@ fn enums_file(enums: &[&EnumType], names: &Names) -> TokenStream {
                 postgres_types::ToSql, postgres_types::FromSql,
                 serde::Serialize, serde::Deserialize,
             )]
-            #[postgres(name = #pg_name)]
+            #[postgres(name = #pg_name, allow_mismatch)]
             pub enum #ty {
                 #(#variant_items)*
             }

@@ -115,7 +115,7 @@ fn the_repositorys_tables_get_the_expected_attributes() {
     );
     let enums = file(&files, "rust/src/enums.rs");
     assert!(
-        enums.contains("#[postgres(name = \"case_status\")]"),
+        enums.contains("#[postgres(name = \"case_status\", allow_mismatch)]"),
         "{enums}"
     );
     assert!(enums.contains("#[postgres(name = \"in_progress\")]\n    #[serde(rename = \"in_progress\")]\n    InProgress,"), "{enums}");

@@ -1,6 +1,8 @@
 //! End-to-end test support: a throwaway PostgreSQL cluster for the tests in `tests/tests/`, the
-//! committed migrations, and the schema fixtures planned step by step (shared with codegen's tests).
+//! committed migrations, the schema fixtures planned step by step (shared with codegen's tests), and
+//! an application workload to run migrations under.
 
 pub mod fixtures;
+pub mod load;
 pub mod migrations;
 pub mod pg;

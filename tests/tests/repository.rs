@@ -458,6 +458,57 @@ fn works_in_a_transaction() {
     );
 }
 
+/// An application compiled before a migration added an enum label keeps reading and writing the
+/// enum's column on connections opened after it: the generated enums accept a server type with
+/// more labels (`allow_mismatch`); only a row holding the new label cannot be decoded.
+#[test]
+fn a_new_enum_label_does_not_break_the_compiled_application() {
+    let Fixture {
+        db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_enum_label");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let old = Case::insert(&mut client, actor, &new_case(actor_id, "E-1")).expect("insert");
+    client
+        .batch_execute("ALTER TYPE case_status ADD VALUE 'on_hold' AFTER 'in_progress'")
+        .expect("new label");
+
+    // A connection opened after the migration reads the server's six-plus-one labels.
+    let mut fresh = db.connect();
+    let read = Case::get(&mut fresh, actor, &old.id)
+        .expect("get")
+        .expect("row");
+    assert_eq!(read.status, CaseStatus::New);
+    let patch = CasePatch {
+        status: Some(CaseStatus::Completed),
+        ..CasePatch::default()
+    };
+    let updated = Case::update(&mut fresh, actor, &old.id, &patch).expect("update");
+    assert_eq!(updated.status, CaseStatus::Completed);
+    let new = Case::insert(&mut fresh, actor, &new_case(actor_id, "E-2")).expect("insert");
+    assert_eq!(new.status, CaseStatus::New);
+
+    // A row with the label the application does not know fails alone, as a decoding error.
+    fresh
+        .execute(
+            "UPDATE cases SET status = 'on_hold' WHERE id = $1",
+            &[&new.id],
+        )
+        .expect("new label used");
+    let error = Case::get(&mut fresh, actor, &new.id).expect_err("unknown label");
+    assert!(
+        error.as_db_error().is_some_and(|e| e.code().is_none()),
+        "{error:?}"
+    );
+    assert!(
+        Case::get(&mut fresh, actor, &old.id)
+            .expect("get")
+            .is_some()
+    );
+}
+
 /// How many statements the server holds prepared for this session.
 fn prepared_on_server(client: &mut Client) -> usize {
     simple_count(client, "SELECT count(*) FROM pg_prepared_statements")

@@ -17,7 +17,7 @@
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "audit_event_type")]
+#[postgres(name = "audit_event_type", allow_mismatch)]
 pub enum AuditEventType {
     /// `login_success`
     #[postgres(name = "login_success")]
@@ -117,7 +117,7 @@ impl repo_runtime::SqlType for AuditEventType {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "case_priority")]
+#[postgres(name = "case_priority", allow_mismatch)]
 pub enum CasePriority {
     /// `low`
     #[postgres(name = "low")]
@@ -169,7 +169,7 @@ impl repo_runtime::SqlType for CasePriority {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "case_status")]
+#[postgres(name = "case_status", allow_mismatch)]
 pub enum CaseStatus {
     /// `new`
     #[postgres(name = "new")]
@@ -248,7 +248,7 @@ impl repo_runtime::SqlType for CaseStatus {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "consent_status")]
+#[postgres(name = "consent_status", allow_mismatch)]
 pub enum ConsentStatus {
     /// `pending`
     #[postgres(name = "pending")]
@@ -295,7 +295,7 @@ impl repo_runtime::SqlType for ConsentStatus {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "file_status")]
+#[postgres(name = "file_status", allow_mismatch)]
 pub enum FileStatus {
     /// `uploading`
     #[postgres(name = "uploading")]
@@ -381,7 +381,7 @@ impl repo_runtime::SqlType for FileStatus {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "file_type")]
+#[postgres(name = "file_type", allow_mismatch)]
 pub enum FileType {
     /// `stl`
     #[postgres(name = "stl")]
@@ -459,7 +459,7 @@ impl repo_runtime::SqlType for FileType {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "job_status")]
+#[postgres(name = "job_status", allow_mismatch)]
 pub enum JobStatus {
     /// `pending`
     #[postgres(name = "pending")]
@@ -525,7 +525,7 @@ impl repo_runtime::SqlType for JobStatus {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "job_type")]
+#[postgres(name = "job_type", allow_mismatch)]
 pub enum JobType {
     /// `segmentation`
     #[postgres(name = "segmentation")]
@@ -604,7 +604,7 @@ impl repo_runtime::SqlType for JobType {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "model_type")]
+#[postgres(name = "model_type", allow_mismatch)]
 pub enum ModelType {
     /// `segmentation`
     #[postgres(name = "segmentation")]
@@ -669,7 +669,7 @@ impl repo_runtime::SqlType for ModelType {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "segment_type")]
+#[postgres(name = "segment_type", allow_mismatch)]
 pub enum SegmentType {
     /// `tooth`
     #[postgres(name = "tooth")]
@@ -747,7 +747,7 @@ impl repo_runtime::SqlType for SegmentType {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[postgres(name = "user_role")]
+#[postgres(name = "user_role", allow_mismatch)]
 pub enum UserRole {
     /// `admin`
     #[postgres(name = "admin")]
