@@ -541,3 +541,106 @@ fn json_exports_decrypt_with_the_table_metadata() {
         })
     ));
 }
+
+/// A second instance started with another `DATA_ENCRYPTION_KEY` is refused before it writes
+/// anything: the database keeps the check value of the key its columns were written with.
+#[test]
+fn another_data_key_is_refused_before_anything_is_written() {
+    let Fixture {
+        _db,
+        mut client,
+        key,
+        data_key,
+        actor_id,
+    } = fixture("enc_key_check");
+    let first = key.actor(actor_id).with_data_key(&data_key);
+    let note = VaultNote::insert(
+        &mut client,
+        first,
+        &NewVaultNote {
+            id: None,
+            label: "first".to_owned(),
+            secret: format!("{MARKER}-first"),
+            aside: None,
+        },
+    )
+    .expect("insert with the first key");
+    let notes = count(&mut client, "SELECT count(*) FROM vault_notes");
+    let audit_rows = count(&mut client, "SELECT count(*) FROM audit_logs");
+
+    let other_key = DataKey::new(&[0x43; 32]).expect("key");
+    let second = key.actor(actor_id).with_data_key(&other_key);
+    let insert = VaultNote::insert(
+        &mut client,
+        second,
+        &NewVaultNote {
+            id: None,
+            label: "second".to_owned(),
+            secret: format!("{MARKER}-second"),
+            aside: None,
+        },
+    );
+    assert!(insert.is_err(), "another key inserts: {insert:?}");
+    let update = VaultNote::update(
+        &mut client,
+        second,
+        &note.id,
+        &VaultNotePatch {
+            secret: Some(format!("{MARKER}-changed")),
+            ..VaultNotePatch::default()
+        },
+    );
+    assert!(update.is_err(), "another key updates: {update:?}");
+    let read = VaultNote::get(&mut client, second, &note.id);
+    assert!(read.is_err(), "another key reads: {read:?}");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM vault_notes"), notes);
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM audit_logs"),
+        audit_rows,
+        "nothing written, nothing audited"
+    );
+    let stored = VaultNote::get(&mut client, first, &note.id)
+        .expect("get")
+        .expect("found");
+    assert_eq!(stored.secret, format!("{MARKER}-first"));
+}
+
+/// A row that does not decrypt fails its page with an error naming the row, not the value.
+#[test]
+fn a_page_with_an_undecryptable_row_names_the_row() {
+    let Fixture {
+        _db,
+        mut client,
+        key,
+        data_key,
+        actor_id,
+    } = fixture("enc_bad_row");
+    let actor = key.actor(actor_id).with_data_key(&data_key);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let note = VaultNote::insert(
+            &mut client,
+            actor,
+            &NewVaultNote {
+                id: None,
+                label: format!("n{i}"),
+                secret: format!("{MARKER}-{i}"),
+                aside: None,
+            },
+        )
+        .expect("insert");
+        ids.push(note.id);
+    }
+    let damaged = ids[1];
+    client
+        .execute(
+            "UPDATE vault_notes SET secret = 'enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' WHERE id = $1",
+            &[&damaged],
+        )
+        .expect("damage");
+    let error = VaultNote::list(&mut client, actor, &PageRequest::first(10)).expect_err("damaged row");
+    let message = error.to_string();
+    assert!(message.contains(&damaged.to_string()), "{message}");
+    assert!(message.contains("vault_notes.secret"), "{message}");
+    assert!(!format!("{error:?}").contains(MARKER), "{error:?}");
+}

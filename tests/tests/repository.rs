@@ -1373,3 +1373,348 @@ fn derive_on_a_hand_written_struct() {
         "fields flagged by hand are scrubbed too"
     );
 }
+
+fn new_file(case_id: Uuid, uploaded_by: Uuid, filename: &str) -> NewFile {
+    NewFile {
+        id: None,
+        case_id,
+        uploaded_by,
+        filename: filename.to_owned(),
+        file_type: FileType::Stl,
+        mime_type: "model/stl".to_owned(),
+        size_bytes: 1,
+        checksum: "0".repeat(64),
+        storage_uri: "s3://bucket/key".to_owned(),
+        status: None,
+        tags: None,
+        file_metadata: None,
+        processing_metadata: None,
+    }
+}
+
+/// The most ordinary unit of work, a file added to a case and the case updated, in one
+/// transaction, by several connections at once: the foreign-key check of each insert takes
+/// `FOR KEY SHARE` on the case, which the update's own row lock must not conflict with
+/// (`FOR UPDATE` did, and the transactions deadlocked).
+#[test]
+fn updating_a_case_after_adding_its_file_does_not_deadlock() {
+    const THREADS: usize = 4;
+    const TRANSACTIONS: usize = 40;
+    let Fixture {
+        db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_contention");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let case = Case::insert(&mut client, actor, &new_case(actor_id, "HOT-1")).expect("case");
+    let start = std::sync::Barrier::new(THREADS);
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                let (db, key, start) = (&db, &key, &start);
+                scope.spawn(move || {
+                    let actor = key.actor(actor_id).with_data_key(data_key());
+                    let mut client = db.connect();
+                    start.wait();
+                    let mut failures = Vec::new();
+                    for i in 0..TRANSACTIONS {
+                        let result = (|| {
+                            let mut tx = client.transaction()?;
+                            File::insert(
+                                &mut tx,
+                                actor,
+                                &new_file(case.id, actor_id, &format!("scan-{thread}-{i}.stl")),
+                            )?;
+                            Case::update(
+                                &mut tx,
+                                actor,
+                                &case.id,
+                                &CasePatch {
+                                    due_at: Some(Some(Utc::now())),
+                                    ..CasePatch::default()
+                                },
+                            )?;
+                            tx.commit()?;
+                            Ok::<_, RepoError>(())
+                        })();
+                        if let Err(e) = result {
+                            failures.push(format!("{e:?}"));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    assert_eq!(failures, Vec::<String>::new());
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM files"),
+        i64::try_from(THREADS * TRANSACTIONS).expect("count")
+    );
+}
+
+/// `hard_delete` of a case removes its files, jobs and segments (`ON DELETE CASCADE`, also
+/// through the files): each of those rows gets its own `data_delete` audit row too.
+#[test]
+fn hard_delete_audits_the_rows_its_cascade_removes() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_cascade");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let case = Case::insert(&mut client, actor, &new_case(actor_id, "CASCADE-1")).expect("case");
+    let kept = Case::insert(&mut client, actor, &new_case(actor_id, "KEPT-1")).expect("case");
+    client
+        .execute(
+            "UPDATE cases SET processing_consent = 'granted' WHERE id = ANY($1)",
+            &[&vec![case.id, kept.id]],
+        )
+        .expect("consent");
+    let mut files = Vec::new();
+    for (owner, name) in [(case.id, "a.stl"), (case.id, "b.stl"), (kept.id, "c.stl")] {
+        files.push(File::insert(&mut client, actor, &new_file(owner, actor_id, name)).expect("file"));
+    }
+    // Jobs of the case and of its files; segments of the case, of its files and of its jobs.
+    let rows: Vec<(String, Uuid)> = client
+        .query(
+            "WITH job AS (
+                 INSERT INTO jobs (case_id, file_id, created_by, job_type)
+                 SELECT f.case_id, f.id, $1, 'segmentation' FROM files f
+                 RETURNING id, case_id, file_id
+             ), segment AS (
+                 INSERT INTO segments (case_id, file_id, created_by_job, segment_type)
+                 SELECT case_id, file_id, id, 'tooth' FROM job
+                 RETURNING id
+             )
+             SELECT 'jobs', id FROM job UNION ALL SELECT 'segments', id FROM segment",
+            &[&actor_id],
+        )
+        .expect("jobs and segments")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let models: i64 = client
+        .execute(
+            "INSERT INTO models (case_id, model_name, model_version, model_type, artifact_uri)
+             VALUES ($1, 'm', '1', 'segmentation', 's3://m')",
+            &[&case.id],
+        )
+        .map(|n| i64::try_from(n).expect("count"))
+        .expect("model");
+    assert_eq!(models, 1);
+    take_audit(&mut client);
+
+    Case::hard_delete(&mut client, actor, &case.id).expect("hard delete");
+    let audit = take_audit(&mut client);
+    let mut deleted: Vec<(String, Uuid)> = audit
+        .iter()
+        .map(|a| {
+            assert_eq!(a.event_type, "data_delete", "{a:#?}");
+            assert_eq!(a.user_id, Some(actor_id), "{a:#?}");
+            (
+                a.resource_type.clone().expect("table"),
+                a.resource_id.expect("row"),
+            )
+        })
+        .collect();
+    deleted.sort();
+    let mut expected: Vec<(String, Uuid)> = vec![("cases".to_owned(), case.id)];
+    expected.extend(
+        files
+            .iter()
+            .filter(|f| f.case_id == case.id)
+            .map(|f| ("files".to_owned(), f.id)),
+    );
+    let gone: Vec<Uuid> = client
+        .query("SELECT id FROM jobs UNION ALL SELECT id FROM segments", &[])
+        .expect("left")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    expected.extend(rows.into_iter().filter(|(_, id)| !gone.contains(id)));
+    expected.sort();
+    assert_eq!(deleted, expected, "one audit row per deleted row");
+    assert_eq!(deleted.len(), 1 + 2 + 2 + 2, "the case, two files, two jobs, two segments");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM files"), 1);
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM models WHERE case_id IS NULL"),
+        1,
+        "SET NULL is left to PostgreSQL"
+    );
+}
+
+/// An actor must be a live, active user: an id in no row, a deactivated or a soft-deleted user
+/// can neither read nor write, on tables with or without PHI; nothing is written or audited.
+#[test]
+fn actors_must_be_live_active_users() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_actors");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let case = Case::insert(&mut client, actor, &new_case(actor_id, "ACT-1")).expect("case");
+    let user = |client: &mut Client, name: &str, active: bool, deleted: bool| -> Uuid {
+        client
+            .query_one(
+                "INSERT INTO users (username, email, is_active, deleted_at)
+                 VALUES ($1, $1 || '@example.org', $2, CASE WHEN $3 THEN now() END) RETURNING id",
+                &[&name, &active, &deleted],
+            )
+            .expect("user")
+            .get(0)
+    };
+    let inactive = user(&mut client, "inactive", false, false);
+    let deleted = user(&mut client, "deleted", true, true);
+    take_audit(&mut client);
+    for (who, id) in [
+        ("unknown", Uuid::from_u128(0xdead)),
+        ("inactive", inactive),
+        ("deleted", deleted),
+    ] {
+        let refused = key.actor(id).with_data_key(data_key());
+        let users = User::list(&mut client, refused, &PageRequest::first(10));
+        assert!(users.is_err(), "{who} lists users: {users:?}");
+        let one = User::get(&mut client, refused, &actor_id);
+        assert!(one.is_err(), "{who} reads a user: {one:?}");
+        let read = Case::get(&mut client, refused, &case.id);
+        assert!(read.is_err(), "{who} reads a case: {read:?}");
+        let write = Case::update(
+            &mut client,
+            refused,
+            &case.id,
+            &CasePatch {
+                status: Some(CaseStatus::Archived),
+                ..CasePatch::default()
+            },
+        );
+        assert!(write.is_err(), "{who} updates a case: {write:?}");
+        let insert = Case::insert(&mut client, refused, &new_case(actor_id, "ACT-2"));
+        assert!(insert.is_err(), "{who} inserts a case: {insert:?}");
+    }
+    assert_eq!(take_audit(&mut client), [], "nothing written, nothing audited");
+    assert_eq!(count(&mut client, "SELECT count(*) FROM cases"), 1);
+}
+
+/// Page sizes: at least one row, at most the documented maximum.
+#[test]
+fn page_sizes_are_bounded() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_page_sizes");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    Case::insert(&mut client, actor, &new_case(actor_id, "S-1")).expect("case");
+    take_audit(&mut client);
+    let empty = Case::list(&mut client, actor, &PageRequest::first(0));
+    assert!(empty.is_err(), "a page of zero rows: {empty:?}");
+    let huge = Case::list(&mut client, actor, &PageRequest::first(100_000));
+    assert!(huge.is_err(), "a page of 100000 rows: {huge:?}");
+    assert_eq!(take_audit(&mut client), []);
+}
+
+/// A cursor resumes the listing it came from only: one of another table, or one made up, is
+/// refused; and it does not show the position it holds.
+#[test]
+fn cursors_are_sealed_to_their_listing() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_cursors");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let case = Case::insert(&mut client, actor, &new_case(actor_id, "CUR-1")).expect("case");
+    Case::insert(&mut client, actor, &new_case(actor_id, "CUR-2")).expect("case");
+    for name in ["a.stl", "b.stl"] {
+        File::insert(&mut client, actor, &new_file(case.id, actor_id, name)).expect("file");
+    }
+    let files = File::list(&mut client, actor, &PageRequest::first(1)).expect("files");
+    let cursor = files.next.expect("a next page");
+    let shown = serde_json::to_string(&cursor).expect("serialize");
+    let created = files.items[0].created_at;
+    for text in [
+        created.to_rfc3339(),
+        created.format("%H:%M:%S%.6f").to_string(),
+        files.items[0].id.to_string(),
+    ] {
+        assert!(!shown.contains(&text), "the cursor shows {text}: {shown}");
+    }
+    let foreign = Case::list(&mut client, actor, &PageRequest::first(1).after(cursor));
+    assert!(foreign.is_err(), "a files cursor resumes cases: {foreign:?}");
+    let forged: repo_runtime::Cursor<(DateTime<Utc>, Uuid)> =
+        serde_json::from_value(json!(["2000-01-01T00:00:00Z", Uuid::nil()])).expect("forged");
+    let made_up = Case::list(&mut client, actor, &PageRequest::first(1).after(forged));
+    assert!(made_up.is_err(), "a made-up cursor: {made_up:?}");
+}
+
+/// `{}` and `[]` are contained in every object and array: as finder filters they would match
+/// every row, so they are refused.
+#[test]
+fn empty_finder_filters_are_refused() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_empty_filters");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    Case::insert(&mut client, actor, &new_case(actor_id, "E-1")).expect("case");
+    take_audit(&mut client);
+    for filter in [json!({}), json!([])] {
+        let found =
+            Case::find_by_tags_containing(&mut client, actor, &filter, &PageRequest::first(10));
+        assert!(found.is_err(), "{filter} found {found:?}");
+        let found = Case::find_by_case_metadata_containing(
+            &mut client,
+            actor,
+            &filter,
+            &PageRequest::first(10),
+        );
+        assert!(found.is_err(), "{filter} found {found:?}");
+    }
+    assert_eq!(take_audit(&mut client), []);
+}
+
+/// A serialized `User` (an API response, a log line) never carries the password hash.
+#[test]
+fn users_serialize_without_their_password_hash() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_password_hash");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$SECRETSALT$SECRETHASH";
+    let user = User::insert(
+        &mut client,
+        actor,
+        &NewUser {
+            id: None,
+            username: "hashed".to_owned(),
+            email: "hashed@example.org".to_owned(),
+            full_name: None,
+            password_hash: Some(hash.to_owned()),
+            role: None,
+            is_active: None,
+            last_login: None,
+        },
+    )
+    .expect("user");
+    assert_eq!(user.password_hash.as_deref(), Some(hash), "still readable in Rust");
+    let json = serde_json::to_string(&user).expect("serialize");
+    assert!(!json.contains("SECRETHASH"), "{json}");
+    assert!(!json.contains("password_hash"), "{json}");
+    assert!(json.contains("hashed@example.org"), "{json}");
+}

@@ -1,0 +1,298 @@
+//! What a failing repository call reports, on a real PostgreSQL: the server's SQLSTATE even on a
+//! fresh connection inside a transaction, typed errors, and no row data (PII/PHI) anywhere in
+//! an error's Display, Debug or source chain.
+
+use dental_schema::{Case, CasePatch, File, FileType, NewCase, NewFile, NewUser, User};
+use e2e::pg::{self, TestDb};
+use postgres::error::SqlState;
+use repo_runtime::{AuditKey, DataKey, Executor, PageRequest, Prepared, RepoError};
+use uuid::Uuid;
+
+/// A database with the schema and one acting user.
+struct Fixture {
+    db: TestDb,
+    key: AuditKey,
+    data_key: DataKey,
+    actor_id: Uuid,
+}
+
+fn fixture(hint: &str) -> Fixture {
+    let db = pg::cluster().create_database(hint);
+    let mut client = db.connect();
+    e2e::migrations::apply_all(&mut client);
+    let actor_id: Uuid = client
+        .query_one(
+            "INSERT INTO users (username, email) VALUES ('actor', 'actor@example.org') RETURNING id",
+            &[],
+        )
+        .expect("actor")
+        .get(0);
+    Fixture {
+        db,
+        key: AuditKey::new(&[0x5a; 32]).expect("key"),
+        data_key: DataKey::new(&[0x3c; 32]).expect("data key"),
+        actor_id,
+    }
+}
+
+fn new_case(created_by: Uuid, number: &str, patient: &str) -> NewCase {
+    NewCase {
+        id: None,
+        case_number: number.to_owned(),
+        patient_id: patient.to_owned(),
+        title: None,
+        notes: None,
+        status: None,
+        priority: None,
+        created_by,
+        assigned_to: None,
+        due_at: None,
+        tags: None,
+        case_metadata: None,
+        processing_consent: None,
+        consent_recorded_at: None,
+    }
+}
+
+fn new_file(case_id: Uuid, uploaded_by: Uuid, filename: &str) -> NewFile {
+    NewFile {
+        id: None,
+        case_id,
+        uploaded_by,
+        filename: filename.to_owned(),
+        file_type: FileType::Stl,
+        mime_type: "model/stl".to_owned(),
+        size_bytes: 1,
+        checksum: "0".repeat(64),
+        storage_uri: "s3://bucket/key".to_owned(),
+        status: None,
+        tags: None,
+        file_metadata: None,
+        processing_metadata: None,
+    }
+}
+
+fn code(result: &RepoError) -> Option<&SqlState> {
+    result.as_db_error().and_then(postgres::Error::code)
+}
+
+/// The three violations a call in a transaction can meet, and the SQLSTATE each must report.
+#[derive(Debug, Clone, Copy)]
+enum Violation {
+    DuplicateInsert,
+    UpdateToADuplicate,
+    MissingReference,
+}
+
+impl Violation {
+    const ALL: [Violation; 3] = [
+        Violation::DuplicateInsert,
+        Violation::UpdateToADuplicate,
+        Violation::MissingReference,
+    ];
+
+    fn state(self) -> SqlState {
+        match self {
+            Violation::DuplicateInsert | Violation::UpdateToADuplicate => SqlState::UNIQUE_VIOLATION,
+            Violation::MissingReference => SqlState::FOREIGN_KEY_VIOLATION,
+        }
+    }
+
+    /// Commits the violation through `db`, where case `C-1` exists and `other` is another case.
+    fn commit<C: Executor + ?Sized>(
+        self,
+        db: &mut C,
+        actor: repo_runtime::Actor<'_>,
+        other: Uuid,
+    ) -> RepoError {
+        let actor_id = actor.user_id();
+        match self {
+            Violation::DuplicateInsert => {
+                Case::insert(db, actor, &new_case(actor_id, "C-1", "P-3")).expect_err("duplicate")
+            }
+            Violation::UpdateToADuplicate => Case::update(
+                db,
+                actor,
+                &other,
+                &CasePatch {
+                    case_number: Some("C-1".to_owned()),
+                    ..CasePatch::default()
+                },
+            )
+            .expect_err("duplicate"),
+            Violation::MissingReference => File::insert(
+                db,
+                actor,
+                &new_file(Uuid::from_u128(9), actor_id, "scan.stl"),
+            )
+            .expect_err("no such case"),
+        }
+    }
+}
+
+/// The state each failure must report, on a connection that has never looked up the schema's
+/// enum types (the `postgres` crate would do so after the failed statement, in the aborted
+/// transaction, and report 25P02 instead), plain or `Prepared`.
+#[test]
+fn violations_in_a_transaction_on_a_fresh_connection_keep_their_sqlstate() {
+    let fixture = fixture("errors_fresh_tx");
+    let actor = fixture
+        .key
+        .actor(fixture.actor_id)
+        .with_data_key(&fixture.data_key);
+    let mut setup = fixture.db.connect();
+    Case::insert(&mut setup, actor, &new_case(fixture.actor_id, "C-1", "P-1")).expect("insert");
+    let other = Case::insert(&mut setup, actor, &new_case(fixture.actor_id, "C-2", "P-2"))
+        .expect("insert")
+        .id;
+
+    for violation in Violation::ALL {
+        let mut client = fixture.db.connect();
+        let mut tx = client.transaction().expect("begin");
+        let error = violation.commit(&mut tx, actor, other);
+        assert_eq!(code(&error), Some(&violation.state()), "{violation:?}: {error:?}");
+        drop(tx);
+
+        let mut db = Prepared::new(fixture.db.connect());
+        let mut tx = db.transaction().expect("begin");
+        let error = violation.commit(&mut tx, actor, other);
+        assert_eq!(
+            code(&error),
+            Some(&violation.state()),
+            "prepared, {violation:?}: {error:?}"
+        );
+    }
+
+    // A listing that fails (its audit row is refused) reports why, on either kind of connection.
+    setup
+        .batch_execute("ALTER TABLE audit_logs ADD CONSTRAINT no_more CHECK (false) NOT VALID")
+        .expect("break the audit table");
+    let mut client = fixture.db.connect();
+    let mut tx = client.transaction().expect("begin");
+    let error = Case::list(&mut tx, actor, &PageRequest::first(10)).expect_err("list");
+    assert_eq!(code(&error), Some(&SqlState::CHECK_VIOLATION), "{error:?}");
+    drop(tx);
+    let mut db = Prepared::new(fixture.db.connect());
+    let mut tx = db.transaction().expect("begin");
+    let error = Case::list(&mut tx, actor, &PageRequest::first(10)).expect_err("list");
+    assert_eq!(
+        code(&error),
+        Some(&SqlState::CHECK_VIOLATION),
+        "prepared: {error:?}"
+    );
+}
+
+/// Every way a call can fail, provoked with a marker in the values it carries: the marker is in
+/// none of the error's Display, Debug (`{:?}`, `{:#?}`) or source chain, while the SQLSTATE and
+/// the constraint stay.
+#[test]
+fn errors_carry_no_row_data() {
+    const MARKER: &str = "ROWDATA-MARKER";
+    let fixture = fixture("errors_no_row_data");
+    let actor = fixture
+        .key
+        .actor(fixture.actor_id)
+        .with_data_key(&fixture.data_key);
+    let mut client = fixture.db.connect();
+    let new_user = |name: &str, email: &str| NewUser {
+        id: None,
+        username: name.to_owned(),
+        email: email.to_owned(),
+        full_name: Some(format!("{MARKER} full name")),
+        password_hash: None,
+        role: None,
+        is_active: None,
+        last_login: None,
+    };
+    User::insert(
+        &mut client,
+        actor,
+        &new_user("first", &format!("{MARKER}@example.org")),
+    )
+    .expect("user");
+    let case = Case::insert(
+        &mut client,
+        actor,
+        &new_case(fixture.actor_id, "C-1", &format!("{MARKER}-patient")),
+    )
+    .expect("case");
+
+    let mut errors: Vec<(&str, RepoError)> = Vec::new();
+    // Unique violation: PostgreSQL's DETAIL is `Key (email)=(<marker>@example.org) already exists`.
+    errors.push((
+        "unique",
+        User::insert(
+            &mut client,
+            actor,
+            &new_user("second", &format!("{MARKER}@example.org")),
+        )
+        .expect_err("duplicate email"),
+    ));
+    // Check violation: DETAIL `Failing row contains (..., <marker>, ...)`.
+    errors.push((
+        "check",
+        User::insert(&mut client, actor, &new_user("third", MARKER)).expect_err("no @"),
+    ));
+    // Foreign key violation of a row holding the marker.
+    let mut orphan = new_case(Uuid::from_u128(5), "C-2", &format!("{MARKER}-orphan"));
+    orphan.title = Some(format!("{MARKER} title"));
+    errors.push((
+        "foreign key",
+        Case::insert(&mut client, actor, &orphan).expect_err("no such user"),
+    ));
+    // A trigger whose message quotes the row.
+    client
+        .batch_execute(
+            "CREATE FUNCTION refuse_case() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'refused case of %', NEW.patient_id; END $$;
+             CREATE TRIGGER refuse_case BEFORE UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION refuse_case();",
+        )
+        .expect("trigger");
+    errors.push((
+        "trigger",
+        Case::update(
+            &mut client,
+            actor,
+            &case.id,
+            &CasePatch {
+                due_at: Some(None),
+                ..CasePatch::default()
+            },
+        )
+        .expect_err("refused by the trigger"),
+    ));
+    // A stored value the client cannot decode: an enum label it does not know.
+    client
+        .batch_execute(&format!(
+            "DROP TRIGGER refuse_case ON cases;
+             ALTER TYPE case_status ADD VALUE '{MARKER}';"
+        ))
+        .expect("label");
+    client
+        .execute(
+            &format!("UPDATE cases SET status = '{MARKER}' WHERE id = $1"),
+            &[&case.id],
+        )
+        .expect("status");
+    errors.push((
+        "decoding",
+        Case::get(&mut client, actor, &case.id).expect_err("unknown label"),
+    ));
+
+    for (what, error) in &errors {
+        let mut texts = vec![
+            error.to_string(),
+            format!("{error:?}"),
+            format!("{error:#?}"),
+        ];
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            texts.push(cause.to_string());
+            texts.push(format!("{cause:?}"));
+            source = cause.source();
+        }
+        for text in &texts {
+            assert!(!text.contains(MARKER), "{what}: row data in\n{text}");
+        }
+    }
+}
