@@ -112,8 +112,16 @@ fn table_impl(model: &Model) -> TokenStream {
         if f.encrypted {
             quote!(#name: ::repo_runtime::__private::decrypt_column(row, #i, data_key, #table, #column)?)
         } else {
-            quote!(#name: row.try_get(#i)?)
+            quote!(#name: ::repo_runtime::__private::column(row, #i, &types[#i])?)
         }
+    });
+    let sql_types = model.fields.iter().map(|f| {
+        let ty = &f.ty;
+        quote!(::repo_runtime::__private::sql_type::<#ty>())
+    });
+    let cascade = model.cascade.iter().map(|c| {
+        let (t, k, col, p) = (&c.table, &c.key, &c.column, &c.parent);
+        quote!(::repo_runtime::Cascade { table: #t, key: #k, column: #col, parent: #p })
     });
     // Named only when used, so a table without encrypted columns has no unused variable.
     let data_key = if model.fields.iter().any(|f| f.encrypted) {
@@ -137,14 +145,24 @@ fn table_impl(model: &Model) -> TokenStream {
                 primary_key: #pk_column,
                 soft_delete: #soft_delete,
                 sort_key: #sort_key,
+                cascade: &[#(#cascade),*],
             };
 
             type Key = #key_type;
+
+            fn column_types() -> &'static ::repo_runtime::ColumnTypes {
+                static TYPES: ::std::sync::OnceLock<::repo_runtime::ColumnTypes> =
+                    ::std::sync::OnceLock::new();
+                TYPES.get_or_init(|| {
+                    ::repo_runtime::ColumnTypes::new(::std::vec![#(#sql_types),*])
+                })
+            }
 
             fn from_row(
                 row: &::repo_runtime::__private::Row,
                 #data_key: ::core::option::Option<&::repo_runtime::DataKey>,
             ) -> ::core::result::Result<Self, ::repo_runtime::RepoError> {
+                let types = <Self as ::repo_runtime::Table>::column_types().types();
                 ::core::result::Result::Ok(Self { #(#decode),* })
             }
 
@@ -249,8 +267,23 @@ fn methods(model: &Model) -> TokenStream {
             " An encrypted column the patch sets is always listed as changed (its ciphertext changes even when the plaintext does not)."
         }
     );
+    let mut cascaded: Vec<String> = Vec::new();
+    for c in &model.cascade {
+        let name = format!("`{}`", c.table.value());
+        if !cascaded.contains(&name) {
+            cascaded.push(name);
+        }
+    }
     let hard_delete_doc = format!(
-        " Deletes the row `id` of `{table}` for good (soft-deleted or not) and writes one `data_delete` row to `audit_logs`, in one statement."
+        " Deletes the row `id` of `{table}` for good (soft-deleted or not) and writes one `data_delete` row to `audit_logs`, in one statement.{}",
+        if cascaded.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The rows of {} that `ON DELETE CASCADE` would remove are deleted by the same statement, each with its own `data_delete` audit row (`details.cascade_from` names this row).",
+                cascaded.join(", ")
+            )
+        }
     );
     let list_doc = format!(
         " A page of `{table}` in a stable order ({}, then the primary key), resumed after `page.after`; soft-deleted rows only with `include_deleted`. {read_note}",

@@ -24,6 +24,8 @@ pub struct Model {
     pub soft_delete: Option<usize>,
     /// Index into `fields` of the listing order column.
     pub sort_key: Option<usize>,
+    /// The rows `hard_delete` also removes (`#[repo(cascade = "table(key).column -> parent")]`), parents first.
+    pub cascade: Vec<crate::attrs::CascadeAttr>,
 }
 
 /// A validated field.
@@ -220,6 +222,7 @@ impl Model {
             primary_key,
             soft_delete: soft_deletes.first().map(|(i, _)| *i),
             sort_key: sort_keys.first().map(|(i, _)| *i),
+            cascade: struct_attrs.cascade,
         })
     }
 

@@ -5,8 +5,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use aes_gcm::aead::KeyInit;
 use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -85,9 +85,9 @@ impl fmt::Display for KeyError {
                 "the data encryption key has {len} bytes; exactly {} are needed (AES-256, 64 hex digits)",
                 DataKey::LEN
             ),
-            KeyError::AllZero => {
-                f.write_str("the key is all zero bytes: a placeholder, not a secret (openssl rand -hex 32)")
-            }
+            KeyError::AllZero => f.write_str(
+                "the key is all zero bytes: a placeholder, not a secret (openssl rand -hex 32)",
+            ),
         }
     }
 }
@@ -214,7 +214,9 @@ pub const MAX_REQUEST_ID: usize = 128;
 
 /// `text` cut to its first `max` characters.
 fn cut(text: &str, max: usize) -> &str {
-    text.char_indices().nth(max).map_or(text, |(end, _)| &text[..end])
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(end, _)| &text[..end])
 }
 
 impl<'k> Actor<'k> {

@@ -4,7 +4,7 @@
 //! The work happens in the database, in one transaction per call, with its own audit row; these
 //! functions only call them with the actor and decode the result. The connecting role needs
 //! `EXECUTE` on the function (`roles: {r: {execute: [...]}}`), which is the point: a role
-//! without it gets a permission error ([`RepoError::Db`], SQLSTATE 42501). They take a
+//! without it gets a permission error ([`RepoError::Database`], SQLSTATE 42501). They take a
 //! `GenericClient`: on a [`crate::Prepared`] connection pass `db.client()` (one call each, nothing
 //! to gain from preparing).
 

@@ -356,7 +356,11 @@ mod tests {
         let (a, b) = (key(1), key(2));
         assert_eq!(a.check_value(), key(1).check_value());
         assert_ne!(a.check_value(), b.check_value());
-        assert!(a.check_value().starts_with("hmac-sha256:"), "{}", a.check_value());
+        assert!(
+            a.check_value().starts_with("hmac-sha256:"),
+            "{}",
+            a.check_value()
+        );
         assert_eq!(a.check_value().len(), "hmac-sha256:".len() + 64);
         assert!(!a.check_value().contains(&"01".repeat(32)));
     }
@@ -412,6 +416,7 @@ mod tests {
         primary_key: "id",
         soft_delete: None,
         sort_key: None,
+        cascade: &[],
     };
 
     #[test]

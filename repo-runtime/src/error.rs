@@ -165,9 +165,13 @@ impl fmt::Display for RequestError {
 }
 
 /// A failure reported by PostgreSQL or by the client library, without row data: the SQLSTATE and
-/// the names of what failed, never the values involved.
+/// the names of what failed, never the values involved. (Boxed: every `Result` of the
+/// repositories carries it, so it is one pointer wide.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseError {
+pub struct DatabaseError(Box<Details>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Details {
     code: Option<SqlState>,
     message: String,
     schema: Option<String>,
@@ -188,7 +192,7 @@ impl DatabaseError {
     /// The SQLSTATE, for errors the server reported (`None` for the client's own: a lost
     /// connection, a value it could not decode).
     pub fn code(&self) -> Option<&SqlState> {
-        self.code.as_ref()
+        self.0.code.as_ref()
     }
 
     /// What happened, without values: the server's primary message when PostgreSQL wrote it
@@ -198,37 +202,37 @@ impl DatabaseError {
     /// condition name. For the client's errors, its description without the underlying cause
     /// (which can quote a value it failed to decode).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The schema of the object involved, when the server names one.
     pub fn schema(&self) -> Option<&str> {
-        self.schema.as_deref()
+        self.0.schema.as_deref()
     }
 
     /// The table involved (for a foreign key violation, the referring table).
     pub fn table(&self) -> Option<&str> {
-        self.table.as_deref()
+        self.0.table.as_deref()
     }
 
     /// The column involved.
     pub fn column(&self) -> Option<&str> {
-        self.column.as_deref()
+        self.0.column.as_deref()
     }
 
     /// The data type involved.
     pub fn datatype(&self) -> Option<&str> {
-        self.datatype.as_deref()
+        self.0.datatype.as_deref()
     }
 
     /// The constraint involved.
     pub fn constraint(&self) -> Option<&str> {
-        self.constraint.as_deref()
+        self.0.constraint.as_deref()
     }
 
     /// An error of the client's own, described by `message` (which must hold no value).
     pub(crate) fn client(message: impl Into<String>) -> Self {
-        DatabaseError {
+        DatabaseError(Box::new(Details {
             code: None,
             message: message.into(),
             schema: None,
@@ -236,7 +240,7 @@ impl DatabaseError {
             column: None,
             datatype: None,
             constraint: None,
-        }
+        }))
     }
 
     /// `e` without anything that can hold row data.
@@ -247,7 +251,7 @@ impl DatabaseError {
         let code = db.code().clone();
         let raised_by_server =
             db.where_().is_none() && MESSAGE_CLASSES.contains(&&code.code()[..2]);
-        DatabaseError {
+        DatabaseError(Box::new(Details {
             message: if raised_by_server {
                 db.message().to_owned()
             } else {
@@ -259,7 +263,7 @@ impl DatabaseError {
             column: db.column().map(str::to_owned),
             datatype: db.datatype().map(str::to_owned),
             constraint: db.constraint().map(str::to_owned),
-        }
+        }))
     }
 }
 
@@ -288,16 +292,16 @@ fn condition_name(code: &SqlState) -> &'static str {
 
 impl fmt::Display for DatabaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        f.write_str(&self.0.message)?;
         let mut context = Vec::new();
-        if let Some(code) = &self.code {
+        if let Some(code) = &self.0.code {
             context.push(format!("SQLSTATE {}", code.code()));
         }
         for (what, value) in [
-            ("table", &self.table),
-            ("column", &self.column),
-            ("type", &self.datatype),
-            ("constraint", &self.constraint),
+            ("table", &self.0.table),
+            ("column", &self.0.column),
+            ("type", &self.0.datatype),
+            ("constraint", &self.0.constraint),
         ] {
             if let Some(value) = value {
                 context.push(format!("{what} {value}"));
@@ -416,10 +420,10 @@ mod tests {
     use super::*;
 
     fn server(code: &str) -> RepoError {
-        let error = DatabaseError {
+        let error = DatabaseError(Box::new(Details {
             code: Some(SqlState::from_code(code)),
-            ..DatabaseError::client("m")
-        };
+            ..*DatabaseError::client("m").0
+        }));
         match code {
             "23505" | "23P01" => RepoError::Conflict(error),
             "23503" => RepoError::ForeignKey(error),
@@ -489,13 +493,13 @@ mod tests {
 
     #[test]
     fn display_names_the_state_and_the_objects() {
-        let error = DatabaseError {
+        let error = DatabaseError(Box::new(Details {
             code: Some(SqlState::UNIQUE_VIOLATION),
             message: "duplicate key value violates unique constraint \"users_email_key\"".into(),
             table: Some("users".into()),
             constraint: Some("users_email_key".into()),
-            ..DatabaseError::client("")
-        };
+            ..*DatabaseError::client("").0
+        }));
         assert_eq!(
             RepoError::Conflict(error).to_string(),
             "conflict: duplicate key value violates unique constraint \"users_email_key\" \

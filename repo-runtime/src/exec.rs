@@ -176,10 +176,7 @@ impl<'a> Values<'a> {
 struct TextBytes<'a>(&'a [u8]);
 
 impl<'a> FromSql<'a> for TextBytes<'a> {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(TextBytes(raw))
     }
 
@@ -419,12 +416,10 @@ fn decode_one<T: Table>(
 /// Only soft delete and restore can lack one, on a table without soft delete, and the derive
 /// generates them only for tables that have it: then `NotFound` for the row `id`.
 fn statement<T: Table>(shape: Shape, columns: &[&str], id: Uuid) -> Result<Rc<str>, RepoError> {
-    texts::text(&T::META, T::column_types().as_text(), shape, columns).ok_or(
-        RepoError::NotFound {
-            table: T::META.table,
-            id,
-        },
-    )
+    texts::text(&T::META, T::column_types().as_text(), shape, columns).ok_or(RepoError::NotFound {
+        table: T::META.table,
+        id,
+    })
 }
 
 /// Inserts a row and its `data_create` audit row; returns the row as stored.

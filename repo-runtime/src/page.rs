@@ -260,7 +260,11 @@ mod tests {
         let again = Cursor::seal(&key, "cases", "created_at,id", &position).expect("seal");
         assert_ne!(cursor, again);
 
-        assert_eq!(cursor.open(&key, "files", "created_at,id"), None, "another table");
+        assert_eq!(
+            cursor.open(&key, "files", "created_at,id"),
+            None,
+            "another table"
+        );
         assert_eq!(
             cursor.open(&key, "cases", "status,created_at,id"),
             None,

@@ -909,7 +909,10 @@ mod tests {
     #[test]
     fn enums_are_returned_as_text_under_their_name() {
         let sql = get(&CASES, CASES_TEXT);
-        assert!(sql.contains("\"found\".\"status\"::text AS \"status\""), "{sql}");
+        assert!(
+            sql.contains("\"found\".\"status\"::text AS \"status\""),
+            "{sql}"
+        );
         assert!(sql.contains("\"found\".\"title\","), "{sql}");
     }
 

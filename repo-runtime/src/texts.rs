@@ -12,11 +12,8 @@ use crate::table::TableMeta;
 
 /// By table, which columns it returns as text, statement and the columns set (a bitmask over
 /// [`TableMeta::columns`]).
-type Texts = HashMap<
-    (TableMeta, &'static [bool], Shape, u64),
-    Option<Rc<str>>,
-    foldhash::fast::FixedState,
->;
+type Texts =
+    HashMap<(TableMeta, &'static [bool], Shape, u64), Option<Rc<str>>, foldhash::fast::FixedState>;
 
 thread_local! {
     static TEXTS: RefCell<Texts> = RefCell::default();

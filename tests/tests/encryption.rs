@@ -3,8 +3,6 @@
 //! without a data key nothing is written; a damaged or moved ciphertext is an error naming the
 //! column, never the value; a JSON export decrypts with `decrypt_json_row`.
 
-use std::path::Path;
-
 use e2e::pg::{self, TestDb};
 use postgres::Client;
 use repo_runtime::{
@@ -31,14 +29,8 @@ struct VaultNote {
     aside: Option<String>,
 }
 
-fn migration() -> String {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/migrations/0001_initial.up.sql");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
-/// A database with the first migration (for `audit_logs` and `users`), one acting user and the
-/// table `vault_notes`.
+/// A database with the committed migrations (for `audit_logs`, `users` and `encryption_keys`),
+/// one acting user and the table `vault_notes`.
 struct Fixture {
     _db: TestDb,
     client: Client,
@@ -50,9 +42,7 @@ struct Fixture {
 fn fixture(hint: &str) -> Fixture {
     let db = pg::cluster().create_database(hint);
     let mut client = db.connect();
-    client
-        .batch_execute(&migration())
-        .expect("apply the migration");
+    e2e::migrations::apply_all(&mut client);
     client
         .batch_execute(
             "CREATE TABLE vault_notes (
@@ -317,6 +307,7 @@ fn without_a_data_key_nothing_is_written_or_read() {
             table: "vault_notes",
             column: "secret",
             reason: EncryptionFailure::NoDataKey,
+            row: None,
         }) => {}
         other => panic!("{what}: {other:?}"),
     };
@@ -407,6 +398,7 @@ fn damaged_or_moved_ciphertexts_are_errors_naming_the_column() {
                 table: "vault_notes",
                 column: c,
                 reason: r,
+                ..
             } if *c == column && *r == reason => {}
             other => panic!("{other:?}"),
         }
@@ -538,6 +530,7 @@ fn json_exports_decrypt_with_the_table_metadata() {
             table: "vault_notes",
             column: "secret",
             reason: EncryptionFailure::Authentication,
+            ..
         })
     ));
 }
@@ -580,7 +573,18 @@ fn another_data_key_is_refused_before_anything_is_written() {
             aside: None,
         },
     );
-    assert!(insert.is_err(), "another key inserts: {insert:?}");
+    assert!(
+        matches!(
+            insert,
+            Err(RepoError::Encryption {
+                table: "vault_notes",
+                reason: EncryptionFailure::KeyMismatch,
+                row: None,
+                ..
+            })
+        ),
+        "another key: {insert:?}"
+    );
     let update = VaultNote::update(
         &mut client,
         second,
@@ -590,10 +594,35 @@ fn another_data_key_is_refused_before_anything_is_written() {
             ..VaultNotePatch::default()
         },
     );
-    assert!(update.is_err(), "another key updates: {update:?}");
+    assert!(
+        matches!(
+            update,
+            Err(RepoError::Encryption {
+                table: "vault_notes",
+                reason: EncryptionFailure::KeyMismatch,
+                row: None,
+                ..
+            })
+        ),
+        "another key: {update:?}"
+    );
     let read = VaultNote::get(&mut client, second, &note.id);
-    assert!(read.is_err(), "another key reads: {read:?}");
-    assert_eq!(count(&mut client, "SELECT count(*) FROM vault_notes"), notes);
+    assert!(
+        matches!(
+            read,
+            Err(RepoError::Encryption {
+                table: "vault_notes",
+                reason: EncryptionFailure::KeyMismatch,
+                row: None,
+                ..
+            })
+        ),
+        "another key: {read:?}"
+    );
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM vault_notes"),
+        notes
+    );
     assert_eq!(
         count(&mut client, "SELECT count(*) FROM audit_logs"),
         audit_rows,
@@ -603,6 +632,49 @@ fn another_data_key_is_refused_before_anything_is_written() {
         .expect("get")
         .expect("found");
     assert_eq!(stored.secret, format!("{MARKER}-first"));
+
+    // The start-up check says the same without touching a table.
+    let mismatch = repo_runtime::check_data_key(&mut client, &other_key, &[&VaultNote::META]);
+    assert!(
+        matches!(
+            mismatch,
+            Err(RepoError::Encryption {
+                reason: EncryptionFailure::KeyMismatch,
+                ..
+            })
+        ),
+        "{mismatch:?}"
+    );
+    repo_runtime::check_data_key(&mut client, &data_key, &[&VaultNote::META]).expect("the key");
+
+    // A database written before check values were stored: the first key to come is recorded
+    // only if it decrypts what is stored, so a wrong one cannot claim the database.
+    client
+        .batch_execute("DELETE FROM encryption_keys")
+        .expect("forget the check value");
+    let claim = VaultNote::get(&mut client, second, &note.id);
+    assert!(
+        matches!(
+            claim,
+            Err(RepoError::Encryption {
+                reason: EncryptionFailure::KeyMismatch,
+                ..
+            })
+        ),
+        "{claim:?}"
+    );
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM encryption_keys"),
+        0
+    );
+    VaultNote::get(&mut client, first, &note.id)
+        .expect("the right key")
+        .expect("found");
+    let stored: String = client
+        .query_one("SELECT check_value FROM encryption_keys", &[])
+        .expect("recorded")
+        .get(0);
+    assert_eq!(stored, data_key.check_value());
 }
 
 /// A row that does not decrypt fails its page with an error naming the row, not the value.
@@ -638,7 +710,8 @@ fn a_page_with_an_undecryptable_row_names_the_row() {
             &[&damaged],
         )
         .expect("damage");
-    let error = VaultNote::list(&mut client, actor, &PageRequest::first(10)).expect_err("damaged row");
+    let error =
+        VaultNote::list(&mut client, actor, &PageRequest::first(10)).expect_err("damaged row");
     let message = error.to_string();
     assert!(message.contains(&damaged.to_string()), "{message}");
     assert!(message.contains("vault_notes.secret"), "{message}");

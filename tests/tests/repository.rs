@@ -12,7 +12,9 @@ use dental_schema::{
 };
 use e2e::pg::{self, TestDb};
 use postgres::Client;
-use repo_runtime::{AuditKey, Connection, DataKey, PageRequest, Prepared, RepoError, Repository};
+use repo_runtime::{
+    ActorRefusal, AuditKey, Connection, DataKey, PageRequest, Prepared, RepoError, Repository,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -528,7 +530,7 @@ fn every_call<C: Connection<Client = Client>>(
 /// Asserts that a repository call failed in the database with SQLSTATE `state`.
 fn fails_with<T: std::fmt::Debug>(result: Result<T, RepoError>, state: &postgres::error::SqlState) {
     match result {
-        Err(RepoError::Db(e)) => assert_eq!(e.code(), Some(state), "{e}"),
+        Err(e) if e.code().is_some() => assert_eq!(e.code(), Some(state), "{e}"),
         other => panic!("expected SQLSTATE {}, got {other:?}", state.code()),
     }
 }
@@ -980,8 +982,7 @@ fn audit_failure_undoes_the_change() {
         .expect("break the audit table");
 
     let is_check_violation = |r: &RepoError| {
-        r.as_db_error()
-            .and_then(|e| e.code())
+        r.code()
             .is_some_and(|c| *c == postgres::error::SqlState::CHECK_VIOLATION)
     };
     let insert =
@@ -1479,7 +1480,9 @@ fn hard_delete_audits_the_rows_its_cascade_removes() {
         .expect("consent");
     let mut files = Vec::new();
     for (owner, name) in [(case.id, "a.stl"), (case.id, "b.stl"), (kept.id, "c.stl")] {
-        files.push(File::insert(&mut client, actor, &new_file(owner, actor_id, name)).expect("file"));
+        files.push(
+            File::insert(&mut client, actor, &new_file(owner, actor_id, name)).expect("file"),
+        );
     }
     // Jobs of the case and of its files; segments of the case, of its files and of its jobs.
     let rows: Vec<(String, Uuid)> = client
@@ -1541,10 +1544,17 @@ fn hard_delete_audits_the_rows_its_cascade_removes() {
     expected.extend(rows.into_iter().filter(|(_, id)| !gone.contains(id)));
     expected.sort();
     assert_eq!(deleted, expected, "one audit row per deleted row");
-    assert_eq!(deleted.len(), 1 + 2 + 2 + 2, "the case, two files, two jobs, two segments");
+    assert_eq!(
+        deleted.len(),
+        1 + 2 + 2 + 2,
+        "the case, two files, two jobs, two segments"
+    );
     assert_eq!(count(&mut client, "SELECT count(*) FROM files"), 1);
     assert_eq!(
-        count(&mut client, "SELECT count(*) FROM models WHERE case_id IS NULL"),
+        count(
+            &mut client,
+            "SELECT count(*) FROM models WHERE case_id IS NULL"
+        ),
         1,
         "SET NULL is left to PostgreSQL"
     );
@@ -1575,32 +1585,60 @@ fn actors_must_be_live_active_users() {
     let inactive = user(&mut client, "inactive", false, false);
     let deleted = user(&mut client, "deleted", true, true);
     take_audit(&mut client);
-    for (who, id) in [
-        ("unknown", Uuid::from_u128(0xdead)),
-        ("inactive", inactive),
-        ("deleted", deleted),
+    for (who, id, reason) in [
+        ("unknown", Uuid::from_u128(0xdead), ActorRefusal::Unknown),
+        ("inactive", inactive, ActorRefusal::Inactive),
+        ("deleted", deleted, ActorRefusal::Deleted),
     ] {
         let refused = key.actor(id).with_data_key(data_key());
-        let users = User::list(&mut client, refused, &PageRequest::first(10));
-        assert!(users.is_err(), "{who} lists users: {users:?}");
-        let one = User::get(&mut client, refused, &actor_id);
-        assert!(one.is_err(), "{who} reads a user: {one:?}");
-        let read = Case::get(&mut client, refused, &case.id);
-        assert!(read.is_err(), "{who} reads a case: {read:?}");
-        let write = Case::update(
-            &mut client,
-            refused,
-            &case.id,
-            &CasePatch {
-                status: Some(CaseStatus::Archived),
-                ..CasePatch::default()
-            },
+        let is_refused = |what: &str, e: Option<RepoError>| match e {
+            Some(RepoError::ActorRefused { user_id, reason: r }) => {
+                assert_eq!((user_id, r), (id, reason), "{who} {what}");
+            }
+            other => panic!("{who} {what}: {other:?}"),
+        };
+        is_refused(
+            "lists users",
+            User::list(&mut client, refused, &PageRequest::first(10)).err(),
         );
-        assert!(write.is_err(), "{who} updates a case: {write:?}");
-        let insert = Case::insert(&mut client, refused, &new_case(actor_id, "ACT-2"));
-        assert!(insert.is_err(), "{who} inserts a case: {insert:?}");
+        is_refused(
+            "reads a user",
+            User::get(&mut client, refused, &actor_id).err(),
+        );
+        is_refused(
+            "reads a case",
+            Case::get(&mut client, refused, &case.id).err(),
+        );
+        is_refused(
+            "lists cases",
+            Case::list(&mut client, refused, &PageRequest::first(10)).err(),
+        );
+        let patch = CasePatch {
+            status: Some(CaseStatus::Archived),
+            ..CasePatch::default()
+        };
+        is_refused(
+            "updates a case",
+            Case::update(&mut client, refused, &case.id, &patch).err(),
+        );
+        is_refused(
+            "inserts a case",
+            Case::insert(&mut client, refused, &new_case(actor_id, "ACT-2")).err(),
+        );
+        is_refused(
+            "soft-deletes a case",
+            Case::soft_delete(&mut client, refused, &case.id).err(),
+        );
+        is_refused(
+            "hard-deletes a case",
+            Case::hard_delete(&mut client, refused, &case.id).err(),
+        );
     }
-    assert_eq!(take_audit(&mut client), [], "nothing written, nothing audited");
+    assert_eq!(
+        take_audit(&mut client),
+        [],
+        "nothing written, nothing audited"
+    );
     assert_eq!(count(&mut client, "SELECT count(*) FROM cases"), 1);
 }
 
@@ -1616,10 +1654,29 @@ fn page_sizes_are_bounded() {
     let actor = key.actor(actor_id).with_data_key(data_key());
     Case::insert(&mut client, actor, &new_case(actor_id, "S-1")).expect("case");
     take_audit(&mut client);
-    let empty = Case::list(&mut client, actor, &PageRequest::first(0));
-    assert!(empty.is_err(), "a page of zero rows: {empty:?}");
-    let huge = Case::list(&mut client, actor, &PageRequest::first(100_000));
-    assert!(huge.is_err(), "a page of 100000 rows: {huge:?}");
+    for limit in [0, PageRequest::<()>::MAX_LIMIT + 1, 100_000] {
+        let refused = Case::list(&mut client, actor, &PageRequest::first(limit));
+        assert!(
+            matches!(
+                refused,
+                Err(RepoError::InvalidRequest {
+                    reason: repo_runtime::RequestError::PageSize { limit: l },
+                    ..
+                }) if l == limit
+            ),
+            "a page of {limit} rows: {refused:?}"
+        );
+    }
+    let one = Case::list(&mut client, actor, &PageRequest::first(1)).expect("one row");
+    assert_eq!(one.items.len(), 1);
+    let most = Case::list(
+        &mut client,
+        actor,
+        &PageRequest::first(PageRequest::<()>::MAX_LIMIT),
+    )
+    .expect("the largest page");
+    assert_eq!(most.items.len(), 1);
+    take_audit(&mut client);
     assert_eq!(take_audit(&mut client), []);
 }
 
@@ -1650,12 +1707,41 @@ fn cursors_are_sealed_to_their_listing() {
     ] {
         assert!(!shown.contains(&text), "the cursor shows {text}: {shown}");
     }
-    let foreign = Case::list(&mut client, actor, &PageRequest::first(1).after(cursor));
-    assert!(foreign.is_err(), "a files cursor resumes cases: {foreign:?}");
-    let forged: repo_runtime::Cursor<(DateTime<Utc>, Uuid)> =
-        serde_json::from_value(json!(["2000-01-01T00:00:00Z", Uuid::nil()])).expect("forged");
-    let made_up = Case::list(&mut client, actor, &PageRequest::first(1).after(forged));
-    assert!(made_up.is_err(), "a made-up cursor: {made_up:?}");
+    let refused = |r: &Result<_, RepoError>| {
+        matches!(
+            r,
+            Err(RepoError::InvalidRequest {
+                reason: repo_runtime::RequestError::Cursor,
+                ..
+            })
+        )
+    };
+    // The same position, as a files cursor: refused by the cases listing.
+    let foreign = Case::list(
+        &mut client,
+        actor,
+        &PageRequest::first(1).after(repo_runtime::Cursor::from_token(cursor.as_str())),
+    );
+    assert!(
+        refused(&foreign),
+        "a files cursor resumes cases: {foreign:?}"
+    );
+    // Still good for the files.
+    let resumed = File::list(&mut client, actor, &PageRequest::first(1).after(cursor))
+        .expect("the files cursor resumes the files");
+    assert_eq!(resumed.items.len(), 1);
+    assert_ne!(resumed.items[0].id, files.items[0].id);
+    // Made up: the position in clear (as the old cursors were), or any other text.
+    for token in [
+        json!(["2000-01-01T00:00:00Z", Uuid::nil()]).to_string(),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+        String::new(),
+    ] {
+        let forged: repo_runtime::Cursor<(DateTime<Utc>, Uuid)> =
+            repo_runtime::Cursor::from_token(token.clone());
+        let made_up = Case::list(&mut client, actor, &PageRequest::first(1).after(forged));
+        assert!(refused(&made_up), "a made-up cursor {token:?}: {made_up:?}");
+    }
 }
 
 /// `{}` and `[]` are contained in every object and array: as finder filters they would match
@@ -1674,7 +1760,16 @@ fn empty_finder_filters_are_refused() {
     for filter in [json!({}), json!([])] {
         let found =
             Case::find_by_tags_containing(&mut client, actor, &filter, &PageRequest::first(10));
-        assert!(found.is_err(), "{filter} found {found:?}");
+        assert!(
+            matches!(
+                found,
+                Err(RepoError::InvalidRequest {
+                    reason: repo_runtime::RequestError::EmptyFilter { column: "tags" },
+                    ..
+                })
+            ),
+            "{filter} found {found:?}"
+        );
         let found = Case::find_by_case_metadata_containing(
             &mut client,
             actor,
@@ -1712,7 +1807,11 @@ fn users_serialize_without_their_password_hash() {
         },
     )
     .expect("user");
-    assert_eq!(user.password_hash.as_deref(), Some(hash), "still readable in Rust");
+    assert_eq!(
+        user.password_hash.as_deref(),
+        Some(hash),
+        "still readable in Rust"
+    );
     let json = serde_json::to_string(&user).expect("serialize");
     assert!(!json.contains("SECRETHASH"), "{json}");
     assert!(!json.contains("password_hash"), "{json}");

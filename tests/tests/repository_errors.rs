@@ -73,7 +73,7 @@ fn new_file(case_id: Uuid, uploaded_by: Uuid, filename: &str) -> NewFile {
 }
 
 fn code(result: &RepoError) -> Option<&SqlState> {
-    result.as_db_error().and_then(postgres::Error::code)
+    result.code()
 }
 
 /// The three violations a call in a transaction can meet, and the SQLSTATE each must report.
@@ -93,7 +93,9 @@ impl Violation {
 
     fn state(self) -> SqlState {
         match self {
-            Violation::DuplicateInsert | Violation::UpdateToADuplicate => SqlState::UNIQUE_VIOLATION,
+            Violation::DuplicateInsert | Violation::UpdateToADuplicate => {
+                SqlState::UNIQUE_VIOLATION
+            }
             Violation::MissingReference => SqlState::FOREIGN_KEY_VIOLATION,
         }
     }
@@ -150,7 +152,11 @@ fn violations_in_a_transaction_on_a_fresh_connection_keep_their_sqlstate() {
         let mut client = fixture.db.connect();
         let mut tx = client.transaction().expect("begin");
         let error = violation.commit(&mut tx, actor, other);
-        assert_eq!(code(&error), Some(&violation.state()), "{violation:?}: {error:?}");
+        assert_eq!(
+            code(&error),
+            Some(&violation.state()),
+            "{violation:?}: {error:?}"
+        );
         drop(tx);
 
         let mut db = Prepared::new(fixture.db.connect());
@@ -278,6 +284,50 @@ fn errors_carry_no_row_data() {
         "decoding",
         Case::get(&mut client, actor, &case.id).expect_err("unknown label"),
     ));
+
+    // What stays: the typed kind, the SQLSTATE and the names of what failed.
+    let kinds: Vec<(&str, Option<&str>, Option<&str>, u16)> = errors
+        .iter()
+        .map(|(what, e)| {
+            let db = e.database_error();
+            (
+                *what,
+                e.code().map(SqlState::code),
+                db.and_then(repo_runtime::DatabaseError::constraint),
+                e.http_status(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("unique", Some("23505"), Some("users_email_key"), 409),
+            (
+                "check",
+                Some("23514"),
+                Some("users_email_has_at_check"),
+                422
+            ),
+            (
+                "foreign key",
+                Some("23503"),
+                Some("cases_created_by_fkey"),
+                409
+            ),
+            ("trigger", Some("P0001"), None, 500),
+            ("decoding", None, None, 500),
+        ]
+    );
+    assert!(
+        matches!(errors[0].1, RepoError::Conflict(_)),
+        "{:?}",
+        errors[0].1
+    );
+    assert!(
+        matches!(errors[2].1, RepoError::ForeignKey(_)),
+        "{:?}",
+        errors[2].1
+    );
 
     for (what, error) in &errors {
         let mut texts = vec![

@@ -4,7 +4,7 @@
 //! The table `cases`.
 /// A patient case, the unit of clinical work that scans, jobs and segments belong to.
 ///
-/// A row of the table `cases`. Soft-deleted through `deleted_at`. Holds PHI: every read through the repository is audited.
+/// A row of the table `cases`. Soft-deleted through `deleted_at`. Holds PHI: every read through the repository is audited. `hard_delete` also deletes the rows of `files`, `jobs`, `segments` that `ON DELETE CASCADE` would remove, each with its own `data_delete` audit row.
 #[derive(
     Debug,
     Clone,
@@ -14,6 +14,11 @@
     repo_runtime::Repository
 )]
 #[repo(table = "cases")]
+#[repo(cascade = "files(id).case_id -> cases")]
+#[repo(cascade = "jobs(id).case_id -> cases")]
+#[repo(cascade = "jobs(id).file_id -> files")]
+#[repo(cascade = "segments(id).case_id -> cases")]
+#[repo(cascade = "segments(id).file_id -> files")]
 pub struct Case {
     /// `uuid`, default `gen_random_uuid()`, primary key.
     #[repo(primary_key, random_uuid)]

@@ -4,7 +4,7 @@
 //! The table `files`.
 /// An uploaded dental scan or derived artefact, stored in object storage.
 ///
-/// A row of the table `files`. Soft-deleted through `deleted_at`. Holds PHI: every read through the repository is audited.
+/// A row of the table `files`. Soft-deleted through `deleted_at`. Holds PHI: every read through the repository is audited. `hard_delete` also deletes the rows of `jobs`, `segments` that `ON DELETE CASCADE` would remove, each with its own `data_delete` audit row.
 #[derive(
     Debug,
     Clone,
@@ -14,6 +14,8 @@
     repo_runtime::Repository
 )]
 #[repo(table = "files")]
+#[repo(cascade = "jobs(id).file_id -> files")]
+#[repo(cascade = "segments(id).file_id -> files")]
 pub struct File {
     /// `uuid`, default `gen_random_uuid()`, primary key.
     #[repo(primary_key, random_uuid)]
