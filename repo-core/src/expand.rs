@@ -130,6 +130,14 @@ fn table_impl(model: &Model) -> TokenStream {
         format_ident!("_data_key")
     };
     let key_type = key_type(model);
+    let pk_index = model.primary_key;
+    let row_key = match model.sort_key {
+        Some(i) => quote!((
+            ::repo_runtime::__private::column(row, #i, &types[#i])?,
+            ::repo_runtime::__private::column(row, #pk_index, &types[#pk_index])?,
+        )),
+        None => quote!((::repo_runtime::__private::column(row, #pk_index, &types[#pk_index])?,)),
+    };
     let key_value = match model.sort_key {
         Some(i) => {
             let sort = &model.fields[i].ident;
@@ -172,6 +180,13 @@ fn table_impl(model: &Model) -> TokenStream {
 
             fn key(&self) -> Self::Key {
                 #key_value
+            }
+
+            fn row_key(
+                row: &::repo_runtime::__private::Row,
+            ) -> ::core::result::Result<Self::Key, ::repo_runtime::RepoError> {
+                let types = <Self as ::repo_runtime::Table>::column_types().types();
+                ::core::result::Result::Ok(#row_key)
             }
         }
     }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::crypto::{self, EncryptionFailure};
 use crate::error::{ActorRefusal, DatabaseError, RequestError};
 use crate::executor::{Executor, Param};
-use crate::page::{Cursor, KeysetKey, Page, PageRequest};
+use crate::page::{Cursor, KeysetKey, Page, PageRequest, Unreadable};
 use crate::sql::{self, Listing, Preamble, Shape};
 use crate::texts;
 use crate::{Actor, DataKey, RepoError, SqlType, Table, TableMeta};
@@ -636,26 +636,40 @@ fn run_listing<T: Table, C: Executor + ?Sized>(
         Planning::PerCall,
         key_column::<T>(),
     )?;
-    let items = rows
-        .iter()
-        .map(|row| decode(row, data_key))
-        .collect::<Result<Vec<T>, _>>()?;
-    let full = i64::try_from(items.len()).is_ok_and(|n| n >= checked.limit);
-    let next = match items.last().filter(|_| full) {
+    let mut items = Vec::with_capacity(rows.len());
+    let mut unreadable = Vec::new();
+    for row in &rows {
+        match decode::<T>(row, data_key) {
+            Ok(item) => items.push(item),
+            Err(RepoError::Encryption {
+                column,
+                row: Some(id),
+                reason,
+                ..
+            }) => unreadable.push(Unreadable { id, column, reason }),
+            Err(e) => return Err(e),
+        }
+    }
+    let full = i64::try_from(rows.len()).is_ok_and(|n| n >= checked.limit);
+    let next = match rows.last().filter(|_| full) {
         Some(last) => Some(Cursor::seal(
             actor.key(),
             T::META.table,
             &order::<T>(),
-            &last.key(),
+            &T::row_key(last)?,
         )?),
         None => None,
     };
-    Ok(Page { items, next })
+    Ok(Page {
+        items,
+        next,
+        unreadable,
+    })
 }
 
 /// A page of rows in listing order; soft-deleted rows only when asked for. On a table with PHI,
-/// one `data_access` audit row names the ids returned. A row that does not decrypt fails the
-/// page with [`RepoError::Encryption`] naming that row's id (a page is never silently short).
+/// one `data_access` audit row names the ids returned. A row that does not decrypt is named in
+/// [`Page::unreadable`] instead of failing the page (a page is never silently short).
 pub fn list<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,

@@ -86,7 +86,7 @@ pub use error::{ActorRefusal, DatabaseError, RepoError, RequestError};
 pub use exec::check_data_key;
 pub use executor::{Connection, Executor, Prepared, PreparedTransaction};
 pub use macros::Repository;
-pub use page::{Cursor, KeysetKey, Page, PageRequest};
+pub use page::{Cursor, KeysetKey, Page, PageRequest, Unreadable};
 /// Opens the connection the generated methods take, from a libpq connection string such as
 /// `DATABASE_URL`, honouring `sslmode` (`disable` ... `verify-full`) and `sslrootcert` as libpq
 /// does; the same function as the migration runner's (crate [`pgconn`], re-exported whole for

@@ -198,6 +198,22 @@ pub struct Page<T, K> {
     /// The cursor of the next page; `None` when this page was not full, so there is no more.
     /// A full last page is followed by an empty one.
     pub next: Option<Cursor<K>>,
+    /// The rows of this page that could not be read: a stored value of an encrypted column that
+    /// does not decrypt (tampered, copied from another column, written with another key). They
+    /// are left out of `items`, in listing order, named by primary key, so one damaged row
+    /// neither fails the page nor disappears silently. The cursor goes past them.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A row of a page that could not be read (see [`Page::unreadable`]); never the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The row's primary key.
+    pub id: uuid::Uuid,
+    /// The encrypted column whose value does not decrypt.
+    pub column: &'static str,
+    /// Why.
+    pub reason: crate::EncryptionFailure,
 }
 
 impl<T, K> Page<T, K> {

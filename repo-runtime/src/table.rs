@@ -31,6 +31,11 @@ pub trait Table: Sized {
 
     /// This row's position in the listing order.
     fn key(&self) -> Self::Key;
+
+    /// The position in the listing order of a row whose columns are [`TableMeta::columns`],
+    /// read from its key columns alone (never encrypted): the cursor past a row that does not
+    /// decrypt.
+    fn row_key(row: &Row) -> Result<Self::Key, RepoError>;
 }
 
 /// A table as the statements see it.

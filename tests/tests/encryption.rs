@@ -677,7 +677,8 @@ fn another_data_key_is_refused_before_anything_is_written() {
     assert_eq!(stored, data_key.check_value());
 }
 
-/// A row that does not decrypt fails its page with an error naming the row, not the value.
+/// A row that does not decrypt is named by id on its page, which still holds the other rows (and
+/// the cursor goes past it); reading that row alone fails naming it, never the value.
 #[test]
 fn a_page_with_an_undecryptable_row_names_the_row() {
     let Fixture {
@@ -710,8 +711,38 @@ fn a_page_with_an_undecryptable_row_names_the_row() {
             &[&damaged],
         )
         .expect("damage");
-    let error =
-        VaultNote::list(&mut client, actor, &PageRequest::first(10)).expect_err("damaged row");
+    let page = VaultNote::list(&mut client, actor, &PageRequest::first(10)).expect("the page");
+    let mut readable: Vec<Uuid> = ids.iter().copied().filter(|id| *id != damaged).collect();
+    readable.sort();
+    assert_eq!(
+        page.items.iter().map(|n| n.id).collect::<Vec<_>>(),
+        readable
+    );
+    assert_eq!(
+        page.unreadable,
+        [repo_runtime::Unreadable {
+            id: damaged,
+            column: "secret",
+            reason: EncryptionFailure::Authentication,
+        }]
+    );
+    // Page by page: the damaged row's page is empty but for its name, and the next one follows.
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let mut request = PageRequest::first(1);
+    let mut seen = Vec::new();
+    loop {
+        let page = VaultNote::list(&mut client, actor, &request).expect("a page");
+        seen.extend(page.items.iter().map(|n| n.id));
+        seen.extend(page.unreadable.iter().map(|u| u.id));
+        match page.next_request(&request) {
+            Some(next) => request = next,
+            None => break,
+        }
+    }
+    assert_eq!(seen, sorted, "every row once, in order");
+
+    let error = VaultNote::get(&mut client, actor, &damaged).expect_err("damaged row");
     let message = error.to_string();
     assert!(message.contains(&damaged.to_string()), "{message}");
     assert!(message.contains("vault_notes.secret"), "{message}");
