@@ -281,6 +281,12 @@ fn client_description(e: &postgres::Error) -> String {
 
 /// A readable name for the SQLSTATEs whose message is not kept.
 fn condition_name(code: &SqlState) -> &'static str {
+    match code.code() {
+        "40001" => return "serialization failure",
+        "40P01" => return "deadlock detected",
+        "55P03" => return "lock not available",
+        _ => {}
+    }
     match &code.code()[..2] {
         "22" => "data exception",
         "23" => "integrity constraint violation",

@@ -1452,7 +1452,13 @@ fn updating_a_case_after_adding_its_file_does_not_deadlock() {
             .flat_map(|w| w.join().expect("worker"))
             .collect()
     });
-    assert_eq!(failures, Vec::<String>::new());
+    assert!(
+        failures.is_empty(),
+        "{} of {} transactions failed, e.g. {:?}",
+        failures.len(),
+        THREADS * TRANSACTIONS,
+        failures.first()
+    );
     assert_eq!(
         count(&mut client, "SELECT count(*) FROM files"),
         i64::try_from(THREADS * TRANSACTIONS).expect("count")
