@@ -271,6 +271,9 @@ fn methods(model: &Model) -> TokenStream {
     let insert_doc = format!(
         " Inserts a row into `{table}` and its `data_create` row into `audit_logs`, in one statement; returns the row as stored (defaults filled in).{crypt_note}"
     );
+    let fetch_doc = format!(
+        " The live row of `{table}` with this id, or `RepoError::NotFound` as `update` answers for a missing row: for callers that name a row they expect (a URL's id). Audited like [`{ident}::get`]."
+    );
     let get_doc = format!(
         " The live row of `{table}` with this id, or `None`. {read_note} Soft-deleted rows are not returned."
     );
@@ -376,6 +379,14 @@ fn methods(model: &Model) -> TokenStream {
                 let mut values = #private::Values::with_capacity(#insert_count);
                 #(#insert_pushes)*
                 #private::insert::<Self, C>(client, actor, values)
+            }
+
+            #[doc = #fetch_doc]
+            pub fn fetch<C: ::repo_runtime::Executor + ?Sized>(
+                #client_args
+                id: &#private::Uuid,
+            ) -> ::core::result::Result<Self, #rt::RepoError> {
+                #private::fetch::<Self, C>(client, actor, id)
             }
 
             #[doc = #get_doc]

@@ -480,6 +480,19 @@ pub fn get<T: Table, C: Executor + ?Sized>(
     rows.first().map(|row| decode(row, data_key)).transpose()
 }
 
+/// The live row `id`, or [`RepoError::NotFound`] (what [`update`] answers for a missing row);
+/// audited like [`get`].
+pub fn fetch<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<T, RepoError> {
+    get::<T, C>(client, actor, id)?.ok_or(RepoError::NotFound {
+        table: T::META.table,
+        id: *id,
+    })
+}
+
 /// Updates the columns in `values` of the live row `id` and writes a `data_update` audit row
 /// with the changed columns' old and new values (PII/PHI as keyed hashes).
 pub fn update<T: Table, C: Executor + ?Sized>(

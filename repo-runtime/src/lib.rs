@@ -75,6 +75,7 @@ mod error;
 mod exec;
 mod executor;
 mod page;
+mod retry;
 pub mod sql;
 mod sql_type;
 mod table;
@@ -92,6 +93,7 @@ pub use page::{Cursor, KeysetKey, Page, PageRequest, Unreadable};
 /// does; the same function as the migration runner's (crate [`pgconn`], re-exported whole for
 /// [`pgconn::ConnInfo`] and [`pgconn::SslMode`]).
 pub use pgconn::{self, ConnectError, connect};
+pub use retry::retry;
 pub use sql_type::{SqlArrayElement, SqlType, enum_type};
 pub use table::{Cascade, ColumnMeta, ColumnTypes, Table, TableMeta};
 
@@ -142,8 +144,8 @@ pub fn audit_row_id() -> uuid::Uuid {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::exec::{
-        EncryptedText, Values, column, decrypt_column, explain_find_containing, find_containing,
-        get, hard_delete, insert, list, restore, soft_delete, update,
+        EncryptedText, Values, column, decrypt_column, explain_find_containing, fetch,
+        find_containing, get, hard_delete, insert, list, restore, soft_delete, update,
     };
     pub use postgres::types::Type;
     pub use postgres::{Error, Row};

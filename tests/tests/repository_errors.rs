@@ -346,3 +346,147 @@ fn errors_carry_no_row_data() {
         }
     }
 }
+
+/// A missing (or soft-deleted) row is `NotFound` for every method that names a row it expects
+/// (`fetch`, `update`, `soft_delete`, `restore`, `hard_delete`), and `None` for the lookup
+/// `get`; each read is audited alike (`success` false).
+#[test]
+fn missing_rows_are_not_found_alike() {
+    let fixture = fixture("errors_not_found");
+    let actor = fixture
+        .key
+        .actor(fixture.actor_id)
+        .with_data_key(&fixture.data_key);
+    let mut client = fixture.db.connect();
+    let gone = Case::insert(
+        &mut client,
+        actor,
+        &new_case(fixture.actor_id, "G-1", "P-1"),
+    )
+    .expect("case");
+    Case::soft_delete(&mut client, actor, &gone.id).expect("soft delete");
+    let audited = |client: &mut postgres::Client| -> i64 {
+        client
+            .query_one(
+                "SELECT count(*) FROM audit_logs WHERE action IN ('get') AND NOT success",
+                &[],
+            )
+            .expect("count")
+            .get(0)
+    };
+    for id in [Uuid::from_u128(77), gone.id] {
+        let not_found = |what: &str, e: Option<RepoError>| match e {
+            Some(RepoError::NotFound {
+                table: "cases",
+                id: missing,
+            }) if missing == id => {}
+            other => panic!("{what} of {id}: {other:?}"),
+        };
+        let before = audited(&mut client);
+        assert_eq!(Case::get(&mut client, actor, &id).expect("get"), None);
+        not_found("fetch", Case::fetch(&mut client, actor, &id).err());
+        assert_eq!(audited(&mut client), before + 2, "both reads audited");
+        let patch = CasePatch {
+            due_at: Some(None),
+            ..CasePatch::default()
+        };
+        not_found(
+            "update",
+            Case::update(&mut client, actor, &id, &patch).err(),
+        );
+        not_found(
+            "soft_delete",
+            Case::soft_delete(&mut client, actor, &id).err(),
+        );
+        let status = Case::fetch(&mut client, actor, &id)
+            .err()
+            .map(|e| e.http_status());
+        assert_eq!(status, Some(404));
+    }
+    not_found_restore(&mut client, actor, Uuid::from_u128(78));
+    Case::restore(&mut client, actor, &gone.id).expect("restore");
+    assert_eq!(
+        Case::fetch(&mut client, actor, &gone.id).expect("fetch").id,
+        gone.id
+    );
+    Case::hard_delete(&mut client, actor, &gone.id).expect("hard delete");
+    assert!(matches!(
+        Case::hard_delete(&mut client, actor, &gone.id),
+        Err(RepoError::NotFound { .. })
+    ));
+}
+
+fn not_found_restore(client: &mut postgres::Client, actor: repo_runtime::Actor<'_>, id: Uuid) {
+    assert!(
+        matches!(
+            Case::restore(client, actor, &id),
+            Err(RepoError::NotFound { table: "cases", id: missing }) if missing == id
+        ),
+        "restore of a missing row"
+    );
+}
+
+/// A lock not granted in time (55P03 under `lock_timeout`) is `Retryable`, and
+/// `repo_runtime::retry` runs the whole transaction again until the lock is free: one update,
+/// one audit row, whatever the number of attempts.
+#[test]
+fn lock_timeouts_are_retryable_and_retried() {
+    let fixture = fixture("errors_retry");
+    let actor = fixture
+        .key
+        .actor(fixture.actor_id)
+        .with_data_key(&fixture.data_key);
+    let mut client = fixture.db.connect();
+    let case = Case::insert(
+        &mut client,
+        actor,
+        &new_case(fixture.actor_id, "L-1", "P-1"),
+    )
+    .expect("case");
+
+    // Another transaction holds the row for a while.
+    let mut holder = fixture.db.connect();
+    let mut held = holder.transaction().expect("begin");
+    held.execute("SELECT 1 FROM cases WHERE id = $1 FOR UPDATE", &[&case.id])
+        .expect("lock");
+
+    client
+        .batch_execute("SET lock_timeout = '50ms'")
+        .expect("lock timeout");
+    let patch = CasePatch {
+        due_at: Some(None),
+        ..CasePatch::default()
+    };
+    let refused = Case::update(&mut client, actor, &case.id, &patch).expect_err("locked");
+    assert!(refused.is_retryable(), "{refused:?}");
+    assert_eq!(refused.code(), Some(&SqlState::LOCK_NOT_AVAILABLE));
+    assert_eq!(refused.http_status(), 503);
+
+    let attempts = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            held.commit().expect("release");
+        });
+        repo_runtime::retry(100, || {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut tx = client.transaction()?;
+            Case::update(&mut tx, actor, &case.id, &patch)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .expect("updated once the lock is free");
+    });
+    assert!(
+        attempts.load(std::sync::atomic::Ordering::Relaxed) > 1,
+        "the first attempts waited for the lock"
+    );
+    let updates: i64 = client
+        .query_one(
+            "SELECT count(*) FROM audit_logs WHERE action = 'update' AND resource_id = $1",
+            &[&case.id],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(updates, 1, "one audit row for the one update that happened");
+}
