@@ -1823,3 +1823,54 @@ fn users_serialize_without_their_password_hash() {
     assert!(!json.contains("password_hash"), "{json}");
     assert!(json.contains("hashed@example.org"), "{json}");
 }
+
+/// A service runs each request under the user's database role (`SET LOCAL ROLE`): the
+/// statements, their actor check (`users`), key check (`encryption_keys`, recorded on first use)
+/// and audited cascade hold under the `operator` role's grants.
+#[test]
+fn calls_run_under_the_operator_role() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_operator_role");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let mut tx = client.transaction().expect("begin");
+    tx.batch_execute("SET LOCAL ROLE operator").expect("role");
+    let case = Case::insert(&mut tx, actor, &new_case(actor_id, "ROLE-1")).expect("insert");
+    File::insert(&mut tx, actor, &new_file(case.id, actor_id, "a.stl")).expect("file");
+    let patch = CasePatch {
+        status: Some(CaseStatus::InProgress),
+        ..CasePatch::default()
+    };
+    Case::update(&mut tx, actor, &case.id, &patch).expect("update");
+    assert_eq!(
+        Case::fetch(&mut tx, actor, &case.id).expect("fetch").status,
+        CaseStatus::InProgress
+    );
+    let page = Case::list(&mut tx, actor, &PageRequest::first(10)).expect("list");
+    assert_eq!(page.items.len(), 1);
+    Case::hard_delete(&mut tx, actor, &case.id).expect("hard delete with its file");
+    // What the role may not do stays refused, with the right SQLSTATE.
+    let refused = User::list(&mut tx, actor, &PageRequest::first(10))
+        .map(|_| ())
+        .and_then(|()| {
+            User::update(
+                &mut tx,
+                actor,
+                &actor_id,
+                &UserPatch {
+                    full_name: Some(None),
+                    ..UserPatch::default()
+                },
+            )
+        })
+        .expect_err("operators cannot update users");
+    assert_eq!(
+        refused.code(),
+        Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+        "{refused:?}"
+    );
+    drop(tx);
+}
