@@ -697,6 +697,28 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
             if column.sensitivity.encrypted {
                 flags.push(quote!(encrypted));
             }
+            let leads_a_btree_index = table.indexes.iter().any(|ix| {
+                ix.method == model::IndexMethod::Btree
+                    && !ix.unique
+                    && ix.predicate.is_none()
+                    && ix
+                        .keys
+                        .first()
+                        .is_some_and(|k| k.expression.is_none() && k.column == column.name)
+            });
+            // A finder by equality for each column an index leads with, but the key, the
+            // listing order, the soft-delete mark and what SQL cannot compare (encrypted) or a
+            // value cannot equal (NULL).
+            if leads_a_btree_index
+                && !is_pk
+                && !soft_delete
+                && sort_key.as_deref() != Some(column.name.as_str())
+                && !column.nullable
+                && !column.sensitivity.encrypted
+                && !column.data_type.is_jsonb()
+            {
+                flags.push(quote!(find));
+            }
         }
         let attr = (!flags.is_empty()).then(|| quote!(#[repo(#(#flags),*)]));
         let serde = CREDENTIAL_COLUMNS

@@ -20,6 +20,7 @@ pub const FIELD_KEYS: &[&str] = &[
     "pii",
     "phi",
     "encrypted",
+    "find",
 ];
 
 /// `#[repo(...)]` on the struct.
@@ -58,6 +59,7 @@ pub struct FieldAttrs {
     pub pii: Option<Span>,
     pub phi: Option<Span>,
     pub encrypted: Option<Span>,
+    pub find: Option<Span>,
 }
 
 fn is_repo(attr: &Attribute) -> bool {
@@ -204,6 +206,7 @@ pub fn parse_field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldAt
                 "pii" => &mut out.pii,
                 "phi" => &mut out.phi,
                 "encrypted" => &mut out.encrypted,
+                "find" => &mut out.find,
                 _ => {
                     errors.push(unknown(&key, FIELD_KEYS));
                     return skip_value(&meta);

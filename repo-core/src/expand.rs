@@ -368,6 +368,39 @@ fn methods(model: &Model) -> TokenStream {
         }
     });
 
+    let equal_finders = model.fields.iter().filter(|f| f.find).map(|f| {
+        let (column, ty) = (&f.column, &f.ty);
+        let find = format_ident!("find_by_{}", f.name());
+        let explain = format_ident!("explain_find_by_{}", f.name());
+        let find_doc = format!(
+            " Rows of `{table}` whose `{column}` equals `value`, served by the btree index that leads with it, in the listing order of [`{ident}::list`] or reversed (`Order::Descending`: newest first), paginated like it. {read_note}"
+        );
+        let explain_doc = format!(
+            " The query plan of [`{ident}::{find}`] (`EXPLAIN`: runs nothing, writes no audit row), one line per element."
+        );
+        quote! {
+            #[doc = #find_doc]
+            pub fn #find<C: ::repo_runtime::Executor + ?Sized>(
+                #client_args
+                value: &#ty,
+                order: #rt::Order,
+                page: &#rt::PageRequest<#key_type>,
+            ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {
+                #private::find_equal::<Self, C, #ty>(client, actor, #column, value, order, page)
+            }
+
+            #[doc = #explain_doc]
+            pub fn #explain<C: ::repo_runtime::Executor + ?Sized>(
+                #client_args
+                value: &#ty,
+                order: #rt::Order,
+                page: &#rt::PageRequest<#key_type>,
+            ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, #rt::RepoError> {
+                #private::explain_find_equal::<Self, C, #ty>(client, actor, #column, value, order, page)
+            }
+        }
+    });
+
     quote! {
         impl #ident {
             #[doc = #insert_doc]
@@ -427,6 +460,8 @@ fn methods(model: &Model) -> TokenStream {
             }
 
             #(#finders)*
+
+            #(#equal_finders)*
         }
     }
 }

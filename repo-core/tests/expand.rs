@@ -23,7 +23,7 @@ fn expansion_of_a_soft_deleted_table_with_phi() {
             pub patient_id: String,
             #[repo(phi)]
             pub notes: Option<String>,
-            #[repo(default)]
+            #[repo(default, find)]
             pub status: CaseStatus,
             #[repo(default, jsonb)]
             pub tags: serde_json::Value,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::crypto::{self, EncryptionFailure};
 use crate::error::{ActorRefusal, DatabaseError, RequestError};
 use crate::executor::{Executor, Param};
-use crate::page::{Cursor, KeysetKey, Page, PageRequest, Unreadable};
+use crate::page::{Cursor, KeysetKey, Order, Page, PageRequest, Unreadable};
 use crate::sql::{self, Listing, Preamble, Shape};
 use crate::texts;
 use crate::{Actor, DataKey, RepoError, SqlType, Table, TableMeta};
@@ -561,9 +561,46 @@ pub fn hard_delete<T: Table, C: Executor + ?Sized>(
     Ok(())
 }
 
-/// The order a listing of `T` is in and its cursors are sealed to: the key columns.
-fn order<T: Table>() -> String {
-    sql::listing_order(&T::META).join(",")
+/// What a listing selects by, besides soft deletion and its cursor.
+#[derive(Clone)]
+enum Filter<'a> {
+    /// Every row (`list`).
+    All,
+    /// Rows whose JSONB column contains the value (`find_by_<column>_containing`).
+    Contains(&'static str, &'a Value),
+    /// Rows whose column equals the value (`find_by_<column>`).
+    Equals(&'static str, Param<'a>),
+}
+
+impl Filter<'_> {
+    fn contains(&self) -> Option<&'static str> {
+        match self {
+            Filter::Contains(column, _) => Some(column),
+            _ => None,
+        }
+    }
+
+    fn equals(&self) -> Option<&'static str> {
+        match self {
+            Filter::Equals(column, _) => Some(column),
+            _ => None,
+        }
+    }
+}
+
+/// The listing a cursor is sealed to: the key columns, the column a finder compares and the
+/// direction. A cursor of one listing is refused by every other.
+fn scope<T: Table>(filter: &Filter<'_>, order: Order) -> String {
+    let by = match filter {
+        Filter::All => String::new(),
+        Filter::Contains(column, _) => format!("@>{column}"),
+        Filter::Equals(column, _) => format!("={column}"),
+    };
+    let direction = match order {
+        Order::Ascending => "",
+        Order::Descending => " desc",
+    };
+    format!("{}{by}{direction}", sql::listing_order(&T::META).join(","))
 }
 
 /// A listing's request, checked: its limit and the position its cursor holds, opened.
@@ -575,14 +612,15 @@ struct Checked<K> {
 fn check<T: Table>(
     actor: &Actor<'_>,
     page: &PageRequest<T::Key>,
-    contains: Option<(&'static str, &Value)>,
+    filter: &Filter<'_>,
+    order: Order,
 ) -> Result<Checked<T::Key>, RepoError> {
     let refuse = |reason| RepoError::InvalidRequest {
         table: T::META.table,
         reason,
     };
     let limit = page.checked_limit().map_err(refuse)?;
-    if let Some((column, filter)) = contains {
+    if let Filter::Contains(column, filter) = filter {
         let empty = match filter {
             Value::Object(o) => o.is_empty(),
             Value::Array(a) => a.is_empty(),
@@ -595,7 +633,7 @@ fn check<T: Table>(
     let after = match &page.after {
         Some(cursor) => Some(
             cursor
-                .open(actor.key(), T::META.table, &order::<T>())
+                .open(actor.key(), T::META.table, &scope::<T>(filter, order))
                 .ok_or_else(|| refuse(RequestError::Cursor))?,
         ),
         None => None,
@@ -603,29 +641,35 @@ fn check<T: Table>(
     Ok(Checked { limit, after })
 }
 
-/// The statement and parameters of a listing, shared by [`list`], [`find_containing`] and
-/// [`explain_find_containing`] so that what is explained is exactly what runs.
+/// The statement and parameters of a listing, shared by [`list`], the finders and their
+/// `explain_` twins, so that what is explained is exactly what runs.
 fn listing<'a, T: Table>(
     stamp: &'a Stamp<'_>,
     page: &'a PageRequest<T::Key>,
     checked: &'a Checked<T::Key>,
-    contains: Option<(&'static str, &'a Value)>,
+    filter: &Filter<'a>,
+    order: Order,
 ) -> (String, Vec<Param<'a>>) {
     let statement = sql::list(
         &T::META,
         Listing {
             after_arity: checked.after.as_ref().map_or(0, |_| T::Key::ARITY),
             include_deleted: page.include_deleted,
-            contains: contains.map(|(column, _)| column),
+            contains: filter.contains(),
+            equals: filter.equals(),
+            descending: order == Order::Descending,
         },
         T::column_types().as_text(),
     );
     let mut params = stamp.params(Preamble::of(&T::META, Shape::List));
+    if let Filter::Equals(_, value) = filter {
+        params.push(value.clone());
+    }
     if let Some(key) = &checked.after {
         params.extend(key.params());
     }
-    if let Some((_, filter)) = contains {
-        params.push((filter, Type::JSONB));
+    if let Filter::Contains(_, value) = filter {
+        params.push((*value, Type::JSONB));
     }
     params.push((&checked.limit, Type::INT8));
     (statement, params)
@@ -635,12 +679,13 @@ fn run_listing<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     page: &PageRequest<T::Key>,
-    contains: Option<(&'static str, &Value)>,
+    filter: Filter<'_>,
+    order: Order,
 ) -> Result<Page<T, T::Key>, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let checked = check::<T>(&actor, page, contains)?;
+    let checked = check::<T>(&actor, page, &filter, order)?;
     let stamp = Stamp::new(&actor);
-    let (statement, params) = listing::<T>(&stamp, page, &checked, contains);
+    let (statement, params) = listing::<T>(&stamp, page, &checked, &filter, order);
     let rows = run_guarded::<T, C>(
         client,
         &actor,
@@ -668,7 +713,7 @@ fn run_listing<T: Table, C: Executor + ?Sized>(
         Some(last) => Some(Cursor::seal(
             actor.key(),
             T::META.table,
-            &order::<T>(),
+            &scope::<T>(&filter, order),
             &T::row_key(last)?,
         )?),
         None => None,
@@ -680,6 +725,25 @@ fn run_listing<T: Table, C: Executor + ?Sized>(
     })
 }
 
+/// The plan of a listing's statement (`EXPLAIN`, which runs nothing and writes no audit row),
+/// one line per element.
+fn explain_listing<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    page: &PageRequest<T::Key>,
+    filter: Filter<'_>,
+    order: Order,
+) -> Result<Vec<String>, RepoError> {
+    let checked = check::<T>(&actor, page, &filter, order)?;
+    let stamp = Stamp::new(&actor);
+    let (statement, params) = listing::<T>(&stamp, page, &checked, &filter, order);
+    let rows = client.run_unprepared(&format!("EXPLAIN {statement}"), &params)?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get::<_, String>(0))
+        .collect::<Result<_, _>>()?)
+}
+
 /// A page of rows in listing order; soft-deleted rows only when asked for. On a table with PHI,
 /// one `data_access` audit row names the ids returned. A row that does not decrypt is named in
 /// [`Page::unreadable`] instead of failing the page (a page is never silently short).
@@ -688,7 +752,7 @@ pub fn list<T: Table, C: Executor + ?Sized>(
     actor: Actor<'_>,
     page: &PageRequest<T::Key>,
 ) -> Result<Page<T, T::Key>, RepoError> {
-    run_listing(client, actor, page, None)
+    run_listing(client, actor, page, Filter::All, Order::Ascending)
 }
 
 /// Like [`list`], only rows whose JSONB `column` contains `filter` (`@>`, served by the
@@ -700,11 +764,16 @@ pub fn find_containing<T: Table, C: Executor + ?Sized>(
     filter: &Value,
     page: &PageRequest<T::Key>,
 ) -> Result<Page<T, T::Key>, RepoError> {
-    run_listing(client, actor, page, Some((column, filter)))
+    run_listing(
+        client,
+        actor,
+        page,
+        Filter::Contains(column, filter),
+        Order::Ascending,
+    )
 }
 
-/// The plan of [`find_containing`]'s statement (`EXPLAIN`, which runs nothing and writes no
-/// audit row), one line per element.
+/// The plan of [`find_containing`]'s statement.
 pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
@@ -712,14 +781,41 @@ pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
     filter: &Value,
     page: &PageRequest<T::Key>,
 ) -> Result<Vec<String>, RepoError> {
-    let checked = check::<T>(&actor, page, Some((column, filter)))?;
-    let stamp = Stamp::new(&actor);
-    let (statement, params) = listing::<T>(&stamp, page, &checked, Some((column, filter)));
-    let rows = client.run_unprepared(&format!("EXPLAIN {statement}"), &params)?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get::<_, String>(0))
-        .collect::<Result<_, _>>()?)
+    explain_listing::<T, C>(
+        client,
+        actor,
+        page,
+        Filter::Contains(column, filter),
+        Order::Ascending,
+    )
+}
+
+/// Like [`list`] in `order`, only rows whose `column` equals `value` (served by a btree index
+/// that leads with the column). On a table with PHI the audit row names the column and the value
+/// (a PII/PHI column's value as `"[redacted]"`).
+pub fn find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    value: &V,
+    order: Order,
+    page: &PageRequest<T::Key>,
+) -> Result<Page<T, T::Key>, RepoError> {
+    let filter = Filter::Equals(column, (value, V::sql_type()));
+    run_listing(client, actor, page, filter, order)
+}
+
+/// The plan of [`find_equal`]'s statement.
+pub fn explain_find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    value: &V,
+    order: Order,
+    page: &PageRequest<T::Key>,
+) -> Result<Vec<String>, RepoError> {
+    let filter = Filter::Equals(column, (value, V::sql_type()));
+    explain_listing::<T, C>(client, actor, page, filter, order)
 }
 
 /// Checks `key` against the key check value this database stores, and records it when there

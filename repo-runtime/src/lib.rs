@@ -87,7 +87,7 @@ pub use error::{ActorRefusal, DatabaseError, RepoError, RequestError};
 pub use exec::check_data_key;
 pub use executor::{Connection, Executor, Prepared, PreparedTransaction};
 pub use macros::Repository;
-pub use page::{Cursor, KeysetKey, Page, PageRequest, Unreadable};
+pub use page::{Cursor, KeysetKey, Order, Page, PageRequest, Unreadable};
 /// Opens the connection the generated methods take, from a libpq connection string such as
 /// `DATABASE_URL`, honouring `sslmode` (`disable` ... `verify-full`) and `sslrootcert` as libpq
 /// does; the same function as the migration runner's (crate [`pgconn`], re-exported whole for
@@ -144,8 +144,9 @@ pub fn audit_row_id() -> uuid::Uuid {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::exec::{
-        EncryptedText, Values, column, decrypt_column, explain_find_containing, fetch,
-        find_containing, get, hard_delete, insert, list, restore, soft_delete, update,
+        EncryptedText, Values, column, decrypt_column, explain_find_containing, explain_find_equal,
+        fetch, find_containing, find_equal, get, hard_delete, insert, list, restore, soft_delete,
+        update,
     };
     pub use postgres::types::Type;
     pub use postgres::{Error, Row};

@@ -144,6 +144,17 @@ impl<'de, K> Deserialize<'de> for Cursor<K> {
     }
 }
 
+/// The direction a finder lists in: the listing order (oldest first where the order is
+/// `created_at`) or its reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Order {
+    /// The listing order: `(created_at, id)` ascending, oldest first.
+    #[default]
+    Ascending,
+    /// The reverse: newest first.
+    Descending,
+}
+
 /// Which page to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest<K> {

@@ -553,7 +553,7 @@ pub fn hard_delete(meta: &TableMeta) -> String {
 }
 
 /// The shape of a listing statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Listing<'a> {
     /// The number of key columns after which to start (`0`: from the beginning).
     pub after_arity: usize,
@@ -561,6 +561,10 @@ pub struct Listing<'a> {
     pub include_deleted: bool,
     /// A JSONB column the rows must contain the filter parameter in (`@>`).
     pub contains: Option<&'a str>,
+    /// A column the rows must equal the parameter in (`=`): a finder by an indexed column.
+    pub equals: Option<&'a str>,
+    /// Newest first: the listing order reversed (`DESC`), resumed before the cursor.
+    pub descending: bool,
 }
 
 /// The columns a listing of `meta` is ordered by: the sort key, if any, then the primary key.
@@ -571,8 +575,9 @@ pub fn listing_order(meta: &TableMeta) -> Vec<&'static str> {
         .collect()
 }
 
-/// A page of rows in `(sort key, primary key)` order. Own parameters: the cursor's key columns
-/// (if any), then the containment filter (if any), then the limit. An audited listing writes one
+/// A page of rows in `(sort key, primary key)` order, or its reverse. Own parameters: the value
+/// an equality finder compares with (if any), the cursor's key columns (if any), then the
+/// containment filter (if any), then the limit. An audited listing writes one
 /// `data_access` row naming the ids returned.
 pub fn list(meta: &TableMeta, listing: Listing<'_>, as_text: &[bool]) -> String {
     let preamble = Preamble::of(meta, Shape::List);
@@ -583,17 +588,34 @@ pub fn list(meta: &TableMeta, listing: Listing<'_>, as_text: &[bool]) -> String 
         p
     };
     let order = listing_order(meta);
-    let order_list = column_list(order.iter().copied(), None);
+    let direction = if listing.descending { " DESC" } else { "" };
+    let ordered = |alias: Option<&str>| {
+        order
+            .iter()
+            .map(|c| match alias {
+                Some(a) => format!("{}.{}{direction}", ident(a), ident(c)),
+                None => format!("{}{direction}", ident(c)),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut conditions = Vec::new();
     if !listing.include_deleted
         && let Some(col) = meta.soft_delete
     {
         conditions.push(format!("{} IS NULL", ident(col)));
     }
+    let mut equals = None;
+    if let Some(col) = listing.equals {
+        let p = param();
+        conditions.push(format!("{} = {p}", ident(col)));
+        equals = Some((col, p));
+    }
     if listing.after_arity > 0 {
         let keys: Vec<String> = (0..listing.after_arity).map(|_| param()).collect();
         let columns = column_list(order.iter().copied().take(listing.after_arity), None);
-        conditions.push(format!("({columns}) > ({})", keys.join(", ")));
+        let comparison = if listing.descending { "<" } else { ">" };
+        conditions.push(format!("({columns}) {comparison} ({})", keys.join(", ")));
     }
     let mut filter = None;
     if let Some(col) = listing.contains {
@@ -604,32 +626,47 @@ pub fn list(meta: &TableMeta, listing: Listing<'_>, as_text: &[bool]) -> String 
     conditions.push(ALLOWED.to_owned());
     let limit = param();
     let found = format!(
-        "\"found\" AS (\n    SELECT {} FROM {} WHERE {} ORDER BY {order_list} LIMIT {limit}\n)",
+        "\"found\" AS (\n    SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {limit}\n)",
         all_columns(meta, None),
         table_name(meta.table),
         conditions.join(" AND "),
+        ordered(None),
     );
     let audit = if preamble.audited {
-        let (action, filter_detail) = match filter {
-            None => ("list", String::new()),
-            Some((col, p)) => {
-                let sensitive = meta.column(col).is_none_or(ColumnMeta::is_sensitive);
-                // A filter on a PII/PHI column is itself sensitive: name the column, not the value.
-                let value = if sensitive {
-                    "'\"[redacted]\"'::jsonb".to_owned()
-                } else {
-                    p
-                };
-                (
-                    "find",
-                    format!(", 'column', {}, 'contains', {value}", literal(col)),
-                )
+        // A value compared with a PII/PHI column is itself sensitive: name the column, not it.
+        let shown = |col: &str, p: String| {
+            if meta.column(col).is_none_or(ColumnMeta::is_sensitive) {
+                "'\"[redacted]\"'::jsonb".to_owned()
+            } else {
+                p
             }
         };
+        let mut action = "list";
+        let mut detail = String::new();
+        if let Some((col, p)) = equals {
+            action = "find";
+            let value = if meta.column(col).is_none_or(ColumnMeta::is_sensitive) {
+                shown(col, p)
+            } else {
+                format!("to_jsonb({p})")
+            };
+            detail.push_str(&format!(", 'column', {}, 'equals', {value}", literal(col)));
+        }
+        if let Some((col, p)) = filter {
+            action = "find";
+            detail.push_str(&format!(
+                ", 'column', {}, 'contains', {}",
+                literal(col),
+                shown(col, p)
+            ));
+        }
+        if listing.descending {
+            detail.push_str(", 'order', 'descending'");
+        }
         let details = format!(
-            "jsonb_build_object('count', count(*), 'ids', COALESCE(jsonb_agg(\"found\".{pk} ORDER BY {order_found}), '[]'::jsonb){filter_detail})",
+            "jsonb_build_object('count', count(*), 'ids', COALESCE(jsonb_agg(\"found\".{pk} ORDER BY {order_found}), '[]'::jsonb){detail})",
             pk = ident(meta.primary_key),
-            order_found = column_list(order.iter().copied(), Some("found")),
+            order_found = ordered(Some("found")),
         );
         format!(
             ", \"audit\" AS (\n    {}\n)",
@@ -650,7 +687,7 @@ pub fn list(meta: &TableMeta, listing: Listing<'_>, as_text: &[bool]) -> String 
         "WITH {guard}, {found}{audit}\n{result} ORDER BY {order_result}",
         guard = guard(preamble),
         result = verdict_select(&result_columns(meta, as_text, "found"), "\"found\""),
-        order_result = column_list(order.iter().copied(), Some("found")),
+        order_result = ordered(Some("found")),
     )
 }
 
@@ -784,6 +821,7 @@ mod tests {
                         after_arity: 0,
                         include_deleted: false,
                         contains: None,
+                        ..Listing::default()
                     },
                     CASES_TEXT,
                 ),
@@ -796,6 +834,7 @@ mod tests {
                         after_arity: 2,
                         include_deleted: true,
                         contains: None,
+                        ..Listing::default()
                     },
                     CASES_TEXT,
                 ),
@@ -808,6 +847,7 @@ mod tests {
                         after_arity: 2,
                         include_deleted: false,
                         contains: Some("tags"),
+                        ..Listing::default()
                     },
                     CASES_TEXT,
                 ),
@@ -820,8 +860,33 @@ mod tests {
                         after_arity: 1,
                         include_deleted: false,
                         contains: None,
+                        ..Listing::default()
                     },
                     &[],
+                ),
+            ),
+            (
+                "find by an indexed column, newest first",
+                list(
+                    &CASES,
+                    Listing {
+                        after_arity: 2,
+                        equals: Some("status"),
+                        descending: true,
+                        ..Listing::default()
+                    },
+                    CASES_TEXT,
+                ),
+            ),
+            (
+                "find by a PHI column",
+                list(
+                    &CASES,
+                    Listing {
+                        equals: Some("title"),
+                        ..Listing::default()
+                    },
+                    CASES_TEXT,
                 ),
             ),
             ("register the key check", register_key_check()),
@@ -898,7 +963,8 @@ mod tests {
                 Listing {
                     after_arity: 1,
                     include_deleted: false,
-                    contains: None
+                    contains: None,
+                    ..Listing::default()
                 },
                 &[]
             )
@@ -945,7 +1011,8 @@ mod tests {
                 Listing {
                     after_arity: 0,
                     include_deleted: false,
-                    contains: None
+                    contains: None,
+                    ..Listing::default()
                 },
                 &[]
             )
@@ -970,6 +1037,7 @@ mod tests {
                 after_arity: 0,
                 include_deleted: false,
                 contains: Some("title"),
+                ..Listing::default()
             },
             CASES_TEXT,
         );

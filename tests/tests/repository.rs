@@ -13,7 +13,8 @@ use dental_schema::{
 use e2e::pg::{self, TestDb};
 use postgres::Client;
 use repo_runtime::{
-    ActorRefusal, AuditKey, Connection, DataKey, PageRequest, Prepared, RepoError, Repository,
+    ActorRefusal, AuditKey, Connection, DataKey, Order, PageRequest, Prepared, RepoError,
+    Repository,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -1873,4 +1874,191 @@ fn calls_run_under_the_operator_role() {
         "{refused:?}"
     );
     drop(tx);
+}
+
+/// Finders by the columns an index leads with: the cases of one status, oldest or newest first,
+/// paged both ways in `(created_at, id)` order; the files of a case; each served by its index;
+/// one audit row per page naming the column and the value (a PHI value redacted); a cursor
+/// resumes only its own finder and direction.
+#[test]
+fn finders_by_indexed_columns_page_both_ways_on_their_index() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_finders");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let mut review = Vec::new();
+    for i in 0..7 {
+        let mut new = new_case(actor_id, &format!("F-{i}"));
+        new.status = Some(if i % 2 == 0 {
+            CaseStatus::AwaitingReview
+        } else {
+            CaseStatus::New
+        });
+        let case = Case::insert(&mut client, actor, &new).expect("case");
+        if i % 2 == 0 {
+            review.push((case.created_at, case.id));
+        }
+    }
+    review.sort();
+    let oldest_first: Vec<Uuid> = review.iter().map(|(_, id)| *id).collect();
+    let newest_first: Vec<Uuid> = oldest_first.iter().rev().copied().collect();
+    take_audit(&mut client);
+    for (order, expected) in [
+        (Order::Ascending, &oldest_first),
+        (Order::Descending, &newest_first),
+    ] {
+        let mut request = PageRequest::first(3);
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = Case::find_by_status(
+                &mut client,
+                actor,
+                &CaseStatus::AwaitingReview,
+                order,
+                &request,
+            )
+            .expect("page");
+            pages += 1;
+            seen.extend(page.items.iter().map(|c| c.id));
+            match page.next_request(&request) {
+                Some(next) => request = next,
+                None => break,
+            }
+        }
+        assert_eq!(&seen, expected, "{order:?}");
+        let audit = take_audit(&mut client);
+        assert_eq!(audit.len(), pages, "one audit row per page");
+        for a in &audit {
+            assert_eq!(a.action.as_deref(), Some("find"), "{a:#?}");
+            assert_eq!(a.details["column"], json!("status"), "{a:#?}");
+            assert_eq!(a.details["equals"], json!("awaiting_review"), "{a:#?}");
+        }
+    }
+
+    // A cursor resumes its own finder and direction only.
+    let first = Case::find_by_status(
+        &mut client,
+        actor,
+        &CaseStatus::AwaitingReview,
+        Order::Ascending,
+        &PageRequest::first(1),
+    )
+    .expect("page");
+    let cursor = first.next.expect("more");
+    for (what, result) in [
+        (
+            "the other direction",
+            Case::find_by_status(
+                &mut client,
+                actor,
+                &CaseStatus::AwaitingReview,
+                Order::Descending,
+                &PageRequest::first(1).after(cursor.clone()),
+            )
+            .map(|_| ()),
+        ),
+        (
+            "the plain listing",
+            Case::list(
+                &mut client,
+                actor,
+                &PageRequest::first(1).after(cursor.clone()),
+            )
+            .map(|_| ()),
+        ),
+        (
+            "another column's finder",
+            Case::find_by_created_by(
+                &mut client,
+                actor,
+                &actor_id,
+                Order::Ascending,
+                &PageRequest::first(1).after(cursor.clone()),
+            )
+            .map(|_| ()),
+        ),
+    ] {
+        assert!(
+            matches!(
+                result,
+                Err(RepoError::InvalidRequest {
+                    reason: repo_runtime::RequestError::Cursor,
+                    ..
+                })
+            ),
+            "{what}: {result:?}"
+        );
+    }
+
+    // The files of a case, and a finder by a PHI column, whose value the audit row hides.
+    let case = oldest_first[0];
+    let other = oldest_first[1];
+    for (owner, name) in [(case, "a.stl"), (other, "b.stl"), (case, "c.stl")] {
+        File::insert(&mut client, actor, &new_file(owner, actor_id, name)).expect("file");
+    }
+    let files = File::find_by_case_id(
+        &mut client,
+        actor,
+        &case,
+        Order::Ascending,
+        &PageRequest::first(10),
+    )
+    .expect("files of the case");
+    let names: Vec<&str> = files.items.iter().map(|f| f.filename.as_str()).collect();
+    assert_eq!(names, ["a.stl", "c.stl"]);
+    take_audit(&mut client);
+    let patient = Case::fetch(&mut client, actor, &case)
+        .expect("case")
+        .patient_id;
+    take_audit(&mut client);
+    let by_patient = Case::find_by_patient_id(
+        &mut client,
+        actor,
+        &patient,
+        Order::Ascending,
+        &PageRequest::first(10),
+    )
+    .expect("cases of the patient");
+    assert_eq!(
+        by_patient.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [case]
+    );
+    let audit = take_audit(&mut client);
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].details["equals"], json!("[redacted]"));
+    assert!(!audit[0].details.to_string().contains(&patient));
+
+    // Each plan uses its index.
+    client
+        .batch_execute("SET enable_seqscan = off")
+        .expect("no sequential scans");
+    for (plan, index) in [
+        (
+            Case::explain_find_by_status(
+                &mut client,
+                actor,
+                &CaseStatus::AwaitingReview,
+                Order::Descending,
+                &PageRequest::first(10),
+            ),
+            "cases_status_created_at_idx",
+        ),
+        (
+            File::explain_find_by_case_id(
+                &mut client,
+                actor,
+                &case,
+                Order::Ascending,
+                &PageRequest::first(10),
+            ),
+            "files_case_id_idx",
+        ),
+    ] {
+        let plan = plan.expect("plan").join("\n");
+        assert!(plan.contains(index), "{index} not used:\n{plan}");
+    }
 }

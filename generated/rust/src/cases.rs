@@ -30,7 +30,7 @@ pub struct Case {
     /// The clinic's patient identifier (pseudonymous outside the clinic).
     ///
     /// `text`, **PHI**.
-    #[repo(phi)]
+    #[repo(phi, find)]
     pub patient_id: String,
     /// Short description of the case; may name the patient.
     ///
@@ -43,7 +43,7 @@ pub struct Case {
     #[repo(phi, encrypted)]
     pub notes: Option<String>,
     /// `case_status`, default `'new'::case_status`.
-    #[repo(default)]
+    #[repo(default, find)]
     pub status: crate::enums::CaseStatus,
     /// `case_priority`, default `'normal'::case_priority`.
     #[repo(default)]
@@ -51,6 +51,7 @@ pub struct Case {
     /// The user who opened the case.
     ///
     /// `uuid`.
+    #[repo(find)]
     pub created_by: uuid::Uuid,
     /// The operator working the case.
     ///

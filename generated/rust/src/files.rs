@@ -21,8 +21,10 @@ pub struct File {
     #[repo(primary_key, random_uuid)]
     pub id: uuid::Uuid,
     /// `uuid`.
+    #[repo(find)]
     pub case_id: uuid::Uuid,
     /// `uuid`.
+    #[repo(find)]
     pub uploaded_by: uuid::Uuid,
     /// Stored file name; clinics often put patient names in it.
     ///
@@ -30,6 +32,7 @@ pub struct File {
     #[repo(phi)]
     pub filename: String,
     /// `file_type`.
+    #[repo(find)]
     pub file_type: crate::enums::FileType,
     /// Media type, e.g. model/stl or application/dicom.
     ///
@@ -42,13 +45,14 @@ pub struct File {
     /// Hex SHA-256 of the content; finds duplicate uploads.
     ///
     /// `text`.
+    #[repo(find)]
     pub checksum: String,
     /// Location in object storage, e.g. s3://bucket/key.
     ///
     /// `text`.
     pub storage_uri: String,
     /// `file_status`, default `'uploaded'::file_status`.
-    #[repo(default)]
+    #[repo(default, find)]
     pub status: crate::enums::FileStatus,
     /// `jsonb`, default `'[]'::jsonb`.
     #[repo(default, jsonb)]
