@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Ident, LitStr, Token};
 
 /// The struct-level keys, for "expected one of" messages.
-pub const STRUCT_KEYS: &[&str] = &["table", "new", "patch"];
+pub const STRUCT_KEYS: &[&str] = &["table", "new", "patch", "cascade"];
 /// The field-level keys.
 pub const FIELD_KEYS: &[&str] = &[
     "primary_key",
@@ -20,6 +20,7 @@ pub const FIELD_KEYS: &[&str] = &[
     "pii",
     "phi",
     "encrypted",
+    "find",
 ];
 
 /// `#[repo(...)]` on the struct.
@@ -28,6 +29,20 @@ pub struct StructAttrs {
     pub table: Option<LitStr>,
     pub new: Option<LitStr>,
     pub patch: Option<LitStr>,
+    /// `cascade = "table(key).column -> parent"`, in order.
+    pub cascade: Vec<CascadeAttr>,
+}
+
+/// One `#[repo(cascade = "table(key).column -> parent")]`: rows of `table` (primary key `key`,
+/// a uuid) whose `column` refers to a deleted row of `parent` are removed by `ON DELETE
+/// CASCADE`; `hard_delete` deletes and audits them itself. Listed parents first (codegen writes
+/// them so).
+#[derive(Debug)]
+pub struct CascadeAttr {
+    pub table: LitStr,
+    pub key: LitStr,
+    pub column: LitStr,
+    pub parent: LitStr,
 }
 
 /// `#[repo(...)]` on a field. A flag is `Some(span of the key)` when present.
@@ -44,6 +59,7 @@ pub struct FieldAttrs {
     pub pii: Option<Span>,
     pub phi: Option<Span>,
     pub encrypted: Option<Span>,
+    pub find: Option<Span>,
 }
 
 fn is_repo(attr: &Attribute) -> bool {
@@ -93,6 +109,44 @@ fn set_string(
     Ok(())
 }
 
+/// Parses `cascade = "table(key).column -> parent"`.
+fn parse_cascade(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    errors: &mut Vec<syn::Error>,
+) -> syn::Result<Option<CascadeAttr>> {
+    let value: LitStr = meta.value()?.parse()?;
+    let text = value.value();
+    let parsed = (|| {
+        let (child, parent) = text.split_once("->")?;
+        let (child, parent) = (child.trim(), parent.trim());
+        let (table_key, column) = child.rsplit_once('.')?;
+        let (table, key) = table_key.strip_suffix(')')?.split_once('(')?;
+        let parts = [table, key, column, parent];
+        if parts
+            .iter()
+            .any(|p| p.is_empty() || p.contains(char::is_whitespace))
+        {
+            return None;
+        }
+        Some(parts.map(|p| LitStr::new(p, value.span())))
+    })();
+    match parsed {
+        Some([table, key, column, parent]) => Ok(Some(CascadeAttr {
+            table,
+            key,
+            column,
+            parent,
+        })),
+        None => {
+            errors.push(syn::Error::new(
+                value.span(),
+                "expected `cascade = \"table(key).column -> parent\"`",
+            ));
+            Ok(None)
+        }
+    }
+}
+
 /// Parses the struct's `#[repo(...)]` attributes (there may be several).
 pub fn parse_struct(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> StructAttrs {
     let mut out = StructAttrs::default();
@@ -109,6 +163,12 @@ pub fn parse_struct(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Struct
                 "table" => set_string(&mut out.table, &key, &meta, errors),
                 "new" => set_string(&mut out.new, &key, &meta, errors),
                 "patch" => set_string(&mut out.patch, &key, &meta, errors),
+                "cascade" => {
+                    if let Some(cascade) = parse_cascade(&meta, errors)? {
+                        out.cascade.push(cascade);
+                    }
+                    Ok(())
+                }
                 _ => {
                     errors.push(unknown(&key, STRUCT_KEYS));
                     skip_value(&meta)
@@ -146,6 +206,7 @@ pub fn parse_field(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> FieldAt
                 "pii" => &mut out.pii,
                 "phi" => &mut out.phi,
                 "encrypted" => &mut out.encrypted,
+                "find" => &mut out.find,
                 _ => {
                     errors.push(unknown(&key, FIELD_KEYS));
                     return skip_value(&meta);

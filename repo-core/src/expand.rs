@@ -112,8 +112,16 @@ fn table_impl(model: &Model) -> TokenStream {
         if f.encrypted {
             quote!(#name: ::repo_runtime::__private::decrypt_column(row, #i, data_key, #table, #column)?)
         } else {
-            quote!(#name: row.try_get(#i)?)
+            quote!(#name: ::repo_runtime::__private::column(row, #i, &types[#i])?)
         }
+    });
+    let sql_types = model.fields.iter().map(|f| {
+        let ty = &f.ty;
+        quote!(::repo_runtime::__private::sql_type::<#ty>())
+    });
+    let cascade = model.cascade.iter().map(|c| {
+        let (t, k, col, p) = (&c.table, &c.key, &c.column, &c.parent);
+        quote!(::repo_runtime::Cascade { table: #t, key: #k, column: #col, parent: #p })
     });
     // Named only when used, so a table without encrypted columns has no unused variable.
     let data_key = if model.fields.iter().any(|f| f.encrypted) {
@@ -122,6 +130,14 @@ fn table_impl(model: &Model) -> TokenStream {
         format_ident!("_data_key")
     };
     let key_type = key_type(model);
+    let pk_index = model.primary_key;
+    let row_key = match model.sort_key {
+        Some(i) => quote!((
+            ::repo_runtime::__private::column(row, #i, &types[#i])?,
+            ::repo_runtime::__private::column(row, #pk_index, &types[#pk_index])?,
+        )),
+        None => quote!((::repo_runtime::__private::column(row, #pk_index, &types[#pk_index])?,)),
+    };
     let key_value = match model.sort_key {
         Some(i) => {
             let sort = &model.fields[i].ident;
@@ -137,14 +153,24 @@ fn table_impl(model: &Model) -> TokenStream {
                 primary_key: #pk_column,
                 soft_delete: #soft_delete,
                 sort_key: #sort_key,
+                cascade: &[#(#cascade),*],
             };
 
             type Key = #key_type;
+
+            fn column_types() -> &'static ::repo_runtime::ColumnTypes {
+                static TYPES: ::std::sync::OnceLock<::repo_runtime::ColumnTypes> =
+                    ::std::sync::OnceLock::new();
+                TYPES.get_or_init(|| {
+                    ::repo_runtime::ColumnTypes::new(::std::vec![#(#sql_types),*])
+                })
+            }
 
             fn from_row(
                 row: &::repo_runtime::__private::Row,
                 #data_key: ::core::option::Option<&::repo_runtime::DataKey>,
             ) -> ::core::result::Result<Self, ::repo_runtime::RepoError> {
+                let types = <Self as ::repo_runtime::Table>::column_types().types();
                 ::core::result::Result::Ok(Self { #(#decode),* })
             }
 
@@ -154,6 +180,13 @@ fn table_impl(model: &Model) -> TokenStream {
 
             fn key(&self) -> Self::Key {
                 #key_value
+            }
+
+            fn row_key(
+                row: &::repo_runtime::__private::Row,
+            ) -> ::core::result::Result<Self::Key, ::repo_runtime::RepoError> {
+                let types = <Self as ::repo_runtime::Table>::column_types().types();
+                ::core::result::Result::Ok(#row_key)
             }
         }
     }
@@ -238,6 +271,9 @@ fn methods(model: &Model) -> TokenStream {
     let insert_doc = format!(
         " Inserts a row into `{table}` and its `data_create` row into `audit_logs`, in one statement; returns the row as stored (defaults filled in).{crypt_note}"
     );
+    let fetch_doc = format!(
+        " The live row of `{table}` with this id, or `RepoError::NotFound` as `update` answers for a missing row: for callers that name a row they expect (a URL's id). Audited like [`{ident}::get`]."
+    );
     let get_doc = format!(
         " The live row of `{table}` with this id, or `None`. {read_note} Soft-deleted rows are not returned."
     );
@@ -249,8 +285,23 @@ fn methods(model: &Model) -> TokenStream {
             " An encrypted column the patch sets is always listed as changed (its ciphertext changes even when the plaintext does not)."
         }
     );
+    let mut cascaded: Vec<String> = Vec::new();
+    for c in &model.cascade {
+        let name = format!("`{}`", c.table.value());
+        if !cascaded.contains(&name) {
+            cascaded.push(name);
+        }
+    }
     let hard_delete_doc = format!(
-        " Deletes the row `id` of `{table}` for good (soft-deleted or not) and writes one `data_delete` row to `audit_logs`, in one statement."
+        " Deletes the row `id` of `{table}` for good (soft-deleted or not) and writes one `data_delete` row to `audit_logs`, in one statement.{}",
+        if cascaded.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The rows of {} that `ON DELETE CASCADE` would remove are deleted by the same statement, each with its own `data_delete` audit row (`details.cascade_from` names this row).",
+                cascaded.join(", ")
+            )
+        }
     );
     let list_doc = format!(
         " A page of `{table}` in a stable order ({}, then the primary key), resumed after `page.after`; soft-deleted rows only with `include_deleted`. {read_note}",
@@ -317,6 +368,39 @@ fn methods(model: &Model) -> TokenStream {
         }
     });
 
+    let equal_finders = model.fields.iter().filter(|f| f.find).map(|f| {
+        let (column, ty) = (&f.column, &f.ty);
+        let find = format_ident!("find_by_{}", f.name());
+        let explain = format_ident!("explain_find_by_{}", f.name());
+        let find_doc = format!(
+            " Rows of `{table}` whose `{column}` equals `value`, served by the btree index that leads with it, in the listing order of [`{ident}::list`] or reversed (`Order::Descending`: newest first), paginated like it. {read_note}"
+        );
+        let explain_doc = format!(
+            " The query plan of [`{ident}::{find}`] (`EXPLAIN`: runs nothing, writes no audit row), one line per element."
+        );
+        quote! {
+            #[doc = #find_doc]
+            pub fn #find<C: ::repo_runtime::Executor + ?Sized>(
+                #client_args
+                value: &#ty,
+                order: #rt::Order,
+                page: &#rt::PageRequest<#key_type>,
+            ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {
+                #private::find_equal::<Self, C, #ty>(client, actor, #column, value, order, page)
+            }
+
+            #[doc = #explain_doc]
+            pub fn #explain<C: ::repo_runtime::Executor + ?Sized>(
+                #client_args
+                value: &#ty,
+                order: #rt::Order,
+                page: &#rt::PageRequest<#key_type>,
+            ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, #rt::RepoError> {
+                #private::explain_find_equal::<Self, C, #ty>(client, actor, #column, value, order, page)
+            }
+        }
+    });
+
     quote! {
         impl #ident {
             #[doc = #insert_doc]
@@ -328,6 +412,14 @@ fn methods(model: &Model) -> TokenStream {
                 let mut values = #private::Values::with_capacity(#insert_count);
                 #(#insert_pushes)*
                 #private::insert::<Self, C>(client, actor, values)
+            }
+
+            #[doc = #fetch_doc]
+            pub fn fetch<C: ::repo_runtime::Executor + ?Sized>(
+                #client_args
+                id: &#private::Uuid,
+            ) -> ::core::result::Result<Self, #rt::RepoError> {
+                #private::fetch::<Self, C>(client, actor, id)
             }
 
             #[doc = #get_doc]
@@ -368,6 +460,8 @@ fn methods(model: &Model) -> TokenStream {
             }
 
             #(#finders)*
+
+            #(#equal_finders)*
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct Model {
     pub soft_delete: Option<usize>,
     /// Index into `fields` of the listing order column.
     pub sort_key: Option<usize>,
+    /// The rows `hard_delete` also removes (`#[repo(cascade = "table(key).column -> parent")]`), parents first.
+    pub cascade: Vec<crate::attrs::CascadeAttr>,
 }
 
 /// A validated field.
@@ -46,6 +48,8 @@ pub struct Field {
     pub phi: bool,
     /// Stored encrypted by the application (`String` or `Option<String>`, a `text` column).
     pub encrypted: bool,
+    /// Gets a finder by equality (`find_by_<field>`): a column a btree index leads with.
+    pub find: bool,
 }
 
 impl Field {
@@ -175,6 +179,7 @@ impl Model {
                 pii: a.pii.is_some(),
                 phi: a.phi.is_some(),
                 encrypted: a.encrypted.is_some(),
+                find: a.find.is_some(),
             });
         }
 
@@ -220,6 +225,7 @@ impl Model {
             primary_key,
             soft_delete: soft_deletes.first().map(|(i, _)| *i),
             sort_key: sort_keys.first().map(|(i, _)| *i),
+            cascade: struct_attrs.cascade,
         })
     }
 
@@ -254,7 +260,7 @@ fn check_field(
             "`random_uuid` marks a primary key whose database default is a random UUID; this field is not the primary key",
         ));
     }
-    let conflicts: [(&str, Option<Span>, &str, Option<Span>); 11] = [
+    let conflicts: [(&str, Option<Span>, &str, Option<Span>); 13] = [
         ("primary_key", a.primary_key, "soft_delete", a.soft_delete),
         ("primary_key", a.primary_key, "read_only", a.read_only),
         ("read_only", a.read_only, "default", a.default),
@@ -267,6 +273,8 @@ fn check_field(
         ("jsonb", a.jsonb, "encrypted", a.encrypted),
         ("soft_delete", a.soft_delete, "encrypted", a.encrypted),
         ("read_only", a.read_only, "encrypted", a.encrypted),
+        ("find", a.find, "encrypted", a.encrypted),
+        ("find", a.find, "jsonb", a.jsonb),
     ];
     for (first, x, second, y) in conflicts {
         if let (Some(_), Some(span)) = (x, y) {

@@ -13,6 +13,7 @@ fn expansion_of_a_soft_deleted_table_with_phi() {
     let input = quote! {
         #[derive(Repository)]
         #[repo(table = "cases")]
+        #[repo(cascade = "files(id).case_id -> cases")]
         pub struct Case {
             #[repo(primary_key, random_uuid)]
             pub id: uuid::Uuid,
@@ -22,7 +23,7 @@ fn expansion_of_a_soft_deleted_table_with_phi() {
             pub patient_id: String,
             #[repo(phi)]
             pub notes: Option<String>,
-            #[repo(default)]
+            #[repo(default, find)]
             pub status: CaseStatus,
             #[repo(default, jsonb)]
             pub tags: serde_json::Value,
@@ -120,7 +121,7 @@ fn encrypted_fields_are_sealed_on_write_and_opened_on_read() {
         "values.push(\"title\", &new.title);",
         "secret: ::repo_runtime::__private::decrypt_column(row, 1usize, data_key, \"notes\", \"secret\")?",
         "aside: ::repo_runtime::__private::decrypt_column(row, 2usize, data_key, \"notes\", \"remark\")?",
-        "title: row.try_get(3usize)?",
+        "title: ::repo_runtime::__private::column(row, 3usize, &types[3usize])?",
         "data_key: ::core::option::Option<&::repo_runtime::DataKey>)",
         "name: \"remark\",\n                pii: false,\n                phi: false,\n                encrypted: true,",
         "The encrypted columns (`secret`, `remark`)",

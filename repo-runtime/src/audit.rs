@@ -1,8 +1,12 @@
 //! Who acts ([`Actor`]) and the key that keeps PII/PHI out of the audit log ([`AuditKey`]).
-//! An actor may also carry the [`DataKey`] of the encrypted columns.
+//! An actor may also carry the [`DataKey`] of the encrypted columns, and the request it acts in
+//! (client address, user agent, request id), which its audit rows record.
 
 use std::fmt;
+use std::net::IpAddr;
 
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -32,7 +36,14 @@ pub struct AuditKey {
     /// Kept for [`AuditKey::hash`], computed with the `hmac` crate: an implementation
     /// independent of the pads the SQL uses, so tests can compare the two.
     key: Vec<u8>,
+    /// Seals the listing cursors handed out to callers (see [`crate::Cursor`]): a key derived
+    /// from this one, so that every process holding the audit key accepts the others' cursors.
+    cursor_cipher: Aes256Gcm,
 }
+
+/// What the cursor key is derived from (HMAC-SHA256 of this under the audit key): a key of
+/// its own, so a cursor's ciphertext says nothing about the audit hashes.
+const CURSOR_KEY_LABEL: &[u8] = b"repo-runtime cursor key v1";
 
 /// Why an [`AuditKey`] or a [`DataKey`] could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +57,8 @@ pub enum KeyError {
     TooShort(usize),
     /// Not exactly 32 bytes (a [`DataKey`], AES-256).
     WrongLength(usize),
+    /// Every byte is zero: a placeholder, not a key.
+    AllZero,
 }
 
 impl fmt::Display for KeyError {
@@ -72,6 +85,9 @@ impl fmt::Display for KeyError {
                 "the data encryption key has {len} bytes; exactly {} are needed (AES-256, 64 hex digits)",
                 DataKey::LEN
             ),
+            KeyError::AllZero => f.write_str(
+                "the key is all zero bytes: a placeholder, not a secret (openssl rand -hex 32)",
+            ),
         }
     }
 }
@@ -82,10 +98,13 @@ impl AuditKey {
     /// The environment variable [`AuditKey::from_env`] reads: the key, hex-encoded.
     pub const ENV_VAR: &'static str = "AUDIT_HMAC_KEY";
 
-    /// A key from raw bytes (at least 32).
+    /// A key from raw bytes (at least 32, not all zero).
     pub fn new(key: &[u8]) -> Result<Self, KeyError> {
         if key.len() < MIN_KEY_LEN {
             return Err(KeyError::TooShort(key.len()));
+        }
+        if key.iter().all(|b| *b == 0) {
+            return Err(KeyError::AllZero);
         }
         // RFC 2104: a key longer than the block is hashed first; shorter ones are zero-padded.
         let mut block = if key.len() > BLOCK {
@@ -94,10 +113,14 @@ impl AuditKey {
             key.to_vec()
         };
         block.resize(BLOCK, 0);
+        let cursor_key = hmac_sha256(key, CURSOR_KEY_LABEL);
+        let cursor_cipher =
+            Aes256Gcm::new_from_slice(&cursor_key).map_err(|_| KeyError::WrongLength(32))?;
         Ok(AuditKey {
             ipad: block.iter().map(|b| b ^ 0x36).collect(),
             opad: block.iter().map(|b| b ^ 0x5c).collect(),
             key: key.to_vec(),
+            cursor_cipher,
         })
     }
 
@@ -114,19 +137,23 @@ impl AuditKey {
             user_id,
             key: self,
             data_key: None,
+            ip_address: None,
+            user_agent: None,
+            request_id: None,
         }
     }
 
     /// The keyed hash written to `audit_logs` in place of a sensitive value whose PostgreSQL
     /// text form (`value::text`) is `text`: `hmac-sha256:` and 64 hex digits.
     pub fn hash(&self, text: &str) -> String {
-        // `new_from_slice` accepts keys of any length for HMAC.
-        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
-            Ok(mac) => mac,
-            Err(e) => unreachable!("HMAC accepts keys of any length: {e}"),
-        };
-        mac.update(text.as_bytes());
-        format!("hmac-sha256:{}", encode_hex(&mac.finalize().into_bytes()))
+        format!(
+            "hmac-sha256:{}",
+            encode_hex(&hmac_sha256(&self.key, text.as_bytes()))
+        )
+    }
+
+    pub(crate) fn cursor_cipher(&self) -> &Aes256Gcm {
+        &self.cursor_cipher
     }
 
     pub(crate) fn ipad(&self) -> &Vec<u8> {
@@ -145,6 +172,16 @@ impl fmt::Debug for AuditKey {
     }
 }
 
+/// HMAC-SHA256 of `message` under `key` (any length).
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(e) => unreachable!("HMAC accepts keys of any length: {e}"),
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 /// Who performs a repository call: the `user_id` of every audit row it writes.
 ///
 /// Every generated method takes an `Actor`, so an unaudited call does not compile. An actor can
@@ -152,11 +189,34 @@ impl fmt::Debug for AuditKey {
 /// with. Tables with `#[repo(encrypted)]` columns also need the [`DataKey`] that encrypts them:
 /// `key.actor(user_id).with_data_key(&data_key)`; without it, their methods fail with
 /// [`crate::RepoError::Encryption`] before running anything.
+///
+/// The user must exist, be active and not soft-deleted: every statement checks that itself and
+/// otherwise changes, reads and audits nothing ([`crate::RepoError::ActorRefused`]).
+///
+/// A service gives each request's actor what it knows about the request; each audit row the
+/// actor writes records it (`ip_address`, `user_agent`, `request_id`):
+/// `key.actor(user_id).with_ip_address(ip).with_user_agent(ua).with_request_id(id)`.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'k> {
     user_id: Uuid,
     key: &'k AuditKey,
     data_key: Option<&'k DataKey>,
+    ip_address: Option<IpAddr>,
+    user_agent: Option<&'k str>,
+    request_id: Option<&'k str>,
+}
+
+/// The longest user agent recorded, in characters; a longer one is cut (it is whatever the
+/// client sends, and every audit row would carry it).
+pub const MAX_USER_AGENT: usize = 512;
+/// The longest request id recorded, in characters; a longer one is cut.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// `text` cut to its first `max` characters.
+fn cut(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(end, _)| &text[..end])
 }
 
 impl<'k> Actor<'k> {
@@ -183,9 +243,53 @@ impl<'k> Actor<'k> {
     pub fn data_key(&self) -> Option<&'k DataKey> {
         self.data_key
     }
+
+    /// This actor, acting for a client at `ip_address` (`audit_logs.ip_address`).
+    #[must_use]
+    pub fn with_ip_address(self, ip_address: IpAddr) -> Actor<'k> {
+        Actor {
+            ip_address: Some(ip_address),
+            ..self
+        }
+    }
+
+    /// This actor, acting for a client whose `User-Agent` is `user_agent`
+    /// (`audit_logs.user_agent`, at most [`MAX_USER_AGENT`] characters kept).
+    #[must_use]
+    pub fn with_user_agent(self, user_agent: &'k str) -> Actor<'k> {
+        Actor {
+            user_agent: Some(cut(user_agent, MAX_USER_AGENT)),
+            ..self
+        }
+    }
+
+    /// This actor, acting in the request `request_id` (`audit_logs.request_id`, at most
+    /// [`MAX_REQUEST_ID`] characters kept), to find every audit row of one request.
+    #[must_use]
+    pub fn with_request_id(self, request_id: &'k str) -> Actor<'k> {
+        Actor {
+            request_id: Some(cut(request_id, MAX_REQUEST_ID)),
+            ..self
+        }
+    }
+
+    /// The client's address, if known.
+    pub fn ip_address(&self) -> Option<IpAddr> {
+        self.ip_address
+    }
+
+    /// The client's user agent, if known.
+    pub fn user_agent(&self) -> Option<&'k str> {
+        self.user_agent
+    }
+
+    /// The request's id, if known.
+    pub fn request_id(&self) -> Option<&'k str> {
+        self.request_id
+    }
 }
 
-fn encode_hex(bytes: &[u8]) -> String {
+pub(crate) fn encode_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
         .iter()
@@ -241,11 +345,36 @@ mod tests {
     }
 
     #[test]
-    fn short_and_malformed_keys_are_refused() {
+    fn short_zero_and_malformed_keys_are_refused() {
         assert_eq!(AuditKey::new(&[1; 31]).err(), Some(KeyError::TooShort(31)));
+        assert_eq!(AuditKey::new(&[0; 32]).err(), Some(KeyError::AllZero));
+        assert_eq!(AuditKey::new(&[0; 100]).err(), Some(KeyError::AllZero));
+        assert!(AuditKey::new(&[0, 0, 0, 1].repeat(8)).is_ok());
         assert_eq!(decode_hex("0g"), None);
         assert_eq!(decode_hex("abc"), None);
         assert_eq!(decode_hex("00ff"), Some(vec![0, 255]));
+    }
+
+    #[test]
+    fn request_details_are_kept_and_cut_to_their_limits() {
+        let k = AuditKey::new(&[7; 32]).expect("key");
+        let long = "é".repeat(MAX_USER_AGENT + 10);
+        let actor = k
+            .actor(Uuid::nil())
+            .with_ip_address(IpAddr::from([192, 0, 2, 1]))
+            .with_user_agent(&long)
+            .with_request_id("req-1");
+        assert_eq!(actor.ip_address(), Some(IpAddr::from([192, 0, 2, 1])));
+        assert_eq!(
+            actor.user_agent().map(|ua| ua.chars().count()),
+            Some(MAX_USER_AGENT)
+        );
+        assert_eq!(actor.request_id(), Some("req-1"));
+        let plain = k.actor(Uuid::nil());
+        assert_eq!(
+            (plain.ip_address(), plain.user_agent(), plain.request_id()),
+            (None, None, None)
+        );
     }
 
     #[test]

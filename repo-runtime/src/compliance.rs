@@ -4,7 +4,7 @@
 //! The work happens in the database, in one transaction per call, with its own audit row; these
 //! functions only call them with the actor and decode the result. The connecting role needs
 //! `EXECUTE` on the function (`roles: {r: {execute: [...]}}`), which is the point: a role
-//! without it gets a permission error ([`RepoError::Db`], SQLSTATE 42501). They take a
+//! without it gets a permission error ([`RepoError::Database`], SQLSTATE 42501). They take a
 //! `GenericClient`: on a [`crate::Prepared`] connection pass `db.client()` (one call each, nothing
 //! to gain from preparing).
 
@@ -12,7 +12,7 @@ use postgres::GenericClient;
 use serde_json::Value;
 
 use crate::crypto::decrypt_json_row;
-use crate::{Actor, EncryptionFailure, RepoError, TableMeta};
+use crate::{Actor, EncryptionFailure, RepoError, TableMeta, check_data_key};
 
 /// Deletes the expired rows of every table with `retention` and audits the counts
 /// (`data_retention_purge`). Returns the number of rows deleted per table.
@@ -43,6 +43,7 @@ pub fn erase_data_subject<C: GenericClient>(
 /// `data-subject-export/1`) and writes one `data_access` audit row. The encrypted columns of
 /// the tables in `decrypt` are decrypted with the actor's data key, so the person receives
 /// their data, not ciphertext; pass the `META` of every generated struct with encrypted fields.
+/// A data key that is not the database's is refused first (see [`check_data_key`]).
 pub fn export_data_subject<C: GenericClient>(
     client: &mut C,
     actor: Actor<'_>,
@@ -60,10 +61,15 @@ pub fn export_data_subject<C: GenericClient>(
             return Err(RepoError::Encryption {
                 table,
                 column,
+                row: None,
                 reason: EncryptionFailure::NoDataKey,
             });
         }
     };
+    // And that it is this database's key, before the export is audited.
+    if let (Some(key), Some(_)) = (key, needs_key) {
+        check_data_key(client, key, decrypt)?;
+    }
     let row = client.query_one(
         "SELECT export_data_subject($1, $2)",
         &[&subject, &actor.user_id()],

@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use crate::audit::{KeyError, decode_hex};
+use crate::audit::{KeyError, decode_hex, encode_hex, hmac_sha256};
 use crate::{RepoError, TableMeta};
 
 /// What every stored value of an encrypted column starts with. The version names the format
@@ -33,7 +33,13 @@ const TAG_LEN: usize = 16;
 #[derive(Clone)]
 pub struct DataKey {
     cipher: Aes256Gcm,
+    /// `hmac-sha256:` and the hex of HMAC-SHA256 of [`CHECK_LABEL`] under this key: what the
+    /// database stores to recognise the key (see [`DataKey::check_value`]).
+    check_value: String,
 }
+
+/// The message whose keyed hash is a key's check value.
+const CHECK_LABEL: &[u8] = b"repo-runtime data key check value v1";
 
 /// Why a value of an encrypted column could not be encrypted or decrypted. Never carries the
 /// value.
@@ -47,6 +53,10 @@ pub enum EncryptionFailure {
     NotEncrypted,
     /// The stored value has the prefix but is not base64 of a nonce, ciphertext and tag.
     Malformed,
+    /// The data key is not the one this database's encrypted columns are written with: its
+    /// check value differs from the one stored in `encryption_keys` (see
+    /// [`DataKey::check_value`]). Found before anything is written.
+    KeyMismatch,
     /// The authentication tag does not match: another key, a value copied from another column or
     /// table, or a tampered ciphertext.
     Authentication,
@@ -71,6 +81,9 @@ impl fmt::Display for EncryptionFailure {
             EncryptionFailure::NotEncrypted => "the stored value is not encrypted (no `enc:v1:` prefix)",
             EncryptionFailure::Malformed => {
                 "the stored value is not `enc:v1:` base64 of a nonce, ciphertext and tag"
+            }
+            EncryptionFailure::KeyMismatch => {
+                "the data key is not this database's (its check value differs from the one in encryption_keys): check DATA_ENCRYPTION_KEY"
             }
             EncryptionFailure::Authentication => {
                 "the value does not authenticate (wrong key, copied from another column, or tampered with)"
@@ -97,14 +110,30 @@ impl DataKey {
     /// The key length in bytes (AES-256).
     pub const LEN: usize = 32;
 
-    /// A key from exactly 32 raw bytes.
+    /// A key from exactly 32 raw bytes, not all zero.
     pub fn new(key: &[u8]) -> Result<Self, KeyError> {
         if key.len() != Self::LEN {
             return Err(KeyError::WrongLength(key.len()));
         }
+        if key.iter().all(|b| *b == 0) {
+            return Err(KeyError::AllZero);
+        }
         let cipher =
             Aes256Gcm::new_from_slice(key).map_err(|_| KeyError::WrongLength(key.len()))?;
-        Ok(DataKey { cipher })
+        Ok(DataKey {
+            cipher,
+            check_value: format!("hmac-sha256:{}", encode_hex(&hmac_sha256(key, CHECK_LABEL))),
+        })
+    }
+
+    /// The key check value: `hmac-sha256:` and the hex of HMAC-SHA256 of a fixed label under
+    /// this key. It identifies the key without revealing it (an HMAC output says nothing about
+    /// its key). The database keeps the check value of the key its encrypted columns are
+    /// written with (`encryption_keys`, one row per format, `enc:v1` now), and every statement
+    /// that reads or writes encrypted columns compares it with the actor's: another key is
+    /// refused ([`EncryptionFailure::KeyMismatch`]) before anything is written.
+    pub fn check_value(&self) -> &str {
+        &self.check_value
     }
 
     /// The key from [`DataKey::ENV_VAR`] (`DATA_ENCRYPTION_KEY`): 64 hex digits.
@@ -179,7 +208,7 @@ impl fmt::Debug for DataKey {
     }
 }
 
-/// The error of `table.column` failing with `reason`.
+/// The error of `table.column` failing with `reason`, no row to blame.
 pub(crate) fn error(
     table: &'static str,
     column: &'static str,
@@ -188,6 +217,7 @@ pub(crate) fn error(
     RepoError::Encryption {
         table,
         column,
+        row: None,
         reason,
     }
 }
@@ -322,7 +352,22 @@ mod tests {
     }
 
     #[test]
+    fn check_values_tell_keys_apart_without_showing_them() {
+        let (a, b) = (key(1), key(2));
+        assert_eq!(a.check_value(), key(1).check_value());
+        assert_ne!(a.check_value(), b.check_value());
+        assert!(
+            a.check_value().starts_with("hmac-sha256:"),
+            "{}",
+            a.check_value()
+        );
+        assert_eq!(a.check_value().len(), "hmac-sha256:".len() + 64);
+        assert!(!a.check_value().contains(&"01".repeat(32)));
+    }
+
+    #[test]
     fn keys_must_be_32_bytes_and_are_never_printed() {
+        assert_eq!(DataKey::new(&[0; 32]).err(), Some(KeyError::AllZero));
         assert_eq!(
             DataKey::new(&[1; 31]).err(),
             Some(KeyError::WrongLength(31))
@@ -371,6 +416,7 @@ mod tests {
         primary_key: "id",
         soft_delete: None,
         sort_key: None,
+        cascade: &[],
     };
 
     #[test]
@@ -390,6 +436,7 @@ mod tests {
             Err(RepoError::Encryption {
                 table: "notes",
                 column: "extra",
+                row: None,
                 reason: EncryptionFailure::Authentication,
             }) => {}
             other => panic!("{other:?}"),

@@ -1,20 +1,22 @@
 //! The generated methods' bodies, generic over the table: bind the parameters, run the statement
 //! from [`crate::sql`] on an [`Executor`] (one round trip; prepared once per connection behind
-//! [`crate::Prepared`]), decode the rows.
+//! [`crate::Prepared`]), read the guard's verdict, decode the rows.
 
+use std::net::IpAddr;
 use std::rc::Rc;
 
 use postgres::Row;
-use postgres::types::{ToSql, Type};
+use postgres::types::{FromSql, ToSql, Type};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::crypto::{self, EncryptionFailure};
+use crate::error::{ActorRefusal, DatabaseError, RequestError};
 use crate::executor::{Executor, Param};
-use crate::page::{Cursor, KeysetKey, Page, PageRequest};
-use crate::sql::{self, Listing};
-use crate::texts::{self, Shape};
-use crate::{Actor, DataKey, RepoError, SqlType, Table};
+use crate::page::{Cursor, KeysetKey, Order, Page, PageRequest, Unreadable};
+use crate::sql::{self, Listing, Preamble, Shape};
+use crate::texts;
+use crate::{Actor, DataKey, RepoError, SqlType, Table, TableMeta};
 
 /// The field types an encrypted column can have: `String` and `Option<String>` (text).
 pub trait EncryptedText: Sized {
@@ -170,18 +172,239 @@ impl<'a> Values<'a> {
     }
 }
 
-/// `$1` and `$2` of an audited statement: the actor's user id and a new audit row id.
-fn audit_stamp(actor: &Actor<'_>) -> [Uuid; 2] {
-    [actor.user_id(), crate::audit_row_id()]
+/// A column's raw bytes, when the statement returned it as `text` (see [`crate::ColumnTypes`]).
+struct TextBytes<'a>(&'a [u8]);
+
+impl<'a> FromSql<'a> for TextBytes<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(TextBytes(raw))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::TEXT
+    }
+}
+
+/// Column `index` of `row` as a field of type `F`, whose parameter type is `ty`: what the
+/// derive's `from_row` calls for every field that is not encrypted. A column of a type the
+/// client does not know by OID arrives as text (see [`crate::ColumnTypes`]): its text is the
+/// label an enum's binary form holds too, so `F` decodes it as its own type.
+pub fn column<F: for<'a> FromSql<'a>>(row: &Row, index: usize, ty: &Type) -> Result<F, RepoError> {
+    let returned_as_text = row
+        .columns()
+        .get(index)
+        .is_some_and(|c| *c.type_() == Type::TEXT);
+    if returned_as_text && !F::accepts(&Type::TEXT) {
+        let raw = row.try_get::<_, Option<TextBytes<'_>>>(index)?;
+        // The decoding error may quote the value (`invalid variant "..."`): not kept.
+        F::from_sql_nullable(ty, raw.map(|t| t.0)).map_err(|_| {
+            RepoError::Database(DatabaseError::client(format!(
+                "error deserializing column {index}"
+            )))
+        })
+    } else {
+        Ok(row.try_get(index)?)
+    }
+}
+
+/// The values every statement binds first, in the order of [`Preamble`].
+struct Stamp<'k> {
+    user_id: Uuid,
+    audit_id: Uuid,
+    ip_address: Option<IpAddr>,
+    user_agent: Option<&'k str>,
+    request_id: Option<&'k str>,
+    check_value: Option<&'k str>,
+}
+
+impl<'k> Stamp<'k> {
+    fn new(actor: &Actor<'k>) -> Self {
+        Stamp {
+            user_id: actor.user_id(),
+            audit_id: crate::audit_row_id(),
+            ip_address: actor.ip_address(),
+            user_agent: actor.user_agent(),
+            request_id: actor.request_id(),
+            check_value: actor.data_key().map(DataKey::check_value),
+        }
+    }
+
+    /// The preamble's parameters.
+    fn params(&self, preamble: Preamble) -> Vec<Param<'_>> {
+        let mut params: Vec<Param<'_>> = Vec::with_capacity(preamble.len());
+        params.push((&self.user_id, Type::UUID));
+        if preamble.audited {
+            params.push((&self.audit_id, Type::UUID));
+            params.push((&self.ip_address, Type::INET));
+            params.push((&self.user_agent, Type::TEXT));
+            params.push((&self.request_id, Type::TEXT));
+        }
+        if preamble.key_checked {
+            params.push((&self.check_value, Type::TEXT));
+        }
+        params
+    }
+}
+
+/// What the guard said (the last two columns of every row; see [`crate::sql`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Allowed,
+    Refused(ActorRefusal),
+    KeyMismatch,
+    /// The database has no key check value yet.
+    KeyUnknown,
+}
+
+fn verdict(rows: &[Row]) -> Result<Verdict, RepoError> {
+    let Some(row) = rows.first() else {
+        return Err(RepoError::Database(DatabaseError::client(
+            "the statement returned no verdict",
+        )));
+    };
+    let n = row.len();
+    let actor: Option<&str> = row.try_get(n - 2)?;
+    let key: Option<bool> = row.try_get(n - 1)?;
+    Ok(match (actor, key) {
+        (None, _) => Verdict::Refused(ActorRefusal::Unknown),
+        (Some("deleted"), _) => Verdict::Refused(ActorRefusal::Deleted),
+        (Some("active"), Some(true)) => Verdict::Allowed,
+        (Some("active"), Some(false)) => Verdict::KeyMismatch,
+        (Some("active"), None) => Verdict::KeyUnknown,
+        (Some(_), _) => Verdict::Refused(ActorRefusal::Inactive),
+    })
+}
+
+/// The error of a data key that is not the database's, on `meta`'s table.
+fn key_mismatch(meta: &TableMeta) -> RepoError {
+    let column = meta.first_encrypted().map_or("", |c| c.name);
+    crypto::error(meta.table, column, EncryptionFailure::KeyMismatch)
+}
+
+/// Fails with a key mismatch unless `key` decrypts a stored value of `meta`'s encrypted columns
+/// (when the table has any): a database written before key check values were stored must not
+/// record a wrong key as its own.
+fn decrypts_a_stored_value<C: Executor + ?Sized>(
+    client: &mut C,
+    meta: &TableMeta,
+    key: &DataKey,
+) -> Result<(), RepoError> {
+    if meta.first_encrypted().is_none() {
+        return Ok(());
+    }
+    let rows = client.run_unprepared(&sql::sample_encrypted(meta), &[])?;
+    if let Some(row) = rows.first() {
+        let encrypted = meta.columns.iter().filter(|c| c.encrypted);
+        for (i, column) in encrypted.enumerate() {
+            if let Some(stored) = row.try_get::<_, Option<&str>>(i)?
+                && key.decrypt(meta.table, column.name, stored).is_err()
+            {
+                return Err(key_mismatch(meta));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records `key` as the database's data key, once it decrypts what `meta`'s table holds.
+/// Racing registrations are settled by the unique format: the loser's insert does nothing (or,
+/// in REPEATABLE READ, fails with 40001), and its statement then sees the winner's value.
+fn register_key<C: Executor + ?Sized>(
+    client: &mut C,
+    meta: &TableMeta,
+    key: &DataKey,
+) -> Result<(), RepoError> {
+    decrypts_a_stored_value(client, meta, key)?;
+    client.run_unprepared(
+        &sql::register_key_check(),
+        &[(&key.check_value(), Type::TEXT)],
+    )?;
+    Ok(())
+}
+
+/// How a guarded statement runs: prepared (by-key statements) or planned for its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Planning {
+    Prepared,
+    PerCall,
+}
+
+/// Runs a guarded statement of `T`'s table and returns its rows, the padding of an empty
+/// result left out; refusals become errors. When the database has no key check value yet, the
+/// actor's key is recorded and the statement runs once more (nothing ran the first time).
+fn run_guarded<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: &Actor<'_>,
+    statement: &str,
+    params: &[Param<'_>],
+    planning: Planning,
+    key_column: usize,
+) -> Result<Vec<Row>, RepoError> {
+    for first_attempt in [true, false] {
+        let rows = match planning {
+            Planning::Prepared => client.run(statement, params)?,
+            Planning::PerCall => client.run_unprepared(statement, params)?,
+        };
+        match verdict(&rows)? {
+            Verdict::Allowed => {
+                let mut found = Vec::with_capacity(rows.len());
+                for row in rows {
+                    if row.try_get::<_, Option<Uuid>>(key_column)?.is_some() {
+                        found.push(row);
+                    }
+                }
+                return Ok(found);
+            }
+            Verdict::Refused(reason) => {
+                return Err(RepoError::ActorRefused {
+                    user_id: actor.user_id(),
+                    reason,
+                });
+            }
+            Verdict::KeyUnknown if first_attempt => match actor.data_key() {
+                Some(key) => register_key(client, &T::META, key)?,
+                None => return Err(key_mismatch(&T::META)),
+            },
+            Verdict::KeyMismatch | Verdict::KeyUnknown => return Err(key_mismatch(&T::META)),
+        }
+    }
+    Err(key_mismatch(&T::META))
+}
+
+/// The index of the primary key among `T`'s columns (the statements return them in order).
+fn key_column<T: Table>() -> usize {
+    T::META
+        .columns
+        .iter()
+        .position(|c| c.name == T::META.primary_key)
+        .unwrap_or(0)
+}
+
+/// Decodes a row of `T`, naming the row in an encryption error.
+fn decode<T: Table>(row: &Row, data_key: Option<&DataKey>) -> Result<T, RepoError> {
+    T::from_row(row, data_key).map_err(|e| match e {
+        RepoError::Encryption {
+            table,
+            column,
+            row: None,
+            reason,
+        } => RepoError::Encryption {
+            table,
+            column,
+            row: row.try_get::<_, Uuid>(key_column::<T>()).ok(),
+            reason,
+        },
+        other => other,
+    })
 }
 
 fn decode_one<T: Table>(
-    rows: &[postgres::Row],
+    rows: &[Row],
     id: Uuid,
     data_key: Option<&DataKey>,
 ) -> Result<T, RepoError> {
     match rows.first() {
-        Some(row) => T::from_row(row, data_key),
+        Some(row) => decode(row, data_key),
         None => Err(RepoError::NotFound {
             table: T::META.table,
             id,
@@ -193,7 +416,7 @@ fn decode_one<T: Table>(
 /// Only soft delete and restore can lack one, on a table without soft delete, and the derive
 /// generates them only for tables that have it: then `NotFound` for the row `id`.
 fn statement<T: Table>(shape: Shape, columns: &[&str], id: Uuid) -> Result<Rc<str>, RepoError> {
-    texts::text(&T::META, shape, columns).ok_or(RepoError::NotFound {
+    texts::text(&T::META, T::column_types().as_text(), shape, columns).ok_or(RepoError::NotFound {
         table: T::META.table,
         id,
     })
@@ -208,21 +431,41 @@ pub fn insert<T: Table, C: Executor + ?Sized>(
     let data_key = data_key::<T>(&actor)?;
     let sealed = values.seal(T::META.table, data_key)?;
     let statement = statement::<T>(Shape::Insert, &values.columns, Uuid::nil())?;
-    let [user_id, audit_id] = audit_stamp(&actor);
-    let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 2);
-    params.push((&user_id, Type::UUID));
-    params.push((&audit_id, Type::UUID));
+    let stamp = Stamp::new(&actor);
+    let mut params = stamp.params(Preamble::of(&T::META, Shape::Insert));
     params.extend(values.bind(&sealed));
-    let rows = client.run(&statement, &params)?;
-    match rows.first() {
-        Some(row) => T::from_row(row, data_key),
-        // INSERT ... RETURNING always returns the row; no row means the statement was changed
-        // under us (a rule or trigger suppressing it): report it rather than invent one.
-        None => Err(RepoError::NotFound {
-            table: T::META.table,
-            id: Uuid::nil(),
-        }),
-    }
+    let rows = run_guarded::<T, C>(
+        client,
+        &actor,
+        &statement,
+        &params,
+        Planning::Prepared,
+        key_column::<T>(),
+    )?;
+    // No row: a trigger or rule suppressed the insert; report it rather than invent one.
+    decode_one(&rows, Uuid::nil(), data_key)
+}
+
+/// Runs the by-key statement `shape` on the row `id`, with `own` parameters after the id.
+fn by_id<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: &Actor<'_>,
+    id: &Uuid,
+    shape: Shape,
+    columns: &[&str],
+    own: &[Param<'_>],
+) -> Result<Vec<Row>, RepoError> {
+    let statement = statement::<T>(shape, columns, *id)?;
+    let stamp = Stamp::new(actor);
+    let mut params = stamp.params(Preamble::of(&T::META, shape));
+    params.push((id, Type::UUID));
+    params.extend(own.iter().cloned());
+    let key = if shape == Shape::HardDelete {
+        0
+    } else {
+        key_column::<T>()
+    };
+    run_guarded::<T, C>(client, actor, &statement, &params, Planning::Prepared, key)
 }
 
 /// The live row `id`, or `None`. On a table with PHI, writes a `data_access` audit row too
@@ -233,15 +476,21 @@ pub fn get<T: Table, C: Executor + ?Sized>(
     id: &Uuid,
 ) -> Result<Option<T>, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let rows = if T::META.audits_reads() {
-        by_id::<T, C>(client, actor, id, Shape::Get)?
-    } else {
-        let statement = statement::<T>(Shape::Get, &[], *id)?;
-        client.run(&statement, &[(id, Type::UUID)])?
-    };
-    rows.first()
-        .map(|row| T::from_row(row, data_key))
-        .transpose()
+    let rows = by_id::<T, C>(client, &actor, id, Shape::Get, &[], &[])?;
+    rows.first().map(|row| decode(row, data_key)).transpose()
+}
+
+/// The live row `id`, or [`RepoError::NotFound`] (what [`update`] answers for a missing row);
+/// audited like [`get`].
+pub fn fetch<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<T, RepoError> {
+    get::<T, C>(client, actor, id)?.ok_or(RepoError::NotFound {
+        table: T::META.table,
+        id: *id,
+    })
 }
 
 /// Updates the columns in `values` of the live row `id` and writes a `data_update` audit row
@@ -259,42 +508,18 @@ pub fn update<T: Table, C: Executor + ?Sized>(
     }
     let data_key = data_key::<T>(&actor)?;
     let sealed = values.seal(T::META.table, data_key)?;
-    let statement = statement::<T>(Shape::Update, &values.columns, *id)?;
     let hashed = values
         .columns
         .iter()
         .any(|c| T::META.column(c).is_none_or(|m| m.is_sensitive()));
-    let [user_id, audit_id] = audit_stamp(&actor);
-    let mut params: Vec<Param<'_>> = Vec::with_capacity(values.params.len() + 5);
-    params.push((&user_id, Type::UUID));
-    params.push((&audit_id, Type::UUID));
-    params.push((id, Type::UUID));
-    params.extend(values.bind(&sealed));
+    let columns = values.columns.clone();
+    let mut own: Vec<Param<'_>> = values.bind(&sealed).collect();
     if hashed {
-        params.push((actor.key().opad(), Type::BYTEA));
-        params.push((actor.key().ipad(), Type::BYTEA));
+        own.push((actor.key().opad(), Type::BYTEA));
+        own.push((actor.key().ipad(), Type::BYTEA));
     }
-    let rows = client.run(&statement, &params)?;
+    let rows = by_id::<T, C>(client, &actor, id, Shape::Update, &columns, &own)?;
     decode_one(&rows, *id, data_key)
-}
-
-/// Runs the audited by-key statement `shape` on the row `id`.
-fn by_id<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    id: &Uuid,
-    shape: Shape,
-) -> Result<Vec<postgres::Row>, RepoError> {
-    let statement = statement::<T>(shape, &[], *id)?;
-    let [user_id, audit_id] = audit_stamp(&actor);
-    Ok(client.run(
-        &statement,
-        &[
-            (&user_id, Type::UUID),
-            (&audit_id, Type::UUID),
-            (id, Type::UUID),
-        ],
-    )?)
 }
 
 /// Soft-deletes the live row `id` (`data_delete` audit row); returns it as stored.
@@ -304,7 +529,7 @@ pub fn soft_delete<T: Table, C: Executor + ?Sized>(
     id: &Uuid,
 ) -> Result<T, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let rows = by_id::<T, C>(client, actor, id, Shape::SoftDelete)?;
+    let rows = by_id::<T, C>(client, &actor, id, Shape::SoftDelete, &[], &[])?;
     decode_one(&rows, *id, data_key)
 }
 
@@ -315,17 +540,18 @@ pub fn restore<T: Table, C: Executor + ?Sized>(
     id: &Uuid,
 ) -> Result<T, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let rows = by_id::<T, C>(client, actor, id, Shape::Restore)?;
+    let rows = by_id::<T, C>(client, &actor, id, Shape::Restore, &[], &[])?;
     decode_one(&rows, *id, data_key)
 }
 
-/// Deletes the row `id` for good (`data_delete` audit row).
+/// Deletes the row `id` for good, and the rows its cascade removes (`data_delete` audit rows
+/// for each).
 pub fn hard_delete<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<(), RepoError> {
-    let rows = by_id::<T, C>(client, actor, id, Shape::HardDelete)?;
+    let rows = by_id::<T, C>(client, &actor, id, Shape::HardDelete, &[], &[])?;
     if rows.is_empty() {
         return Err(RepoError::NotFound {
             table: T::META.table,
@@ -335,38 +561,117 @@ pub fn hard_delete<T: Table, C: Executor + ?Sized>(
     Ok(())
 }
 
-/// The statement and parameters of a listing, shared by [`list`], [`find_containing`] and
-/// [`explain_find_containing`] so that what is explained is exactly what runs.
+/// What a listing selects by, besides soft deletion and its cursor.
+#[derive(Clone)]
+enum Filter<'a> {
+    /// Every row (`list`).
+    All,
+    /// Rows whose JSONB column contains the value (`find_by_<column>_containing`).
+    Contains(&'static str, &'a Value),
+    /// Rows whose column equals the value (`find_by_<column>`).
+    Equals(&'static str, Param<'a>),
+}
+
+impl Filter<'_> {
+    fn contains(&self) -> Option<&'static str> {
+        match self {
+            Filter::Contains(column, _) => Some(column),
+            _ => None,
+        }
+    }
+
+    fn equals(&self) -> Option<&'static str> {
+        match self {
+            Filter::Equals(column, _) => Some(column),
+            _ => None,
+        }
+    }
+}
+
+/// The listing a cursor is sealed to: the key columns, the column a finder compares and the
+/// direction. A cursor of one listing is refused by every other.
+fn scope<T: Table>(filter: &Filter<'_>, order: Order) -> String {
+    let by = match filter {
+        Filter::All => String::new(),
+        Filter::Contains(column, _) => format!("@>{column}"),
+        Filter::Equals(column, _) => format!("={column}"),
+    };
+    let direction = match order {
+        Order::Ascending => "",
+        Order::Descending => " desc",
+    };
+    format!("{}{by}{direction}", sql::listing_order(&T::META).join(","))
+}
+
+/// A listing's request, checked: its limit and the position its cursor holds, opened.
+struct Checked<K> {
+    limit: i64,
+    after: Option<K>,
+}
+
+fn check<T: Table>(
+    actor: &Actor<'_>,
+    page: &PageRequest<T::Key>,
+    filter: &Filter<'_>,
+    order: Order,
+) -> Result<Checked<T::Key>, RepoError> {
+    let refuse = |reason| RepoError::InvalidRequest {
+        table: T::META.table,
+        reason,
+    };
+    let limit = page.checked_limit().map_err(refuse)?;
+    if let Filter::Contains(column, filter) = filter {
+        let empty = match filter {
+            Value::Object(o) => o.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        };
+        if empty {
+            return Err(refuse(RequestError::EmptyFilter { column }));
+        }
+    }
+    let after = match &page.after {
+        Some(cursor) => Some(
+            cursor
+                .open(actor.key(), T::META.table, &scope::<T>(filter, order))
+                .ok_or_else(|| refuse(RequestError::Cursor))?,
+        ),
+        None => None,
+    };
+    Ok(Checked { limit, after })
+}
+
+/// The statement and parameters of a listing, shared by [`list`], the finders and their
+/// `explain_` twins, so that what is explained is exactly what runs.
 fn listing<'a, T: Table>(
-    stamp: &'a [Uuid; 2],
+    stamp: &'a Stamp<'_>,
     page: &'a PageRequest<T::Key>,
-    limit: &'a i64,
-    contains: Option<(&'static str, &'a Value)>,
+    checked: &'a Checked<T::Key>,
+    filter: &Filter<'a>,
+    order: Order,
 ) -> (String, Vec<Param<'a>>) {
-    let after = page.after.as_ref().map(Cursor::key);
     let statement = sql::list(
         &T::META,
         Listing {
-            after_arity: after.map_or(0, |_| T::Key::ARITY),
+            after_arity: checked.after.as_ref().map_or(0, |_| T::Key::ARITY),
             include_deleted: page.include_deleted,
-            contains: contains.map(|(column, _)| column),
+            contains: filter.contains(),
+            equals: filter.equals(),
+            descending: order == Order::Descending,
         },
+        T::column_types().as_text(),
     );
-    let mut params: Vec<Param<'a>> = Vec::new();
-    if T::META.audits_reads() {
-        params.extend(
-            stamp
-                .iter()
-                .map(|id| (id as &(dyn ToSql + Sync), Type::UUID)),
-        );
+    let mut params = stamp.params(Preamble::of(&T::META, Shape::List));
+    if let Filter::Equals(_, value) = filter {
+        params.push(value.clone());
     }
-    if let Some(key) = after {
+    if let Some(key) = &checked.after {
         params.extend(key.params());
     }
-    if let Some((_, filter)) = contains {
-        params.push((filter, Type::JSONB));
+    if let Filter::Contains(_, value) = filter {
+        params.push((*value, Type::JSONB));
     }
-    params.push((limit, Type::INT8));
+    params.push((&checked.limit, Type::INT8));
     (statement, params)
 }
 
@@ -374,37 +679,84 @@ fn run_listing<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     page: &PageRequest<T::Key>,
-    contains: Option<(&'static str, &Value)>,
+    filter: Filter<'_>,
+    order: Order,
 ) -> Result<Page<T, T::Key>, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let stamp = audit_stamp(&actor);
-    let limit = i64::from(page.limit.max(1));
-    let (statement, params) = listing::<T>(&stamp, page, &limit, contains);
-    let rows = client.run_unprepared(&statement, &params)?;
-    let items = rows
+    let checked = check::<T>(&actor, page, &filter, order)?;
+    let stamp = Stamp::new(&actor);
+    let (statement, params) = listing::<T>(&stamp, page, &checked, &filter, order);
+    let rows = run_guarded::<T, C>(
+        client,
+        &actor,
+        &statement,
+        &params,
+        Planning::PerCall,
+        key_column::<T>(),
+    )?;
+    let mut items = Vec::with_capacity(rows.len());
+    let mut unreadable = Vec::new();
+    for row in &rows {
+        match decode::<T>(row, data_key) {
+            Ok(item) => items.push(item),
+            Err(RepoError::Encryption {
+                column,
+                row: Some(id),
+                reason,
+                ..
+            }) => unreadable.push(Unreadable { id, column, reason }),
+            Err(e) => return Err(e),
+        }
+    }
+    let full = i64::try_from(rows.len()).is_ok_and(|n| n >= checked.limit);
+    let next = match rows.last().filter(|_| full) {
+        Some(last) => Some(Cursor::seal(
+            actor.key(),
+            T::META.table,
+            &scope::<T>(&filter, order),
+            &T::row_key(last)?,
+        )?),
+        None => None,
+    };
+    Ok(Page {
+        items,
+        next,
+        unreadable,
+    })
+}
+
+/// The plan of a listing's statement (`EXPLAIN`, which runs nothing and writes no audit row),
+/// one line per element.
+fn explain_listing<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    page: &PageRequest<T::Key>,
+    filter: Filter<'_>,
+    order: Order,
+) -> Result<Vec<String>, RepoError> {
+    let checked = check::<T>(&actor, page, &filter, order)?;
+    let stamp = Stamp::new(&actor);
+    let (statement, params) = listing::<T>(&stamp, page, &checked, &filter, order);
+    let rows = client.run_unprepared(&format!("EXPLAIN {statement}"), &params)?;
+    Ok(rows
         .iter()
-        .map(|row| T::from_row(row, data_key))
-        .collect::<Result<Vec<T>, _>>()?;
-    let full = i64::try_from(items.len()).is_ok_and(|n| n >= limit);
-    let next = items
-        .last()
-        .filter(|_| full)
-        .map(|last| Cursor::new(last.key()));
-    Ok(Page { items, next })
+        .map(|r| r.try_get::<_, String>(0))
+        .collect::<Result<_, _>>()?)
 }
 
 /// A page of rows in listing order; soft-deleted rows only when asked for. On a table with PHI,
-/// one `data_access` audit row names the ids returned.
+/// one `data_access` audit row names the ids returned. A row that does not decrypt is named in
+/// [`Page::unreadable`] instead of failing the page (a page is never silently short).
 pub fn list<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     page: &PageRequest<T::Key>,
 ) -> Result<Page<T, T::Key>, RepoError> {
-    run_listing(client, actor, page, None)
+    run_listing(client, actor, page, Filter::All, Order::Ascending)
 }
 
 /// Like [`list`], only rows whose JSONB `column` contains `filter` (`@>`, served by the
-/// column's GIN index).
+/// column's GIN index). An empty filter (`{}`, `[]`) is refused: it would list every row.
 pub fn find_containing<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
@@ -412,11 +764,16 @@ pub fn find_containing<T: Table, C: Executor + ?Sized>(
     filter: &Value,
     page: &PageRequest<T::Key>,
 ) -> Result<Page<T, T::Key>, RepoError> {
-    run_listing(client, actor, page, Some((column, filter)))
+    run_listing(
+        client,
+        actor,
+        page,
+        Filter::Contains(column, filter),
+        Order::Ascending,
+    )
 }
 
-/// The plan of [`find_containing`]'s statement (`EXPLAIN`, which runs nothing and writes no
-/// audit row), one line per element.
+/// The plan of [`find_containing`]'s statement.
 pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
@@ -424,12 +781,77 @@ pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
     filter: &Value,
     page: &PageRequest<T::Key>,
 ) -> Result<Vec<String>, RepoError> {
-    let stamp = audit_stamp(&actor);
-    let limit = i64::from(page.limit.max(1));
-    let (statement, params) = listing::<T>(&stamp, page, &limit, Some((column, filter)));
-    let rows = client.run_unprepared(&format!("EXPLAIN {statement}"), &params)?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get::<_, String>(0))
-        .collect::<Result<_, _>>()?)
+    explain_listing::<T, C>(
+        client,
+        actor,
+        page,
+        Filter::Contains(column, filter),
+        Order::Ascending,
+    )
+}
+
+/// Like [`list`] in `order`, only rows whose `column` equals `value` (served by a btree index
+/// that leads with the column). On a table with PHI the audit row names the column and the value
+/// (a PII/PHI column's value as `"[redacted]"`).
+pub fn find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    value: &V,
+    order: Order,
+    page: &PageRequest<T::Key>,
+) -> Result<Page<T, T::Key>, RepoError> {
+    let filter = Filter::Equals(column, (value, V::sql_type()));
+    run_listing(client, actor, page, filter, order)
+}
+
+/// The plan of [`find_equal`]'s statement.
+pub fn explain_find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    value: &V,
+    order: Order,
+    page: &PageRequest<T::Key>,
+) -> Result<Vec<String>, RepoError> {
+    let filter = Filter::Equals(column, (value, V::sql_type()));
+    explain_listing::<T, C>(client, actor, page, filter, order)
+}
+
+/// Checks `key` against the key check value this database stores, and records it when there
+/// is none yet (after checking that it decrypts a stored value of each table in `tables`, for a
+/// database written before check values were stored). Every repository call that reads or
+/// writes encrypted columns makes the same check in its own statement; call this at start-up to
+/// fail fast on a wrong `DATA_ENCRYPTION_KEY`, before serving anything.
+pub fn check_data_key<C: Executor + ?Sized>(
+    client: &mut C,
+    key: &DataKey,
+    tables: &[&TableMeta],
+) -> Result<(), RepoError> {
+    if stored_check_value(client)?.is_none() {
+        for meta in tables {
+            decrypts_a_stored_value(client, meta, key)?;
+        }
+        client.run_unprepared(
+            &sql::register_key_check(),
+            &[(&key.check_value(), Type::TEXT)],
+        )?;
+    }
+    match stored_check_value(client)? {
+        Some(stored) if stored == key.check_value() => Ok(()),
+        _ => Err(crypto::error(
+            crate::KEY_CHECK_TABLE,
+            "check_value",
+            EncryptionFailure::KeyMismatch,
+        )),
+    }
+}
+
+/// The check value the database stores for the current format, if any.
+fn stored_check_value<C: Executor + ?Sized>(client: &mut C) -> Result<Option<String>, RepoError> {
+    let rows = client.run_unprepared(&sql::stored_key_check(), &[])?;
+    rows.first()
+        .map(|row| row.try_get::<_, String>(0))
+        .transpose()
+        .map_err(Into::into)
 }

@@ -151,7 +151,7 @@ fn stale(e: &Error) -> bool {
 /// # Ok(()) }
 /// ```
 ///
-/// Two things fail one call each (`RepoError::Db`), after which every statement is prepared
+/// Two things fail one call each (`RepoError::Database`), after which every statement is prepared
 /// again: statements removed behind its back (`DEALLOCATE ALL`, `DISCARD ALL`: SQLSTATE 26000;
 /// these also remove the `postgres` crate's own type-lookup statement, so avoid them on a
 /// connection you keep), and a migration that changes the type of a column the statement

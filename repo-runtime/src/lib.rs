@@ -75,30 +75,47 @@ mod error;
 mod exec;
 mod executor;
 mod page;
+mod retry;
 pub mod sql;
 mod sql_type;
 mod table;
 mod texts;
 
-pub use audit::{Actor, AuditKey, KeyError};
+pub use audit::{Actor, AuditKey, KeyError, MAX_REQUEST_ID, MAX_USER_AGENT};
 pub use crypto::{DataKey, EncryptionFailure, PREFIX as ENCRYPTED_PREFIX, decrypt_json_row};
-pub use error::RepoError;
+pub use error::{ActorRefusal, DatabaseError, RepoError, RequestError};
+pub use exec::check_data_key;
 pub use executor::{Connection, Executor, Prepared, PreparedTransaction};
 pub use macros::Repository;
-pub use page::{Cursor, KeysetKey, Page, PageRequest};
+pub use page::{Cursor, KeysetKey, Order, Page, PageRequest, Unreadable};
 /// Opens the connection the generated methods take, from a libpq connection string such as
 /// `DATABASE_URL`, honouring `sslmode` (`disable` ... `verify-full`) and `sslrootcert` as libpq
 /// does; the same function as the migration runner's (crate [`pgconn`], re-exported whole for
 /// [`pgconn::ConnInfo`] and [`pgconn::SslMode`]).
 pub use pgconn::{self, ConnectError, connect};
+pub use retry::retry;
 pub use sql_type::{SqlArrayElement, SqlType, enum_type};
-pub use table::{ColumnMeta, Table, TableMeta};
+pub use table::{Cascade, ColumnMeta, ColumnTypes, Table, TableMeta};
 
 /// The name of the audit table every audited statement writes to. Its columns are a contract:
 /// `id` (uuid, unique), `event_type` (an enum with `data_access`, `data_create`, `data_update`,
 /// `data_delete`), `user_id`, `resource_type`, `resource_id` (uuid), `action`, `success`,
-/// `changes` and `details` (jsonb).
+/// `changes` and `details` (jsonb), `ip_address` (inet), `user_agent` and `request_id` (text).
 pub const AUDIT_TABLE: &str = "audit_logs";
+
+/// The table of the users who act. Its columns are a contract: `id` (uuid), `is_active`
+/// (boolean) and `deleted_at` (nullable): only a user whose row exists, is active and is not
+/// soft-deleted may act; every statement checks that itself.
+pub const ACTOR_TABLE: &str = "users";
+
+/// The table of data key check values, one row per encrypted format: `format` (text, unique)
+/// and `check_value` (text, [`DataKey::check_value`]). Every statement that reads or writes an
+/// encrypted column compares the actor's key with it.
+pub const KEY_CHECK_TABLE: &str = "encryption_keys";
+
+/// The encrypted format the stored key check value belongs to ([`ENCRYPTED_PREFIX`] without
+/// its colons): a key rotation would add a row for `enc:v2`.
+pub const ENCRYPTED_FORMAT: &str = "enc:v1";
 
 /// A new id for an audit row the repository writes: a time-ordered UUID (version 7, RFC 9562:
 /// the Unix time in milliseconds, then random bits; ordered within this process), drawn here
@@ -127,9 +144,11 @@ pub fn audit_row_id() -> uuid::Uuid {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::exec::{
-        EncryptedText, Values, decrypt_column, explain_find_containing, find_containing, get,
-        hard_delete, insert, list, restore, soft_delete, update,
+        EncryptedText, Values, column, decrypt_column, explain_find_containing, explain_find_equal,
+        fetch, find_containing, find_equal, get, hard_delete, insert, list, restore, soft_delete,
+        update,
     };
+    pub use postgres::types::Type;
     pub use postgres::{Error, Row};
     pub use serde_json::Value;
     pub use uuid::Uuid;
@@ -137,6 +156,11 @@ pub mod __private {
     /// Fails to compile unless `T` implements [`crate::SqlType`]; the derive calls it once per
     /// field so that an unmapped type is reported at the field.
     pub const fn assert_sql_type<T: crate::SqlType + postgres::types::ToSql + Sync>() {}
+
+    /// The parameter type of `T`, for [`crate::Table::column_types`].
+    pub fn sql_type<T: crate::SqlType>() -> Type {
+        T::sql_type()
+    }
 
     /// A random (version 4) UUID from the operating system's generator, what PostgreSQL's
     /// `gen_random_uuid()` returns: the key of an insert that leaves a `random_uuid` key out.

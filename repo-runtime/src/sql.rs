@@ -1,17 +1,34 @@
 //! The statements of the generated methods, as text. Pure functions of a [`TableMeta`], so they
-//! are snapshot-tested without a database and run on a real one by the end-to-end tests.
+//! are snapshot-tested without a database and run on a real one by the end-to-end tests; the
+//! one place statements are built, whatever runs them.
 //!
-//! Every audited statement is one data-modifying `WITH` query: the change (or read) is one CTE,
-//! the `audit_logs` insert another that reads the first, so PostgreSQL runs both or neither, in
-//! one round trip. When the statement is audited, parameter `$1` is always the actor's user id and
-//! `$2` the audit row's id: a time-ordered UUID (version 7) the repository draws, so that the
-//! audit table, the one every audited statement inserts into, grows its primary key index at
-//! the right edge instead of at a random leaf (see [`crate::audit_row_id`]).
+//! Every statement is one query whose parts see one snapshot and succeed or fail together:
+//!
+//! - `"guard"`: the verdict on the caller, computed first. `"actor"` is the acting user's state
+//!   in [`crate::ACTOR_TABLE`] (`active`, `inactive`, `deleted`, or NULL for no such user);
+//!   `"key"` is whether the actor's data key has the check value stored in
+//!   [`crate::KEY_CHECK_TABLE`] (NULL when none is stored yet), or `true` when the statement
+//!   handles no encrypted column. Every other part only acts when the actor is `active` and the
+//!   key is `true` ([`ALLOWED`], a one-time filter), so a refused call changes, reads and audits
+//!   nothing.
+//! - the change (or read), and the `audit_logs` row(s) written from it: a data-modifying `WITH`
+//!   query, so both happen or neither.
+//! - the result: `"guard" LEFT JOIN` the rows, so there is always at least one row, whose last
+//!   two columns are the verdict ([`VERDICT_COLUMNS`]); rows whose primary key is NULL are the
+//!   padding of an empty result. The table's columns come first, in order, those of a type the
+//!   client does not know by OID (enums) as `text` (see [`crate::ColumnTypes`]).
+//!
+//! Parameters: see [`Preamble`]; each statement's own follow.
+//!
+//! Row locks: an update or restore reads the row it changes `FOR NO KEY UPDATE` (the lock a
+//! plain `UPDATE` of non-key columns takes), which does not conflict with the `FOR KEY SHARE`
+//! lock every foreign key check takes on the referenced row; `FOR UPDATE` did, so two
+//! transactions each adding a file to a case and then updating the case deadlocked.
 
 use std::fmt::Write as _;
 
-use crate::AUDIT_TABLE;
-use crate::table::{ColumnMeta, TableMeta};
+use crate::table::{Cascade, ColumnMeta, TableMeta};
+use crate::{ACTOR_TABLE, AUDIT_TABLE, ENCRYPTED_FORMAT, KEY_CHECK_TABLE};
 
 /// A quoted identifier. Always quoted: the derive has no keyword table, and quoting a plain
 /// lower-case name changes nothing.
@@ -19,9 +36,108 @@ pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A table name, `schema.table` quoted part by part (table names hold no dot otherwise).
+pub fn table_name(name: &str) -> String {
+    name.split('.').map(ident).collect::<Vec<_>>().join(".")
+}
+
 /// A string literal.
 pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Which statement of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shape {
+    Insert,
+    Get,
+    Update,
+    SoftDelete,
+    Restore,
+    HardDelete,
+    List,
+}
+
+/// The parameters every statement starts with: `$1` the actor's user id; when the statement is
+/// audited, `$2` the audit row's id (a time-ordered UUID drawn by the repository, see
+/// [`crate::audit_row_id`]), `$3` the client's address (`inet`), `$4` its user agent and `$5` the
+/// request id (`text`), each NULL when the actor does not carry it; when the statement handles
+/// encrypted columns, then the data key's check value (`text`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Preamble {
+    /// The statement writes an audit row.
+    pub audited: bool,
+    /// The statement reads or writes encrypted columns, so it checks the data key.
+    pub key_checked: bool,
+}
+
+impl Preamble {
+    /// The preamble of statement `shape` of `meta`'s table.
+    pub fn of(meta: &TableMeta, shape: Shape) -> Preamble {
+        Preamble {
+            audited: match shape {
+                Shape::Get | Shape::List => meta.audits_reads(),
+                _ => true,
+            },
+            // A hard delete returns no encrypted value and writes none.
+            key_checked: shape != Shape::HardDelete && meta.first_encrypted().is_some(),
+        }
+    }
+
+    /// How many parameters the preamble takes.
+    pub fn len(&self) -> usize {
+        1 + if self.audited { 4 } else { 0 } + usize::from(self.key_checked)
+    }
+
+    /// Always false: there is always the actor.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The number of the statement's first own parameter.
+    fn first_own(&self) -> usize {
+        self.len() + 1
+    }
+
+    fn key_check(&self) -> Option<String> {
+        self.key_checked
+            .then(|| format!("${}", if self.audited { 6 } else { 2 }))
+    }
+}
+
+/// The names of the verdict columns every statement ends with.
+pub const VERDICT_COLUMNS: [&str; 2] = ["repo.actor", "repo.key"];
+
+/// The condition every part that acts is under: the guard's verdict is yes. Uncorrelated, so
+/// PostgreSQL evaluates it once (a one-time filter) before touching the table.
+pub const ALLOWED: &str =
+    "EXISTS (SELECT FROM \"guard\" WHERE \"guard\".\"actor\" = 'active' AND \"guard\".\"key\")";
+
+/// The `"guard"` part (see the module docs). The actor's state is checked here, in the same
+/// statement, so no request can act for a user deactivated a moment earlier by another.
+fn guard(preamble: Preamble) -> String {
+    let key = match preamble.key_check() {
+        Some(param) => format!(
+            "(SELECT \"keys\".\"check_value\" = {param} FROM {table} AS \"keys\" WHERE \"keys\".\"format\" = {format})",
+            table = table_name(KEY_CHECK_TABLE),
+            format = literal(ENCRYPTED_FORMAT),
+        ),
+        None => "true".to_owned(),
+    };
+    format!(
+        "\"guard\" AS (\n    SELECT (SELECT CASE WHEN \"actor\".\"deleted_at\" IS NOT NULL THEN 'deleted' WHEN \"actor\".\"is_active\" THEN 'active' ELSE 'inactive' END\n              \
+         FROM {actors} AS \"actor\" WHERE \"actor\".\"id\" = $1) AS \"actor\",\n           {key} AS \"key\"\n)",
+        actors = table_name(ACTOR_TABLE),
+    )
+}
+
+/// `SELECT <columns>, <verdict> FROM "guard" LEFT JOIN <source> ON true`: the result.
+fn verdict_select(columns: &str, source: &str) -> String {
+    format!(
+        "SELECT {columns}, \"guard\".\"actor\" AS {actor}, \"guard\".\"key\" AS {key}\nFROM \"guard\" LEFT JOIN {source} ON true",
+        actor = ident(VERDICT_COLUMNS[0]),
+        key = ident(VERDICT_COLUMNS[1]),
+    )
 }
 
 /// `"a", "b", ...` with each column qualified by `alias` when given.
@@ -40,100 +156,157 @@ fn all_columns(meta: &TableMeta, alias: Option<&str>) -> String {
     column_list(meta.columns.iter().map(|c| c.name), alias)
 }
 
-/// `INSERT INTO audit_logs (...) SELECT ... FROM "changed"`: one audit row per changed row.
-fn audit_from_changed(
-    meta: &TableMeta,
+/// The table's columns as the result returns them, from `source`: in order, those marked in
+/// `as_text` cast to `text` under their own name.
+fn result_columns(meta: &TableMeta, as_text: &[bool], source: &str) -> String {
+    meta.columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let column = format!("{}.{}", ident(source), ident(c.name));
+            if as_text.get(i).copied().unwrap_or(false) {
+                format!("{column}::text AS {}", ident(c.name))
+            } else {
+                column
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One audit row per row of `from`: `INSERT INTO audit_logs (...) SELECT ... FROM <from>`.
+/// `resource` is the row's id, `extra` more (column, value) pairs; the request columns come from
+/// the preamble.
+fn audit_insert(
     event: &str,
+    table: &str,
+    resource: Option<&str>,
     action: &str,
-    changes: Option<&str>,
+    extra: &[(&str, &str)],
+    from: &str,
 ) -> String {
-    let (changes_column, changes_value) = match changes {
-        Some(expr) => (", \"changes\"", format!(", {expr}")),
-        None => ("", String::new()),
-    };
+    let mut columns = vec!["id", "event_type", "user_id", "resource_type"];
+    let mut values = vec![
+        "$2".to_owned(),
+        literal(event),
+        "$1".to_owned(),
+        literal(table),
+    ];
+    if let Some(resource) = resource {
+        columns.push("resource_id");
+        values.push(resource.to_owned());
+    }
+    columns.push("action");
+    values.push(literal(action));
+    for (column, value) in extra {
+        columns.push(column);
+        values.push((*value).to_owned());
+    }
+    columns.extend(["ip_address", "user_agent", "request_id"]);
+    values.extend(["$3", "$4", "$5"].map(str::to_owned));
     format!(
-        "INSERT INTO {audit} (\"id\", \"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\"{changes_column})\n    \
-         SELECT $2, {event}, $1, {table}, \"changed\".{pk}, {action}{changes_value} FROM \"changed\"",
-        audit = ident(AUDIT_TABLE),
-        event = literal(event),
-        table = literal(meta.table),
-        pk = ident(meta.primary_key),
-        action = literal(action),
+        "INSERT INTO {audit} ({columns})\n    SELECT {values} FROM {from}",
+        audit = table_name(AUDIT_TABLE),
+        columns = column_list(columns, None),
+        values = values.join(", "),
     )
 }
 
 /// The live-row condition (`"deleted_at" IS NULL`), or nothing for tables without soft delete.
-fn live(meta: &TableMeta, alias: Option<&str>) -> String {
+fn live(meta: &TableMeta) -> String {
     match meta.soft_delete {
-        Some(col) => match alias {
-            Some(a) => format!(" AND {}.{} IS NULL", ident(a), ident(col)),
-            None => format!(" AND {} IS NULL", ident(col)),
-        },
+        Some(col) => format!(" AND {} IS NULL", ident(col)),
         None => String::new(),
     }
 }
 
-/// Insert: `$1` actor, `$2` audit row id, `$3..` the values of `columns`, in order. Columns left out take their
-/// database defaults.
+/// Insert (see [`Preamble`]; the own parameters are the values of `columns`, in order). Columns
+/// left out take their database defaults; `as_text` marks the columns returned as text.
 ///
 /// When `columns` include the primary key, its parameter is the id the row gets, so the audit
-/// row is written from it, beside the insert: the insert is the statement itself and returns
-/// the row directly. Otherwise the id comes from the database default and the audit row reads
-/// it from the insert's `RETURNING` (a `"changed"` CTE, scanned once more for the result),
-/// which costs the server more: a second scan of the whole row and another plan node to set up.
-/// Both rows are written by one statement, so both or neither; the one difference: a `BEFORE
-/// INSERT` trigger that skips the row (returns NULL) leaves the audit row of the attempt in the
-/// first form (the method then fails with `NotFound`), and none in the second.
-pub fn insert(meta: &TableMeta, columns: &[&str]) -> String {
-    let values = if columns.is_empty() {
-        "DEFAULT VALUES".to_owned()
+/// row is written from it, beside the insert, instead of from the insert's `RETURNING` (which
+/// costs the server a second scan of the whole row). Both rows are written by one statement, so
+/// both or neither; the one difference: a `BEFORE INSERT` trigger that skips the row (returns
+/// NULL) leaves the audit row of the attempt in the first form (the method then fails with
+/// `NotFound`), and none in the second.
+pub fn insert(meta: &TableMeta, columns: &[&str], as_text: &[bool]) -> String {
+    let preamble = Preamble::of(meta, Shape::Insert);
+    let first = preamble.first_own();
+    // `INSERT ... SELECT ... WHERE` rather than `VALUES`, which cannot be conditional; with no
+    // column at all, a row of zero columns takes every default.
+    let (target, values) = if columns.is_empty() {
+        (String::new(), String::new())
     } else {
-        let placeholders: Vec<String> = (0..columns.len()).map(|i| format!("${}", i + 3)).collect();
-        format!(
-            "({}) VALUES ({})",
-            column_list(columns.iter().copied(), None),
-            placeholders.join(", ")
+        let placeholders: Vec<String> = (0..columns.len())
+            .map(|i| format!("${}", first + i))
+            .collect();
+        (
+            format!(" ({})", column_list(columns.iter().copied(), None)),
+            format!(" {}", placeholders.join(", ")),
         )
     };
-    let table = ident(meta.table);
-    let returning = all_columns(meta, None);
-    if let Some(key) = columns.iter().position(|c| *c == meta.primary_key) {
-        return format!(
-            "WITH \"audit\" AS (\n    INSERT INTO {audit} (\"id\", \"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\")\n    \
-             VALUES ($2, 'data_create', $1, {resource}, ${id}, 'insert')\n)\nINSERT INTO {table} {values}\nRETURNING {returning}",
-            audit = ident(AUDIT_TABLE),
-            resource = literal(meta.table),
-            id = key + 3,
-        );
-    }
+    let table = table_name(meta.table);
+    let pk = ident(meta.primary_key);
+    let changed = format!(
+        "\"changed\" AS (\n    INSERT INTO {table}{target} SELECT{values} WHERE {ALLOWED}\n    RETURNING {returning}\n)",
+        returning = all_columns(meta, None),
+    );
+    let audit = match columns.iter().position(|c| *c == meta.primary_key) {
+        Some(key) => audit_insert(
+            "data_create",
+            meta.table,
+            Some(&format!("${}", first + key)),
+            "insert",
+            &[],
+            &format!("\"guard\" WHERE {ALLOWED}"),
+        ),
+        None => audit_insert(
+            "data_create",
+            meta.table,
+            Some(&format!("\"changed\".{pk}")),
+            "insert",
+            &[],
+            "\"changed\"",
+        ),
+    };
     format!(
-        "WITH \"changed\" AS (\n    INSERT INTO {table} {values}\n    RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\nSELECT * FROM \"changed\"",
-        audit = audit_from_changed(meta, "data_create", "insert", None),
+        "WITH {guard}, {changed}, \"audit\" AS (\n    {audit}\n)\n{result}",
+        guard = guard(preamble),
+        result = verdict_select(&result_columns(meta, as_text, "changed"), "\"changed\""),
     )
 }
 
-/// Get a live row by id. Audited (tables with PHI): `$1` actor, `$2` audit row id, `$3` id, and
-/// the audit row is written whether or not the row exists (`success` false when not). Otherwise
-/// `$1` id.
-pub fn get(meta: &TableMeta) -> String {
-    let select = |id: &str| {
+/// Get a live row by id (own parameter: the id). Audited (tables with PHI): the audit row is
+/// written whether or not the row exists (`success` false when not).
+pub fn get(meta: &TableMeta, as_text: &[bool]) -> String {
+    let preamble = Preamble::of(meta, Shape::Get);
+    let id = format!("${}", preamble.first_own());
+    let found = format!(
+        "\"found\" AS (\n    SELECT {columns} FROM {table} WHERE {pk} = {id}{live} AND {ALLOWED}\n)",
+        columns = all_columns(meta, None),
+        table = table_name(meta.table),
+        pk = ident(meta.primary_key),
+        live = live(meta),
+    );
+    let audit = if preamble.audited {
         format!(
-            "SELECT {} FROM {} WHERE {} = {id}{}",
-            all_columns(meta, None),
-            ident(meta.table),
-            ident(meta.primary_key),
-            live(meta, None)
+            ", \"audit\" AS (\n    {}\n)",
+            audit_insert(
+                "data_access",
+                meta.table,
+                Some(&id),
+                "get",
+                &[("success", "EXISTS (SELECT FROM \"found\")")],
+                &format!("\"guard\" WHERE {ALLOWED}"),
+            )
         )
+    } else {
+        String::new()
     };
-    if !meta.audits_reads() {
-        return select("$1");
-    }
     format!(
-        "WITH \"found\" AS (\n    {found}\n), \"audit\" AS (\n    INSERT INTO {audit} (\"id\", \"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\", \"success\")\n    \
-         VALUES ($2, 'data_access', $1, {table}, $3, 'get', EXISTS (SELECT 1 FROM \"found\"))\n)\nSELECT * FROM \"found\"",
-        found = select("$3"),
-        audit = ident(AUDIT_TABLE),
-        table = literal(meta.table),
+        "WITH {guard}, {found}{audit}\n{result}",
+        guard = guard(preamble),
+        result = verdict_select(&result_columns(meta, as_text, "found"), "\"found\""),
     )
 }
 
@@ -149,20 +322,21 @@ fn audit_value(column: &ColumnMeta, expr: &str, opad: usize, ipad: usize) -> Str
     }
 }
 
-/// Update the live row `$3` (`$1` actor, `$2` audit row id): `SET` each of `columns` to `$4..`,
-/// in order. When one of them is PII/PHI, two more parameters follow: the audit key's outer and
-/// inner HMAC pads.
+/// Update the live row (own parameters: its id, then the new values of `columns`, in order;
+/// when one of them is PII/PHI, two more follow: the audit key's outer and inner HMAC pads).
 ///
-/// The old values come from `FROM (SELECT ... FOR UPDATE) "before"`: `RETURNING` only sees the
-/// new row, and the lock makes the old values the ones actually replaced. The audit row's
-/// `changes` holds `{column: {old, new}}` for each column whose value really changed.
-pub fn update(meta: &TableMeta, columns: &[&str]) -> String {
+/// The old values come from `FROM (SELECT ... FOR NO KEY UPDATE) "before"`: `RETURNING` only
+/// sees the new row, and the lock makes the old values the ones actually replaced. The audit
+/// row's `changes` holds `{column: {old, new}}` for each column whose value really changed.
+pub fn update(meta: &TableMeta, columns: &[&str], as_text: &[bool]) -> String {
+    let preamble = Preamble::of(meta, Shape::Update);
+    let id = preamble.first_own();
     let k = columns.len();
-    let (opad, ipad) = (k + 4, k + 5);
+    let (opad, ipad) = (id + k + 1, id + k + 2);
     let set: Vec<String> = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("{} = ${}", ident(c), i + 4))
+        .map(|(i, c)| format!("{} = ${}", ident(c), id + 1 + i))
         .collect();
     let before_columns = column_list(
         std::iter::once(meta.primary_key).chain(columns.iter().copied()),
@@ -196,70 +370,190 @@ pub fn update(meta: &TableMeta, columns: &[&str]) -> String {
         );
     }
     format!(
-        "WITH \"changed\" AS (\n    UPDATE {table} AS \"target\" SET {set}\n    \
-         FROM (SELECT {before_columns} FROM {table} WHERE {pk} = $3{live} FOR UPDATE) AS \"before\"\n    \
-         WHERE \"target\".{pk} = \"before\".{pk}\n    RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\nSELECT {columns} FROM \"changed\"",
-        table = ident(meta.table),
+        "WITH {guard}, \"changed\" AS (\n    UPDATE {table} AS \"target\" SET {set}\n    \
+         FROM (SELECT {before_columns} FROM {table} WHERE {pk} = ${id}{live} AND {ALLOWED} FOR NO KEY UPDATE) AS \"before\"\n    \
+         WHERE \"target\".{pk} = \"before\".{pk}\n    RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
+        guard = guard(preamble),
+        table = table_name(meta.table),
         set = set.join(", "),
         pk = ident(meta.primary_key),
-        live = live(meta, None),
-        audit = audit_from_changed(meta, "data_update", "update", Some(&changes)),
-        columns = all_columns(meta, None),
+        live = live(meta),
+        audit = audit_insert(
+            "data_update",
+            meta.table,
+            Some(&format!("\"changed\".{}", ident(meta.primary_key))),
+            "update",
+            &[("changes", &changes)],
+            "\"changed\"",
+        ),
+        result = verdict_select(&result_columns(meta, as_text, "changed"), "\"changed\""),
     )
 }
 
-/// Soft-delete the live row `$3` (`$1` actor, `$2` audit row id): set its soft-delete column to `now()`.
+/// Soft-delete the live row (own parameter: its id): set its soft-delete column to `now()`.
 /// `None` for a table without soft delete.
-pub fn soft_delete(meta: &TableMeta) -> Option<String> {
+pub fn soft_delete(meta: &TableMeta, as_text: &[bool]) -> Option<String> {
     let col = meta.soft_delete?;
+    let preamble = Preamble::of(meta, Shape::SoftDelete);
     let changes = format!(
         "jsonb_build_object({name}, jsonb_build_object('old', 'null'::jsonb, 'new', to_jsonb(\"changed\".{col})))",
         name = literal(col),
         col = ident(col),
     );
     Some(format!(
-        "WITH \"changed\" AS (\n    UPDATE {table} SET {col} = now() WHERE {pk} = $3 AND {col} IS NULL\n    RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\nSELECT * FROM \"changed\"",
-        table = ident(meta.table),
+        "WITH {guard}, \"changed\" AS (\n    UPDATE {table} SET {col} = now() WHERE {pk} = ${id} AND {col} IS NULL AND {ALLOWED}\n    \
+         RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
+        guard = guard(preamble),
+        table = table_name(meta.table),
         col = ident(col),
         pk = ident(meta.primary_key),
+        id = preamble.first_own(),
         returning = all_columns(meta, None),
-        audit = audit_from_changed(meta, "data_delete", "soft_delete", Some(&changes)),
+        audit = audit_insert(
+            "data_delete",
+            meta.table,
+            Some(&format!("\"changed\".{}", ident(meta.primary_key))),
+            "soft_delete",
+            &[("changes", &changes)],
+            "\"changed\"",
+        ),
+        result = verdict_select(&result_columns(meta, as_text, "changed"), "\"changed\""),
     ))
 }
 
-/// Restore the soft-deleted row `$3` (`$1` actor, `$2` audit row id). `None` for a table without soft delete.
-pub fn restore(meta: &TableMeta) -> Option<String> {
+/// Restore the soft-deleted row (own parameter: its id). `None` for a table without soft delete.
+pub fn restore(meta: &TableMeta, as_text: &[bool]) -> Option<String> {
     let col = meta.soft_delete?;
+    let preamble = Preamble::of(meta, Shape::Restore);
     let before = ident(&format!("before.{col}"));
     let changes = format!(
         "jsonb_build_object({name}, jsonb_build_object('old', to_jsonb(\"changed\".{before}), 'new', 'null'::jsonb))",
         name = literal(col),
     );
     Some(format!(
-        "WITH \"changed\" AS (\n    UPDATE {table} AS \"target\" SET {col} = NULL\n    \
-         FROM (SELECT {pk}, {col} FROM {table} WHERE {pk} = $3 AND {col} IS NOT NULL FOR UPDATE) AS \"before\"\n    \
-         WHERE \"target\".{pk} = \"before\".{pk}\n    RETURNING {returning}, \"before\".{col} AS {before}\n), \"audit\" AS (\n    {audit}\n)\nSELECT {columns} FROM \"changed\"",
-        table = ident(meta.table),
+        "WITH {guard}, \"changed\" AS (\n    UPDATE {table} AS \"target\" SET {col} = NULL\n    \
+         FROM (SELECT {pk}, {col} FROM {table} WHERE {pk} = ${id} AND {col} IS NOT NULL AND {ALLOWED} FOR NO KEY UPDATE) AS \"before\"\n    \
+         WHERE \"target\".{pk} = \"before\".{pk}\n    RETURNING {returning}, \"before\".{col} AS {before}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
+        guard = guard(preamble),
+        table = table_name(meta.table),
         col = ident(col),
         pk = ident(meta.primary_key),
+        id = preamble.first_own(),
         returning = all_columns(meta, Some("target")),
-        audit = audit_from_changed(meta, "data_update", "restore", Some(&changes)),
-        columns = all_columns(meta, None),
+        audit = audit_insert(
+            "data_update",
+            meta.table,
+            Some(&format!("\"changed\".{}", ident(meta.primary_key))),
+            "restore",
+            &[("changes", &changes)],
+            "\"changed\"",
+        ),
+        result = verdict_select(&result_columns(meta, as_text, "changed"), "\"changed\""),
     ))
 }
 
-/// Delete the row `$3` for good (`$1` actor, `$2` audit row id), soft-deleted or not.
+/// The name of the part deleting the cascaded rows of `table`.
+fn cascade_part(table: &str) -> String {
+    ident(&format!("cascade.{table}"))
+}
+
+/// Delete the row for good (own parameter: its id), soft-deleted or not, with the rows its
+/// foreign keys' `ON DELETE CASCADE` would remove ([`TableMeta::cascade`]): those are deleted
+/// explicitly, each table after the ones its rows refer to, so that every removed row gets its
+/// `data_delete` audit row (`action` `hard_delete`, `details` naming the row whose deletion
+/// removed it). The audit rows of cascaded rows take the column's default id. The result is the
+/// primary key of the deleted row, then the verdict.
 pub fn hard_delete(meta: &TableMeta) -> String {
+    let preamble = Preamble::of(meta, Shape::HardDelete);
+    let id = preamble.first_own();
+    let pk = ident(meta.primary_key);
+    let mut parts = vec![
+        guard(preamble),
+        format!(
+            "\"changed\" AS (\n    DELETE FROM {table} WHERE {pk} = ${id} AND {ALLOWED}\n    RETURNING {pk}\n)",
+            table = table_name(meta.table),
+        ),
+    ];
+    // Each table's part, in the order the groups come: the deleted keys of a parent are read
+    // from its part's RETURNING, which also makes the parent's part run first.
+    let mut tables: Vec<&Cascade> = Vec::new();
+    for edge in meta.cascade {
+        if !tables.iter().any(|t| t.table == edge.table) {
+            tables.push(edge);
+        }
+    }
+    for child in &tables {
+        let conditions: Vec<String> = meta
+            .cascade
+            .iter()
+            .filter(|e| e.table == child.table)
+            .filter_map(|e| {
+                let (part, key) = if e.parent == meta.table {
+                    ("\"changed\"".to_owned(), pk.clone())
+                } else {
+                    // The derive places every parent's group before its children's.
+                    let parent = tables.iter().find(|p| p.table == e.parent)?;
+                    (cascade_part(parent.table), ident(parent.key))
+                };
+                Some(format!("{} IN (SELECT {key} FROM {part})", ident(e.column)))
+            })
+            .collect();
+        parts.push(format!(
+            "{name} AS (\n    DELETE FROM {table} WHERE {conditions}\n    RETURNING {key}\n)",
+            name = cascade_part(child.table),
+            table = table_name(child.table),
+            conditions = if conditions.is_empty() {
+                "false".to_owned()
+            } else {
+                conditions.join(" OR ")
+            },
+            key = ident(child.key),
+        ));
+    }
+    parts.push(format!(
+        "\"audit\" AS (\n    {}\n)",
+        audit_insert(
+            "data_delete",
+            meta.table,
+            Some(&format!("\"changed\".{pk}")),
+            "hard_delete",
+            &[],
+            "\"changed\"",
+        )
+    ));
+    if !tables.is_empty() {
+        let removed: Vec<String> = tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "SELECT {name} AS \"table\", {key} AS \"id\" FROM {part}",
+                    name = literal(t.table),
+                    key = ident(t.key),
+                    part = cascade_part(t.table),
+                )
+            })
+            .collect();
+        let details = format!(
+            "jsonb_build_object('cascade_from', jsonb_build_object('table', {table}, 'id', ${id}))",
+            table = literal(meta.table),
+        );
+        parts.push(format!(
+            "\"audit.cascade\" AS (\n    INSERT INTO {audit} (\"event_type\", \"user_id\", \"resource_type\", \"resource_id\", \"action\", \"details\", \"ip_address\", \"user_agent\", \"request_id\")\n    \
+             SELECT 'data_delete', $1, \"removed\".\"table\", \"removed\".\"id\", 'hard_delete', {details}, $3, $4, $5\n    \
+             FROM ({removed}) AS \"removed\"\n)",
+            audit = table_name(AUDIT_TABLE),
+            removed = removed.join(" UNION ALL "),
+        ));
+    }
     format!(
-        "WITH \"changed\" AS (\n    DELETE FROM {table} WHERE {pk} = $3\n    RETURNING {pk}\n), \"audit\" AS (\n    {audit}\n)\nSELECT {pk} FROM \"changed\"",
-        table = ident(meta.table),
-        pk = ident(meta.primary_key),
-        audit = audit_from_changed(meta, "data_delete", "hard_delete", None),
+        "WITH {}\n{}",
+        parts.join(", "),
+        verdict_select(&format!("\"changed\".{pk}"), "\"changed\"")
     )
 }
 
 /// The shape of a listing statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Listing<'a> {
     /// The number of key columns after which to start (`0`: from the beginning).
     pub after_arity: usize,
@@ -267,35 +561,61 @@ pub struct Listing<'a> {
     pub include_deleted: bool,
     /// A JSONB column the rows must contain the filter parameter in (`@>`).
     pub contains: Option<&'a str>,
+    /// A column the rows must equal the parameter in (`=`): a finder by an indexed column.
+    pub equals: Option<&'a str>,
+    /// Newest first: the listing order reversed (`DESC`), resumed before the cursor.
+    pub descending: bool,
 }
 
-/// A page of rows in `(sort key, primary key)` order. Parameters: `$1` actor and `$2` audit row id when the table
-/// audits reads, then the cursor's key columns (if any), then the containment filter (if any),
-/// then the limit. An audited listing writes one `data_access` row naming the ids returned.
-pub fn list(meta: &TableMeta, listing: Listing<'_>) -> String {
-    let audited = meta.audits_reads();
-    let mut next = if audited { 3 } else { 1 };
+/// The columns a listing of `meta` is ordered by: the sort key, if any, then the primary key.
+pub fn listing_order(meta: &TableMeta) -> Vec<&'static str> {
+    meta.sort_key
+        .into_iter()
+        .chain([meta.primary_key])
+        .collect()
+}
+
+/// A page of rows in `(sort key, primary key)` order, or its reverse. Own parameters: the value
+/// an equality finder compares with (if any), the cursor's key columns (if any), then the
+/// containment filter (if any), then the limit. An audited listing writes one
+/// `data_access` row naming the ids returned.
+pub fn list(meta: &TableMeta, listing: Listing<'_>, as_text: &[bool]) -> String {
+    let preamble = Preamble::of(meta, Shape::List);
+    let mut next = preamble.first_own();
     let mut param = || {
         let p = format!("${next}");
         next += 1;
         p
     };
-    let order: Vec<&str> = meta
-        .sort_key
-        .into_iter()
-        .chain([meta.primary_key])
-        .collect();
-    let order_list = column_list(order.iter().copied(), None);
+    let order = listing_order(meta);
+    let direction = if listing.descending { " DESC" } else { "" };
+    let ordered = |alias: Option<&str>| {
+        order
+            .iter()
+            .map(|c| match alias {
+                Some(a) => format!("{}.{}{direction}", ident(a), ident(c)),
+                None => format!("{}{direction}", ident(c)),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut conditions = Vec::new();
     if !listing.include_deleted
         && let Some(col) = meta.soft_delete
     {
         conditions.push(format!("{} IS NULL", ident(col)));
     }
+    let mut equals = None;
+    if let Some(col) = listing.equals {
+        let p = param();
+        conditions.push(format!("{} = {p}", ident(col)));
+        equals = Some((col, p));
+    }
     if listing.after_arity > 0 {
         let keys: Vec<String> = (0..listing.after_arity).map(|_| param()).collect();
         let columns = column_list(order.iter().copied().take(listing.after_arity), None);
-        conditions.push(format!("({columns}) > ({})", keys.join(", ")));
+        let comparison = if listing.descending { "<" } else { ">" };
+        conditions.push(format!("({columns}) {comparison} ({})", keys.join(", ")));
     }
     let mut filter = None;
     if let Some(col) = listing.contains {
@@ -303,45 +623,111 @@ pub fn list(meta: &TableMeta, listing: Listing<'_>) -> String {
         conditions.push(format!("{} @> {p}", ident(col)));
         filter = Some((col, p));
     }
+    conditions.push(ALLOWED.to_owned());
     let limit = param();
-    let where_clause = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    };
-    let select = format!(
-        "SELECT {} FROM {}{where_clause} ORDER BY {order_list} LIMIT {limit}",
+    let found = format!(
+        "\"found\" AS (\n    SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {limit}\n)",
         all_columns(meta, None),
-        ident(meta.table),
+        table_name(meta.table),
+        conditions.join(" AND "),
+        ordered(None),
     );
-    if !audited {
-        return select;
-    }
-    let (action, filter_detail) = match filter {
-        None => ("list", String::new()),
-        Some((col, p)) => {
-            let sensitive = meta.column(col).is_none_or(ColumnMeta::is_sensitive);
-            // A filter on a PII/PHI column is itself sensitive: name the column, not the value.
-            let value = if sensitive {
+    let audit = if preamble.audited {
+        // A value compared with a PII/PHI column is itself sensitive: name the column, not it.
+        let shown = |col: &str, p: String| {
+            if meta.column(col).is_none_or(ColumnMeta::is_sensitive) {
                 "'\"[redacted]\"'::jsonb".to_owned()
             } else {
                 p
+            }
+        };
+        let mut action = "list";
+        let mut detail = String::new();
+        if let Some((col, p)) = equals {
+            action = "find";
+            let value = if meta.column(col).is_none_or(ColumnMeta::is_sensitive) {
+                shown(col, p)
+            } else {
+                format!("to_jsonb({p})")
             };
-            (
-                "find",
-                format!(", 'column', {}, 'contains', {value}", literal(col)),
-            )
+            detail.push_str(&format!(", 'column', {}, 'equals', {value}", literal(col)));
         }
+        if let Some((col, p)) = filter {
+            action = "find";
+            detail.push_str(&format!(
+                ", 'column', {}, 'contains', {}",
+                literal(col),
+                shown(col, p)
+            ));
+        }
+        if listing.descending {
+            detail.push_str(", 'order', 'descending'");
+        }
+        let details = format!(
+            "jsonb_build_object('count', count(*), 'ids', COALESCE(jsonb_agg(\"found\".{pk} ORDER BY {order_found}), '[]'::jsonb){detail})",
+            pk = ident(meta.primary_key),
+            order_found = ordered(Some("found")),
+        );
+        format!(
+            ", \"audit\" AS (\n    {}\n)",
+            audit_insert(
+                "data_access",
+                meta.table,
+                None,
+                action,
+                &[("details", &details)],
+                // One row of counts even for an empty page, none when refused.
+                &format!("\"found\" HAVING {ALLOWED}"),
+            )
+        )
+    } else {
+        String::new()
     };
     format!(
-        "WITH \"found\" AS (\n    {select}\n), \"audit\" AS (\n    INSERT INTO {audit} (\"id\", \"event_type\", \"user_id\", \"resource_type\", \"action\", \"details\")\n    \
-         SELECT $2, 'data_access', $1, {table}, {action}, jsonb_build_object('count', count(*), 'ids', COALESCE(jsonb_agg(\"found\".{pk} ORDER BY {order_found}), '[]'::jsonb){filter_detail}) FROM \"found\"\n)\n\
-         SELECT * FROM \"found\" ORDER BY {order_list}",
-        audit = ident(AUDIT_TABLE),
-        table = literal(meta.table),
-        action = literal(action),
-        pk = ident(meta.primary_key),
-        order_found = column_list(order.iter().copied(), Some("found")),
+        "WITH {guard}, {found}{audit}\n{result} ORDER BY {order_result}",
+        guard = guard(preamble),
+        result = verdict_select(&result_columns(meta, as_text, "found"), "\"found\""),
+        order_result = ordered(Some("found")),
+    )
+}
+
+/// Records the data key's check value when the database has none yet (parameter `$1`); one
+/// that is already stored stays, so the first key to write is the database's key.
+pub fn register_key_check() -> String {
+    format!(
+        "INSERT INTO {table} (\"format\", \"check_value\") VALUES ({format}, $1) ON CONFLICT (\"format\") DO NOTHING",
+        table = table_name(KEY_CHECK_TABLE),
+        format = literal(ENCRYPTED_FORMAT),
+    )
+}
+
+/// The check value stored for the current format (no row when none is).
+pub fn stored_key_check() -> String {
+    format!(
+        "SELECT \"check_value\" FROM {table} WHERE \"format\" = {format}",
+        table = table_name(KEY_CHECK_TABLE),
+        format = literal(ENCRYPTED_FORMAT),
+    )
+}
+
+/// One row holding a stored value of `meta`'s encrypted columns, if any row has one: what a key
+/// must decrypt before it is recorded as the database's.
+pub fn sample_encrypted(meta: &TableMeta) -> String {
+    let encrypted: Vec<&str> = meta
+        .columns
+        .iter()
+        .filter(|c| c.encrypted)
+        .map(|c| c.name)
+        .collect();
+    format!(
+        "SELECT {} FROM {} WHERE {} LIMIT 1",
+        column_list(encrypted.iter().copied(), None),
+        table_name(meta.table),
+        encrypted
+            .iter()
+            .map(|c| format!("{} IS NOT NULL", ident(c)))
+            .collect::<Vec<_>>()
+            .join(" OR "),
     )
 }
 
@@ -349,84 +735,84 @@ pub fn list(meta: &TableMeta, listing: Listing<'_>) -> String {
 mod tests {
     use super::*;
 
+    const fn column(name: &'static str, phi: bool, encrypted: bool) -> ColumnMeta {
+        ColumnMeta {
+            name,
+            pii: false,
+            phi,
+            encrypted,
+        }
+    }
+
     const CASES: TableMeta = TableMeta {
         table: "cases",
         columns: &[
-            ColumnMeta {
-                name: "id",
-                pii: false,
-                phi: false,
-                encrypted: false,
-            },
-            ColumnMeta {
-                name: "title",
-                pii: false,
-                phi: true,
-                encrypted: false,
-            },
-            ColumnMeta {
-                name: "status",
-                pii: false,
-                phi: false,
-                encrypted: false,
-            },
-            ColumnMeta {
-                name: "tags",
-                pii: false,
-                phi: false,
-                encrypted: false,
-            },
-            ColumnMeta {
-                name: "created_at",
-                pii: false,
-                phi: false,
-                encrypted: false,
-            },
-            ColumnMeta {
-                name: "deleted_at",
-                pii: false,
-                phi: false,
-                encrypted: false,
-            },
+            column("id", false, false),
+            column("title", true, false),
+            column("status", false, false),
+            column("tags", false, false),
+            column("created_at", false, false),
+            column("deleted_at", false, false),
         ],
         primary_key: "id",
         soft_delete: Some("deleted_at"),
         sort_key: Some("created_at"),
+        cascade: &[
+            Cascade {
+                table: "files",
+                key: "id",
+                column: "case_id",
+                parent: "cases",
+            },
+            Cascade {
+                table: "segments",
+                key: "id",
+                column: "case_id",
+                parent: "cases",
+            },
+            Cascade {
+                table: "segments",
+                key: "id",
+                column: "file_id",
+                parent: "files",
+            },
+        ],
     };
+    /// `status` is an enum: returned as text.
+    const CASES_TEXT: &[bool] = &[false, false, true, false, false, false];
 
     const MODELS: TableMeta = TableMeta {
         table: "models",
-        columns: &[
-            ColumnMeta {
-                name: "id",
-                pii: false,
-                phi: false,
-                encrypted: false,
-            },
-            ColumnMeta {
-                name: "name",
-                pii: false,
-                phi: false,
-                encrypted: false,
-            },
-        ],
+        columns: &[column("id", false, false), column("name", false, false)],
         primary_key: "id",
         soft_delete: None,
         sort_key: None,
+        cascade: &[],
+    };
+
+    const SECRETS: TableMeta = TableMeta {
+        table: "secrets",
+        columns: &[column("id", false, false), column("secret", false, true)],
+        primary_key: "id",
+        soft_delete: None,
+        sort_key: None,
+        cascade: &[],
     };
 
     fn statements() -> Vec<(&'static str, String)> {
         let mut out = vec![
-            ("insert", insert(&CASES, &["title", "status"])),
+            ("insert", insert(&CASES, &["title", "status"], CASES_TEXT)),
             (
                 "insert with the primary key",
-                insert(&CASES, &["id", "title"]),
+                insert(&CASES, &["id", "title"], CASES_TEXT),
             ),
-            ("insert all defaults", insert(&MODELS, &[])),
-            ("get (audited)", get(&CASES)),
-            ("get (not audited)", get(&MODELS)),
-            ("update", update(&CASES, &["title", "status"])),
-            ("hard delete", hard_delete(&CASES)),
+            ("insert all defaults", insert(&MODELS, &[], &[])),
+            ("insert encrypted", insert(&SECRETS, &["secret"], &[])),
+            ("get (audited)", get(&CASES, CASES_TEXT)),
+            ("get (not audited)", get(&MODELS, &[])),
+            ("update", update(&CASES, &["title", "status"], CASES_TEXT)),
+            ("hard delete with its cascade", hard_delete(&CASES)),
+            ("hard delete", hard_delete(&MODELS)),
             (
                 "list first page",
                 list(
@@ -435,7 +821,9 @@ mod tests {
                         after_arity: 0,
                         include_deleted: false,
                         contains: None,
+                        ..Listing::default()
                     },
+                    CASES_TEXT,
                 ),
             ),
             (
@@ -446,7 +834,9 @@ mod tests {
                         after_arity: 2,
                         include_deleted: true,
                         contains: None,
+                        ..Listing::default()
                     },
+                    CASES_TEXT,
                 ),
             ),
             (
@@ -457,7 +847,9 @@ mod tests {
                         after_arity: 2,
                         include_deleted: false,
                         contains: Some("tags"),
+                        ..Listing::default()
                     },
+                    CASES_TEXT,
                 ),
             ),
             (
@@ -468,12 +860,41 @@ mod tests {
                         after_arity: 1,
                         include_deleted: false,
                         contains: None,
+                        ..Listing::default()
                     },
+                    &[],
                 ),
             ),
+            (
+                "find by an indexed column, newest first",
+                list(
+                    &CASES,
+                    Listing {
+                        after_arity: 2,
+                        equals: Some("status"),
+                        descending: true,
+                        ..Listing::default()
+                    },
+                    CASES_TEXT,
+                ),
+            ),
+            (
+                "find by a PHI column",
+                list(
+                    &CASES,
+                    Listing {
+                        equals: Some("title"),
+                        ..Listing::default()
+                    },
+                    CASES_TEXT,
+                ),
+            ),
+            ("register the key check", register_key_check()),
+            ("the stored key check", stored_key_check()),
+            ("a stored encrypted value", sample_encrypted(&SECRETS)),
         ];
-        out.extend(soft_delete(&CASES).map(|s| ("soft delete", s)));
-        out.extend(restore(&CASES).map(|s| ("restore", s)));
+        out.extend(soft_delete(&CASES, CASES_TEXT).map(|s| ("soft delete", s)));
+        out.extend(restore(&CASES, CASES_TEXT).map(|s| ("restore", s)));
         out
     }
 
@@ -494,18 +915,106 @@ mod tests {
         }
     }
 
+    /// Every statement but the key check's own: the guard comes first, every part that acts is
+    /// under its verdict, and the result ends with the verdict columns.
+    #[test]
+    fn every_statement_is_guarded_and_ends_with_the_verdict() {
+        for (name, sql) in statements() {
+            if !sql.starts_with("WITH") {
+                continue;
+            }
+            assert!(sql.starts_with("WITH \"guard\" AS ("), "{name}: {sql}");
+            assert!(sql.contains(ALLOWED), "{name}: {sql}");
+            assert!(
+                sql.contains("\"guard\".\"key\" AS \"repo.key\"\nFROM \"guard\" LEFT JOIN"),
+                "{name}: {sql}"
+            );
+        }
+    }
+
+    /// The lock an update or restore takes on the row it changes does not conflict with the
+    /// `FOR KEY SHARE` of foreign key checks.
+    #[test]
+    fn updates_lock_their_row_for_no_key_update() {
+        for sql in [
+            update(&CASES, &["status"], CASES_TEXT),
+            restore(&CASES, CASES_TEXT).expect("soft delete"),
+        ] {
+            assert!(sql.contains(" FOR NO KEY UPDATE) AS \"before\""), "{sql}");
+            assert!(!sql.contains(" FOR UPDATE"), "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_preamble_numbers_the_shared_parameters() {
+        let audited_keyed = Preamble::of(&SECRETS, Shape::Insert);
+        assert_eq!(audited_keyed.len(), 6);
+        assert_eq!(audited_keyed.key_check().as_deref(), Some("$6"));
+        let read = Preamble::of(&SECRETS, Shape::Get);
+        assert_eq!((read.audited, read.len()), (false, 2));
+        assert_eq!(read.key_check().as_deref(), Some("$2"));
+        let delete = Preamble::of(&SECRETS, Shape::HardDelete);
+        assert_eq!((delete.key_checked, delete.len()), (false, 5));
+        assert!(get(&SECRETS, &[]).contains("WHERE \"id\" = $3"));
+        assert_eq!(Preamble::of(&MODELS, Shape::List).len(), 1);
+        assert!(
+            list(
+                &MODELS,
+                Listing {
+                    after_arity: 1,
+                    include_deleted: false,
+                    contains: None,
+                    ..Listing::default()
+                },
+                &[]
+            )
+            .contains("(\"id\") > ($2)")
+        );
+    }
+
+    #[test]
+    fn enums_are_returned_as_text_under_their_name() {
+        let sql = get(&CASES, CASES_TEXT);
+        assert!(
+            sql.contains("\"found\".\"status\"::text AS \"status\""),
+            "{sql}"
+        );
+        assert!(sql.contains("\"found\".\"title\","), "{sql}");
+    }
+
+    #[test]
+    fn a_cascade_deletes_and_audits_each_table_after_its_parents() {
+        let sql = hard_delete(&CASES);
+        let files = sql.find("\"cascade.files\" AS").expect("files");
+        let segments = sql.find("\"cascade.segments\" AS").expect("segments");
+        assert!(files < segments, "{sql}");
+        assert!(
+            sql.contains(
+                "DELETE FROM \"segments\" WHERE \"case_id\" IN (SELECT \"id\" FROM \"changed\") OR \"file_id\" IN (SELECT \"id\" FROM \"cascade.files\")"
+            ),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("SELECT 'files' AS \"table\", \"id\" AS \"id\" FROM \"cascade.files\" UNION ALL SELECT 'segments'"),
+            "{sql}"
+        );
+        assert!(!hard_delete(&MODELS).contains("cascade"));
+    }
+
     #[test]
     fn tables_without_soft_delete_have_no_soft_delete_statements() {
-        assert_eq!(soft_delete(&MODELS), None);
-        assert_eq!(restore(&MODELS), None);
+        assert_eq!(soft_delete(&MODELS, &[]), None);
+        assert_eq!(restore(&MODELS, &[]), None);
         assert!(
             !list(
                 &MODELS,
                 Listing {
                     after_arity: 0,
                     include_deleted: false,
-                    contains: None
-                }
+                    contains: None,
+                    ..Listing::default()
+                },
+                &[]
             )
             .contains("IS NULL")
         );
@@ -513,10 +1022,11 @@ mod tests {
 
     #[test]
     fn sensitive_values_are_hashed_and_filters_on_them_redacted() {
-        let sql = update(&CASES, &["title", "status"]);
-        // `title` (PHI) goes through the keyed hash with the pads in $6/$7; `status` does not.
+        let sql = update(&CASES, &["title", "status"], CASES_TEXT);
+        // $6 is the id, $7 and $8 the values: `title` (PHI) goes through the keyed hash with the
+        // pads in $9/$10; `status` does not.
         assert!(
-            sql.contains("sha256($6 || sha256($7 || convert_to(\"changed\".\"title\"::text"),
+            sql.contains("sha256($9 || sha256($10 || convert_to(\"changed\".\"title\"::text"),
             "{sql}"
         );
         assert!(!sql.contains("convert_to(\"changed\".\"status\""), "{sql}");
@@ -527,7 +1037,9 @@ mod tests {
                 after_arity: 0,
                 include_deleted: false,
                 contains: Some("title"),
+                ..Listing::default()
             },
+            CASES_TEXT,
         );
         assert!(
             find_phi.contains("'contains', '\"[redacted]\"'::jsonb"),
@@ -539,29 +1051,10 @@ mod tests {
     /// ciphertext) reaches the audit log only as a keyed hash.
     #[test]
     fn encrypted_columns_are_hashed_in_the_audit_log() {
-        const SECRETS: TableMeta = TableMeta {
-            table: "secrets",
-            columns: &[
-                ColumnMeta {
-                    name: "id",
-                    pii: false,
-                    phi: false,
-                    encrypted: false,
-                },
-                ColumnMeta {
-                    name: "secret",
-                    pii: false,
-                    phi: false,
-                    encrypted: true,
-                },
-            ],
-            primary_key: "id",
-            soft_delete: None,
-            sort_key: None,
-        };
-        let sql = update(&SECRETS, &["secret"]);
+        let sql = update(&SECRETS, &["secret"], &[]);
+        // $6 the check value, $7 the id, $8 the value, $9/$10 the pads.
         assert!(
-            sql.contains("sha256($5 || sha256($6 || convert_to(\"changed\".\"secret\"::text"),
+            sql.contains("sha256($9 || sha256($10 || convert_to(\"changed\".\"secret\"::text"),
             "{sql}"
         );
         assert!(!sql.contains("to_jsonb(\"changed\".\"secret\")"), "{sql}");
@@ -570,6 +1063,7 @@ mod tests {
     #[test]
     fn identifiers_and_literals_are_escaped() {
         assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(table_name("storage.objects"), "\"storage\".\"objects\"");
         assert_eq!(literal("it's"), "'it''s'");
     }
 }

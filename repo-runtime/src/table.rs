@@ -1,6 +1,9 @@
 //! What the derive knows about a table, as data the statement builders read.
 
 use postgres::Row;
+use postgres::types::Type;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::page::KeysetKey;
@@ -12,8 +15,12 @@ pub trait Table: Sized {
     /// The table, its columns and their flags.
     const META: TableMeta;
 
-    /// The keyset pagination key: `(sort_key, id)` or `(id,)`.
-    type Key: KeysetKey + Clone;
+    /// The keyset pagination key: `(sort_key, id)` or `(id,)`. Serializable, to be sealed
+    /// into a [`crate::Cursor`].
+    type Key: KeysetKey + Clone + Serialize + DeserializeOwned;
+
+    /// The parameter type of each column, in [`TableMeta::columns`] order (built once).
+    fn column_types() -> &'static ColumnTypes;
 
     /// Decodes a row whose columns are [`TableMeta::columns`], in that order, decrypting the
     /// encrypted ones with `data_key` (needed only when such a column holds a value).
@@ -24,6 +31,11 @@ pub trait Table: Sized {
 
     /// This row's position in the listing order.
     fn key(&self) -> Self::Key;
+
+    /// The position in the listing order of a row whose columns are [`TableMeta::columns`],
+    /// read from its key columns alone (never encrypted): the cursor past a row that does not
+    /// decrypt.
+    fn row_key(row: &Row) -> Result<Self::Key, RepoError>;
 }
 
 /// A table as the statements see it.
@@ -39,6 +51,24 @@ pub struct TableMeta {
     pub soft_delete: Option<&'static str>,
     /// The column listings are ordered by (then by the primary key), if not the key alone.
     pub sort_key: Option<&'static str>,
+    /// The rows `hard_delete` also removes, through foreign keys with `ON DELETE CASCADE`
+    /// (transitively): deleted explicitly by the same statement, each with its audit row.
+    /// Grouped by table, every group after the groups of the tables its rows refer to.
+    pub cascade: &'static [Cascade],
+}
+
+/// One foreign key with `ON DELETE CASCADE` on the way from a table to the rows its deletion
+/// removes: rows of `table` whose `column` refers to a deleted row of `parent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cascade {
+    /// The referring table (unquoted; `schema.table` outside `public`).
+    pub table: &'static str,
+    /// Its primary key, a `uuid`: the audit rows' `resource_id`.
+    pub key: &'static str,
+    /// The referring column.
+    pub column: &'static str,
+    /// The referred table: the repository's own or an earlier cascade's `table`.
+    pub parent: &'static str,
 }
 
 impl TableMeta {
@@ -55,6 +85,38 @@ impl TableMeta {
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnMeta> {
         self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// The parameter types of a table's columns, and which columns the statements return as
+/// `text`: those of a type the client does not know by OID (an enum, whose OID differs per
+/// database). The `postgres` crate would look such a type up in `pg_type` when the result
+/// arrives, which, after a statement that failed in a transaction, fails itself (25P02) and
+/// hides the real error; as text, nothing is looked up, and the field decodes the label.
+#[derive(Debug)]
+pub struct ColumnTypes {
+    types: Vec<Type>,
+    as_text: Vec<bool>,
+}
+
+impl ColumnTypes {
+    /// The types of every column, in order.
+    pub fn new(types: Vec<Type>) -> Self {
+        let as_text = types
+            .iter()
+            .map(|t| Type::from_oid(t.oid()).is_none())
+            .collect();
+        ColumnTypes { types, as_text }
+    }
+
+    /// The type of each column.
+    pub fn types(&self) -> &[Type] {
+        &self.types
+    }
+
+    /// For each column, whether it is returned as text.
+    pub fn as_text(&self) -> &[bool] {
+        &self.as_text
     }
 }
 

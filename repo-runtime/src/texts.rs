@@ -7,22 +7,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::sql;
+use crate::sql::{self, Shape};
 use crate::table::TableMeta;
 
-/// Which statement of a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Shape {
-    Insert,
-    Get,
-    Update,
-    SoftDelete,
-    Restore,
-    HardDelete,
-}
-
-/// By table, statement and the columns set (a bitmask over [`TableMeta::columns`]).
-type Texts = HashMap<(TableMeta, Shape, u64), Option<Rc<str>>, foldhash::fast::FixedState>;
+/// By table, which columns it returns as text, statement and the columns set (a bitmask over
+/// [`TableMeta::columns`]).
+type Texts =
+    HashMap<(TableMeta, &'static [bool], Shape, u64), Option<Rc<str>>, foldhash::fast::FixedState>;
 
 thread_local! {
     static TEXTS: RefCell<Texts> = RefCell::default();
@@ -32,15 +23,18 @@ thread_local! {
 /// patches setting ever new sets of columns must not grow the cache without end.
 const LIMIT: usize = 1024;
 
-/// The text of statement `shape` over `meta`, made afresh by [`sql`].
-fn build(meta: &TableMeta, shape: Shape, columns: &[&str]) -> Option<Rc<str>> {
+/// The text of statement `shape` over `meta`, made afresh by [`sql`]; `None` for the
+/// statements [`sql`] has none of (soft delete and restore of a table without soft delete) and
+/// for listings, which are not by key.
+fn build(meta: &TableMeta, as_text: &[bool], shape: Shape, columns: &[&str]) -> Option<Rc<str>> {
     match shape {
-        Shape::Insert => Some(sql::insert(meta, columns).into()),
-        Shape::Get => Some(sql::get(meta).into()),
-        Shape::Update => Some(sql::update(meta, columns).into()),
-        Shape::SoftDelete => sql::soft_delete(meta).map(Into::into),
-        Shape::Restore => sql::restore(meta).map(Into::into),
+        Shape::Insert => Some(sql::insert(meta, columns, as_text).into()),
+        Shape::Get => Some(sql::get(meta, as_text).into()),
+        Shape::Update => Some(sql::update(meta, columns, as_text).into()),
+        Shape::SoftDelete => sql::soft_delete(meta, as_text).map(Into::into),
+        Shape::Restore => sql::restore(meta, as_text).map(Into::into),
         Shape::HardDelete => Some(sql::hard_delete(meta).into()),
+        Shape::List => None,
     }
 }
 
@@ -66,17 +60,22 @@ pub(crate) fn column_mask(meta: &TableMeta, columns: &[&str]) -> Option<u64> {
 }
 
 /// The text of the statement `shape` over `meta`, `columns` being the ones an insert or update
-/// sets; `None` where [`sql`] has none (soft delete and restore of a table without soft
-/// delete).
-pub(crate) fn text(meta: &TableMeta, shape: Shape, columns: &[&str]) -> Option<Rc<str>> {
+/// sets and `as_text` the columns returned as text; `None` where [`sql`] has none (soft delete
+/// and restore of a table without soft delete).
+pub(crate) fn text(
+    meta: &TableMeta,
+    as_text: &'static [bool],
+    shape: Shape,
+    columns: &[&str],
+) -> Option<Rc<str>> {
     let Some(mask) = column_mask(meta, columns) else {
-        return build(meta, shape, columns);
+        return build(meta, as_text, shape, columns);
     };
-    let key = (*meta, shape, mask);
+    let key = (*meta, as_text, shape, mask);
     if let Some(found) = TEXTS.with_borrow(|texts| texts.get(&key).cloned()) {
         return found;
     }
-    let built = build(meta, shape, columns);
+    let built = build(meta, as_text, shape, columns);
     TEXTS.with_borrow_mut(|texts| {
         if texts.len() >= LIMIT {
             texts.clear();
@@ -111,6 +110,7 @@ mod tests {
         primary_key: "id",
         soft_delete: Some("deleted_at"),
         sort_key: None,
+        cascade: &[],
     };
 
     /// The same columns under another table name: a different text.
@@ -151,21 +151,30 @@ mod tests {
             (no_soft_delete, Shape::SoftDelete, &[]),
             (no_soft_delete, Shape::Restore, &[]),
         ];
+        const PLAIN: &[bool] = &[false; 4];
+        const TITLE_AS_TEXT: &[bool] = &[false, true, false, false];
         // Twice: the first round builds and caches, the second reads the cache.
         for _ in 0..2 {
-            for (meta, shape, columns) in cases {
-                assert_eq!(
-                    text(&meta, shape, columns),
-                    build(&meta, shape, columns),
-                    "{shape:?} of {columns:?} on {}",
-                    meta.table
-                );
+            for as_text in [PLAIN, TITLE_AS_TEXT] {
+                for (meta, shape, columns) in cases {
+                    assert_eq!(
+                        text(&meta, as_text, shape, columns),
+                        build(&meta, as_text, shape, columns),
+                        "{shape:?} of {columns:?} on {}",
+                        meta.table
+                    );
+                }
             }
         }
-        assert_eq!(text(&no_soft_delete, Shape::Restore, &[]), None);
+        assert_eq!(text(&no_soft_delete, PLAIN, Shape::Restore, &[]), None);
         assert_eq!(
-            text(&NOTES, Shape::Insert, &["title"]).as_deref(),
-            Some(sql::insert(&NOTES, &["title"]).as_str())
+            text(&NOTES, PLAIN, Shape::Insert, &["title"]).as_deref(),
+            Some(sql::insert(&NOTES, &["title"], PLAIN).as_str())
+        );
+        assert_ne!(
+            text(&NOTES, PLAIN, Shape::Get, &[]),
+            text(&NOTES, TITLE_AS_TEXT, Shape::Get, &[]),
+            "the columns returned as text are part of the key"
         );
     }
 }

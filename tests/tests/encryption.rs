@@ -3,8 +3,6 @@
 //! without a data key nothing is written; a damaged or moved ciphertext is an error naming the
 //! column, never the value; a JSON export decrypts with `decrypt_json_row`.
 
-use std::path::Path;
-
 use e2e::pg::{self, TestDb};
 use postgres::Client;
 use repo_runtime::{
@@ -31,14 +29,8 @@ struct VaultNote {
     aside: Option<String>,
 }
 
-fn migration() -> String {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/migrations/0001_initial.up.sql");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
-/// A database with the first migration (for `audit_logs` and `users`), one acting user and the
-/// table `vault_notes`.
+/// A database with the committed migrations (for `audit_logs`, `users` and `encryption_keys`),
+/// one acting user and the table `vault_notes`.
 struct Fixture {
     _db: TestDb,
     client: Client,
@@ -50,9 +42,7 @@ struct Fixture {
 fn fixture(hint: &str) -> Fixture {
     let db = pg::cluster().create_database(hint);
     let mut client = db.connect();
-    client
-        .batch_execute(&migration())
-        .expect("apply the migration");
+    e2e::migrations::apply_all(&mut client);
     client
         .batch_execute(
             "CREATE TABLE vault_notes (
@@ -317,6 +307,7 @@ fn without_a_data_key_nothing_is_written_or_read() {
             table: "vault_notes",
             column: "secret",
             reason: EncryptionFailure::NoDataKey,
+            row: None,
         }) => {}
         other => panic!("{what}: {other:?}"),
     };
@@ -407,6 +398,7 @@ fn damaged_or_moved_ciphertexts_are_errors_naming_the_column() {
                 table: "vault_notes",
                 column: c,
                 reason: r,
+                ..
             } if *c == column && *r == reason => {}
             other => panic!("{other:?}"),
         }
@@ -538,6 +530,221 @@ fn json_exports_decrypt_with_the_table_metadata() {
             table: "vault_notes",
             column: "secret",
             reason: EncryptionFailure::Authentication,
+            ..
         })
     ));
+}
+
+/// A second instance started with another `DATA_ENCRYPTION_KEY` is refused before it writes
+/// anything: the database keeps the check value of the key its columns were written with.
+#[test]
+fn another_data_key_is_refused_before_anything_is_written() {
+    let Fixture {
+        _db,
+        mut client,
+        key,
+        data_key,
+        actor_id,
+    } = fixture("enc_key_check");
+    let first = key.actor(actor_id).with_data_key(&data_key);
+    let note = VaultNote::insert(
+        &mut client,
+        first,
+        &NewVaultNote {
+            id: None,
+            label: "first".to_owned(),
+            secret: format!("{MARKER}-first"),
+            aside: None,
+        },
+    )
+    .expect("insert with the first key");
+    let notes = count(&mut client, "SELECT count(*) FROM vault_notes");
+    let audit_rows = count(&mut client, "SELECT count(*) FROM audit_logs");
+
+    let other_key = DataKey::new(&[0x43; 32]).expect("key");
+    let second = key.actor(actor_id).with_data_key(&other_key);
+    let insert = VaultNote::insert(
+        &mut client,
+        second,
+        &NewVaultNote {
+            id: None,
+            label: "second".to_owned(),
+            secret: format!("{MARKER}-second"),
+            aside: None,
+        },
+    );
+    assert!(
+        matches!(
+            insert,
+            Err(RepoError::Encryption {
+                table: "vault_notes",
+                reason: EncryptionFailure::KeyMismatch,
+                row: None,
+                ..
+            })
+        ),
+        "another key: {insert:?}"
+    );
+    let update = VaultNote::update(
+        &mut client,
+        second,
+        &note.id,
+        &VaultNotePatch {
+            secret: Some(format!("{MARKER}-changed")),
+            ..VaultNotePatch::default()
+        },
+    );
+    assert!(
+        matches!(
+            update,
+            Err(RepoError::Encryption {
+                table: "vault_notes",
+                reason: EncryptionFailure::KeyMismatch,
+                row: None,
+                ..
+            })
+        ),
+        "another key: {update:?}"
+    );
+    let read = VaultNote::get(&mut client, second, &note.id);
+    assert!(
+        matches!(
+            read,
+            Err(RepoError::Encryption {
+                table: "vault_notes",
+                reason: EncryptionFailure::KeyMismatch,
+                row: None,
+                ..
+            })
+        ),
+        "another key: {read:?}"
+    );
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM vault_notes"),
+        notes
+    );
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM audit_logs"),
+        audit_rows,
+        "nothing written, nothing audited"
+    );
+    let stored = VaultNote::get(&mut client, first, &note.id)
+        .expect("get")
+        .expect("found");
+    assert_eq!(stored.secret, format!("{MARKER}-first"));
+
+    // The start-up check says the same without touching a table.
+    let mismatch = repo_runtime::check_data_key(&mut client, &other_key, &[&VaultNote::META]);
+    assert!(
+        matches!(
+            mismatch,
+            Err(RepoError::Encryption {
+                reason: EncryptionFailure::KeyMismatch,
+                ..
+            })
+        ),
+        "{mismatch:?}"
+    );
+    repo_runtime::check_data_key(&mut client, &data_key, &[&VaultNote::META]).expect("the key");
+
+    // A database written before check values were stored: the first key to come is recorded
+    // only if it decrypts what is stored, so a wrong one cannot claim the database.
+    client
+        .batch_execute("DELETE FROM encryption_keys")
+        .expect("forget the check value");
+    let claim = VaultNote::get(&mut client, second, &note.id);
+    assert!(
+        matches!(
+            claim,
+            Err(RepoError::Encryption {
+                reason: EncryptionFailure::KeyMismatch,
+                ..
+            })
+        ),
+        "{claim:?}"
+    );
+    assert_eq!(
+        count(&mut client, "SELECT count(*) FROM encryption_keys"),
+        0
+    );
+    VaultNote::get(&mut client, first, &note.id)
+        .expect("the right key")
+        .expect("found");
+    let stored: String = client
+        .query_one("SELECT check_value FROM encryption_keys", &[])
+        .expect("recorded")
+        .get(0);
+    assert_eq!(stored, data_key.check_value());
+}
+
+/// A row that does not decrypt is named by id on its page, which still holds the other rows (and
+/// the cursor goes past it); reading that row alone fails naming it, never the value.
+#[test]
+fn a_page_with_an_undecryptable_row_names_the_row() {
+    let Fixture {
+        _db,
+        mut client,
+        key,
+        data_key,
+        actor_id,
+    } = fixture("enc_bad_row");
+    let actor = key.actor(actor_id).with_data_key(&data_key);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let note = VaultNote::insert(
+            &mut client,
+            actor,
+            &NewVaultNote {
+                id: None,
+                label: format!("n{i}"),
+                secret: format!("{MARKER}-{i}"),
+                aside: None,
+            },
+        )
+        .expect("insert");
+        ids.push(note.id);
+    }
+    let damaged = ids[1];
+    client
+        .execute(
+            "UPDATE vault_notes SET secret = 'enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' WHERE id = $1",
+            &[&damaged],
+        )
+        .expect("damage");
+    let page = VaultNote::list(&mut client, actor, &PageRequest::first(10)).expect("the page");
+    let mut readable: Vec<Uuid> = ids.iter().copied().filter(|id| *id != damaged).collect();
+    readable.sort();
+    assert_eq!(
+        page.items.iter().map(|n| n.id).collect::<Vec<_>>(),
+        readable
+    );
+    assert_eq!(
+        page.unreadable,
+        [repo_runtime::Unreadable {
+            id: damaged,
+            column: "secret",
+            reason: EncryptionFailure::Authentication,
+        }]
+    );
+    // Page by page: the damaged row's page is empty but for its name, and the next one follows.
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let mut request = PageRequest::first(1);
+    let mut seen = Vec::new();
+    loop {
+        let page = VaultNote::list(&mut client, actor, &request).expect("a page");
+        seen.extend(page.items.iter().map(|n| n.id));
+        seen.extend(page.unreadable.iter().map(|u| u.id));
+        match page.next_request(&request) {
+            Some(next) => request = next,
+            None => break,
+        }
+    }
+    assert_eq!(seen, sorted, "every row once, in order");
+
+    let error = VaultNote::get(&mut client, actor, &damaged).expect_err("damaged row");
+    let message = error.to_string();
+    assert!(message.contains(&damaged.to_string()), "{message}");
+    assert!(message.contains("vault_notes.secret"), "{message}");
+    assert!(!format!("{error:?}").contains(MARKER), "{error:?}");
 }

@@ -35,6 +35,10 @@ pub struct AuditLog {
     pub ip_address: Option<std::net::IpAddr>,
     /// `text`, nullable.
     pub user_agent: Option<String>,
+    /// The request the event belongs to (the service's request id), to find every row of one request.
+    ///
+    /// `text`, nullable.
+    pub request_id: Option<String>,
     /// Changed fields with old and new values; PII/PHI values are replaced by keyed hashes.
     ///
     /// `jsonb`, nullable.

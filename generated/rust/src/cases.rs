@@ -4,7 +4,7 @@
 //! The table `cases`.
 /// A patient case, the unit of clinical work that scans, jobs and segments belong to.
 ///
-/// A row of the table `cases`. Soft-deleted through `deleted_at`. Holds PHI: every read through the repository is audited.
+/// A row of the table `cases`. Soft-deleted through `deleted_at`. Holds PHI: every read through the repository is audited. `hard_delete` also deletes the rows of `files`, `jobs`, `segments` that `ON DELETE CASCADE` would remove, each with its own `data_delete` audit row.
 #[derive(
     Debug,
     Clone,
@@ -14,6 +14,11 @@
     repo_runtime::Repository
 )]
 #[repo(table = "cases")]
+#[repo(cascade = "files(id).case_id -> cases")]
+#[repo(cascade = "jobs(id).case_id -> cases")]
+#[repo(cascade = "jobs(id).file_id -> files")]
+#[repo(cascade = "segments(id).case_id -> cases")]
+#[repo(cascade = "segments(id).file_id -> files")]
 pub struct Case {
     /// `uuid`, default `gen_random_uuid()`, primary key.
     #[repo(primary_key, random_uuid)]
@@ -25,7 +30,7 @@ pub struct Case {
     /// The clinic's patient identifier (pseudonymous outside the clinic).
     ///
     /// `text`, **PHI**.
-    #[repo(phi)]
+    #[repo(phi, find)]
     pub patient_id: String,
     /// Short description of the case; may name the patient.
     ///
@@ -38,7 +43,7 @@ pub struct Case {
     #[repo(phi, encrypted)]
     pub notes: Option<String>,
     /// `case_status`, default `'new'::case_status`.
-    #[repo(default)]
+    #[repo(default, find)]
     pub status: crate::enums::CaseStatus,
     /// `case_priority`, default `'normal'::case_priority`.
     #[repo(default)]
@@ -46,6 +51,7 @@ pub struct Case {
     /// The user who opened the case.
     ///
     /// `uuid`.
+    #[repo(find)]
     pub created_by: uuid::Uuid,
     /// The operator working the case.
     ///

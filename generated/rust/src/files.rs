@@ -4,7 +4,7 @@
 //! The table `files`.
 /// An uploaded dental scan or derived artefact, stored in object storage.
 ///
-/// A row of the table `files`. Soft-deleted through `deleted_at`. Holds PHI: every read through the repository is audited.
+/// A row of the table `files`. Soft-deleted through `deleted_at`. Holds PHI: every read through the repository is audited. `hard_delete` also deletes the rows of `jobs`, `segments` that `ON DELETE CASCADE` would remove, each with its own `data_delete` audit row.
 #[derive(
     Debug,
     Clone,
@@ -14,13 +14,17 @@
     repo_runtime::Repository
 )]
 #[repo(table = "files")]
+#[repo(cascade = "jobs(id).file_id -> files")]
+#[repo(cascade = "segments(id).file_id -> files")]
 pub struct File {
     /// `uuid`, default `gen_random_uuid()`, primary key.
     #[repo(primary_key, random_uuid)]
     pub id: uuid::Uuid,
     /// `uuid`.
+    #[repo(find)]
     pub case_id: uuid::Uuid,
     /// `uuid`.
+    #[repo(find)]
     pub uploaded_by: uuid::Uuid,
     /// Stored file name; clinics often put patient names in it.
     ///
@@ -28,6 +32,7 @@ pub struct File {
     #[repo(phi)]
     pub filename: String,
     /// `file_type`.
+    #[repo(find)]
     pub file_type: crate::enums::FileType,
     /// Media type, e.g. model/stl or application/dicom.
     ///
@@ -40,13 +45,14 @@ pub struct File {
     /// Hex SHA-256 of the content; finds duplicate uploads.
     ///
     /// `text`.
+    #[repo(find)]
     pub checksum: String,
     /// Location in object storage, e.g. s3://bucket/key.
     ///
     /// `text`.
     pub storage_uri: String,
     /// `file_status`, default `'uploaded'::file_status`.
-    #[repo(default)]
+    #[repo(default, find)]
     pub status: crate::enums::FileStatus,
     /// `jsonb`, default `'[]'::jsonb`.
     #[repo(default, jsonb)]

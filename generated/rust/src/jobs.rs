@@ -19,22 +19,25 @@ pub struct Job {
     #[repo(primary_key, random_uuid)]
     pub id: uuid::Uuid,
     /// `uuid`.
+    #[repo(find)]
     pub case_id: uuid::Uuid,
     /// The input file, when the job has one.
     ///
     /// `uuid`, nullable.
     pub file_id: Option<uuid::Uuid>,
     /// `uuid`.
+    #[repo(find)]
     pub created_by: uuid::Uuid,
     /// `job_type`.
+    #[repo(find)]
     pub job_type: crate::enums::JobType,
     /// `job_status`, default `'pending'::job_status`.
-    #[repo(default)]
+    #[repo(default, find)]
     pub status: crate::enums::JobStatus,
     /// Higher runs first.
     ///
     /// `smallint`, default `0`.
-    #[repo(default)]
+    #[repo(default, find)]
     pub priority: i16,
     /// How many times a worker has started the job.
     ///

@@ -12,6 +12,8 @@ pub mod audit_logs;
 #[rustfmt::skip]
 pub mod cases;
 #[rustfmt::skip]
+pub mod encryption_keys;
+#[rustfmt::skip]
 pub mod enums;
 #[rustfmt::skip]
 pub mod files;
@@ -28,6 +30,7 @@ pub use audit_logs::AuditLog;
 pub use cases::Case;
 pub use cases::CasePatch;
 pub use cases::NewCase;
+pub use encryption_keys::EncryptionKey;
 pub use enums::AuditEventType;
 pub use enums::CasePriority;
 pub use enums::CaseStatus;

@@ -27,6 +27,7 @@ pub struct Model {
     /// `text`.
     pub model_version: String,
     /// `model_type`.
+    #[repo(find)]
     pub model_type: crate::enums::ModelType,
     /// `text`, nullable.
     pub description: Option<String>,

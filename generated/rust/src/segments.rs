@@ -19,14 +19,17 @@ pub struct Segment {
     #[repo(primary_key, random_uuid)]
     pub id: uuid::Uuid,
     /// `uuid`.
+    #[repo(find)]
     pub case_id: uuid::Uuid,
     /// `uuid`.
+    #[repo(find)]
     pub file_id: uuid::Uuid,
     /// The job that produced the segment; NULL when drawn by hand.
     ///
     /// `uuid`, nullable.
     pub created_by_job: Option<uuid::Uuid>,
     /// `segment_type`.
+    #[repo(find)]
     pub segment_type: crate::enums::SegmentType,
     /// FDI two-digit tooth number (11-48) for teeth and crowns.
     ///

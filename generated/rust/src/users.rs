@@ -34,7 +34,8 @@ pub struct User {
     pub full_name: Option<String>,
     /// Argon2id hash; NULL for service accounts that authenticate with client credentials.
     ///
-    /// `text`, nullable.
+    /// `text`, nullable, a credential: never serialized.
+    #[serde(skip_serializing)]
     pub password_hash: Option<String>,
     /// What the account may do (role-based access control).
     ///
