@@ -3,10 +3,12 @@
 
 -- Tables
 CREATE TABLE encryption_keys (
+    id          uuid NOT NULL DEFAULT gen_random_uuid(),
     format      text NOT NULL,
     check_value text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT encryption_keys_pkey PRIMARY KEY (format)
+    CONSTRAINT encryption_keys_pkey PRIMARY KEY (id),
+    CONSTRAINT encryption_keys_format_key UNIQUE (format)
 );
 COMMENT ON TABLE encryption_keys IS 'The check value of the data key each encrypted format is written with (HMAC-SHA256 of a fixed label under the key; never the key): the repositories refuse another key before writing.';
 COMMENT ON COLUMN encryption_keys.format IS 'The stored format, e.g. enc:v1.';

@@ -410,25 +410,16 @@ impl Load {
     }
 }
 
-/// What an operation's error was, with its SQLSTATE.
+/// What an operation's error was, with its SQLSTATE (errors carry no row data, so the whole
+/// chain is safe to keep).
 fn describe(error: &RepoError) -> (Option<String>, String) {
-    let sqlstate = error
-        .as_db_error()
-        .and_then(postgres::Error::code)
-        .map(|c| c.code().to_owned());
-    let message = match error.as_db_error().and_then(postgres::Error::as_db_error) {
-        Some(db) => format!("{}: {}", db.severity(), db.message()),
-        None => {
-            // The causes too: "error deserializing column 5: cannot convert between ...".
-            let mut message = error.to_string();
-            let mut source = error.as_db_error().and_then(std::error::Error::source);
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            message
-        }
-    };
+    let sqlstate = error.code().map(|c| c.code().to_owned());
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
     (sqlstate, message)
 }
 
@@ -554,7 +545,7 @@ impl Worker {
             .config
             .connect(NoTls)
             .unwrap_or_else(|e| panic!("load-worker-{}: cannot connect: {e}", self.n));
-        if self.n % 2 == 0 {
+        if self.n.is_multiple_of(2) {
             Conn::Prepared(Prepared::new(client))
         } else {
             Conn::Plain(client)
@@ -992,7 +983,7 @@ fn audit_rows(
     let rows = client.query(
         &format!(
             "SELECT id, timestamp, event_type, user_id, resource_type, resource_id, action, success,
-                    ip_address, user_agent, changes, details
+                    ip_address, user_agent, changes, details, request_id
                FROM audit_logs {condition}"
         ),
         params,
@@ -1012,6 +1003,7 @@ fn audit_rows(
                 user_agent: r.try_get(9)?,
                 changes: r.try_get(10)?,
                 details: r.try_get(11)?,
+                request_id: r.try_get(12)?,
             })
         })
         .collect()
@@ -1096,7 +1088,7 @@ fn report(
         if client.is_closed() {
             client = config.connect(NoTls).expect("load-report: reconnect");
         }
-        let hold = if turn % 2 == 0 {
+        let hold = if turn.is_multiple_of(2) {
             reader.hold.0
         } else {
             reader.hold.1

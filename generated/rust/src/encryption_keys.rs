@@ -5,18 +5,28 @@
 /// The check value of the data key each encrypted format is written with (HMAC-SHA256 of a fixed label under the key; never the key): the repositories refuse another key before writing.
 ///
 /// A row of the table `encryption_keys`.
-///
-/// No repository: the primary key is not a uuid.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    repo_runtime::Repository
+)]
+#[repo(table = "encryption_keys")]
 pub struct EncryptionKey {
+    /// `uuid`, default `gen_random_uuid()`, primary key.
+    #[repo(primary_key, random_uuid)]
+    pub id: uuid::Uuid,
     /// The stored format, e.g. enc:v1.
     ///
-    /// `text`, primary key.
+    /// `text`.
     pub format: String,
     /// hmac-sha256: and 64 hex digits.
     ///
     /// `text`.
     pub check_value: String,
     /// `timestamptz`, default `now()`.
+    #[repo(default, sort_key)]
     pub created_at: chrono::DateTime<chrono::Utc>,
 }

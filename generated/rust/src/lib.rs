@@ -31,6 +31,8 @@ pub use cases::Case;
 pub use cases::CasePatch;
 pub use cases::NewCase;
 pub use encryption_keys::EncryptionKey;
+pub use encryption_keys::EncryptionKeyPatch;
+pub use encryption_keys::NewEncryptionKey;
 pub use enums::AuditEventType;
 pub use enums::CasePriority;
 pub use enums::CaseStatus;
