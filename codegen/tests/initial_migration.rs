@@ -135,7 +135,11 @@ fn output_does_not_depend_on_declaration_order() {
             block.push('\n');
         }
     }
-    assert_eq!(blocks.len(), 7, "expected the seven tables");
+    assert_eq!(
+        blocks.len(),
+        8,
+        "expected the seven tables of the seed and encryption_keys"
+    );
     blocks.reverse();
     let reordered = format!("{head}\ntables:\n{}", blocks.concat());
     let a = migration::initial(&load(&text));
@@ -154,6 +158,7 @@ fn tables_come_after_the_tables_they_reference() {
     assert_eq!(
         order,
         [
+            "encryption_keys",
             "users",
             "audit_logs",
             "cases",

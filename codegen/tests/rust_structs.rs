@@ -91,7 +91,7 @@ fn the_repositorys_tables_get_the_expected_attributes() {
     for expected in [
         "#[repo(table = \"cases\")]",
         "#[repo(primary_key, random_uuid)]\n    pub id: uuid::Uuid,",
-        "#[repo(phi)]\n    pub patient_id: String,",
+        "#[repo(phi, find)]\n    pub patient_id: String,",
         "#[repo(phi, encrypted)]\n    pub title: Option<String>,",
         "#[repo(default, jsonb, phi)]\n    pub case_metadata: serde_json::Value,",
         "#[repo(read_only, sort_key)]\n    pub created_at: chrono::DateTime<chrono::Utc>,",

@@ -125,14 +125,25 @@ pub fn connect(conninfo: &str) -> Result<Client, ConnectError> {
     ConnInfo::parse(conninfo)?.connect()
 }
 
+/// Text that may hold a password, shown as `***` by `Debug`.
+#[derive(Clone)]
+struct Hidden(String);
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// A parsed connection string: what [`connect`] does in two steps, for callers that want to
 /// look at the settings first or connect more than once.
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
     shown: String,
     config: postgres::Config,
-    /// The connection string without this crate's own settings, for [`ConnInfo::async_parts`].
-    client_settings: String,
+    /// The connection string without this crate's own settings, for [`ConnInfo::async_parts`]
+    /// (it may hold a password: never shown in `Debug`).
+    client_settings: Hidden,
     sslmode: SslMode,
     roots: Option<Roots>,
     sni: bool,
@@ -192,8 +203,8 @@ impl ConnInfo {
                 ));
             }
         };
-        let client_settings = parsed.without(OWN_SETTINGS);
-        let config = postgres::Config::from_str(&client_settings)
+        let client_settings = Hidden(parsed.without(OWN_SETTINGS));
+        let config = postgres::Config::from_str(&client_settings.0)
             .map_err(|e| invalid(error::full_message(&e), None))?;
         Ok(ConnInfo {
             shown,
@@ -374,13 +385,15 @@ impl ConnInfo {
         })?;
         // Parsed once already by `parse`, which reported any error.
         let mut config =
-            tokio_postgres::Config::from_str(&self.client_settings).map_err(|e| ConnectError {
-                kind: ErrorKind::InvalidConnectionString,
-                shown: self.shown.clone(),
-                target: None,
-                message: error::full_message(&e),
-                hint: None,
-                source: None,
+            tokio_postgres::Config::from_str(&self.client_settings.0).map_err(|e| {
+                ConnectError {
+                    kind: ErrorKind::InvalidConnectionString,
+                    shown: self.shown.clone(),
+                    target: None,
+                    message: error::full_message(&e),
+                    hint: None,
+                    source: None,
+                }
             })?;
         config.ssl_mode(wire);
         Ok((config, MakeRustlsConnect::new(tls)))
