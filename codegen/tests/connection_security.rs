@@ -3,9 +3,9 @@
 //! `--database-url`), against a throwaway server that accepts TCP connections only over TLS.
 //! A wrong CA is refused with a message naming the server and not the password.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use e2e::pg::{self, CERT_HOST, TCP_PASSWORD, TestDb};
+use e2e::pg::{self, CERT_HOST, TCP_PASSWORD};
 
 mod common;
 
@@ -19,24 +19,12 @@ fn project(name: &str) -> PathBuf {
     dir
 }
 
-/// `DATABASE_URL` for `db` on the TLS cluster, by the certificate's name, trusting `ca`.
-fn verify_full_url(db: &TestDb, ca: &Path) -> String {
-    pg::tls_cluster().url(
-        CERT_HOST,
-        db,
-        &format!(
-            "hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={}",
-            ca.display()
-        ),
-    )
-}
-
 #[test]
 fn db_upgrade_and_drift_over_verify_full() {
     let dir = project("upgrade");
     let tls = pg::tls_cluster();
     let db = tls.cluster().create_database("cli_tls_upgrade");
-    let url = verify_full_url(&db, tls.ca_cert());
+    let url = tls.verify_full_url(&db, tls.ca_cert(), "");
 
     let up = codegen(&dir, &["db", "upgrade"], Some(&url));
     assert!(
@@ -84,7 +72,7 @@ fn a_wrong_ca_is_refused_clearly() {
     let dir = project("wrong_ca");
     let tls = pg::tls_cluster();
     let db = tls.cluster().create_database("cli_tls_wrong_ca");
-    let url = verify_full_url(&db, tls.unrelated_ca_cert());
+    let url = tls.verify_full_url(&db, tls.unrelated_ca_cert(), "");
 
     for args in [
         &["db", "upgrade"][..],

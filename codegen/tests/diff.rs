@@ -35,14 +35,7 @@ fn evolve() -> Vec<(String, Vec<Migration>)> {
 #[test]
 fn each_step_snapshot() {
     for (name, migrations) in evolve() {
-        let mut text = String::new();
-        for m in &migrations {
-            text.push_str(&format!(
-                "==== {}.up.sql\n{}\n==== {}.down.sql\n{}\n",
-                m.id, m.up, m.id, m.down
-            ));
-        }
-        insta::assert_snapshot!(name, text);
+        insta::assert_snapshot!(name, e2e::fixtures::migrations_text(&migrations));
     }
 }
 

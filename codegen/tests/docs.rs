@@ -2,34 +2,12 @@
 //! (it parses, one box per table, one edge per foreign key, no two boxes overlap), and Mermaid
 //! output checked against the rules of Mermaid's `erDiagram` grammar.
 
-use std::path::Path;
-
 use codegen::GeneratedFile;
+use e2e::schema::{file, load, repo_catalog, repo_root, repo_schema_text};
 use model::Catalog;
-
-fn repo_root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn load(text: &str) -> Catalog {
-    model::load_schema("schema.yaml", text).unwrap_or_else(|errors| panic!("{errors}"))
-}
-
-fn repo_catalog() -> Catalog {
-    let text = std::fs::read_to_string(repo_root().join("schema.yaml")).expect("read schema.yaml");
-    load(&text)
-}
 
 fn docs(catalog: &Catalog) -> Vec<GeneratedFile> {
     codegen::docs::generate(catalog)
-}
-
-fn file<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {
-    files
-        .iter()
-        .find(|f| f.path == Path::new(path))
-        .map(|f| f.contents.as_str())
-        .unwrap_or_else(|| panic!("{path} is not generated"))
 }
 
 #[test]
@@ -67,7 +45,7 @@ fn one_page_per_table_and_every_file_has_the_header() {
 
 #[test]
 fn output_is_deterministic_and_independent_of_declaration_order() {
-    let text = std::fs::read_to_string(repo_root().join("schema.yaml")).expect("read schema.yaml");
+    let text = repo_schema_text();
     let a = docs(&load(&text));
     let b = docs(&load(&text));
     assert_eq!(a, b);

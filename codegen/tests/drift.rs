@@ -2,25 +2,23 @@
 //! introspects into the catalog that `schema.yaml` loads into and the migrations replay into,
 //! and `codegen drift` names exactly one manual change made to it.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::{Command, Output};
 
+use common::text;
 use e2e::pg::TestDb;
+use e2e::schema::repo_root;
 use migrate::history::{self, MigrationFile};
 use model::Catalog;
 use model::compare::{comparable, compare};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn committed_migrations() -> Vec<MigrationFile> {
     e2e::migrations::committed().migrations
 }
 
 fn yaml_catalog() -> Catalog {
-    let text = std::fs::read_to_string(repo().join("schema.yaml")).expect("read schema.yaml");
-    model::load_schema("schema.yaml", &text).unwrap_or_else(|e| panic!("{e}"))
+    e2e::schema::repo_catalog()
 }
 
 /// A fresh database migrated by the runner, as `codegen db upgrade` would: the runner's own
@@ -34,21 +32,9 @@ fn migrated(hint: &str) -> TestDb {
     db
 }
 
+/// `codegen` run in the repository, without `DATABASE_URL`.
 fn codegen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_codegen"))
-        .current_dir(repo())
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run codegen")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    common::codegen(repo_root(), args, None)
 }
 
 /// Everything but the check expressions and index predicates, which PostgreSQL prints in an

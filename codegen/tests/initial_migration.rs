@@ -1,22 +1,7 @@
 //! The first migration generated from the repository's `schema.yaml`.
 
-use std::path::Path;
-
 use codegen::migration;
-use model::Catalog;
-
-fn repo_root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn load(text: &str) -> Catalog {
-    model::load_schema("schema.yaml", text).unwrap_or_else(|errors| panic!("{errors}"))
-}
-
-fn repo_catalog() -> Catalog {
-    let text = std::fs::read_to_string(repo_root().join("schema.yaml")).expect("read schema.yaml");
-    load(&text)
-}
+use e2e::schema::{load, repo_catalog, repo_root, repo_schema_text};
 
 /// The statements of a script, split by PostgreSQL's parser.
 fn statements(sql: &str) -> Vec<String> {
@@ -39,11 +24,8 @@ fn committed_migrations_capture_schema_yaml() {
     let sum = sum.expect("generated/migrations has its integrity file");
     migrate::history::verify_sum(&migrations, &sum).unwrap_or_else(|e| panic!("{e}"));
     let previous = migrate::history::replay(&migrations).unwrap_or_else(|e| panic!("{e}"));
-    let (catalog, renames) = model::load_schema_with_renames(
-        "schema.yaml",
-        &std::fs::read_to_string(repo_root().join("schema.yaml")).expect("schema.yaml"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let (catalog, renames) = model::load_schema_with_renames("schema.yaml", &repo_schema_text())
+        .unwrap_or_else(|e| panic!("{e}"));
     let options = migration::PlanOptions {
         first_number: 99,
         ..Default::default()
@@ -123,7 +105,7 @@ fn every_statement_parses_with_sqlparser_postgres_dialect() {
 /// own (dependencies, then names), never in the order a map happened to iterate.
 #[test]
 fn output_does_not_depend_on_declaration_order() {
-    let text = std::fs::read_to_string(repo_root().join("schema.yaml")).expect("read schema.yaml");
+    let text = repo_schema_text();
     let (head, tables) = text.split_once("\ntables:\n").expect("a tables section");
     let mut blocks: Vec<String> = Vec::new();
     for line in tables.lines() {

@@ -3,16 +3,17 @@
 //! project's seven tables and for a schema using what they do not (composite keys, a cycle,
 //! partial, covering, hash, BRIN and jsonb_path_ops GIN indexes, opclasses, enum arrays).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
 
 use model::compare::compare;
 use model::{Catalog, DataType};
 use postgres::Client;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::text;
+use e2e::schema::repo_root;
 
 fn apply(client: &mut Client, sql: &str) {
     let mut tx = client.transaction().expect("begin");
@@ -22,21 +23,9 @@ fn apply(client: &mut Client, sql: &str) {
     tx.commit().expect("commit");
 }
 
+/// `codegen` run in `dir`, without `DATABASE_URL`.
 fn codegen(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_codegen"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run codegen")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    common::codegen(dir, args, None)
 }
 
 /// Builds the database from `yaml` the way `codegen` would (first migration of the loaded
@@ -87,7 +76,7 @@ fn the_seven_tables_round_trip_through_the_cli() {
     // The file loads, describes what the project's schema.yaml describes, and builds a database
     // that introspects into the first one's catalog exactly.
     let loaded = model::load_schema("schema.yaml", &yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-    let project = std::fs::read_to_string(repo().join("schema.yaml")).expect("schema.yaml");
+    let project = std::fs::read_to_string(repo_root().join("schema.yaml")).expect("schema.yaml");
     let project = model::load_schema("schema.yaml", &project).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(compare(&project, &loaded), Vec::new());
     assert_eq!(compare(&first, &loaded), Vec::new());

@@ -4,15 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use e2e::schema::{repo_root, repo_schema_text};
 use model::yaml::{
     COLUMN_KEYS, EXTENSION_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, RETENTION_KEYS,
     ROLE_KEYS, SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
 };
 use serde_json::Value;
-
-fn repo_root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
 
 fn schema() -> Value {
     codegen::json_schema::schema()
@@ -150,7 +147,7 @@ fn errors(validator: &jsonschema::Validator, text: &str) -> Vec<String> {
 
 #[test]
 fn the_repository_schema_validates() {
-    let text = std::fs::read_to_string(repo_root().join("schema.yaml")).expect("read schema.yaml");
+    let text = repo_schema_text();
     assert!(
         text.starts_with("# yaml-language-server: $schema=generated/schema.schema.json\n"),
         "schema.yaml's first line points editors at the JSON Schema"

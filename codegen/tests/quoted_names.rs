@@ -24,14 +24,7 @@ fn migration_snapshot() {
         name, migrations, ..
     } in steps
     {
-        let mut text = String::new();
-        for m in &migrations {
-            text.push_str(&format!(
-                "==== {}.up.sql\n{}\n==== {}.down.sql\n{}\n",
-                m.id, m.up, m.id, m.down
-            ));
-        }
-        insta::assert_snapshot!(name, text);
+        insta::assert_snapshot!(name, e2e::fixtures::migrations_text(&migrations));
     }
 }
 

@@ -1,16 +1,10 @@
 //! Replaying generated SQL with PostgreSQL's parser gives back the catalog it was generated from:
 //! the property the incremental diff and the linter stand on.
 
-use std::path::Path;
-
 use model::Catalog;
 use model::replay::replay_script;
 
-fn repo_catalog() -> Catalog {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.yaml"));
-    let text = std::fs::read_to_string(path).expect("read schema.yaml");
-    model::load_schema("schema.yaml", &text).unwrap_or_else(|e| panic!("{e}"))
-}
+use e2e::schema::repo_catalog;
 
 fn replayed(sql: &str) -> Catalog {
     let mut catalog = Catalog::default();

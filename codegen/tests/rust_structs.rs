@@ -1,36 +1,8 @@
 //! The generated Rust crate (`generated/rust`): snapshot of every file for the repository's
 //! schema, determinism, and the corner cases of names and types.
 
-use std::path::Path;
-
 use codegen::rust;
-use model::Catalog;
-
-fn repo_root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn load(text: &str) -> Catalog {
-    model::load_schema("schema.yaml", text).unwrap_or_else(|errors| panic!("{errors}"))
-}
-
-fn repo_catalog() -> Catalog {
-    let text = std::fs::read_to_string(repo_root().join("schema.yaml")).expect("read schema.yaml");
-    load(&text)
-}
-
-fn file<'a>(files: &'a [codegen::GeneratedFile], path: &str) -> &'a str {
-    files
-        .iter()
-        .find(|f| f.path == Path::new(path))
-        .map(|f| f.contents.as_str())
-        .unwrap_or_else(|| {
-            panic!(
-                "no {path} in {:?}",
-                files.iter().map(|f| &f.path).collect::<Vec<_>>()
-            )
-        })
-}
+use e2e::schema::{file, load, repo_catalog};
 
 #[test]
 fn snapshot_of_the_generated_crate() {

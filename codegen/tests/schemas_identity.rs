@@ -29,14 +29,7 @@ fn each_step_snapshot() {
     let steps = evolve();
     assert_eq!(steps.len(), 3);
     for (name, migrations) in steps {
-        let mut text = String::new();
-        for m in &migrations {
-            text.push_str(&format!(
-                "==== {}.up.sql\n{}\n==== {}.down.sql\n{}\n",
-                m.id, m.up, m.id, m.down
-            ));
-        }
-        insta::assert_snapshot!(name, text);
+        insta::assert_snapshot!(name, e2e::fixtures::migrations_text(&migrations));
     }
 }
 

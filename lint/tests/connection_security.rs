@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use e2e::pg::{self, CERT_HOST, TCP_PASSWORD, TestDb};
+use e2e::pg::{self, CERT_HOST, TCP_PASSWORD};
 
 fn lint(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lint"))
@@ -12,17 +12,6 @@ fn lint(args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("run lint")
-}
-
-fn url(db: &TestDb, ca: &std::path::Path) -> String {
-    pg::tls_cluster().url(
-        CERT_HOST,
-        db,
-        &format!(
-            "hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={}",
-            ca.display()
-        ),
-    )
 }
 
 #[test]
@@ -35,7 +24,7 @@ fn database_url_with_verify_full() {
 
     let out = lint(&[
         "--database-url",
-        &url(&db, tls.ca_cert()),
+        &tls.verify_full_url(&db, tls.ca_cert(), ""),
         "--format",
         "json",
     ]);
@@ -51,7 +40,10 @@ fn database_url_with_verify_full() {
     assert_eq!(rules, ["jsonb-needs-gin"], "{json}");
     assert!(!json.to_string().contains(TCP_PASSWORD), "{json}");
 
-    let wrong = lint(&["--database-url", &url(&db, tls.unrelated_ca_cert())]);
+    let wrong = lint(&[
+        "--database-url",
+        &tls.verify_full_url(&db, tls.unrelated_ca_cert(), ""),
+    ]);
     assert_eq!(wrong.status.code(), Some(2));
     let message = String::from_utf8_lossy(&wrong.stderr);
     assert!(

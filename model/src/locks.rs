@@ -584,6 +584,21 @@ impl<'a> Locks<'a> {
         self.session.resolve_table(self.catalog, schema, name)
     }
 
+    /// [`Self::add`] for a statement's optional target relation, the table alone (no children).
+    fn add_target(&mut self, r: Option<&protobuf::RangeVar>, mode: LockMode, work: Work) {
+        if let Some(r) = r {
+            let name = self.relation(r);
+            self.add(name, mode, work);
+        }
+    }
+
+    /// The reads of a view's or `CREATE TABLE AS`'s query.
+    fn reads_query(&mut self, query: Option<&protobuf::Node>) {
+        if let Some(q) = query.and_then(|q| q.node.as_ref()) {
+            self.reads(q);
+        }
+    }
+
     fn relation(&self, r: &protobuf::RangeVar) -> QualifiedName {
         self.resolve(&r.schemaname, &r.relname)
     }
@@ -645,11 +660,8 @@ impl<'a> Locks<'a> {
             NodeEnum::RenameStmt(s) => self.rename(s),
             NodeEnum::AlterObjectSchemaStmt(s) => {
                 let kind = ObjectType::try_from(s.object_type).unwrap_or(ObjectType::Undefined);
-                if kind == ObjectType::ObjectTable
-                    && let Some(r) = &s.relation
-                {
-                    let name = self.relation(r);
-                    self.add(name, AccessExclusive, Work::Catalog);
+                if kind == ObjectType::ObjectTable {
+                    self.add_target(s.relation.as_ref(), AccessExclusive, Work::Catalog);
                 }
             }
             NodeEnum::TruncateStmt(s) => {
@@ -665,34 +677,19 @@ impl<'a> Locks<'a> {
             NodeEnum::ReindexStmt(s) => self.reindex(s),
             NodeEnum::VacuumStmt(s) => self.vacuum(s),
             NodeEnum::ClusterStmt(s) => {
-                if let Some(r) = &s.relation {
-                    let name = self.relation(r);
-                    self.add(name, AccessExclusive, Work::Rewrite);
-                }
+                self.add_target(s.relation.as_ref(), AccessExclusive, Work::Rewrite)
             }
             NodeEnum::CreateTrigStmt(s) => {
-                if let Some(r) = &s.relation {
-                    let name = self.relation(r);
-                    self.add(name, ShareRowExclusive, Work::Catalog);
-                }
+                self.add_target(s.relation.as_ref(), ShareRowExclusive, Work::Catalog)
             }
             NodeEnum::CreatePolicyStmt(s) => {
-                if let Some(r) = &s.table {
-                    let name = self.relation(r);
-                    self.add(name, AccessExclusive, Work::Catalog);
-                }
+                self.add_target(s.table.as_ref(), AccessExclusive, Work::Catalog)
             }
             NodeEnum::AlterPolicyStmt(s) => {
-                if let Some(r) = &s.table {
-                    let name = self.relation(r);
-                    self.add(name, AccessExclusive, Work::Catalog);
-                }
+                self.add_target(s.table.as_ref(), AccessExclusive, Work::Catalog)
             }
             NodeEnum::RuleStmt(s) => {
-                if let Some(r) = &s.relation {
-                    let name = self.relation(r);
-                    self.add(name, AccessExclusive, Work::Catalog);
-                }
+                self.add_target(s.relation.as_ref(), AccessExclusive, Work::Catalog)
             }
             NodeEnum::CommentStmt(s) => self.comment(s),
             NodeEnum::LockStmt(s) => {
@@ -702,30 +699,15 @@ impl<'a> Locks<'a> {
                 }
             }
             NodeEnum::CreateStmt(s) => self.create_table(s),
-            NodeEnum::ViewStmt(s) => {
-                if let Some(q) = s.query.as_deref().and_then(|q| q.node.as_ref()) {
-                    self.reads(q);
-                }
-            }
-            NodeEnum::CreateTableAsStmt(s) => {
-                if let Some(q) = s.query.as_deref().and_then(|q| q.node.as_ref()) {
-                    self.reads(q);
-                }
-            }
+            NodeEnum::ViewStmt(s) => self.reads_query(s.query.as_deref()),
+            NodeEnum::CreateTableAsStmt(s) => self.reads_query(s.query.as_deref()),
             NodeEnum::SelectStmt(_) | NodeEnum::ExplainStmt(_) => self.reads(node),
             NodeEnum::InsertStmt(s) => {
                 self.reads(node);
                 if let Some(r) = &s.relation {
                     let name = self.relation(r);
                     self.add(name.clone(), RowExclusive, Work::Rows);
-                    let columns: Vec<&str> = s
-                        .cols
-                        .iter()
-                        .filter_map(|c| match c.node.as_ref() {
-                            Some(NodeEnum::ResTarget(t)) => Some(t.name.as_str()),
-                            _ => None,
-                        })
-                        .collect();
+                    let columns = target_names(&s.cols);
                     self.foreign_key_checks(&name, (!columns.is_empty()).then_some(&columns));
                 }
             }
@@ -734,14 +716,7 @@ impl<'a> Locks<'a> {
                 if let Some(r) = &s.relation {
                     let name = self.relation(r);
                     self.add_tree(name.clone(), r.inh, RowExclusive, Work::Rows);
-                    let columns: Vec<&str> = s
-                        .target_list
-                        .iter()
-                        .filter_map(|c| match c.node.as_ref() {
-                            Some(NodeEnum::ResTarget(t)) => Some(t.name.as_str()),
-                            _ => None,
-                        })
-                        .collect();
+                    let columns = target_names(&s.target_list);
                     self.foreign_key_checks(&name, Some(&columns));
                     self.referencing_actions(&name, Some(&columns));
                 }
@@ -1388,6 +1363,16 @@ impl<'a> Locks<'a> {
             }
         }
     }
+}
+
+/// The column names of an INSERT's column list or an UPDATE's SET list.
+fn target_names(list: &[protobuf::Node]) -> Vec<&str> {
+    list.iter()
+        .filter_map(|c| match c.node.as_ref() {
+            Some(NodeEnum::ResTarget(t)) => Some(t.name.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn range_var(n: &protobuf::Node) -> Option<&protobuf::RangeVar> {

@@ -17,6 +17,19 @@ pub struct Step {
     pub catalog: Catalog,
 }
 
+/// Migrations as the fixture snapshots pin them: each one's up then down script, under a
+/// `==== <id>.up.sql` / `==== <id>.down.sql` line.
+pub fn migrations_text(migrations: &[Migration]) -> String {
+    let mut text = String::new();
+    for m in migrations {
+        text.push_str(&format!(
+            "==== {}.up.sql\n{}\n==== {}.down.sql\n{}\n",
+            m.id, m.up, m.id, m.down
+        ));
+    }
+    text
+}
+
 /// Every `*.yaml` under `codegen/tests/fixtures/<fixture>/`, in name order: `(file stem, text)`.
 pub fn fixture_steps(fixture: &str) -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -82,11 +82,7 @@ fn assert_names_the_connection(e: &ConnectError, db: &TestDb, port: u16, sslmode
 #[test]
 fn verify_full_with_the_ca_connects_encrypted() {
     let db = tls().cluster().create_database("tls_verify_full");
-    let url = localhost_url(
-        tls(),
-        &db,
-        &format!("sslmode=verify-full&sslrootcert={}", ca()),
-    );
+    let url = tls().verify_full_url(&db, tls().ca_cert(), "");
     let mut client = connect(&url);
     assert!(ssl_in_use(&mut client), "verify-full must encrypt");
     let version: String = client
@@ -121,11 +117,7 @@ fn require_encrypts_without_checking_the_certificate() {
 fn verify_full_with_a_wrong_ca_fails_clearly() {
     let db = tls().cluster().create_database("tls_wrong_ca");
     let wrong = unrelated_ca();
-    let url = localhost_url(
-        tls(),
-        &db,
-        &format!("sslmode=verify-full&sslrootcert={}", wrong.display()),
-    );
+    let url = tls().verify_full_url(&db, &wrong, "");
     let e = failure(&url);
     assert_eq!(e.kind(), ErrorKind::CertificateRejected, "{e}");
     let text = e.to_string();
@@ -324,14 +316,7 @@ fn session_encrypted(cluster: &TcpCluster, application_name: &str) -> Option<boo
 fn the_runner_and_the_repositories_work_over_verify_full() {
     let db = tls().cluster().create_database("tls_runner_repo");
     let app = format!("runner_{}", db.name());
-    let url = localhost_url(
-        tls(),
-        &db,
-        &format!(
-            "sslmode=verify-full&sslrootcert={}&application_name={app}",
-            ca()
-        ),
-    );
+    let url = tls().verify_full_url(&db, tls().ca_cert(), &format!("application_name={app}"));
     let migrations = e2e::migrations::committed().migrations;
     let count = migrations.len();
     let mut runner = Runner::connect(&url, migrations).unwrap_or_else(|e| panic!("{e}"));
@@ -363,14 +348,7 @@ fn the_runner_and_the_repositories_work_over_verify_full() {
     );
 
     // And a runner pointed at the wrong CA refuses, naming the server.
-    let wrong = localhost_url(
-        tls(),
-        &db,
-        &format!(
-            "sslmode=verify-full&sslrootcert={}",
-            unrelated_ca().display()
-        ),
-    );
+    let wrong = tls().verify_full_url(&db, &unrelated_ca(), "");
     let err = Runner::connect(&wrong, Vec::new()).expect_err("wrong CA");
     assert!(err.contains("not signed by a CA trusted here"), "{err}");
     assert!(!err.contains(TCP_PASSWORD), "{err}");

@@ -128,6 +128,21 @@ impl TcpCluster {
         url
     }
 
+    /// The URL every `verify-full` test uses: `localhost` (the certificate's name) reached at
+    /// `hostaddr=127.0.0.1` without a name lookup, `sslmode=verify-full`, `sslrootcert=ca`, then
+    /// `extra` (more `key=value` pairs joined by `&`, or empty).
+    pub fn verify_full_url(&self, db: &TestDb, ca: &Path, extra: &str) -> String {
+        let mut params = format!(
+            "hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={}",
+            ca.display()
+        );
+        if !extra.is_empty() {
+            params.push('&');
+            params.push_str(extra);
+        }
+        self.url(CERT_HOST, db, &params)
+    }
+
     fn start(ssl: bool) -> Result<TcpCluster, String> {
         let bin_dir = std::env::var_os("PG_BIN_DIR")
             .filter(|dir| !dir.is_empty())
