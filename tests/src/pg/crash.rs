@@ -3,7 +3,8 @@
 //! goes through it, so a test binary that calls these must hold no other test that could run
 //! meanwhile.
 
-use super::{Cluster, server_user, start_server, stop_server};
+use super::Cluster;
+use super::server::{server_user, start_server, stop_server};
 
 impl Cluster {
     /// Stops the server the way a crash does (`pg_ctl stop -m immediate`: every backend killed,

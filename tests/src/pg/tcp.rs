@@ -18,10 +18,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
+use super::server::{
+    check_binaries, check_traversable, cluster_dirs, init_data_dir, make_private_dir, server_user,
+    start_server, sweep_stale_dirs,
+};
 use super::{
     Cluster, DEFAULT_BIN_DIR, Endpoint, MAX_SOCKET_PATH_LEN, SUPERUSER, ServerUser, TestDb,
-    check_binaries, check_traversable, cluster_dirs, init_data_dir, make_private_dir, server_user,
-    shell_quote, start_server, sweep_stale_dirs,
+    shell_quote,
 };
 
 /// Prefix of these clusters' directories under the temp dir (the pid follows it). Distinct from
