@@ -4,28 +4,9 @@
 
 mod common;
 
+use e2e::rng::Rng;
 use lint::render::{Format, render};
 use lint::{Config, SourceFile};
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
 
 const SNIPPETS: &[&str] = &[
     "'",
@@ -113,7 +94,7 @@ fn fuzz_findings_stay_fixed() {
 #[test]
 fn mutated_migrations_never_panic() {
     let texts = corpus();
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut rng = Rng::new(0x5eed_1234_abcd_ef01);
     let rounds = std::env::var("LINT_ROBUSTNESS_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -181,7 +162,7 @@ fn scripts_are_rejected_exactly_when_postgresql_rejects_them() {
         "/*$a$/*'(SELECT;*/",
         "CREATE TABLE t (id int); /* /* */ SELECT 1;",
     ];
-    let mut rng = Rng(0x0dd5_cafe_f00d_0001);
+    let mut rng = Rng::new(0x0dd5_cafe_f00d_0001);
     let random = (0..5000).map(|_| {
         (0..rng.below(10))
             .map(|_| {

@@ -6,6 +6,7 @@ pub mod fixtures;
 pub mod load;
 pub mod migrations;
 pub mod pg;
+pub mod rng;
 pub mod schema;
 
 /// `docs/repositories.md`, whose examples compile as doctests (`cargo test -p e2e --doc`).

@@ -13,6 +13,8 @@ use repo_runtime::{Actor, Executor, PageRequest, Prepared, RepoError};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::rng::Rng;
+
 use super::{Acked, Kind, Op, OpError, Record, keys};
 
 /// What an operation's error was, with its SQLSTATE (errors carry no row data, so the whole
@@ -26,27 +28,6 @@ pub(super) fn describe(error: &RepoError) -> (Option<String>, String) {
         source = cause.source();
     }
     (sqlstate, message)
-}
-
-/// A small deterministic random number generator (xorshift64*), one per worker.
-#[derive(Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n.max(1) as u64).unwrap_or(0)
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> Option<T> {
-        (!items.is_empty()).then(|| items[self.below(items.len())])
-    }
 }
 
 /// A worker's connection: prepared statements or a plain client.
@@ -133,7 +114,9 @@ impl Worker {
             reconnect_after,
             started,
             conn: None,
-            rng: Rng(0x9e37_79b9_7f4a_7c15 ^ (n as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9)),
+            rng: Rng::new(
+                0x9e37_79b9_7f4a_7c15 ^ (n as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
+            ),
             sequence: 0,
             users: Vec::new(),
             cases: Vec::new(),
@@ -346,7 +329,7 @@ impl Worker {
             file_type: FileType::Stl,
             mime_type: "model/stl".to_owned(),
             size_bytes: 1024,
-            checksum: format!("{:064x}", self.rng.next()),
+            checksum: format!("{:064x}", self.rng.next_u64()),
             storage_uri: format!("s3://scans/{name}"),
             status: None,
             tags: None,
