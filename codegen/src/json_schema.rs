@@ -415,7 +415,8 @@ enum Method {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct Index {
-    /// Key columns: `col`, `col DESC`, or `col opclass` (e.g. `mesh_data jsonb_path_ops`).
+    /// Key columns: `col`, `col DESC`, `col opclass` (e.g. `mesh_data jsonb_path_ops`), or with
+    /// a collation before the operator class: `name COLLATE "C" text_pattern_ops DESC`.
     #[schemars(length(min = 1))]
     columns: Vec<String>,
     /// Non-key columns stored in the index (`INCLUDE`).

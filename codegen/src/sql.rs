@@ -99,6 +99,17 @@ pub fn create_function(f: &Function) -> String {
     } else {
         String::new()
     };
+    if f.sql_standard_body {
+        // `RETURN ...` or `BEGIN ATOMIC ... END`, after the options and without quotes.
+        return format!(
+            "CREATE FUNCTION {}({}) RETURNS {}\n    LANGUAGE {}{security}\n    {};",
+            sql_name(&f.schema, &f.name),
+            arguments.join(", "),
+            f.returns,
+            f.language,
+            f.body
+        );
+    }
     format!(
         "CREATE FUNCTION {}({}) RETURNS {}\n    LANGUAGE {}{security}\n    AS {tag}{}{tag};",
         sql_name(&f.schema, &f.name),
@@ -292,6 +303,9 @@ pub fn create_index(t: &Table, ix: &Index) -> String {
                 Some(e) => format!("({e})"),
                 None => quote(&k.column),
             };
+            if let Some(collation) = &k.collation {
+                key.push_str(&format!(" COLLATE {}", quote(collation)));
+            }
             if let Some(opclass) = &k.opclass {
                 key.push_str(&format!(" {}", quote(opclass)));
             }

@@ -465,7 +465,6 @@ fn what_the_catalog_does_not_model_is_noted() {
             "constraint `t.t_no_overlap`: the operators of exclusion constraints are not modelled; read as its index (`EXCLUDE USING gist (during WITH &&)`)",
             "constraint `u.u_t_id_fkey`: deferrable constraints are not modelled (`FOREIGN KEY (t_id) REFERENCES t(id) DEFERRABLE INITIALLY DEFERRED`)",
             "foreign table `remote` is not modelled",
-            "function `one()`: SQL-standard function bodies are not modelled",
             "function `total(integer)`: aggregates and window functions are not modelled",
             "index `t.t_name_idx`: NULLS FIRST/LAST ordering is not modelled; read without it",
             "range type `floats` is not modelled; columns of it are read as a named type",
@@ -473,6 +472,15 @@ fn what_the_catalog_does_not_model_is_noted() {
             "trigger `t.t_touch`: trigger arguments, column lists and WHEN conditions are not modelled; left out (`CREATE TRIGGER t_touch BEFORE UPDATE ON public.t FOR EACH ROW WHEN ((old.name <> new.name)) EXECUTE FUNCTION touch()`)",
         ]
     );
+    // A SQL-standard body is read, as PostgreSQL prints it back.
+    let one = introspection
+        .catalog
+        .functions
+        .iter()
+        .find(|f| f.name == "one")
+        .expect("one()");
+    assert!(one.sql_standard_body);
+    assert_eq!(one.body, "BEGIN ATOMIC SELECT 1; END");
     let t = introspection.catalog.table("t").expect("t");
     assert_eq!(
         t.column("during").map(|c| &c.data_type),

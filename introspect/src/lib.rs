@@ -19,8 +19,8 @@
 //! checks and triggers of a partitioned table) belongs to the partitioned table only.
 //!
 //! What the catalog cannot represent is never guessed at: it is left out and listed in
-//! [`Introspection::notes`] (foreign tables, range and base types, aggregates, SQL-standard
-//! function bodies, trigger arguments, `WHEN` conditions and column lists, constraint triggers,
+//! [`Introspection::notes`] (foreign tables, range and base types, aggregates, trigger
+//! arguments, `WHEN` conditions and column lists, constraint triggers,
 //! triggers on views, the operators of exclusion constraints, the name of an extension's index
 //! method, column collations, `NULLS FIRST` ordering, deferrable, `NOT VALID`, `NO INHERIT`,
 //! `NULLS NOT DISTINCT` and `MATCH FULL` constraints, disabled triggers and invalid indexes).
@@ -277,7 +277,7 @@ impl Reader<'_, '_> {
     }
 
     /// Notes for what the catalog has no place for and a round trip through it therefore loses:
-    /// index key collations other than the column's, storage parameters of tables and indexes,
+    /// collations of expression index keys, storage parameters of tables and indexes,
     /// comments on constraints, row level security and policies, privileges on schemas, default
     /// privileges, grant options and column privileges.
     fn unmodelled(&mut self) -> Result<(), IntrospectError> {
@@ -291,15 +291,15 @@ impl Reader<'_, '_> {
         );
         let sql = format!(
             "SELECT 'index `' || {SHOWN} || '.' || ic.relname || '`: the collation `' || coll.collname
-                    || '` of key column `' || a.attname || '` is not modelled (read with the column''s)'
+                    || '` of an expression key is not modelled (read without it)'
                FROM pg_index i
                JOIN pg_class ic ON ic.oid = i.indexrelid
                JOIN pg_class c ON c.oid = i.indrelid
                JOIN pg_namespace n ON n.oid = c.relnamespace
                CROSS JOIN LATERAL unnest(i.indcollation::oid[], i.indkey::int2[]) k(coll, attnum)
-               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                JOIN pg_collation coll ON coll.oid = k.coll
-              WHERE {read} AND k.attnum > 0 AND k.coll <> 0 AND k.coll <> a.attcollation
+              -- 100 is the database's default collation.
+              WHERE {read} AND k.attnum = 0 AND k.coll <> 0 AND k.coll <> 100
              UNION ALL
              SELECT CASE WHEN c.relkind = 'i' THEN 'index `' || {INDEX_SHOWN} || '`'
                          ELSE 'table `' || {SHOWN} || '`' END
@@ -334,12 +334,15 @@ impl Reader<'_, '_> {
              SELECT 'table `' || {SHOWN} || '`: the grant option of `'
                     || CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END
                     || '` (' || string_agg(x.privilege_type, ', ' ORDER BY x.privilege_type)
-                    || ') is not modelled (read as a plain grant)'
+                    -- The owner's own entry has grant options only when granted them explicitly.
+                    || CASE WHEN x.grantee = c.relowner
+                            THEN ') is not modelled (the owner''s privileges are implicit)'
+                            ELSE ') is not modelled (read as a plain grant)' END
                FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
                CROSS JOIN LATERAL aclexplode(c.relacl) x
-              WHERE {read} AND x.is_grantable AND x.grantee <> c.relowner
-              GROUP BY n.nspname, c.relname, x.grantee
+              WHERE {read} AND x.is_grantable
+              GROUP BY n.nspname, c.relname, x.grantee, c.relowner
              UNION ALL
              SELECT 'column `' || {SHOWN} || '.' || a.attname || '`: its privileges are not modelled'
                FROM pg_class c
@@ -608,7 +611,8 @@ impl Reader<'_, '_> {
                                       ELSE pg_get_userbyid(a.grantee)::text END
                             FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
                            WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
-                           ORDER BY 1)
+                           ORDER BY 1),
+                    p.oid
                FROM pg_proc p
                JOIN pg_namespace n ON n.oid = p.pronamespace
                JOIN pg_language l ON l.oid = p.prolang
@@ -625,14 +629,9 @@ impl Reader<'_, '_> {
             let sql_body: bool = row.get(10);
             let identity_arguments: String = row.get(11);
             let shown = display_name(&schema, &name).into_owned();
-            let skip = match kind.as_str() {
-                "a" | "w" => Some("aggregates and window functions are"),
-                _ if sql_body => Some("SQL-standard function bodies are"),
-                _ => None,
-            };
-            if let Some(why) = skip {
+            if matches!(kind.as_str(), "a" | "w") {
                 self.note(format!(
-                    "function `{shown}({identity_arguments})`: {why} not modelled"
+                    "function `{shown}({identity_arguments})`: aggregates and window functions are not modelled"
                 ));
                 continue;
             }
@@ -690,6 +689,18 @@ impl Reader<'_, '_> {
             };
             let source: String = row.get(8);
             let library: Option<String> = row.get(9);
+            // A SQL-standard body is kept parsed (`prosrc` is empty): PostgreSQL prints it back.
+            let source = if sql_body {
+                let oid: u32 = row.get(19);
+                let printed: String = self
+                    .tx
+                    .query_one("SELECT pg_get_function_sqlbody($1)", &[&oid])
+                    .map_err(query("function bodies"))?
+                    .get(0);
+                model::expr::canonical_sql_body(&printed)
+            } else {
+                source
+            };
             self.catalog.functions.push(Function {
                 schema,
                 name,
@@ -702,6 +713,7 @@ impl Reader<'_, '_> {
                     None => source,
                 },
                 security_definer: row.get(17),
+                sql_standard_body: sql_body,
                 execute: row.get(18),
             });
         }
@@ -1104,7 +1116,17 @@ impl Reader<'_, '_> {
                            ORDER BY k.ord),
                     EXISTS (SELECT 1 FROM pg_constraint con
                              WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
-                               AND con.contype = 'x')
+                               AND con.contype = 'x'),
+                    -- A key column's collation when it is not the column's own.
+                    ARRAY(SELECT CASE WHEN k.attnum > 0 AND k.coll <> 0
+                                           AND k.coll <> a.attcollation
+                                      THEN coll.collname::text ELSE '' END
+                            FROM unnest(i.indcollation::oid[], i.indkey::int2[])
+                                 WITH ORDINALITY k(coll, attnum, ord)
+                            LEFT JOIN pg_attribute a
+                                   ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                            LEFT JOIN pg_collation coll ON coll.oid = k.coll
+                           ORDER BY k.ord)
                FROM pg_index i
                JOIN pg_class ic ON ic.oid = i.indexrelid
                JOIN pg_class c ON c.oid = i.indrelid AND c.relkind IN ('r', 'p', 'm')
@@ -1148,6 +1170,7 @@ impl Reader<'_, '_> {
             let opclasses: Vec<String> = row.get(10);
             let expressions: Vec<String> = row.get(11);
             let exclusion: bool = row.get(12);
+            let collations: Vec<String> = row.get(13);
             let object = format!("index `{relation}.{name}`");
             let method = IndexMethod::of_sql(&method_name);
             if method == IndexMethod::Other {
@@ -1178,11 +1201,13 @@ impl Reader<'_, '_> {
                         column: String::new(),
                         expression: expressions.get(k).map(|e| canonical(e)),
                         opclass,
+                        collation: None,
                         descending,
                     }
                 } else {
                     IndexKey {
                         opclass,
+                        collation: collations.get(k).filter(|c| !c.is_empty()).cloned(),
                         descending,
                         ..IndexKey::on(column(attnum))
                     }

@@ -145,6 +145,7 @@ fn plpgsql(
         language: "plpgsql".to_string(),
         body,
         security_definer: true,
+        sql_standard_body: false,
         execute: Vec::new(),
     }
 }
@@ -187,6 +188,7 @@ fn append_only_function(t: &Table, name: &str) -> Function {
         language: "plpgsql".to_string(),
         body,
         security_definer: false,
+        sql_standard_body: false,
         execute: Vec::new(),
     }
 }

@@ -98,9 +98,14 @@ fn render(c: &Catalog) -> String {
         );
     }
     for f in &c.functions {
+        let body = if f.sql_standard_body {
+            format!(" {}", f.body)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "function {}{} returns {}",
+            "function {}{} returns {}{body}",
             f.qualified_name().display(),
             f.signature_types(),
             f.returns
@@ -697,6 +702,39 @@ fn renames_follow_every_reference() {
               fk b_parent_fkey (parent) REFERENCES a2 (key)
               index b_parent_idx btree (parent)
               index b_expr_idx btree ((parent + 1))
+        "#]],
+    );
+}
+
+#[test]
+fn sql_standard_bodies_and_index_key_collations() {
+    check(
+        "CREATE FUNCTION twice(n int) RETURNS int IMMUTABLE LANGUAGE sql RETURN n*2;
+         CREATE FUNCTION label_of(v text) RETURNS text LANGUAGE sql
+         BEGIN ATOMIC
+             SELECT upper(v);
+             SELECT lower(v);
+         END;
+         CREATE FUNCTION twice(n int) RETURNS int LANGUAGE sql RETURN n + n;
+         CREATE OR REPLACE FUNCTION twice(n int) RETURNS int LANGUAGE sql RETURN n + n;
+         CREATE TABLE words (
+             id   int PRIMARY KEY,
+             word text NOT NULL,
+             n    int GENERATED ALWAYS AS (twice(id)) STORED
+         );
+         CREATE INDEX words_word_c_idx ON words (word COLLATE \"C\" text_pattern_ops DESC, id);
+         CREATE INDEX words_word_default_idx ON words (word COLLATE \"default\");",
+        expect![[r#"
+            error at `CREATE FUNCTION twice(n int) RETURNS int LANGUAGE sql RETURN n + n`: function "twice" already exists with the same argument types
+            function twice(integer) returns integer RETURN n + n
+            function label_of(text) returns text BEGIN ATOMIC SELECT upper(v); SELECT lower(v); END
+            table words
+              id integer NOT NULL
+              word text NOT NULL
+              n integer GENERATED (twice(id))
+              pk words_pkey (id)
+              index words_word_c_idx btree (word COLLATE "C" text_pattern_ops DESC, id)
+              index words_word_default_idx btree (word)
         "#]],
     );
 }

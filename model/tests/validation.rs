@@ -956,3 +956,46 @@ fn derived_index_names_make_way_for_given_ones() {
         ]
     );
 }
+
+#[test]
+fn index_key_collations() {
+    let with_index = |columns: &str| {
+        format!("{BASE}      title: {{ type: text }}\n    indexes:\n      - columns: [{columns}]\n")
+    };
+    for good in [
+        r#"'title COLLATE "C"'"#,
+        r#"'title COLLATE "en-x-icu" text_pattern_ops DESC'"#,
+        "title COLLATE posix_like",
+    ] {
+        check(
+            &with_index(good),
+            expect![[r#"
+                ok
+            "#]],
+        );
+    }
+    let loaded = model::load_schema("schema.yaml", &with_index(r#"'title COLLATE "C" DESC'"#))
+        .expect("loads");
+    let key = &loaded
+        .table("cases")
+        .expect("cases")
+        .indexes
+        .iter()
+        .find(|ix| ix.keys[0].column == "title")
+        .expect("the index")
+        .keys[0];
+    assert_eq!(key.collation.as_deref(), Some("C"));
+    assert!(key.descending);
+    check(
+        &with_index("title COLLATE C"),
+        expect![[r#"
+            schema.yaml:16:19: bad collation `C`: expected a lower-case name or one in double quotes such as `"C"`
+        "#]],
+    );
+    check(
+        &with_index("title COLLATE"),
+        expect![[r#"
+            schema.yaml:16:19: cannot read index column `title COLLATE`: `COLLATE` needs a collation name
+        "#]],
+    );
+}

@@ -292,10 +292,10 @@ fn shapes_of_real_histories_round_trip_or_are_listed() {
     );
 }
 
-/// What the catalog has no place for, each written here: an index key collation, storage
-/// parameters, a comment on a constraint, row level security with a policy, privileges on a
-/// schema, default privileges, a grant option and column privileges. Introspection names each
-/// exactly; the rest of the database (a unique constraint equal to the primary key included)
+/// What the catalog has no place for, each written here: storage parameters, a comment on a
+/// constraint, row level security with a policy, privileges on a schema, default privileges,
+/// grant options (the owner's own too) and column privileges. Introspection names each exactly; the rest of the
+/// database (a unique constraint equal to the primary key and an index key collation included)
 /// round-trips.
 const UNMODELLED: &str = r#"
 DO $$ BEGIN
@@ -319,6 +319,7 @@ ALTER TABLE vault.notes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY notes_owner ON vault.notes USING (day > '2000-01-01');
 CREATE TABLE pairs (a integer, b integer, PRIMARY KEY (a, b));
 ALTER TABLE pairs ADD CONSTRAINT pairs_a_b_key UNIQUE (a, b);
+GRANT SELECT ON pairs TO postgres WITH GRANT OPTION;
 CREATE TABLE links (
     id     integer PRIMARY KEY,
     note_id integer NOT NULL REFERENCES vault.notes
@@ -341,10 +342,10 @@ fn what_the_catalog_cannot_hold_is_named_and_the_rest_round_trips() {
             "column `vault.notes.body`: its privileges are not modelled",
             "constraint `links.links_note_id_fkey`: its comment is not modelled",
             "default privileges of `postgres` in schema `vault` on tables (shapes_reader=r/postgres) are not modelled",
-            "index `vault.notes.notes_body_idx`: the collation `C` of key column `body` is not modelled (read with the column's)",
             "index `vault.notes.notes_day_idx`: storage parameters (pages_per_range=4) are not modelled",
             "policy `notes_owner` on `vault.notes` is not modelled",
             "schema `vault`: its privileges (postgres=UC/postgres, shapes_reader=U/postgres) are not modelled",
+            "table `pairs`: the grant option of `postgres` (SELECT) is not modelled (the owner's privileges are implicit)",
             "table `vault.notes`: row level security (ENABLE) is not modelled",
             "table `vault.notes`: storage parameters (fillfactor=80) are not modelled",
             "table `vault.notes`: the grant option of `shapes_reader` (SELECT) is not modelled (read as a plain grant)",
@@ -354,6 +355,13 @@ fn what_the_catalog_cannot_hold_is_named_and_the_rest_round_trips() {
     let written = to_schema_yaml(&first, "a test database");
     assert_eq!(written.left_out.len(), 0, "{:#?}", written.left_out);
     assert_eq!(written.warnings, Vec::<String>::new(), "{}", written.text);
+    assert!(
+        written
+            .text
+            .contains(r#"{ name: "notes_body_idx", columns: ["body COLLATE \"C\""] }"#),
+        "{}",
+        written.text
+    );
 
     let loaded = model::load_schema("schema.yaml", &written.text)
         .unwrap_or_else(|e| panic!("{e}\n{}", written.text));
@@ -370,4 +378,124 @@ fn what_the_catalog_cannot_hold_is_named_and_the_rest_round_trips() {
         .collect();
     assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
     assert_eq!(first.normalized(), second.normalized(), "{}", written.text);
+}
+
+/// Functions with SQL-standard bodies (`RETURN ...`, `BEGIN ATOMIC ... END`), as real histories
+/// write them for generated columns: introspection reads them as the replay of the same SQL
+/// does (PostgreSQL prints the body back elaborated), and the written schema.yaml, which has no
+/// functions, names them and leaves out the default and the generation expression that call
+/// them.
+const SQL_STANDARD_BODIES: &str = r#"
+CREATE TYPE run_state AS ENUM ('queued', 'running', 'done');
+CREATE FUNCTION run_state_of(label text) RETURNS run_state IMMUTABLE LANGUAGE sql
+    RETURN CAST(upper(label) AS run_state);
+CREATE FUNCTION next_slot(n integer DEFAULT 1) RETURNS integer LANGUAGE sql
+    RETURN n * 2 + 1;
+CREATE FUNCTION stamp_of(v text) RETURNS timestamptz IMMUTABLE LANGUAGE sql
+BEGIN ATOMIC
+    SELECT CASE WHEN v IS NULL THEN NULL ELSE v::timestamp AT TIME ZONE 'UTC' END;
+END;
+CREATE TABLE runs (
+    id       integer PRIMARY KEY,
+    doc      text NOT NULL,
+    slot     integer NOT NULL DEFAULT next_slot(3),
+    state    run_state GENERATED ALWAYS AS (run_state_of(doc)) STORED,
+    started  timestamptz GENERATED ALWAYS AS (stamp_of(doc)) STORED
+);
+"#;
+
+#[test]
+fn functions_with_sql_standard_bodies_read_as_replayed_and_are_listed() {
+    let cluster = e2e::pg::cluster();
+    let original = cluster.create_database("round_trip_sql_bodies");
+    let mut client = original.connect();
+    apply(&mut client, SQL_STANDARD_BODIES);
+    let live = read(&mut client);
+    let mut replayed = Catalog::default();
+    model::replay::replay_script(&mut replayed, SQL_STANDARD_BODIES)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let functions: Vec<(&str, bool)> = live
+        .functions
+        .iter()
+        .map(|f| (f.name.as_str(), f.sql_standard_body))
+        .collect();
+    assert_eq!(
+        functions,
+        [
+            ("next_slot", true),
+            ("run_state_of", true),
+            ("stamp_of", true)
+        ]
+    );
+    let differences: Vec<String> = compare(&replayed, &live)
+        .iter()
+        .map(|d| d.describe("replayed", "introspected"))
+        .collect();
+    assert_eq!(differences, Vec::<String>::new());
+    assert_eq!(
+        model::compare::comparable(&replayed),
+        model::compare::comparable(&live)
+    );
+    // A different body is a difference.
+    let mut changed = replayed.clone();
+    changed.functions[1].body = "RETURN n * 2 + 2".to_string();
+    let changed: Vec<String> = compare(&changed, &live)
+        .iter()
+        .map(|d| d.describe("replayed", "introspected"))
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].contains("next_slot"), "{changed:?}");
+
+    let written = to_schema_yaml(&live, "a test database");
+    let public = QualifiedName::public;
+    let left_out: Vec<&Omitted> = written.left_out.iter().map(|l| &l.what).collect();
+    assert_eq!(
+        left_out,
+        [
+            &Omitted::ColumnDefault {
+                table: public("runs"),
+                column: "slot".into()
+            },
+            &Omitted::ColumnGeneration {
+                table: public("runs"),
+                column: "state".into()
+            },
+            &Omitted::ColumnGeneration {
+                table: public("runs"),
+                column: "started".into()
+            },
+            &Omitted::Function {
+                name: public("next_slot"),
+                signature: "(integer)".into()
+            },
+            &Omitted::Function {
+                name: public("run_state_of"),
+                signature: "(text)".into()
+            },
+            &Omitted::Function {
+                name: public("stamp_of"),
+                signature: "(text)".into()
+            },
+        ],
+        "{:#?}",
+        written.left_out
+    );
+    // What is left rebuilds the database but for what is listed.
+    let loaded = model::load_schema("schema.yaml", &written.text)
+        .unwrap_or_else(|e| panic!("{e}\n{}", written.text));
+    let migration = codegen::migration::initial(&loaded);
+    let rebuilt = cluster.create_database("round_trip_sql_bodies_rebuilt");
+    let mut client = rebuilt.connect();
+    apply(&mut client, &migration.up);
+    let second = read(&mut client);
+    let mut expected = live.clone();
+    for l in &written.left_out {
+        assert!(l.what.remove_from(&mut expected), "{l:?} removes nothing");
+    }
+    assert_eq!(
+        expected.normalized(),
+        second.normalized(),
+        "{}",
+        written.text
+    );
 }

@@ -767,6 +767,9 @@ fn index_keys(ix: &Index) -> String {
         .iter()
         .map(|k| {
             let mut s = k.column.clone();
+            if let Some(collation) = &k.collation {
+                s.push_str(&format!(" COLLATE {}", model::ident::quote(collation)));
+            }
             if let Some(opclass) = &k.opclass {
                 s.push(' ');
                 s.push_str(opclass);

@@ -549,6 +549,10 @@ impl Writer {
                 .iter()
                 .map(|k| {
                     let mut text = yaml_name(&k.column).into_owned();
+                    if let Some(collation) = &k.collation {
+                        text.push_str(" COLLATE ");
+                        text.push_str(&model::ident::quote(collation));
+                    }
                     if let Some(opclass) = &k.opclass {
                         text.push(' ');
                         text.push_str(opclass);

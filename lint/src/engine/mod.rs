@@ -90,6 +90,9 @@ impl Linter {
     /// Lints the next file. `index` is its position in the run (the same as `self.files.len()`).
     pub fn lint_file(&mut self, source: &SourceFile, items: &[Item]) {
         let index = self.files.len();
+        if index == 0 {
+            self.create_bookkeeping_table(source.layout);
+        }
         let mut scope = FileScope {
             transactional_file: self.config.assume_in_transaction
                 && source.runs_in_transaction(items),
@@ -537,6 +540,23 @@ pub fn lint_catalog(catalog: &Catalog, name: &str, config: &Config) -> Report {
         suppressions: Vec::new(),
     });
     linter.finish(vec![SourceFile::new(name, text)])
+}
+
+impl Linter {
+    /// The migration tool's own table, which it creates before the first migration (see
+    /// [`crate::layout::Layout::bookkeeping_table`]): in the state, without findings.
+    fn create_bookkeeping_table(&mut self, layout: crate::layout::Layout) {
+        let Some(sql) = layout.bookkeeping_table() else {
+            return;
+        };
+        if let Ok(statements) = model::replay::parse_script(sql) {
+            for statement in statements {
+                // `IF NOT EXISTS`: a table of that name already there is kept.
+                let _ = self.session.apply(&mut self.state, &statement.node);
+            }
+        }
+        self.session.take_notes();
+    }
 }
 
 /// Lints files in order, parsing on `threads` threads while replaying.

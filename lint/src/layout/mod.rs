@@ -34,6 +34,7 @@
 //! transaction block. [`Transaction::OneQuery`] says so, and the engine decides per file once
 //! it knows the statements.
 
+mod bookkeeping;
 mod detect;
 mod order;
 mod sections;

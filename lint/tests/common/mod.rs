@@ -11,19 +11,37 @@ pub fn fixtures_dir() -> PathBuf {
 }
 
 /// A fixture is one or more migrations: a line `-- migration: NAME` starts the next one.
+///
+/// A first line `-- fixture-layout: <layout>` makes every file one of that migration tool's
+/// (its bookkeeping table, say); the line stays in the text, so positions are the fixture's.
 pub fn split_fixture(name: &str, text: &str) -> Vec<SourceFile> {
+    let layout = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().strip_prefix("-- fixture-layout:"))
+        .map(|l| {
+            lint::layout::Layout::from_name(l.trim())
+                .unwrap_or_else(|| panic!("{name}: no layout {l:?}"))
+        });
+    let file = |path: String, text: String| {
+        let mut file = SourceFile::new(path, text);
+        if let Some(layout) = layout {
+            file.layout = layout;
+        }
+        file
+    };
     let mut files = Vec::new();
     let mut current_name = name.to_string();
     let mut current = String::new();
     for line in text.split_inclusive('\n') {
         if let Some(next) = line.trim().strip_prefix("-- migration:") {
-            files.push(SourceFile::new(current_name, std::mem::take(&mut current)));
+            files.push(file(current_name, std::mem::take(&mut current)));
             current_name = format!("{name}#{}", next.trim());
             continue;
         }
         current.push_str(line);
     }
-    files.push(SourceFile::new(current_name, current));
+    files.push(file(current_name, current));
     files
 }
 

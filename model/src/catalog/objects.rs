@@ -28,8 +28,13 @@ pub struct Function {
     /// The SQL return type, e.g. `trigger`.
     pub returns: String,
     pub language: String,
-    /// The function body, without dollar quotes.
+    /// The function body, without dollar quotes; for a SQL-standard body its canonical text
+    /// (`RETURN n + 1`, `BEGIN ATOMIC ...; END`, see [`crate::expr::sql_body_text`]).
     pub body: String,
+    /// The body is SQL-standard (`RETURN expression` or `BEGIN ATOMIC ... END`, written after
+    /// the options instead of `AS '...'`): PostgreSQL parses it when the function is created.
+    #[serde(default)]
+    pub sql_standard_body: bool,
     /// `SECURITY DEFINER`: runs with its owner's privileges (always with a pinned
     /// `search_path`), the one way roles without a privilege can use it in a controlled form.
     pub security_definer: bool,

@@ -440,6 +440,9 @@ pub struct IndexKey {
     pub expression: Option<String>,
     /// An explicit operator class such as `jsonb_path_ops`.
     pub opclass: Option<String>,
+    /// A collation other than the column's (`COLLATE "C"`), by name.
+    #[serde(default)]
+    pub collation: Option<String>,
     pub descending: bool,
 }
 
@@ -450,6 +453,7 @@ impl IndexKey {
             column: column.into(),
             expression: None,
             opclass: None,
+            collation: None,
             descending: false,
         }
     }

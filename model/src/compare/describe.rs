@@ -122,6 +122,9 @@ pub fn describe_index(ix: &Index) -> String {
                 Some(e) => format!("({e})"),
                 None => k.column.clone(),
             };
+            if let Some(collation) = &k.collation {
+                key.push_str(&format!(" COLLATE {}", crate::ident::quote(collation)));
+            }
             if let Some(opclass) = &k.opclass {
                 key.push(' ');
                 key.push_str(opclass);
@@ -156,4 +159,33 @@ pub(super) fn describe_trigger(g: &Trigger) -> String {
         if g.for_each_row { "ROW" } else { "STATEMENT" },
         g.function.display()
     )
+}
+
+/// A function's arguments as written in `CREATE FUNCTION`: `(IN n integer DEFAULT 1, OUT r text)`
+/// (the mode only when it is not `IN`).
+pub fn describe_arguments(f: &Function) -> String {
+    let arguments: Vec<String> = f
+        .arguments
+        .iter()
+        .map(|a| {
+            let mut text = match a.mode {
+                ArgumentMode::In => String::new(),
+                ArgumentMode::Out => "OUT ".to_string(),
+                ArgumentMode::InOut => "INOUT ".to_string(),
+                ArgumentMode::Variadic => "VARIADIC ".to_string(),
+                ArgumentMode::Table => "TABLE ".to_string(),
+            };
+            if !a.name.is_empty() {
+                text.push_str(&crate::ident::quote(&a.name));
+                text.push(' ');
+            }
+            text.push_str(&a.data_type.to_string());
+            if let Some(default) = &a.default {
+                text.push_str(" DEFAULT ");
+                text.push_str(default);
+            }
+            text
+        })
+        .collect();
+    format!("({})", arguments.join(", "))
 }

@@ -280,12 +280,24 @@ pub fn compare(a: &Catalog, b: &Catalog) -> Vec<Difference> {
                 out.property(kind, &name, "language", &x.language, &y.language, |v| {
                     Some(v.clone())
                 });
-                out.property(kind, &name, "body", &x.body, &y.body, |b| {
-                    Some(b.trim().to_string())
-                });
-                out.property(kind, &name, "arguments", x, y, |f| {
-                    Some(f.signature_types())
-                });
+                out.property(
+                    kind,
+                    &name,
+                    "body",
+                    &comparable_body(x),
+                    &comparable_body(y),
+                    |b| Some(b.clone()),
+                );
+                // Names, modes and defaults too: the signature alone may be equal.
+                if x.arguments != y.arguments {
+                    out.differs(
+                        kind,
+                        &name,
+                        "arguments",
+                        Some(describe::describe_arguments(x)),
+                        Some(describe::describe_arguments(y)),
+                    );
+                }
                 out.property(
                     kind,
                     &name,
@@ -323,6 +335,17 @@ pub fn compare(a: &Catalog, b: &Catalog) -> Vec<Difference> {
     out.0
 }
 
+/// A function's body as compared: a SQL-standard body in its
+/// [`comparable_sql_body`](crate::expr::comparable_sql_body) form (which
+/// PostgreSQL's printing shares with the text as written), any other trimmed.
+fn comparable_body(f: &Function) -> String {
+    if f.sql_standard_body {
+        crate::expr::comparable_sql_body(&f.body)
+    } else {
+        f.body.trim().to_string()
+    }
+}
+
 /// The same catalog with every SQL expression in its [`comparable_expression`] form, normalized:
 /// two catalogs describe the same schema exactly when their comparable forms are equal.
 pub fn comparable(catalog: &Catalog) -> Catalog {
@@ -351,6 +374,11 @@ pub fn comparable(catalog: &Catalog) -> Catalog {
     }
     for view in &mut c.views {
         view.indexes.iter_mut().for_each(index);
+    }
+    for function in &mut c.functions {
+        if function.sql_standard_body {
+            function.body = crate::expr::comparable_sql_body(&function.body);
+        }
     }
     c
 }

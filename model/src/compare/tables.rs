@@ -282,6 +282,7 @@ fn compare_indexes(out: &mut Differences, t: &str, a: &[Index], b: &[Index]) {
                     && x.keys.iter().zip(&y.keys).all(|(k, l)| {
                         k.column == l.column
                             && k.opclass == l.opclass
+                            && k.collation == l.collation
                             && k.descending == l.descending
                             && same_expression(k.expression.as_deref(), l.expression.as_deref())
                     });

@@ -30,7 +30,7 @@ fn normalize_all(nodes: &mut [Node]) {
     nodes.iter_mut().for_each(normalize);
 }
 
-fn normalize_boxed(node: &mut Option<Box<Node>>) {
+pub(super) fn normalize_boxed(node: &mut Option<Box<Node>>) {
     if let Some(n) = node {
         normalize(n);
     }

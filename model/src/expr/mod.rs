@@ -2,11 +2,13 @@
 //! PostgreSQL's own parser so that a typo or an injected statement never reaches a migration.
 
 mod comparable;
+mod sql_body;
 
 use pg_query::NodeEnum;
 use pg_query::protobuf::a_const;
 
 pub use comparable::comparable_expression;
+pub use sql_body::{canonical_sql_body, comparable_sql_body, sql_body_text};
 
 /// Checks that `text` is exactly one SQL value expression.
 pub fn check_expression(text: &str) -> Result<(), String> {

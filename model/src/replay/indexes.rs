@@ -111,6 +111,11 @@ pub(super) fn create_index(cx: &mut Replay<'_>, s: &protobuf::IndexStmt) -> Resu
 /// One key of an index: a column or an expression, with its operator class and order.
 pub(super) fn index_key(e: &protobuf::IndexElem) -> Result<IndexKey> {
     let opclass = strings(&e.opclass).last().cloned();
+    // `COLLATE "default"` is the column's own.
+    let collation = strings(&e.collation)
+        .last()
+        .filter(|c| c.as_str() != "default")
+        .cloned();
     let descending = SortByDir::try_from(e.ordering) == Ok(SortByDir::SortbyDesc);
     if e.name.is_empty() {
         let expression = expression(e.expr.as_deref())?;
@@ -118,11 +123,13 @@ pub(super) fn index_key(e: &protobuf::IndexElem) -> Result<IndexKey> {
             column: String::new(),
             expression: Some(expression),
             opclass,
+            collation,
             descending,
         })
     } else {
         Ok(IndexKey {
             opclass,
+            collation,
             descending,
             ..IndexKey::on(&e.name)
         })

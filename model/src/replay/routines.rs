@@ -68,10 +68,12 @@ pub(super) fn create_function(
             _ => {}
         }
     }
-    if body.is_none()
-        && let Some(sql_body) = s.sql_body.as_deref().and_then(|b| b.node.as_ref())
-    {
-        body = sql_body.deparse(Default::default()).ok();
+    // A SQL-standard body (`RETURN ...`, `BEGIN ATOMIC ... END`) replaces `AS '...'`.
+    let sql_standard_body = s.sql_body.is_some();
+    if let Some(sql_body) = s.sql_body.as_deref() {
+        body = Some(crate::expr::sql_body_text(sql_body).ok_or_else(|| {
+            ReplayError::new("a SQL-standard function body that does not print back")
+        })?);
     }
     let returns = if s.is_procedure {
         String::new()
@@ -86,6 +88,7 @@ pub(super) fn create_function(
         language,
         body: body.unwrap_or_default(),
         security_definer,
+        sql_standard_body,
         // PostgreSQL grants EXECUTE on a new function to PUBLIC.
         execute: vec![PUBLIC.to_string()],
     };

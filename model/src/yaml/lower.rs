@@ -115,6 +115,7 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
             language: "plpgsql".to_string(),
             body: "\nBEGIN\n    NEW.updated_at := now();\n    RETURN NEW;\nEND;\n".to_string(),
             security_definer: false,
+            sql_standard_body: false,
             // PostgreSQL's default for a new function; a trigger function cannot be called
             // directly anyway.
             execute: vec![PUBLIC.to_string()],
@@ -1723,8 +1724,10 @@ fn auto_index(table: &str, method: IndexMethod, keys: Vec<IndexKey>) -> Index {
     }
 }
 
-/// `column`, `column DESC`, `column jsonb_path_ops`, `column opclass DESC`; a column whose name
-/// holds white space or a quote is written in double quotes (`"my column" DESC`).
+/// `column`, `column DESC`, `column jsonb_path_ops`, `column opclass DESC`, `column COLLATE "C"`
+/// (before the operator class, as in SQL); a column whose name holds white space or a quote is
+/// written in double quotes (`"my column" DESC`), and so is a collation that is not a plain
+/// lower-case name.
 fn parse_index_key(text: &str) -> Result<IndexKey, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -1761,6 +1764,27 @@ fn parse_index_key(text: &str) -> Result<IndexKey, String> {
         Some((last, init)) if last.eq_ignore_ascii_case("asc") => (false, init),
         _ => (false, rest),
     };
+    let (collation, rest) = match rest {
+        [keyword, name, rest @ ..] if keyword.eq_ignore_ascii_case("collate") => {
+            let collation = parse_name(name)
+                .ok()
+                .filter(|c| !c.is_empty() && (name.starts_with('"') || is_bare(c)))
+                .ok_or_else(|| {
+                    format!(
+                        "bad collation {}: expected a lower-case name or one in double quotes such as `\"C\"`",
+                        shown_path(name)
+                    )
+                })?;
+            (Some(collation), rest)
+        }
+        [keyword] if keyword.eq_ignore_ascii_case("collate") => {
+            return Err(format!(
+                "cannot read index column {}: `COLLATE` needs a collation name",
+                shown_path(text)
+            ));
+        }
+        _ => (None, rest),
+    };
     let opclass = match rest {
         [] => None,
         [opclass] if is_bare(opclass) => Some(opclass.to_string()),
@@ -1772,13 +1796,14 @@ fn parse_index_key(text: &str) -> Result<IndexKey, String> {
         }
         _ => {
             return Err(format!(
-                "cannot read index column {}: expected `column [opclass] [ASC|DESC]`, with the column in double quotes when its name holds white space or a quote",
+                "cannot read index column {}: expected `column [COLLATE collation] [opclass] [ASC|DESC]`, with the column in double quotes when its name holds white space or a quote",
                 shown_path(text)
             ));
         }
     };
     Ok(IndexKey {
         opclass,
+        collation,
         descending: direction,
         ..IndexKey::on(column)
     })
