@@ -103,10 +103,18 @@ pub use table::{Cascade, ColumnMeta, ColumnTypes, Table, TableMeta};
 /// `changes` and `details` (jsonb), `ip_address` (inet), `user_agent` and `request_id` (text).
 pub const AUDIT_TABLE: &str = "audit_logs";
 
-/// The table of the users who act. Its columns are a contract: `id` (uuid), `is_active`
-/// (boolean) and `deleted_at` (nullable): only a user whose row exists, is active and is not
-/// soft-deleted may act; every statement checks that itself.
+/// The table of the users who act (the one `audit_logs.user_id` references). Its columns are a
+/// contract: `id` (uuid), `is_active` (boolean) and `deleted_at` (nullable): only a user whose
+/// row exists, is active and is not soft-deleted may act; every statement checks that itself,
+/// through [`ACTOR_FUNCTION`].
 pub const ACTOR_TABLE: &str = "users";
+
+/// The function every statement checks its actor with: `actor_state(uuid) -> text`, `active`,
+/// `inactive`, `deleted` or NULL for no such user. Generated with the compliance functions
+/// (`SECURITY DEFINER` with a pinned `search_path`), so a role that may not read
+/// [`ACTOR_TABLE`] (it holds PII; the `service` role) can still act; the roles that use the
+/// repositories need `EXECUTE` on it (`roles: {r: {execute: [actor_state]}}` in `schema.yaml`).
+pub const ACTOR_FUNCTION: &str = "actor_state";
 
 /// The table of data key check values, one row per encrypted format: `format` (text, unique)
 /// and `check_value` (text, [`DataKey::check_value`]). Every statement that reads or writes an

@@ -5,7 +5,8 @@
 //! Every statement is one query whose parts see one snapshot and succeed or fail together:
 //!
 //! - `"guard"`: the verdict on the caller, computed first. `"actor"` is the acting user's state
-//!   in [`crate::ACTOR_TABLE`] (`active`, `inactive`, `deleted`, or NULL for no such user);
+//!   in [`crate::ACTOR_TABLE`] (`active`, `inactive`, `deleted`, or NULL for no such user), read
+//!   through [`crate::ACTOR_FUNCTION`], which roles without `SELECT` on that table may call;
 //!   `"key"` is whether the actor's data key has the check value stored in
 //!   [`crate::KEY_CHECK_TABLE`] (NULL when none is stored yet), or `true` when the statement
 //!   handles no encrypted column. Every other part only acts when the actor is `active` and the
@@ -28,7 +29,7 @@
 use std::fmt::Write as _;
 
 use crate::table::{Cascade, ColumnMeta, TableMeta};
-use crate::{ACTOR_TABLE, AUDIT_TABLE, ENCRYPTED_FORMAT, KEY_CHECK_TABLE};
+use crate::{ACTOR_FUNCTION, AUDIT_TABLE, ENCRYPTED_FORMAT, KEY_CHECK_TABLE};
 
 /// A quoted identifier. Always quoted: the derive has no keyword table, and quoting a plain
 /// lower-case name changes nothing.
@@ -125,9 +126,8 @@ fn guard(preamble: Preamble) -> String {
         None => "true".to_owned(),
     };
     format!(
-        "\"guard\" AS (\n    SELECT (SELECT CASE WHEN \"actor\".\"deleted_at\" IS NOT NULL THEN 'deleted' WHEN \"actor\".\"is_active\" THEN 'active' ELSE 'inactive' END\n              \
-         FROM {actors} AS \"actor\" WHERE \"actor\".\"id\" = $1) AS \"actor\",\n           {key} AS \"key\"\n)",
-        actors = table_name(ACTOR_TABLE),
+        "\"guard\" AS (\n    SELECT {actor}($1) AS \"actor\",\n           {key} AS \"key\"\n)",
+        actor = table_name(ACTOR_FUNCTION),
     )
 }
 
