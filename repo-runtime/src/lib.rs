@@ -84,8 +84,16 @@ mod texts;
 pub use audit::{Actor, AuditKey, KeyError, MAX_REQUEST_ID, MAX_USER_AGENT};
 pub use crypto::{DataKey, EncryptionFailure, PREFIX as ENCRYPTED_PREFIX, decrypt_json_row};
 pub use error::{ActorRefusal, DatabaseError, RepoError, RequestError};
-pub use exec::check_data_key;
-pub use executor::{Connection, Executor, Prepared, PreparedTransaction};
+pub use exec::{check_data_key, check_data_key_async};
+
+/// A job queue on a table with the queue columns (see [`sql::claim`]), e.g. `jobs`:
+/// `queue::claim::<Job, _>(&mut client, actor)` takes the next runnable job exactly once however
+/// many workers ask, `complete` and `fail` (with retry back-off) end it; each call one audited
+/// statement. The `_async` forms run on an [`AsyncExecutor`].
+pub mod queue {
+    pub use crate::exec::{claim, claim_async, complete, complete_async, fail, fail_async};
+}
+pub use executor::{AsyncExecutor, Connection, Executor, Prepared, PreparedTransaction};
 pub use macros::Repository;
 pub use page::{Cursor, KeysetKey, Order, Page, PageRequest, Unreadable};
 /// Opens the connection the generated methods take, from a libpq connection string such as
@@ -156,6 +164,17 @@ pub mod __private {
         fetch, find_containing, find_equal, get, hard_delete, insert, list, restore, soft_delete,
         update,
     };
+    /// The async forms, under the blocking forms' names.
+    pub mod asynchronous {
+        pub use crate::exec::{
+            explain_find_containing_async as explain_find_containing,
+            explain_find_equal_async as explain_find_equal, fetch_async as fetch,
+            find_containing_async as find_containing, find_equal_async as find_equal,
+            get_async as get, hard_delete_async as hard_delete, insert_async as insert,
+            list_async as list, restore_async as restore, soft_delete_async as soft_delete,
+            update_async as update,
+        };
+    }
     pub use postgres::types::Type;
     pub use postgres::{Error, Row};
     pub use serde_json::Value;
