@@ -151,7 +151,7 @@ struct SchemaSpec {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct Role {
-    /// Generated compliance functions this role may call: `purge_expired_data` (with any `retention`), `erase_data_subject` and `export_data_subject` (with a `data_subject`).
+    /// Generated compliance functions this role may call: `purge_expired_data` (with any `retention`), `erase_data_subject` and `export_data_subject` (with a `data_subject`), `actor_state` (when `audit_logs.user_id` references a table: the audited repositories' actor check).
     execute: Option<Vec<CallableFunction>>,
 }
 
@@ -163,6 +163,7 @@ enum CallableFunction {
     PurgeExpiredData,
     EraseDataSubject,
     ExportDataSubject,
+    ActorState,
 }
 
 /// A table privilege.

@@ -26,8 +26,17 @@ pub const PURGE_FUNCTION: &str = "purge_expired_data";
 pub const ERASE_FUNCTION: &str = "erase_data_subject";
 /// Exports everything held about one data subject as one JSON document.
 pub const EXPORT_FUNCTION: &str = "export_data_subject";
+/// The state of an actor (`active`, `inactive`, `deleted`, or NULL for no such user), read from
+/// the table `audit_logs.user_id` references: the audited repositories check their actor with it,
+/// so a role without `SELECT` on that table (it holds PII) can still act.
+pub const ACTOR_FUNCTION: &str = "actor_state";
 /// The functions a role can be allowed to call (`roles: {r: {execute: [...]}}`).
-pub const CALLABLE_FUNCTIONS: [&str; 3] = [PURGE_FUNCTION, ERASE_FUNCTION, EXPORT_FUNCTION];
+pub const CALLABLE_FUNCTIONS: [&str; 4] = [
+    PURGE_FUNCTION,
+    ERASE_FUNCTION,
+    EXPORT_FUNCTION,
+    ACTOR_FUNCTION,
+];
 /// The transaction-local setting with which the purge function lets append-only guards pass
 /// expired rows. Setting it by hand needs `DELETE` on the table anyway, which no role has.
 pub const PURGE_SETTING: &str = "codegen.retention_purge";
@@ -123,6 +132,7 @@ pub fn add_generated_objects(catalog: &mut Catalog, execute: &dyn Fn(&str) -> Ve
     functions.extend(purge_function(&snapshot));
     functions.extend(erase_function(&snapshot));
     functions.extend(export_function(&snapshot));
+    functions.extend(actor_function(&snapshot));
     for mut f in functions {
         f.execute = execute(&f.name);
         f.execute.sort();
@@ -493,6 +503,52 @@ fn export_function(catalog: &Catalog) -> Option<Function> {
         EXPORT_FUNCTION.to_string(),
         subject_arguments(),
         "jsonb",
+        body,
+    ))
+}
+
+/// The actor table: the one `audit_logs.user_id` references by its single-column primary key.
+pub fn actor_table(catalog: &Catalog) -> Option<&Table> {
+    let audit = catalog.table(AUDIT_TABLE)?;
+    let fk = audit
+        .foreign_keys
+        .iter()
+        .find(|fk| fk.columns == ["user_id"] && fk.ref_columns.len() == 1)?;
+    let table = catalog.table_named(&fk.ref_table)?;
+    (table.primary_key.as_ref()?.columns == fk.ref_columns).then_some(table)
+}
+
+/// `actor_state(actor)`: `deleted` when the actor's row is soft-deleted (a `deleted_at` column),
+/// else `active` or `inactive` by its boolean `is_active` column (`active` without one), NULL
+/// when there is no such row. It tells a caller no more than that (no PII), which is why roles
+/// without `SELECT` on the actor table may call it.
+fn actor_function(catalog: &Catalog) -> Option<Function> {
+    let table = actor_table(catalog)?;
+    let key = &table.primary_key.as_ref()?.columns[0];
+    let key_type = table.column(key)?.data_type.clone();
+    let mut cases = Vec::new();
+    if table.column("deleted_at").is_some() {
+        cases.push("WHEN a.deleted_at IS NOT NULL THEN 'deleted'".to_string());
+    }
+    if table
+        .column("is_active")
+        .is_some_and(|c| c.data_type == DataType::Boolean)
+    {
+        cases.push("WHEN a.is_active THEN 'active'".to_string());
+        cases.push("ELSE 'inactive'".to_string());
+    } else {
+        cases.push("ELSE 'active'".to_string());
+    }
+    let body = format!(
+        "\nBEGIN\n    RETURN (SELECT CASE {} END\n              FROM {} AS a\n             WHERE a.{} = {ACTOR_FUNCTION}.actor);\nEND;\n",
+        cases.join(" "),
+        table.sql_name(),
+        quote(key),
+    );
+    Some(plpgsql(
+        ACTOR_FUNCTION.to_string(),
+        vec![FunctionArgument::input("actor", key_type)],
+        "text",
         body,
     ))
 }

@@ -15,7 +15,8 @@ use crate::model::{Field, Model};
 pub fn expand(model: &Model) -> TokenStream {
     let companions = companions(model);
     let table_impl = table_impl(model);
-    let methods = methods(model);
+    let blocking_methods = methods(model, Mode::Blocking);
+    let async_methods = methods(model, Mode::Async);
     let asserts = model.fields.iter().map(|f| {
         let ty = &f.ty;
         // Spanned at the field's type, so a type without `SqlType` is reported there.
@@ -24,7 +25,8 @@ pub fn expand(model: &Model) -> TokenStream {
     quote! {
         #companions
         #table_impl
-        #methods
+        #blocking_methods
+        #async_methods
         const _: () = {
             #(#asserts)*
         };
@@ -212,7 +214,47 @@ fn push(field: &Field, source: &syn::Ident, optional: bool) -> TokenStream {
     }
 }
 
-fn methods(model: &Model) -> TokenStream {
+/// Which methods: the blocking ones (on an `Executor`: `postgres`) or their async forms (on an
+/// `AsyncExecutor`: tokio-postgres, deadpool-postgres), named `<method>_async`. Both run the same
+/// runtime bodies over the same SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Blocking,
+    Async,
+}
+
+fn methods(model: &Model, mode: Mode) -> TokenStream {
+    let asynchronous = mode == Mode::Async;
+    // `pub fn name<C: Executor + ?Sized>` or `pub async fn name_async<C: AsyncExecutor + ?Sized>`.
+    let sig = |name: &str| {
+        if asynchronous {
+            let name = format_ident!("{name}_async");
+            quote!(pub async fn #name<C: ::repo_runtime::AsyncExecutor + ?Sized>)
+        } else {
+            let name = format_ident!("{name}");
+            quote!(pub fn #name<C: ::repo_runtime::Executor + ?Sized>)
+        }
+    };
+    // The runtime function `name` of this mode, and what follows its call.
+    let (exec, done) = if asynchronous {
+        (
+            quote!(::repo_runtime::__private::asynchronous),
+            quote!(.await),
+        )
+    } else {
+        (quote!(::repo_runtime::__private), quote!())
+    };
+    let ident_text = model.ident.to_string();
+    // An async method's doc points to its blocking twin.
+    let doc = |name: &str, text: String| {
+        if asynchronous {
+            format!(
+                " The async form of [`{ident_text}::{name}`] (on a tokio-postgres client or transaction, or a deadpool-postgres pooled connection or transaction with repo-runtime's `deadpool` feature): the same statement, audit rows and errors."
+            )
+        } else {
+            text
+        }
+    };
     let ident = &model.ident;
     let new_ident = &model.new_ident;
     let patch_ident = &model.patch_ident;
@@ -271,12 +313,18 @@ fn methods(model: &Model) -> TokenStream {
     let insert_doc = format!(
         " Inserts a row into `{table}` and its `data_create` row into `audit_logs`, in one statement; returns the row as stored (defaults filled in).{crypt_note}"
     );
+    let insert_doc = doc("insert", insert_doc);
+    let sig_insert = sig("insert");
     let fetch_doc = format!(
         " The live row of `{table}` with this id, or `RepoError::NotFound` as `update` answers for a missing row: for callers that name a row they expect (a URL's id). Audited like [`{ident}::get`]."
     );
+    let fetch_doc = doc("fetch", fetch_doc);
+    let sig_fetch = sig("fetch");
     let get_doc = format!(
         " The live row of `{table}` with this id, or `None`. {read_note} Soft-deleted rows are not returned."
     );
+    let get_doc = doc("get", get_doc);
+    let sig_get = sig("get");
     let update_doc = format!(
         " Sets the `Some` fields of `patch` on the live row `id` of `{table}` and writes one `data_update` row to `audit_logs` naming each changed column with its old and new value (PII/PHI as keyed hashes), in one statement. Errors with `NotFound` when there is no such live row and `EmptyPatch` when no field is set.{crypt_note}{}",
         if encrypted.is_empty() {
@@ -285,6 +333,8 @@ fn methods(model: &Model) -> TokenStream {
             " An encrypted column the patch sets is always listed as changed (its ciphertext changes even when the plaintext does not)."
         }
     );
+    let update_doc = doc("update", update_doc);
+    let sig_update = sig("update");
     let mut cascaded: Vec<String> = Vec::new();
     for c in &model.cascade {
         let name = format!("`{}`", c.table.value());
@@ -303,6 +353,8 @@ fn methods(model: &Model) -> TokenStream {
             )
         }
     );
+    let hard_delete_doc = doc("hard_delete", hard_delete_doc);
+    let sig_hard_delete = sig("hard_delete");
     let list_doc = format!(
         " A page of `{table}` in a stable order ({}, then the primary key), resumed after `page.after`; soft-deleted rows only with `include_deleted`. {read_note}",
         model.sort_key.map_or_else(
@@ -310,6 +362,8 @@ fn methods(model: &Model) -> TokenStream {
             |i| format!("`{}`", model.fields[i].column)
         ),
     );
+    let list_doc = doc("list", list_doc);
+    let sig_list = sig("list");
 
     let soft_delete_methods = model.soft_delete.map(|_| {
         let soft_doc = format!(
@@ -318,21 +372,25 @@ fn methods(model: &Model) -> TokenStream {
         let restore_doc = format!(
             " Restores the soft-deleted row `id` of `{table}` and writes one `data_update` row to `audit_logs`, in one statement; returns the row."
         );
+        let soft_doc = doc("soft_delete", soft_doc);
+        let restore_doc = doc("restore", restore_doc);
+        let sig_soft_delete = sig("soft_delete");
+        let sig_restore = sig("restore");
         quote! {
             #[doc = #soft_doc]
-            pub fn soft_delete<C: ::repo_runtime::Executor + ?Sized>(
+            #sig_soft_delete(
                 #client_args
                 id: &#private::Uuid,
             ) -> ::core::result::Result<Self, #rt::RepoError> {
-                #private::soft_delete::<Self, C>(client, actor, id)
+                #exec::soft_delete::<Self, C>(client, actor, id) #done
             }
 
             #[doc = #restore_doc]
-            pub fn restore<C: ::repo_runtime::Executor + ?Sized>(
+            #sig_restore(
                 #client_args
                 id: &#private::Uuid,
             ) -> ::core::result::Result<Self, #rt::RepoError> {
-                #private::restore::<Self, C>(client, actor, id)
+                #exec::restore::<Self, C>(client, actor, id) #done
             }
         }
     });
@@ -347,23 +405,29 @@ fn methods(model: &Model) -> TokenStream {
         let explain_doc = format!(
             " The query plan of [`{ident}::{find}`] (`EXPLAIN`: runs nothing, writes no audit row), one line per element: lets tests and operators check that the GIN index is used."
         );
+        let find_name = find.to_string();
+        let explain_name = explain.to_string();
+        let find_doc = doc(&find_name, find_doc);
+        let explain_doc = doc(&explain_name, explain_doc);
+        let find_sig = sig(&find_name);
+        let explain_sig = sig(&explain_name);
         quote! {
             #[doc = #find_doc]
-            pub fn #find<C: ::repo_runtime::Executor + ?Sized>(
+            #find_sig(
                 #client_args
                 filter: &#private::Value,
                 page: &#rt::PageRequest<#key_type>,
             ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {
-                #private::find_containing::<Self, C>(client, actor, #column, filter, page)
+                #exec::find_containing::<Self, C>(client, actor, #column, filter, page) #done
             }
 
             #[doc = #explain_doc]
-            pub fn #explain<C: ::repo_runtime::Executor + ?Sized>(
+            #explain_sig(
                 #client_args
                 filter: &#private::Value,
                 page: &#rt::PageRequest<#key_type>,
             ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, #rt::RepoError> {
-                #private::explain_find_containing::<Self, C>(client, actor, #column, filter, page)
+                #exec::explain_find_containing::<Self, C>(client, actor, #column, filter, page) #done
             }
         }
     });
@@ -378,25 +442,31 @@ fn methods(model: &Model) -> TokenStream {
         let explain_doc = format!(
             " The query plan of [`{ident}::{find}`] (`EXPLAIN`: runs nothing, writes no audit row), one line per element."
         );
+        let find_name = find.to_string();
+        let explain_name = explain.to_string();
+        let find_doc = doc(&find_name, find_doc);
+        let explain_doc = doc(&explain_name, explain_doc);
+        let find_sig = sig(&find_name);
+        let explain_sig = sig(&explain_name);
         quote! {
             #[doc = #find_doc]
-            pub fn #find<C: ::repo_runtime::Executor + ?Sized>(
+            #find_sig(
                 #client_args
                 value: &#ty,
                 order: #rt::Order,
                 page: &#rt::PageRequest<#key_type>,
             ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {
-                #private::find_equal::<Self, C, #ty>(client, actor, #column, value, order, page)
+                #exec::find_equal::<Self, C, #ty>(client, actor, #column, value, order, page) #done
             }
 
             #[doc = #explain_doc]
-            pub fn #explain<C: ::repo_runtime::Executor + ?Sized>(
+            #explain_sig(
                 #client_args
                 value: &#ty,
                 order: #rt::Order,
                 page: &#rt::PageRequest<#key_type>,
             ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, #rt::RepoError> {
-                #private::explain_find_equal::<Self, C, #ty>(client, actor, #column, value, order, page)
+                #exec::explain_find_equal::<Self, C, #ty>(client, actor, #column, value, order, page) #done
             }
         }
     });
@@ -404,59 +474,59 @@ fn methods(model: &Model) -> TokenStream {
     quote! {
         impl #ident {
             #[doc = #insert_doc]
-            pub fn insert<C: ::repo_runtime::Executor + ?Sized>(
+            #sig_insert(
                 #client_args
                 new: &#new_ident,
             ) -> ::core::result::Result<Self, #rt::RepoError> {
                 #drawn_key
                 let mut values = #private::Values::with_capacity(#insert_count);
                 #(#insert_pushes)*
-                #private::insert::<Self, C>(client, actor, values)
+                #exec::insert::<Self, C>(client, actor, values) #done
             }
 
             #[doc = #fetch_doc]
-            pub fn fetch<C: ::repo_runtime::Executor + ?Sized>(
+            #sig_fetch(
                 #client_args
                 id: &#private::Uuid,
             ) -> ::core::result::Result<Self, #rt::RepoError> {
-                #private::fetch::<Self, C>(client, actor, id)
+                #exec::fetch::<Self, C>(client, actor, id) #done
             }
 
             #[doc = #get_doc]
-            pub fn get<C: ::repo_runtime::Executor + ?Sized>(
+            #sig_get(
                 #client_args
                 id: &#private::Uuid,
             ) -> ::core::result::Result<::core::option::Option<Self>, #rt::RepoError> {
-                #private::get::<Self, C>(client, actor, id)
+                #exec::get::<Self, C>(client, actor, id) #done
             }
 
             #[doc = #update_doc]
-            pub fn update<C: ::repo_runtime::Executor + ?Sized>(
+            #sig_update(
                 #client_args
                 id: &#private::Uuid,
                 patch: &#patch_ident,
             ) -> ::core::result::Result<Self, #rt::RepoError> {
                 let mut values = #private::Values::with_capacity(#patch_count);
                 #(#patch_pushes)*
-                #private::update::<Self, C>(client, actor, id, values)
+                #exec::update::<Self, C>(client, actor, id, values) #done
             }
 
             #soft_delete_methods
 
             #[doc = #hard_delete_doc]
-            pub fn hard_delete<C: ::repo_runtime::Executor + ?Sized>(
+            #sig_hard_delete(
                 #client_args
                 id: &#private::Uuid,
             ) -> ::core::result::Result<(), #rt::RepoError> {
-                #private::hard_delete::<Self, C>(client, actor, id)
+                #exec::hard_delete::<Self, C>(client, actor, id) #done
             }
 
             #[doc = #list_doc]
-            pub fn list<C: ::repo_runtime::Executor + ?Sized>(
+            #sig_list(
                 #client_args
                 page: &#rt::PageRequest<#key_type>,
             ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {
-                #private::list::<Self, C>(client, actor, page)
+                #exec::list::<Self, C>(client, actor, page) #done
             }
 
             #(#finders)*

@@ -131,8 +131,8 @@ fn encrypted_fields_are_sealed_on_write_and_opened_on_read() {
     }
     assert_eq!(
         text.matches("push_encrypted(\"secret\"").count(),
-        2,
-        "insert and update: {text}"
+        4,
+        "insert and update, blocking and async: {text}"
     );
 }
 

@@ -3,7 +3,7 @@
 //! [`crate::Prepared`]), read the guard's verdict, decode the rows.
 
 use std::net::IpAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use postgres::Row;
 use postgres::types::{FromSql, ToSql, Type};
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::crypto::{self, EncryptionFailure};
 use crate::error::{ActorRefusal, DatabaseError, RequestError};
-use crate::executor::{Executor, Param};
+use crate::executor::{AsyncExecutor, Blocking, Executor, Param, blocking};
 use crate::page::{Cursor, KeysetKey, Order, Page, PageRequest, Unreadable};
 use crate::sql::{self, Listing, Preamble, Shape};
 use crate::texts;
@@ -284,7 +284,7 @@ fn key_mismatch(meta: &TableMeta) -> RepoError {
 /// Fails with a key mismatch unless `key` decrypts a stored value of `meta`'s encrypted columns
 /// (when the table has any): a database written before key check values were stored must not
 /// record a wrong key as its own.
-fn decrypts_a_stored_value<C: Executor + ?Sized>(
+async fn decrypts_a_stored_value<C: AsyncExecutor + ?Sized>(
     client: &mut C,
     meta: &TableMeta,
     key: &DataKey,
@@ -292,7 +292,9 @@ fn decrypts_a_stored_value<C: Executor + ?Sized>(
     if meta.first_encrypted().is_none() {
         return Ok(());
     }
-    let rows = client.run_unprepared(&sql::sample_encrypted(meta), &[])?;
+    let rows = client
+        .run_unprepared(&sql::sample_encrypted(meta), &[])
+        .await?;
     if let Some(row) = rows.first() {
         let encrypted = meta.columns.iter().filter(|c| c.encrypted);
         for (i, column) in encrypted.enumerate() {
@@ -309,16 +311,18 @@ fn decrypts_a_stored_value<C: Executor + ?Sized>(
 /// Records `key` as the database's data key, once it decrypts what `meta`'s table holds.
 /// Racing registrations are settled by the unique format: the loser's insert does nothing (or,
 /// in REPEATABLE READ, fails with 40001), and its statement then sees the winner's value.
-fn register_key<C: Executor + ?Sized>(
+async fn register_key<C: AsyncExecutor + ?Sized>(
     client: &mut C,
     meta: &TableMeta,
     key: &DataKey,
 ) -> Result<(), RepoError> {
-    decrypts_a_stored_value(client, meta, key)?;
-    client.run_unprepared(
-        &sql::register_key_check(),
-        &[(&key.check_value(), Type::TEXT)],
-    )?;
+    decrypts_a_stored_value(client, meta, key).await?;
+    client
+        .run_unprepared(
+            &sql::register_key_check(),
+            &[(&key.check_value(), Type::TEXT)],
+        )
+        .await?;
     Ok(())
 }
 
@@ -332,7 +336,7 @@ enum Planning {
 /// Runs a guarded statement of `T`'s table and returns its rows, the padding of an empty
 /// result left out; refusals become errors. When the database has no key check value yet, the
 /// actor's key is recorded and the statement runs once more (nothing ran the first time).
-fn run_guarded<T: Table, C: Executor + ?Sized>(
+async fn run_guarded<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: &Actor<'_>,
     statement: &str,
@@ -342,8 +346,8 @@ fn run_guarded<T: Table, C: Executor + ?Sized>(
 ) -> Result<Vec<Row>, RepoError> {
     for first_attempt in [true, false] {
         let rows = match planning {
-            Planning::Prepared => client.run(statement, params)?,
-            Planning::PerCall => client.run_unprepared(statement, params)?,
+            Planning::Prepared => client.run(statement, params).await?,
+            Planning::PerCall => client.run_unprepared(statement, params).await?,
         };
         match verdict(&rows)? {
             Verdict::Allowed => {
@@ -362,7 +366,7 @@ fn run_guarded<T: Table, C: Executor + ?Sized>(
                 });
             }
             Verdict::KeyUnknown if first_attempt => match actor.data_key() {
-                Some(key) => register_key(client, &T::META, key)?,
+                Some(key) => register_key(client, &T::META, key).await?,
                 None => return Err(key_mismatch(&T::META)),
             },
             Verdict::KeyMismatch | Verdict::KeyUnknown => return Err(key_mismatch(&T::META)),
@@ -415,7 +419,7 @@ fn decode_one<T: Table>(
 /// The text of statement `shape` of `T`'s table (setting `columns`, for inserts and updates).
 /// Only soft delete and restore can lack one, on a table without soft delete, and the derive
 /// generates them only for tables that have it: then `NotFound` for the row `id`.
-fn statement<T: Table>(shape: Shape, columns: &[&str], id: Uuid) -> Result<Rc<str>, RepoError> {
+fn statement<T: Table>(shape: Shape, columns: &[&str], id: Uuid) -> Result<Arc<str>, RepoError> {
     texts::text(&T::META, T::column_types().as_text(), shape, columns).ok_or(RepoError::NotFound {
         table: T::META.table,
         id,
@@ -423,7 +427,7 @@ fn statement<T: Table>(shape: Shape, columns: &[&str], id: Uuid) -> Result<Rc<st
 }
 
 /// Inserts a row and its `data_create` audit row; returns the row as stored.
-pub fn insert<T: Table, C: Executor + ?Sized>(
+pub async fn insert_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     values: Values<'_>,
@@ -441,13 +445,14 @@ pub fn insert<T: Table, C: Executor + ?Sized>(
         &params,
         Planning::Prepared,
         key_column::<T>(),
-    )?;
+    )
+    .await?;
     // No row: a trigger or rule suppressed the insert; report it rather than invent one.
     decode_one(&rows, Uuid::nil(), data_key)
 }
 
 /// Runs the by-key statement `shape` on the row `id`, with `own` parameters after the id.
-fn by_id<T: Table, C: Executor + ?Sized>(
+async fn by_id<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: &Actor<'_>,
     id: &Uuid,
@@ -465,37 +470,39 @@ fn by_id<T: Table, C: Executor + ?Sized>(
     } else {
         key_column::<T>()
     };
-    run_guarded::<T, C>(client, actor, &statement, &params, Planning::Prepared, key)
+    run_guarded::<T, C>(client, actor, &statement, &params, Planning::Prepared, key).await
 }
 
 /// The live row `id`, or `None`. On a table with PHI, writes a `data_access` audit row too
 /// (`success` false when there is no such row).
-pub fn get<T: Table, C: Executor + ?Sized>(
+pub async fn get_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<Option<T>, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let rows = by_id::<T, C>(client, &actor, id, Shape::Get, &[], &[])?;
+    let rows = by_id::<T, C>(client, &actor, id, Shape::Get, &[], &[]).await?;
     rows.first().map(|row| decode(row, data_key)).transpose()
 }
 
 /// The live row `id`, or [`RepoError::NotFound`] (what [`update`] answers for a missing row);
 /// audited like [`get`].
-pub fn fetch<T: Table, C: Executor + ?Sized>(
+pub async fn fetch_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<T, RepoError> {
-    get::<T, C>(client, actor, id)?.ok_or(RepoError::NotFound {
-        table: T::META.table,
-        id: *id,
-    })
+    get_async::<T, C>(client, actor, id)
+        .await?
+        .ok_or(RepoError::NotFound {
+            table: T::META.table,
+            id: *id,
+        })
 }
 
 /// Updates the columns in `values` of the live row `id` and writes a `data_update` audit row
 /// with the changed columns' old and new values (PII/PHI as keyed hashes).
-pub fn update<T: Table, C: Executor + ?Sized>(
+pub async fn update_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
@@ -518,40 +525,40 @@ pub fn update<T: Table, C: Executor + ?Sized>(
         own.push((actor.key().opad(), Type::BYTEA));
         own.push((actor.key().ipad(), Type::BYTEA));
     }
-    let rows = by_id::<T, C>(client, &actor, id, Shape::Update, &columns, &own)?;
+    let rows = by_id::<T, C>(client, &actor, id, Shape::Update, &columns, &own).await?;
     decode_one(&rows, *id, data_key)
 }
 
 /// Soft-deletes the live row `id` (`data_delete` audit row); returns it as stored.
-pub fn soft_delete<T: Table, C: Executor + ?Sized>(
+pub async fn soft_delete_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<T, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let rows = by_id::<T, C>(client, &actor, id, Shape::SoftDelete, &[], &[])?;
+    let rows = by_id::<T, C>(client, &actor, id, Shape::SoftDelete, &[], &[]).await?;
     decode_one(&rows, *id, data_key)
 }
 
 /// Restores the soft-deleted row `id` (`data_update` audit row); returns it as stored.
-pub fn restore<T: Table, C: Executor + ?Sized>(
+pub async fn restore_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<T, RepoError> {
     let data_key = data_key::<T>(&actor)?;
-    let rows = by_id::<T, C>(client, &actor, id, Shape::Restore, &[], &[])?;
+    let rows = by_id::<T, C>(client, &actor, id, Shape::Restore, &[], &[]).await?;
     decode_one(&rows, *id, data_key)
 }
 
 /// Deletes the row `id` for good, and the rows its cascade removes (`data_delete` audit rows
 /// for each).
-pub fn hard_delete<T: Table, C: Executor + ?Sized>(
+pub async fn hard_delete_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     id: &Uuid,
 ) -> Result<(), RepoError> {
-    let rows = by_id::<T, C>(client, &actor, id, Shape::HardDelete, &[], &[])?;
+    let rows = by_id::<T, C>(client, &actor, id, Shape::HardDelete, &[], &[]).await?;
     if rows.is_empty() {
         return Err(RepoError::NotFound {
             table: T::META.table,
@@ -675,7 +682,7 @@ fn listing<'a, T: Table>(
     (statement, params)
 }
 
-fn run_listing<T: Table, C: Executor + ?Sized>(
+async fn run_listing<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     page: &PageRequest<T::Key>,
@@ -693,7 +700,8 @@ fn run_listing<T: Table, C: Executor + ?Sized>(
         &params,
         Planning::PerCall,
         key_column::<T>(),
-    )?;
+    )
+    .await?;
     let mut items = Vec::with_capacity(rows.len());
     let mut unreadable = Vec::new();
     for row in &rows {
@@ -727,7 +735,7 @@ fn run_listing<T: Table, C: Executor + ?Sized>(
 
 /// The plan of a listing's statement (`EXPLAIN`, which runs nothing and writes no audit row),
 /// one line per element.
-fn explain_listing<T: Table, C: Executor + ?Sized>(
+async fn explain_listing<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     page: &PageRequest<T::Key>,
@@ -737,7 +745,9 @@ fn explain_listing<T: Table, C: Executor + ?Sized>(
     let checked = check::<T>(&actor, page, &filter, order)?;
     let stamp = Stamp::new(&actor);
     let (statement, params) = listing::<T>(&stamp, page, &checked, &filter, order);
-    let rows = client.run_unprepared(&format!("EXPLAIN {statement}"), &params)?;
+    let rows = client
+        .run_unprepared(&format!("EXPLAIN {statement}"), &params)
+        .await?;
     Ok(rows
         .iter()
         .map(|r| r.try_get::<_, String>(0))
@@ -747,17 +757,17 @@ fn explain_listing<T: Table, C: Executor + ?Sized>(
 /// A page of rows in listing order; soft-deleted rows only when asked for. On a table with PHI,
 /// one `data_access` audit row names the ids returned. A row that does not decrypt is named in
 /// [`Page::unreadable`] instead of failing the page (a page is never silently short).
-pub fn list<T: Table, C: Executor + ?Sized>(
+pub async fn list_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     page: &PageRequest<T::Key>,
 ) -> Result<Page<T, T::Key>, RepoError> {
-    run_listing(client, actor, page, Filter::All, Order::Ascending)
+    run_listing(client, actor, page, Filter::All, Order::Ascending).await
 }
 
 /// Like [`list`], only rows whose JSONB `column` contains `filter` (`@>`, served by the
 /// column's GIN index). An empty filter (`{}`, `[]`) is refused: it would list every row.
-pub fn find_containing<T: Table, C: Executor + ?Sized>(
+pub async fn find_containing_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     column: &'static str,
@@ -771,10 +781,11 @@ pub fn find_containing<T: Table, C: Executor + ?Sized>(
         Filter::Contains(column, filter),
         Order::Ascending,
     )
+    .await
 }
 
 /// The plan of [`find_containing`]'s statement.
-pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
+pub async fn explain_find_containing_async<T: Table, C: AsyncExecutor + ?Sized>(
     client: &mut C,
     actor: Actor<'_>,
     column: &'static str,
@@ -788,12 +799,13 @@ pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
         Filter::Contains(column, filter),
         Order::Ascending,
     )
+    .await
 }
 
 /// Like [`list`] in `order`, only rows whose `column` equals `value` (served by a btree index
 /// that leads with the column). On a table with PHI the audit row names the column and the value
 /// (a PII/PHI column's value as `"[redacted]"`).
-pub fn find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
+pub async fn find_equal_async<T: Table, C: AsyncExecutor + ?Sized, V: ToSql + Sync + SqlType>(
     client: &mut C,
     actor: Actor<'_>,
     column: &'static str,
@@ -802,11 +814,15 @@ pub fn find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
     page: &PageRequest<T::Key>,
 ) -> Result<Page<T, T::Key>, RepoError> {
     let filter = Filter::Equals(column, (value, V::sql_type()));
-    run_listing(client, actor, page, filter, order)
+    run_listing(client, actor, page, filter, order).await
 }
 
 /// The plan of [`find_equal`]'s statement.
-pub fn explain_find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
+pub async fn explain_find_equal_async<
+    T: Table,
+    C: AsyncExecutor + ?Sized,
+    V: ToSql + Sync + SqlType,
+>(
     client: &mut C,
     actor: Actor<'_>,
     column: &'static str,
@@ -815,7 +831,7 @@ pub fn explain_find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlT
     page: &PageRequest<T::Key>,
 ) -> Result<Vec<String>, RepoError> {
     let filter = Filter::Equals(column, (value, V::sql_type()));
-    explain_listing::<T, C>(client, actor, page, filter, order)
+    explain_listing::<T, C>(client, actor, page, filter, order).await
 }
 
 /// Checks `key` against the key check value this database stores, and records it when there
@@ -823,21 +839,23 @@ pub fn explain_find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlT
 /// database written before check values were stored). Every repository call that reads or
 /// writes encrypted columns makes the same check in its own statement; call this at start-up to
 /// fail fast on a wrong `DATA_ENCRYPTION_KEY`, before serving anything.
-pub fn check_data_key<C: Executor + ?Sized>(
+pub async fn check_data_key_async<C: AsyncExecutor + ?Sized>(
     client: &mut C,
     key: &DataKey,
     tables: &[&TableMeta],
 ) -> Result<(), RepoError> {
-    if stored_check_value(client)?.is_none() {
+    if stored_check_value(client).await?.is_none() {
         for meta in tables {
-            decrypts_a_stored_value(client, meta, key)?;
+            decrypts_a_stored_value(client, meta, key).await?;
         }
-        client.run_unprepared(
-            &sql::register_key_check(),
-            &[(&key.check_value(), Type::TEXT)],
-        )?;
+        client
+            .run_unprepared(
+                &sql::register_key_check(),
+                &[(&key.check_value(), Type::TEXT)],
+            )
+            .await?;
     }
-    match stored_check_value(client)? {
+    match stored_check_value(client).await? {
         Some(stored) if stored == key.check_value() => Ok(()),
         _ => Err(crypto::error(
             crate::KEY_CHECK_TABLE,
@@ -848,10 +866,307 @@ pub fn check_data_key<C: Executor + ?Sized>(
 }
 
 /// The check value the database stores for the current format, if any.
-fn stored_check_value<C: Executor + ?Sized>(client: &mut C) -> Result<Option<String>, RepoError> {
-    let rows = client.run_unprepared(&sql::stored_key_check(), &[])?;
+async fn stored_check_value<C: AsyncExecutor + ?Sized>(
+    client: &mut C,
+) -> Result<Option<String>, RepoError> {
+    let rows = client.run_unprepared(&sql::stored_key_check(), &[]).await?;
     rows.first()
         .map(|row| row.try_get::<_, String>(0))
         .transpose()
         .map_err(Into::into)
+}
+
+/// Runs a queue statement ([`sql::claim`], [`sql::complete`], [`sql::fail`]) on `T`'s table with
+/// `own` parameters after the preamble; its rows, decoded.
+async fn queue_statement<T: Table, C: AsyncExecutor + ?Sized>(
+    client: &mut C,
+    actor: &Actor<'_>,
+    statement: &str,
+    own: &[Param<'_>],
+) -> Result<Vec<T>, RepoError> {
+    let data_key = data_key::<T>(actor)?;
+    let stamp = Stamp::new(actor);
+    let preamble = Preamble {
+        audited: true,
+        key_checked: T::META.first_encrypted().is_some(),
+    };
+    let mut params = stamp.params(preamble);
+    params.extend(own.iter().cloned());
+    let rows = run_guarded::<T, C>(
+        client,
+        actor,
+        statement,
+        &params,
+        Planning::Prepared,
+        key_column::<T>(),
+    )
+    .await?;
+    rows.iter().map(|row| decode::<T>(row, data_key)).collect()
+}
+
+/// Claims the next runnable job of `T`'s queue table (see [`sql::claim`]): one statement takes
+/// the first `pending`, due row by priority that no other transaction holds (`FOR UPDATE SKIP
+/// LOCKED`), marks it `processing`, counts the attempt and writes its `data_update` audit row
+/// (action `claim`). `None` when no job is runnable now.
+pub async fn claim_async<T: Table, C: AsyncExecutor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+) -> Result<Option<T>, RepoError> {
+    let statement = sql::claim(&T::META, T::column_types().as_text());
+    let rows = queue_statement::<T, C>(client, &actor, &statement, &[]).await?;
+    Ok(rows.into_iter().next())
+}
+
+/// Completes the claimed job `id` with its `result` (see [`sql::complete`]); `NotFound` when
+/// there is no such job in `processing`.
+pub async fn complete_async<T: Table, C: AsyncExecutor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+    result: Option<&Value>,
+) -> Result<T, RepoError> {
+    let statement = sql::complete(&T::META, T::column_types().as_text());
+    let rows = queue_statement::<T, C>(
+        client,
+        &actor,
+        &statement,
+        &[(id, Type::UUID), (&result, Type::JSONB)],
+    )
+    .await?;
+    rows.into_iter().next().ok_or(RepoError::NotFound {
+        table: T::META.table,
+        id: *id,
+    })
+}
+
+/// Fails the claimed job `id` with `error` (see [`sql::fail`]): back to `pending` after
+/// `backoff` doubled per earlier attempt (at most a day) while it has attempts left, else
+/// `failed`. `NotFound` when there is no such job in `processing`.
+pub async fn fail_async<T: Table, C: AsyncExecutor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+    error: &str,
+    backoff: std::time::Duration,
+) -> Result<T, RepoError> {
+    let statement = sql::fail(&T::META, T::column_types().as_text());
+    let millis = backoff.as_secs_f64() * 1000.0;
+    let rows = queue_statement::<T, C>(
+        client,
+        &actor,
+        &statement,
+        &[
+            (id, Type::UUID),
+            (&error, Type::TEXT),
+            (&millis, Type::FLOAT8),
+        ],
+    )
+    .await?;
+    rows.into_iter().next().ok_or(RepoError::NotFound {
+        table: T::META.table,
+        id: *id,
+    })
+}
+
+// The blocking forms: the same bodies, on a blocking `Executor` (whose calls complete before
+// they return, so each body runs to its end in one poll; see `executor::blocking`).
+
+/// [`insert_async`] on a blocking connection.
+pub fn insert<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    values: Values<'_>,
+) -> Result<T, RepoError> {
+    blocking(insert_async::<T, _>(&mut Blocking(client), actor, values))
+}
+
+/// [`get_async`] on a blocking connection.
+pub fn get<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<Option<T>, RepoError> {
+    blocking(get_async::<T, _>(&mut Blocking(client), actor, id))
+}
+
+/// [`fetch_async`] on a blocking connection.
+pub fn fetch<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<T, RepoError> {
+    blocking(fetch_async::<T, _>(&mut Blocking(client), actor, id))
+}
+
+/// [`update_async`] on a blocking connection.
+pub fn update<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+    values: Values<'_>,
+) -> Result<T, RepoError> {
+    blocking(update_async::<T, _>(
+        &mut Blocking(client),
+        actor,
+        id,
+        values,
+    ))
+}
+
+/// [`soft_delete_async`] on a blocking connection.
+pub fn soft_delete<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<T, RepoError> {
+    blocking(soft_delete_async::<T, _>(&mut Blocking(client), actor, id))
+}
+
+/// [`restore_async`] on a blocking connection.
+pub fn restore<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<T, RepoError> {
+    blocking(restore_async::<T, _>(&mut Blocking(client), actor, id))
+}
+
+/// [`hard_delete_async`] on a blocking connection.
+pub fn hard_delete<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+) -> Result<(), RepoError> {
+    blocking(hard_delete_async::<T, _>(&mut Blocking(client), actor, id))
+}
+
+/// [`list_async`] on a blocking connection.
+pub fn list<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    page: &PageRequest<T::Key>,
+) -> Result<Page<T, T::Key>, RepoError> {
+    blocking(list_async::<T, _>(&mut Blocking(client), actor, page))
+}
+
+/// [`find_containing_async`] on a blocking connection.
+pub fn find_containing<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    filter: &Value,
+    page: &PageRequest<T::Key>,
+) -> Result<Page<T, T::Key>, RepoError> {
+    blocking(find_containing_async::<T, _>(
+        &mut Blocking(client),
+        actor,
+        column,
+        filter,
+        page,
+    ))
+}
+
+/// [`explain_find_containing_async`] on a blocking connection.
+pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    filter: &Value,
+    page: &PageRequest<T::Key>,
+) -> Result<Vec<String>, RepoError> {
+    blocking(explain_find_containing_async::<T, _>(
+        &mut Blocking(client),
+        actor,
+        column,
+        filter,
+        page,
+    ))
+}
+
+/// [`find_equal_async`] on a blocking connection.
+pub fn find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    value: &V,
+    order: Order,
+    page: &PageRequest<T::Key>,
+) -> Result<Page<T, T::Key>, RepoError> {
+    blocking(find_equal_async::<T, _, V>(
+        &mut Blocking(client),
+        actor,
+        column,
+        value,
+        order,
+        page,
+    ))
+}
+
+/// [`explain_find_equal_async`] on a blocking connection.
+pub fn explain_find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
+    client: &mut C,
+    actor: Actor<'_>,
+    column: &'static str,
+    value: &V,
+    order: Order,
+    page: &PageRequest<T::Key>,
+) -> Result<Vec<String>, RepoError> {
+    blocking(explain_find_equal_async::<T, _, V>(
+        &mut Blocking(client),
+        actor,
+        column,
+        value,
+        order,
+        page,
+    ))
+}
+
+/// Checks `key` against the key check value this database stores, and records it when there
+/// is none yet: [`check_data_key_async`] on a blocking connection.
+pub fn check_data_key<C: Executor + ?Sized>(
+    client: &mut C,
+    key: &DataKey,
+    tables: &[&TableMeta],
+) -> Result<(), RepoError> {
+    blocking(check_data_key_async(&mut Blocking(client), key, tables))
+}
+
+/// [`claim_async`] on a blocking connection.
+pub fn claim<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+) -> Result<Option<T>, RepoError> {
+    blocking(claim_async::<T, _>(&mut Blocking(client), actor))
+}
+
+/// [`complete_async`] on a blocking connection.
+pub fn complete<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+    result: Option<&Value>,
+) -> Result<T, RepoError> {
+    blocking(complete_async::<T, _>(
+        &mut Blocking(client),
+        actor,
+        id,
+        result,
+    ))
+}
+
+/// [`fail_async`] on a blocking connection.
+pub fn fail<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+    id: &Uuid,
+    error: &str,
+    backoff: std::time::Duration,
+) -> Result<T, RepoError> {
+    blocking(fail_async::<T, _>(
+        &mut Blocking(client),
+        actor,
+        id,
+        error,
+        backoff,
+    ))
 }

@@ -248,3 +248,181 @@ impl Executor for PreparedTransaction<'_> {
         self.transaction.query_typed(statement, params)
     }
 }
+
+/// Runs one statement with typed parameters and returns its rows, asynchronously: what the
+/// generated `*_async` methods run on. Implemented for a `tokio_postgres::Client` and
+/// `Transaction` (one round trip each, nothing kept on the server, like a plain `postgres`
+/// client) and, with the `deadpool` feature, for a pooled `deadpool_postgres::Client` and its
+/// `Transaction`, which prepare the by-key statements once per connection in the pool's
+/// statement cache (what [`Prepared`] does for a blocking connection).
+///
+/// The statements, their audit rows, parameters and errors are those of the blocking methods:
+/// both run the same bodies (`exec.rs`) over the same SQL (`sql.rs`).
+pub trait AsyncExecutor {
+    /// A statement whose plan does not depend on its values: prepared once where that is
+    /// possible.
+    fn run(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send;
+
+    /// A statement planned for its values on every call (listings): never prepared.
+    fn run_unprepared(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send;
+}
+
+impl AsyncExecutor for tokio_postgres::Client {
+    fn run(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        self.query_typed(statement, params)
+    }
+
+    fn run_unprepared(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        self.query_typed(statement, params)
+    }
+}
+
+impl AsyncExecutor for tokio_postgres::Transaction<'_> {
+    fn run(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        self.query_typed(statement, params)
+    }
+
+    fn run_unprepared(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        self.query_typed(statement, params)
+    }
+}
+
+/// Prepares `statement` through a deadpool statement cache (by text and parameter types) and
+/// runs it; a statement the server no longer has as prepared empties the cache (see [`stale`]).
+#[cfg(feature = "deadpool")]
+async fn run_cached(
+    cache: &deadpool_postgres::StatementCache,
+    client: &tokio_postgres::Client,
+    statement: &str,
+    params: &[Param<'_>],
+) -> Result<Vec<Row>, Error> {
+    let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+    let prepared = cache.prepare_typed(client, statement, &types).await?;
+    let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+    client.query(&prepared, &values).await.inspect_err(|e| {
+        if stale(e) {
+            cache.clear();
+        }
+    })
+}
+
+#[cfg(feature = "deadpool")]
+impl AsyncExecutor for deadpool_postgres::Client {
+    fn run(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        let wrapper: &deadpool_postgres::ClientWrapper = self;
+        run_cached(&wrapper.statement_cache, wrapper, statement, params)
+    }
+
+    fn run_unprepared(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        let client: &tokio_postgres::Client = self;
+        client.query_typed(statement, params)
+    }
+}
+
+#[cfg(feature = "deadpool")]
+impl AsyncExecutor for deadpool_postgres::Transaction<'_> {
+    fn run(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        let cache = &self.statement_cache;
+        let transaction: &tokio_postgres::Transaction<'_> = self;
+        async move {
+            let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+            let prepared = cache
+                .prepare_typed(transaction.client(), statement, &types)
+                .await?;
+            let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+            transaction
+                .query(&prepared, &values)
+                .await
+                .inspect_err(|e| {
+                    if stale(e) {
+                        cache.clear();
+                    }
+                })
+        }
+    }
+
+    fn run_unprepared(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        let transaction: &tokio_postgres::Transaction<'_> = self;
+        transaction.query_typed(statement, params)
+    }
+}
+
+/// A blocking [`Executor`] seen as an [`AsyncExecutor`]: each call runs to its end before it
+/// returns, and its future is ready at once. How the blocking methods share the async bodies.
+pub(crate) struct Blocking<'c, C: ?Sized>(pub(crate) &'c mut C);
+
+impl<C: Executor + ?Sized> AsyncExecutor for Blocking<'_, C> {
+    fn run(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        std::future::ready(self.0.run(statement, params))
+    }
+
+    fn run_unprepared(
+        &mut self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        std::future::ready(self.0.run_unprepared(statement, params))
+    }
+}
+
+/// The result of `body`, a repository body running on [`Blocking`]: it awaits nothing but ready
+/// futures, so one poll finishes it. Were it ever pending (a bug), the call fails with an error
+/// instead of hanging or panicking.
+pub(crate) fn blocking<T>(
+    body: impl Future<Output = Result<T, crate::RepoError>>,
+) -> Result<T, crate::RepoError> {
+    let mut body = std::pin::pin!(body);
+    match body
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => Err(crate::RepoError::Database(
+            crate::error::DatabaseError::client("a blocking repository call did not complete"),
+        )),
+    }
+}

@@ -84,8 +84,16 @@ mod texts;
 pub use audit::{Actor, AuditKey, KeyError, MAX_REQUEST_ID, MAX_USER_AGENT};
 pub use crypto::{DataKey, EncryptionFailure, PREFIX as ENCRYPTED_PREFIX, decrypt_json_row};
 pub use error::{ActorRefusal, DatabaseError, RepoError, RequestError};
-pub use exec::check_data_key;
-pub use executor::{Connection, Executor, Prepared, PreparedTransaction};
+pub use exec::{check_data_key, check_data_key_async};
+
+/// A job queue on a table with the queue columns (see [`sql::claim`]), e.g. `jobs`:
+/// `queue::claim::<Job, _>(&mut client, actor)` takes the next runnable job exactly once however
+/// many workers ask, `complete` and `fail` (with retry back-off) end it; each call one audited
+/// statement. The `_async` forms run on an [`AsyncExecutor`].
+pub mod queue {
+    pub use crate::exec::{claim, claim_async, complete, complete_async, fail, fail_async};
+}
+pub use executor::{AsyncExecutor, Connection, Executor, Prepared, PreparedTransaction};
 pub use macros::Repository;
 pub use page::{Cursor, KeysetKey, Order, Page, PageRequest, Unreadable};
 /// Opens the connection the generated methods take, from a libpq connection string such as
@@ -103,10 +111,18 @@ pub use table::{Cascade, ColumnMeta, ColumnTypes, Table, TableMeta};
 /// `changes` and `details` (jsonb), `ip_address` (inet), `user_agent` and `request_id` (text).
 pub const AUDIT_TABLE: &str = "audit_logs";
 
-/// The table of the users who act. Its columns are a contract: `id` (uuid), `is_active`
-/// (boolean) and `deleted_at` (nullable): only a user whose row exists, is active and is not
-/// soft-deleted may act; every statement checks that itself.
+/// The table of the users who act (the one `audit_logs.user_id` references). Its columns are a
+/// contract: `id` (uuid), `is_active` (boolean) and `deleted_at` (nullable): only a user whose
+/// row exists, is active and is not soft-deleted may act; every statement checks that itself,
+/// through [`ACTOR_FUNCTION`].
 pub const ACTOR_TABLE: &str = "users";
+
+/// The function every statement checks its actor with: `actor_state(uuid) -> text`, `active`,
+/// `inactive`, `deleted` or NULL for no such user. Generated with the compliance functions
+/// (`SECURITY DEFINER` with a pinned `search_path`), so a role that may not read
+/// [`ACTOR_TABLE`] (it holds PII; the `service` role) can still act; the roles that use the
+/// repositories need `EXECUTE` on it (`roles: {r: {execute: [actor_state]}}` in `schema.yaml`).
+pub const ACTOR_FUNCTION: &str = "actor_state";
 
 /// The table of data key check values, one row per encrypted format: `format` (text, unique)
 /// and `check_value` (text, [`DataKey::check_value`]). Every statement that reads or writes an
@@ -148,6 +164,17 @@ pub mod __private {
         fetch, find_containing, find_equal, get, hard_delete, insert, list, restore, soft_delete,
         update,
     };
+    /// The async forms, under the blocking forms' names.
+    pub mod asynchronous {
+        pub use crate::exec::{
+            explain_find_containing_async as explain_find_containing,
+            explain_find_equal_async as explain_find_equal, fetch_async as fetch,
+            find_containing_async as find_containing, find_equal_async as find_equal,
+            get_async as get, hard_delete_async as hard_delete, insert_async as insert,
+            list_async as list, restore_async as restore, soft_delete_async as soft_delete,
+            update_async as update,
+        };
+    }
     pub use postgres::types::Type;
     pub use postgres::{Error, Row};
     pub use serde_json::Value;

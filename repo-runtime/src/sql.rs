@@ -5,7 +5,8 @@
 //! Every statement is one query whose parts see one snapshot and succeed or fail together:
 //!
 //! - `"guard"`: the verdict on the caller, computed first. `"actor"` is the acting user's state
-//!   in [`crate::ACTOR_TABLE`] (`active`, `inactive`, `deleted`, or NULL for no such user);
+//!   in [`crate::ACTOR_TABLE`] (`active`, `inactive`, `deleted`, or NULL for no such user), read
+//!   through [`crate::ACTOR_FUNCTION`], which roles without `SELECT` on that table may call;
 //!   `"key"` is whether the actor's data key has the check value stored in
 //!   [`crate::KEY_CHECK_TABLE`] (NULL when none is stored yet), or `true` when the statement
 //!   handles no encrypted column. Every other part only acts when the actor is `active` and the
@@ -28,7 +29,7 @@
 use std::fmt::Write as _;
 
 use crate::table::{Cascade, ColumnMeta, TableMeta};
-use crate::{ACTOR_TABLE, AUDIT_TABLE, ENCRYPTED_FORMAT, KEY_CHECK_TABLE};
+use crate::{ACTOR_FUNCTION, AUDIT_TABLE, ENCRYPTED_FORMAT, KEY_CHECK_TABLE};
 
 /// A quoted identifier. Always quoted: the derive has no keyword table, and quoting a plain
 /// lower-case name changes nothing.
@@ -125,9 +126,8 @@ fn guard(preamble: Preamble) -> String {
         None => "true".to_owned(),
     };
     format!(
-        "\"guard\" AS (\n    SELECT (SELECT CASE WHEN \"actor\".\"deleted_at\" IS NOT NULL THEN 'deleted' WHEN \"actor\".\"is_active\" THEN 'active' ELSE 'inactive' END\n              \
-         FROM {actors} AS \"actor\" WHERE \"actor\".\"id\" = $1) AS \"actor\",\n           {key} AS \"key\"\n)",
-        actors = table_name(ACTOR_TABLE),
+        "\"guard\" AS (\n    SELECT {actor}($1) AS \"actor\",\n           {key} AS \"key\"\n)",
+        actor = table_name(ACTOR_FUNCTION),
     )
 }
 
@@ -691,6 +691,120 @@ pub fn list(meta: &TableMeta, listing: Listing<'_>, as_text: &[bool]) -> String 
     )
 }
 
+/// The queue statements' preamble: audited, no key check (a queue table with encrypted columns
+/// would need the key; `jobs` has none, and the claim fails on such a table with a key error).
+fn queue_preamble(meta: &TableMeta) -> Preamble {
+    Preamble {
+        audited: true,
+        key_checked: meta.first_encrypted().is_some(),
+    }
+}
+
+/// Claims the next runnable row of a job queue table (no own parameters): among the rows whose
+/// `status` is `pending`, whose `scheduled_at` has come and which have attempts left
+/// (`attempts < max_attempts`), the first by `priority` (highest first), then `scheduled_at`
+/// (the order of a `(priority DESC, scheduled_at) WHERE status = 'pending'` index), locked
+/// `FOR UPDATE SKIP LOCKED` so concurrent workers each take another row; it becomes
+/// `processing`, its `attempts` grows by one and `started_at` is now, with one `data_update`
+/// audit row (action `claim`). No row when nothing is runnable.
+///
+/// The queue table's columns are a contract: `status` (an enum with `pending`, `processing`,
+/// `completed`, `failed`), `priority`, `scheduled_at`, `attempts`, `max_attempts`,
+/// `started_at`, `finished_at`, `error` (text) and `result` (jsonb).
+pub fn claim(meta: &TableMeta, as_text: &[bool]) -> String {
+    let preamble = queue_preamble(meta);
+    let pk = ident(meta.primary_key);
+    let changes = "jsonb_build_object('status', jsonb_build_object('old', 'pending', 'new', 'processing'), \
+                   'attempts', jsonb_build_object('old', \"changed\".\"attempts\" - 1, 'new', \"changed\".\"attempts\"))";
+    format!(
+        "WITH {guard}, \"next\" AS (\n    SELECT {pk} FROM {table}\n     \
+         WHERE \"status\" = 'pending' AND \"scheduled_at\" <= now() AND \"attempts\" < \"max_attempts\" AND {ALLOWED}\n     \
+         ORDER BY \"priority\" DESC, \"scheduled_at\"\n     LIMIT 1\n     FOR UPDATE SKIP LOCKED\n\
+         ), \"changed\" AS (\n    UPDATE {table} AS \"t\" SET \"status\" = 'processing', \"attempts\" = \"t\".\"attempts\" + 1, \
+         \"started_at\" = now(), \"finished_at\" = NULL\n      FROM \"next\" WHERE \"t\".{pk} = \"next\".{pk}\n    \
+         RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
+        guard = guard(preamble),
+        table = table_name(meta.table),
+        returning = all_columns(meta, Some("t")),
+        audit = audit_insert(
+            "data_update",
+            meta.table,
+            Some(&format!("\"changed\".{pk}")),
+            "claim",
+            &[("changes", changes)],
+            "\"changed\"",
+        ),
+        result = verdict_select(&result_columns(meta, as_text, "changed"), "\"changed\""),
+    )
+}
+
+/// Completes a claimed row (own parameters: its id, then the result, `jsonb`): a `processing`
+/// row becomes `completed` with `finished_at` now; one `data_update` audit row (action
+/// `complete`). No row when the row is not `processing`.
+pub fn complete(meta: &TableMeta, as_text: &[bool]) -> String {
+    let preamble = queue_preamble(meta);
+    let first = preamble.first_own();
+    let pk = ident(meta.primary_key);
+    let changes =
+        "jsonb_build_object('status', jsonb_build_object('old', 'processing', 'new', 'completed'))";
+    format!(
+        "WITH {guard}, \"changed\" AS (\n    UPDATE {table} AS \"t\" SET \"status\" = 'completed', \"finished_at\" = now(), \"result\" = ${result_param}, \"error\" = NULL\n    \
+         WHERE \"t\".{pk} = ${first} AND \"t\".\"status\" = 'processing' AND {ALLOWED}\n    \
+         RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
+        guard = guard(preamble),
+        table = table_name(meta.table),
+        result_param = first + 1,
+        returning = all_columns(meta, Some("t")),
+        audit = audit_insert(
+            "data_update",
+            meta.table,
+            Some(&format!("\"changed\".{pk}")),
+            "complete",
+            &[("changes", changes)],
+            "\"changed\"",
+        ),
+        result = verdict_select(&result_columns(meta, as_text, "changed"), "\"changed\""),
+    )
+}
+
+/// Fails a claimed row (own parameters: its id, the error message, `text`, and the back-off in
+/// milliseconds, `float8`): a `processing` row with attempts left goes back to `pending`,
+/// `scheduled_at` put off by the back-off doubled per attempt made before
+/// (`backoff * 2^(attempts-1)`, at most a day); one without becomes `failed` with `finished_at` now. The error is kept
+/// in the row, not in the audit row (`data_update`, action `fail`, the status change only: a
+/// worker's message may quote patient data).
+pub fn fail(meta: &TableMeta, as_text: &[bool]) -> String {
+    let preamble = queue_preamble(meta);
+    let first = preamble.first_own();
+    let pk = ident(meta.primary_key);
+    let changes = "jsonb_build_object('status', jsonb_build_object('old', 'processing', 'new', \"changed\".\"status\"::text))";
+    let retry = "\"t\".\"attempts\" < \"t\".\"max_attempts\"";
+    format!(
+        "WITH {guard}, \"changed\" AS (\n    UPDATE {table} AS \"t\" SET\n        \
+         -- The ELSE is never taken: it gives the CASE the column's (enum) type.\n        \
+         \"status\" = CASE WHEN {retry} THEN 'pending' WHEN true THEN 'failed' ELSE \"t\".\"status\" END,\n        \
+         \"scheduled_at\" = CASE WHEN {retry} THEN now() + least(${backoff} * power(2, \"t\".\"attempts\" - 1), 86400000) * interval '1 millisecond' ELSE \"t\".\"scheduled_at\" END,\n        \
+         \"finished_at\" = CASE WHEN {retry} THEN NULL ELSE now() END,\n        \
+         \"error\" = ${error}\n    \
+         WHERE \"t\".{pk} = ${first} AND \"t\".\"status\" = 'processing' AND {ALLOWED}\n    \
+         RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
+        guard = guard(preamble),
+        table = table_name(meta.table),
+        error = first + 1,
+        backoff = first + 2,
+        returning = all_columns(meta, Some("t")),
+        audit = audit_insert(
+            "data_update",
+            meta.table,
+            Some(&format!("\"changed\".{pk}")),
+            "fail",
+            &[("changes", changes)],
+            "\"changed\"",
+        ),
+        result = verdict_select(&result_columns(meta, as_text, "changed"), "\"changed\""),
+    )
+}
+
 /// Records the data key's check value when the database has none yet (parameter `$1`); one
 /// that is already stored stays, so the first key to write is the database's key.
 pub fn register_key_check() -> String {
@@ -790,6 +904,31 @@ mod tests {
         cascade: &[],
     };
 
+    const JOBS: TableMeta = TableMeta {
+        table: "jobs",
+        columns: &[
+            column("id", false, false),
+            column("status", false, false),
+            column("priority", false, false),
+            column("attempts", false, false),
+            column("max_attempts", false, false),
+            column("scheduled_at", false, false),
+            column("started_at", false, false),
+            column("finished_at", false, false),
+            column("error", false, false),
+            column("result", false, false),
+            column("created_at", false, false),
+        ],
+        primary_key: "id",
+        soft_delete: None,
+        sort_key: Some("created_at"),
+        cascade: &[],
+    };
+    /// `status` is an enum: returned as text.
+    const JOBS_TEXT: &[bool] = &[
+        false, true, false, false, false, false, false, false, false, false, false,
+    ];
+
     const SECRETS: TableMeta = TableMeta {
         table: "secrets",
         columns: &[column("id", false, false), column("secret", false, true)],
@@ -813,6 +952,9 @@ mod tests {
             ("update", update(&CASES, &["title", "status"], CASES_TEXT)),
             ("hard delete with its cascade", hard_delete(&CASES)),
             ("hard delete", hard_delete(&MODELS)),
+            ("queue claim", claim(&JOBS, JOBS_TEXT)),
+            ("queue complete", complete(&JOBS, JOBS_TEXT)),
+            ("queue fail", fail(&JOBS, JOBS_TEXT)),
             (
                 "list first page",
                 list(

@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::sql::{self, Shape};
 use crate::table::TableMeta;
@@ -13,7 +13,7 @@ use crate::table::TableMeta;
 /// By table, which columns it returns as text, statement and the columns set (a bitmask over
 /// [`TableMeta::columns`]).
 type Texts =
-    HashMap<(TableMeta, &'static [bool], Shape, u64), Option<Rc<str>>, foldhash::fast::FixedState>;
+    HashMap<(TableMeta, &'static [bool], Shape, u64), Option<Arc<str>>, foldhash::fast::FixedState>;
 
 thread_local! {
     static TEXTS: RefCell<Texts> = RefCell::default();
@@ -26,7 +26,7 @@ const LIMIT: usize = 1024;
 /// The text of statement `shape` over `meta`, made afresh by [`sql`]; `None` for the
 /// statements [`sql`] has none of (soft delete and restore of a table without soft delete) and
 /// for listings, which are not by key.
-fn build(meta: &TableMeta, as_text: &[bool], shape: Shape, columns: &[&str]) -> Option<Rc<str>> {
+fn build(meta: &TableMeta, as_text: &[bool], shape: Shape, columns: &[&str]) -> Option<Arc<str>> {
     match shape {
         Shape::Insert => Some(sql::insert(meta, columns, as_text).into()),
         Shape::Get => Some(sql::get(meta, as_text).into()),
@@ -67,7 +67,7 @@ pub(crate) fn text(
     as_text: &'static [bool],
     shape: Shape,
     columns: &[&str],
-) -> Option<Rc<str>> {
+) -> Option<Arc<str>> {
     let Some(mask) = column_mask(meta, columns) else {
         return build(meta, as_text, shape, columns);
     };

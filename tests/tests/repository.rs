@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use dental_schema::{
-    Case, CasePatch, CaseStatus, File, FilePatch, FileType, NewCase, NewFile, NewUser, User,
-    UserPatch,
+    Case, CasePatch, CaseStatus, ConsentStatus, File, FilePatch, FileType, Job, JobPatch,
+    JobStatus, JobType, NewCase, NewFile, NewJob, NewUser, User, UserPatch,
 };
 use e2e::pg::{self, TestDb};
 use postgres::Client;
@@ -2115,4 +2115,196 @@ fn finders_by_indexed_columns_page_both_ways_on_their_index() {
         let plan = plan.expect("plan").join("\n");
         assert!(plan.contains(index), "{index} not used:\n{plan}");
     }
+}
+
+fn new_job(case_id: Uuid, created_by: Uuid) -> NewJob {
+    NewJob {
+        id: None,
+        case_id,
+        file_id: None,
+        created_by,
+        job_type: JobType::Segmentation,
+        status: None,
+        priority: None,
+        attempts: None,
+        max_attempts: None,
+        parameters: None,
+        result: None,
+        error: None,
+        scheduled_at: None,
+        started_at: None,
+        finished_at: None,
+    }
+}
+
+/// The SQLSTATE of a refused call is 42501 (insufficient privilege), whatever refused it.
+fn refused<T: std::fmt::Debug>(result: Result<T, RepoError>, what: &str) {
+    let e = result.expect_err(what);
+    assert_eq!(
+        e.code(),
+        Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+        "{what}: {e:?}"
+    );
+}
+
+/// Repository calls under each application role (`SET LOCAL ROLE`), as a service runs them: the
+/// actor check goes through `actor_state()` (`SECURITY DEFINER`), so the `service` role, which
+/// may not read `users` (PII), can still act within its grants, and a refused actor is refused
+/// under it too; what a role's grants do not allow stays 42501.
+#[test]
+fn calls_run_under_every_application_role() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+    } = fixture("repo_app_roles");
+    let actor = key.actor(actor_id).with_data_key(data_key());
+    let mut new = new_case(actor_id, "ROLES-1");
+    new.processing_consent = Some(ConsentStatus::Granted);
+    let case = Case::insert(&mut client, actor, &new).expect("case");
+    take_audit(&mut client);
+
+    // service: reads cases, queues and updates jobs; no users, no case changes.
+    {
+        let mut tx = client.transaction().expect("begin");
+        tx.batch_execute("SET LOCAL ROLE service").expect("role");
+        let users_readable: bool = tx
+            .query_one("SELECT has_table_privilege('users', 'SELECT')", &[])
+            .expect("privilege")
+            .get(0);
+        assert!(
+            !users_readable,
+            "the test needs a role that cannot read users"
+        );
+        assert_eq!(
+            Case::fetch(&mut tx, actor, &case.id)
+                .expect("fetch as service")
+                .id,
+            case.id
+        );
+        let page = Case::list(&mut tx, actor, &PageRequest::first(10)).expect("list");
+        assert_eq!(page.items.len(), 1);
+        let job = Job::insert(&mut tx, actor, &new_job(case.id, actor_id)).expect("queue a job");
+        let patch = JobPatch {
+            status: Some(JobStatus::Processing),
+            ..JobPatch::default()
+        };
+        assert_eq!(
+            Job::update(&mut tx, actor, &job.id, &patch)
+                .expect("update job")
+                .status,
+            JobStatus::Processing
+        );
+        tx.commit().expect("commit");
+    }
+    let audit = take_audit(&mut client);
+    assert_eq!(audit.len(), 4, "{audit:#?}");
+    assert!(
+        audit.iter().all(|a| a.user_id == Some(actor_id)),
+        "{audit:#?}"
+    );
+    for (what, call) in [
+        ("service cannot change cases", 0),
+        ("service cannot list users", 1),
+        ("service cannot delete jobs", 2),
+    ] {
+        let mut tx = client.transaction().expect("begin");
+        tx.batch_execute("SET LOCAL ROLE service").expect("role");
+        match call {
+            0 => refused(
+                Case::update(
+                    &mut tx,
+                    actor,
+                    &case.id,
+                    &CasePatch {
+                        status: Some(CaseStatus::Completed),
+                        ..CasePatch::default()
+                    },
+                ),
+                what,
+            ),
+            1 => refused(User::list(&mut tx, actor, &PageRequest::first(10)), what),
+            _ => {
+                let jobs = Job::find_by_case_id(
+                    &mut tx,
+                    actor,
+                    &case.id,
+                    Order::Ascending,
+                    &PageRequest::first(10),
+                )
+                .expect("jobs of the case");
+                refused(Job::hard_delete(&mut tx, actor, &jobs.items[0].id), what)
+            }
+        }
+    }
+    // A refused actor is refused under the service role as under any other.
+    client
+        .execute(
+            "UPDATE users SET is_active = false WHERE id = $1",
+            &[&actor_id],
+        )
+        .expect("deactivate");
+    {
+        let mut tx = client.transaction().expect("begin");
+        tx.batch_execute("SET LOCAL ROLE service").expect("role");
+        let e = Case::fetch(&mut tx, actor, &case.id).expect_err("inactive actor");
+        assert!(
+            matches!(
+                e,
+                RepoError::ActorRefused {
+                    reason: ActorRefusal::Inactive,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let stranger = key.actor(Uuid::new_v4()).with_data_key(data_key());
+        let e = Case::fetch(&mut tx, stranger, &case.id).expect_err("unknown actor");
+        assert!(
+            matches!(
+                e,
+                RepoError::ActorRefused {
+                    reason: ActorRefusal::Unknown,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+    client
+        .execute(
+            "UPDATE users SET is_active = true WHERE id = $1",
+            &[&actor_id],
+        )
+        .expect("reactivate");
+
+    // admin: everything, users included.
+    {
+        let mut tx = client.transaction().expect("begin");
+        tx.batch_execute("SET LOCAL ROLE admin").expect("role");
+        let users = User::list(&mut tx, actor, &PageRequest::first(10)).expect("users");
+        assert_eq!(users.items.len(), 1);
+        User::update(
+            &mut tx,
+            actor,
+            &actor_id,
+            &UserPatch {
+                full_name: Some(Some("Admin Actor".to_owned())),
+                ..UserPatch::default()
+            },
+        )
+        .expect("admin updates users");
+        Case::hard_delete(&mut tx, actor, &case.id).expect("admin deletes the case and its job");
+        tx.commit().expect("commit");
+    }
+    // No role may call actor_state() unless granted: PUBLIC has no EXECUTE.
+    let public: bool = client
+        .query_one(
+            "SELECT has_function_privilege('public', 'actor_state(uuid)', 'EXECUTE')",
+            &[],
+        )
+        .expect("privilege")
+        .get(0);
+    assert!(!public, "actor_state must not be callable by every role");
 }

@@ -9,8 +9,8 @@ use super::lower::declared_name;
 use super::read::{SchemaDecl, Sp, TableDecl};
 use crate::catalog::*;
 use crate::compliance::{
-    self, AUDIT_COLUMNS, AUDIT_EVENTS, AUDIT_TABLE, CALLABLE_FUNCTIONS, ERASE_FUNCTION,
-    EXPORT_FUNCTION, PURGE_FUNCTION,
+    self, ACTOR_FUNCTION, AUDIT_COLUMNS, AUDIT_EVENTS, AUDIT_TABLE, CALLABLE_FUNCTIONS,
+    ERASE_FUNCTION, EXPORT_FUNCTION, PURGE_FUNCTION,
 };
 use crate::diagnostics::{Diagnostic, Pos, suggest};
 use crate::ident::check_plain;
@@ -446,6 +446,9 @@ impl Checker<'_> {
     /// the callable functions that will be generated.
     fn audit_contract(&mut self, schema: &SchemaDecl, catalog: &Catalog) -> BTreeSet<&'static str> {
         let mut generated = BTreeSet::new();
+        if compliance::actor_table(catalog).is_some() {
+            generated.insert(ACTOR_FUNCTION);
+        }
         let mut first_pos = None;
         for decl in &schema.tables {
             let table = catalog.table_named(&declared_name(&decl.name.value));
@@ -522,6 +525,8 @@ impl Checker<'_> {
                 d = if CALLABLE_FUNCTIONS.contains(&f.value.as_str()) {
                     d.with_help(if f.value == PURGE_FUNCTION {
                         "it is generated when a table declares `retention`"
+                    } else if f.value == ACTOR_FUNCTION {
+                        "it is generated when `audit_logs.user_id` references a table by its primary key"
                     } else {
                         "it is generated when a table declares `data_subject`"
                     })

@@ -1,0 +1,327 @@
+//! The job queue on `jobs` (`repo_runtime::queue`): one audited statement claims the next
+//! runnable job (pending, due, by priority) `FOR UPDATE SKIP LOCKED`, marks it processing and
+//! counts the attempt; complete and fail (retry back-off, then failed) end it.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use dental_schema::{Job, JobStatus};
+use e2e::pg::{self, TestDb};
+use postgres::Client;
+use repo_runtime::{ActorRefusal, AuditKey, RepoError, queue};
+use serde_json::json;
+use tokio_postgres::NoTls;
+use uuid::Uuid;
+
+struct Fixture {
+    db: TestDb,
+    client: Client,
+    key: AuditKey,
+    actor_id: Uuid,
+    case_id: Uuid,
+}
+
+/// A database with an acting user and a case whose patient consented to processing.
+fn fixture(hint: &str) -> Fixture {
+    let db = pg::cluster().create_database(hint);
+    let mut client = db.connect();
+    e2e::migrations::apply_all(&mut client);
+    let actor_id: Uuid = client
+        .query_one(
+            "INSERT INTO users (username, email) VALUES ('worker', 'worker@example.org') RETURNING id",
+            &[],
+        )
+        .expect("actor")
+        .get(0);
+    let case_id: Uuid = client
+        .query_one(
+            "INSERT INTO cases (case_number, patient_id, created_by, processing_consent)
+             VALUES ('Q-1', 'patient-q', $1, 'granted') RETURNING id",
+            &[&actor_id],
+        )
+        .expect("case")
+        .get(0);
+    Fixture {
+        db,
+        client,
+        key: AuditKey::new(&[0x5a; 32]).expect("key"),
+        actor_id,
+        case_id,
+    }
+}
+
+/// Queues a job directly (unaudited): `priority`, due `due_in_s` seconds from now.
+fn enqueue(client: &mut Client, f: (Uuid, Uuid), priority: i16, due_in_s: f64) -> Uuid {
+    client
+        .query_one(
+            "INSERT INTO jobs (case_id, created_by, job_type, priority, scheduled_at)
+             VALUES ($1, $2, 'segmentation', $3, now() + $4 * interval '1 second') RETURNING id",
+            &[&f.0, &f.1, &priority, &due_in_s],
+        )
+        .expect("job")
+        .get(0)
+}
+
+fn audit_actions(client: &mut Client) -> Vec<(String, String)> {
+    client
+        .query(
+            "SELECT action, coalesce(changes->'status'->>'new', '') FROM audit_logs WHERE resource_type = 'jobs' ORDER BY id",
+            &[],
+        )
+        .expect("audit")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// Claims follow priority (highest first), then due time; jobs not yet due and jobs of other
+/// statuses are left alone; failing puts a job back with back-off until its attempts are spent,
+/// then it is failed; completing needs a processing job; each call writes one audit row.
+#[test]
+fn claims_by_priority_with_retry_back_off() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+        case_id,
+    } = fixture("queue_order");
+    let ids = (case_id, actor_id);
+    let low_old = enqueue(&mut client, ids, 0, -60.0);
+    let high_new = enqueue(&mut client, ids, 5, -1.0);
+    let high_old = enqueue(&mut client, ids, 5, -30.0);
+    let _future = enqueue(&mut client, ids, 9, 3600.0);
+    let actor = key.actor(actor_id);
+
+    let order: Vec<Uuid> = (0..3)
+        .map(|_| {
+            queue::claim::<Job, _>(&mut client, actor)
+                .expect("claim")
+                .expect("a runnable job")
+                .id
+        })
+        .collect();
+    assert_eq!(order, vec![high_old, high_new, low_old]);
+    assert_eq!(
+        queue::claim::<Job, _>(&mut client, actor).expect("claim"),
+        None,
+        "the only job left is not due"
+    );
+
+    let done =
+        queue::complete::<Job, _>(&mut client, actor, &high_old, Some(&json!({"teeth": 28})))
+            .expect("complete");
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(done.result, Some(json!({"teeth": 28})));
+    assert!(done.finished_at.is_some());
+    let again = queue::complete::<Job, _>(&mut client, actor, &high_old, None)
+        .expect_err("already completed");
+    assert!(matches!(again, RepoError::NotFound { .. }), "{again:?}");
+
+    // high_new: three attempts (max_attempts 3), each failure backing off longer.
+    let failed = queue::fail::<Job, _>(
+        &mut client,
+        actor,
+        &high_new,
+        "scanner timeout",
+        Duration::from_secs(10),
+    )
+    .expect("fail");
+    assert_eq!(failed.status, JobStatus::Pending);
+    assert_eq!(failed.attempts, 1);
+    assert_eq!(failed.error.as_deref(), Some("scanner timeout"));
+    let wait = (failed.scheduled_at - chrono::Utc::now()).num_milliseconds();
+    assert!((8_000..=10_500).contains(&wait), "first back-off {wait} ms");
+    for attempt in 2..=3 {
+        client
+            .execute(
+                "UPDATE jobs SET scheduled_at = now() - interval '1 second' WHERE id = $1",
+                &[&high_new],
+            )
+            .expect("make it due");
+        let claimed = queue::claim::<Job, _>(&mut client, actor)
+            .expect("claim")
+            .expect("due again");
+        assert_eq!(claimed.id, high_new);
+        assert_eq!(claimed.attempts, attempt);
+        let failed = queue::fail::<Job, _>(
+            &mut client,
+            actor,
+            &high_new,
+            "scanner timeout",
+            Duration::from_secs(10),
+        )
+        .expect("fail");
+        if attempt < 3 {
+            assert_eq!(failed.status, JobStatus::Pending);
+            let wait = (failed.scheduled_at - chrono::Utc::now()).num_milliseconds();
+            assert!(
+                (18_000..=20_500).contains(&wait),
+                "second back-off {wait} ms"
+            );
+        } else {
+            assert_eq!(failed.status, JobStatus::Failed, "attempts spent");
+            assert!(failed.finished_at.is_some());
+        }
+    }
+    let audit = audit_actions(&mut client);
+    let expected: Vec<(&str, &str)> = vec![
+        ("claim", "processing"),
+        ("claim", "processing"),
+        ("claim", "processing"),
+        ("complete", "completed"),
+        ("fail", "pending"),
+        ("claim", "processing"),
+        ("fail", "pending"),
+        ("claim", "processing"),
+        ("fail", "failed"),
+    ];
+    assert_eq!(
+        audit
+            .iter()
+            .map(|(a, s)| (a.as_str(), s.as_str()))
+            .collect::<Vec<_>>(),
+        expected
+    );
+    let errors_in_audit: i64 = client
+        .query_one(
+            "SELECT count(*) FROM audit_logs WHERE changes::text LIKE '%scanner%' OR details::text LIKE '%scanner%'",
+            &[],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(
+        errors_in_audit, 0,
+        "a worker's message stays out of the audit log"
+    );
+
+    // An actor who may not act claims nothing, and the job stays pending.
+    client
+        .execute(
+            "UPDATE users SET is_active = false WHERE id = $1",
+            &[&actor_id],
+        )
+        .expect("deactivate");
+    client
+        .execute(
+            "UPDATE jobs SET scheduled_at = now() - interval '1 second' WHERE id = $1",
+            &[&low_old],
+        )
+        .expect("due");
+    let refused = queue::claim::<Job, _>(&mut client, actor).expect_err("inactive");
+    assert!(
+        matches!(
+            refused,
+            RepoError::ActorRefused {
+                reason: ActorRefusal::Inactive,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+}
+
+/// 8 concurrent workers (async, each on its own pooled connection) claim 10,000 jobs: each job
+/// exactly once, all completed with one attempt, two audit rows each.
+#[test]
+fn eight_workers_claim_each_of_ten_thousand_jobs_exactly_once() {
+    const JOBS: i64 = 10_000;
+    const WORKERS: usize = 8;
+    let Fixture {
+        db,
+        mut client,
+        key,
+        actor_id,
+        case_id,
+    } = fixture("queue_workers");
+    client
+        .execute(
+            "INSERT INTO jobs (case_id, created_by, job_type, priority, scheduled_at)
+             SELECT $1, $2, 'segmentation', (i % 7)::smallint, now() - (i % 100) * interval '1 second'
+               FROM generate_series(1, $3::bigint) AS i",
+            &[&case_id, &actor_id, &JOBS],
+        )
+        .expect("jobs");
+    let config: tokio_postgres::Config = db.conn_string().parse().expect("config");
+    let pool = Pool::builder(Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    ))
+    .max_size(WORKERS)
+    .build()
+    .expect("pool");
+    let claimed: Arc<Mutex<Vec<Uuid>>> = Arc::default();
+    let key = Arc::new(key);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let started = std::time::Instant::now();
+    rt.block_on(async {
+        let mut workers = Vec::new();
+        for _ in 0..WORKERS {
+            let (pool, key, claimed) = (pool.clone(), key.clone(), claimed.clone());
+            workers.push(tokio::spawn(async move {
+                let mut conn = pool.get().await.expect("connection");
+                let actor = key.actor(actor_id);
+                let mut mine = Vec::new();
+                while let Some(job) = queue::claim_async::<Job, _>(&mut conn, actor)
+                    .await
+                    .expect("claim")
+                {
+                    assert_eq!(job.status, JobStatus::Processing);
+                    assert_eq!(job.attempts, 1, "claimed twice: {}", job.id);
+                    queue::complete_async::<Job, _>(&mut conn, actor, &job.id, None)
+                        .await
+                        .expect("complete");
+                    mine.push(job.id);
+                }
+                claimed.lock().expect("lock").extend(mine);
+            }));
+        }
+        for w in workers {
+            w.await.expect("worker");
+        }
+    });
+    let elapsed = started.elapsed();
+    let claimed = claimed.lock().expect("lock").clone();
+    let distinct: BTreeSet<Uuid> = claimed.iter().copied().collect();
+    assert_eq!(claimed.len() as i64, JOBS, "claims");
+    assert_eq!(distinct.len() as i64, JOBS, "each job once");
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'completed' AND attempts = 1), count(*) FROM jobs",
+            &[],
+        )
+        .expect("jobs");
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (JOBS, JOBS));
+    let audit = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE action = 'claim'), count(*) FILTER (WHERE action = 'complete'),
+                    count(DISTINCT resource_id) FILTER (WHERE action = 'claim')
+               FROM audit_logs WHERE resource_type = 'jobs'",
+            &[],
+        )
+        .expect("audit");
+    assert_eq!(
+        (
+            audit.get::<_, i64>(0),
+            audit.get::<_, i64>(1),
+            audit.get::<_, i64>(2)
+        ),
+        (JOBS, JOBS, JOBS)
+    );
+    eprintln!(
+        "{JOBS} jobs claimed and completed by {WORKERS} workers in {:.1} s ({:.0} jobs/s)",
+        elapsed.as_secs_f64(),
+        JOBS as f64 / elapsed.as_secs_f64()
+    );
+    drop(pool);
+    drop(rt);
+}
