@@ -956,3 +956,93 @@ fn derived_index_names_make_way_for_given_ones() {
         ]
     );
 }
+
+#[test]
+fn partitioning_declarations() {
+    // Valid: the key holds the uuid and the partition column.
+    let partitioned = COMPLIANCE
+        .replace(
+            "    append_only: true\n",
+            "    append_only: true\n    partitioning: { column: timestamp, interval: 1 month, ahead: 2 }\n    primary_key: [id, timestamp]\n",
+        )
+        .replace(
+            "      id: { type: uuid, primary_key: true }\n      timestamp",
+            "      id: { type: uuid }\n      timestamp",
+        );
+    check(
+        &partitioned,
+        expect![[r#"
+            ok
+        "#]],
+    );
+    let catalog = model::load_schema("schema.yaml", &partitioned).expect("valid");
+    let audit = catalog.table("audit_logs").expect("audit_logs");
+    assert_eq!(
+        audit.partition_by.as_ref().map(|p| p.keys.clone()),
+        Some(vec!["timestamp".to_string()])
+    );
+    assert!(catalog.function("maintain_partitions").is_some());
+    // An interval that is not a period, and `ahead` out of range.
+    check(
+        &partitioned.replace(
+            "interval: 1 month, ahead: 2",
+            "interval: 90 minutes, ahead: 0",
+        ),
+        expect![[r#"
+        "#]],
+    );
+    check(
+        &partitioned.replace("interval: 1 month", "interval: monthly"),
+        expect![[r#"
+        "#]],
+    );
+    // A nullable partition column, and one that is not a time.
+    check(
+        &partitioned.replace(
+            "timestamp: { type: timestamptz, default: now() }",
+            "timestamp: { type: timestamptz, default: now(), nullable: true }",
+        ),
+        expect![[r#"
+        "#]],
+    );
+    check(
+        &partitioned.replace("column: timestamp,", "column: action,"),
+        expect![[r#"
+        "#]],
+    );
+    check(
+        &partitioned.replace("column: timestamp,", "column: timestmp,"),
+        expect![[r#"
+        "#]],
+    );
+    // A partition column outside the key, and unique constraints that cannot include it.
+    check(
+        &COMPLIANCE.replace(
+            "    append_only: true\n",
+            "    append_only: true\n    partitioning: { column: timestamp, interval: 1 month }\n    unique: [[user_id]]\n    indexes:\n      - { columns: [action], unique: true }\n",
+        )
+        .replace(
+            "      action: { type: text, nullable: true }",
+            "      action: { type: text, nullable: true }\n      request_id: { type: text, unique: true }",
+        ),
+        expect![[r#"
+        "#]],
+    );
+    // Missing keys, and a key the loader does not know.
+    check(
+        &COMPLIANCE.replace(
+            "    append_only: true\n",
+            "    append_only: true\n    partitioning: { interval: 1 month, by: range }\n",
+        ),
+        expect![[r#"
+        "#]],
+    );
+    check(
+        &COMPLIANCE.replace(
+            "    append_only: true\n",
+            "    append_only: true\n    partitioning: monthly\n",
+        ),
+        expect![[r#"
+        "#]],
+    );
+}

@@ -38,6 +38,11 @@
 //! records move between clinics. A table without a primary key cannot be replicated logically
 //! or addressed by the audited repositories at all.
 //!
+//! A partitioned table's primary key must include its partition key (PostgreSQL enforces
+//! uniqueness per partition), so a key of one uuid column plus the partition columns (`PRIMARY
+//! KEY (id, "timestamp")` on a table `PARTITION BY RANGE ("timestamp")`) is accepted: the uuid
+//! still identifies the row on its own.
+//!
 //! ## Example
 //! ```sql
 //! CREATE TABLE notes (id bigserial PRIMARY KEY, body text);
@@ -84,6 +89,10 @@ const MIGRATION_BOOKKEEPING: &[&str] = &[
     "drizzle.__drizzle_migrations",
 ];
 
+fn is_uuid(table: &Table, column: &str) -> bool {
+    table.column(column).map(|c| &c.data_type) == Some(&DataType::Uuid)
+}
+
 pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
     // A partition's key is its partitioned table's (PostgreSQL gives every partition the
     // parent's primary key index).
@@ -96,7 +105,19 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
             vec![],
         ),
         Some(pk) => match pk.columns.as_slice() {
-            [only] if table.column(only).map(|c| &c.data_type) == Some(&DataType::Uuid) => return,
+            [only] if is_uuid(table, only) => return,
+            // The uuid plus the partition key, which PostgreSQL requires in every unique key of a
+            // partitioned table.
+            [first, rest @ ..]
+                if is_uuid(table, first)
+                    && table.partition_by.as_ref().is_some_and(|p| {
+                        !rest.is_empty()
+                            && rest.len() == p.keys.len()
+                            && rest.iter().all(|c| p.keys.contains(c))
+                    }) =>
+            {
+                return;
+            }
             [only] => (
                 format!(
                     "the primary key of `{}` is `{only}`, which is not of type uuid",
