@@ -117,15 +117,15 @@ pub fn plan(
         Part::Rebuild,
         Part::ConcurrentIndexes,
     ]
-        .into_iter()
-        .map(|p| {
-            (
-                p,
-                changes.iter().filter(|c| c.part == p).collect::<Vec<_>>(),
-            )
-        })
-        .filter(|(_, cs)| !cs.is_empty())
-        .collect();
+    .into_iter()
+    .map(|p| {
+        (
+            p,
+            changes.iter().filter(|c| c.part == p).collect::<Vec<_>>(),
+        )
+    })
+    .filter(|(_, cs)| !cs.is_empty())
+    .collect();
     let single = parts.len() == 1;
     let inverted = crate::diff::pending_renames(from, hints).inverted();
     let mut state = from.clone();

@@ -84,7 +84,9 @@ pub fn rebuild_table(old: &Table, new: &Table) -> Result<String, String> {
     let moved: Vec<String> = new
         .columns
         .iter()
-        .filter(|c| c.generated.is_none() && old.column(&c.name).is_some_and(|o| o.generated.is_none()))
+        .filter(|c| {
+            c.generated.is_none() && old.column(&c.name).is_some_and(|o| o.generated.is_none())
+        })
         .map(|c| quote(&c.name))
         .collect();
     let columns = moved.join(", ");
@@ -131,7 +133,9 @@ pub fn rebuild_table(old: &Table, new: &Table) -> Result<String, String> {
     let values: Vec<String> = new
         .columns
         .iter()
-        .filter(|c| c.generated.is_none() && old.column(&c.name).is_some_and(|o| o.generated.is_none()))
+        .filter(|c| {
+            c.generated.is_none() && old.column(&c.name).is_some_and(|o| o.generated.is_none())
+        })
         .map(|c| format!("NEW.{}", quote(&c.name)))
         .collect();
     let copy_function = format!(
@@ -158,7 +162,11 @@ pub fn rebuild_table(old: &Table, new: &Table) -> Result<String, String> {
     for g in &tmp.grants {
         create.push(sql::table_privileges(&tmp, &g.role, &g.privileges, true));
     }
-    create.extend(tmp.foreign_keys.iter().map(|fk| sql::add_foreign_key(&tmp, fk)));
+    create.extend(
+        tmp.foreign_keys
+            .iter()
+            .map(|fk| sql::add_foreign_key(&tmp, fk)),
+    );
     if let Some(p) = &new.flags.partitioning {
         let column = quote(&p.column);
         create.push(format!(
@@ -183,8 +191,12 @@ pub fn rebuild_table(old: &Table, new: &Table) -> Result<String, String> {
     // 3. The rows already there, in batches of primary-key order.
     let keys: Vec<String> = key_columns.iter().map(|c| quote(&c.name)).collect();
     let keys = keys.join(", ");
-    let last: Vec<String> = (1..=key_columns.len()).map(|i| format!("v_last{i}")).collect();
-    let high: Vec<String> = (1..=key_columns.len()).map(|i| format!("v_high{i}")).collect();
+    let last: Vec<String> = (1..=key_columns.len())
+        .map(|i| format!("v_last{i}"))
+        .collect();
+    let high: Vec<String> = (1..=key_columns.len())
+        .map(|i| format!("v_high{i}"))
+        .collect();
     let mut declare = String::new();
     for (i, c) in key_columns.iter().enumerate() {
         declare.push_str(&format!(

@@ -218,7 +218,11 @@ pub fn create_table(t: &Table) -> String {
                     }
                 })
                 .collect();
-            format!(" PARTITION BY {} ({})", p.strategy.as_sql(), keys.join(", "))
+            format!(
+                " PARTITION BY {} ({})",
+                p.strategy.as_sql(),
+                keys.join(", ")
+            )
         }
         None => String::new(),
     };

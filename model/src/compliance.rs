@@ -404,12 +404,12 @@ fn maintain_function(catalog: &Catalog) -> Option<Function> {
         body.push_str(&format!(
             "    v_created := v_created || jsonb_build_object({shown}, to_jsonb({call}));\n"
         ));
-        let Some(r) = t
-            .flags
-            .retention
-            .as_ref()
-            .filter(|r| t.flags.partitioning.as_ref().is_some_and(|p| p.column == r.column))
-        else {
+        let Some(r) = t.flags.retention.as_ref().filter(|r| {
+            t.flags
+                .partitioning
+                .as_ref()
+                .is_some_and(|p| p.column == r.column)
+        }) else {
             continue;
         };
         body.push_str(&format!(

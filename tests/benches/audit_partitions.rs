@@ -70,7 +70,9 @@ fn database(label: &'static str, partitioned: bool, rows: usize) -> Result<Datab
     if !partitioned {
         let first = files
             .iter()
-            .position(|m| m.up.contains("CREATE FUNCTION audit_logs_create_partitions"))
+            .position(|m| {
+                m.up.contains("CREATE FUNCTION audit_logs_create_partitions")
+            })
             .ok_or("no committed migration partitions audit_logs")?;
         files.truncate(first);
     }
@@ -168,7 +170,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  ratio partitioned/plain: {:.2}x", times[1] / times[0]);
     let plan: Vec<String> = partitioned
         .client
-        .query(&format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}"), &[])?
+        .query(
+            &format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {query}"),
+            &[],
+        )?
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -183,9 +188,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .filter(|l| l.contains(" on audit_logs_p"))
         .count();
-    println!(
-        "  partitioned plan: {scanned} of {partitions} partitions scanned (the rest pruned):"
-    );
+    println!("  partitioned plan: {scanned} of {partitions} partitions scanned (the rest pruned):");
     for line in &plan {
         println!("    {line}");
     }
@@ -230,10 +233,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let deleted: String = plain
         .client
-        .query_one(
-            "SELECT purge_expired_data($1)::text",
-            &[&plain.actor],
-        )?
+        .query_one("SELECT purge_expired_data($1)::text", &[&plain.actor])?
         .get(0);
     let plain_time = started.elapsed();
     let after = size(&mut plain.client)?;
@@ -259,10 +259,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let rest: String = partitioned
         .client
-        .query_one(
-            "SELECT purge_expired_data($1)::text",
-            &[&partitioned.actor],
-        )?
+        .query_one("SELECT purge_expired_data($1)::text", &[&partitioned.actor])?
         .get(0);
     let rest_time = started.elapsed();
     let after = size(&mut partitioned.client)?;

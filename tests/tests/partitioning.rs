@@ -23,7 +23,9 @@ fn split_at_partitioning() -> (Vec<migrate::history::MigrationFile>, usize) {
     let files = migrations::committed().migrations;
     let first = files
         .iter()
-        .position(|m| m.up.contains("CREATE FUNCTION audit_logs_create_partitions"))
+        .position(|m| {
+            m.up.contains("CREATE FUNCTION audit_logs_create_partitions")
+        })
         .expect("a committed migration partitions audit_logs");
     (files, first)
 }
@@ -46,7 +48,9 @@ fn fingerprint(client: &mut Client, filter: &str) -> (i64, String) {
 }
 
 fn sqlstate(result: Result<u64, postgres::Error>) -> Option<SqlState> {
-    result.err().map(|e| e.code().cloned().expect("a server error"))
+    result
+        .err()
+        .map(|e| e.code().cloned().expect("a server error"))
 }
 
 #[test]
@@ -54,10 +58,15 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
     let db = pg::cluster().create_database("partition_audit");
     let (files, first) = split_at_partitioning();
     let mut before = Runner::connect(&db.url(), files[..first].to_vec()).expect("connect");
-    before.upgrade().expect("the migrations before partitioning");
+    before
+        .upgrade()
+        .expect("the migrations before partitioning");
     let mut client = db.connect();
     let relkind: i8 = client
-        .query_one("SELECT relkind::\"char\" FROM pg_class WHERE relname = 'audit_logs'", &[])
+        .query_one(
+            "SELECT relkind::\"char\" FROM pg_class WHERE relname = 'audit_logs'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(relkind as u8, b'r', "a plain table before");
@@ -142,7 +151,10 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
         .map(|r| r.get(0))
         .collect();
     for id in &written {
-        assert!(ids.contains(id), "the row {id} written during the move is there");
+        assert!(
+            ids.contains(id),
+            "the row {id} written during the move is there"
+        );
     }
     assert_eq!(ids.len(), written.len());
     // Nothing of the move is left behind.
@@ -258,7 +270,8 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
         .get(0);
     assert_eq!(audit["dropped"], report["dropped"]);
     // Nothing is created twice; the next call has nothing to drop.
-    let again: Value = serde_json::from_str(&maintainer.maintain_partitions(None).unwrap()).unwrap();
+    let again: Value =
+        serde_json::from_str(&maintainer.maintain_partitions(None).unwrap()).unwrap();
     assert_eq!(again["created"]["audit_logs"], serde_json::json!([]));
     assert_eq!(again["dropped"]["audit_logs"], serde_json::json!([]));
     // The row purge still takes the expired rows of the month the cutoff falls in.
@@ -289,7 +302,8 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
     client
         .batch_execute(&format!("DROP TABLE audit_logs_p{last_month}"))
         .unwrap();
-    let created: Value = serde_json::from_str(&maintainer.maintain_partitions(None).unwrap()).unwrap();
+    let created: Value =
+        serde_json::from_str(&maintainer.maintain_partitions(None).unwrap()).unwrap();
     let newest = created["created"]["audit_logs"][0]
         .as_str()
         .expect("the dropped month is created again")

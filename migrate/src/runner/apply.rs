@@ -302,9 +302,10 @@ impl Runner {
             "Nothing of it is applied: its transaction was rolled back.",
             |r| {
                 let url = r.url.clone();
-                let mut tx = r.client.transaction().map_err(|e| {
-                    classify(&url, "maintain_partitions() failed", &e, &step)
-                })?;
+                let mut tx = r
+                    .client
+                    .transaction()
+                    .map_err(|e| classify(&url, "maintain_partitions() failed", &e, &step))?;
                 let result = tx
                     .batch_execute(&step.set_statements(true))
                     .and_then(|()| {

@@ -315,8 +315,9 @@ impl Checker<'_> {
             Ok(period) => Some(period),
             Err(why) => {
                 self.errors.push(
-                    Diagnostic::new(interval.pos, format!("partition interval: {why}"))
-                        .with_help("partitions hold whole days, weeks, months or years, e.g. `1 month`"),
+                    Diagnostic::new(interval.pos, format!("partition interval: {why}")).with_help(
+                        "partitions hold whole days, weeks, months or years, e.g. `1 month`",
+                    ),
                 );
                 None
             }
