@@ -15,7 +15,7 @@
 //!   partitioned plan, which shows the partitions pruned (only the last month or two scanned).
 //!
 //! Run: `cargo bench -p e2e --bench audit_partitions` (`-- --rows N` audit rows per database,
-//! default 2,000,000; `--inserts N --rounds R` for the throughput part). With 2,000,000 rows it
+//! default 1,000,000; `--inserts N --rounds R` for the throughput part). With 1,000,000 rows it
 //! takes a few minutes on two cores.
 
 use std::time::Instant;
@@ -152,7 +152,7 @@ fn audited_insert(client: &mut Client, actor: Actor<'_>, seq: u64) -> Result<(),
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rows = arg("--rows", 2_000_000);
+    let rows = arg("--rows", 1_000_000);
     let inserts = arg("--inserts", 200);
     let rounds = arg("--rounds", 30).max(1);
     println!("audit_logs, plain vs partitioned by month: {rows} rows over eight years each\n");

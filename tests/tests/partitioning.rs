@@ -67,7 +67,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
             "SELECT relkind::\"char\" FROM pg_class WHERE relname = 'audit_logs'",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     assert_eq!(relkind as u8, b'r', "a plain table before");
 
@@ -76,7 +76,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
             "INSERT INTO users (username, email) VALUES ('auditor', 'auditor@example.org') RETURNING id",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     // Eight years of rows, newest now, each column holding something (NULLs included).
     client
@@ -105,7 +105,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
         let conn = db.conn_string();
         std::thread::spawn(move || {
             let mut app = Client::connect(&conn, NoTls).expect("connect the application");
-            app.batch_execute("SET ROLE operator").unwrap();
+            app.batch_execute("SET ROLE operator").expect("set role");
             let mut written = Vec::new();
             while writing.load(Ordering::Relaxed) || written.len() < 20 {
                 let id = Uuid::new_v4();
@@ -128,7 +128,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
 
     let relkind: i8 = client
         .query_one("SELECT relkind::\"char\" FROM pg_class WHERE relname = 'audit_logs' AND relnamespace = 'public'::regnamespace", &[])
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     assert_eq!(relkind as u8, b'p', "a partitioned table after");
     let key: String = client
@@ -136,7 +136,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'audit_logs_pkey'",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     assert_eq!(key, "PRIMARY KEY (id, \"timestamp\")");
     assert_eq!(
@@ -146,7 +146,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
     );
     let ids: Vec<Uuid> = client
         .query("SELECT id FROM audit_logs WHERE action = 'during'", &[])
-        .unwrap()
+        .expect("the query runs")
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -164,7 +164,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
                   + (SELECT count(*) FROM pg_proc WHERE proname LIKE 'audit_logs_rebuild%')",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     assert_eq!(leftovers, 0);
 
@@ -174,7 +174,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
               WHERE i.inhparent = 'audit_logs'::regclass ORDER BY 1",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -185,7 +185,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
             "SELECT to_regclass('audit_logs_p' || to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYYMMDD')) IS NOT NULL",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     assert!(ahead, "three months ahead are ready: {partitions:?}");
 
@@ -207,25 +207,27 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
             "TRUNCATE on {p}"
         );
         for role in ["admin", "operator", "service"] {
-            let mut tx = client.transaction().unwrap();
-            tx.batch_execute(&format!("SET LOCAL ROLE {role}")).unwrap();
+            let mut tx = client.transaction().expect("begin");
+            tx.batch_execute(&format!("SET LOCAL ROLE {role}"))
+                .expect("set role");
             assert_eq!(
                 sqlstate(tx.execute(&format!("SELECT 1 FROM {p}"), &[])),
                 Some(SqlState::INSUFFICIENT_PRIVILEGE),
                 "{role} reads {p} directly"
             );
-            tx.rollback().unwrap();
+            tx.rollback().expect("rollback");
         }
     }
     // Through the parent, the declared grants: admin reads, operator only inserts.
     {
-        let mut tx = client.transaction().unwrap();
-        tx.batch_execute("SET LOCAL ROLE operator").unwrap();
+        let mut tx = client.transaction().expect("begin");
+        tx.batch_execute("SET LOCAL ROLE operator")
+            .expect("set role");
         assert_eq!(
             sqlstate(tx.execute("SELECT 1 FROM audit_logs", &[])),
             Some(SqlState::INSUFFICIENT_PRIVILEGE)
         );
-        tx.rollback().unwrap();
+        tx.rollback().expect("rollback");
     }
     // A row outside every partition is refused rather than lost.
     assert_eq!(
@@ -243,7 +245,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
               WHERE \"timestamp\" < date_trunc('month', (now() - interval '7 years') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     assert!(expired_full_months > 0);
     let mut maintainer = Runner::connect(&db.url(), files.clone()).expect("connect");
@@ -252,13 +254,16 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
             .maintain_partitions(Some(&actor.to_string()))
             .expect("maintain"),
     )
-    .unwrap();
+    .expect("the query runs");
     let dropped = report["dropped"]["audit_logs"].as_array().expect("dropped");
     assert!(dropped.len() >= 11, "{report}");
-    let dropped_rows: i64 = dropped.iter().map(|d| d["rows"].as_i64().unwrap()).sum();
+    let dropped_rows: i64 = dropped
+        .iter()
+        .map(|d| d["rows"].as_i64().expect("a count"))
+        .sum();
     assert_eq!(dropped_rows, expired_full_months, "{report}");
     let remaining = fingerprint(&mut client, "").0;
-    let during = i64::try_from(written.len()).unwrap();
+    let during = i64::try_from(written.len()).expect("fits");
     // Plus the maintenance's own audit row.
     assert_eq!(remaining, ROWS + during - expired_full_months + 1);
     let audit: Value = client
@@ -271,23 +276,27 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
     assert_eq!(audit["dropped"], report["dropped"]);
     // Nothing is created twice; the next call has nothing to drop.
     let again: Value =
-        serde_json::from_str(&maintainer.maintain_partitions(None).unwrap()).unwrap();
+        serde_json::from_str(&maintainer.maintain_partitions(None).expect("maintain"))
+            .expect("JSON");
     assert_eq!(again["created"]["audit_logs"], serde_json::json!([]));
     assert_eq!(again["dropped"]["audit_logs"], serde_json::json!([]));
     // The row purge still takes the expired rows of the month the cutoff falls in.
     let purged: Value = serde_json::from_str(
         &maintainer
             .purge_expired_data(Some(&actor.to_string()))
-            .unwrap(),
+            .expect("the query runs"),
     )
-    .unwrap();
-    assert!(purged["audit_logs"].as_i64().unwrap() > 0, "{purged}");
+    .expect("the query runs");
+    assert!(
+        purged["audit_logs"].as_i64().expect("a count") > 0,
+        "{purged}"
+    );
     let expired_left: i64 = client
         .query_one(
             "SELECT count(*) FROM audit_logs WHERE \"timestamp\" < now() - interval '7 years'",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     assert_eq!(expired_left, 0);
 
@@ -297,13 +306,14 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
             "SELECT to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYYMMDD')",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     client
         .batch_execute(&format!("DROP TABLE audit_logs_p{last_month}"))
-        .unwrap();
+        .expect("set role");
     let created: Value =
-        serde_json::from_str(&maintainer.maintain_partitions(None).unwrap()).unwrap();
+        serde_json::from_str(&maintainer.maintain_partitions(None).expect("maintain"))
+            .expect("JSON");
     let newest = created["created"]["audit_logs"][0]
         .as_str()
         .expect("the dropped month is created again")
@@ -318,7 +328,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
     runner.downgrade(1).expect("the rebuild's down migration");
     let relkind: i8 = client
         .query_one("SELECT relkind::\"char\" FROM pg_class WHERE relname = 'audit_logs' AND relnamespace = 'public'::regnamespace", &[])
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     assert_eq!(relkind as u8, b'r');
     assert_eq!(fingerprint(&mut client, ""), kept);
@@ -334,19 +344,21 @@ fn a_fresh_install_has_the_current_partitions_and_the_maintenance_is_callable_by
             "SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit_logs'::regclass",
             &[],
         )
-        .unwrap()
+        .expect("the query runs")
         .get(0);
     assert_eq!(count, 4, "the current month and three ahead");
-    let mut tx = client.transaction().unwrap();
-    tx.batch_execute("SET LOCAL ROLE service").unwrap();
+    let mut tx = client.transaction().expect("begin");
+    tx.batch_execute("SET LOCAL ROLE service")
+        .expect("set role");
     let report: Value = tx
         .query_one("SELECT maintain_partitions(NULL)", &[])
         .expect("service may run the maintenance")
         .get(0);
     assert_eq!(report["created"]["audit_logs"], serde_json::json!([]));
-    tx.rollback().unwrap();
-    let mut tx = client.transaction().unwrap();
-    tx.batch_execute("SET LOCAL ROLE operator").unwrap();
+    tx.rollback().expect("rollback");
+    let mut tx = client.transaction().expect("begin");
+    tx.batch_execute("SET LOCAL ROLE operator")
+        .expect("set role");
     assert_eq!(
         tx.query_one("SELECT maintain_partitions(NULL)", &[])
             .err()
