@@ -143,3 +143,44 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
         help: "use `id uuid PRIMARY KEY DEFAULT gen_random_uuid()`".into(),
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use model::{Column, PartitionBy, PartitionStrategy, PrimaryKey};
+
+    use super::*;
+
+    fn table(key: &[&str], partitioned_by: Option<&str>) -> Table {
+        let mut t = Table::new("public", "audit_logs");
+        t.columns = vec![
+            Column::new("id", DataType::Uuid),
+            Column::new("timestamp", DataType::Timestamptz(None)),
+            Column::new("other", DataType::Timestamptz(None)),
+        ];
+        t.primary_key = Some(PrimaryKey {
+            name: "audit_logs_pkey".into(),
+            columns: key.iter().map(|c| c.to_string()).collect(),
+        });
+        t.partition_by = partitioned_by.map(|c| PartitionBy {
+            strategy: PartitionStrategy::Range,
+            keys: vec![c.to_string()],
+        });
+        t
+    }
+
+    fn problems(t: &Table) -> usize {
+        let mut out = Vec::new();
+        check(t, &Catalog::default(), &mut out);
+        out.len()
+    }
+
+    #[test]
+    fn a_partitioned_table_may_key_on_the_uuid_and_its_partition_column() {
+        assert_eq!(problems(&table(&["id"], None)), 0);
+        assert_eq!(problems(&table(&["id", "timestamp"], Some("timestamp"))), 0);
+        // Not partitioned, or another column than the partition key: still one uuid expected.
+        assert_eq!(problems(&table(&["id", "timestamp"], None)), 1);
+        assert_eq!(problems(&table(&["id", "other"], Some("timestamp"))), 1);
+        assert_eq!(problems(&table(&["timestamp", "id"], Some("timestamp"))), 1);
+    }
+}
