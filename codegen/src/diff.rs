@@ -54,6 +54,9 @@ pub enum Part {
     EnumValues,
     /// Everything else that runs in one transaction.
     Main,
+    /// Tables rebuilt with their rows (a plain table becoming partitioned): outside a
+    /// transaction, rows moved in batches, then swapped in (see [`crate::rebuild`]).
+    Rebuild,
     /// `CREATE/DROP INDEX CONCURRENTLY` on existing tables, which cannot run in a transaction but
     /// does not block writes while the index builds.
     ConcurrentIndexes,
@@ -77,6 +80,8 @@ pub enum Phase {
     DropTriggers,
     DropTables,
     CreateTables,
+    /// A table rebuilt into a new shape with its rows ([`Part::Rebuild`]).
+    Rebuild,
     Columns,
     DropColumns,
     Constraints,
@@ -149,6 +154,7 @@ fn diff_with(
     d.roles(&old, &new);
     d.functions(&old, &new);
     let existing: BTreeSet<QualifiedName> = old.tables.iter().map(Table::qualified_name).collect();
+    let mut rebuilt: BTreeSet<QualifiedName> = BTreeSet::new();
     let order: HashMap<QualifiedName, usize> = creation_order(&new)
         .iter()
         .enumerate()
@@ -164,6 +170,11 @@ fn diff_with(
         }
         match old.table_named(&name) {
             None => d.create_table(&declared, order.get(&name).copied().unwrap_or(0)),
+            Some(o) if o.partition_by != declared.partition_by => {
+                d.rebuild_table(o, &declared, &old);
+                rebuilt.insert(name);
+                continue;
+            }
             Some(o) => d.alter_table(o, &declared, &new),
         }
         d.grants(old.table_named(&name), t);
@@ -178,6 +189,9 @@ fn diff_with(
     // Foreign keys of new tables, and of existing ones that reference new tables, come last.
     for t in &new.tables {
         let name = t.qualified_name();
+        if rebuilt.contains(&name) {
+            continue;
+        }
         let fresh = !existing.contains(&name);
         let old_fks: &[ForeignKey] = old.table_named(&name).map_or(&[], |o| &o.foreign_keys);
         for fk in &t.foreign_keys {
@@ -730,6 +744,42 @@ impl Differ {
         }
     }
 
+    /// A table whose rows must move into a new table (partitioning added or removed).
+    fn rebuild_table(&mut self, old: &Table, new: &Table, catalog: &Catalog) {
+        let shown = new.display_name();
+        let referenced_by: Vec<String> = catalog
+            .tables
+            .iter()
+            .filter(|t| !t.is(&new.qualified_name()))
+            .filter(|t| t.foreign_keys.iter().any(|fk| new.is(&fk.ref_table)))
+            .map(|t| format!("`{}`", t.display_name()))
+            .collect();
+        if !referenced_by.is_empty() {
+            self.error(format!(
+                "table `{shown}` cannot be rebuilt to change its partitioning: {} reference it",
+                referenced_by.join(", ")
+            ));
+            return;
+        }
+        match crate::rebuild::rebuild_table(old, new) {
+            Ok(sql) => {
+                let what = if new.partition_by.is_some() {
+                    "partition"
+                } else {
+                    "unpartition"
+                };
+                self.push(
+                    Part::Rebuild,
+                    Phase::Rebuild,
+                    shown.clone(),
+                    sql,
+                    format!("{what}_{shown}"),
+                )
+            }
+            Err(why) => self.error(why),
+        }
+    }
+
     fn create_table(&mut self, t: &Table, position: usize) {
         let key = format!("{position:06}");
         let mut statements = vec![sql::create_table(t)];
@@ -740,6 +790,12 @@ impl Differ {
         );
         statements.extend(t.indexes.iter().map(|ix| sql::create_index(t, ix)));
         statements.extend(t.triggers.iter().map(|tr| sql::create_trigger(t, tr)));
+        // A partitioned table takes rows only into its partitions: the current one and the
+        // next `ahead` exist from the start (the maintenance function keeps it so).
+        statements.extend(
+            model::compliance::create_partitions_call(t, &t.name, "now()")
+                .map(|call| format!("SELECT {call};")),
+        );
         statements.extend(sql::comment_on_table(t));
         statements.extend(
             t.columns
@@ -1295,6 +1351,15 @@ impl Differ {
                     format!("rename_{}", ix.name),
                 ),
                 Some(_) => {}
+                // PostgreSQL cannot drop a partitioned table's index concurrently; dropping it
+                // is a catalog change on the parent and its partitions.
+                None if new.partition_by.is_some() => self.push(
+                    Part::Main,
+                    Phase::DropConstraints,
+                    format!("{} {}", new.display_name(), ix.name),
+                    format!("DROP INDEX IF EXISTS {};", sql_name(&new.schema, &ix.name)),
+                    format!("drop_{}", ix.name),
+                ),
                 // IF EXISTS: dropping a column in the main migration already took its indexes.
                 None => self.push(
                     Part::ConcurrentIndexes,
@@ -1310,6 +1375,14 @@ impl Differ {
         }
         for ix in &new.indexes {
             if !old.indexes.iter().any(|o| same_index_def(o, ix)) {
+                if new.partition_by.is_some() {
+                    self.error(format!(
+                        "index `{}` on the partitioned table `{}`: PostgreSQL cannot build an index on a partitioned table concurrently, and building it in one statement blocks writes to every partition; codegen does not plan this yet (build it per partition with CREATE INDEX CONCURRENTLY and ALTER INDEX ... ATTACH PARTITION by hand)",
+                        ix.name,
+                        new.display_name()
+                    ));
+                    continue;
+                }
                 let sql = sql::create_index(new, ix).replacen(
                     " INDEX ",
                     " INDEX CONCURRENTLY IF NOT EXISTS ",

@@ -151,7 +151,7 @@ struct SchemaSpec {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct Role {
-    /// Generated compliance functions this role may call: `purge_expired_data` (with any `retention`), `erase_data_subject` and `export_data_subject` (with a `data_subject`), `actor_state` (when `audit_logs.user_id` references a table: the audited repositories' actor check).
+    /// Generated compliance functions this role may call: `purge_expired_data` (with any `retention`), `erase_data_subject` and `export_data_subject` (with a `data_subject`), `actor_state` (when `audit_logs.user_id` references a table: the audited repositories' actor check), `maintain_partitions` (with any `partitioning`).
     execute: Option<Vec<CallableFunction>>,
 }
 
@@ -164,6 +164,7 @@ enum CallableFunction {
     EraseDataSubject,
     ExportDataSubject,
     ActorState,
+    MaintainPartitions,
 }
 
 /// A table privilege.
@@ -190,6 +191,21 @@ struct RetentionSpec {
     /// The timestamp column the period counts from; rows where it is NULL never expire (e.g. `deleted_at`).
     #[schemars(regex(pattern = NAME_PATTERN))]
     column: String,
+}
+
+/// Range partitioning by time.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct PartitioningSpec {
+    /// The `timestamptz` column rows are partitioned by: NOT NULL, and part of the primary key and of every unique constraint.
+    #[schemars(regex(pattern = NAME_PATTERN))]
+    column: String,
+    /// The time one partition holds: a count and a unit (`1 month`, `7 days`, `1 week`, `1 year`). Bounds are aligned in UTC.
+    #[schemars(regex(pattern = r"^\s*[1-9][0-9]*\s+(day|week|month|year)s?\s*$"))]
+    interval: String,
+    /// How many partitions after the current one exist at all times (created by the migration, then by `maintain_partitions`).
+    #[schemars(range(min = 1, max = 1000), extend("default" = 3))]
+    ahead: Option<u32>,
 }
 
 /// What the right to erasure does to a data subject's rows.
@@ -256,6 +272,8 @@ struct Table {
     /// A foreign-key column: rows can only be written while the referenced row has consent (a trigger enforces it).
     #[schemars(regex(pattern = NAME_PATTERN))]
     requires_consent: Option<String>,
+    /// Range partitions by time (`{ column: timestamp, interval: 1 month, ahead: 3 }`): the table is `PARTITION BY RANGE`, the generated `maintain_partitions(actor)` creates partitions ahead and, when `retention` counts from the same column, drops whole partitions past it.
+    partitioning: Option<PartitioningSpec>,
 }
 
 /// A list of column names.

@@ -5,6 +5,7 @@ pub mod docs;
 pub mod drift;
 pub mod json_schema;
 pub mod migration;
+pub mod rebuild;
 pub mod rust;
 pub mod sql;
 

@@ -180,6 +180,14 @@ enum DbAction {
         #[arg(long)]
         actor: Option<String>,
     },
+    /// Run the partition maintenance (`maintain_partitions`): create the partitions of every
+    /// partitioned table ahead, drop whole partitions past the retention period, audited as one
+    /// `data_retention_purge` event. Prints what was created and dropped as JSON.
+    Maintain {
+        /// The `users.id` the audit row names (a service account); none leaves it NULL.
+        #[arg(long)]
+        actor: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -399,6 +407,9 @@ fn db(args: &Args, url: &str, settings: Settings, action: &DbAction) -> Result<E
         }
         DbAction::Purge { actor } => {
             println!("{}", runner.purge_expired_data(actor.as_deref())?);
+        }
+        DbAction::Maintain { actor } => {
+            println!("{}", runner.maintain_partitions(actor.as_deref())?);
         }
         DbAction::Status { format } => {
             let report = runner.report()?;

@@ -111,16 +111,21 @@ pub fn plan(
         None if from_nothing => "initial".to_string(),
         None => derive_name(&changes),
     };
-    let parts: Vec<(Part, Vec<&Change>)> = [Part::EnumValues, Part::Main, Part::ConcurrentIndexes]
-        .into_iter()
-        .map(|p| {
-            (
-                p,
-                changes.iter().filter(|c| c.part == p).collect::<Vec<_>>(),
-            )
-        })
-        .filter(|(_, cs)| !cs.is_empty())
-        .collect();
+    let parts: Vec<(Part, Vec<&Change>)> = [
+        Part::EnumValues,
+        Part::Main,
+        Part::Rebuild,
+        Part::ConcurrentIndexes,
+    ]
+    .into_iter()
+    .map(|p| {
+        (
+            p,
+            changes.iter().filter(|c| c.part == p).collect::<Vec<_>>(),
+        )
+    })
+    .filter(|(_, cs)| !cs.is_empty())
+    .collect();
     let single = parts.len() == 1;
     let inverted = crate::diff::pending_renames(from, hints).inverted();
     let mut state = from.clone();
@@ -130,14 +135,23 @@ pub fn plan(
         let id = match (single, part) {
             (true, _) | (false, Part::Main) => format!("{number:04}_{name}"),
             (false, Part::EnumValues) => format!("{number:04}_{name}_enum_values"),
+            (false, Part::Rebuild) => format!("{number:04}_{name}_rebuild"),
             (false, Part::ConcurrentIndexes) => format!("{number:04}_{name}_indexes"),
         };
-        let transactional = *part != Part::ConcurrentIndexes;
+        let transactional = !matches!(part, Part::ConcurrentIndexes | Part::Rebuild);
+        // Moving rows in batches takes as long as the table is big: no statement timeout (the
+        // lock timeout still keeps every step from queueing the application).
+        let directives: &[&str] = if *part == Part::Rebuild {
+            &["-- codegen:statement-timeout off"]
+        } else {
+            &[]
+        };
         let up_changes: Vec<String> = part_changes.iter().map(|c| c.sql.clone()).collect();
         let up = render(
             &id,
             "up",
             transactional,
+            directives,
             part_changes.iter().map(|c| (c.phase, c.sql.as_str())),
         );
         let mut next = state.clone();
@@ -175,6 +189,7 @@ pub fn plan(
             &id,
             "down",
             transactional,
+            directives,
             down_sql.iter().map(|(p, s)| (*p, s.as_str())),
         );
         let mut restored = next.clone();
@@ -280,6 +295,7 @@ fn phase_title(phase: Phase) -> &'static str {
         Phase::DropTriggers => "Triggers to drop",
         Phase::DropTables => "Tables to drop",
         Phase::CreateTables => "Tables",
+        Phase::Rebuild => "Tables rebuilt with their rows (moved in batches, then swapped in)",
         Phase::Columns => "Columns",
         Phase::DropColumns => "Columns to drop",
         Phase::Constraints => "Constraints",
@@ -298,11 +314,16 @@ fn render<'a>(
     id: &str,
     direction: &str,
     transactional: bool,
+    directives: &[&str],
     changes: impl Iterator<Item = (Phase, &'a str)>,
 ) -> String {
     let mut out = String::new();
     if !transactional {
         out.push_str(NO_TRANSACTION_MARKER);
+        out.push('\n');
+    }
+    for directive in directives {
+        out.push_str(directive);
         out.push('\n');
     }
     out.push_str(&format!(

@@ -216,7 +216,32 @@ pub fn create_table(t: &Table) -> String {
             c.expression
         ));
     }
-    format!("CREATE TABLE {} (\n{}\n);", t.sql_name(), lines.join(",\n"))
+    let partitioned = match &t.partition_by {
+        Some(p) => {
+            let keys: Vec<String> = p
+                .keys
+                .iter()
+                .map(|k| {
+                    if k.starts_with('(') {
+                        k.clone()
+                    } else {
+                        quote(k)
+                    }
+                })
+                .collect();
+            format!(
+                " PARTITION BY {} ({})",
+                p.strategy.as_sql(),
+                keys.join(", ")
+            )
+        }
+        None => String::new(),
+    };
+    format!(
+        "CREATE TABLE {} (\n{}\n){partitioned};",
+        t.sql_name(),
+        lines.join(",\n")
+    )
 }
 
 /// The unique constraints `CREATE TABLE` would silently fold into an earlier key on the same

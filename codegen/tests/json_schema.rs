@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use e2e::schema::{repo_root, repo_schema_text};
 use model::yaml::{
-    COLUMN_KEYS, EXTENSION_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, RETENTION_KEYS,
-    ROLE_KEYS, SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
+    COLUMN_KEYS, EXTENSION_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, PARTITIONING_KEYS,
+    RETENTION_KEYS, ROLE_KEYS, SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
 };
 use serde_json::Value;
 
@@ -48,6 +48,10 @@ fn keys_are_exactly_the_loaders_keys() {
     assert_eq!(
         properties(&schema, Some("RetentionSpec")),
         sorted(RETENTION_KEYS)
+    );
+    assert_eq!(
+        properties(&schema, Some("PartitioningSpec")),
+        sorted(PARTITIONING_KEYS)
     );
     assert_eq!(
         properties(&schema, Some("ForeignKey")),

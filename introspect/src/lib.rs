@@ -134,6 +134,23 @@ pub fn introspect_with_notes(
     introspect_schemas(client, &Schemas::only(schema))
 }
 
+/// The partitions of a table declared with `partitioning` are the maintenance function's, made
+/// and dropped as time passes: the declaration is the parent's, so they are not part of the
+/// schema (as the replayed migrations and `schema.yaml` do not hold them either).
+fn drop_managed_partitions(catalog: &mut Catalog) {
+    let managed: Vec<QualifiedName> = catalog
+        .tables
+        .iter()
+        .filter(|t| t.flags.partitioning.is_some() && t.partition_by.is_some())
+        .map(Table::qualified_name)
+        .collect();
+    catalog.tables.retain(|t| {
+        !t.partition_of
+            .as_ref()
+            .is_some_and(|p| managed.contains(&p.parent))
+    });
+}
+
 /// Reads the chosen schemas into a catalog, with a note for everything left out.
 ///
 /// All queries run in one transaction (a savepoint when `client` is already in one) that is
@@ -173,8 +190,11 @@ pub fn introspect_schemas(
     reader.view_definitions()?;
     reader.unmodelled()?;
     let Reader {
-        catalog, mut notes, ..
+        mut catalog,
+        mut notes,
+        ..
     } = reader;
+    drop_managed_partitions(&mut catalog);
     tx.rollback().map_err(query("ROLLBACK"))?;
     notes.sort();
     notes.dedup();

@@ -5,7 +5,7 @@
 //! server knows which columns are sensitive: the linter and drift detection need that, and a
 //! separate side file could drift. The tag list is readable in `\d+` output too.
 
-use crate::catalog::{Erasure, Retention, Sensitivity, TableFlags};
+use crate::catalog::{Erasure, Partitioning, Retention, Sensitivity, TableFlags};
 
 const PII: &str = "pii";
 const PHI: &str = "phi";
@@ -17,12 +17,23 @@ const DATA_SUBJECT: &str = "data_subject";
 const ERASURE: &str = "erasure";
 const CONSENT: &str = "consent";
 const REQUIRES_CONSENT: &str = "requires_consent";
+const PARTITIONS: &str = "partitions";
 /// Tags that stand alone (`[phi]`).
 const KNOWN_TAGS: [&str; 5] = [PII, PHI, ENCRYPTED, SOFT_DELETE, APPEND_ONLY];
 /// Tags that carry a value (`[erasure=delete]`).
-const KNOWN_VALUED_TAGS: [&str; 5] = [RETENTION, DATA_SUBJECT, ERASURE, CONSENT, REQUIRES_CONSENT];
+const KNOWN_VALUED_TAGS: [&str; 6] = [
+    RETENTION,
+    DATA_SUBJECT,
+    ERASURE,
+    CONSENT,
+    REQUIRES_CONSENT,
+    PARTITIONS,
+];
 /// Separates a retention period from its column: `retention=7 years after timestamp`.
 const AFTER: &str = " after ";
+/// `partitions=1 month by timestamp ahead 3`.
+const BY: &str = " by ";
+const AHEAD: &str = " ahead ";
 
 /// The comment text PostgreSQL stores for a column: the description plus its sensitivity tags.
 pub fn column_comment(description: Option<&str>, sensitivity: Sensitivity) -> Option<String> {
@@ -74,6 +85,12 @@ pub fn table_comment(description: Option<&str>, flags: &TableFlags) -> Option<St
             tags.push(format!("{name}={value}"));
         }
     }
+    if let Some(p) = &flags.partitioning {
+        tags.push(format!(
+            "{PARTITIONS}={}{BY}{}{AHEAD}{}",
+            p.interval, p.column, p.ahead
+        ));
+    }
     encode(description, &tags)
 }
 
@@ -99,6 +116,15 @@ pub fn parse_table_comment(stored: &str) -> (Option<String>, TableFlags) {
         erasure: value(ERASURE).as_deref().and_then(Erasure::parse),
         consent: value(CONSENT),
         requires_consent: value(REQUIRES_CONSENT),
+        partitioning: value(PARTITIONS).and_then(|v| {
+            let (interval, rest) = v.split_once(BY)?;
+            let (column, ahead) = rest.rsplit_once(AHEAD)?;
+            Some(Partitioning {
+                interval: interval.to_string(),
+                column: column.to_string(),
+                ahead: ahead.parse().ok()?,
+            })
+        }),
     };
     (description, flags)
 }
@@ -226,11 +252,16 @@ mod tests {
             erasure: Some(Erasure::Anonymize),
             consent: Some("processing_consent".into()),
             requires_consent: Some("case_id".into()),
+            partitioning: Some(Partitioning {
+                column: "timestamp".into(),
+                interval: "1 month".into(),
+                ahead: 3,
+            }),
         };
         let stored = table_comment(None, &all).expect("tags");
         assert_eq!(
             stored,
-            "[soft_delete, append_only, retention=7 years after timestamp, data_subject=patient_id, erasure=anonymize, consent=processing_consent, requires_consent=case_id]"
+            "[soft_delete, append_only, retention=7 years after timestamp, data_subject=patient_id, erasure=anonymize, consent=processing_consent, requires_consent=case_id, partitions=1 month by timestamp ahead 3]"
         );
         assert_eq!(parse_table_comment(&stored), (None, all));
         // Unknown entries keep the whole bracket as description text.

@@ -30,13 +30,18 @@ pub const EXPORT_FUNCTION: &str = "export_data_subject";
 /// the table `audit_logs.user_id` references: the audited repositories check their actor with it,
 /// so a role without `SELECT` on that table (it holds PII) can still act.
 pub const ACTOR_FUNCTION: &str = "actor_state";
+/// Creates the partitions ahead and drops the expired ones of every partitioned table.
+pub const MAINTAIN_FUNCTION: &str = "maintain_partitions";
 /// The functions a role can be allowed to call (`roles: {r: {execute: [...]}}`).
-pub const CALLABLE_FUNCTIONS: [&str; 4] = [
+pub const CALLABLE_FUNCTIONS: [&str; 5] = [
     PURGE_FUNCTION,
     ERASE_FUNCTION,
     EXPORT_FUNCTION,
     ACTOR_FUNCTION,
+    MAINTAIN_FUNCTION,
 ];
+/// What a partition's name adds to its table's: `_p` and the lower bound as `YYYYMMDD`.
+pub const PARTITION_SUFFIX_LEN: usize = "_p20260101".len();
 /// The transaction-local setting with which the purge function lets append-only guards pass
 /// expired rows. Setting it by hand needs `DELETE` on the table anyway, which no role has.
 pub const PURGE_SETTING: &str = "codegen.retention_purge";
@@ -129,6 +134,10 @@ pub fn add_generated_objects(catalog: &mut Catalog, execute: &dyn Fn(&str) -> Ve
             functions.push(function);
         }
     }
+    for t in snapshot.tables.iter() {
+        functions.extend(create_partitions_function(t));
+    }
+    functions.extend(maintain_function(&snapshot));
     functions.extend(purge_function(&snapshot));
     functions.extend(erase_function(&snapshot));
     functions.extend(export_function(&snapshot));
@@ -302,6 +311,126 @@ fn purge_function(catalog: &Catalog) -> Option<Function> {
     ));
     Some(plpgsql(
         PURGE_FUNCTION.to_string(),
+        vec![FunctionArgument::input("actor", DataType::Uuid)],
+        "jsonb",
+        body,
+    ))
+}
+
+/// The name of the function that creates the partitions of `table` covering a time range.
+pub fn create_partitions_name(table: &str) -> String {
+    derived_name(&[table], "create_partitions")
+}
+
+/// `<table>_create_partitions(parent text, from_time timestamptz, to_time timestamptz)`: creates
+/// the missing partitions of `parent` (the table itself, or the table being built to replace
+/// it) from the one holding `from_time` to the one holding `to_time`, and returns their names.
+/// Bounds are aligned in UTC (months to calendar months from 2000-01, days to days from Monday
+/// 2000-01-03), so every call agrees on them whatever the session's time zone. Each partition is
+/// created apart and attached (`SHARE UPDATE EXCLUSIVE` on the parent: reads and writes go on),
+/// and gets the append-only `TRUNCATE` guard, which PostgreSQL does not clone from the parent.
+fn create_partitions_function(t: &Table) -> Option<Function> {
+    let p = t.flags.partitioning.as_ref()?;
+    let step = p.step()?;
+    let schema = quote_literal(&t.schema);
+    let align = match step {
+        PartitionStep::Months(1) => "date_trunc('month', v_utc)".to_string(),
+        PartitionStep::Days(1) => "date_trunc('day', v_utc)".to_string(),
+        PartitionStep::Months(n) => format!(
+            "timestamp '2000-01-01' + make_interval(months => (floor(((extract(year FROM v_utc)::int - 2000) * 12 + extract(month FROM v_utc)::int - 1) / {n}::numeric) * {n})::int)"
+        ),
+        PartitionStep::Days(n) => format!(
+            "timestamp '2000-01-03' + make_interval(days => (floor((v_utc::date - date '2000-01-03') / {n}::numeric) * {n})::int)"
+        ),
+    };
+    let guard = if t.flags.append_only {
+        format!(
+            "            EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.%I()',\n                           {}, {schema}, v_name, {schema}, {});\n",
+            quote_literal(&derived_name(&[&t.name], "no_truncate")),
+            quote_literal(&append_only_name(&t.name)),
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "\nDECLARE\n    v_utc timestamp := from_time AT TIME ZONE 'UTC';\n    v_at timestamp;\n    v_next timestamp;\n    v_name text;\n    v_created text[] := '{{}}';\nBEGIN\n    v_at := {align};\n    WHILE v_at <= to_time AT TIME ZONE 'UTC' LOOP\n        v_next := v_at + interval {interval};\n        v_name := {prefix} || to_char(v_at, 'YYYYMMDD');\n        IF to_regclass(format('%I.%I', {schema}, v_name)) IS NULL THEN\n            EXECUTE format('CREATE TABLE %I.%I (LIKE %I.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',\n                           {schema}, v_name, {schema}, parent);\n            EXECUTE format('ALTER TABLE %I.%I ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',\n                           {schema}, parent, {schema}, v_name,\n                           v_at AT TIME ZONE 'UTC', v_next AT TIME ZONE 'UTC');\n{guard}            v_created := v_created || v_name;\n        END IF;\n        v_at := v_next;\n    END LOOP;\n    RETURN v_created;\nEND;\n",
+        interval = quote_literal(&p.interval),
+        prefix = quote_literal(&format!("{}_p", t.name)),
+    );
+    Some(Function {
+        schema: t.schema.clone(),
+        name: create_partitions_name(&t.name),
+        arguments: vec![
+            FunctionArgument::input("parent", DataType::Text),
+            FunctionArgument::input("from_time", DataType::Timestamptz(None)),
+            FunctionArgument::input("to_time", DataType::Timestamptz(None)),
+        ],
+        returns: "text[]".to_string(),
+        language: "plpgsql".to_string(),
+        body,
+        security_definer: false,
+        execute: Vec::new(),
+    })
+}
+
+/// The statement that creates the partitions a partitioned table needs now: the current one and
+/// `ahead` more. `parent` is the table's name, or the name of the table built to replace it.
+pub fn create_partitions_call(t: &Table, parent: &str, from: &str) -> Option<String> {
+    let p = t.flags.partitioning.as_ref()?;
+    Some(format!(
+        "{}({}, {from}, now() + interval {} * {})",
+        QualifiedName::new(&t.schema, create_partitions_name(&t.name)).sql(),
+        quote_literal(parent),
+        quote_literal(&p.interval),
+        p.ahead
+    ))
+}
+
+/// `maintain_partitions(actor uuid) RETURNS jsonb`: for every partitioned table, creates the
+/// partitions up to `ahead` intervals from now and, when the table's `retention` counts from
+/// the partition column, drops every partition whose whole range is past it, counting its rows
+/// first (the partition is locked against inserts meanwhile). One `data_retention_purge` audit
+/// row names what was created and dropped, with the row counts; the same is returned:
+/// `{"created": {"audit_logs": [...]}, "dropped": {"audit_logs": [{"partition": ..., "rows": n, "before": ...}]}}`.
+fn maintain_function(catalog: &Catalog) -> Option<Function> {
+    let tables: Vec<&Table> = catalog
+        .tables
+        .iter()
+        .filter(|t| t.flags.partitioning.is_some())
+        .collect();
+    if tables.is_empty() {
+        return None;
+    }
+    let mut body = String::from(
+        "\nDECLARE\n    v_created jsonb := '{}'::jsonb;\n    v_dropped jsonb := '{}'::jsonb;\n    v_list jsonb;\n    v_count bigint;\n    r record;\nBEGIN\n",
+    );
+    for t in tables {
+        let Some(call) = create_partitions_call(t, &t.name, "now()") else {
+            continue;
+        };
+        let shown = quote_literal(&t.display_name());
+        body.push_str(&format!(
+            "    v_created := v_created || jsonb_build_object({shown}, to_jsonb({call}));\n"
+        ));
+        let Some(r) = t.flags.retention.as_ref().filter(|r| {
+            t.flags
+                .partitioning
+                .as_ref()
+                .is_some_and(|p| p.column == r.column)
+        }) else {
+            continue;
+        };
+        body.push_str(&format!(
+            "    v_list := '[]'::jsonb;\n    FOR r IN\n        SELECT c.oid::regclass AS partition, c.relname,\n               (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']*)''\\)'))[1]::timestamptz AS upper_bound\n          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid\n         WHERE i.inhparent = {regclass}::regclass\n         ORDER BY c.relname\n    LOOP\n        CONTINUE WHEN r.upper_bound IS NULL OR r.upper_bound > now() - {interval};\n        -- Counted under a lock that keeps inserts out, so the audit row says what went.\n        EXECUTE format('LOCK TABLE %s IN SHARE MODE', r.partition);\n        EXECUTE format('SELECT count(*) FROM %s', r.partition) INTO v_count;\n        EXECUTE format('DROP TABLE %s', r.partition);\n        v_list := v_list || jsonb_build_object('partition', r.relname, 'before', r.upper_bound, 'rows', v_count);\n    END LOOP;\n    v_dropped := v_dropped || jsonb_build_object({shown}, v_list);\n",
+            regclass = quote_literal(&t.sql_name()),
+            interval = interval(r),
+        ));
+    }
+    body.push_str(&format!(
+        "    INSERT INTO {AUDIT_TABLE} (event_type, user_id, resource_type, action, details)\n    VALUES ('data_retention_purge', {MAINTAIN_FUNCTION}.actor, NULL, 'maintain',\n            jsonb_build_object('created', v_created, 'dropped', v_dropped));\n    RETURN jsonb_build_object('created', v_created, 'dropped', v_dropped);\nEND;\n"
+    ));
+    Some(plpgsql(
+        MAINTAIN_FUNCTION.to_string(),
         vec![FunctionArgument::input("actor", DataType::Uuid)],
         "jsonb",
         body,

@@ -999,3 +999,106 @@ fn index_key_collations() {
         "#]],
     );
 }
+
+#[test]
+fn partitioning_declarations() {
+    // Valid: the key holds the uuid and the partition column.
+    let partitioned = COMPLIANCE
+        .replace(
+            "    append_only: true\n",
+            "    append_only: true\n    partitioning: { column: timestamp, interval: 1 month, ahead: 2 }\n    primary_key: [id, timestamp]\n",
+        )
+        .replace(
+            "      id: { type: uuid, primary_key: true }\n      timestamp",
+            "      id: { type: uuid }\n      timestamp",
+        );
+    check(
+        &partitioned,
+        expect![[r#"
+            ok
+        "#]],
+    );
+    let catalog = model::load_schema("schema.yaml", &partitioned).expect("valid");
+    let audit = catalog.table("audit_logs").expect("audit_logs");
+    assert_eq!(
+        audit.partition_by.as_ref().map(|p| p.keys.clone()),
+        Some(vec!["timestamp".to_string()])
+    );
+    assert!(catalog.function("maintain_partitions").is_some());
+    // An interval that is not a period, and `ahead` out of range.
+    check(
+        &partitioned.replace(
+            "interval: 1 month, ahead: 2",
+            "interval: 90 minutes, ahead: 0",
+        ),
+        expect![[r#"
+            schema.yaml:10:50: partition interval: unknown period unit `minutes`: use days, weeks, months or years (help: partitions hold whole days, weeks, months or years, e.g. `1 month`)
+            schema.yaml:10:69: `ahead` is how many future partitions to keep ready: a whole number from 1 to 1000, not 0
+        "#]],
+    );
+    check(
+        &partitioned.replace("interval: 1 month", "interval: monthly"),
+        expect![[r#"
+            schema.yaml:10:50: partition interval: `monthly` is not a period: write a count and a unit, e.g. `7 years` or `30 days` (help: partitions hold whole days, weeks, months or years, e.g. `1 month`)
+        "#]],
+    );
+    // A nullable partition column, and one that is not a time.
+    check(
+        &partitioned.replace(
+            "timestamp: { type: timestamptz, default: now() }",
+            "timestamp: { type: timestamptz, default: now(), nullable: true }",
+        ),
+        expect![[r#"
+            schema.yaml:14:65: the partition column `timestamp` cannot be nullable: a row without a time has no partition (help: remove `nullable: true`)
+        "#]],
+    );
+    check(
+        &partitioned.replace("column: timestamp,", "column: action,"),
+        expect![[r#"
+            schema.yaml:10:29: partitions are ranges of time: `action` is text, not timestamptz
+        "#]],
+    );
+    check(
+        &partitioned.replace("column: timestamp,", "column: timestmp,"),
+        expect![[r#"
+            schema.yaml:10:29: `partitioning.column` names column `timestmp`, which table `audit_logs` does not have (help: did you mean `timestamp`?)
+        "#]],
+    );
+    // A partition column outside the key, and unique constraints that cannot include it.
+    check(
+        &COMPLIANCE.replace(
+            "    append_only: true\n",
+            "    append_only: true\n    partitioning: { column: timestamp, interval: 1 month }\n    unique: [[user_id]]\n    indexes:\n      - { columns: [action], unique: true }\n",
+        )
+        .replace(
+            "      action: { type: text, nullable: true }",
+            "      action: { type: text, nullable: true }\n      request_id: { type: text, unique: true }",
+        ),
+        expect![[r#"
+            schema.yaml:11:14: the unique constraint on (user_id) cannot be enforced on a table partitioned by `timestamp`: PostgreSQL checks uniqueness within each partition, so the partition column must be part of it (help: add `timestamp` to it, or drop `partitioning`)
+            schema.yaml:13:38: a unique index cannot be enforced on a table partitioned by `timestamp`: PostgreSQL checks uniqueness within each partition, so the partition column must be part of it (help: add `timestamp` to it, or drop `partitioning`)
+            schema.yaml:15:38: the primary key of a partitioned table must include the partition column `timestamp` (help: declare `primary_key: [id, timestamp]` on the table (and drop `primary_key: true` from the column))
+            schema.yaml:21:41: `unique: true` on column `request_id` cannot be enforced on a table partitioned by `timestamp`: PostgreSQL checks uniqueness within each partition, so the partition column must be part of it (help: add `timestamp` to it, or drop `partitioning`)
+        "#]],
+    );
+    // Missing keys, and a key the loader does not know.
+    check(
+        &COMPLIANCE.replace(
+            "    append_only: true\n",
+            "    append_only: true\n    partitioning: { interval: 1 month, by: range }\n",
+        ),
+        expect![[r#"
+            schema.yaml:10:19: `partitioning` needs `column`: the timestamptz column rows are partitioned by (e.g. `column: timestamp`)
+            schema.yaml:10:40: unknown partitioning key `by` (help: expected one of: column, interval, ahead)
+        "#]],
+    );
+    check(
+        &COMPLIANCE.replace(
+            "    append_only: true\n",
+            "    append_only: true\n    partitioning: monthly\n",
+        ),
+        expect![[r#"
+            schema.yaml:10:19: expected a mapping, found a scalar: `partitioning` is a mapping: `{ column: timestamp, interval: 1 month, ahead: 3 }`
+        "#]],
+    );
+}

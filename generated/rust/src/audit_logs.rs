@@ -9,7 +9,7 @@
 /// No repository: the audit trail is append-only and written by the repositories themselves.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuditLog {
-    /// `uuid`, default `gen_random_uuid()`, primary key.
+    /// `uuid`, default `gen_random_uuid()`.
     pub id: uuid::Uuid,
     /// `timestamptz`, default `now()`.
     pub timestamp: chrono::DateTime<chrono::Utc>,

@@ -635,6 +635,15 @@ impl Writer {
                 quoted(&yaml_name_alone(&r.column))
             );
         }
+        if let Some(p) = &f.partitioning {
+            let _ = writeln!(
+                self.out,
+                "    partitioning: {{ column: {}, interval: {}, ahead: {} }}",
+                quoted(&yaml_name_alone(&p.column)),
+                quoted(&p.interval),
+                p.ahead
+            );
+        }
         let valued = [
             (
                 "data_subject",

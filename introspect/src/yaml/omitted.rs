@@ -317,7 +317,14 @@ pub fn plan(
     let mut gone: BTreeSet<QualifiedName> = BTreeSet::new();
     for t in &catalog.tables {
         let shown = t.display_name();
-        let why = if t.partition_by.is_some() {
+        // A table declared with `partitioning` is written with it (its partitions are the
+        // maintenance function's and were left out when the database was read).
+        let declared_partitioning = t.flags.partitioning.as_ref().is_some_and(|p| {
+            t.partition_by.as_ref().is_some_and(|by| {
+                by.strategy == model::PartitionStrategy::Range && by.keys == [p.column.clone()]
+            })
+        });
+        let why = if t.partition_by.is_some() && !declared_partitioning {
             Some(format!(
                 "partitioned table `{shown}` is left out: schema.yaml has no partitioning"
             ))

@@ -38,6 +38,11 @@
 //! records move between clinics. A table without a primary key cannot be replicated logically
 //! or addressed by the audited repositories at all.
 //!
+//! A partitioned table's primary key must include its partition key (PostgreSQL enforces
+//! uniqueness per partition), so a key of one uuid column plus the partition columns (`PRIMARY
+//! KEY (id, "timestamp")` on a table `PARTITION BY RANGE ("timestamp")`) is accepted: the uuid
+//! still identifies the row on its own.
+//!
 //! ## Example
 //! ```sql
 //! CREATE TABLE notes (id bigserial PRIMARY KEY, body text);
@@ -84,6 +89,10 @@ const MIGRATION_BOOKKEEPING: &[&str] = &[
     "drizzle.__drizzle_migrations",
 ];
 
+fn is_uuid(table: &Table, column: &str) -> bool {
+    table.column(column).map(|c| &c.data_type) == Some(&DataType::Uuid)
+}
+
 pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
     // A partition's key is its partitioned table's (PostgreSQL gives every partition the
     // parent's primary key index).
@@ -96,7 +105,19 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
             vec![],
         ),
         Some(pk) => match pk.columns.as_slice() {
-            [only] if table.column(only).map(|c| &c.data_type) == Some(&DataType::Uuid) => return,
+            [only] if is_uuid(table, only) => return,
+            // The uuid plus the partition key, which PostgreSQL requires in every unique key of a
+            // partitioned table.
+            [first, rest @ ..]
+                if is_uuid(table, first)
+                    && table.partition_by.as_ref().is_some_and(|p| {
+                        !rest.is_empty()
+                            && rest.len() == p.keys.len()
+                            && rest.iter().all(|c| p.keys.contains(c))
+                    }) =>
+            {
+                return;
+            }
             [only] => (
                 format!(
                     "the primary key of `{}` is `{only}`, which is not of type uuid",
@@ -121,4 +142,45 @@ pub fn check(table: &Table, _catalog: &Catalog, out: &mut Vec<Problem>) {
         message,
         help: "use `id uuid PRIMARY KEY DEFAULT gen_random_uuid()`".into(),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use model::{Column, PartitionBy, PartitionStrategy, PrimaryKey};
+
+    use super::*;
+
+    fn table(key: &[&str], partitioned_by: Option<&str>) -> Table {
+        let mut t = Table::new("public", "audit_logs");
+        t.columns = vec![
+            Column::new("id", DataType::Uuid),
+            Column::new("timestamp", DataType::Timestamptz(None)),
+            Column::new("other", DataType::Timestamptz(None)),
+        ];
+        t.primary_key = Some(PrimaryKey {
+            name: "audit_logs_pkey".into(),
+            columns: key.iter().map(|c| c.to_string()).collect(),
+        });
+        t.partition_by = partitioned_by.map(|c| PartitionBy {
+            strategy: PartitionStrategy::Range,
+            keys: vec![c.to_string()],
+        });
+        t
+    }
+
+    fn problems(t: &Table) -> usize {
+        let mut out = Vec::new();
+        check(t, &Catalog::default(), &mut out);
+        out.len()
+    }
+
+    #[test]
+    fn a_partitioned_table_may_key_on_the_uuid_and_its_partition_column() {
+        assert_eq!(problems(&table(&["id"], None)), 0);
+        assert_eq!(problems(&table(&["id", "timestamp"], Some("timestamp"))), 0);
+        // Not partitioned, or another column than the partition key: still one uuid expected.
+        assert_eq!(problems(&table(&["id", "timestamp"], None)), 1);
+        assert_eq!(problems(&table(&["id", "other"], Some("timestamp"))), 1);
+        assert_eq!(problems(&table(&["timestamp", "id"], Some("timestamp"))), 1);
+    }
 }

@@ -283,6 +283,43 @@ impl Runner {
         finish(self).map_err(|e| self.failure(&format!("{file}: cannot record it"), &e))
     }
 
+    /// Runs the generated partition maintenance (`maintain_partitions`) as the connected role:
+    /// creates the partitions ahead and drops the ones past the retention period, audited as one
+    /// `data_retention_purge` event; returns what it did as the JSON text the function returns.
+    /// It runs under the runner's lock timeout (attaching and dropping a partition lock the
+    /// parent briefly), retried with the same backoff as a migration step.
+    pub fn maintain_partitions(&mut self, actor: Option<&str>) -> Result<String, String> {
+        // No statement timeout: counting the rows of a partition before it is dropped takes as long
+        // as the partition is big; the lock timeout keeps it from queueing the application.
+        let step = StepSettings {
+            statement_timeout: None,
+            ..self.settings.transactional(&Directives::default())
+        };
+        let actor = actor.map(str::to_string);
+        self.with_lock_retries(
+            "maintain_partitions()",
+            step.lock_timeout,
+            "Nothing of it is applied: its transaction was rolled back.",
+            |r| {
+                let url = r.url.clone();
+                let mut tx = r
+                    .client
+                    .transaction()
+                    .map_err(|e| classify(&url, "maintain_partitions() failed", &e, &step))?;
+                let result = tx
+                    .batch_execute(&step.set_statements(true))
+                    .and_then(|()| {
+                        tx.query_one(
+                            "SELECT maintain_partitions($1::text::uuid)::text",
+                            &[&actor],
+                        )
+                    })
+                    .and_then(|row| tx.commit().map(|()| row.get::<_, String>(0)));
+                result.map_err(|e| classify(&url, "maintain_partitions() failed", &e, &step))
+            },
+        )
+    }
+
     /// A failure of the runner's own bookkeeping, explained like a step's (a lost connection
     /// says that the next run resumes).
     fn failure(&self, context: &str, error: &postgres::Error) -> String {

@@ -162,6 +162,45 @@ pub struct TableFlags {
     pub consent: Option<String>,
     /// Rows may only be written when the row this foreign-key column references has consent.
     pub requires_consent: Option<String>,
+    /// Range partitions by time, created ahead and dropped past the retention period by the
+    /// generated maintenance function (the table is `PARTITION BY RANGE (column)`).
+    pub partitioning: Option<Partitioning>,
+}
+
+/// `partitioning: { column: timestamp, interval: 1 month, ahead: 3 }`: one partition per
+/// `interval` of `column`, `ahead` of them kept ready beyond the current one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partitioning {
+    /// The `timestamptz` partition column (NOT NULL, part of the primary key).
+    pub column: String,
+    /// A period in canonical form (`1 month`, `7 days`, `1 year`).
+    pub interval: String,
+    /// How many partitions after the current one exist at all times.
+    pub ahead: u32,
+}
+
+/// A partition interval as a whole number of days or of months, the units partition bounds are
+/// aligned to (weeks are 7 days, years 12 months).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionStep {
+    Days(u32),
+    Months(u32),
+}
+
+impl Partitioning {
+    /// The interval as days or months; `None` for a malformed interval (a hand-edited comment).
+    pub fn step(&self) -> Option<PartitionStep> {
+        let (count, unit) = self.interval.split_once(' ')?;
+        let count: u32 = count.parse().ok().filter(|n| *n > 0)?;
+        let unit = unit.strip_suffix('s').unwrap_or(unit);
+        match unit {
+            "day" => Some(PartitionStep::Days(count)),
+            "week" => Some(PartitionStep::Days(count.checked_mul(7)?)),
+            "month" => Some(PartitionStep::Months(count)),
+            "year" => Some(PartitionStep::Months(count.checked_mul(12)?)),
+            _ => None,
+        }
+    }
 }
 
 /// How long rows are kept: `period` after `column`.

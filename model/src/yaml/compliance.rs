@@ -10,8 +10,13 @@ use super::read::{SchemaDecl, Sp, TableDecl};
 use crate::catalog::*;
 use crate::compliance::{
     self, ACTOR_FUNCTION, AUDIT_COLUMNS, AUDIT_EVENTS, AUDIT_TABLE, CALLABLE_FUNCTIONS,
-    ERASE_FUNCTION, EXPORT_FUNCTION, PURGE_FUNCTION,
+    ERASE_FUNCTION, EXPORT_FUNCTION, MAINTAIN_FUNCTION, PURGE_FUNCTION,
 };
+
+/// Future partitions kept ready when `partitioning` does not say.
+pub const DEFAULT_PARTITIONS_AHEAD: u32 = 3;
+/// More would be a typo: a thousand monthly partitions is 83 years.
+pub const MAX_PARTITIONS_AHEAD: u32 = 1000;
 use crate::diagnostics::{Diagnostic, Pos, suggest};
 use crate::ident::check_plain;
 use crate::types::DataType;
@@ -28,6 +33,12 @@ pub fn lower(schema: &SchemaDecl, catalog: &mut Catalog, errors: &mut Vec<Diagno
         let flags = c.flags(schema, decl, &catalog.tables[index], catalog);
         let grants = c.grants(decl, &flags, &roles);
         let table = &mut catalog.tables[index];
+        if let Some(p) = &flags.partitioning {
+            table.partition_by = Some(PartitionBy {
+                strategy: PartitionStrategy::Range,
+                keys: vec![p.column.clone()],
+            });
+        }
         table.flags = flags;
         for (role, privileges) in grants {
             table.set_privileges(&role, &privileges, true);
@@ -134,6 +145,9 @@ impl Checker<'_> {
         flags.append_only = decl.append_only.as_ref().is_some_and(|f| f.value);
         if let Some(r) = &decl.retention {
             flags.retention = self.retention(r, table);
+        }
+        if let Some(p) = &decl.partitioning {
+            flags.partitioning = self.partitioning(p, decl, table);
         }
         if let Some(column) = &decl.data_subject
             && let Some(c) = self.column_of(table, column, "data_subject")
@@ -271,6 +285,188 @@ impl Checker<'_> {
         Some(Retention {
             period: period?,
             column: c.name.clone(),
+        })
+    }
+
+    /// `partitioning`: a `timestamptz` column that is NOT NULL and in the primary key and every
+    /// unique constraint (PostgreSQL enforces uniqueness per partition only), a period, and a
+    /// partition name that fits in 63 bytes.
+    fn partitioning(
+        &mut self,
+        p: &super::read::PartitioningDecl,
+        decl: &TableDecl,
+        table: &Table,
+    ) -> Option<Partitioning> {
+        let Some(column) = &p.column else {
+            self.error(
+                p.pos,
+                "`partitioning` needs `column`: the timestamptz column rows are partitioned by (e.g. `column: timestamp`)",
+            );
+            return None;
+        };
+        let Some(interval) = &p.interval else {
+            self.error(
+                p.pos,
+                "`partitioning` needs `interval`: the time one partition holds (e.g. `interval: 1 month`)",
+            );
+            return None;
+        };
+        let interval = match parse_period(&interval.value) {
+            Ok(period) => Some(period),
+            Err(why) => {
+                self.errors.push(
+                    Diagnostic::new(interval.pos, format!("partition interval: {why}")).with_help(
+                        "partitions hold whole days, weeks, months or years, e.g. `1 month`",
+                    ),
+                );
+                None
+            }
+        };
+        let ahead = match &p.ahead {
+            None => Some(DEFAULT_PARTITIONS_AHEAD),
+            Some(a) => match u32::try_from(a.value) {
+                Ok(n) if (1..=MAX_PARTITIONS_AHEAD).contains(&n) => Some(n),
+                _ => {
+                    self.error(
+                        a.pos,
+                        format!(
+                            "`ahead` is how many future partitions to keep ready: a whole number from 1 to {MAX_PARTITIONS_AHEAD}, not {}",
+                            a.value
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        let longest = table.name.len() + compliance::PARTITION_SUFFIX_LEN;
+        if longest > crate::ident::MAX_IDENTIFIER_BYTES {
+            self.error(
+                decl.name.pos,
+                format!(
+                    "partitions are named `{}_pYYYYMMDD`, {longest} bytes: PostgreSQL names hold {} bytes; shorten the table name",
+                    table.name,
+                    crate::ident::MAX_IDENTIFIER_BYTES
+                ),
+            );
+        }
+        let c = self.column_of(table, column, "partitioning.column")?;
+        let column_decl = decl.columns.iter().find(|d| d.name.value == c.name);
+        if !matches!(c.data_type, DataType::Timestamptz(_)) {
+            self.error(
+                column.pos,
+                format!(
+                    "partitions are ranges of time: `{}` is {}, not timestamptz",
+                    c.name, c.data_type
+                ),
+            );
+            return None;
+        }
+        if let Some(nullable) = column_decl
+            .and_then(|d| d.nullable.as_ref())
+            .filter(|n| n.value)
+        {
+            self.errors.push(
+                Diagnostic::new(
+                    nullable.pos,
+                    format!(
+                        "the partition column `{}` cannot be nullable: a row without a time has no partition",
+                        c.name
+                    ),
+                )
+                .with_help("remove `nullable: true`"),
+            );
+        }
+        let in_key = table
+            .primary_key
+            .as_ref()
+            .is_some_and(|pk| pk.columns.contains(&c.name));
+        if !in_key {
+            let pos = decl
+                .primary_key
+                .as_ref()
+                .map(|pk| pk.pos)
+                .or_else(|| {
+                    decl.columns
+                        .iter()
+                        .find_map(|d| d.primary_key.as_ref().filter(|f| f.value).map(|f| f.pos))
+                })
+                .unwrap_or(column.pos);
+            let key: Vec<&str> = table
+                .primary_key
+                .iter()
+                .flat_map(|pk| pk.columns.iter().map(String::as_str))
+                .collect();
+            self.errors.push(
+                Diagnostic::new(
+                    pos,
+                    format!(
+                        "the primary key of a partitioned table must include the partition column `{}`",
+                        c.name
+                    ),
+                )
+                .with_help(format!(
+                    "declare `primary_key: [{}]` on the table (and drop `primary_key: true` from the column)",
+                    key.iter()
+                        .copied()
+                        .chain([c.name.as_str()])
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
+        }
+        // Unique constraints and unique indexes: PostgreSQL refuses them on a partitioned table
+        // unless they include the partition key.
+        let refuse = |errors: &mut Vec<Diagnostic>, pos: Pos, what: String| {
+            errors.push(
+                Diagnostic::new(
+                    pos,
+                    format!(
+                        "{what} cannot be enforced on a table partitioned by `{}`: PostgreSQL checks uniqueness within each partition, so the partition column must be part of it",
+                        c.name
+                    ),
+                )
+                .with_help(format!("add `{}` to it, or drop `partitioning`", c.name)),
+            );
+        };
+        for d in &decl.columns {
+            if let Some(u) = d.unique.as_ref().filter(|u| u.value)
+                && d.name.value != c.name
+            {
+                refuse(
+                    self.errors,
+                    u.pos,
+                    format!("`unique: true` on column `{}`", d.name.value),
+                );
+            }
+        }
+        for group in &decl.unique {
+            if !group.value.iter().any(|n| n.value == c.name) {
+                let names: Vec<&str> = group.value.iter().map(|n| n.value.as_str()).collect();
+                refuse(
+                    self.errors,
+                    group.pos,
+                    format!("the unique constraint on ({})", names.join(", ")),
+                );
+            }
+        }
+        for ix in &decl.indexes {
+            if let Some(u) = ix.unique.as_ref().filter(|u| u.value)
+                && !ix.columns.iter().any(|k| {
+                    k.value == c.name
+                        || k.value
+                            .split_whitespace()
+                            .next()
+                            .and_then(|first| crate::ident::parse_name(first).ok())
+                            == Some(c.name.clone())
+                })
+            {
+                refuse(self.errors, u.pos, "a unique index".to_string());
+            }
+        }
+        Some(Partitioning {
+            column: c.name.clone(),
+            interval: interval?,
+            ahead: ahead?,
         })
     }
 
@@ -458,6 +654,12 @@ impl Checker<'_> {
                 generated.insert(PURGE_FUNCTION);
                 first_pos.get_or_insert(r.pos);
             }
+            if let (Some(p), Some(t)) = (&decl.partitioning, table)
+                && t.flags.partitioning.is_some()
+            {
+                generated.insert(MAINTAIN_FUNCTION);
+                first_pos.get_or_insert(p.pos);
+            }
             if let (Some(d), Some(t)) = (&decl.data_subject, table)
                 && t.flags.data_subject.is_some()
             {
@@ -527,6 +729,8 @@ impl Checker<'_> {
                         "it is generated when a table declares `retention`"
                     } else if f.value == ACTOR_FUNCTION {
                         "it is generated when `audit_logs.user_id` references a table by its primary key"
+                    } else if f.value == MAINTAIN_FUNCTION {
+                        "it is generated when a table declares `partitioning`"
                     } else {
                         "it is generated when a table declares `data_subject`"
                     })

@@ -11,8 +11,8 @@ mod read;
 pub use compliance::parse_period;
 pub use lower::{SET_UPDATED_AT, declared_name};
 pub use read::{
-    COLUMN_KEYS, EXTENSION_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, RETENTION_KEYS,
-    ROLE_KEYS, SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
+    COLUMN_KEYS, EXTENSION_KEYS, FOREIGN_KEY_KEYS, IDENTITY_KEYS, INDEX_KEYS, PARTITIONING_KEYS,
+    RETENTION_KEYS, ROLE_KEYS, SCHEMA_KEYS, TABLE_KEYS, TOP_KEYS,
 };
 
 use marked_yaml::{LoadError, LoaderOptions, Marker, Node};

@@ -60,6 +60,15 @@ pub struct RetentionDecl {
     pub column: Option<Sp<String>>,
 }
 
+/// `partitioning: { column: timestamp, interval: 1 month, ahead: 3 }`.
+#[derive(Debug)]
+pub struct PartitioningDecl {
+    pub pos: Pos,
+    pub column: Option<Sp<String>>,
+    pub interval: Option<Sp<String>>,
+    pub ahead: Option<Sp<i64>>,
+}
+
 #[derive(Debug)]
 pub struct EnumDecl {
     pub name: Sp<String>,
@@ -87,6 +96,7 @@ pub struct TableDecl {
     pub erasure: Option<Sp<String>>,
     pub consent: Option<Sp<String>>,
     pub requires_consent: Option<Sp<String>>,
+    pub partitioning: Option<PartitioningDecl>,
 }
 
 #[derive(Debug)]
@@ -162,6 +172,7 @@ pub const IDENTITY_KEYS: &[&str] = &[
 ];
 pub const ROLE_KEYS: &[&str] = &["execute"];
 pub const RETENTION_KEYS: &[&str] = &["keep", "column"];
+pub const PARTITIONING_KEYS: &[&str] = &["column", "interval", "ahead"];
 pub const TABLE_KEYS: &[&str] = &[
     "comment",
     "columns",
@@ -180,6 +191,7 @@ pub const TABLE_KEYS: &[&str] = &[
     "erasure",
     "consent",
     "requires_consent",
+    "partitioning",
 ];
 pub const COLUMN_KEYS: &[&str] = &[
     "type",
@@ -457,6 +469,7 @@ impl Reader<'_> {
             erasure: None,
             consent: None,
             requires_consent: None,
+            partitioning: None,
         };
         let Some(map) = self.expect_mapping(node, "a table is a mapping with at least `columns`")
         else {
@@ -566,6 +579,7 @@ impl Reader<'_> {
                 }
                 "append_only" => table.append_only = self.bool(value, key),
                 "retention" => table.retention = self.retention(value),
+                "partitioning" => table.partitioning = self.partitioning(value),
                 "data_subject" => {
                     table.data_subject = self.name(
                         value,
@@ -820,6 +834,29 @@ impl Reader<'_> {
             }
         }
         Some(retention)
+    }
+
+    fn partitioning(&mut self, node: &Node) -> Option<PartitioningDecl> {
+        let map = self.expect_mapping(
+            node,
+            "`partitioning` is a mapping: `{ column: timestamp, interval: 1 month, ahead: 3 }`",
+        )?;
+        let mut partitioning = PartitioningDecl {
+            pos: node_pos(node),
+            column: None,
+            interval: None,
+            ahead: None,
+        };
+        for (key, value) in self.entries(map, PARTITIONING_KEYS, "partitioning key") {
+            let what = format!("`{key}` takes a single value");
+            match key {
+                "column" => partitioning.column = self.name(value, &what),
+                "interval" => partitioning.interval = self.string(value, &what),
+                "ahead" => partitioning.ahead = self.integer(value, "ahead"),
+                _ => unreachable!("entries() yields only known keys"),
+            }
+        }
+        Some(partitioning)
     }
 
     fn sequence<'n>(&mut self, node: &'n Node, what: &str) -> Vec<&'n Node> {
