@@ -21,9 +21,12 @@
 //! or the cluster cannot start, the report says so in its first lines and gives codegen's times
 //! and its own ratios (10,000 against 1,000 tables, no change against edit) only.
 //!
+//! Each line gives the median wall time and the median CPU time (user + system, of the process
+//! and its threads) of both; on a shared machine the CPU ratio is the steadier of the two.
+//!
 //! Run: `cargo bench -p codegen --bench scale` (sizes: `SCALE_SIZES=7,1000`; runs per scenario:
-//! `SCALE_RUNS=5`; Alembic at 10,000 tables takes minutes per run and runs once unless
-//! `SCALE_ALEMBIC_MAX` is below 10000, which skips it).
+//! `SCALE_RUNS=5`). Alembic runs up to `SCALE_ALEMBIC_MAX` tables (default 1000: at 10,000 tables
+//! one autogenerate takes minutes, and `SCALE_ALEMBIC_MAX=10000` runs it once per scenario).
 
 #[path = "scale/synthetic.rs"]
 mod synthetic;
@@ -59,16 +62,49 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
+/// The CPU time (user + system) of every child this process has waited for, from
+/// `/proc/self/stat` (clock ticks, 100 a second on Linux): on a machine shared with other work a
+/// run's wall time depends on what else runs, its CPU time much less, so both are reported.
+fn children_cpu() -> Option<Duration> {
+    let stat = fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // cutime and cstime are fields 16 and 17 of the whole line, 14 and 15 after `) state`.
+    let ticks: u64 = fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// A run's wall time and CPU time.
+#[derive(Debug, Clone, Copy)]
+struct Cost {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+fn medians(costs: &[Cost]) -> Cost {
+    let cpu: Option<Vec<Duration>> = costs.iter().map(|c| c.cpu).collect();
+    Cost {
+        wall: median(costs.iter().map(|c| c.wall).collect()),
+        cpu: cpu.map(median),
+    }
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
-fn run(command: &mut Command) -> Result<(Duration, String), String> {
+fn run(command: &mut Command) -> Result<(Cost, String), String> {
+    let cpu_before = children_cpu();
     let start = Instant::now();
     let output = command
         .output()
         .map_err(|e| format!("cannot run {command:?}: {e}"))?;
-    let elapsed = start.elapsed();
+    let elapsed = Cost {
+        wall: start.elapsed(),
+        cpu: cpu_before
+            .zip(children_cpu())
+            .map(|(a, b)| b.saturating_sub(a)),
+    };
     if !output.status.success() {
         return Err(format!(
             "{command:?} failed ({}):\n{}{}",
@@ -129,9 +165,10 @@ impl Codegen {
         self.dir.join("generated")
     }
 
-    fn generate(&self, schema: &str) -> Result<Duration, String> {
+    fn generate(&self, schema: &str) -> Result<Cost, String> {
         let out = self.out();
         Ok(run(Command::new(CODEGEN)
+            .current_dir(&self.dir)
             .arg("--schema")
             .arg(self.dir.join(schema))
             .arg("--out")
@@ -139,7 +176,7 @@ impl Codegen {
         .0)
     }
 
-    fn measure(&self, scenario: Scenario) -> Result<Duration, String> {
+    fn measure(&self, scenario: Scenario) -> Result<Cost, String> {
         let out = self.out();
         let pristine = self.dir.join("pristine");
         match scenario {
@@ -295,7 +332,7 @@ impl Alembic {
         command
     }
 
-    fn revision(&self, url: &str, models: &str) -> Result<Duration, String> {
+    fn revision(&self, url: &str, models: &str) -> Result<Cost, String> {
         Ok(run(&mut self.alembic(url, models, &["revision", "--autogenerate", "-m", "bench"]))?.0)
     }
 
@@ -316,7 +353,7 @@ impl Alembic {
         Ok(())
     }
 
-    fn measure(&self, scenario: Scenario) -> Result<Duration, String> {
+    fn measure(&self, scenario: Scenario) -> Result<Cost, String> {
         match scenario {
             Scenario::First => {
                 self.clear_versions()?;
@@ -411,7 +448,7 @@ fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
 fn main() {
     let sizes = env_list("SCALE_SIZES", &[7, 1000, 10000]);
     let runs = env_list("SCALE_RUNS", &[5])[0].max(1);
-    let alembic_max = env_list("SCALE_ALEMBIC_MAX", &[10000])[0];
+    let alembic_max = env_list("SCALE_ALEMBIC_MAX", &[1000])[0];
     let root = std::env::temp_dir().join(format!("codegen-scale-{}", std::process::id()));
     let _ = fs::remove_dir_all(&root);
     fs::create_dir_all(&root).expect("work dir");
@@ -456,8 +493,8 @@ fn main() {
             if let Some(a) = &alembic {
                 a.measure(scenario).unwrap_or_else(|e| panic!("{e}"));
             }
-            let mut ours = Vec::new();
-            let mut theirs = Vec::new();
+            let mut ours: Vec<Cost> = Vec::new();
+            let mut theirs: Vec<Cost> = Vec::new();
             for i in 0..runs {
                 ours.push(codegen.measure(scenario).unwrap_or_else(|e| panic!("{e}")));
                 if let Some(a) = &alembic
@@ -466,21 +503,30 @@ fn main() {
                     theirs.push(a.measure(scenario).unwrap_or_else(|e| panic!("{e}")));
                 }
             }
-            let ours = median(ours);
-            codegen_times.push((n, scenario, ours));
+            let ours = medians(&ours);
+            codegen_times.push((n, scenario, ours.wall));
+            let cpu = |c: Cost| c.cpu.map_or("?".to_string(), ms);
             let line = format!(
-                "{n:>6} tables, {:<16}: codegen {:>10}",
+                "{n:>6} tables, {:<16}: codegen {:>10} (cpu {:>9})",
                 scenario.label(),
-                ms(ours)
+                ms(ours.wall),
+                cpu(ours)
             );
             if theirs.is_empty() {
                 println!("{line}");
             } else {
-                let theirs = median(theirs);
+                let theirs = medians(&theirs);
+                let cpu_ratio = match (theirs.cpu, ours.cpu) {
+                    (Some(t), Some(o)) if !o.is_zero() => {
+                        format!("{:.1}x", t.as_secs_f64() / o.as_secs_f64())
+                    }
+                    _ => "?".to_string(),
+                };
                 println!(
-                    "{line} | alembic {:>10} | codegen is {:>6.1}x faster",
-                    ms(theirs),
-                    theirs.as_secs_f64() / ours.as_secs_f64()
+                    "{line} | alembic {:>10} (cpu {:>9}) | codegen is {:>6.1}x faster (cpu {cpu_ratio})",
+                    ms(theirs.wall),
+                    cpu(theirs),
+                    theirs.wall.as_secs_f64() / ours.wall.as_secs_f64()
                 );
             }
         }

@@ -60,20 +60,13 @@ impl<'a> Around<'a> {
 
     /// The table alone, its columns cut to the first ones that fit.
     fn cut(mut diagram: Diagram<'a>, total: usize) -> Self {
-        let mut keep = diagram.entities[0].columns.len();
-        loop {
-            keep /= 2;
-            diagram.entities[0].columns.truncate(keep);
-            let text = diagram.render();
-            if diagram.fits(&text) || keep == 0 {
-                return Around {
-                    diagram,
-                    text,
-                    shown: 0,
-                    total,
-                    columns_cut: true,
-                };
-            }
+        let text = diagram.cut_to_fit();
+        Around {
+            diagram,
+            text,
+            shown: 0,
+            total,
+            columns_cut: true,
         }
     }
 }
@@ -202,9 +195,31 @@ impl<'a> Diagram<'a> {
         out
     }
 
+    /// The text of the diagram with the columns of its widest table halved until it fits
+    /// GitHub's limits (a table of a thousand columns is more than one diagram holds; its page
+    /// lists them all). Returns the text.
+    pub fn cut_to_fit(&mut self) -> String {
+        let edges = self.relationships.len();
+        loop {
+            let text = self.render();
+            let widest = self
+                .entities
+                .iter_mut()
+                .max_by_key(|e| e.columns.len())
+                .filter(|e| !e.columns.is_empty());
+            match widest {
+                Some(e) if !within_limits(&text, edges) => {
+                    let keep = e.columns.len() / 2;
+                    e.columns.truncate(keep);
+                }
+                _ => return text,
+            }
+        }
+    }
+
     /// Whether GitHub renders [`Diagram::render`]'s text.
     pub fn fits(&self, text: &str) -> bool {
-        text.chars().count() <= MAX_TEXT && self.relationships.len() <= MAX_EDGES
+        within_limits(text, self.relationships.len())
     }
 }
 
@@ -343,4 +358,9 @@ pub fn comment_text(text: &str) -> String {
         .join(" ")
         .replace(['"', '`'], "'")
         .replace('~', "-")
+}
+
+/// Whether GitHub's Mermaid renders a diagram of this text and number of edges.
+fn within_limits(text: &str, edges: usize) -> bool {
+    text.chars().count() <= MAX_TEXT && edges <= MAX_EDGES
 }

@@ -49,11 +49,12 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
         }
         Overview::Parts { parts, part_of } => {
             for (i, part) in parts.iter().enumerate() {
+                let mut diagram = Diagram::part(&docs, &part.tables);
+                let text = diagram.cut_to_fit();
                 files.push(file(
                     &format!("docs/erd/{}.md", part.name),
-                    markdown::part_page(&docs, parts, part_of, i),
+                    markdown::part_page(&docs, parts, part_of, i, &diagram, &text),
                 ));
-                let diagram = Diagram::part(&docs, &part.tables);
                 let mut heading = svg::Heading::erd(&diagram);
                 heading.title = format!(
                     "Entity-relationship diagram, part {} of {}",

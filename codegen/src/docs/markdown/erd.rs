@@ -76,10 +76,16 @@ pub fn erd(docs: &Docs<'_>, overview: &Overview) -> String {
 }
 
 /// `docs/erd/<part>.md`: one part's diagram, and the foreign keys joining it to other parts.
-pub fn part_page(docs: &Docs<'_>, parts: &[Part], part_of: &[usize], index: usize) -> String {
+pub fn part_page(
+    docs: &Docs<'_>,
+    parts: &[Part],
+    part_of: &[usize],
+    index: usize,
+    diagram: &Diagram<'_>,
+    text: &str,
+) -> String {
     let part = &parts[index];
     let mut out = String::from(MARKDOWN_HEADER);
-    let diagram = Diagram::part(docs, &part.tables);
     let _ = write!(
         out,
         "\n# Entity-relationship diagram, part {} of {}\n\n\
@@ -92,8 +98,18 @@ pub fn part_page(docs: &Docs<'_>, parts: &[Part], part_of: &[usize], index: usiz
         count(diagram.relationships.len(), "foreign key"),
         name = part.name,
     );
+    if diagram
+        .entities
+        .iter()
+        .any(|e| e.columns.len() < e.table.columns.len())
+    {
+        out.push_str(
+            "Some tables have more columns than one Mermaid diagram can hold on GitHub: their \
+             first columns are shown, their pages list them all.\n\n",
+        );
+    }
     out.push_str("```mermaid\n");
-    out.push_str(&diagram.render());
+    out.push_str(text);
     out.push_str("```\n");
     let _ = write!(
         out,

@@ -264,11 +264,14 @@ struct Num(f64);
 
 impl std::fmt::Display for Num {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let r = self.0;
-        if r == r.trunc() {
-            write!(f, "{}", r as i64)
+        // In tenths, as integers: float formatting was a tenth of a table page's cost.
+        let tenths = (self.0 * 10.0).round() as i64;
+        if tenths % 10 == 0 {
+            write!(f, "{}", tenths / 10)
         } else {
-            write!(f, "{r:.1}")
+            let sign = if tenths < 0 { "-" } else { "" };
+            let abs = tenths.unsigned_abs();
+            write!(f, "{sign}{}.{}", abs / 10, abs % 10)
         }
     }
 }
@@ -305,5 +308,32 @@ impl std::fmt::Display for Xml<'_> {
         }
         f.write_str(&self.0[plain..])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_have_at_most_one_decimal_and_no_negative_zero() {
+        let shown: Vec<String> = [0.0, -0.0, -0.04, 1.0, 12.34, 12.36, -0.5, -1.25, 1e6, 99.96]
+            .iter()
+            .map(|&x| num(x).to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "0", "0", "0", "1", "12.3", "12.4", "-0.5", "-1.3", "1000000", "100"
+            ]
+        );
+    }
+
+    #[test]
+    fn text_is_escaped_for_xml() {
+        assert_eq!(
+            xml("a<b & \"c\" 'd'>\u{1}é").to_string(),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt; é"
+        );
     }
 }
