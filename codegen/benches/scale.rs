@@ -255,11 +255,16 @@ struct Alembic {
     empty_url: String,
     upgraded_url: String,
     n: usize,
+    /// The databases live as long as this (dropped with it).
+    _databases: [e2e::pg::TestDb; 2],
 }
 
 impl Alembic {
     fn new(python: &Path, root: &Path, n: usize) -> Result<Alembic, String> {
-        let cluster = e2e::pg::cluster();
+        // A cluster that cannot start makes the baseline unavailable, said as such.
+        let cluster = std::panic::catch_unwind(e2e::pg::cluster).map_err(|_| {
+            "the throwaway PostgreSQL cluster did not start (see above)".to_string()
+        })?;
         let dir = root.join(format!("alembic-{n}"));
         fs::create_dir_all(dir.join("migrations/versions")).map_err(|e| e.to_string())?;
         fs::write(dir.join("migrations/env.py"), ENV_PY).map_err(|e| e.to_string())?;
@@ -290,6 +295,7 @@ impl Alembic {
             empty_url: url(&empty),
             upgraded_url: url(&upgraded),
             n,
+            _databases: [empty, upgraded],
         };
         // The first revision, kept, applied to the second database.
         alembic.revision(&alembic.empty_url, "models_base")?;

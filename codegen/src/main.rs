@@ -300,7 +300,7 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
     let dir = migrations_dir(args);
     // The history and the plan on one thread, the other files on another: they need nothing
     // of each other but the catalog.
-    let (planned, mut migrations, mut files, plan_timings) = std::thread::scope(|scope| {
+    let (planned, mut migrations, mut files, _) = std::thread::scope(|scope| {
         let render = scope.spawn(|| {
             let mut timings = Timings::new(args.timings);
             let mut files = codegen::docs::generate(&catalog);
@@ -336,7 +336,6 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
         let (planned, migrations, timings) = plan?;
         Ok::<_, String>((planned, migrations, files, timings))
     })?;
-    drop(plan_timings);
     timings.step("plan | render, in parallel");
     files.extend(codegen::generate_rest(&catalog));
     for m in &planned {

@@ -261,7 +261,7 @@ impl Keys {
                 .any(|fk| fk.columns.contains(name)),
             uk: table.uniques.iter().any(|u| u.columns.contains(name))
                 || table.indexes.iter().any(|ix| {
-                    ix.unique && ix.predicate.is_none() && ix.keys.iter().any(|k| &k.column == name)
+                    ix.unique && ix.predicate.is_none() && ix.keys.iter().any(|k| k.column == *name)
                 }),
         }
     }
