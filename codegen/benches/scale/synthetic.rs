@@ -14,12 +14,12 @@ pub fn table(i: usize) -> String {
 
 /// The table `i` references through `parent_id`, if any.
 fn parent(i: usize) -> Option<usize> {
-    (i % 40 != 0).then(|| i - 1)
+    (!i.is_multiple_of(40)).then(|| i - 1)
 }
 
 /// Whether table `i` has an `owner_id` referencing table 0.
 fn owned(i: usize) -> bool {
-    i > 0 && i % 50 == 0
+    i > 0 && i.is_multiple_of(50)
 }
 
 /// The table the one-column edit changes.
