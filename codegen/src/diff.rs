@@ -160,29 +160,42 @@ fn diff_with(
         .enumerate()
         .map(|(i, t)| (t.qualified_name(), i))
         .collect();
+    // Tables by name: a schema has thousands.
+    let index = |c: &Catalog| -> HashMap<QualifiedName, usize> {
+        let mut map = HashMap::with_capacity(c.tables.len());
+        for (i, t) in c.tables.iter().enumerate() {
+            map.entry(t.qualified_name()).or_insert(i);
+        }
+        map
+    };
+    let (to_index, old_index, new_index) = (index(to), index(&old), index(&new));
+    let in_to = |name: &QualifiedName| to_index.get(name).map(|&i| &to.tables[i]);
+    let in_old = |name: &QualifiedName| old_index.get(name).map(|&i| &old.tables[i]);
     for t in &new.tables {
         let name = t.qualified_name();
         // Columns are created and added in the order the target declares them (`normalized`
         // sorts them by name, for comparison only); constraints and indexes stay sorted by name.
         let mut declared = t.clone();
-        if let Some(original) = to.table_named(&name) {
+        if let Some(original) = in_to(&name) {
             declared.columns = original.columns.clone();
         }
-        match old.table_named(&name) {
+        match in_old(&name) {
             None => d.create_table(&declared, order.get(&name).copied().unwrap_or(0)),
             Some(o) if o.partition_by != declared.partition_by => {
                 d.rebuild_table(o, &declared, &old);
                 rebuilt.insert(name);
                 continue;
             }
+            // Both normalized: an unchanged table has nothing to alter (most of a large schema).
+            Some(o) if o == t => {}
             Some(o) => d.alter_table(o, &declared, &new),
         }
-        d.grants(old.table_named(&name), t);
+        d.grants(in_old(&name), t);
     }
     // Dropped in the reverse of the order they would be created in.
     let old_order = creation_order(&old);
     for (i, t) in old_order.iter().enumerate().rev() {
-        if new.table_named(&t.qualified_name()).is_none() {
+        if !new_index.contains_key(&t.qualified_name()) {
             d.drop_table(t, old_order.len() - i);
         }
     }
@@ -193,7 +206,7 @@ fn diff_with(
             continue;
         }
         let fresh = !existing.contains(&name);
-        let old_fks: &[ForeignKey] = old.table_named(&name).map_or(&[], |o| &o.foreign_keys);
+        let old_fks: &[ForeignKey] = in_old(&name).map_or(&[], |o| &o.foreign_keys);
         for fk in &t.foreign_keys {
             if !old_fks.iter().any(|o| same_fk_def(o, fk)) {
                 d.add_foreign_key(t, fk, fresh);
@@ -1450,26 +1463,50 @@ impl Differ {
 /// Tables ordered so that a referenced table comes before the tables referencing it; among the
 /// tables that are ready, the smallest name goes first. A cycle is broken at its smallest name.
 pub fn creation_order(catalog: &Catalog) -> Vec<&Table> {
-    let by_name: HashMap<(&str, &str), &Table> = catalog
+    // Kahn's algorithm over names: the smallest table whose referenced tables (other than
+    // itself) are all placed comes next; on a cycle, the smallest remaining table.
+    type Key<'a> = (&'a str, &'a str);
+    let by_name: HashMap<Key<'_>, &Table> = catalog
         .tables
         .iter()
         .map(|t| ((t.schema.as_str(), t.name.as_str()), t))
         .collect();
-    let mut remaining: BTreeSet<(&str, &str)> = by_name.keys().copied().collect();
+    let mut waiting_for: HashMap<Key<'_>, usize> = HashMap::with_capacity(by_name.len());
+    let mut dependents: HashMap<Key<'_>, Vec<Key<'_>>> = HashMap::new();
+    for (&name, table) in &by_name {
+        let mut targets: Vec<Key<'_>> = table
+            .foreign_keys
+            .iter()
+            .map(|fk| (fk.ref_table.schema.as_str(), fk.ref_table.name.as_str()))
+            .filter(|target| *target != name && by_name.contains_key(target))
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        waiting_for.insert(name, targets.len());
+        for target in targets {
+            dependents.entry(target).or_default().push(name);
+        }
+    }
+    let mut remaining: BTreeSet<Key<'_>> = by_name.keys().copied().collect();
+    let mut ready: BTreeSet<Key<'_>> = waiting_for
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(k, _)| *k)
+        .collect();
     let mut order = Vec::with_capacity(remaining.len());
-    while !remaining.is_empty() {
-        let ready = remaining.iter().copied().find(|name| {
-            by_name[name].foreign_keys.iter().all(|fk| {
-                let target = (fk.ref_table.schema.as_str(), fk.ref_table.name.as_str());
-                target == *name || !remaining.contains(&target)
-            })
-        });
-        // `remaining` is non-empty, so either a ready table or the smallest name exists.
-        let Some(next) = ready.or_else(|| remaining.first().copied()) else {
-            break;
-        };
+    while let Some(next) = ready.pop_first().or_else(|| remaining.first().copied()) {
         remaining.remove(&next);
         order.push(by_name[&next]);
+        for dependent in dependents.get(&next).into_iter().flatten() {
+            if remaining.contains(dependent)
+                && let Some(n) = waiting_for.get_mut(dependent)
+            {
+                *n -= 1;
+                if *n == 0 {
+                    ready.insert(*dependent);
+                }
+            }
+        }
     }
     order
 }

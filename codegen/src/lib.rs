@@ -6,6 +6,7 @@ pub mod drift;
 pub mod json_schema;
 pub mod migration;
 pub mod rebuild;
+pub mod replay_cache;
 pub mod rust;
 pub mod sql;
 
@@ -27,9 +28,15 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
     let mut files = Vec::new();
     files.extend(docs::generate(catalog));
     files.extend(rust::generate(catalog));
-    files.push(GeneratedFile {
+    files.extend(generate_rest(catalog));
+    files
+}
+
+/// The files of [`generate`] that are neither docs nor the Rust crate (the JSON Schema of
+/// `schema.yaml`, which depends on no catalog).
+pub fn generate_rest(_catalog: &Catalog) -> Vec<GeneratedFile> {
+    vec![GeneratedFile {
         path: PathBuf::from(json_schema::PATH),
         contents: json_schema::render(),
-    });
-    files
+    }]
 }

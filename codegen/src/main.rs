@@ -4,7 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::parser::ValueSource;
 use clap::{Args as ClapArgs, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -41,6 +41,16 @@ struct Args {
     /// Accept hand edits to committed migrations by rewriting the integrity file.
     #[arg(long)]
     rehash: bool,
+    /// Print how long each step of the generation took (stderr).
+    #[arg(long)]
+    timings: bool,
+    /// Where the replayed history is kept between runs (keyed by the migrations and the
+    /// codegen binary; anything else is a miss).
+    #[arg(long, default_value = ".codegen-cache")]
+    cache_dir: PathBuf,
+    /// Neither read nor write the replayed history; replay every migration.
+    #[arg(long)]
+    no_cache: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -256,30 +266,86 @@ fn check_integrity(
     }
 }
 
+/// The time each step took, printed with `--timings`.
+struct Timings {
+    on: bool,
+    last: Instant,
+}
+
+impl Timings {
+    fn new(on: bool) -> Self {
+        Timings {
+            on,
+            last: Instant::now(),
+        }
+    }
+
+    fn step(&mut self, what: &str) {
+        let now = Instant::now();
+        if self.on {
+            eprintln!(
+                "timing: {what:<40} {:>9.1} ms",
+                (now - self.last).as_secs_f64() * 1e3
+            );
+        }
+        self.last = now;
+    }
+}
+
 fn generate(args: &Args) -> Result<ExitCode, String> {
+    let mut timings = Timings::new(args.timings);
     let schema_name = args.schema.display().to_string();
     let text = fs::read_to_string(&args.schema)
         .map_err(|e| format!("error: cannot read schema file `{schema_name}`: {e}"))?;
     let (catalog, renames) = model::load_schema_with_renames(&schema_name, &text)
         .map_err(|errors| errors.to_string())?;
+    timings.step("load schema.yaml");
     // A table whose names collide in Rust has no Rust type; the database is not affected.
     for problem in codegen::rust::check(&catalog) {
         eprintln!("warning: {schema_name}: {problem}; the table has no Rust type");
     }
+    timings.step("check Rust names");
     let dir = migrations_dir(args);
-    let (mut migrations, sum) = read_history(&dir)?;
-    check_integrity(args, &migrations, sum.as_deref())?;
-    let previous =
-        history::replay(&migrations).map_err(|e| format!("error: {}: {e}", dir.display()))?;
-    let options = PlanOptions {
-        name: args.name.clone(),
-        first_number: u32::try_from(migrations.len() + 1).unwrap_or(u32::MAX),
-        allow_destructive: args.allow_destructive,
-    };
-    let planned =
-        migration::plan(&previous, &catalog, &renames, &options).map_err(|e| e.to_string())?;
-
-    let mut files = codegen::generate(&catalog);
+    // The history and the plan on one thread, the other files on another: they need nothing
+    // of each other but the catalog.
+    let (planned, mut migrations, mut files, _) = std::thread::scope(|scope| {
+        let render = scope.spawn(|| {
+            let mut timings = Timings::new(args.timings);
+            let mut files = codegen::docs::generate(&catalog);
+            timings.step("render docs (in parallel)");
+            files.extend(codegen::rust::generate(&catalog));
+            timings.step("render Rust crate (in parallel)");
+            files
+        });
+        let plan = (|| {
+            let mut timings = Timings::new(args.timings);
+            let (migrations, sum) = read_history(&dir)?;
+            check_integrity(args, &migrations, sum.as_deref())?;
+            timings.step("read migrations, check codegen.sum");
+            let (previous, cached) = replay_history(args, &dir, &migrations)?;
+            timings.step(if cached {
+                "the replayed history, from the cache"
+            } else {
+                "replay the history"
+            });
+            let options = PlanOptions {
+                name: args.name.clone(),
+                first_number: u32::try_from(migrations.len() + 1).unwrap_or(u32::MAX),
+                allow_destructive: args.allow_destructive,
+            };
+            let planned = migration::plan(&previous, &catalog, &renames, &options)
+                .map_err(|e| e.to_string())?;
+            timings.step("plan and verify by replay");
+            Ok::<_, String>((planned, migrations, timings))
+        })();
+        let files = render
+            .join()
+            .map_err(|_| "internal error: rendering panicked".to_string())?;
+        let (planned, migrations, timings) = plan?;
+        Ok::<_, String>((planned, migrations, files, timings))
+    })?;
+    timings.step("plan | render, in parallel");
+    files.extend(codegen::generate_rest(&catalog));
     for m in &planned {
         files.push(codegen::GeneratedFile {
             path: PathBuf::from(format!("migrations/{}.up.sql", m.id)),
@@ -316,12 +382,13 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
             {
                 continue; // reported as pending above
             }
-            match fs::read_to_string(&path) {
-                Ok(existing) if existing == file.contents => {}
-                Ok(_) => stale.push(format!("  differs: {}", path.display())),
-                Err(_) => stale.push(format!("  missing: {}", path.display())),
+            match on_disk(&path, &file.contents) {
+                OnDisk::Same => {}
+                OnDisk::Differs => stale.push(format!("  differs: {}", path.display())),
+                OnDisk::Missing => stale.push(format!("  missing: {}", path.display())),
             }
         }
+        timings.step("compare with generated/");
         if stale.is_empty() {
             println!("{} is up to date with {schema_name}", args.out.display());
             return Ok(ExitCode::SUCCESS);
@@ -331,20 +398,26 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     }
 
+    let mut changed = Vec::new();
     for file in &files {
         let path = args.out.join(&file.path);
-        match fs::read_to_string(&path) {
-            Ok(existing) if existing == file.contents => {}
-            Ok(_) => {
-                write_atomically(&path, &file.contents)?;
-                println!("updated {}", path.display());
-            }
-            Err(_) => {
-                write_atomically(&path, &file.contents)?;
-                println!("created {}", path.display());
-            }
+        match on_disk(&path, &file.contents) {
+            OnDisk::Same => {}
+            OnDisk::Differs => changed.push((path, file, "updated")),
+            OnDisk::Missing => changed.push((path, file, "created")),
         }
     }
+    timings.step("compare with generated/");
+    // The history (new migrations, then the integrity file) is flushed to disk file by file;
+    // everything else is derived from schema.yaml and rewritten by the next run if a crash of
+    // the machine lost it, so it is written through a rename (never half a file) unflushed:
+    // a fsync per file made the first generation of 1,000 tables wait seconds for the disk.
+    for (path, file, verb) in &changed {
+        let durable = file.path.starts_with("migrations");
+        write_atomically(path, &file.contents, durable)?;
+        println!("{verb} {}", path.display());
+    }
+    timings.step("write changed files");
     if planned.is_empty() {
         println!("no schema changes: no new migration");
     }
@@ -441,8 +514,84 @@ fn db(args: &Args, url: &str, settings: Settings, action: &DbAction) -> Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes through a temporary file and a rename, so an interrupted run never leaves half a file.
-fn write_atomically(path: &Path, contents: &str) -> Result<(), String> {
+/// The state the committed migrations build, and whether it came from the cache.
+fn replay_history(
+    args: &Args,
+    dir: &Path,
+    migrations: &[MigrationFile],
+) -> Result<(model::Catalog, bool), String> {
+    let replay =
+        || history::replay(migrations).map_err(|e| format!("error: {}: {e}", dir.display()));
+    let Some(code) = binary_identity().filter(|_| !args.no_cache && !migrations.is_empty()) else {
+        return Ok((replay()?, false));
+    };
+    let key = codegen::replay_cache::key(migrations, &code);
+    let file = args.cache_dir.join("history.bin");
+    if let Some(state) = fs::read(&file)
+        .ok()
+        .and_then(|bytes| codegen::replay_cache::decode(&bytes, &key))
+    {
+        return Ok((state, true));
+    }
+    let state = replay()?;
+    // `--check` writes nothing; a cache that cannot be written only costs time next run.
+    if !args.check
+        && let Some(bytes) = codegen::replay_cache::encode(&key, &state)
+        && fs::create_dir_all(&args.cache_dir).is_ok()
+    {
+        let _ = fs::write(args.cache_dir.join(".gitignore"), "*\n");
+        let temp = args
+            .cache_dir
+            .join(format!("history.bin.{}.tmp", std::process::id()));
+        if fs::write(&temp, bytes).is_ok() && fs::rename(&temp, &file).is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+    }
+    Ok((state, false))
+}
+
+/// What identifies the replay code: this binary's path, size and modification time (a rebuilt
+/// codegen is another one), or nothing when they cannot be read.
+fn binary_identity() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let meta = fs::metadata(&exe).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!(
+        "{} {} {}",
+        exe.display(),
+        meta.len(),
+        modified.as_nanos()
+    ))
+}
+
+/// Whether a generated file is on disk as it should be.
+enum OnDisk {
+    Same,
+    Differs,
+    Missing,
+}
+
+/// Compares the file at `path` with `contents`, reading it only when the sizes agree.
+fn on_disk(path: &Path, contents: &str) -> OnDisk {
+    match fs::metadata(path) {
+        Err(_) => OnDisk::Missing,
+        Ok(meta) if meta.len() != contents.len() as u64 => OnDisk::Differs,
+        Ok(_) => match fs::read(path) {
+            Ok(existing) if existing == contents.as_bytes() => OnDisk::Same,
+            Ok(_) => OnDisk::Differs,
+            Err(_) => OnDisk::Missing,
+        },
+    }
+}
+
+/// Writes through a temporary file and a rename, so an interrupted run never leaves half a file;
+/// `durable` flushes the file to disk before the rename, so not even a crash of the machine
+/// leaves it empty.
+fn write_atomically(path: &Path, contents: &str, durable: bool) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("error: cannot write `{}`: {e}", path.display());
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(fail)?;
@@ -450,7 +599,9 @@ fn write_atomically(path: &Path, contents: &str) -> Result<(), String> {
     let temp = path.with_extension("tmp");
     let mut f = fs::File::create(&temp).map_err(fail)?;
     f.write_all(contents.as_bytes()).map_err(fail)?;
-    f.sync_all().map_err(fail)?;
+    if durable {
+        f.sync_all().map_err(fail)?;
+    }
     fs::rename(&temp, path).map_err(fail)
 }
 
@@ -602,7 +753,7 @@ fn introspect_database(
     }
     match out {
         Some(path) => {
-            write_atomically(path, &written.text)?;
+            write_atomically(path, &written.text, true)?;
             eprintln!("wrote {}", path.display());
         }
         None => print!("{}", written.text),

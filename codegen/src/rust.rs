@@ -27,7 +27,7 @@
 //! `#[rustfmt::skip]` in `lib.rs` so that `cargo fmt` does not rewrite generated files; `lib.rs`
 //! itself is written already in rustfmt's style.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 use model::{Catalog, Column, DataType, EnumType, FkAction, Table};
@@ -98,13 +98,15 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
                 .collect(),
         ));
     }
+    let mut taken: HashSet<String> = modules.iter().map(|(m, _)| m.clone()).collect();
     for table in tables {
         let module = names.module(table);
-        let file = match modules.iter().find(|(m, _)| *m == module) {
-            Some(_) => Err(format!(
+        let file = if taken.contains(&module) {
+            Err(format!(
                 "another table already becomes the Rust module `{module}`"
-            )),
-            None => table_file(table, catalog, &names),
+            ))
+        } else {
+            table_file(table, catalog, &names)
         };
         match file {
             Ok(tokens) => {
@@ -115,6 +117,7 @@ pub fn generate(catalog: &Catalog) -> Vec<GeneratedFile> {
                     exports.push(format!("New{ty}"));
                     exports.push(format!("{ty}Patch"));
                 }
+                taken.insert(module.clone());
                 modules.push((module, exports));
             }
             Err(why) => skipped.push(format!("`{}`: {why}", table.display_name())),
@@ -201,8 +204,13 @@ fn lib_rs(modules: &[(String, Vec<String>)], skipped: &[String]) -> String {
 
 /// The Rust names of everything generated, chosen once so that they never collide.
 struct Names {
-    tables: Vec<(String, String)>,
-    enums: Vec<(String, String)>,
+    tables: HashMap<String, String>,
+    enums: HashMap<String, String>,
+    /// The tables of `public` by name (index into the catalog's tables).
+    public_tables: HashMap<String, usize>,
+    /// Per table of `public`, the tables of `public` with an `ON DELETE CASCADE` foreign key to
+    /// it (indexes, ascending), for [`cascades`].
+    cascading_children: HashMap<String, Vec<usize>>,
 }
 
 impl Names {
@@ -233,9 +241,32 @@ impl Names {
             taken.insert(format!("{name}Patch"));
             table_names.push((t.qualified_name().yaml(), name));
         }
+        let mut public_tables = HashMap::new();
+        let mut cascading_children: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, t) in catalog.tables.iter().enumerate() {
+            if !t.qualified_name().is_public() {
+                continue;
+            }
+            public_tables.entry(t.name.clone()).or_insert(i);
+            let mut parents: Vec<&str> = t
+                .foreign_keys
+                .iter()
+                .filter(|fk| fk.on_delete == FkAction::Cascade && fk.ref_table.is_public())
+                .map(|fk| fk.ref_table.name.as_str())
+                .collect();
+            parents.dedup();
+            for parent in parents {
+                let children = cascading_children.entry(parent.to_owned()).or_default();
+                if children.last() != Some(&i) {
+                    children.push(i);
+                }
+            }
+        }
         Names {
-            tables: table_names,
-            enums: enum_names,
+            tables: table_names.into_iter().collect(),
+            enums: enum_names.into_iter().collect(),
+            public_tables,
+            cascading_children,
         }
     }
 
@@ -269,11 +300,8 @@ fn enum_key(e: &EnumType) -> String {
     e.qualified_name().yaml()
 }
 
-fn lookup(pairs: &[(String, String)], key: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map_or_else(|| pascal(key), |(_, v)| v.clone())
+fn lookup(names: &HashMap<String, String>, key: &str) -> String {
+    names.get(key).cloned().unwrap_or_else(|| pascal(key))
 }
 
 /// `name`, or `name` + `suffix` (+ a number) when taken; then marks it taken.
@@ -439,15 +467,17 @@ fn field_ident(column: &str) -> (Ident, bool) {
 pub fn check(catalog: &Catalog) -> Vec<String> {
     let mut problems = Vec::new();
     let names = Names::new(catalog);
-    let mut modules: Vec<(String, String)> = Vec::new();
+    let mut modules: HashMap<String, String> = HashMap::new();
     for table in &catalog.tables {
         let shown = table.qualified_name().yaml();
         let module = names.module(table);
-        match modules.iter().find(|(m, _)| *m == module) {
-            Some((_, other)) => problems.push(format!(
+        match modules.get(&module) {
+            Some(other) => problems.push(format!(
                 "tables `{other}` and `{shown}` both become the Rust module `{module}`; rename one of them"
             )),
-            None => modules.push((module, shown.clone())),
+            None => {
+                modules.insert(module, shown.clone());
+            }
         }
         if let Err(why) = field_names(table) {
             problems.push(format!("table `{shown}`: {why}"));
@@ -657,8 +687,7 @@ struct CascadeEdge {
 /// keys). Only single-column keys referring to the parent's uuid primary key, from tables with a
 /// uuid primary key (the audit rows' `resource_id`), in `public`; a table on a cycle of cascades
 /// (one referring to itself) is left to PostgreSQL.
-fn cascades(root: &Table, catalog: &Catalog) -> Vec<CascadeEdge> {
-    let public = |t: &Table| t.qualified_name().is_public();
+fn cascades(root: &Table, catalog: &Catalog, names: &Names) -> Vec<CascadeEdge> {
     // Every cascading edge into the set, found breadth-first.
     let mut reached: Vec<String> = vec![root.name.clone()];
     let mut edges: Vec<CascadeEdge> = Vec::new();
@@ -666,13 +695,18 @@ fn cascades(root: &Table, catalog: &Catalog) -> Vec<CascadeEdge> {
     while next < reached.len() {
         let parent_name = reached[next].clone();
         next += 1;
-        let Some(parent) = catalog.table(&parent_name) else {
+        let Some(parent) = names
+            .public_tables
+            .get(&parent_name)
+            .map(|&i| &catalog.tables[i])
+        else {
             continue;
         };
         let Some(parent_key) = uuid_key(parent) else {
             continue;
         };
-        for child in catalog.tables.iter().filter(|t| public(t)) {
+        let children = names.cascading_children.get(&parent_name);
+        for child in children.into_iter().flatten().map(|&i| &catalog.tables[i]) {
             let Some(child_key) = uuid_key(child) else {
                 continue;
             };
@@ -887,7 +921,7 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
         doc.push_str(&format!("\n\nNo repository: {why}."));
     } else {
         let mut removed: Vec<String> = Vec::new();
-        for edge in cascades(table, catalog) {
+        for edge in cascades(table, catalog, names) {
             let name = format!("`{}`", edge.table);
             if !removed.contains(&name) {
                 removed.push(name);
@@ -903,7 +937,7 @@ fn table_file(table: &Table, catalog: &Catalog, names: &Names) -> Result<TokenSt
     let docs = doc_lines(&doc);
     let (derive, repo_attr) = match repository {
         Ok(()) => {
-            let cascade = cascades(table, catalog).into_iter().map(|e| {
+            let cascade = cascades(table, catalog, names).into_iter().map(|e| {
                 let edge = format!("{}({}).{} -> {}", e.table, e.key, e.column, e.parent);
                 quote!(#[repo(cascade = #edge)])
             });

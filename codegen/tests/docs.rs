@@ -25,8 +25,10 @@ fn one_page_per_table_and_every_file_has_the_header() {
     let files = docs(&catalog);
     for t in &catalog.tables {
         file(&files, &format!("docs/tables/{}.md", t.name));
+        file(&files, &format!("docs/tables/{}.svg", t.name));
     }
-    assert_eq!(files.len(), catalog.tables.len() + 3);
+    // The index, the ERD page and image, and a page and a neighbourhood image per table.
+    assert_eq!(files.len(), 2 * catalog.tables.len() + 3);
     for f in &files {
         let text = &f.contents;
         let header_line = if f.path.extension().is_some_and(|e| e == "svg") {
@@ -499,6 +501,36 @@ fn table_pages_link_their_neighbours() {
     let readme = file(&files, "docs/README.md");
     assert!(readme.contains("](erd.svg)"));
     assert!(readme.contains("[Entity-relationship diagram](ERD.md)"));
+}
+
+#[test]
+fn table_pages_embed_a_picture_of_their_neighbourhood() {
+    let catalog = repo_catalog();
+    let files = docs(&catalog);
+    for t in &catalog.tables {
+        let page = file(&files, &format!("docs/tables/{}.md", t.name));
+        assert!(page.contains(&format!("]({}.svg)", t.name)), "{}", t.name);
+        let (boxes, edges, canvas) =
+            svg_shapes(file(&files, &format!("docs/tables/{}.svg", t.name)));
+        // The same tables and foreign keys as the page's Mermaid diagram.
+        let block = &mermaid_blocks(page)[0];
+        let (entities, relationships) = check_er_diagram(block);
+        let mut drawn: Vec<&str> = boxes.iter().map(|(n, _)| n.as_str()).collect();
+        let mut listed: Vec<&str> = entities.iter().map(String::as_str).collect();
+        drawn.sort();
+        listed.sort();
+        assert_eq!(drawn, listed, "{}", t.name);
+        assert_eq!(edges.len(), relationships.len(), "{}", t.name);
+        for (i, (a_name, a)) in boxes.iter().enumerate() {
+            assert!(
+                a.x + a.w <= canvas.w && a.y + a.h <= canvas.h,
+                "{a_name} outside"
+            );
+            for (b_name, b) in &boxes[i + 1..] {
+                assert!(!overlap(*a, *b), "{}: {a_name} overlaps {b_name}", t.name);
+            }
+        }
+    }
 }
 
 #[test]

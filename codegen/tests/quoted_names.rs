@@ -113,7 +113,7 @@ fn two_names_for_one_rust_name_are_reported_and_the_table_left_out() {
 #[test]
 fn docs_link_every_table_page() {
     let files = codegen::docs::generate(&catalog());
-    let pages: Vec<String> = files
+    let in_tables: Vec<String> = files
         .iter()
         .filter_map(|f| {
             f.path
@@ -122,10 +122,22 @@ fn docs_link_every_table_page() {
                 .map(|p| p.display().to_string())
         })
         .collect();
+    // A page and a neighbourhood image per table, under the same safe name.
     assert_eq!(
-        pages,
-        ["User.md", "order.md", "Sales_Dept.Order_Lines-ed22a2eb.md"]
+        in_tables,
+        [
+            "User.md",
+            "User.svg",
+            "order.md",
+            "order.svg",
+            "Sales_Dept.Order_Lines-ed22a2eb.md",
+            "Sales_Dept.Order_Lines-ed22a2eb.svg"
+        ]
     );
+    let pages: Vec<String> = in_tables
+        .into_iter()
+        .filter(|p| p.ends_with(".md"))
+        .collect();
     let index = files
         .iter()
         .find(|f| f.path == Path::new("docs/README.md"))

@@ -25,9 +25,14 @@ use crate::types::DataType;
 pub fn lower(schema: &SchemaDecl, catalog: &mut Catalog, errors: &mut Vec<Diagnostic>) {
     let mut c = Checker { errors };
     let roles = c.roles(schema);
+    let mut positions: std::collections::HashMap<QualifiedName, usize> =
+        std::collections::HashMap::with_capacity(catalog.tables.len());
+    for (i, t) in catalog.tables.iter().enumerate() {
+        positions.entry(t.qualified_name()).or_insert(i);
+    }
     for decl in &schema.tables {
         let name = declared_name(&decl.name.value);
-        let Some(index) = catalog.tables.iter().position(|t| t.is(&name)) else {
+        let Some(&index) = positions.get(&name) else {
             continue;
         };
         let flags = c.flags(schema, decl, &catalog.tables[index], catalog);
@@ -588,10 +593,10 @@ impl Checker<'_> {
             }
         }
         for decl in &schema.tables {
-            let (Some(e), Some(t)) = (
-                &decl.erasure,
-                catalog.table_named(&declared_name(&decl.name.value)),
-            ) else {
+            let Some(e) = &decl.erasure else {
+                continue;
+            };
+            let Some(t) = catalog.table_named(&declared_name(&decl.name.value)) else {
                 continue;
             };
             let Some(erasure) = t.flags.erasure else {
@@ -647,6 +652,9 @@ impl Checker<'_> {
         }
         let mut first_pos = None;
         for decl in &schema.tables {
+            if decl.retention.is_none() && decl.data_subject.is_none() {
+                continue;
+            }
             let table = catalog.table_named(&declared_name(&decl.name.value));
             if let (Some(r), Some(t)) = (&decl.retention, table)
                 && t.flags.retention.is_some()

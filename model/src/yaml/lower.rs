@@ -100,6 +100,7 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
                 .insert((table.schema.clone(), name.to_string()));
         }
     }
+    let shells = Shells::new(&shells);
     for (table, decl) in &mut tables {
         lowering.foreign_keys(table, decl, &shells);
         lowering.indexes(table, decl);
@@ -124,6 +125,32 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
     super::compliance::lower(schema, &mut catalog, lowering.errors);
     lowering.check_names(schema, &catalog);
     catalog
+}
+
+/// The tables as declared (columns and unique keys), found by name in constant time: foreign
+/// keys are resolved against them, and a schema has thousands.
+struct Shells<'a> {
+    tables: &'a [Table],
+    by_name: HashMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> Shells<'a> {
+    fn new(tables: &'a [Table]) -> Self {
+        let mut by_name = HashMap::with_capacity(tables.len());
+        for (i, t) in tables.iter().enumerate() {
+            // The first declaration wins, as a search in order would find it.
+            by_name
+                .entry((t.schema.as_str(), t.name.as_str()))
+                .or_insert(i);
+        }
+        Shells { tables, by_name }
+    }
+
+    fn get(&self, name: &QualifiedName) -> Option<&'a Table> {
+        self.by_name
+            .get(&(name.schema.as_str(), name.name.as_str()))
+            .map(|&i| &self.tables[i])
+    }
 }
 
 /// The `renamed_from` hints, checked: plain names, not a no-op, each old name used once.
@@ -1053,7 +1080,7 @@ impl Lowering<'_> {
         false
     }
 
-    fn foreign_keys(&mut self, table: &mut Table, decl: &TableDecl, tables: &[Table]) {
+    fn foreign_keys(&mut self, table: &mut Table, decl: &TableDecl, tables: &Shells<'_>) {
         for column in &decl.columns {
             let Some(target) = &column.references else {
                 if let Some(action) = column.on_delete.as_ref().or(column.on_update.as_ref()) {
@@ -1078,7 +1105,7 @@ impl Lowering<'_> {
                     continue;
                 }
             };
-            let exists = |q: &QualifiedName| table.is(q) || tables.iter().any(|t| t.is(q));
+            let exists = |q: &QualifiedName| table.is(q) || tables.get(q).is_some();
             let (ref_table, ref_column) = match parts.as_slice() {
                 [t] => (QualifiedName::public(t.clone()), None),
                 [a, b] => {
@@ -1138,7 +1165,7 @@ impl Lowering<'_> {
         }
     }
 
-    fn foreign_key(&mut self, table: &mut Table, decl: &ForeignKeyDecl, tables: &[Table]) {
+    fn foreign_key(&mut self, table: &mut Table, decl: &ForeignKeyDecl, tables: &Shells<'_>) {
         let columns = self.column_list(table, &decl.columns, decl.pos, "a foreign key");
         let Some(target_name) = &decl.references else {
             self.error(decl.pos, "a foreign key needs `references: <table>`");
@@ -1165,7 +1192,7 @@ impl Lowering<'_> {
         let target = if table.is(&wanted) {
             Some(&*table)
         } else {
-            tables.iter().find(|t| t.is(&wanted))
+            tables.get(&wanted)
         };
         let Some(target) = target else {
             let written = wanted.yaml();
@@ -1176,7 +1203,11 @@ impl Lowering<'_> {
                     shown_path(&written)
                 ),
             );
-            let names: Vec<String> = tables.iter().map(|t| t.qualified_name().yaml()).collect();
+            let names: Vec<String> = tables
+                .tables
+                .iter()
+                .map(|t| t.qualified_name().yaml())
+                .collect();
             if let Some(s) = suggest(&written, names.iter().map(String::as_str)) {
                 d = d.with_help(did_you_mean(s));
             }
@@ -1224,17 +1255,14 @@ impl Lowering<'_> {
             cols == sorted_ref
         };
         // A unique index PostgreSQL accepts as the referenced key: not partial, plain columns.
-        let unique_index = tables
-            .iter()
-            .find(|t| t.is(&target.qualified_name()))
-            .is_some_and(|shell| {
-                shell.indexes.iter().any(|ix| {
-                    ix.unique
-                        && ix.predicate.is_none()
-                        && ix.keys.iter().all(|k| k.expression.is_none())
-                        && is_key(&ix.keys.iter().map(|k| k.column.clone()).collect::<Vec<_>>())
-                })
-            });
+        let unique_index = tables.get(&target.qualified_name()).is_some_and(|shell| {
+            shell.indexes.iter().any(|ix| {
+                ix.unique
+                    && ix.predicate.is_none()
+                    && ix.keys.iter().all(|k| k.expression.is_none())
+                    && is_key(&ix.keys.iter().map(|k| k.column.clone()).collect::<Vec<_>>())
+            })
+        });
         let referenceable = target.primary_key.iter().any(|pk| is_key(&pk.columns))
             || target.uniques.iter().any(|u| is_key(&u.columns))
             || unique_index;
@@ -1581,12 +1609,17 @@ impl Lowering<'_> {
         // Keyed by (schema, name): each schema has its own namespaces.
         let mut relations: BTreeMap<(&str, &str), String> = BTreeMap::new();
         let mut types: BTreeMap<(&str, &str), String> = BTreeMap::new();
+        let mut declared: HashMap<QualifiedName, Pos> = HashMap::with_capacity(schema.tables.len());
+        for d in &schema.tables {
+            declared
+                .entry(declared_name(&d.name.value))
+                .or_insert(d.name.pos);
+        }
         let table_pos = |t: &Table| {
-            schema
-                .tables
-                .iter()
-                .find(|d| t.is(&declared_name(&d.name.value)))
-                .map_or(Pos::default(), |d| d.name.pos)
+            declared
+                .get(&t.qualified_name())
+                .copied()
+                .unwrap_or_default()
         };
         for e in &catalog.enums {
             let shown = e.qualified_name().display().into_owned();

@@ -1,211 +1,36 @@
-//! The Markdown pages: the index, the ERD page and one page per table.
+//! `docs/tables/<table>.md`: one table in full, with a diagram of its neighbours.
 
 use std::fmt::Write as _;
 
 use model::ident::quote;
 use model::{Catalog, Column, DataType, EnumType, ForeignKey, Index, Table};
 
-use super::mermaid::Diagram;
-use super::{Cardinality, Docs, Keys, MARKDOWN_HEADER, page, sensitivity_labels};
-
-/// `docs/README.md`: what is where, the tables and enums at a glance.
-pub fn index(docs: &Docs<'_>) -> String {
-    let catalog = docs.catalog;
-    let mut out = String::from(MARKDOWN_HEADER);
-    let fk_count = docs.foreign_keys().len();
-    let _ = write!(
-        out,
-        "\n# Database schema\n\n\
-         Generated from [`schema.yaml`](../../schema.yaml): {} in {}, {}, {}.\n\n\
-         - [Entity-relationship diagram](ERD.md) (Mermaid, rendered by GitHub)\n\
-         - [Entity-relationship diagram as an image](erd.svg)\n\
-         - One page per table under [`tables/`](tables/)\n\n\
-         [![Entity-relationship diagram of every table](erd.svg)](erd.svg)\n",
-        count(
-            catalog.tables.iter().map(|t| t.columns.len()).sum(),
-            "column"
-        ),
-        count(catalog.tables.len(), "table"),
-        count(fk_count, "foreign key"),
-        count(catalog.enums.len(), "enum type"),
-    );
-
-    out.push_str("\n## Tables\n\n");
-    let rows = docs
-        .tables
-        .iter()
-        .map(|t| {
-            vec![
-                format!(
-                    "[`{}`](tables/{}.md)",
-                    t.display_name(),
-                    page(&t.display_name())
-                ),
-                t.columns.len().to_string(),
-                referenced_tables(t, "tables/"),
-                t.comment.as_deref().map(text).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    table(
-        &mut out,
-        &["Table", "Columns", "References", "Description"],
-        rows,
-    );
-
-    if !catalog.enums.is_empty() {
-        out.push_str("\n## Enums\n\n");
-        let rows = enums_by_name(catalog)
-            .into_iter()
-            .map(|e| {
-                let users = docs
-                    .tables
-                    .iter()
-                    .flat_map(|t| {
-                        t.columns
-                            .iter()
-                            .filter(|c| c.data_type.enum_name() == Some(&e.qualified_name()))
-                            .map(move |c| {
-                                let shown = t.display_name();
-                                format!("[`{shown}`](tables/{}.md).`{}`", page(&shown), c.name)
-                            })
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                vec![code(&e.qualified_name().display()), enum_values(e), users]
-            })
-            .collect();
-        table(&mut out, &["Enum", "Values", "Used by"], rows);
-    }
-
-    let sensitive: Vec<(&Table, &Column)> = docs
-        .tables
-        .iter()
-        .flat_map(|t| t.columns.iter().map(move |c| (*t, c)))
-        .filter(|(_, c)| c.sensitivity.is_sensitive())
-        .collect();
-    if !sensitive.is_empty() {
-        out.push_str(
-            "\n## Sensitive columns\n\n\
-             Columns holding personally identifiable (PII, GDPR) or protected health information \
-             (PHI, HIPAA). The flags are stored in the column comments, so the database carries them too.\n\n",
-        );
-        let rows = sensitive
-            .into_iter()
-            .map(|(t, c)| {
-                vec![
-                    format!(
-                        "[`{}`](tables/{}.md)",
-                        t.display_name(),
-                        page(&t.display_name())
-                    ),
-                    code(&c.name),
-                    sensitivity_labels(c).join(", "),
-                    c.comment.as_deref().map(text).unwrap_or_default(),
-                ]
-            })
-            .collect();
-        table(&mut out, &["Table", "Column", "Flags", "Comment"], rows);
-    }
-
-    access_matrix(&mut out, docs);
-    compliance_summary(&mut out, docs);
-
-    if !catalog.functions.is_empty() {
-        out.push_str("\n## Functions\n\n");
-        let mut functions: Vec<_> = catalog.functions.iter().collect();
-        functions.sort_by(|a, b| a.name.cmp(&b.name));
-        let rows = functions
-            .into_iter()
-            .map(|f| {
-                let users = docs
-                    .tables
-                    .iter()
-                    .filter(|t| {
-                        t.triggers
-                            .iter()
-                            .any(|tr| tr.function == f.qualified_name())
-                    })
-                    .map(|t| {
-                        format!(
-                            "[`{}`](tables/{}.md)",
-                            t.display_name(),
-                            page(&t.display_name())
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let arguments: Vec<String> = f
-                    .arguments
-                    .iter()
-                    .map(|a| format!("{} {}", a.name, a.data_type))
-                    .collect();
-                let callers = if f.execute.is_empty() {
-                    "owner only".to_string()
-                } else {
-                    f.execute
-                        .iter()
-                        .map(|r| code(r))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                vec![
-                    code(&format!("{}({})", f.name, arguments.join(", "))),
-                    code(&f.returns),
-                    if f.security_definer {
-                        format!("{}, security definer", code(&f.language))
-                    } else {
-                        code(&f.language)
-                    },
-                    callers,
-                    users,
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                "Function",
-                "Returns",
-                "Language",
-                "Callable by",
-                "Triggers on",
-            ],
-            rows,
-        );
-    }
-    out
-}
-
-/// `docs/ERD.md`: the Mermaid diagram of every table.
-pub fn erd(docs: &Docs<'_>) -> String {
-    let mut out = String::from(MARKDOWN_HEADER);
-    out.push_str(
-        "\n# Entity-relationship diagram\n\n\
-         Every table with its columns and every foreign key. Also as an image: [erd.svg](erd.svg); \
-         per-table details under [tables/](tables/); the index is [README.md](README.md).\n\n\
-         How to read it: `PK` primary key, `FK` foreign key, `UK` unique; `[PII]`/`[PHI]` mark \
-         personal and health data. A line joins a referenced table (left in the source) to the \
-         table referencing it and is labelled with the referencing columns. At the referenced \
-         end, `||` means exactly one row (NOT NULL columns) and `|o` zero or one (nullable \
-         columns); at the referencing end, `o{` means zero or many rows and `o|` zero or one \
-         (unique columns). Lines are solid when the foreign key is part of the primary key, \
-         dotted otherwise. Types are shown as one word (`varchar(255)` as `varchar_255`, `text[]` \
-         as `text_array`), as Mermaid requires.\n\n",
-    );
-    out.push_str("```mermaid\n");
-    out.push_str(&Diagram::whole(docs).render(docs));
-    out.push_str("```\n");
-    out
-}
+use super::*;
+use crate::docs::mermaid;
+use crate::docs::parts::Overview;
+use crate::docs::{Cardinality, Docs, Keys, MARKDOWN_HEADER, page, sensitivity_labels};
 
 /// `docs/tables/<table>.md`.
-pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
+pub fn table_page(
+    docs: &Docs<'_>,
+    t: &Table,
+    overview: &Overview,
+    around: &mermaid::Around<'_>,
+) -> String {
     let catalog = docs.catalog;
     let mut out = String::from(MARKDOWN_HEADER);
+    let (erd, image) = match overview {
+        Overview::Whole => ("../ERD.md".to_string(), "../erd.svg".to_string()),
+        Overview::Parts { parts, part_of } => {
+            let part = docs
+                .position(&t.qualified_name())
+                .map_or("", |p| parts[part_of[p]].name.as_str());
+            (format!("../erd/{part}.md"), format!("../erd/{part}.svg"))
+        }
+    };
     let _ = write!(
         out,
-        "\n# `{}`\n\n[Schema](../README.md) · [ERD](../ERD.md) · [Diagram](../erd.svg)\n\n",
+        "\n# `{}`\n\n[Schema](../README.md) · [ERD]({erd}) · [Diagram]({image})\n\n",
         t.display_name()
     );
     if let Some(comment) = &t.comment {
@@ -396,7 +221,7 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
         );
     }
     out.push_str("\n### Referenced by\n\n");
-    let incoming = docs.incoming(&t.display_name());
+    let incoming = docs.incoming(t);
     if incoming.is_empty() {
         let _ = writeln!(out, "No table references `{}`.", t.display_name());
     } else {
@@ -500,8 +325,7 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
     }
 
     out.push_str("\n## Diagram\n\n");
-    let neighbours = docs.neighbours(t);
-    if neighbours.is_empty() {
+    if around.total == 0 {
         let _ = writeln!(out, "`{}` has no relationships.\n", t.display_name());
     } else {
         let _ = writeln!(
@@ -510,9 +334,30 @@ pub fn table_page(docs: &Docs<'_>, t: &Table) -> String {
             t.display_name()
         );
     }
+    if around.shown < around.total {
+        let _ = writeln!(
+            out,
+            "The diagram shows {} of the {} related tables, the first in table order; \
+             [Relationships](#relationships) lists them all.\n",
+            around.shown, around.total
+        );
+    }
+    if around.columns_cut {
+        let _ = writeln!(
+            out,
+            "The table has more columns than one Mermaid diagram can hold on GitHub; \
+             [Columns](#columns) lists them all.\n"
+        );
+    }
     out.push_str("```mermaid\n");
-    out.push_str(&Diagram::neighbourhood(docs, t).render(docs));
+    out.push_str(&around.text);
     out.push_str("```\n");
+    let _ = writeln!(
+        out,
+        "\n![`{}` and its neighbours]({}.svg)",
+        t.display_name(),
+        page(&t.display_name())
+    );
     out
 }
 
@@ -591,146 +436,6 @@ fn compliance_notes(catalog: &Catalog, t: &Table) -> Vec<String> {
         ));
     }
     notes
-}
-
-/// Which role may do what on each table.
-fn access_matrix(out: &mut String, docs: &Docs<'_>) {
-    let roles = docs.catalog.roles();
-    if roles.is_empty() {
-        return;
-    }
-    out.push_str(
-        "\n## Access control\n\n\
-         Privileges of the database roles (NOLOGIN groups: applications sign in as members). \
-         S = select, I = insert, U = update, D = delete; a blank cell is no access.\n\n",
-    );
-    let mut headers = vec!["Table"];
-    headers.extend(roles.iter().copied());
-    let rows = docs
-        .tables
-        .iter()
-        .map(|t| {
-            let mut row = vec![format!(
-                "[`{}`](tables/{}.md)",
-                t.display_name(),
-                page(&t.display_name())
-            )];
-            for role in &roles {
-                let letters: String = t
-                    .privileges_of(role)
-                    .iter()
-                    .map(|p| match p {
-                        model::Privilege::Select => "S",
-                        model::Privilege::Insert => "I",
-                        model::Privilege::Update => "U",
-                        model::Privilege::Delete => "D",
-                        model::Privilege::Truncate => "T",
-                        model::Privilege::References => "R",
-                        model::Privilege::Trigger => "t",
-                    })
-                    .collect();
-                row.push(letters);
-            }
-            row
-        })
-        .collect();
-    table(out, &headers, rows);
-}
-
-/// Retention, erasure and consent per table.
-fn compliance_summary(out: &mut String, docs: &Docs<'_>) {
-    let rows: Vec<Vec<String>> = docs
-        .tables
-        .iter()
-        .filter(|t| {
-            t.flags
-                != model::TableFlags {
-                    soft_delete: t.flags.soft_delete,
-                    ..Default::default()
-                }
-        })
-        .map(|t| {
-            let f = &t.flags;
-            vec![
-                format!(
-                    "[`{}`](tables/{}.md)",
-                    t.display_name(),
-                    page(&t.display_name())
-                ),
-                f.retention
-                    .as_ref()
-                    .map(|r| format!("{} after `{}`", r.period, r.column))
-                    .unwrap_or_default(),
-                f.erasure
-                    .map(|e| e.as_str().to_string())
-                    .unwrap_or_default(),
-                if f.append_only { "yes" } else { "" }.to_string(),
-                f.consent
-                    .as_ref()
-                    .map(|c| format!("recorded in `{c}`"))
-                    .or_else(|| {
-                        f.requires_consent
-                            .as_ref()
-                            .map(|c| format!("required via `{c}`"))
-                    })
-                    .unwrap_or_default(),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
-        return;
-    }
-    out.push_str(
-        "\n## Compliance\n\n\
-         Declared in `schema.yaml` and enforced by generated functions and triggers (see each table's page).\n\n",
-    );
-    table(
-        out,
-        &["Table", "Retention", "Erasure", "Append-only", "Consent"],
-        rows,
-    );
-}
-
-fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
-fn enums_by_name(catalog: &Catalog) -> Vec<&EnumType> {
-    let mut enums: Vec<&EnumType> = catalog.enums.iter().collect();
-    enums.sort_by(|a, b| a.name.cmp(&b.name));
-    enums
-}
-
-fn enum_values(e: &EnumType) -> String {
-    e.values
-        .iter()
-        .map(|v| code(v))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The tables `t` references, as links (`prefix` is the path to the table pages).
-fn referenced_tables(t: &Table, prefix: &str) -> String {
-    let mut names: Vec<String> = Vec::new();
-    for fk in &t.foreign_keys {
-        let name = fk.ref_table.display().into_owned();
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
-        .iter()
-        .map(|n| table_link(n, prefix))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn table_link(name: &str, prefix: &str) -> String {
-    format!("[`{name}`]({prefix}{}.md)", page(name))
 }
 
 /// The type, linked to the enum section when it is one of the catalog's enums.
@@ -820,52 +525,4 @@ fn columns_sql(columns: &[String]) -> String {
 
 fn foreign_key_sql(fk: &ForeignKey) -> String {
     crate::sql::foreign_key_clause(fk)
-}
-
-/// A GitHub-flavoured Markdown table. Cells must already be escaped (`code`, `text`).
-fn table(out: &mut String, headers: &[&str], rows: Vec<Vec<String>>) {
-    let _ = writeln!(out, "| {} |", headers.join(" | "));
-    let _ = writeln!(
-        out,
-        "|{}",
-        headers.iter().map(|_| " --- |").collect::<String>()
-    );
-    for row in rows {
-        let _ = writeln!(out, "| {} |", row.join(" | "));
-    }
-}
-
-/// Inline code safe inside a table cell: one line, `|` escaped, a fence longer than any run of
-/// backticks inside.
-fn code(s: &str) -> String {
-    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let longest_run = one_line
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
-    let fence = "`".repeat(longest_run + 1);
-    let pad = if one_line.starts_with('`') || one_line.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{}{pad}{fence}", one_line.replace('|', "\\|"))
-}
-
-/// Free text (comments) safe inside a table cell: one line, `|` escaped, no raw HTML.
-fn text(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
