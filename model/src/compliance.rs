@@ -369,6 +369,7 @@ fn create_partitions_function(t: &Table) -> Option<Function> {
         language: "plpgsql".to_string(),
         body,
         security_definer: false,
+        sql_standard_body: false,
         execute: Vec::new(),
     })
 }
