@@ -388,6 +388,12 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
                 OnDisk::Missing => stale.push(format!("  missing: {}", path.display())),
             }
         }
+        for path in leftovers(&args.out, &files) {
+            stale.push(format!(
+                "  left over: {} (no longer generated)",
+                path.display()
+            ));
+        }
         timings.step("compare with generated/");
         if stale.is_empty() {
             println!("{} is up to date with {schema_name}", args.out.display());
@@ -416,6 +422,14 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
         let durable = file.path.starts_with("migrations");
         write_atomically(path, &file.contents, durable)?;
         println!("{verb} {}", path.display());
+    }
+    for path in leftovers(&args.out, &files) {
+        fs::remove_file(&path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+        println!("removed {} (no longer generated)", path.display());
+        // A directory the run emptied (`docs/erd/` of a schema that shrank) goes too.
+        if let Some(parent) = path.parent() {
+            let _ = fs::remove_dir(parent);
+        }
     }
     timings.step("write changed files");
     if planned.is_empty() {
@@ -569,6 +583,45 @@ fn binary_identity() -> Option<String> {
 }
 
 /// Whether a generated file is on disk as it should be.
+/// Files under codegen's own directories ([`codegen::OWNED_DIRS`]) that carry its header but
+/// that this run does not produce, sorted. A file without the header (a note someone put
+/// there) is never touched.
+fn leftovers(out: &Path, files: &[codegen::GeneratedFile]) -> Vec<PathBuf> {
+    let produced: std::collections::HashSet<PathBuf> =
+        files.iter().map(|f| out.join(&f.path)).collect();
+    let mut found = Vec::new();
+    for dir in codegen::OWNED_DIRS {
+        files_under(&out.join(dir), &mut found);
+    }
+    found.retain(|path| !produced.contains(path) && starts_with_generated_header(path));
+    found.sort();
+    found
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => files_under(&path, out),
+            Ok(t) if t.is_file() => out.push(path),
+            _ => {}
+        }
+    }
+}
+
+fn starts_with_generated_header(path: &Path) -> bool {
+    use std::io::Read;
+    let mut start = [0u8; 512];
+    let Ok(mut file) = fs::File::open(path) else {
+        return false;
+    };
+    let n = file.read(&mut start).unwrap_or(0);
+    codegen::has_generated_header(&start[..n])
+}
+
 enum OnDisk {
     Same,
     Differs,
