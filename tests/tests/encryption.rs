@@ -53,17 +53,11 @@ fn fixture(hint: &str) -> Fixture {
              );",
         )
         .expect("table");
-    let actor_id: Uuid = client
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ('actor', 'actor@example.org') RETURNING id",
-            &[],
-        )
-        .expect("actor")
-        .get(0);
+    let actor_id = e2e::repos::insert_user(&mut client, "actor");
     Fixture {
         _db: db,
         client,
-        key: AuditKey::new(&[0x5a; 32]).expect("audit key"),
+        key: e2e::repos::audit_key(),
         data_key: DataKey::new(&[0x42; 32]).expect("data key"),
         actor_id,
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dental_schema::{Job, JobStatus};
-use e2e::pg::{self, TestDb};
+use e2e::pg::TestDb;
 use postgres::Client;
 use repo_runtime::{ActorRefusal, AuditKey, RepoError, queue};
 use serde_json::json;
@@ -25,16 +25,11 @@ struct Fixture {
 
 /// A database with an acting user and a case whose patient consented to processing.
 fn fixture(hint: &str) -> Fixture {
-    let db = pg::cluster().create_database(hint);
-    let mut client = db.connect();
-    e2e::migrations::apply_all(&mut client);
-    let actor_id: Uuid = client
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ('worker', 'worker@example.org') RETURNING id",
-            &[],
-        )
-        .expect("actor")
-        .get(0);
+    let e2e::repos::WithActor {
+        db,
+        mut client,
+        actor_id,
+    } = e2e::repos::with_actor(hint, "worker");
     let case_id: Uuid = client
         .query_one(
             "INSERT INTO cases (case_number, patient_id, created_by, processing_consent)
@@ -46,7 +41,7 @@ fn fixture(hint: &str) -> Fixture {
     Fixture {
         db,
         client,
-        key: AuditKey::new(&[0x5a; 32]).expect("key"),
+        key: e2e::repos::audit_key(),
         actor_id,
         case_id,
     }

@@ -10,7 +10,7 @@ use dental_schema::{
     Case, CasePatch, CaseStatus, ConsentStatus, File, FilePatch, FileType, Job, JobPatch,
     JobStatus, JobType, NewCase, NewFile, NewJob, NewUser, User, UserPatch,
 };
-use e2e::pg::{self, TestDb};
+use e2e::pg::TestDb;
 use postgres::Client;
 use repo_runtime::{
     ActorRefusal, AuditKey, Connection, DataKey, Order, PageRequest, Prepared, RepoError,
@@ -28,20 +28,15 @@ struct Fixture {
 }
 
 fn fixture(hint: &str) -> Fixture {
-    let db = pg::cluster().create_database(hint);
-    let mut client = db.connect();
-    e2e::migrations::apply_all(&mut client);
-    let actor_id: Uuid = client
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ('actor', 'actor@example.org') RETURNING id",
-            &[],
-        )
-        .expect("actor")
-        .get(0);
+    let e2e::repos::WithActor {
+        db,
+        client,
+        actor_id,
+    } = e2e::repos::with_actor(hint, "actor");
     Fixture {
         db,
         client,
-        key: AuditKey::new(&[0x5a; 32]).expect("key"),
+        key: e2e::repos::audit_key(),
         actor_id,
     }
 }

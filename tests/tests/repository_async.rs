@@ -5,7 +5,7 @@
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dental_schema::{Case, CasePatch, CaseStatus, NewCase, User};
-use e2e::pg::{self, TestDb};
+use e2e::pg::TestDb;
 use postgres::Client;
 use repo_runtime::{ActorRefusal, AuditKey, DataKey, Order, PageRequest, RepoError};
 use serde_json::json;
@@ -21,21 +21,16 @@ struct Fixture {
 }
 
 fn fixture(hint: &str) -> Fixture {
-    let db = pg::cluster().create_database(hint);
-    let mut client = db.connect();
-    e2e::migrations::apply_all(&mut client);
-    let actor_id: Uuid = client
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ('actor', 'actor@example.org') RETURNING id",
-            &[],
-        )
-        .expect("actor")
-        .get(0);
+    let e2e::repos::WithActor {
+        db,
+        client,
+        actor_id,
+    } = e2e::repos::with_actor(hint, "actor");
     Fixture {
         db,
         client,
-        key: AuditKey::new(&[0x5a; 32]).expect("key"),
-        data_key: DataKey::new(&[0x3c; 32]).expect("data key"),
+        key: e2e::repos::audit_key(),
+        data_key: e2e::repos::data_key(),
         actor_id,
     }
 }

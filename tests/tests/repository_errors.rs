@@ -3,7 +3,7 @@
 //! an error's Display, Debug or source chain.
 
 use dental_schema::{Case, CasePatch, File, FileType, NewCase, NewFile, NewUser, User};
-use e2e::pg::{self, TestDb};
+use e2e::pg::TestDb;
 use postgres::error::SqlState;
 use repo_runtime::{AuditKey, DataKey, Executor, PageRequest, Prepared, RepoError};
 use uuid::Uuid;
@@ -17,20 +17,11 @@ struct Fixture {
 }
 
 fn fixture(hint: &str) -> Fixture {
-    let db = pg::cluster().create_database(hint);
-    let mut client = db.connect();
-    e2e::migrations::apply_all(&mut client);
-    let actor_id: Uuid = client
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ('actor', 'actor@example.org') RETURNING id",
-            &[],
-        )
-        .expect("actor")
-        .get(0);
+    let e2e::repos::WithActor { db, actor_id, .. } = e2e::repos::with_actor(hint, "actor");
     Fixture {
         db,
-        key: AuditKey::new(&[0x5a; 32]).expect("key"),
-        data_key: DataKey::new(&[0x3c; 32]).expect("data key"),
+        key: e2e::repos::audit_key(),
+        data_key: e2e::repos::data_key(),
         actor_id,
     }
 }

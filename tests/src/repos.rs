@@ -1,0 +1,51 @@
+//! What the repository tests start from: a database built by the committed migrations with one
+//! acting user, and the keys every actor of the tests carries.
+
+use postgres::Client;
+use repo_runtime::{AuditKey, DataKey};
+use uuid::Uuid;
+
+use crate::pg::{self, TestDb};
+
+/// A fresh database with the committed migrations applied and one user to act as.
+#[allow(missing_debug_implementations)] // postgres::Client has no Debug
+pub struct WithActor {
+    pub db: TestDb,
+    pub client: Client,
+    /// The user `<name>` (email `<name>@example.org`), inserted directly: unaudited.
+    pub actor_id: Uuid,
+}
+
+/// A database named after `hint` with the committed migrations and the user `name`.
+pub fn with_actor(hint: &str, name: &str) -> WithActor {
+    let db = pg::cluster().create_database(hint);
+    let mut client = db.connect();
+    crate::migrations::apply_all(&mut client);
+    let actor_id = insert_user(&mut client, name);
+    WithActor {
+        db,
+        client,
+        actor_id,
+    }
+}
+
+/// Inserts the user `name` (email `<name>@example.org`) directly, unaudited; returns its id.
+pub fn insert_user(client: &mut Client, name: &str) -> Uuid {
+    client
+        .query_one(
+            "INSERT INTO users (username, email) VALUES ($1, $1 || '@example.org') RETURNING id",
+            &[&name],
+        )
+        .unwrap_or_else(|e| panic!("insert user {name}: {e}"))
+        .get(0)
+}
+
+/// The audit key of the tests' actors.
+pub fn audit_key() -> AuditKey {
+    AuditKey::new(&[0x5a; 32]).expect("audit key")
+}
+
+/// The data key of the tests' actors (for `#[repo(encrypted)]` columns).
+pub fn data_key() -> DataKey {
+    DataKey::new(&[0x3c; 32]).expect("data key")
+}
