@@ -712,29 +712,27 @@ fn queue_preamble(meta: &TableMeta) -> Preamble {
 /// `completed`, `failed`), `priority`, `scheduled_at`, `attempts`, `max_attempts`,
 /// `started_at`, `finished_at`, `error` (text) and `result` (jsonb).
 pub fn claim(meta: &TableMeta, as_text: &[bool]) -> String {
-    let preamble = queue_preamble(meta);
     let pk = ident(meta.primary_key);
+    let table = table_name(meta.table);
     let changes = "jsonb_build_object('status', jsonb_build_object('old', 'pending', 'new', 'processing'), \
                    'attempts', jsonb_build_object('old', \"changed\".\"attempts\" - 1, 'new', \"changed\".\"attempts\"))";
-    format!(
-        "WITH {guard}, \"next\" AS (\n    SELECT {pk} FROM {table}\n     \
+    let next = format!(
+        "\"next\" AS (\n    SELECT {pk} FROM {table}\n     \
          WHERE \"status\" = 'pending' AND \"scheduled_at\" <= now() AND \"attempts\" < \"max_attempts\" AND {ALLOWED}\n     \
-         ORDER BY \"priority\" DESC, \"scheduled_at\"\n     LIMIT 1\n     FOR UPDATE SKIP LOCKED\n\
-         ), \"changed\" AS (\n    UPDATE {table} AS \"t\" SET \"status\" = 'processing', \"attempts\" = \"t\".\"attempts\" + 1, \
-         \"started_at\" = now(), \"finished_at\" = NULL\n      FROM \"next\" WHERE \"t\".{pk} = \"next\".{pk}\n    \
-         RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
-        guard = guard(preamble),
-        table = table_name(meta.table),
-        returning = all_columns(meta, Some("t")),
-        audit = audit_insert(
-            "data_update",
-            meta.table,
-            Some(&format!("\"changed\".{pk}")),
-            "claim",
-            &[("changes", changes)],
-            "\"changed\"",
-        ),
-        result = verdict_select(&result_columns(meta, as_text, "changed"), "\"changed\""),
+         ORDER BY \"priority\" DESC, \"scheduled_at\"\n     LIMIT 1\n     FOR UPDATE SKIP LOCKED\n), "
+    );
+    let update = format!(
+        "UPDATE {table} AS \"t\" SET \"status\" = 'processing', \"attempts\" = \"t\".\"attempts\" + 1, \
+         \"started_at\" = now(), \"finished_at\" = NULL\n      FROM \"next\" WHERE \"t\".{pk} = \"next\".{pk}\n    "
+    );
+    queue_statement(
+        meta,
+        as_text,
+        queue_preamble(meta),
+        &next,
+        &update,
+        "claim",
+        changes,
     )
 }
 
@@ -747,24 +745,13 @@ pub fn complete(meta: &TableMeta, as_text: &[bool]) -> String {
     let pk = ident(meta.primary_key);
     let changes =
         "jsonb_build_object('status', jsonb_build_object('old', 'processing', 'new', 'completed'))";
-    format!(
-        "WITH {guard}, \"changed\" AS (\n    UPDATE {table} AS \"t\" SET \"status\" = 'completed', \"finished_at\" = now(), \"result\" = ${result_param}, \"error\" = NULL\n    \
-         WHERE \"t\".{pk} = ${first} AND \"t\".\"status\" = 'processing' AND {ALLOWED}\n    \
-         RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
-        guard = guard(preamble),
+    let update = format!(
+        "UPDATE {table} AS \"t\" SET \"status\" = 'completed', \"finished_at\" = now(), \"result\" = ${result_param}, \"error\" = NULL\n    \
+         WHERE \"t\".{pk} = ${first} AND \"t\".\"status\" = 'processing' AND {ALLOWED}\n    ",
         table = table_name(meta.table),
         result_param = first + 1,
-        returning = all_columns(meta, Some("t")),
-        audit = audit_insert(
-            "data_update",
-            meta.table,
-            Some(&format!("\"changed\".{pk}")),
-            "complete",
-            &[("changes", changes)],
-            "\"changed\"",
-        ),
-        result = verdict_select(&result_columns(meta, as_text, "changed"), "\"changed\""),
-    )
+    );
+    queue_statement(meta, as_text, preamble, "", &update, "complete", changes)
 }
 
 /// Fails a claimed row (own parameters: its id, the error message, `text`, and the back-off in
@@ -779,25 +766,43 @@ pub fn fail(meta: &TableMeta, as_text: &[bool]) -> String {
     let pk = ident(meta.primary_key);
     let changes = "jsonb_build_object('status', jsonb_build_object('old', 'processing', 'new', \"changed\".\"status\"::text))";
     let retry = "\"t\".\"attempts\" < \"t\".\"max_attempts\"";
-    format!(
-        "WITH {guard}, \"changed\" AS (\n    UPDATE {table} AS \"t\" SET\n        \
+    let update = format!(
+        "UPDATE {table} AS \"t\" SET\n        \
          -- The ELSE is never taken: it gives the CASE the column's (enum) type.\n        \
          \"status\" = CASE WHEN {retry} THEN 'pending' WHEN true THEN 'failed' ELSE \"t\".\"status\" END,\n        \
          \"scheduled_at\" = CASE WHEN {retry} THEN now() + least(${backoff} * power(2, \"t\".\"attempts\" - 1), 86400000) * interval '1 millisecond' ELSE \"t\".\"scheduled_at\" END,\n        \
          \"finished_at\" = CASE WHEN {retry} THEN NULL ELSE now() END,\n        \
          \"error\" = ${error}\n    \
-         WHERE \"t\".{pk} = ${first} AND \"t\".\"status\" = 'processing' AND {ALLOWED}\n    \
-         RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
-        guard = guard(preamble),
+         WHERE \"t\".{pk} = ${first} AND \"t\".\"status\" = 'processing' AND {ALLOWED}\n    ",
         table = table_name(meta.table),
         error = first + 1,
         backoff = first + 2,
+    );
+    queue_statement(meta, as_text, preamble, "", &update, "fail", changes)
+}
+
+/// What the queue statements share: the actor guard, `before` (more CTEs, each ending in
+/// `, `), the row changed by `update` (an UPDATE up to its RETURNING), one `data_update` audit
+/// row with `action` and `changes`, and the changed row as the result.
+fn queue_statement(
+    meta: &TableMeta,
+    as_text: &[bool],
+    preamble: Preamble,
+    before: &str,
+    update: &str,
+    action: &str,
+    changes: &str,
+) -> String {
+    let pk = ident(meta.primary_key);
+    format!(
+        "WITH {guard}, {before}\"changed\" AS (\n    {update}RETURNING {returning}\n), \"audit\" AS (\n    {audit}\n)\n{result}",
+        guard = guard(preamble),
         returning = all_columns(meta, Some("t")),
         audit = audit_insert(
             "data_update",
             meta.table,
             Some(&format!("\"changed\".{pk}")),
-            "fail",
+            action,
             &[("changes", changes)],
             "\"changed\"",
         ),
