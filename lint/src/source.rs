@@ -88,6 +88,19 @@ impl SourceFile {
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
+    /// Lines `first..=last` (1-based) as one slice without the last line break, and the byte
+    /// offset where they start.
+    pub fn lines_text(&self, first: usize, last: usize) -> (&str, usize) {
+        let Some(&start) = self.line_starts.get(first.wrapping_sub(1)) else {
+            return ("", self.text.len());
+        };
+        let end = self
+            .line_starts
+            .get(last.max(first))
+            .map_or(self.text.len(), |&next| next);
+        (self.text[start..end].trim_end_matches(['\n', '\r']), start)
+    }
+
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
     }

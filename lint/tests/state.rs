@@ -317,14 +317,12 @@ CREATE TABLE files (
         "error[fk-needs-index]: foreign key `files_case_id_fkey` on `files` (`case_id`) has no index leading with its columns
  --> test.sql:2:1
   |
-2 | CREATE TABLE files (
-  | ^^^^^^^^^^^^^^^^^^^^
-3 |  id uuid PRIMARY KEY,
-  |  ^^^^^^^^^^^^^^^^^^^^
-4 |     case_id uuid REFERENCES cases (id)
-  |     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-5 | );
-  | ^
+2 | / CREATE TABLE files (
+3 | |     id uuid PRIMARY KEY,
+4 | |     case_id uuid REFERENCES cases (id)
+5 | | );
+  | |_^
+  |
   = help: CREATE INDEX CONCURRENTLY files_case_id_idx ON files (case_id);
 
 error: 1 error, 0 warnings in 1 file (2 statements)
