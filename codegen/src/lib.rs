@@ -8,7 +8,8 @@ pub mod migration;
 pub mod rebuild;
 pub mod replay_cache;
 pub mod rust;
-pub mod sql;
+/// The SQL renderer lives in `model` (drift descriptions share it); re-exported under its old path.
+pub use model::sql;
 
 use std::path::PathBuf;
 

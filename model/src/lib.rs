@@ -12,6 +12,7 @@ pub mod expr;
 pub mod ident;
 pub mod locks;
 pub mod replay;
+pub mod sql;
 pub mod types;
 pub mod yaml;
 

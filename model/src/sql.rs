@@ -1,9 +1,12 @@
-//! SQL text for single catalog objects. Pure functions: one object in, one statement out.
+//! SQL text for single catalog objects: one object in, one statement out. The one renderer:
+//! codegen's migrations and docs print these statements, and the drift descriptions in
+//! `compare::describe` share their clauses, written with display names instead of quoted ones
+//! ([`Names`]).
 
-use model::annotations;
-use model::compliance::DEFINER_SEARCH_PATH;
-use model::ident::{quote, quote_literal};
-use model::{
+use crate::annotations;
+use crate::compliance::DEFINER_SEARCH_PATH;
+use crate::ident::{quote, quote_literal};
+use crate::{
     Column, DEFAULT_SCHEMA, EnumType, Extension, FkAction, ForeignKey, Function, Index,
     IndexMethod, PUBLIC, Privilege, Schema, Table, Trigger, UniqueConstraint, sql_name,
 };
@@ -284,7 +287,7 @@ pub fn column_definition(c: &Column, width: usize) -> String {
     }
     if let Some(identity) = &c.identity {
         out.push(' ');
-        out.push_str(&model::compare::describe_identity(identity));
+        out.push_str(&crate::compare::describe_identity(identity));
     }
     if let Some(generated) = &c.generated {
         out.push_str(&format!(" GENERATED ALWAYS AS ({generated}) STORED"));
