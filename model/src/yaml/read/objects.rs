@@ -3,121 +3,120 @@ use super::{
     RETENTION_KEYS, ROLE_KEYS, Reader, RetentionDecl, RoleDecl, SCHEMA_KEYS, Sp, kind, node_pos,
 };
 use marked_yaml::Node;
+use marked_yaml::types::MarkedScalarNode;
+
+/// How a section of names reads and what its errors say.
+struct NamedSection<'a> {
+    /// The section's key.
+    name: &'a str,
+    /// What the section is for, ending the error for a value of the wrong kind.
+    purpose: &'a str,
+    /// The error for settings that are not a mapping.
+    settings: &'a str,
+    keys: &'a [&'a str],
+    key_what: &'a str,
+}
 
 impl Reader<'_> {
     /// `extensions:` as a list of names or a mapping of names to `{ schema, version }` (or
     /// nothing).
     pub(super) fn extensions(&mut self, node: &Node) -> Vec<ExtensionDecl> {
-        match node {
-            Node::Sequence(items) => items
-                .iter()
-                .filter_map(|item| self.string(item, "an extension is named by its name"))
-                .map(|name| ExtensionDecl {
-                    name,
-                    schema: None,
-                    version: None,
-                })
-                .collect(),
-            Node::Mapping(map) => {
-                let mut out = Vec::new();
-                for (name, settings) in map.iter() {
-                    let mut extension = ExtensionDecl {
-                        name: self.key(name),
-                        schema: None,
-                        version: None,
-                    };
-                    match settings {
-                        Node::Scalar(s) if s.as_str().is_empty() && s.may_coerce() => {}
-                        _ => {
-                            if let Some(map) = self.expect_mapping(
-                                settings,
-                                "an extension's settings are a mapping (`{ schema: ..., version: ... }`)",
-                            ) {
-                                for (key, value) in
-                                    self.entries(map, EXTENSION_KEYS, "extension key")
-                                {
-                                    match key {
-                                        "schema" => {
-                                            extension.schema =
-                                                self.string(value, "a schema is named by its name")
-                                        }
-                                        "version" => {
-                                            extension.version =
-                                                self.string(value, "a version is text, e.g. \"1.6\"")
-                                        }
-                                        _ => unreachable!("entries() yields only known keys"),
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    out.push(extension);
-                }
-                out
-            }
-            Node::Scalar(s) if s.as_str().is_empty() && s.may_coerce() => Vec::new(),
-            other => {
-                self.error(
-                    node_pos(other),
-                    format!(
-                        "expected a list or a mapping, found {}: `extensions` names the extensions the schema needs",
-                        kind(other)
-                    ),
-                );
-                Vec::new()
-            }
-        }
+        let section = NamedSection {
+            name: "extensions",
+            purpose: "names the extensions the schema needs",
+            settings: "an extension's settings are a mapping (`{ schema: ..., version: ... }`)",
+            keys: EXTENSION_KEYS,
+            key_what: "extension key",
+        };
+        self.named_section(
+            node,
+            &section,
+            |r, item| r.string(item, "an extension is named by its name"),
+            |r, key| r.key(key),
+            |name| ExtensionDecl {
+                name,
+                schema: None,
+                version: None,
+            },
+            |r, extension, key, value| match key {
+                "schema" => extension.schema = r.string(value, "a schema is named by its name"),
+                "version" => extension.version = r.string(value, "a version is text, e.g. \"1.6\""),
+                _ => unreachable!("entries() yields only known keys"),
+            },
+        )
     }
 
     /// `schemas:` as a list of names or a mapping of names to `{ comment }` (or nothing).
     pub(super) fn namespaces(&mut self, node: &Node) -> Vec<NamespaceDecl> {
+        let section = NamedSection {
+            name: "schemas",
+            purpose: "names the schemas besides public",
+            settings: "a schema's settings are a mapping (`{ comment: ... }`)",
+            keys: SCHEMA_KEYS,
+            key_what: "schema key",
+        };
+        self.named_section(
+            node,
+            &section,
+            |r, item| r.name(item, "a schema is named by an identifier"),
+            |r, key| r.name_key(key),
+            |name| NamespaceDecl {
+                name,
+                comment: None,
+            },
+            |r, schema, key, value| match key {
+                "comment" => schema.comment = r.string(value, "a comment is text"),
+                _ => unreachable!("entries() yields only known keys"),
+            },
+        )
+    }
+
+    /// A section written as a list of names, or a mapping of names to their settings (a name
+    /// alone, `storage:`, has none), or nothing at all (`schemas:` alone).
+    fn named_section<D>(
+        &mut self,
+        node: &Node,
+        section: &NamedSection<'_>,
+        item_name: impl Fn(&mut Self, &Node) -> Option<Sp<String>>,
+        key_name: impl Fn(&mut Self, &MarkedScalarNode) -> Sp<String>,
+        declared: impl Fn(Sp<String>) -> D,
+        mut setting: impl FnMut(&mut Self, &mut D, &str, &Node),
+    ) -> Vec<D> {
         match node {
             Node::Sequence(items) => items
                 .iter()
-                .filter_map(|item| self.name(item, "a schema is named by an identifier"))
-                .map(|name| NamespaceDecl {
-                    name,
-                    comment: None,
-                })
+                .filter_map(|item| item_name(self, item))
+                .map(declared)
                 .collect(),
             Node::Mapping(map) => {
                 let mut out = Vec::new();
                 for (name, settings) in map.iter() {
-                    let mut schema = NamespaceDecl {
-                        name: self.name_key(name),
-                        comment: None,
-                    };
+                    let mut decl = declared(key_name(self, name));
                     match settings {
-                        // `storage:` alone: no settings.
                         Node::Scalar(s) if s.as_str().is_empty() && s.may_coerce() => {}
                         _ => {
-                            if let Some(map) = self.expect_mapping(
-                                settings,
-                                "a schema's settings are a mapping (`{ comment: ... }`)",
-                            ) {
-                                for (key, value) in self.entries(map, SCHEMA_KEYS, "schema key") {
-                                    match key {
-                                        "comment" => {
-                                            schema.comment = self.string(value, "a comment is text")
-                                        }
-                                        _ => unreachable!("entries() yields only known keys"),
-                                    }
+                            if let Some(map) = self.expect_mapping(settings, section.settings) {
+                                for (key, value) in
+                                    self.entries(map, section.keys, section.key_what)
+                                {
+                                    setting(self, &mut decl, key, value);
                                 }
                             }
                         }
                     }
-                    out.push(schema);
+                    out.push(decl);
                 }
                 out
             }
-            // `schemas:` alone: none.
             Node::Scalar(s) if s.as_str().is_empty() && s.may_coerce() => Vec::new(),
             other => {
                 self.error(
                     node_pos(other),
                     format!(
-                        "expected a list or a mapping, found {}: `schemas` names the schemas besides public",
-                        kind(other)
+                        "expected a list or a mapping, found {}: `{}` {}",
+                        kind(other),
+                        section.name,
+                        section.purpose
                     ),
                 );
                 Vec::new()
