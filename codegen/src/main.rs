@@ -787,7 +787,7 @@ fn introspect_database(
         )
     };
     let catalog = read_database(url, &schemas)?;
-    let written = introspect::yaml::to_schema_yaml(&catalog, &source);
+    let written = model::yaml::write::to_schema_yaml(&catalog, &source);
     for message in written.messages() {
         eprintln!("warning: {message}");
     }

@@ -218,7 +218,7 @@ fn a_schema_with_composite_keys_a_cycle_and_every_index_kind_round_trips() {
     );
     assert!(first.table("regions").expect("regions").flags.soft_delete);
 
-    let written = introspect::yaml::to_schema_yaml(&first, "a test database");
+    let written = model::yaml::write::to_schema_yaml(&first, "a test database");
     assert_eq!(written.warnings, Vec::<String>::new(), "{}", written.text);
     assert_eq!(written.round_trip, Ok(Vec::new()), "{}", written.text);
     for expected in [

@@ -25,11 +25,10 @@
 //! method, column collations, `NULLS FIRST` ordering, deferrable, `NOT VALID`, `NO INHERIT`,
 //! `NULLS NOT DISTINCT` and `MATCH FULL` constraints, disabled triggers and invalid indexes).
 //!
-//! [`yaml`] writes an introspected catalog back as a `schema.yaml`.
+//! `model::yaml::write` writes an introspected catalog back as a `schema.yaml`.
 
 mod objects;
 mod relations;
-pub mod yaml;
 
 use std::collections::HashMap;
 use std::fmt;

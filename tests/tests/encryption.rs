@@ -63,6 +63,16 @@ fn fixture(hint: &str) -> Fixture {
     }
 }
 
+/// A note to insert, its key left to the database.
+fn new_note(label: &str, secret: String, aside: Option<String>) -> NewVaultNote {
+    NewVaultNote {
+        id: None,
+        label: label.to_owned(),
+        secret,
+        aside,
+    }
+}
+
 fn count(client: &mut Client, sql: &str) -> i64 {
     client
         .query_one(sql, &[])
@@ -115,12 +125,11 @@ fn plaintext_round_trips_and_never_reaches_the_database() {
     let note = VaultNote::insert(
         &mut client,
         actor,
-        &NewVaultNote {
-            id: None,
-            label: "first".to_owned(),
-            secret: format!("{MARKER}-secret-1 (Zoë)"),
-            aside: Some(format!("{MARKER}-aside-1")),
-        },
+        &new_note(
+            "first",
+            format!("{MARKER}-secret-1 (Zoë)"),
+            Some(format!("{MARKER}-aside-1")),
+        ),
     )
     .expect("insert");
     assert_eq!(note.secret, format!("{MARKER}-secret-1 (Zoë)"));
@@ -224,12 +233,7 @@ fn plaintext_round_trips_and_never_reaches_the_database() {
     let other = VaultNote::insert(
         &mut client,
         actor,
-        &NewVaultNote {
-            id: None,
-            label: "other".to_owned(),
-            secret: format!("{MARKER}-secret-3"),
-            aside: None,
-        },
+        &new_note("other", format!("{MARKER}-secret-3"), None),
     )
     .expect("insert other");
     let page = VaultNote::list(&mut client, actor, &PageRequest::first(10)).expect("list");
@@ -286,12 +290,7 @@ fn without_a_data_key_nothing_is_written_or_read() {
     let note = VaultNote::insert(
         &mut client,
         keyed,
-        &NewVaultNote {
-            id: None,
-            label: "kept".to_owned(),
-            secret: format!("{MARKER}-kept"),
-            aside: None,
-        },
+        &new_note("kept", format!("{MARKER}-kept"), None),
     )
     .expect("insert with a key");
     let audit_rows = count(&mut client, "SELECT count(*) FROM audit_logs");
@@ -309,12 +308,7 @@ fn without_a_data_key_nothing_is_written_or_read() {
         VaultNote::insert(
             &mut client,
             keyless,
-            &NewVaultNote {
-                id: None,
-                label: "refused".to_owned(),
-                secret: format!("{MARKER}-refused"),
-                aside: None,
-            },
+            &new_note("refused", format!("{MARKER}-refused"), None),
         )
         .map(drop),
         "insert",
@@ -377,12 +371,7 @@ fn damaged_or_moved_ciphertexts_are_errors_naming_the_column() {
     let note = VaultNote::insert(
         &mut client,
         actor,
-        &NewVaultNote {
-            id: None,
-            label: "n".to_owned(),
-            secret: format!("{MARKER}-s"),
-            aside: None,
-        },
+        &new_note("n", format!("{MARKER}-s"), None),
     )
     .expect("insert");
     let expect_failure = |client: &mut Client, column: &str, reason: EncryptionFailure| {
@@ -470,23 +459,17 @@ fn json_exports_decrypt_with_the_table_metadata() {
     let with_aside = VaultNote::insert(
         &mut client,
         actor,
-        &NewVaultNote {
-            id: None,
-            label: "a".to_owned(),
-            secret: format!("{MARKER}-json-1"),
-            aside: Some(format!("{MARKER}-json-aside")),
-        },
+        &new_note(
+            "a",
+            format!("{MARKER}-json-1"),
+            Some(format!("{MARKER}-json-aside")),
+        ),
     )
     .expect("insert");
     let without = VaultNote::insert(
         &mut client,
         actor,
-        &NewVaultNote {
-            id: None,
-            label: "b".to_owned(),
-            secret: format!("{MARKER}-json-2"),
-            aside: None,
-        },
+        &new_note("b", format!("{MARKER}-json-2"), None),
     )
     .expect("insert");
 
@@ -544,12 +527,7 @@ fn another_data_key_is_refused_before_anything_is_written() {
     let note = VaultNote::insert(
         &mut client,
         first,
-        &NewVaultNote {
-            id: None,
-            label: "first".to_owned(),
-            secret: format!("{MARKER}-first"),
-            aside: None,
-        },
+        &new_note("first", format!("{MARKER}-first"), None),
     )
     .expect("insert with the first key");
     let notes = count(&mut client, "SELECT count(*) FROM vault_notes");
@@ -560,12 +538,7 @@ fn another_data_key_is_refused_before_anything_is_written() {
     let insert = VaultNote::insert(
         &mut client,
         second,
-        &NewVaultNote {
-            id: None,
-            label: "second".to_owned(),
-            secret: format!("{MARKER}-second"),
-            aside: None,
-        },
+        &new_note("second", format!("{MARKER}-second"), None),
     );
     assert!(
         matches!(
@@ -688,12 +661,7 @@ fn a_page_with_an_undecryptable_row_names_the_row() {
         let note = VaultNote::insert(
             &mut client,
             actor,
-            &NewVaultNote {
-                id: None,
-                label: format!("n{i}"),
-                secret: format!("{MARKER}-{i}"),
-                aside: None,
-            },
+            &new_note(&format!("n{i}"), format!("{MARKER}-{i}"), None),
         )
         .expect("insert");
         ids.push(note.id);

@@ -7,8 +7,8 @@
 //! a forgotten omission, or anything the round trip changes, fails the test.
 
 use introspect::Schemas;
-use introspect::yaml::{Omitted, to_schema_yaml};
 use model::compare::compare;
+use model::yaml::write::{Omitted, to_schema_yaml};
 use model::{Catalog, QualifiedName};
 use postgres::Client;
 

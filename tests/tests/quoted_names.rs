@@ -9,9 +9,9 @@
 
 use e2e::migrations::apply;
 use introspect::Schemas;
-use introspect::yaml::to_schema_yaml;
 use model::Catalog;
 use model::compare::compare;
+use model::yaml::write::to_schema_yaml;
 use postgres::Client;
 
 fn read(client: &mut Client) -> Catalog {

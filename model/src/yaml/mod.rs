@@ -7,6 +7,7 @@
 mod compliance;
 mod lower;
 mod read;
+pub mod write;
 
 pub use compliance::parse_period;
 pub use lower::{SET_UPDATED_AT, declared_name};

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use model::catalog::*;
-use model::ident::check_plain;
-use model::types::DataType;
-use model::yaml::SET_UPDATED_AT;
+use crate::catalog::*;
+use crate::ident::check_plain;
+use crate::types::DataType;
+use crate::yaml::SET_UPDATED_AT;
 
 /// One object (or property) of the catalog the file leaves out.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -231,7 +231,7 @@ pub fn plan(
         .filter(|f| !kept_function(catalog, f))
         .collect();
     let calls_lost = |expression: &str| -> Option<String> {
-        model::expr::called_functions(expression)
+        crate::expr::called_functions(expression)
             .iter()
             .find_map(|called| {
                 lost_functions.iter().find(|f| {
@@ -247,7 +247,7 @@ pub fn plan(
     let mut push = |what: Omitted, reason: String| out.push(LeftOut { what, reason });
 
     for e in &catalog.extensions {
-        if let Err(why) = model::yaml::check_extension_name(&e.name) {
+        if let Err(why) = crate::yaml::check_extension_name(&e.name) {
             push(
                 Omitted::Extension(e.name.clone()),
                 format!(
@@ -321,7 +321,7 @@ pub fn plan(
         // maintenance function's and were left out when the database was read).
         let declared_partitioning = t.flags.partitioning.as_ref().is_some_and(|p| {
             t.partition_by.as_ref().is_some_and(|by| {
-                by.strategy == model::PartitionStrategy::Range && by.keys == [p.column.clone()]
+                by.strategy == crate::PartitionStrategy::Range && by.keys == [p.column.clone()]
             })
         });
         let why = if t.partition_by.is_some() && !declared_partitioning {
