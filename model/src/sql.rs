@@ -6,10 +6,125 @@
 use crate::annotations;
 use crate::compliance::DEFINER_SEARCH_PATH;
 use crate::ident::{quote, quote_literal};
+use std::borrow::Cow;
+
 use crate::{
-    Column, DEFAULT_SCHEMA, EnumType, Extension, FkAction, ForeignKey, Function, Index,
-    IndexMethod, PUBLIC, Privilege, Schema, Table, Trigger, UniqueConstraint, sql_name,
+    ArgumentMode, Column, DEFAULT_SCHEMA, EnumType, Extension, FkAction, ForeignKey, Function,
+    Index, IndexKey, IndexMethod, PUBLIC, Privilege, QualifiedName, Schema, Table, Trigger,
+    UniqueConstraint, sql_name,
 };
+
+/// How a clause writes names: quoted where PostgreSQL needs it (statements), or as the
+/// catalog and findings show them (drift descriptions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    Quoted,
+    Plain,
+}
+
+impl Names {
+    fn name<'a>(self, name: &'a str) -> Cow<'a, str> {
+        match self {
+            Names::Quoted => Cow::Owned(quote(name)),
+            Names::Plain => Cow::Borrowed(name),
+        }
+    }
+
+    fn list(self, names: &[String]) -> String {
+        names
+            .iter()
+            .map(|n| self.name(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn qualified(self, name: &QualifiedName) -> Cow<'_, str> {
+        match self {
+            Names::Quoted => Cow::Owned(name.sql()),
+            Names::Plain => name.display(),
+        }
+    }
+}
+
+/// `(case_id) REFERENCES cases (id) ON DELETE CASCADE`: a foreign key after `FOREIGN KEY`.
+pub fn references_clause(fk: &ForeignKey, names: Names) -> String {
+    let mut out = format!(
+        "({}) REFERENCES {} ({})",
+        names.list(&fk.columns),
+        names.qualified(&fk.ref_table),
+        names.list(&fk.ref_columns)
+    );
+    if fk.on_delete != FkAction::NoAction {
+        out.push_str(&format!(
+            " ON DELETE {}",
+            fk.on_delete.as_sql().to_uppercase()
+        ));
+    }
+    if fk.on_update != FkAction::NoAction {
+        out.push_str(&format!(
+            " ON UPDATE {}",
+            fk.on_update.as_sql().to_uppercase()
+        ));
+    }
+    out
+}
+
+/// One index key: `lower(title) COLLATE "C" text_pattern_ops DESC`.
+pub fn index_key(k: &IndexKey, names: Names) -> String {
+    let mut key = match &k.expression {
+        Some(e) => format!("({e})"),
+        None => names.name(&k.column).into_owned(),
+    };
+    if let Some(collation) = &k.collation {
+        key.push_str(&format!(" COLLATE {}", quote(collation)));
+    }
+    if let Some(opclass) = &k.opclass {
+        key.push(' ');
+        key.push_str(&names.name(opclass));
+    }
+    if k.descending {
+        key.push_str(" DESC");
+    }
+    key
+}
+
+/// `FOR EACH ROW EXECUTE FUNCTION audit()`: what a trigger runs.
+pub fn trigger_action(tr: &Trigger, names: Names) -> String {
+    format!(
+        "FOR EACH {} EXECUTE FUNCTION {}()",
+        if tr.for_each_row { "ROW" } else { "STATEMENT" },
+        names.qualified(&tr.function)
+    )
+}
+
+/// A function's arguments as written in `CREATE FUNCTION`: `(IN n integer DEFAULT 1, OUT r text)`
+/// (the mode only when it is not `IN`).
+pub fn argument_list(f: &Function) -> String {
+    let arguments: Vec<String> = f
+        .arguments
+        .iter()
+        .map(|a| {
+            let mut text = match a.mode {
+                ArgumentMode::In => String::new(),
+                ArgumentMode::Out => "OUT ".to_string(),
+                ArgumentMode::InOut => "INOUT ".to_string(),
+                ArgumentMode::Variadic => "VARIADIC ".to_string(),
+                ArgumentMode::Table => "TABLE ".to_string(),
+            };
+            if !a.name.is_empty() {
+                text.push_str(&quote(&a.name));
+                text.push(' ');
+            }
+            text.push_str(&a.data_type.to_string());
+            if let Some(default) = &a.default {
+                text.push_str(" DEFAULT ");
+                text.push_str(default);
+            }
+            text
+        })
+        .collect();
+    format!("({})", arguments.join(", "))
+}
 
 pub fn create_schema(s: &Schema) -> String {
     format!("CREATE SCHEMA {};", quote(&s.name))
@@ -92,11 +207,7 @@ pub fn create_function(f: &Function) -> String {
         n += 1;
         tag = format!("$fn{n}$");
     }
-    let arguments: Vec<String> = f
-        .arguments
-        .iter()
-        .map(|a| format!("{} {}", quote(&a.name), a.data_type))
-        .collect();
+    let arguments = argument_list(f);
     let security = if f.security_definer {
         format!("\n    SECURITY DEFINER\n    SET search_path = {DEFINER_SEARCH_PATH}")
     } else {
@@ -105,18 +216,16 @@ pub fn create_function(f: &Function) -> String {
     if f.sql_standard_body {
         // `RETURN ...` or `BEGIN ATOMIC ... END`, after the options and without quotes.
         return format!(
-            "CREATE FUNCTION {}({}) RETURNS {}\n    LANGUAGE {}{security}\n    {};",
+            "CREATE FUNCTION {}{arguments} RETURNS {}\n    LANGUAGE {}{security}\n    {};",
             sql_name(&f.schema, &f.name),
-            arguments.join(", "),
             f.returns,
             f.language,
             f.body
         );
     }
     format!(
-        "CREATE FUNCTION {}({}) RETURNS {}\n    LANGUAGE {}{security}\n    AS {tag}{}{tag};",
+        "CREATE FUNCTION {}{arguments} RETURNS {}\n    LANGUAGE {}{security}\n    AS {tag}{}{tag};",
         sql_name(&f.schema, &f.name),
-        arguments.join(", "),
         f.returns,
         f.language,
         f.body
@@ -326,22 +435,7 @@ pub fn create_index(t: &Table, ix: &Index) -> String {
     let keys: Vec<String> = ix
         .keys
         .iter()
-        .map(|k| {
-            let mut key = match &k.expression {
-                Some(e) => format!("({e})"),
-                None => quote(&k.column),
-            };
-            if let Some(collation) = &k.collation {
-                key.push_str(&format!(" COLLATE {}", quote(collation)));
-            }
-            if let Some(opclass) = &k.opclass {
-                key.push_str(&format!(" {}", quote(opclass)));
-            }
-            if k.descending {
-                key.push_str(" DESC");
-            }
-            key
-        })
+        .map(|k| index_key(k, Names::Quoted))
         .collect();
     out.push_str(&format!(" ({})", keys.join(", ")));
     if !ix.include.is_empty() {
@@ -358,12 +452,11 @@ pub fn create_trigger(t: &Table, tr: &Trigger) -> String {
     let timing = tr.timing.as_sql();
     let events = tr.events_sql();
     format!(
-        "CREATE TRIGGER {} {timing} {} ON {} FOR EACH {} EXECUTE FUNCTION {}();",
+        "CREATE TRIGGER {} {timing} {} ON {} {};",
         quote(&tr.name),
         events,
         t.sql_name(),
-        if tr.for_each_row { "ROW" } else { "STATEMENT" },
-        tr.function.sql()
+        trigger_action(tr, Names::Quoted)
     )
 }
 
@@ -378,25 +471,7 @@ pub fn add_foreign_key(t: &Table, fk: &ForeignKey) -> String {
 
 /// `FOREIGN KEY (...) REFERENCES t (...) [ON DELETE ...] [ON UPDATE ...]`, also shown in the docs.
 pub fn foreign_key_clause(fk: &ForeignKey) -> String {
-    let mut out = format!(
-        "FOREIGN KEY ({}) REFERENCES {} ({})",
-        column_list(&fk.columns),
-        fk.ref_table.sql(),
-        column_list(&fk.ref_columns)
-    );
-    if fk.on_delete != FkAction::NoAction {
-        out.push_str(&format!(
-            " ON DELETE {}",
-            fk.on_delete.as_sql().to_uppercase()
-        ));
-    }
-    if fk.on_update != FkAction::NoAction {
-        out.push_str(&format!(
-            " ON UPDATE {}",
-            fk.on_update.as_sql().to_uppercase()
-        ));
-    }
-    out
+    format!("FOREIGN KEY {}", references_clause(fk, Names::Quoted))
 }
 
 pub fn drop_constraint(t: &Table, name: &str) -> String {

@@ -1,6 +1,7 @@
 //! One-line descriptions of objects, for differences that show a whole object.
 
 use crate::catalog::*;
+use crate::sql::{Names, argument_list, index_key, references_clause, trigger_action};
 
 /// `text NOT NULL DEFAULT now()`, for a column that exists on one side only.
 pub fn describe_column(c: &Column) -> String {
@@ -91,50 +92,12 @@ pub(super) fn describe_primary_key(pk: &PrimaryKey) -> String {
 
 /// `(case_id) REFERENCES cases (id) ON DELETE CASCADE`.
 pub fn describe_foreign_key(f: &ForeignKey) -> String {
-    let mut text = format!(
-        "({}) REFERENCES {} ({})",
-        f.columns.join(", "),
-        f.ref_table.display(),
-        f.ref_columns.join(", ")
-    );
-    if f.on_delete != FkAction::NoAction {
-        text.push_str(&format!(
-            " ON DELETE {}",
-            f.on_delete.as_sql().to_uppercase()
-        ));
-    }
-    if f.on_update != FkAction::NoAction {
-        text.push_str(&format!(
-            " ON UPDATE {}",
-            f.on_update.as_sql().to_uppercase()
-        ));
-    }
-    text
+    references_clause(f, Names::Plain)
 }
 
 /// `unique btree (priority DESC, scheduled_at) INCLUDE (x) WHERE status = 'pending'`.
 pub fn describe_index(ix: &Index) -> String {
-    let keys: Vec<String> = ix
-        .keys
-        .iter()
-        .map(|k| {
-            let mut key = match &k.expression {
-                Some(e) => format!("({e})"),
-                None => k.column.clone(),
-            };
-            if let Some(collation) = &k.collation {
-                key.push_str(&format!(" COLLATE {}", crate::ident::quote(collation)));
-            }
-            if let Some(opclass) = &k.opclass {
-                key.push(' ');
-                key.push_str(opclass);
-            }
-            if k.descending {
-                key.push_str(" DESC");
-            }
-            key
-        })
-        .collect();
+    let keys: Vec<String> = ix.keys.iter().map(|k| index_key(k, Names::Plain)).collect();
     let mut text = format!(
         "{}{} ({})",
         if ix.unique { "unique " } else { "" },
@@ -153,39 +116,10 @@ pub fn describe_index(ix: &Index) -> String {
 pub(super) fn describe_trigger(g: &Trigger) -> String {
     let timing = g.timing.as_sql();
     let events = g.events_sql();
-    format!(
-        "{timing} {} FOR EACH {} EXECUTE FUNCTION {}()",
-        events,
-        if g.for_each_row { "ROW" } else { "STATEMENT" },
-        g.function.display()
-    )
+    format!("{timing} {events} {}", trigger_action(g, Names::Plain))
 }
 
-/// A function's arguments as written in `CREATE FUNCTION`: `(IN n integer DEFAULT 1, OUT r text)`
-/// (the mode only when it is not `IN`).
+/// A function's arguments as written in `CREATE FUNCTION`: `(IN n integer DEFAULT 1, OUT r text)`.
 pub fn describe_arguments(f: &Function) -> String {
-    let arguments: Vec<String> = f
-        .arguments
-        .iter()
-        .map(|a| {
-            let mut text = match a.mode {
-                ArgumentMode::In => String::new(),
-                ArgumentMode::Out => "OUT ".to_string(),
-                ArgumentMode::InOut => "INOUT ".to_string(),
-                ArgumentMode::Variadic => "VARIADIC ".to_string(),
-                ArgumentMode::Table => "TABLE ".to_string(),
-            };
-            if !a.name.is_empty() {
-                text.push_str(&crate::ident::quote(&a.name));
-                text.push(' ');
-            }
-            text.push_str(&a.data_type.to_string());
-            if let Some(default) = &a.default {
-                text.push_str(" DEFAULT ");
-                text.push_str(default);
-            }
-            text
-        })
-        .collect();
-    format!("({})", arguments.join(", "))
+    argument_list(f)
 }
