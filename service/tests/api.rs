@@ -591,11 +591,11 @@ fn the_database_role_of_the_user_is_enforced() {
     }
 }
 
-/// 100 concurrent creates through a pool of 8 connections all succeed, each with its two audit
-/// rows.
+/// 100 concurrent creates through the default pool (16 connections) all succeed, each with its
+/// two audit rows.
 #[test]
 fn a_hundred_concurrent_api_calls_all_succeed() {
-    let api = Api::start("api_concurrent", &[("POOL_MAX_SIZE", "8")]);
+    let api = Api::start("api_concurrent", &[]);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..100)
             .map(|n| {
