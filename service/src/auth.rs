@@ -3,17 +3,21 @@
 //! `client_authentication` for accounts whose role is `service`), and the database role the
 //! request then runs under.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
-use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use repo_runtime::{Actor, AuditKey, DataKey};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::api::ApiError;
@@ -59,6 +63,88 @@ fn decoy_hash() -> &'static str {
         )
         .unwrap_or_default()
     })
+}
+
+/// Sign-ins verified a moment ago, so a client sending the same Basic credentials on every call
+/// pays Argon2 once every few minutes, not on every call (the account is still read, its state
+/// checked and the attempt audited each time). An entry is a keyed hash (HMAC-SHA256 under a
+/// random key of this process) of the account id, its stored hash and the password: nothing
+/// that gives the password back, and a changed `password_hash` matches no entry.
+struct Verified {
+    key: [u8; 32],
+    entries: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+/// How long a verified sign-in is remembered, and how many are.
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
+const VERIFIED_MAX: usize = 4096;
+
+impl Verified {
+    fn get() -> &'static Verified {
+        static VERIFIED: OnceLock<Verified> = OnceLock::new();
+        VERIFIED.get_or_init(|| {
+            let mut key = [0u8; 32];
+            OsRng.fill_bytes(&mut key);
+            Verified {
+                key,
+                entries: Mutex::new(HashMap::new()),
+            }
+        })
+    }
+
+    fn fingerprint(&self, account: Uuid, stored: &str, password: &str) -> [u8; 32] {
+        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
+            Ok(mac) => mac,
+            Err(e) => unreachable!("HMAC takes keys of any length: {e}"),
+        };
+        mac.update(account.as_bytes());
+        mac.update(&(stored.len() as u64).to_be_bytes());
+        mac.update(stored.as_bytes());
+        mac.update(password.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    fn contains(&self, fingerprint: &[u8; 32]) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(fingerprint)
+            .is_some_and(|at| at.elapsed() < VERIFIED_FOR)
+    }
+
+    fn insert(&self, fingerprint: [u8; 32]) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= VERIFIED_MAX {
+            entries.retain(|_, at| at.elapsed() < VERIFIED_FOR);
+            if entries.len() >= VERIFIED_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(fingerprint, Instant::now());
+    }
+}
+
+/// Whether `password` is the account's: remembered, or verified with Argon2 on a blocking
+/// thread (an unknown account or one without a password against the decoy, never remembered).
+async fn password_matches(account: Option<&Account>, password: String) -> Result<bool, ApiError> {
+    let known = account.and_then(|a| a.password_hash.clone().map(|hash| (a.id, hash)));
+    let fingerprint = known
+        .as_ref()
+        .map(|(id, hash)| Verified::get().fingerprint(*id, hash, &password));
+    if fingerprint
+        .as_ref()
+        .is_some_and(|f| Verified::get().contains(f))
+    {
+        return Ok(true);
+    }
+    let stored = known.map_or_else(|| decoy_hash().to_string(), |(_, hash)| hash);
+    // Argon2 is deliberately slow: off the async workers.
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .map_err(|_| ApiError::internal("the password check did not finish"))?;
+    if let (true, Some(fingerprint)) = (matches, fingerprint) {
+        Verified::get().insert(fingerprint);
+    }
+    Ok(matches)
 }
 
 /// The database roles of `schema.yaml` (`user_role`): each request runs under the one named
@@ -220,14 +306,7 @@ impl FromRequestParts<AppState> for Authenticated {
         };
         let (name, password) = credentials;
         let account = find_account(state, &name).await?;
-        let stored = account
-            .as_ref()
-            .and_then(|a| a.password_hash.clone())
-            .unwrap_or_else(|| decoy_hash().to_string());
-        // Argon2 is deliberately slow: off the async workers.
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-            .await
-            .map_err(|_| ApiError::internal("the password check did not finish"))?;
+        let matches = password_matches(account.as_ref(), password).await?;
         let outcome = match &account {
             None => Err(Failure::UnknownAccount),
             Some(a) if a.password_hash.is_none() => Err(Failure::NoPassword),

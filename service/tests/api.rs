@@ -644,3 +644,44 @@ fn without_keys_the_api_is_unavailable() {
         "{body:#}"
     );
 }
+
+/// A verified sign-in is remembered for a few minutes (Argon2 once, not on every call), but
+/// never past a change of the account: a new password hash refuses the old password at once,
+/// and so does deactivating the account.
+#[test]
+fn a_remembered_sign_in_follows_the_account() {
+    let api = Api::start("api_remembered", &[]);
+    let list = |request_id: &str| {
+        api.call("olivia", "GET", "/cases?status=new", request_id, None)
+            .0
+    };
+    assert_eq!(list("first"), 200);
+    assert_eq!(list("remembered"), 200);
+    let set_password = |password: &str| {
+        let hash = dental_service::auth::hash_password(password, 64, 1).expect("hash");
+        api.db
+            .connect()
+            .execute(
+                "UPDATE users SET password_hash = $1 WHERE username = 'olivia'",
+                &[&hash],
+            )
+            .expect("new password");
+    };
+    set_password("another-pw");
+    assert_eq!(list("old-password"), 401, "the old password after a change");
+    set_password("olivia-pw");
+    assert_eq!(list("set-back"), 200);
+    assert_eq!(list("set-back-remembered"), 200);
+    api.db
+        .connect()
+        .execute(
+            "UPDATE users SET is_active = false WHERE username = 'olivia'",
+            &[],
+        )
+        .expect("deactivate");
+    assert_eq!(list("deactivated"), 401, "a deactivated account");
+    let audit = api.audit_by_request();
+    assert_eq!(audit["old-password"][0].0, "login_failure");
+    assert_eq!(audit["deactivated"][0].0, "login_failure");
+    assert_eq!(audit["remembered"][0].0, "login_success", "still audited");
+}
