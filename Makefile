@@ -48,7 +48,7 @@ resetdb: deps
 db-current: deps
 	$(CODEGEN) db current
 
-# The seed's HTTP service on HOST:PORT (127.0.0.1:8000): curl localhost:8000/health, /config.
+# The seed's HTTP service on HOST:PORT (127.0.0.1:8000): /health, /config, the API (docs/service.md).
 run: deps
 	cargo run -q -p dental-service
 

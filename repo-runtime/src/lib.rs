@@ -91,7 +91,10 @@ pub use exec::{check_data_key, check_data_key_async};
 /// many workers ask, `complete` and `fail` (with retry back-off) end it; each call one audited
 /// statement. The `_async` forms run on an [`AsyncExecutor`].
 pub mod queue {
-    pub use crate::exec::{claim, claim_async, complete, complete_async, fail, fail_async};
+    pub use crate::exec::{
+        claim, claim_async, complete, complete_async, explain_claim, explain_claim_async, fail,
+        fail_async,
+    };
 }
 pub use executor::{AsyncExecutor, Connection, Executor, Prepared, PreparedTransaction};
 pub use macros::Repository;

@@ -1,10 +1,10 @@
-//! `dental-service`: serves `/health` and `/config` on `HOST`:`PORT` (127.0.0.1:8000) for the
+//! `dental-service`: serves `/health`, `/config` and the API on `HOST`:`PORT` (127.0.0.1:8000) for the
 //! database at `DATABASE_URL` (the seed's default). Stops gracefully on Ctrl-C or SIGTERM.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use dental_service::{AppState, Config, pool, router};
+use dental_service::{AppState, Config, Keys, pool, router};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -27,6 +27,12 @@ async fn main() -> ExitCode {
 async fn serve() -> Result<(), String> {
     let config = Config::from_vars(|name| std::env::var(name).ok())?;
     let pool = pool(&config)?;
+    let keys = Keys::from_env()?;
+    if keys.is_none() {
+        tracing::warn!(
+            "AUDIT_HMAC_KEY or DATA_ENCRYPTION_KEY is not set: the API answers 503, /health and /config work"
+        );
+    }
     let address = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&address)
         .await
@@ -43,7 +49,10 @@ async fn serve() -> Result<(), String> {
     let app = router(AppState {
         pool,
         config: Arc::new(config),
+        keys: keys.map(Arc::new),
     });
+    // The peer address goes into the audit rows (`audit_logs.ip_address`).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

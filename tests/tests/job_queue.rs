@@ -320,3 +320,53 @@ fn eight_workers_claim_each_of_ten_thousand_jobs_exactly_once() {
     drop(pool);
     drop(rt);
 }
+
+/// The claim statement finds the next job through `jobs_queue_idx` (`(priority DESC,
+/// scheduled_at) WHERE status = 'pending'`), not by scanning or sorting the table: with many
+/// finished jobs and a few pending ones, and statistics gathered, the planner picks the index
+/// on its own. EXPLAIN runs nothing: no job is claimed and no audit row written.
+#[test]
+fn the_claim_uses_the_queue_index() {
+    let Fixture {
+        db: _db,
+        mut client,
+        key,
+        actor_id,
+        case_id,
+    } = fixture("queue_explain");
+    client
+        .execute(
+            "INSERT INTO jobs (case_id, created_by, job_type, status, priority, scheduled_at)
+             SELECT $1, $2, 'segmentation',
+                    CASE WHEN n % 100 = 0 THEN 'pending' ELSE 'cancelled' END::job_status,
+                    (n % 7)::smallint, now() - n * interval '1 second'
+               FROM generate_series(1, 20000) AS n",
+            &[&case_id, &actor_id],
+        )
+        .expect("jobs");
+    client.batch_execute("ANALYZE jobs").expect("analyze");
+    let before = audit_actions(&mut client).len();
+
+    let plan = queue::explain_claim::<Job, _>(&mut client, key.actor(actor_id))
+        .expect("plan")
+        .join("\n");
+    assert!(
+        plan.contains("jobs_queue_idx"),
+        "the queue index is not used:\n{plan}"
+    );
+    assert!(!plan.contains("Seq Scan on jobs"), "{plan}");
+    assert!(
+        !plan.contains("Sort"),
+        "the index gives the order, nothing is sorted:\n{plan}"
+    );
+    assert_eq!(
+        audit_actions(&mut client).len(),
+        before,
+        "EXPLAIN audits nothing"
+    );
+    let processing: i64 = client
+        .query_one("SELECT count(*) FROM jobs WHERE status = 'processing'", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(processing, 0, "EXPLAIN claims nothing");
+}

@@ -2,10 +2,10 @@
 //! they return, so each body runs to its end in one poll; see `executor::blocking`).
 
 use super::{
-    Values, check_data_key_async, claim_async, complete_async, explain_find_containing_async,
-    explain_find_equal_async, fail_async, fetch_async, find_containing_async, find_equal_async,
-    get_async, hard_delete_async, insert_async, list_async, restore_async, soft_delete_async,
-    update_async,
+    Values, check_data_key_async, claim_async, complete_async, explain_claim_async,
+    explain_find_containing_async, explain_find_equal_async, fail_async, fetch_async,
+    find_containing_async, find_equal_async, get_async, hard_delete_async, insert_async,
+    list_async, restore_async, soft_delete_async, update_async,
 };
 use crate::executor::{Blocking, Executor, blocking};
 use crate::page::{Order, Page, PageRequest};
@@ -180,6 +180,14 @@ pub fn claim<T: Table, C: Executor + ?Sized>(
     actor: Actor<'_>,
 ) -> Result<Option<T>, RepoError> {
     blocking(claim_async::<T, _>(&mut Blocking(client), actor))
+}
+
+/// [`explain_claim_async`] on a blocking connection.
+pub fn explain_claim<T: Table, C: Executor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+) -> Result<Vec<String>, RepoError> {
+    blocking(explain_claim_async::<T, _>(&mut Blocking(client), actor))
 }
 
 /// [`complete_async`] on a blocking connection.

@@ -22,14 +22,15 @@ mod queue;
 mod rows;
 
 pub use blocking::{
-    check_data_key, claim, complete, explain_find_containing, explain_find_equal, fail, fetch,
-    find_containing, find_equal, get, hard_delete, insert, list, restore, soft_delete, update,
+    check_data_key, claim, complete, explain_claim, explain_find_containing, explain_find_equal,
+    fail, fetch, find_containing, find_equal, get, hard_delete, insert, list, restore, soft_delete,
+    update,
 };
 pub use listing::{
     explain_find_containing_async, explain_find_equal_async, find_containing_async,
     find_equal_async, list_async,
 };
-pub use queue::{claim_async, complete_async, fail_async};
+pub use queue::{claim_async, complete_async, explain_claim_async, fail_async};
 pub use rows::{
     fetch_async, get_async, hard_delete_async, insert_async, restore_async, soft_delete_async,
     update_async,

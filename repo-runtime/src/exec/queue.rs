@@ -47,6 +47,27 @@ pub async fn claim_async<T: Table, C: AsyncExecutor + ?Sized>(
     Ok(rows.into_iter().next())
 }
 
+/// The plan of [`claim_async`]'s statement (`EXPLAIN`, not run: nothing is claimed or audited),
+/// one line per row, to check that it uses the queue's index.
+pub async fn explain_claim_async<T: Table, C: AsyncExecutor + ?Sized>(
+    client: &mut C,
+    actor: Actor<'_>,
+) -> Result<Vec<String>, RepoError> {
+    let statement = sql::claim(&T::META, T::column_types().as_text());
+    let stamp = Stamp::new(&actor);
+    let params = stamp.params(Preamble {
+        audited: true,
+        key_checked: T::META.first_encrypted().is_some(),
+    });
+    let rows = client
+        .run_unprepared(&format!("EXPLAIN {statement}"), &params)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get::<_, String>(0))
+        .collect::<Result<_, _>>()?)
+}
+
 /// Completes the claimed job `id` with its `result` (see [`sql::complete`]); `NotFound` when
 /// there is no such job in `processing`.
 pub async fn complete_async<T: Table, C: AsyncExecutor + ?Sized>(

@@ -68,6 +68,51 @@ impl Service {
         (status, body, started.elapsed())
     }
 
+    /// `method path` with an optional JSON body and optional headers (`Authorization`, ...):
+    /// (status, body as JSON or `null` when empty, response headers).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<&str>,
+    ) -> (u16, serde_json::Value, ureq::http::HeaderMap) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .allow_non_standard_methods(true)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let url = format!("{}{path}", self.base);
+        let mut request = ureq::http::Request::builder().method(method).uri(&url);
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let sent = match body {
+            Some(body) => request.body(body.to_string()).map(|r| agent.run(r)),
+            None => request.body(()).map(|r| agent.run(r)),
+        };
+        let mut response = sent
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .unwrap_or_else(|e| panic!("{method} {path}: cannot read the body: {e}"));
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{method} {path}: the body is not JSON ({e}): {text}"))
+        };
+        (status, json, headers)
+    }
+
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
     pub fn terminate(mut self) -> bool {
         let pid = i32::try_from(self.child.id()).expect("pid");
