@@ -11,6 +11,8 @@
 //! and each down script must give back the state before its up script. A plan that fails this
 //! is a bug in codegen, reported as such rather than written.
 
+use std::borrow::Cow;
+
 use model::replay::replay_script;
 use model::{Catalog, RenameHints};
 
@@ -128,7 +130,9 @@ pub fn plan(
     .collect();
     let single = parts.len() == 1;
     let inverted = crate::diff::pending_renames(from, hints).inverted();
-    let mut state = from.clone();
+    // Borrowed until the first part is replayed: a schema of thousands of tables is copied only
+    // where the replay needs its own.
+    let mut state: Cow<'_, Catalog> = Cow::Borrowed(from);
     let mut out = Vec::new();
     for (i, (part, part_changes)) in parts.iter().enumerate() {
         let number = options.first_number + u32::try_from(i).unwrap_or(0);
@@ -154,7 +158,7 @@ pub fn plan(
             directives,
             part_changes.iter().map(|c| (c.phase, c.sql.as_str())),
         );
-        let mut next = state.clone();
+        let mut next = Catalog::clone(&state);
         replay_script(&mut next, &up).map_err(|(pos, e)| internal(&id, "up", pos, &e, &up))?;
         // Renames in the main part are undone by the main part's down.
         let down_hints = if *part == Part::Main {
@@ -195,7 +199,8 @@ pub fn plan(
         let mut restored = next.clone();
         replay_script(&mut restored, &down)
             .map_err(|(pos, e)| internal(&id, "down", pos, &e, &down))?;
-        if restored.normalized() != state.normalized() {
+        let restored = restored.into_normalized();
+        if restored != state.normalized() {
             return Err(PlanError::Internal(format!(
                 "{id}: the down migration does not restore the previous schema: {}",
                 first_difference(&restored, &state)
@@ -208,12 +213,13 @@ pub fn plan(
             down,
             up_changes,
         });
-        state = next;
+        state = Cow::Owned(next);
     }
-    if state.normalized() != to.normalized() {
+    let reached = state.into_owned().into_normalized();
+    if reached != to.normalized() {
         return Err(PlanError::Internal(format!(
             "the planned migrations do not reach the schema in schema.yaml: {}",
-            first_difference(&state, to)
+            first_difference(&reached, to)
         )));
     }
     Ok(out)

@@ -143,8 +143,7 @@ fn diff_with(
         errors: Vec::new(),
         reverting,
     };
-    let old = d.apply_renames(from, to, hints);
-    let old = old.normalized();
+    let old = d.apply_renames(from, to, hints).into_normalized();
     let new = to.normalized();
     d.schemas(&old, &new);
     // Not normalized: that forgets the versions asked for.
@@ -174,22 +173,25 @@ fn diff_with(
         let name = t.qualified_name();
         // Columns are created and added in the order the target declares them (`normalized`
         // sorts them by name, for comparison only); constraints and indexes stay sorted by name.
-        let mut declared = t.clone();
-        if let Some(original) = in_to(&name) {
-            declared.columns = original.columns.clone();
-        }
-        match in_old(&name) {
-            None => d.create_table(&declared, order.get(&name).copied().unwrap_or(0)),
-            Some(o) if o.partition_by != declared.partition_by => {
-                d.rebuild_table(o, &declared, &old);
-                rebuilt.insert(name);
-                continue;
+        let before = in_old(&name);
+        // Both normalized: an unchanged table has nothing to alter (most of a large schema),
+        // and is not copied.
+        if before != Some(t) {
+            let mut declared = t.clone();
+            if let Some(original) = in_to(&name) {
+                declared.columns = original.columns.clone();
             }
-            // Both normalized: an unchanged table has nothing to alter (most of a large schema).
-            Some(o) if o == t => {}
-            Some(o) => d.alter_table(o, &declared, &new),
+            match before {
+                None => d.create_table(&declared, order.get(&name).copied().unwrap_or(0)),
+                Some(o) if o.partition_by != declared.partition_by => {
+                    d.rebuild_table(o, &declared, &old);
+                    rebuilt.insert(name);
+                    continue;
+                }
+                Some(o) => d.alter_table(o, &declared, &new),
+            }
         }
-        d.grants(in_old(&name), t);
+        d.grants(before, t);
     }
     // Dropped in the reverse of the order they would be created in.
     let old_order = creation_order(&old);

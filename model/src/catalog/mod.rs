@@ -115,10 +115,16 @@ impl Catalog {
     /// after the `timestamps` columns in the database but before them in `schema.yaml`. Compare
     /// catalogs from different sources through this.
     pub fn normalized(&self) -> Catalog {
+        self.clone().into_normalized()
+    }
+
+    /// [`Catalog::normalized`] in place, for a catalog that is not needed as it was: a schema of
+    /// thousands of tables is not copied again.
+    pub fn into_normalized(self) -> Catalog {
         fn by_name<T>(items: &mut [T], key: impl Fn(&T) -> (&str, &str)) {
             items.sort_by(|a, b| key(a).cmp(&key(b)));
         }
-        let mut c = self.clone();
+        let mut c = self;
         c.schemas.sort_by(|a, b| a.name.cmp(&b.name));
         by_name(&mut c.extensions, |e| (&e.schema, &e.name));
         // A version asked for is what a server without it installs by default: not compared.
