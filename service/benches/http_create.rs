@@ -61,20 +61,8 @@ fn p99(mut xs: Vec<Duration>) -> Duration {
 
 fn new_case(created_by: Uuid, number: &str) -> NewCase {
     NewCase {
-        id: None,
-        case_number: number.to_string(),
-        patient_id: format!("p-{number}"),
         title: Some(format!("title {number}")),
-        notes: None,
-        status: None,
-        priority: None,
-        created_by,
-        assigned_to: None,
-        due_at: None,
-        tags: None,
-        case_metadata: None,
-        processing_consent: None,
-        consent_recorded_at: None,
+        ..e2e::repos::new_case(created_by, number)
     }
 }
 

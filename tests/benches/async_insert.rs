@@ -24,22 +24,7 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 fn new_case(created_by: Uuid, number: String) -> NewCase {
-    NewCase {
-        id: None,
-        patient_id: format!("p-{number}"),
-        case_number: number,
-        title: None,
-        notes: None,
-        status: None,
-        priority: None,
-        created_by,
-        assigned_to: None,
-        due_at: None,
-        tags: None,
-        case_metadata: None,
-        processing_consent: None,
-        consent_recorded_at: None,
-    }
+    e2e::repos::new_case(created_by, &number)
 }
 
 fn arg(name: &str, default: usize) -> usize {

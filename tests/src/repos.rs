@@ -1,6 +1,7 @@
 //! What the repository tests start from: a database built by the committed migrations with one
 //! acting user, and the keys every actor of the tests carries.
 
+use dental_schema::NewCase;
 use postgres::Client;
 use repo_runtime::{AuditKey, DataKey};
 use uuid::Uuid;
@@ -48,4 +49,25 @@ pub fn audit_key() -> AuditKey {
 /// The data key of the tests' actors (for `#[repo(encrypted)]` columns).
 pub fn data_key() -> DataKey {
     DataKey::new(&[0x3c; 32]).expect("data key")
+}
+
+/// A case numbered `number` (patient `patient-of-<number>`) created by `created_by`, every
+/// optional field left to its default; tests change what they need with `..new_case(..)`.
+pub fn new_case(created_by: Uuid, number: &str) -> NewCase {
+    NewCase {
+        id: None,
+        case_number: number.to_owned(),
+        patient_id: format!("patient-of-{number}"),
+        title: None,
+        notes: None,
+        status: None,
+        priority: None,
+        created_by,
+        assigned_to: None,
+        due_at: None,
+        tags: None,
+        case_metadata: None,
+        processing_consent: None,
+        consent_recorded_at: None,
+    }
 }

@@ -8,9 +8,10 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use dental_schema::{
     Case, CasePatch, CaseStatus, ConsentStatus, File, FilePatch, FileType, Job, JobPatch,
-    JobStatus, JobType, NewCase, NewFile, NewJob, NewUser, User, UserPatch,
+    JobStatus, JobType, NewFile, NewJob, NewUser, User, UserPatch,
 };
 use e2e::pg::TestDb;
+use e2e::repos::new_case;
 use postgres::Client;
 use repo_runtime::{
     ActorRefusal, AuditKey, Connection, DataKey, Order, PageRequest, Prepared, RepoError,
@@ -139,25 +140,6 @@ fn drawn_by_the_repository(row: &Audit) {
         .to_unix();
     let drift = i64::try_from(seconds).expect("seconds since 1970") - row.timestamp.timestamp();
     assert!(drift.abs() <= 60, "{drift} s apart: {row:#?}");
-}
-
-fn new_case(created_by: Uuid, number: &str) -> NewCase {
-    NewCase {
-        id: None,
-        case_number: number.to_owned(),
-        patient_id: format!("patient-of-{number}"),
-        title: None,
-        notes: None,
-        status: None,
-        priority: None,
-        created_by,
-        assigned_to: None,
-        due_at: None,
-        tags: None,
-        case_metadata: None,
-        processing_consent: None,
-        consent_recorded_at: None,
-    }
 }
 
 fn count(client: &mut Client, sql: &str) -> i64 {

@@ -65,26 +65,15 @@ fn pool(db: &TestDb, size: usize) -> Pool {
     Pool::builder(manager).max_size(size).build().expect("pool")
 }
 
+/// `(event_type, action, resource_id)` of every audit row, in write order.
 fn new_case(created_by: Uuid, number: &str) -> NewCase {
     NewCase {
-        id: None,
-        case_number: number.to_owned(),
-        patient_id: format!("patient-of-{number}"),
         title: Some(format!("title of {number}")),
-        notes: None,
-        status: None,
-        priority: None,
-        created_by,
-        assigned_to: None,
-        due_at: None,
         tags: Some(json!(["async"])),
-        case_metadata: None,
-        processing_consent: None,
-        consent_recorded_at: None,
+        ..e2e::repos::new_case(created_by, number)
     }
 }
 
-/// `(event_type, action, resource_id)` of every audit row, in write order.
 fn audit(client: &mut Client) -> Vec<(String, String, Option<Uuid>)> {
     client
         .query(

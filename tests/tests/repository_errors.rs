@@ -28,20 +28,8 @@ fn fixture(hint: &str) -> Fixture {
 
 fn new_case(created_by: Uuid, number: &str, patient: &str) -> NewCase {
     NewCase {
-        id: None,
-        case_number: number.to_owned(),
         patient_id: patient.to_owned(),
-        title: None,
-        notes: None,
-        status: None,
-        priority: None,
-        created_by,
-        assigned_to: None,
-        due_at: None,
-        tags: None,
-        case_metadata: None,
-        processing_consent: None,
-        consent_recorded_at: None,
+        ..e2e::repos::new_case(created_by, number)
     }
 }
 
