@@ -440,12 +440,7 @@ pub fn locate_error(text: &str, message: &str) -> (usize, usize) {
         let last = text[..end].char_indices().last().map_or(0, |(i, _)| i);
         return (last, end);
     }
-    if let Ok(tokens) = pg_query::scan_tokens(text) {
-        let spans: Vec<(usize, usize)> = tokens
-            .iter()
-            .filter_map(|t| Some((usize::try_from(t.start).ok()?, usize::try_from(t.end).ok()?)))
-            .filter(|(a, b)| a < b && *b <= text.len())
-            .collect();
+    if let Some(spans) = token_spans(text) {
         let fails_within = |k: usize| -> bool {
             let end = spans[k - 1].1;
             match pg_query::parse(&text[..end], 0) {
@@ -491,7 +486,7 @@ pub fn locate_error(text: &str, message: &str) -> (usize, usize) {
 /// with one unterminated token that is where it starts (with several quotes before it, a place
 /// where scanning breaks: this is the last resort, after the message's quoted text).
 fn scanner_stop(text: &str) -> Option<usize> {
-    if pg_query::scan_tokens(text).is_ok() {
+    if token_spans(text).is_some() {
         return None;
     }
     let boundaries: Vec<usize> = text
@@ -503,27 +498,35 @@ fn scanner_stop(text: &str) -> Option<usize> {
     let (mut lo, mut hi) = (0, boundaries.len() - 1);
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;
-        if pg_query::scan_tokens(&text[..boundaries[mid]]).is_ok() {
+        if token_spans(&text[..boundaries[mid]]).is_some() {
             lo = mid;
         } else {
             hi = mid;
         }
     }
     let stop = boundaries[lo];
-    if stop == 0 {
-        // pg_query's scanner cannot be called on empty text.
-        return Some(0);
-    }
     // A token that ends where the scanner stops, with nothing between, is the start of the
     // broken one (`/` of `/*`, `x` of `x'...`).
-    let last = pg_query::scan_tokens(&text[..stop])
-        .ok()?
-        .last()
-        .and_then(|t| Some((usize::try_from(t.start).ok()?, usize::try_from(t.end).ok()?)));
-    match last {
-        Some((start, end)) if end == stop && start < stop => Some(start),
+    match token_spans(&text[..stop])?.last() {
+        Some(&(start, end)) if end == stop && start < stop => Some(start),
         _ => Some(stop),
     }
+}
+
+/// The byte ranges of `text`'s tokens by PostgreSQL's scanner; `None` when it fails (an
+/// unterminated quote or comment). The scanner is given `text` followed by a line break and a
+/// `;`, which closes a line comment and is itself a token: pg_query's scan of a text without
+/// any token (empty, white space, a comment) reads a null buffer (undefined behaviour, found by
+/// the fuzzer).
+fn token_spans(text: &str) -> Option<Vec<(usize, usize)>> {
+    let tokens = pg_query::scan_tokens(&format!("{text}\n;")).ok()?;
+    Some(
+        tokens
+            .iter()
+            .filter_map(|t| Some((usize::try_from(t.start).ok()?, usize::try_from(t.end).ok()?)))
+            .filter(|(a, b)| a < b && *b <= text.len())
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -553,6 +556,9 @@ mod tests {
         assert_eq!(scanner_stop("SELECT 1"), None);
         assert_eq!(scanner_stop("SELECT 'é"), Some(7));
         assert_eq!(scanner_stop("'"), Some(0));
+        // Prefixes without a token (white space, a comment) are scanned safely.
+        assert_eq!(scanner_stop("\u{b}\u{b}\n -- c\n'x"), Some(9));
+        assert_eq!(token_spans(""), Some(vec![]));
         assert_eq!(scanner_stop("SELECT 1 /* open"), Some(9));
         assert_eq!(scanner_stop("SELECT x'0f"), Some(7));
         // Without a quoted text in the message, the bisection points at the opening quote.
