@@ -1,7 +1,10 @@
 //! `codegen`: reads `schema.yaml`, writes `generated/`, and applies migrations to a database.
 
+mod disk;
+
+use disk::{OnDisk, leftovers, on_disk, write_atomically};
+
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -586,82 +589,6 @@ fn binary_identity() -> Option<String> {
         meta.len(),
         modified.as_nanos()
     ))
-}
-
-/// Whether a generated file is on disk as it should be.
-/// Files under codegen's own directories ([`codegen::OWNED_DIRS`]) that carry its header but
-/// that this run does not produce, sorted. A file without the header (a note someone put
-/// there) is never touched.
-fn leftovers(out: &Path, files: &[codegen::GeneratedFile]) -> Vec<PathBuf> {
-    let produced: std::collections::HashSet<PathBuf> =
-        files.iter().map(|f| out.join(&f.path)).collect();
-    let mut found = Vec::new();
-    for dir in codegen::OWNED_DIRS {
-        files_under(&out.join(dir), &mut found);
-    }
-    found.retain(|path| !produced.contains(path) && starts_with_generated_header(path));
-    found.sort();
-    found
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => files_under(&path, out),
-            Ok(t) if t.is_file() => out.push(path),
-            _ => {}
-        }
-    }
-}
-
-fn starts_with_generated_header(path: &Path) -> bool {
-    use std::io::Read;
-    let mut start = [0u8; 512];
-    let Ok(mut file) = fs::File::open(path) else {
-        return false;
-    };
-    let n = file.read(&mut start).unwrap_or(0);
-    codegen::has_generated_header(&start[..n])
-}
-
-enum OnDisk {
-    Same,
-    Differs,
-    Missing,
-}
-
-/// Compares the file at `path` with `contents`, reading it only when the sizes agree.
-fn on_disk(path: &Path, contents: &str) -> OnDisk {
-    match fs::metadata(path) {
-        Err(_) => OnDisk::Missing,
-        Ok(meta) if meta.len() != contents.len() as u64 => OnDisk::Differs,
-        Ok(_) => match fs::read(path) {
-            Ok(existing) if existing == contents.as_bytes() => OnDisk::Same,
-            Ok(_) => OnDisk::Differs,
-            Err(_) => OnDisk::Missing,
-        },
-    }
-}
-
-/// Writes through a temporary file and a rename, so an interrupted run never leaves half a file;
-/// `durable` flushes the file to disk before the rename, so not even a crash of the machine
-/// leaves it empty.
-fn write_atomically(path: &Path, contents: &str, durable: bool) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("error: cannot write `{}`: {e}", path.display());
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let temp = path.with_extension("tmp");
-    let mut f = fs::File::create(&temp).map_err(fail)?;
-    f.write_all(contents.as_bytes()).map_err(fail)?;
-    if durable {
-        f.sync_all().map_err(fail)?;
-    }
-    fs::rename(&temp, path).map_err(fail)
 }
 
 fn connect(url: &str) -> Result<postgres::Client, String> {
