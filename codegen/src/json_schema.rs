@@ -295,7 +295,7 @@ enum Column {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct ColumnSpec {
-    /// A PostgreSQL type (`uuid`, `text`, `varchar(255)`, `integer`, `bigint`, `numeric(10,2)`, `boolean`, `timestamptz`, `jsonb`, `inet`, ...), an enum from `enums` (`schema.name` outside public), or `T[]`. `serial` types are refused: use `uuid` with `default: gen_random_uuid()`, or an integer with `identity`.
+    /// A PostgreSQL type (`uuid`, `text`, `varchar(255)`, `integer`, `bigint`, `numeric(10,2)`, `boolean`, `timestamptz`, `jsonb`, `inet`, ...), an enum from `enums` (`schema.name` outside public), or `T[]`. `serial`, `bigserial` and `smallserial` make an integer column that owns its sequence, as in PostgreSQL (no `default`, `nullable` or `identity` with them); `identity` is the SQL standard's way.
     #[serde(rename = "type")]
     data_type: String,
     /// Allow NULL.

@@ -145,7 +145,7 @@ pub fn rebuild_table(old: &Table, new: &Table) -> Result<String, String> {
     );
 
     // 2. The new table, complete, and the copy trigger.
-    let mut create: Vec<String> = vec![sql::create_table(&tmp)];
+    let mut create: Vec<String> = vec![sql::create_table(&tmp, &[])];
     create.extend(
         sql::folded_uniques(&tmp)
             .into_iter()

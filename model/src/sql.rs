@@ -10,8 +10,8 @@ use std::borrow::Cow;
 
 use crate::{
     ArgumentMode, Column, DEFAULT_SCHEMA, EnumType, Extension, FkAction, ForeignKey, Function,
-    Index, IndexKey, IndexMethod, PUBLIC, Privilege, QualifiedName, Schema, Table, Trigger,
-    UniqueConstraint, sql_name,
+    Index, IndexKey, IndexMethod, PUBLIC, Privilege, QualifiedName, Schema, Sequence, Table,
+    Trigger, UniqueConstraint, serial_name, serial_sequence, sql_name,
 };
 
 /// How a clause writes names: quoted where PostgreSQL needs it (statements), or as the
@@ -294,7 +294,9 @@ pub fn ensure_role(role: &str) -> String {
 
 /// `CREATE TABLE` with columns, primary key, unique and check constraints. Foreign keys are
 /// added separately so tables can be created in any order, cycles included.
-pub fn create_table(t: &Table) -> String {
+/// A column that owns its `serial` sequence (one of `sequences`) is written as `serial`, which
+/// creates the sequence with it.
+pub fn create_table(t: &Table, sequences: &[Sequence]) -> String {
     let width = t
         .columns
         .iter()
@@ -304,7 +306,10 @@ pub fn create_table(t: &Table) -> String {
     let mut lines: Vec<String> = t
         .columns
         .iter()
-        .map(|c| format!("    {}", column_definition(c, width)))
+        .map(|c| {
+            let serial = serial_sequence(sequences, t, c).is_some();
+            format!("    {}", column_definition(c, width, serial))
+        })
         .collect();
     if let Some(pk) = &t.primary_key {
         lines.push(format!(
@@ -385,8 +390,13 @@ pub fn drop_table(t: &Table) -> String {
     format!("DROP TABLE {};", t.sql_name())
 }
 
-/// `name type [NOT NULL] [DEFAULT expr]`, with the type aligned to `width`.
-pub fn column_definition(c: &Column, width: usize) -> String {
+/// `name type [NOT NULL] [DEFAULT expr]`, with the type aligned to `width`. A `serial` column
+/// (see [`serial_sequence`]) is `name serial`: PostgreSQL adds the sequence, the NOT NULL and
+/// the default.
+pub fn column_definition(c: &Column, width: usize, serial: bool) -> String {
+    if let Some(pseudo_type) = serial.then(|| serial_name(&c.data_type)).flatten() {
+        return format!("{:width$} {pseudo_type}", quote(&c.name));
+    }
     let mut out = format!("{:width$} {}", quote(&c.name), c.data_type);
     if !c.nullable {
         out.push_str(" NOT NULL");

@@ -193,7 +193,7 @@ impl DataType {
             "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2" => {
                 return Err(TypeError::Unsupported {
                     name: normal,
-                    advice: "serial is not a real type; use uuid with default gen_random_uuid(), or an integer with an identity",
+                    advice: "serial is not a real type: it can only be the type of a column (the column then owns its sequence)",
                 });
             }
             _ => return Err(TypeError::Unknown(normal)),

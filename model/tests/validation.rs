@@ -112,11 +112,11 @@ fn values_of_the_wrong_kind() {
 #[test]
 fn unknown_and_malformed_types() {
     check(
-        "tables:\n  t:\n    columns:\n      id: { type: uuidd, primary_key: true }\n      a: varchar(0)\n      b: serial\n      c: statuss\n      d: int[][]\n      e: numeric(2, 5)\n",
+        "tables:\n  t:\n    columns:\n      id: { type: uuidd, primary_key: true }\n      a: varchar(0)\n      b: serial[]\n      c: statuss\n      d: int[][]\n      e: numeric(2, 5)\n",
         expect![[r#"
             schema.yaml:4:19: unknown type `uuidd` (help: did you mean `uuid`?)
             schema.yaml:5:10: bad type modifier: `varchar(0)`: the modifier must be between 1 and 10485760
-            schema.yaml:6:10: unsupported type `serial` (help: serial is not a real type; use uuid with default gen_random_uuid(), or an integer with an identity)
+            schema.yaml:6:10: unsupported type `serial` (help: serial is not a real type: it can only be the type of a column (the column then owns its sequence))
             schema.yaml:7:10: unknown type `statuss` (help: use a PostgreSQL type name or one of the enums under `enums`)
             schema.yaml:8:10: unsupported type `int[][]` (help: multi-dimensional arrays are not supported; use jsonb)
             schema.yaml:9:10: bad type modifier: `numeric(2, 5)`: takes a precision from 1 to 1000 and a scale no larger than it

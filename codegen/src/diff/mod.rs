@@ -17,6 +17,7 @@ use model::{Catalog, DataType, ForeignKey, Index, QualifiedName, RenameHints, Ta
 
 mod constraints;
 mod objects;
+mod sequences;
 mod tables;
 
 /// The hints that still have work to do against `from`: a hint whose rename an earlier
@@ -142,9 +143,12 @@ fn diff_with(
         changes: Vec::new(),
         errors: Vec::new(),
         reverting,
+        sequences: Vec::new(),
     };
-    let old = d.apply_renames(from, to, hints).into_normalized();
+    let mut old = d.apply_renames(from, to, hints).into_normalized();
     let new = to.normalized();
+    d.serial_sequences(&mut old, &new);
+    d.sequences = new.sequences.clone();
     d.schemas(&old, &new);
     // Not normalized: that forgets the versions asked for.
     d.extensions(from, to);
@@ -228,6 +232,9 @@ struct Differ {
     errors: Vec<DiffError>,
     /// Planning a down migration (see [`diff_for_down`]).
     reverting: bool,
+    /// The target's sequences: a column that owns its `serial` sequence is created as
+    /// `serial`.
+    sequences: Vec<model::Sequence>,
 }
 
 impl Differ {
@@ -307,6 +314,11 @@ impl Differ {
                 ),
                 format!("rename_{before}_to_{after}"),
             );
+            for s in &mut old.sequences {
+                if let Some(owner) = s.owned_by.as_mut().filter(|o| o.table == before_name) {
+                    owner.table = after_name.clone();
+                }
+            }
             for t in &mut old.tables {
                 if t.is(&before_name) {
                     t.name = after_name.name.clone();
@@ -542,6 +554,14 @@ fn rename_column_in(catalog: &mut Catalog, table: &QualifiedName, before: &str, 
             .filter(|c| *c == before)
             .for_each(|c| *c = after.to_string())
     };
+    for s in &mut catalog.sequences {
+        if let Some(owner) = s.owned_by.as_mut()
+            && owner.table == *table
+            && owner.column == before
+        {
+            owner.column = after.to_string();
+        }
+    }
     for t in &mut catalog.tables {
         if t.is(table) {
             t.columns

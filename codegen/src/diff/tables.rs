@@ -72,6 +72,17 @@ impl Differ {
             ));
             return;
         }
+        if let Some(c) = old
+            .columns
+            .iter()
+            .find(|c| model::serial_sequence(&catalog.sequences, old, c).is_some())
+        {
+            self.error(format!(
+                "table `{shown}` cannot be rebuilt to change its partitioning: its serial column `{}` owns a sequence that would go with the old table; make it an integer with `identity` first",
+                c.name
+            ));
+            return;
+        }
         match crate::rebuild::rebuild_table(old, new) {
             Ok(sql) => {
                 let what = if new.partition_by.is_some() {
@@ -93,7 +104,7 @@ impl Differ {
 
     pub(super) fn create_table(&mut self, t: &Table, position: usize) {
         let key = format!("{position:06}");
-        let mut statements = vec![sql::create_table(t)];
+        let mut statements = vec![sql::create_table(t, &self.sequences)];
         statements.extend(
             sql::folded_uniques(t)
                 .into_iter()
@@ -207,7 +218,7 @@ impl Differ {
         let mut statements = vec![format!(
             "ALTER TABLE {} ADD COLUMN {};",
             t.sql_name(),
-            sql::column_definition(c, 0)
+            sql::column_definition(c, 0, self.is_serial(t, c))
         )];
         statements.extend(sql::comment_on_column(t, c));
         let key = format!("{} {}", t.display_name(), c.name);
@@ -216,6 +227,8 @@ impl Differ {
             Some("a stored generated column: PostgreSQL computes it for every existing row")
         } else if c.identity.is_some() {
             Some("an identity column: PostgreSQL numbers every existing row")
+        } else if self.is_serial(t, c) {
+            Some("a serial column: PostgreSQL numbers every existing row")
         } else {
             None
         };
@@ -355,7 +368,7 @@ impl Differ {
             format!(
                 "ALTER TABLE {} ADD COLUMN {};",
                 t.sql_name(),
-                sql::column_definition(column, 0)
+                sql::column_definition(column, 0, self.is_serial(t, column))
             ),
         ];
         statements.extend(sql::comment_on_column(t, column));

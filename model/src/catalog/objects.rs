@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CheckConstraint, Index, QualifiedName};
+use super::{CheckConstraint, Column, Index, QualifiedName, Table};
 use crate::types::DataType;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +201,65 @@ impl Sequence {
     pub fn qualified_name(&self) -> QualifiedName {
         QualifiedName::new(&self.schema, &self.name)
     }
+
+    /// The default of a column that draws from this sequence, as PostgreSQL writes the one it
+    /// gives a `serial` column: `nextval('seq'::regclass)`, the name schema-qualified outside
+    /// `public`.
+    pub fn nextval_default(&self) -> String {
+        format!(
+            "nextval({}::regclass)",
+            crate::ident::quote_literal(&self.qualified_name().sql())
+        )
+    }
+}
+
+/// The pseudo-types `serial`, `bigserial` and `smallserial` (and their `serialN` spellings),
+/// with the integer type each stands for. `type_name` as PostgreSQL reads it (lower case).
+pub fn serial_integer(type_name: &str) -> Option<DataType> {
+    match type_name {
+        "serial" | "serial4" => Some(DataType::Integer),
+        "bigserial" | "serial8" => Some(DataType::BigInt),
+        "smallserial" | "serial2" => Some(DataType::SmallInt),
+        _ => None,
+    }
+}
+
+/// How a `serial` column of integer type `data_type` is written: `serial`, `bigserial` or
+/// `smallserial`.
+pub fn serial_name(data_type: &DataType) -> Option<&'static str> {
+    match data_type {
+        DataType::Integer => Some("serial"),
+        DataType::BigInt => Some("bigserial"),
+        DataType::SmallInt => Some("smallserial"),
+        _ => None,
+    }
+}
+
+/// The sequence that makes `column` of `table` what PostgreSQL makes of a `serial` column, if
+/// it is one: owned by the column, in the table's schema, of the column's integer type, with
+/// default options, the column NOT NULL and defaulting to its next value. Such a column is
+/// written as `serial` (in SQL and in `schema.yaml`) and its sequence is not written at all.
+pub fn serial_sequence<'a>(
+    sequences: &'a [Sequence],
+    table: &Table,
+    column: &Column,
+) -> Option<&'a Sequence> {
+    serial_name(&column.data_type)?;
+    if column.nullable || column.identity.is_some() || column.generated.is_some() {
+        return None;
+    }
+    let default = column.default.as_deref()?;
+    sequences.iter().find(|s| {
+        s.schema == table.schema
+            && s.data_type == column.data_type
+            && s.owned_by.as_ref().is_some_and(|o| {
+                o.table.schema == table.schema
+                    && o.table.name == table.name
+                    && o.column == column.name
+            })
+            && s.options.without_defaults(&s.data_type) == SequenceOptions::default()
+            && s.nextval_default() == default
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -69,12 +69,7 @@ pub(super) fn serial_type(t: &protobuf::TypeName) -> Option<DataType> {
         [schema, name] if schema == "pg_catalog" => name.as_str(),
         _ => return None,
     };
-    match name {
-        "serial" | "serial4" => Some(DataType::Integer),
-        "bigserial" | "serial8" => Some(DataType::BigInt),
-        "smallserial" | "serial2" => Some(DataType::SmallInt),
-        _ => None,
-    }
+    crate::catalog::serial_integer(name)
 }
 
 /// The model type of a parsed type name (`character varying(20)`, `public.status[]`,

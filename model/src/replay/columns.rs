@@ -49,12 +49,9 @@ pub(super) fn add_column(cx: &mut Replay<'_>, table: usize, c: &protobuf::Column
             let t = &cx.catalog.tables[table];
             (t.schema.clone(), t.name.clone())
         };
-        let sequence = sequences::create_owned(cx, &schema, &name, &c.colname, data_type);
+        let default = sequences::create_owned(cx, &schema, &name, &c.colname, data_type);
         let column = column_mut(&mut cx.catalog.tables[table], &c.colname)?;
-        column.default = Some(format!(
-            "nextval({}::regclass)",
-            crate::ident::quote_literal(&sequence.sql())
-        ));
+        column.default = Some(default);
         column.nullable = false;
     }
     for constraint in &c.constraints {

@@ -204,14 +204,14 @@ fn owner(cx: &mut Replay<'_>, names: Option<&[String]>) -> Result<Option<Sequenc
 }
 
 /// Creates the sequence a `serial` column owns, named as PostgreSQL names it
-/// (`table_column_seq`, numbered when taken), and returns its name.
+/// (`table_column_seq`, numbered when taken), and returns the column's default.
 pub(super) fn create_owned(
     cx: &mut Replay<'_>,
     schema: &str,
     table: &str,
     column: &str,
     data_type: DataType,
-) -> QualifiedName {
+) -> String {
     let name = pg_unique_name(table, Some(column), "seq", |candidate| {
         cx.relation_exists(schema, candidate)
     });
@@ -219,12 +219,14 @@ pub(super) fn create_owned(
         table: QualifiedName::new(schema, table),
         column: column.to_string(),
     };
-    cx.catalog.sequences.push(Sequence {
+    let sequence = Sequence {
         schema: schema.to_string(),
-        name: name.clone(),
+        name,
         data_type,
         options: SequenceOptions::default(),
         owned_by: Some(owner),
-    });
-    QualifiedName::new(schema, name)
+    };
+    let default = sequence.nextval_default();
+    cx.catalog.sequences.push(sequence);
+    default
 }

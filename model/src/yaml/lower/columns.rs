@@ -11,6 +11,7 @@ use crate::expr::{
 };
 use crate::ident::{derived_name, is_bare, parse_name_path, quote_literal, shown_path};
 use crate::types::{DataType, KNOWN_TYPE_NAMES, TypeError};
+
 use crate::yaml::read::{ColumnDecl, IdentityDecl, Sp, TableDecl};
 
 use super::{Lowering, SET_UPDATED_AT, declared_name, flag};
@@ -62,6 +63,13 @@ impl Lowering<'_> {
                 );
             }
             if let Some(c) = self.column(column, catalog) {
+                let serial = column.data_type.as_ref().is_some_and(|t| {
+                    serial_integer(&t.value.trim().to_ascii_lowercase()).is_some()
+                });
+                if serial {
+                    self.serials
+                        .push((qualified.clone(), column.name.value.clone()));
+                }
                 table.columns.push(c);
             }
         }
@@ -124,13 +132,21 @@ impl Lowering<'_> {
             );
             return None;
         };
+        let serial = serial_integer(&type_text.value.trim().to_ascii_lowercase());
+        if serial.is_some() {
+            self.serial_conflicts(decl);
+        }
         let enum_names = &self.enum_names;
         let resolve_enum = |text: &str| {
             Some(declared_name(text)).filter(|name| {
                 parse_name_path(text).is_ok_and(|p| p.len() <= 2) && enum_names.contains(name)
             })
         };
-        let data_type = match DataType::parse(&type_text.value, &resolve_enum) {
+        let parsed = match &serial {
+            Some(integer) => Ok(integer.clone()),
+            None => DataType::parse(&type_text.value, &resolve_enum),
+        };
+        let data_type = match parsed {
             Ok(t) => t,
             Err(TypeError::Unknown(name)) => {
                 let written: Vec<String> =
@@ -217,14 +233,42 @@ impl Lowering<'_> {
         Some(Column {
             name: decl.name.value.clone(),
             data_type,
-            // An identity column is NOT NULL, as PostgreSQL makes it.
-            nullable: nullable && !primary_key && identity.is_none(),
+            // An identity or serial column is NOT NULL, as PostgreSQL makes it.
+            nullable: nullable && !primary_key && identity.is_none() && serial.is_none(),
             default,
             identity,
             generated,
             comment,
             sensitivity,
         })
+    }
+
+    /// A `serial` column gets its NOT NULL and its default from the sequence it owns (given
+    /// once the whole schema is known, see [`super::lower`]): declaring either again, or an
+    /// identity or generation besides, is a mistake worth naming.
+    fn serial_conflicts(&mut self, decl: &ColumnDecl) {
+        let name = &decl.name.value;
+        if let Some(d) = &decl.default {
+            self.errors.push(
+                Diagnostic::new(d.pos, format!("serial column `{name}` cannot have a `default`: it defaults to the next value of its own sequence"))
+                    .with_help("drop `default`, or use an integer type if the default is meant"),
+            );
+        }
+        if let Some(n) = decl.nullable.as_ref().filter(|n| n.value) {
+            self.error(
+                n.pos,
+                format!("serial column `{name}` cannot be nullable: PostgreSQL makes it NOT NULL"),
+            );
+        }
+        if let Some(i) = &decl.identity {
+            self.errors.push(
+                Diagnostic::new(i.pos, format!("column `{name}` cannot be both serial and an identity: each brings a sequence"))
+                    .with_help("keep `identity` on an integer type (the SQL standard's way), or `serial` without it"),
+            );
+        }
+        if let Some(g) = &decl.generated {
+            self.error(g.pos, format!("serial column `{name}` cannot be generated"));
+        }
     }
 
     /// `identity: ...`: an integer column, NOT NULL, without a default or a generation

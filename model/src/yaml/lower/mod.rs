@@ -36,6 +36,7 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
         enum_names: HashSet::new(),
         schemas: HashSet::new(),
         relations: HashSet::new(),
+        serials: Vec::new(),
     };
     let mut catalog = Catalog {
         schemas: lowering.schemas(&schema.schemas),
@@ -67,6 +68,7 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
                 enum_names: lowering.enum_names.clone(),
                 schemas: lowering.schemas.clone(),
                 relations: HashSet::new(),
+                serials: Vec::new(),
             };
             for d in decl.indexes.iter().filter(|d| flag(&d.unique)) {
                 if let Some(index) = scratch.index(&shell.clone(), d) {
@@ -99,6 +101,7 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
         lowering.indexes(table, decl);
     }
     catalog.tables = tables.into_iter().map(|(t, _)| t).collect();
+    serial_sequences(&mut catalog, &lowering.serials);
 
     if catalog.tables.iter().any(|t| !t.triggers.is_empty()) {
         catalog.functions.push(Function {
@@ -118,6 +121,54 @@ pub fn lower(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> Catalog {
     super::compliance::lower(schema, &mut catalog, lowering.errors);
     lowering.check_names(schema, &catalog);
     catalog
+}
+
+/// What PostgreSQL makes of each `serial` column: a sequence the column owns, named
+/// `table_column_seq` (numbered when the name is taken by another relation of the schema), and
+/// the column's default drawing from it.
+fn serial_sequences(catalog: &mut Catalog, serials: &[(QualifiedName, String)]) {
+    if serials.is_empty() {
+        return;
+    }
+    let mut taken: HashSet<(String, String)> = HashSet::new();
+    for t in &catalog.tables {
+        taken.insert((t.schema.clone(), t.name.clone()));
+        let keys = t.primary_key.iter().map(|pk| &pk.name);
+        let names = keys
+            .chain(t.uniques.iter().map(|u| &u.name))
+            .chain(t.indexes.iter().map(|i| &i.name));
+        for name in names {
+            taken.insert((t.schema.clone(), name.clone()));
+        }
+    }
+    for (table, column) in serials {
+        let Some(t) = catalog
+            .tables
+            .iter_mut()
+            .find(|t| t.schema == table.schema && t.name == table.name)
+        else {
+            continue;
+        };
+        let Some(c) = t.columns.iter_mut().find(|c| &c.name == column) else {
+            continue;
+        };
+        let name = crate::ident::pg_unique_name(&t.name, Some(column), "seq", |n| {
+            taken.contains(&(t.schema.clone(), n.to_string()))
+        });
+        taken.insert((t.schema.clone(), name.clone()));
+        let sequence = Sequence {
+            schema: t.schema.clone(),
+            name,
+            data_type: c.data_type.clone(),
+            options: SequenceOptions::default(),
+            owned_by: Some(SequenceOwner {
+                table: table.clone(),
+                column: column.clone(),
+            }),
+        };
+        c.default = Some(sequence.nextval_default());
+        catalog.sequences.push(sequence);
+    }
 }
 
 /// The tables as declared (columns and unique keys), found by name in constant time: foreign
@@ -215,6 +266,9 @@ struct Lowering<'e> {
     /// the derived index names handed out so far. A derived index name that is taken gets a
     /// number, as PostgreSQL numbers the names it chooses (`_idx1`, `_idx2`, ...).
     relations: HashSet<(String, String)>,
+    /// The `serial` columns (table, column) in declaration order: their sequences are named
+    /// once every relation name is known.
+    serials: Vec<(QualifiedName, String)>,
 }
 
 /// Schema names PostgreSQL reserves or creates itself.

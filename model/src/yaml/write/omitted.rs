@@ -214,6 +214,53 @@ fn mentions(expression: &str, column: &str) -> bool {
         .any(|word| word.trim_matches('"') == column)
 }
 
+/// Why partitioning, inheritance or a missing primary key leaves a whole table out: the format
+/// has no place for the first two, and a table without a primary key does not load.
+fn whole_table_left_out(t: &Table) -> Option<String> {
+    let shown = t.display_name();
+    // A table declared with `partitioning` is written with it (its partitions are the
+    // maintenance function's and were left out when the database was read).
+    let declared_partitioning = t.flags.partitioning.as_ref().is_some_and(|p| {
+        t.partition_by.as_ref().is_some_and(|by| {
+            by.strategy == crate::PartitionStrategy::Range && by.keys == [p.column.clone()]
+        })
+    });
+    if t.partition_by.is_some() && !declared_partitioning {
+        Some(format!(
+            "partitioned table `{shown}` is left out: schema.yaml has no partitioning"
+        ))
+    } else if let Some(p) = &t.partition_of {
+        Some(format!(
+            "table `{shown}`, a partition of `{}`, is left out: schema.yaml has no partitioning",
+            p.parent.display()
+        ))
+    } else if !t.inherits.is_empty() {
+        Some(format!(
+            "table `{shown}` inherits from {} and is left out: schema.yaml has no inheritance",
+            t.inherits
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    } else if t.primary_key.is_none() {
+        Some(format!(
+            "table `{shown}` is left out: it has no primary key, which schema.yaml requires"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Whether `column` is written as `serial`: it owns its sequence as a `serial` column does, and
+/// the sequence has the name `schema.yaml` derives (PostgreSQL's, unnumbered); a table renamed
+/// after the fact keeps the old name, and its default is left out as any other.
+pub fn written_as_serial(catalog: &Catalog, table: &Table, column: &Column) -> bool {
+    crate::serial_sequence(&catalog.sequences, table, column).is_some_and(|s| {
+        s.name == crate::ident::pg_object_name(&table.name, Some(&column.name), "seq")
+    })
+}
+
 /// The left-out objects of `catalog`, in a fixed order. `kept_trigger` and `kept_function` say
 /// which triggers and functions the file gives back (those `timestamps: true` and the compliance
 /// keys generate); they are asked about the tables that are written only.
@@ -289,6 +336,15 @@ pub fn plan(
         );
     }
     for s in &catalog.sequences {
+        let owner = s.owned_by.as_ref().and_then(|o| {
+            let table = catalog.table_named(&o.table)?;
+            Some((table, table.column(&o.column)?))
+        });
+        if owner.is_some_and(|(t, c)| {
+            whole_table_left_out(t).is_none() && written_as_serial(catalog, t, c)
+        }) {
+            continue;
+        }
         push(
             Omitted::Sequence(s.qualified_name()),
             format!(
@@ -316,40 +372,7 @@ pub fn plan(
     // without a primary key does not load.
     let mut gone: BTreeSet<QualifiedName> = BTreeSet::new();
     for t in &catalog.tables {
-        let shown = t.display_name();
-        // A table declared with `partitioning` is written with it (its partitions are the
-        // maintenance function's and were left out when the database was read).
-        let declared_partitioning = t.flags.partitioning.as_ref().is_some_and(|p| {
-            t.partition_by.as_ref().is_some_and(|by| {
-                by.strategy == crate::PartitionStrategy::Range && by.keys == [p.column.clone()]
-            })
-        });
-        let why = if t.partition_by.is_some() && !declared_partitioning {
-            Some(format!(
-                "partitioned table `{shown}` is left out: schema.yaml has no partitioning"
-            ))
-        } else if let Some(p) = &t.partition_of {
-            Some(format!(
-                "table `{shown}`, a partition of `{}`, is left out: schema.yaml has no partitioning",
-                p.parent.display()
-            ))
-        } else if !t.inherits.is_empty() {
-            Some(format!(
-                "table `{shown}` inherits from {} and is left out: schema.yaml has no inheritance",
-                t.inherits
-                    .iter()
-                    .map(|p| format!("`{}`", p.display()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        } else if t.primary_key.is_none() {
-            Some(format!(
-                "table `{shown}` is left out: it has no primary key, which schema.yaml requires"
-            ))
-        } else {
-            None
-        };
-        if let Some(why) = why {
+        if let Some(why) = whole_table_left_out(t) {
             gone.insert(t.qualified_name());
             push(Omitted::Table(t.qualified_name()), why);
         }
@@ -428,7 +451,11 @@ pub fn plan(
                     ),
                 });
             }
-            if let Some(default) = c.default.as_deref().filter(|d| d.contains("nextval(")) {
+            if let Some(default) = c
+                .default
+                .as_deref()
+                .filter(|d| d.contains("nextval(") && !written_as_serial(catalog, t, c))
+            {
                 omissions.push(LeftOut {
                     what: Omitted::ColumnDefault {
                         table: name.clone(),

@@ -127,12 +127,17 @@ impl Writer {
         self.out.push_str("    columns:\n");
         for c in t.columns.iter().filter(|c| !implied.column(&c.name)) {
             self.name(&format!("column `{shown}.{}`", c.name), &c.name);
-            let mut fields = vec![format!("type: {}", quoted(&yaml_type(&c.data_type)))];
+            // A serial column brings its sequence, NOT NULL and default with its type.
+            let serial = super::omitted::written_as_serial(catalog, t, c)
+                .then(|| crate::serial_name(&c.data_type))
+                .flatten();
+            let written_type = serial.map_or_else(|| yaml_type(&c.data_type), str::to_string);
+            let mut fields = vec![format!("type: {}", quoted(&written_type))];
             // An identity column is NOT NULL by definition; the format refuses `nullable` there.
             if c.nullable && c.identity.is_none() {
                 fields.push("nullable: true".to_string());
             }
-            if let Some(default) = &c.default {
+            if let Some(default) = c.default.as_ref().filter(|_| serial.is_none()) {
                 fields.push(format!(
                     "default: {}",
                     quoted(&yaml_default(catalog, c, default))
