@@ -398,6 +398,16 @@ fn layout_fixture(name: &str) -> PathBuf {
 }
 
 /// `rule file:line:column` of every diagnostic of a JSON report.
+/// [`diagnostics`] of `codegen-lint <args> --format json --no-cache` run in `dir`.
+fn json_diagnostics(dir: &Path, args: &[&str]) -> Vec<String> {
+    let args: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--format", "json", "--no-cache"])
+        .collect();
+    diagnostics(&lint(dir, &args, None))
+}
+
 fn diagnostics(out: &Output) -> Vec<String> {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -453,28 +463,13 @@ fn every_layout_directory_is_linted_as_its_tool_runs_it() {
 #[test]
 fn flyway_runs_v10_after_v2_and_leaves_undo_files_out() {
     let dir = layout_fixture("flyway");
-    let found = diagnostics(&lint(
-        &dir,
-        &["flyway", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["flyway"]);
     // In Flyway's order every statement replays, the undo file's DROP TABLE is not linted and
     // the CONCURRENTLY migration runs without a transaction.
     assert_eq!(found, Vec::<String>::new());
     // In name order `V1.1__` comes before `V1__` (and `V10__` before `V2__`): the replay fails
     // there, so the check above can fail.
-    let by_name = diagnostics(&lint(
-        &dir,
-        &[
-            "flyway",
-            "--format",
-            "json",
-            "--no-cache",
-            "--layout",
-            "plain",
-        ],
-        None,
-    ));
+    let by_name = json_diagnostics(&dir, &["flyway", "--layout", "plain"]);
     assert!(
         by_name
             .iter()
@@ -492,11 +487,7 @@ fn flyway_runs_v10_after_v2_and_leaves_undo_files_out() {
 #[test]
 fn goose_down_sections_are_not_linted_and_findings_keep_their_lines() {
     let dir = layout_fixture("goose");
-    let found = diagnostics(&lint(
-        &dir,
-        &["goose", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["goose"]);
     // Line 3 of the file as written: the two annotation lines above it are blanked, not cut.
     let expected = [
         "uuid-primary-key goose/20240101000000_create_dentists.sql:3:1",
@@ -505,18 +496,7 @@ fn goose_down_sections_are_not_linted_and_findings_keep_their_lines() {
     assert_eq!(found, expected);
     // Read as plain SQL, the Down section of migration 2 runs too and its NOT NULL column is
     // a finding (so the check above can fail).
-    let plain = diagnostics(&lint(
-        &dir,
-        &[
-            "goose",
-            "--format",
-            "json",
-            "--no-cache",
-            "--layout",
-            "plain",
-        ],
-        None,
-    ));
+    let plain = json_diagnostics(&dir, &["goose", "--layout", "plain"]);
     assert!(
         plain.contains(
             &"not-null-column-without-default goose/20240102000000_drop_fax.sql:6:33".to_string()
@@ -524,28 +504,20 @@ fn goose_down_sections_are_not_linted_and_findings_keep_their_lines() {
         "{plain:?}"
     );
     // Goose files named on their own are recognised by their annotations.
-    let single = diagnostics(&lint(
+    let single = json_diagnostics(
         &dir,
         &[
             "goose/20240101000000_create_dentists.sql",
             "goose/20240102000000_drop_fax.sql",
-            "--format",
-            "json",
-            "--no-cache",
         ],
-        None,
-    ));
+    );
     assert_eq!(single, expected);
 }
 
 #[test]
 fn dbmate_and_postgres_migrations_without_a_transaction_allow_concurrently() {
     let dir = layout_fixture("dbmate");
-    let found = diagnostics(&lint(
-        &dir,
-        &["dbmate", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["dbmate"]);
     // No concurrently-in-transaction for `-- migrate:up transaction:false`; the NOT NULL
     // column is reported on line 3 of the file as written, column 37.
     assert_eq!(
@@ -553,11 +525,7 @@ fn dbmate_and_postgres_migrations_without_a_transaction_allow_concurrently() {
         ["not-null-column-without-default dbmate/20240103000000_add_room.sql:3:37"]
     );
     let dir = layout_fixture("postgres-migrations");
-    let found = diagnostics(&lint(
-        &dir,
-        &["postgres-migrations", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["postgres-migrations"]);
     assert!(
         !found
             .iter()
@@ -565,18 +533,7 @@ fn dbmate_and_postgres_migrations_without_a_transaction_allow_concurrently() {
         "{found:?}"
     );
     // Without its layout, the disable-transaction marker means nothing (the check can fail).
-    let plain = diagnostics(&lint(
-        &dir,
-        &[
-            "postgres-migrations",
-            "--format",
-            "json",
-            "--no-cache",
-            "--layout",
-            "plain",
-        ],
-        None,
-    ));
+    let plain = json_diagnostics(&dir, &["postgres-migrations", "--layout", "plain"]);
     assert!(
         plain
             .iter()
@@ -662,11 +619,7 @@ fn a_pg_dump_file_runs_without_a_transaction_and_its_meta_commands_are_skipped()
         "dump.sql",
         &format!("{text}CREATE INDEX CONCURRENTLY labs_name_idx ON public.labs (name);\n"),
     );
-    let found = diagnostics(&lint(
-        &dir,
-        &["dump.sql", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["dump.sql"]);
     assert!(
         !found
             .iter()
