@@ -6,33 +6,15 @@
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dental_schema::{Case, CasePatch, CaseStatus, NewCase, User};
 use e2e::pg::TestDb;
+use e2e::repos::Fixture;
 use postgres::Client;
-use repo_runtime::{ActorRefusal, AuditKey, DataKey, Order, PageRequest, RepoError};
+use repo_runtime::{ActorRefusal, Order, PageRequest, RepoError};
 use serde_json::json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-struct Fixture {
-    db: TestDb,
-    client: Client,
-    key: AuditKey,
-    data_key: DataKey,
-    actor_id: Uuid,
-}
-
 fn fixture(hint: &str) -> Fixture {
-    let e2e::repos::WithActor {
-        db,
-        client,
-        actor_id,
-    } = e2e::repos::with_actor(hint, "actor");
-    Fixture {
-        db,
-        client,
-        key: e2e::repos::audit_key(),
-        data_key: e2e::repos::data_key(),
-        actor_id,
-    }
+    e2e::repos::fixture(hint, "actor")
 }
 
 fn runtime() -> tokio::runtime::Runtime {
