@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dental_schema::{Case, NewCase};
+use e2e::bench::{self, median};
 use e2e::pg;
 use repo_runtime::{AuditKey, DataKey};
 use support::Service;
@@ -35,23 +36,12 @@ use uuid::Uuid;
 const AUDIT_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
 const DATA_KEY: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
 
-fn arg(name: &str) -> Option<String> {
+/// The text after `name` on the command line.
+fn text_arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn number(name: &str, default: usize) -> usize {
-    arg(name).map_or(default, |v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name} needs a whole number, not {v}"))
-    })
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn p99(mut xs: Vec<Duration>) -> Duration {
@@ -159,9 +149,9 @@ fn http(
 }
 
 fn main() {
-    let requests = number("--requests", 200);
-    let rounds = number("--rounds", 5);
-    let clients: Vec<usize> = arg("--clients")
+    let requests = bench::arg("--requests", 200);
+    let rounds = bench::arg("--rounds", 5);
+    let clients: Vec<usize> = text_arg("--clients")
         .unwrap_or_else(|| "1,4,16".to_string())
         .split(',')
         .map(|n| {
