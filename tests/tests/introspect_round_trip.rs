@@ -80,6 +80,15 @@ fn rebuild(name: &str, schema_yaml: &str) -> (TestDb, Client) {
     database(name, &migration.up)
 }
 
+/// What [`compare`] finds between `a` and `b`, described with the sides named `a_name` and
+/// `b_name`.
+fn describe_differences(a: &Catalog, b: &Catalog, a_name: &str, b_name: &str) -> Vec<String> {
+    compare(a, b)
+        .iter()
+        .map(|d| d.describe(a_name, b_name))
+        .collect()
+}
+
 fn read(client: &mut Client) -> Catalog {
     let introspection =
         introspect::introspect_schemas(client, &Schemas::all()).unwrap_or_else(|e| panic!("{e}"));
@@ -156,10 +165,7 @@ fn the_written_schema_yaml_rebuilds_the_database_but_for_what_it_lists() {
     for l in &written.left_out {
         assert!(l.what.remove_from(&mut expected), "{l:?} removes nothing");
     }
-    let differences: Vec<String> = compare(&expected, &second)
-        .iter()
-        .map(|d| d.describe("original", "rebuilt"))
-        .collect();
+    let differences: Vec<String> = describe_differences(&expected, &second, "original", "rebuilt");
     assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
     assert_eq!(
         expected.normalized(),
@@ -281,10 +287,7 @@ fn shapes_of_real_histories_round_trip_or_are_listed() {
     for l in &written.left_out {
         assert!(l.what.remove_from(&mut expected), "{l:?} removes nothing");
     }
-    let differences: Vec<String> = compare(&expected, &second)
-        .iter()
-        .map(|d| d.describe("original", "rebuilt"))
-        .collect();
+    let differences: Vec<String> = describe_differences(&expected, &second, "original", "rebuilt");
     assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
     assert_eq!(
         expected.normalized(),
@@ -366,10 +369,7 @@ fn what_the_catalog_cannot_hold_is_named_and_the_rest_round_trips() {
     let second = introspect::introspect_schemas(&mut client, &Schemas::all())
         .unwrap_or_else(|e| panic!("{e}"))
         .catalog;
-    let differences: Vec<String> = compare(&first, &second)
-        .iter()
-        .map(|d| d.describe("original", "rebuilt"))
-        .collect();
+    let differences: Vec<String> = describe_differences(&first, &second, "original", "rebuilt");
     assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
     assert_eq!(first.normalized(), second.normalized(), "{}", written.text);
 }
@@ -418,10 +418,8 @@ fn functions_with_sql_standard_bodies_read_as_replayed_and_are_listed() {
             ("stamp_of", true)
         ]
     );
-    let differences: Vec<String> = compare(&replayed, &live)
-        .iter()
-        .map(|d| d.describe("replayed", "introspected"))
-        .collect();
+    let differences: Vec<String> =
+        describe_differences(&replayed, &live, "replayed", "introspected");
     assert_eq!(differences, Vec::<String>::new());
     assert_eq!(
         model::compare::comparable(&replayed),
@@ -430,10 +428,7 @@ fn functions_with_sql_standard_bodies_read_as_replayed_and_are_listed() {
     // A different body is a difference.
     let mut changed = replayed.clone();
     changed.functions[1].body = "RETURN n * 2 + 2".to_string();
-    let changed: Vec<String> = compare(&changed, &live)
-        .iter()
-        .map(|d| d.describe("replayed", "introspected"))
-        .collect();
+    let changed: Vec<String> = describe_differences(&changed, &live, "replayed", "introspected");
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert!(changed[0].contains("next_slot"), "{changed:?}");
 
