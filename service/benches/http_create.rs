@@ -24,13 +24,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::Pool;
 use dental_schema::{Case, NewCase};
 use e2e::bench::{self, median};
 use e2e::pg;
 use repo_runtime::{AuditKey, DataKey};
 use support::Service;
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 const AUDIT_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
@@ -190,11 +189,7 @@ fn main() {
         AuditKey::new(&[0x5a; 32]).expect("audit key"),
         DataKey::new(&[0x3c; 32]).expect("data key"),
     ));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = e2e::pools::runtime();
     let mut counter = 0usize;
     let mut numbers = |n: usize, per_client: usize| -> Vec<Vec<String>> {
         (0..n)
@@ -216,17 +211,7 @@ fn main() {
         "  clients   direct req/s   http req/s   http/direct   direct p99   http p99   p99 ratio"
     );
     for &n in &clients {
-        let config: tokio_postgres::Config = db.conn_string().parse().expect("config");
-        let pool = Pool::builder(Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        ))
-        .max_size(n)
-        .build()
-        .expect("pool");
+        let pool = e2e::pools::pool(&db, n);
         let pool_size = n.to_string();
         let service = Service::start(
             &db.url(),

@@ -16,12 +16,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dental_schema::{Case, NewCase};
 use e2e::bench::{arg, median};
 use e2e::pg;
 use repo_runtime::{AuditKey, DataKey, Prepared};
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 fn new_case(created_by: Uuid, number: String) -> NewCase {
@@ -39,22 +37,8 @@ fn main() {
     let key = Arc::new(AuditKey::new(&[0x5a; 32]).expect("key"));
     let data_key = Arc::new(DataKey::new(&[0x3c; 32]).expect("data key"));
     let mut sync = Prepared::new(db.connect());
-    let config: tokio_postgres::Config = db.conn_string().parse().expect("config");
-    let pool = Pool::builder(Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    ))
-    .max_size(connections)
-    .build()
-    .expect("pool");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let pool = e2e::pools::pool(&db, connections);
+    let rt = e2e::pools::runtime();
     let mut counter = 0usize;
     let mut next = || {
         counter += 1;

@@ -121,7 +121,7 @@ impl Bench<'_> {
         match variant {
             Variant::Audited | Variant::AuditedPrepared => {
                 let new = NewCase {
-                    patient_id: patient_id,
+                    patient_id,
                     ..e2e::repos::new_case(actor_id, &case_number)
                 };
                 if variant == Variant::Audited {

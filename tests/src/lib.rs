@@ -7,6 +7,7 @@ pub mod fixtures;
 pub mod load;
 pub mod migrations;
 pub mod pg;
+pub mod pools;
 pub mod repos;
 pub mod rng;
 pub mod schema;

@@ -3,9 +3,9 @@
 //! connections (whose statement cache prepares each by-key statement once per connection). The
 //! same statements as the blocking methods: the same audit rows, encryption, refusals and errors.
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dental_schema::{Case, CasePatch, CaseStatus, NewCase, User};
 use e2e::pg::TestDb;
+use e2e::pools::{pool, runtime};
 use e2e::repos::Fixture;
 use postgres::Client;
 use repo_runtime::{ActorRefusal, Order, PageRequest, RepoError};
@@ -17,14 +17,6 @@ fn fixture(hint: &str) -> Fixture {
     e2e::repos::fixture(hint, "actor")
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 async fn connect(db: &TestDb) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(&db.conn_string(), NoTls)
         .await
@@ -33,18 +25,6 @@ async fn connect(db: &TestDb) -> tokio_postgres::Client {
         let _ = connection.await;
     });
     client
-}
-
-fn pool(db: &TestDb, size: usize) -> Pool {
-    let config: tokio_postgres::Config = db.conn_string().parse().expect("config");
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager).max_size(size).build().expect("pool")
 }
 
 /// `(event_type, action, resource_id)` of every audit row, in write order.
