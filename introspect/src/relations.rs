@@ -522,14 +522,6 @@ impl Reader<'_, '_> {
     }
 
     pub(crate) fn triggers(&mut self) -> Result<(), IntrospectError> {
-        // Bits of pg_trigger.tgtype.
-        const ROW: i32 = 1;
-        const BEFORE: i32 = 1 << 1;
-        const INSERT: i32 = 1 << 2;
-        const DELETE: i32 = 1 << 3;
-        const UPDATE: i32 = 1 << 4;
-        const TRUNCATE: i32 = 1 << 5;
-        const INSTEAD: i32 = 1 << 6;
         let sql = "SELECT tg.tgrelid, tg.tgname::text, tg.tgtype::int4, p.proname::text,
                     pn.nspname::text, tg.tgnargs::int4,
                     coalesce(array_length(tg.tgattr::int2[], 1), 0) > 0, tg.tgqual IS NOT NULL,
@@ -547,7 +539,7 @@ impl Reader<'_, '_> {
         for row in self.rows("triggers", sql)? {
             let oid: u32 = row.get(0);
             let name: String = row.get(1);
-            let tgtype: i32 = row.get(2);
+            let bits: i32 = row.get(2);
             let function: String = row.get(3);
             let function_schema: String = row.get(4);
             let nargs: i32 = row.get(5);
@@ -560,7 +552,7 @@ impl Reader<'_, '_> {
             let relation =
                 display_name(&row.get::<_, String>(12), &row.get::<_, String>(13)).into_owned();
             let object = format!("trigger `{relation}.{name}`");
-            let unmodelled = if on_view || tgtype & INSTEAD != 0 {
+            let unmodelled = if on_view || bits & tgtype::INSTEAD != 0 {
                 Some("triggers on views are")
             } else if nargs != 0 || columns || when {
                 Some("trigger arguments, column lists and WHEN conditions are")
@@ -583,26 +575,11 @@ impl Reader<'_, '_> {
                     "{object}: the trigger is disabled; read as enabled (not modelled)"
                 ));
             }
-            let mut events = Vec::new();
-            for (bit, event) in [
-                (INSERT, TriggerEvent::Insert),
-                (UPDATE, TriggerEvent::Update),
-                (DELETE, TriggerEvent::Delete),
-                (TRUNCATE, TriggerEvent::Truncate),
-            ] {
-                if tgtype & bit != 0 {
-                    events.push(event);
-                }
-            }
             let trigger = Trigger {
                 name,
-                timing: if tgtype & BEFORE != 0 {
-                    TriggerTiming::Before
-                } else {
-                    TriggerTiming::After
-                },
-                events,
-                for_each_row: tgtype & ROW != 0,
+                timing: TriggerTiming::from_tgtype(bits),
+                events: TriggerEvent::from_tgtype(bits),
+                for_each_row: bits & tgtype::ROW != 0,
                 function: QualifiedName::new(function_schema, function),
             };
             if let Some(table) = self.table_mut(oid) {

@@ -1,6 +1,8 @@
 //! The `lint` binary: inputs (files, directories, stdin), formats, exit codes, configuration
 //! discovery, colour, `--explain` and the replay cache.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -79,11 +81,7 @@ fn migrations(name: &str) -> PathBuf {
 #[test]
 fn a_directory_in_name_order_down_files_skipped_exit_1_on_errors() {
     let dir = migrations("dir");
-    let out = lint(
-        &dir,
-        &["migrations", "--format", "json", "--no-cache"],
-        None,
-    );
+    let out = json_lint(&dir, &["migrations"]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -168,26 +166,13 @@ fn the_timeout_rules_follow_the_runner_settings() {
     let dir = migrations("timeouts");
     // Without `[runner]`: the drop of an existing table's column waits for its lock unbounded.
     std::fs::write(dir.join("lint.toml"), "").expect("lint.toml");
-    let out = lint(
-        &dir,
-        &["migrations", "--format", "json", "--no-cache"],
-        None,
-    );
+    let out = json_lint(&dir, &["migrations"]);
     let json: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let rules: Vec<&str> = json["diagnostics"]
-        .as_array()
-        .expect("diagnostics")
-        .iter()
-        .filter_map(|d| d["rule"].as_str())
-        .collect();
+    let rules = common::json_rules(&json);
     assert!(rules.contains(&"require-lock-timeout"), "{rules:?}");
     // With it, the rule is off.
     write(&dir, "lint.toml", "");
-    let out = lint(
-        &dir,
-        &["migrations", "--format", "json", "--no-cache"],
-        None,
-    );
+    let out = json_lint(&dir, &["migrations"]);
     assert!(
         !stdout(&out).contains("require-lock-timeout"),
         "{}",
@@ -213,7 +198,7 @@ fn config_is_found_walking_up_and_changes_severities() {
         "disable = [\"drop-column\"]\n[rules]\nfk-needs-index = \"warning\"\n",
     );
     let nested = dir.join("migrations");
-    let out = lint(&nested, &[".", "--format", "json", "--no-cache"], None);
+    let out = json_lint(&nested, &["."]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let json: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["summary"]["errors"], 0);
@@ -351,21 +336,12 @@ fn the_replay_cache_reuses_the_unchanged_prefix_and_reports_the_same() {
         "{}",
         String::from_utf8_lossy(&second.stderr)
     );
-    let uncached = lint(
-        &dir,
-        &["migrations", "--format", "json", "--no-cache"],
-        None,
-    );
+    let uncached = json_lint(&dir, &["migrations"]);
     assert_eq!(stdout(&second), stdout(&uncached));
     let json: Value = serde_json::from_slice(&second.stdout).expect("json");
     // The FK finding of file 1 is cleared by the index of file 2; the new CONCURRENTLY is in a
     // transactional file.
-    let rules: Vec<&str> = json["diagnostics"]
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|d| d["rule"].as_str())
-        .collect();
+    let rules = common::json_rules(&json);
     assert_eq!(rules, vec!["drop-column", "concurrently-in-transaction"]);
 }
 
@@ -398,6 +374,21 @@ fn layout_fixture(name: &str) -> PathBuf {
 }
 
 /// `rule file:line:column` of every diagnostic of a JSON report.
+/// `lint <args> --format json --no-cache` run in `dir`.
+fn json_lint(dir: &Path, args: &[&str]) -> Output {
+    let args: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--format", "json", "--no-cache"])
+        .collect();
+    lint(dir, &args, None)
+}
+
+/// [`diagnostics`] of [`json_lint`].
+fn json_diagnostics(dir: &Path, args: &[&str]) -> Vec<String> {
+    diagnostics(&json_lint(dir, args))
+}
+
 fn diagnostics(out: &Output) -> Vec<String> {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -453,28 +444,13 @@ fn every_layout_directory_is_linted_as_its_tool_runs_it() {
 #[test]
 fn flyway_runs_v10_after_v2_and_leaves_undo_files_out() {
     let dir = layout_fixture("flyway");
-    let found = diagnostics(&lint(
-        &dir,
-        &["flyway", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["flyway"]);
     // In Flyway's order every statement replays, the undo file's DROP TABLE is not linted and
     // the CONCURRENTLY migration runs without a transaction.
     assert_eq!(found, Vec::<String>::new());
     // In name order `V1.1__` comes before `V1__` (and `V10__` before `V2__`): the replay fails
     // there, so the check above can fail.
-    let by_name = diagnostics(&lint(
-        &dir,
-        &[
-            "flyway",
-            "--format",
-            "json",
-            "--no-cache",
-            "--layout",
-            "plain",
-        ],
-        None,
-    ));
+    let by_name = json_diagnostics(&dir, &["flyway", "--layout", "plain"]);
     assert!(
         by_name
             .iter()
@@ -492,11 +468,7 @@ fn flyway_runs_v10_after_v2_and_leaves_undo_files_out() {
 #[test]
 fn goose_down_sections_are_not_linted_and_findings_keep_their_lines() {
     let dir = layout_fixture("goose");
-    let found = diagnostics(&lint(
-        &dir,
-        &["goose", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["goose"]);
     // Line 3 of the file as written: the two annotation lines above it are blanked, not cut.
     let expected = [
         "uuid-primary-key goose/20240101000000_create_dentists.sql:3:1",
@@ -505,18 +477,7 @@ fn goose_down_sections_are_not_linted_and_findings_keep_their_lines() {
     assert_eq!(found, expected);
     // Read as plain SQL, the Down section of migration 2 runs too and its NOT NULL column is
     // a finding (so the check above can fail).
-    let plain = diagnostics(&lint(
-        &dir,
-        &[
-            "goose",
-            "--format",
-            "json",
-            "--no-cache",
-            "--layout",
-            "plain",
-        ],
-        None,
-    ));
+    let plain = json_diagnostics(&dir, &["goose", "--layout", "plain"]);
     assert!(
         plain.contains(
             &"not-null-column-without-default goose/20240102000000_drop_fax.sql:6:33".to_string()
@@ -524,28 +485,20 @@ fn goose_down_sections_are_not_linted_and_findings_keep_their_lines() {
         "{plain:?}"
     );
     // Goose files named on their own are recognised by their annotations.
-    let single = diagnostics(&lint(
+    let single = json_diagnostics(
         &dir,
         &[
             "goose/20240101000000_create_dentists.sql",
             "goose/20240102000000_drop_fax.sql",
-            "--format",
-            "json",
-            "--no-cache",
         ],
-        None,
-    ));
+    );
     assert_eq!(single, expected);
 }
 
 #[test]
 fn dbmate_and_postgres_migrations_without_a_transaction_allow_concurrently() {
     let dir = layout_fixture("dbmate");
-    let found = diagnostics(&lint(
-        &dir,
-        &["dbmate", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["dbmate"]);
     // No concurrently-in-transaction for `-- migrate:up transaction:false`; the NOT NULL
     // column is reported on line 3 of the file as written, column 37.
     assert_eq!(
@@ -553,11 +506,7 @@ fn dbmate_and_postgres_migrations_without_a_transaction_allow_concurrently() {
         ["not-null-column-without-default dbmate/20240103000000_add_room.sql:3:37"]
     );
     let dir = layout_fixture("postgres-migrations");
-    let found = diagnostics(&lint(
-        &dir,
-        &["postgres-migrations", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["postgres-migrations"]);
     assert!(
         !found
             .iter()
@@ -565,18 +514,7 @@ fn dbmate_and_postgres_migrations_without_a_transaction_allow_concurrently() {
         "{found:?}"
     );
     // Without its layout, the disable-transaction marker means nothing (the check can fail).
-    let plain = diagnostics(&lint(
-        &dir,
-        &[
-            "postgres-migrations",
-            "--format",
-            "json",
-            "--no-cache",
-            "--layout",
-            "plain",
-        ],
-        None,
-    ));
+    let plain = json_diagnostics(&dir, &["postgres-migrations", "--layout", "plain"]);
     assert!(
         plain
             .iter()
@@ -597,17 +535,7 @@ fn the_layout_can_be_forced_and_a_wrong_name_lists_the_right_ones() {
     // lint.toml's `layout` forces it too: in name order `10_` comes before `2_`, whose
     // column it indexes.
     write(&dir, "lint.toml", "layout = \"plain\"\n");
-    let out = lint(
-        &dir,
-        &[
-            "golang-migrate",
-            "--format",
-            "json",
-            "--no-cache",
-            "--verbose",
-        ],
-        None,
-    );
+    let out = json_lint(&dir, &["golang-migrate", "--verbose"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("plain layout (forced)"),
         "{}",
@@ -621,18 +549,7 @@ fn the_layout_can_be_forced_and_a_wrong_name_lists_the_right_ones() {
         stdout(&out)
     );
     // --layout wins over lint.toml.
-    let out = lint(
-        &dir,
-        &[
-            "golang-migrate",
-            "--format",
-            "json",
-            "--no-cache",
-            "--layout",
-            "golang-migrate",
-        ],
-        None,
-    );
+    let out = json_lint(&dir, &["golang-migrate", "--layout", "golang-migrate"]);
     assert_eq!(
         diagnostics(&out),
         ["concurrently-in-transaction golang-migrate/11_label_index.up.sql:3:1"]
@@ -642,11 +559,7 @@ fn the_layout_can_be_forced_and_a_wrong_name_lists_the_right_ones() {
 #[test]
 fn a_pg_dump_file_runs_without_a_transaction_and_its_meta_commands_are_skipped() {
     let dir = layout_fixture("pg-dump");
-    let out = lint(
-        &dir,
-        &["pg-dump/structure.sql", "--format", "json", "--no-cache"],
-        None,
-    );
+    let out = json_lint(&dir, &["pg-dump/structure.sql"]);
     // No syntax error on `\restrict`; Rails' own tables are exempt from uuid-primary-key.
     assert_eq!(
         diagnostics(&out),
@@ -662,11 +575,7 @@ fn a_pg_dump_file_runs_without_a_transaction_and_its_meta_commands_are_skipped()
         "dump.sql",
         &format!("{text}CREATE INDEX CONCURRENTLY labs_name_idx ON public.labs (name);\n"),
     );
-    let found = diagnostics(&lint(
-        &dir,
-        &["dump.sql", "--format", "json", "--no-cache"],
-        None,
-    ));
+    let found = json_diagnostics(&dir, &["dump.sql"]);
     assert!(
         !found
             .iter()

@@ -2,6 +2,8 @@
 //! throwaway server that accepts TCP connections only over TLS, and a wrong CA is refused with a
 //! message naming the server and not the password.
 
+mod common;
+
 use std::process::{Command, Output};
 
 use e2e::pg::{self, CERT_HOST, TCP_PASSWORD};
@@ -31,12 +33,7 @@ fn database_url_with_verify_full() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "one error expected: {stderr}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
-    let rules: Vec<&str> = json["diagnostics"]
-        .as_array()
-        .expect("diagnostics")
-        .iter()
-        .filter_map(|d| d["rule"].as_str())
-        .collect();
+    let rules = common::json_rules(&json);
     assert_eq!(rules, ["jsonb-needs-gin"], "{json}");
     assert!(!json.to_string().contains(TCP_PASSWORD), "{json}");
 

@@ -27,15 +27,7 @@ fn the_committed_migrations_lint_without_findings() {
         .collect();
     paths.sort();
     assert!(!paths.is_empty());
-    let files: Vec<SourceFile> = paths
-        .iter()
-        .map(|p| {
-            SourceFile::new(
-                p.file_name().expect("name").to_string_lossy(),
-                std::fs::read_to_string(p).expect("read"),
-            )
-        })
-        .collect();
+    let files = common::read_sources(&paths);
     // As `cargo run -p lint -- generated/migrations` lints them: with the repository's lint.toml.
     let report = lint::lint_sources(files, &common::project_config(), 2);
     assert!(

@@ -190,15 +190,7 @@ fn findings_equal_the_catalog_of_a_real_server() {
             .map(|e| e.expect("entry").path())
             .collect();
         paths.sort();
-        let files: Vec<SourceFile> = paths
-            .iter()
-            .map(|p| {
-                SourceFile::new(
-                    p.file_name().expect("name").to_string_lossy(),
-                    std::fs::read_to_string(p).expect("read"),
-                )
-            })
-            .collect();
+        let files = common::read_sources(&paths);
         let db = pg::cluster().create_database(&name);
         let mut client = db.connect();
         for f in &files {

@@ -70,18 +70,19 @@ CREATE INDEX CONCURRENTLY files_case_id_v2_idx ON files (case_id, id);",
     assert_eq!(summary(&report), Vec::<String>::new());
 }
 
-#[test]
-fn renamed_tables_and_columns_are_followed() {
-    let report = lint_text(
-        "CREATE TABLE cases (id uuid PRIMARY KEY);
+/// Two tables, then a file that renames one and two of its columns.
+const RENAMES: &str = "CREATE TABLE cases (id uuid PRIMARY KEY);
 CREATE TABLE files (id uuid PRIMARY KEY, case_ref uuid REFERENCES cases (id), meta jsonb);
 -- migration: 0002.sql
 -- lint:ignore-file rename-table,rename-column nothing reads these names yet
 SET lock_timeout = '2s';
 ALTER TABLE files RENAME TO scans;
 ALTER TABLE scans RENAME COLUMN case_ref TO case_id;
-ALTER TABLE scans RENAME COLUMN meta TO metadata;",
-    );
+ALTER TABLE scans RENAME COLUMN meta TO metadata;";
+
+#[test]
+fn renamed_tables_and_columns_are_followed() {
+    let report = lint_text(RENAMES);
     // Still reported where the problems began, under their new names.
     assert_eq!(
         summary(&report),
@@ -105,20 +106,13 @@ ALTER TABLE scans RENAME COLUMN meta TO metadata;",
         ]
     );
     // An index on the new names, in a later file, clears both.
-    let report = lint_text(
-        "CREATE TABLE cases (id uuid PRIMARY KEY);
-CREATE TABLE files (id uuid PRIMARY KEY, case_ref uuid REFERENCES cases (id), meta jsonb);
--- migration: 0002.sql
--- lint:ignore-file rename-table,rename-column nothing reads these names yet
-SET lock_timeout = '2s';
-ALTER TABLE files RENAME TO scans;
-ALTER TABLE scans RENAME COLUMN case_ref TO case_id;
-ALTER TABLE scans RENAME COLUMN meta TO metadata;
+    let report = lint_text(&format!(
+        "{RENAMES}
 -- migration: 0003.sql
 -- codegen:no-transaction
 CREATE INDEX CONCURRENTLY scans_case_id_idx ON scans (case_id);
-CREATE INDEX CONCURRENTLY scans_metadata_gin_idx ON scans USING gin (metadata jsonb_path_ops);",
-    );
+CREATE INDEX CONCURRENTLY scans_metadata_gin_idx ON scans USING gin (metadata jsonb_path_ops);"
+    ));
     assert_eq!(summary(&report), Vec::<String>::new());
 }
 

@@ -230,14 +230,7 @@ impl ConnInfo {
     /// the password).
     pub fn describe(&self) -> String {
         let c = &self.config;
-        let hosts: Vec<String> = c
-            .get_hosts()
-            .iter()
-            .map(|h| match h {
-                Host::Tcp(name) => name.clone(),
-                Host::Unix(path) => path.display().to_string(),
-            })
-            .collect();
+        let hosts = self.host_names();
         let mut out = String::new();
         if !hosts.is_empty() {
             out.push_str(&format!("host={} ", hosts.join(",")));
@@ -267,6 +260,25 @@ impl ConnInfo {
         out
     }
 
+    /// The `sslmode` that applies: libpq ignores it for Unix domain socket communication.
+    fn effective_sslmode(&self) -> SslMode {
+        if self.unix_sockets_only() {
+            SslMode::Disable
+        } else {
+            self.sslmode
+        }
+    }
+
+    /// What the weak modes (`prefer`, `require`) check: without a root certificate they encrypt
+    /// without authenticating; with one they check the chain, as libpq does.
+    fn optional_verify(&self) -> Verify {
+        if self.roots.is_some() {
+            Verify::Chain
+        } else {
+            Verify::Nothing
+        }
+    }
+
     /// Connects, with as many attempts as the `sslmode` calls for (`prefer` retries without TLS
     /// when the handshake fails; `allow` retries with TLS when the server refuses plain).
     ///
@@ -274,19 +286,7 @@ impl ConnInfo {
     ///
     /// See [`ConnectError`].
     pub fn connect(&self) -> Result<Client, ConnectError> {
-        // libpq: "sslmode is ignored for Unix domain socket communication".
-        let sslmode = if self.unix_sockets_only() {
-            SslMode::Disable
-        } else {
-            self.sslmode
-        };
-        // Without a root certificate, the weak modes encrypt without authenticating; with one
-        // they check the chain, as libpq does.
-        let optional = if self.roots.is_some() {
-            Verify::Chain
-        } else {
-            Verify::Nothing
-        };
+        let (sslmode, optional) = (self.effective_sslmode(), self.optional_verify());
         // A retry returns at once, its error noting what the first attempt said.
         let result: Result<Client, postgres::Error> = match sslmode {
             SslMode::Disable => self.attempt(WireSslMode::Disable, Verify::Nothing)?,
@@ -356,16 +356,7 @@ impl ConnInfo {
     ///
     /// [`ErrorKind::RootCertificates`] when the `sslrootcert` file cannot be read.
     pub fn async_parts(&self) -> Result<(tokio_postgres::Config, MakeRustlsConnect), ConnectError> {
-        let sslmode = if self.unix_sockets_only() {
-            SslMode::Disable
-        } else {
-            self.sslmode
-        };
-        let optional = if self.roots.is_some() {
-            Verify::Chain
-        } else {
-            Verify::Nothing
-        };
+        let (sslmode, optional) = (self.effective_sslmode(), self.optional_verify());
         let (wire, verify) = match sslmode {
             SslMode::Disable | SslMode::Allow => (WireSslMode::Disable, Verify::Nothing),
             SslMode::Prefer => (WireSslMode::Prefer, optional),
@@ -414,16 +405,20 @@ impl ConnInfo {
         }
     }
 
-    fn context(&self) -> error::Context<'_> {
-        let hosts: Vec<String> = self
-            .config
+    /// The hosts as written: names, addresses and socket directories.
+    fn host_names(&self) -> Vec<String> {
+        self.config
             .get_hosts()
             .iter()
             .map(|h| match h {
                 Host::Tcp(name) => name.clone(),
                 Host::Unix(path) => path.display().to_string(),
             })
-            .collect();
+            .collect()
+    }
+
+    fn context(&self) -> error::Context<'_> {
+        let hosts = self.host_names();
         let ports: Vec<String> = self
             .config
             .get_ports()

@@ -275,41 +275,31 @@ pub trait AsyncExecutor {
     ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send;
 }
 
-impl AsyncExecutor for tokio_postgres::Client {
-    fn run(
-        &mut self,
-        statement: &str,
-        params: &[Param<'_>],
-    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        self.query_typed(statement, params)
-    }
+/// `AsyncExecutor` for plain tokio-postgres connections: both kinds of statement by
+/// `query_typed` (one round trip, nothing prepared), as a plain blocking client runs them.
+macro_rules! query_typed_executor {
+    ($($client:ty),*) => {$(
+        impl AsyncExecutor for $client {
+            fn run(
+                &mut self,
+                statement: &str,
+                params: &[Param<'_>],
+            ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+                self.query_typed(statement, params)
+            }
 
-    fn run_unprepared(
-        &mut self,
-        statement: &str,
-        params: &[Param<'_>],
-    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        self.query_typed(statement, params)
-    }
+            fn run_unprepared(
+                &mut self,
+                statement: &str,
+                params: &[Param<'_>],
+            ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+                self.query_typed(statement, params)
+            }
+        }
+    )*};
 }
 
-impl AsyncExecutor for tokio_postgres::Transaction<'_> {
-    fn run(
-        &mut self,
-        statement: &str,
-        params: &[Param<'_>],
-    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        self.query_typed(statement, params)
-    }
-
-    fn run_unprepared(
-        &mut self,
-        statement: &str,
-        params: &[Param<'_>],
-    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        self.query_typed(statement, params)
-    }
-}
+query_typed_executor!(tokio_postgres::Client, tokio_postgres::Transaction<'_>);
 
 /// Prepares `statement` through a deadpool statement cache (by text and parameter types) and
 /// runs it; a statement the server no longer has as prepared empties the cache (see [`stale`]).
@@ -358,23 +348,13 @@ impl AsyncExecutor for deadpool_postgres::Transaction<'_> {
         statement: &str,
         params: &[Param<'_>],
     ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        let cache = &self.statement_cache;
         let transaction: &tokio_postgres::Transaction<'_> = self;
-        async move {
-            let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
-            let prepared = cache
-                .prepare_typed(transaction.client(), statement, &types)
-                .await?;
-            let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
-            transaction
-                .query(&prepared, &values)
-                .await
-                .inspect_err(|e| {
-                    if stale(e) {
-                        cache.clear();
-                    }
-                })
-        }
+        run_cached(
+            &self.statement_cache,
+            transaction.client(),
+            statement,
+            params,
+        )
     }
 
     fn run_unprepared(

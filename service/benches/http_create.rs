@@ -24,34 +24,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::Pool;
 use dental_schema::{Case, NewCase};
+use e2e::bench::{self, median};
 use e2e::pg;
 use repo_runtime::{AuditKey, DataKey};
 use support::Service;
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 const AUDIT_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
 const DATA_KEY: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
 
-fn arg(name: &str) -> Option<String> {
+/// The text after `name` on the command line.
+fn text_arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn number(name: &str, default: usize) -> usize {
-    arg(name).map_or(default, |v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name} needs a whole number, not {v}"))
-    })
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn p99(mut xs: Vec<Duration>) -> Duration {
@@ -159,9 +148,9 @@ fn http(
 }
 
 fn main() {
-    let requests = number("--requests", 200);
-    let rounds = number("--rounds", 5);
-    let clients: Vec<usize> = arg("--clients")
+    let requests = bench::arg("--requests", 200);
+    let rounds = bench::arg("--rounds", 5);
+    let clients: Vec<usize> = text_arg("--clients")
         .unwrap_or_else(|| "1,4,16".to_string())
         .split(',')
         .map(|n| {
@@ -200,11 +189,7 @@ fn main() {
         AuditKey::new(&[0x5a; 32]).expect("audit key"),
         DataKey::new(&[0x3c; 32]).expect("data key"),
     ));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = e2e::pools::runtime();
     let mut counter = 0usize;
     let mut numbers = |n: usize, per_client: usize| -> Vec<Vec<String>> {
         (0..n)
@@ -226,17 +211,7 @@ fn main() {
         "  clients   direct req/s   http req/s   http/direct   direct p99   http p99   p99 ratio"
     );
     for &n in &clients {
-        let config: tokio_postgres::Config = db.conn_string().parse().expect("config");
-        let pool = Pool::builder(Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        ))
-        .max_size(n)
-        .build()
-        .expect("pool");
+        let pool = e2e::pools::pool(&db, n);
         let pool_size = n.to_string();
         let service = Service::start(
             &db.url(),

@@ -16,32 +16,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dental_schema::{Case, NewCase};
+use e2e::bench::{arg, median};
 use e2e::pg;
 use repo_runtime::{AuditKey, DataKey, Prepared};
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 fn new_case(created_by: Uuid, number: String) -> NewCase {
     e2e::repos::new_case(created_by, &number)
-}
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| {
-            v.parse()
-                .unwrap_or_else(|_| panic!("{name} needs a whole number, not {v}"))
-        })
-        .unwrap_or(default)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn main() {
@@ -51,32 +33,12 @@ fn main() {
     let db = pg::cluster().create_database("bench_async_insert");
     let mut setup = db.connect();
     e2e::migrations::apply_all(&mut setup);
-    let actor_id: Uuid = setup
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ('bench', 'bench@example.org') RETURNING id",
-            &[],
-        )
-        .expect("actor")
-        .get(0);
+    let actor_id: Uuid = e2e::repos::insert_user(&mut setup, "bench");
     let key = Arc::new(AuditKey::new(&[0x5a; 32]).expect("key"));
     let data_key = Arc::new(DataKey::new(&[0x3c; 32]).expect("data key"));
     let mut sync = Prepared::new(db.connect());
-    let config: tokio_postgres::Config = db.conn_string().parse().expect("config");
-    let pool = Pool::builder(Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    ))
-    .max_size(connections)
-    .build()
-    .expect("pool");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let pool = e2e::pools::pool(&db, connections);
+    let rt = e2e::pools::runtime();
     let mut counter = 0usize;
     let mut next = || {
         counter += 1;

@@ -21,25 +21,12 @@
 use std::time::Instant;
 
 use dental_schema::{Case, NewCase};
+use e2e::bench::{arg, median};
 use e2e::pg;
 use migrate::runner::Runner;
 use postgres::Client;
 use repo_runtime::{Actor, AuditKey, DataKey};
 use uuid::Uuid;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
 
 fn megabytes(bytes: i64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_048_576.0)
@@ -80,13 +67,7 @@ fn database(label: &'static str, partitioned: bool, rows: usize) -> Result<Datab
     }
     Runner::connect(&db.url(), files)?.upgrade()?;
     let mut client = db.connect();
-    let actor: Uuid = client
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ('bench', 'bench@example.org') RETURNING id",
-            &[],
-        )
-        .map_err(|e| format!("{e:?}"))?
-        .get(0);
+    let actor: Uuid = e2e::repos::insert_user(&mut client, "bench");
     if partitioned {
         // Eight years of months (a fresh database has the current one and those ahead only).
         client
@@ -131,20 +112,8 @@ fn database(label: &'static str, partitioned: bool, rows: usize) -> Result<Datab
 
 fn audited_insert(client: &mut Client, actor: Actor<'_>, seq: u64) -> Result<(), String> {
     let new = NewCase {
-        id: None,
-        case_number: format!("BENCH-{seq}"),
         patient_id: format!("P-{seq}"),
-        title: None,
-        notes: None,
-        status: None,
-        priority: None,
-        created_by: actor.user_id(),
-        assigned_to: None,
-        due_at: None,
-        tags: None,
-        case_metadata: None,
-        processing_consent: None,
-        consent_recorded_at: None,
+        ..e2e::repos::new_case(actor.user_id(), &format!("BENCH-{seq}"))
     };
     Case::insert(client, actor, &new)
         .map(|_| ())

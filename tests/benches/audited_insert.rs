@@ -50,6 +50,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use dental_schema::{Case, NewCase};
+use e2e::bench::arg;
 use e2e::pg;
 use postgres::Client;
 use postgres::types::{ToSql, Type};
@@ -120,20 +121,8 @@ impl Bench<'_> {
         match variant {
             Variant::Audited | Variant::AuditedPrepared => {
                 let new = NewCase {
-                    id: None,
-                    case_number,
                     patient_id,
-                    title: None,
-                    notes: None,
-                    status: None,
-                    priority: None,
-                    created_by: actor_id,
-                    assigned_to: None,
-                    due_at: None,
-                    tags: None,
-                    case_metadata: None,
-                    processing_consent: None,
-                    consent_recorded_at: None,
+                    ..e2e::repos::new_case(actor_id, &case_number)
                 };
                 if variant == Variant::Audited {
                     Case::insert(self.db.client(), self.actor, &new)?;
@@ -196,15 +185,6 @@ impl Bench<'_> {
         }
         Ok(())
     }
-}
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn median(xs: Vec<f64>) -> f64 {
@@ -289,12 +269,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = pg::cluster().create_database("bench_audited_insert");
     let mut client = db.connect();
     e2e::migrations::apply_all(&mut client);
-    let actor_id: Uuid = client
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ('bench', 'bench@example.org') RETURNING id",
-            &[],
-        )?
-        .try_get(0)?;
+    let actor_id: Uuid = e2e::repos::insert_user(&mut client, "bench");
     let key = AuditKey::new(&[0x42; 32])?;
     // `cases` has encrypted columns: the repository needs the data key even when they are NULL.
     let data_key = DataKey::new(&[0x24; 32])?;

@@ -7,6 +7,7 @@ use std::path::Path;
 use codegen::migration::{Migration, PlanOptions, plan};
 use model::Catalog;
 use model::replay::replay_script;
+use postgres::Client;
 
 /// One fixture step: its name (the file stem), the migrations planned for it, and the catalog
 /// those migrations replay into.
@@ -86,4 +87,46 @@ pub fn evolve(fixture: &str) -> Vec<Step> {
         });
     }
     steps
+}
+
+/// The three states drift detection compares agree after step `step` of `fixture`: the step's
+/// schema.yaml loaded, `replayed` (the migrations replayed), and the database `client` is connected
+/// to, introspected (`public` and the schemas the step declares). Returns the introspected
+/// catalog.
+pub fn assert_no_drift(
+    client: &mut Client,
+    fixture: &str,
+    step: &str,
+    replayed: &Catalog,
+) -> Catalog {
+    let text = fixture_steps(fixture)
+        .into_iter()
+        .find(|(name, _)| name == step)
+        .expect("step")
+        .1;
+    let yaml = model::load_schema(step, &text).unwrap_or_else(|e| panic!("{e}"));
+    let mut schemas = vec!["public".to_string()];
+    schemas.extend(yaml.schemas.iter().map(|s| s.name.clone()));
+    let live = introspect::introspect_schemas(client, &introspect::Schemas::Existing(schemas))
+        .expect("introspect");
+    assert_eq!(live.notes, Vec::<String>::new(), "{step}");
+    let describe = |a: &Catalog, b: &Catalog| -> Vec<String> {
+        model::compare::compare(a, b)
+            .iter()
+            .map(|d| d.describe("a", "b"))
+            .collect()
+    };
+    assert_eq!(
+        describe(&yaml, &live.catalog),
+        Vec::<String>::new(),
+        "{step}"
+    );
+    assert_eq!(
+        describe(replayed, &live.catalog),
+        Vec::<String>::new(),
+        "{step}"
+    );
+    let comparable = model::compare::comparable;
+    assert_eq!(comparable(&live.catalog), comparable(&yaml), "{step}");
+    live.catalog
 }

@@ -2,10 +2,12 @@
 //! committed migrations, the schema fixtures planned step by step (shared with codegen's tests), and
 //! an application workload to run migrations under.
 
+pub mod bench;
 pub mod fixtures;
 pub mod load;
 pub mod migrations;
 pub mod pg;
+pub mod pools;
 pub mod repos;
 pub mod rng;
 pub mod schema;

@@ -39,8 +39,8 @@ mod tcp;
 
 use names::{conninfo_value, database_name, percent_encode, quote_ident, shell_quote};
 use server::{
-    check_binaries, cluster_dirs, create_base_dir, init_data_dir, log_tail, server_user,
-    start_server, sweep_stale_dirs,
+    bin_dir, cluster_dirs, create_base_dir, init_data_dir, log_tail, server_user, start_server,
+    sweep_stale_dirs,
 };
 pub use tcp::{CERT_HOST, TCP_PASSWORD, TcpCluster, plain_tcp_cluster, tls_cluster};
 
@@ -193,10 +193,7 @@ impl Cluster {
 
     /// Starts the cluster; errors are complete, user-facing messages.
     fn start() -> Result<Cluster, String> {
-        let bin_dir = std::env::var_os("PG_BIN_DIR")
-            .filter(|dir| !dir.is_empty())
-            .map_or_else(|| PathBuf::from(DEFAULT_BIN_DIR), PathBuf::from);
-        check_binaries(&bin_dir)?;
+        let bin_dir = bin_dir()?;
         let user = server_user()?;
 
         let tmp = std::env::temp_dir();

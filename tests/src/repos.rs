@@ -1,7 +1,7 @@
 //! What the repository tests start from: a database built by the committed migrations with one
 //! acting user, and the keys every actor of the tests carries.
 
-use dental_schema::NewCase;
+use dental_schema::{FileType, NewCase, NewFile};
 use postgres::Client;
 use repo_runtime::{AuditKey, DataKey};
 use uuid::Uuid;
@@ -30,6 +30,35 @@ pub fn with_actor(hint: &str, name: &str) -> WithActor {
     }
 }
 
+/// A database with one user ([`with_actor`]) and the keys that user acts with.
+#[allow(missing_debug_implementations)] // postgres::Client has no Debug
+pub struct Fixture {
+    pub db: TestDb,
+    pub client: Client,
+    /// [`audit_key`].
+    pub key: AuditKey,
+    /// [`data_key`].
+    pub data_key: DataKey,
+    /// The user `<name>`, as in [`WithActor`].
+    pub actor_id: Uuid,
+}
+
+/// [`with_actor`] with the keys of the tests' actors.
+pub fn fixture(hint: &str, name: &str) -> Fixture {
+    let WithActor {
+        db,
+        client,
+        actor_id,
+    } = with_actor(hint, name);
+    Fixture {
+        db,
+        client,
+        key: audit_key(),
+        data_key: data_key(),
+        actor_id,
+    }
+}
+
 /// Inserts the user `name` (email `<name>@example.org`) directly, unaudited; returns its id.
 pub fn insert_user(client: &mut Client, name: &str) -> Uuid {
     client
@@ -38,6 +67,14 @@ pub fn insert_user(client: &mut Client, name: &str) -> Uuid {
             &[&name],
         )
         .unwrap_or_else(|e| panic!("insert user {name}: {e}"))
+        .get(0)
+}
+
+/// The number `sql` (a `SELECT count(*) ...`) returns.
+pub fn count(client: &mut Client, sql: &str) -> i64 {
+    client
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
         .get(0)
 }
 
@@ -69,5 +106,25 @@ pub fn new_case(created_by: Uuid, number: &str) -> NewCase {
         case_metadata: None,
         processing_consent: None,
         consent_recorded_at: None,
+    }
+}
+
+/// A 1-byte STL file `filename` of case `case_id`, uploaded by `uploaded_by`, every optional field
+/// left to its default.
+pub fn new_file(case_id: Uuid, uploaded_by: Uuid, filename: &str) -> NewFile {
+    NewFile {
+        id: None,
+        case_id,
+        uploaded_by,
+        filename: filename.to_owned(),
+        file_type: FileType::Stl,
+        mime_type: "model/stl".to_owned(),
+        size_bytes: 1,
+        checksum: "0".repeat(64),
+        storage_uri: "s3://bucket/key".to_owned(),
+        status: None,
+        tags: None,
+        file_metadata: None,
+        processing_metadata: None,
     }
 }

@@ -574,20 +574,10 @@ fn repository_entry_points_decrypt_exports_and_need_the_data_key() {
     let data_key = DataKey::new(&[0x42; 32]).expect("data key");
     let actor = audit_key.actor(actor_id).with_data_key(&data_key);
     let new = NewCase {
-        id: None,
-        case_number: "E-1".to_owned(),
         patient_id: "PAT-RUST".to_owned(),
         title: Some("MARK-TITLE-secret".to_owned()),
         notes: Some("MARK-NOTES-secret".to_owned()),
-        status: None,
-        priority: None,
-        created_by: actor_id,
-        assigned_to: None,
-        due_at: None,
-        tags: None,
-        case_metadata: None,
-        processing_consent: None,
-        consent_recorded_at: None,
+        ..e2e::repos::new_case(actor_id, "E-1")
     };
     Case::insert(&mut client, actor, &new).expect("insert");
     assert!(

@@ -3,11 +3,11 @@
 //! without a data key nothing is written; a damaged or moved ciphertext is an error naming the
 //! column, never the value; a JSON export decrypts with `decrypt_json_row`.
 
-use e2e::pg::{self, TestDb};
+use e2e::repos::{Fixture, count};
 use postgres::Client;
 use repo_runtime::{
-    AuditKey, DataKey, ENCRYPTED_PREFIX, EncryptionFailure, PageRequest, RepoError, Repository,
-    Table, decrypt_json_row,
+    DataKey, ENCRYPTED_PREFIX, EncryptionFailure, PageRequest, RepoError, Repository, Table,
+    decrypt_json_row,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -31,19 +31,10 @@ struct VaultNote {
 
 /// A database with the committed migrations (for `audit_logs`, `users` and `encryption_keys`),
 /// one acting user and the table `vault_notes`.
-struct Fixture {
-    _db: TestDb,
-    client: Client,
-    key: AuditKey,
-    data_key: DataKey,
-    actor_id: Uuid,
-}
-
 fn fixture(hint: &str) -> Fixture {
-    let db = pg::cluster().create_database(hint);
-    let mut client = db.connect();
-    e2e::migrations::apply_all(&mut client);
-    client
+    let mut fixture = e2e::repos::fixture(hint, "actor");
+    fixture
+        .client
         .batch_execute(
             "CREATE TABLE vault_notes (
                  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -53,13 +44,9 @@ fn fixture(hint: &str) -> Fixture {
              );",
         )
         .expect("table");
-    let actor_id = e2e::repos::insert_user(&mut client, "actor");
     Fixture {
-        _db: db,
-        client,
-        key: e2e::repos::audit_key(),
         data_key: DataKey::new(&[0x42; 32]).expect("data key"),
-        actor_id,
+        ..fixture
     }
 }
 
@@ -71,13 +58,6 @@ fn new_note(label: &str, secret: String, aside: Option<String>) -> NewVaultNote 
         secret,
         aside,
     }
-}
-
-fn count(client: &mut Client, sql: &str) -> i64 {
-    client
-        .query_one(sql, &[])
-        .unwrap_or_else(|e| panic!("{e}: {sql}"))
-        .get(0)
 }
 
 /// The audit rows (action, changes) written after the first `seen`, which moves past them.
@@ -112,7 +92,7 @@ fn raw(client: &mut Client, id: Uuid) -> (String, Option<String>) {
 #[test]
 fn plaintext_round_trips_and_never_reaches_the_database() {
     let Fixture {
-        _db,
+        db: _db,
         mut client,
         key,
         data_key,
@@ -279,7 +259,7 @@ fn plaintext_round_trips_and_never_reaches_the_database() {
 #[test]
 fn without_a_data_key_nothing_is_written_or_read() {
     let Fixture {
-        _db,
+        db: _db,
         mut client,
         key,
         data_key,
@@ -361,7 +341,7 @@ fn without_a_data_key_nothing_is_written_or_read() {
 #[test]
 fn damaged_or_moved_ciphertexts_are_errors_naming_the_column() {
     let Fixture {
-        _db,
+        db: _db,
         mut client,
         key,
         data_key,
@@ -440,7 +420,7 @@ fn damaged_or_moved_ciphertexts_are_errors_naming_the_column() {
 #[test]
 fn json_exports_decrypt_with_the_table_metadata() {
     let Fixture {
-        _db,
+        db: _db,
         mut client,
         key,
         data_key,
@@ -517,7 +497,7 @@ fn json_exports_decrypt_with_the_table_metadata() {
 #[test]
 fn another_data_key_is_refused_before_anything_is_written() {
     let Fixture {
-        _db,
+        db: _db,
         mut client,
         key,
         data_key,
@@ -649,7 +629,7 @@ fn another_data_key_is_refused_before_anything_is_written() {
 #[test]
 fn a_page_with_an_undecryptable_row_names_the_row() {
     let Fixture {
-        _db,
+        db: _db,
         mut client,
         key,
         data_key,

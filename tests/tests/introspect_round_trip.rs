@@ -6,6 +6,7 @@
 //! The second catalog must be the first one without exactly what the writer listed as left out:
 //! a forgotten omission, or anything the round trip changes, fails the test.
 
+use e2e::pg::TestDb;
 use introspect::Schemas;
 use model::compare::compare;
 use model::yaml::write::{Omitted, to_schema_yaml};
@@ -62,6 +63,32 @@ fn apply(client: &mut Client, sql: &str) {
     tx.commit().expect("commit");
 }
 
+/// A new database `name` with `sql` applied, and a connection to it.
+fn database(name: &str, sql: &str) -> (TestDb, Client) {
+    let db = e2e::pg::cluster().create_database(name);
+    let mut client = db.connect();
+    apply(&mut client, sql);
+    (db, client)
+}
+
+/// A new database `name` built by codegen's first migration of `schema_yaml`, and a connection
+/// to it.
+fn rebuild(name: &str, schema_yaml: &str) -> (TestDb, Client) {
+    let loaded = model::load_schema("schema.yaml", schema_yaml)
+        .unwrap_or_else(|e| panic!("{e}\n{schema_yaml}"));
+    let migration = codegen::migration::initial(&loaded);
+    database(name, &migration.up)
+}
+
+/// What [`compare`] finds between `a` and `b`, described with the sides named `a_name` and
+/// `b_name`.
+fn describe_differences(a: &Catalog, b: &Catalog, a_name: &str, b_name: &str) -> Vec<String> {
+    compare(a, b)
+        .iter()
+        .map(|d| d.describe(a_name, b_name))
+        .collect()
+}
+
 fn read(client: &mut Client) -> Catalog {
     let introspection =
         introspect::introspect_schemas(client, &Schemas::all()).unwrap_or_else(|e| panic!("{e}"));
@@ -71,10 +98,7 @@ fn read(client: &mut Client) -> Catalog {
 
 #[test]
 fn the_written_schema_yaml_rebuilds_the_database_but_for_what_it_lists() {
-    let cluster = e2e::pg::cluster();
-    let original = cluster.create_database("round_trip_original");
-    let mut client = original.connect();
-    apply(&mut client, DATABASE);
+    let (_original, mut client) = database("round_trip_original", DATABASE);
     let first = read(&mut client);
 
     let written = to_schema_yaml(&first, "a test database");
@@ -129,12 +153,7 @@ fn the_written_schema_yaml_rebuilds_the_database_but_for_what_it_lists() {
     );
 
     // The file loads and codegen builds it into an empty database.
-    let loaded = model::load_schema("schema.yaml", &written.text)
-        .unwrap_or_else(|e| panic!("{e}\n{}", written.text));
-    let migration = codegen::migration::initial(&loaded);
-    let rebuilt = cluster.create_database("round_trip_rebuilt");
-    let mut client = rebuilt.connect();
-    apply(&mut client, &migration.up);
+    let (_rebuilt, mut client) = rebuild("round_trip_rebuilt", &written.text);
     let second = read(&mut client);
 
     // The first catalog without exactly what was left out (each omission names something that
@@ -143,10 +162,7 @@ fn the_written_schema_yaml_rebuilds_the_database_but_for_what_it_lists() {
     for l in &written.left_out {
         assert!(l.what.remove_from(&mut expected), "{l:?} removes nothing");
     }
-    let differences: Vec<String> = compare(&expected, &second)
-        .iter()
-        .map(|d| d.describe("original", "rebuilt"))
-        .collect();
+    let differences: Vec<String> = describe_differences(&expected, &second, "original", "rebuilt");
     assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
     assert_eq!(
         expected.normalized(),
@@ -202,10 +218,7 @@ CREATE INDEX accounts_handle_trgm_idx ON accounts USING gin (handle gin_trgm_ops
 
 #[test]
 fn shapes_of_real_histories_round_trip_or_are_listed() {
-    let cluster = e2e::pg::cluster();
-    let original = cluster.create_database("round_trip_shapes");
-    let mut client = original.connect();
-    apply(&mut client, SHAPES);
+    let (_original, mut client) = database("round_trip_shapes", SHAPES);
     let first = read(&mut client);
 
     let written = to_schema_yaml(&first, "a test database");
@@ -254,12 +267,7 @@ fn shapes_of_real_histories_round_trip_or_are_listed() {
         written.text
     );
 
-    let loaded = model::load_schema("schema.yaml", &written.text)
-        .unwrap_or_else(|e| panic!("{e}\n{}", written.text));
-    let migration = codegen::migration::initial(&loaded);
-    let rebuilt = cluster.create_database("round_trip_shapes_rebuilt");
-    let mut client = rebuilt.connect();
-    apply(&mut client, &migration.up);
+    let (_rebuilt, mut client) = rebuild("round_trip_shapes_rebuilt", &written.text);
     let mut second = read(&mut client);
     let sessions = second
         .tables
@@ -276,10 +284,7 @@ fn shapes_of_real_histories_round_trip_or_are_listed() {
     for l in &written.left_out {
         assert!(l.what.remove_from(&mut expected), "{l:?} removes nothing");
     }
-    let differences: Vec<String> = compare(&expected, &second)
-        .iter()
-        .map(|d| d.describe("original", "rebuilt"))
-        .collect();
+    let differences: Vec<String> = describe_differences(&expected, &second, "original", "rebuilt");
     assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
     assert_eq!(
         expected.normalized(),
@@ -327,10 +332,7 @@ COMMENT ON CONSTRAINT links_note_id_fkey ON links IS 'deleting a note keeps its 
 
 #[test]
 fn what_the_catalog_cannot_hold_is_named_and_the_rest_round_trips() {
-    let cluster = e2e::pg::cluster();
-    let original = cluster.create_database("round_trip_unmodelled");
-    let mut client = original.connect();
-    apply(&mut client, UNMODELLED);
+    let (_original, mut client) = database("round_trip_unmodelled", UNMODELLED);
     let introspection = introspect::introspect_schemas(&mut client, &Schemas::all())
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -360,19 +362,11 @@ fn what_the_catalog_cannot_hold_is_named_and_the_rest_round_trips() {
         written.text
     );
 
-    let loaded = model::load_schema("schema.yaml", &written.text)
-        .unwrap_or_else(|e| panic!("{e}\n{}", written.text));
-    let migration = codegen::migration::initial(&loaded);
-    let rebuilt = cluster.create_database("round_trip_unmodelled_rebuilt");
-    let mut client = rebuilt.connect();
-    apply(&mut client, &migration.up);
+    let (_rebuilt, mut client) = rebuild("round_trip_unmodelled_rebuilt", &written.text);
     let second = introspect::introspect_schemas(&mut client, &Schemas::all())
         .unwrap_or_else(|e| panic!("{e}"))
         .catalog;
-    let differences: Vec<String> = compare(&first, &second)
-        .iter()
-        .map(|d| d.describe("original", "rebuilt"))
-        .collect();
+    let differences: Vec<String> = describe_differences(&first, &second, "original", "rebuilt");
     assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
     assert_eq!(first.normalized(), second.normalized(), "{}", written.text);
 }
@@ -403,10 +397,7 @@ CREATE TABLE runs (
 
 #[test]
 fn functions_with_sql_standard_bodies_read_as_replayed_and_are_listed() {
-    let cluster = e2e::pg::cluster();
-    let original = cluster.create_database("round_trip_sql_bodies");
-    let mut client = original.connect();
-    apply(&mut client, SQL_STANDARD_BODIES);
+    let (_original, mut client) = database("round_trip_sql_bodies", SQL_STANDARD_BODIES);
     let live = read(&mut client);
     let mut replayed = Catalog::default();
     model::replay::replay_script(&mut replayed, SQL_STANDARD_BODIES)
@@ -424,10 +415,8 @@ fn functions_with_sql_standard_bodies_read_as_replayed_and_are_listed() {
             ("stamp_of", true)
         ]
     );
-    let differences: Vec<String> = compare(&replayed, &live)
-        .iter()
-        .map(|d| d.describe("replayed", "introspected"))
-        .collect();
+    let differences: Vec<String> =
+        describe_differences(&replayed, &live, "replayed", "introspected");
     assert_eq!(differences, Vec::<String>::new());
     assert_eq!(
         model::compare::comparable(&replayed),
@@ -436,10 +425,7 @@ fn functions_with_sql_standard_bodies_read_as_replayed_and_are_listed() {
     // A different body is a difference.
     let mut changed = replayed.clone();
     changed.functions[1].body = "RETURN n * 2 + 2".to_string();
-    let changed: Vec<String> = compare(&changed, &live)
-        .iter()
-        .map(|d| d.describe("replayed", "introspected"))
-        .collect();
+    let changed: Vec<String> = describe_differences(&changed, &live, "replayed", "introspected");
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert!(changed[0].contains("next_slot"), "{changed:?}");
 
@@ -478,12 +464,7 @@ fn functions_with_sql_standard_bodies_read_as_replayed_and_are_listed() {
         written.left_out
     );
     // What is left rebuilds the database but for what is listed.
-    let loaded = model::load_schema("schema.yaml", &written.text)
-        .unwrap_or_else(|e| panic!("{e}\n{}", written.text));
-    let migration = codegen::migration::initial(&loaded);
-    let rebuilt = cluster.create_database("round_trip_sql_bodies_rebuilt");
-    let mut client = rebuilt.connect();
-    apply(&mut client, &migration.up);
+    let (_rebuilt, mut client) = rebuild("round_trip_sql_bodies_rebuilt", &written.text);
     let second = read(&mut client);
     let mut expected = live.clone();
     for l in &written.left_out {

@@ -6,13 +6,11 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dental_schema::{Job, JobStatus};
 use e2e::pg::TestDb;
 use postgres::Client;
 use repo_runtime::{ActorRefusal, AuditKey, RepoError, queue};
 use serde_json::json;
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 struct Fixture {
@@ -239,24 +237,10 @@ fn eight_workers_claim_each_of_ten_thousand_jobs_exactly_once() {
             &[&case_id, &actor_id, &JOBS],
         )
         .expect("jobs");
-    let config: tokio_postgres::Config = db.conn_string().parse().expect("config");
-    let pool = Pool::builder(Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    ))
-    .max_size(WORKERS)
-    .build()
-    .expect("pool");
+    let pool = e2e::pools::pool(&db, WORKERS);
     let claimed: Arc<Mutex<Vec<Uuid>>> = Arc::default();
     let key = Arc::new(key);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = e2e::pools::runtime();
     let started = std::time::Instant::now();
     rt.block_on(async {
         let mut workers = Vec::new();

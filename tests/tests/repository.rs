@@ -10,36 +10,17 @@ use dental_schema::{
     Case, CasePatch, CaseStatus, ConsentStatus, File, FilePatch, FileType, Job, JobPatch,
     JobStatus, JobType, NewFile, NewJob, NewUser, User, UserPatch,
 };
-use e2e::pg::TestDb;
-use e2e::repos::new_case;
+use e2e::repos::{Fixture, count, new_case, new_file};
 use postgres::Client;
 use repo_runtime::{
-    ActorRefusal, AuditKey, Connection, DataKey, Order, PageRequest, Prepared, RepoError,
-    Repository,
+    ActorRefusal, Connection, DataKey, Order, PageRequest, Prepared, RepoError, Repository,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// A database with the schema and one acting user (inserted directly, unaudited).
-struct Fixture {
-    db: TestDb,
-    client: Client,
-    key: AuditKey,
-    actor_id: Uuid,
-}
-
 fn fixture(hint: &str) -> Fixture {
-    let e2e::repos::WithActor {
-        db,
-        client,
-        actor_id,
-    } = e2e::repos::with_actor(hint, "actor");
-    Fixture {
-        db,
-        client,
-        key: e2e::repos::audit_key(),
-        actor_id,
-    }
+    e2e::repos::fixture(hint, "actor")
 }
 
 /// The data key of `cases.title` and `cases.notes` (encrypted columns): every actor here carries
@@ -142,13 +123,6 @@ fn drawn_by_the_repository(row: &Audit) {
     assert!(drift.abs() <= 60, "{drift} s apart: {row:#?}");
 }
 
-fn count(client: &mut Client, sql: &str) -> i64 {
-    client
-        .query_one(sql, &[])
-        .unwrap_or_else(|e| panic!("{e}: {sql}"))
-        .get(0)
-}
-
 #[test]
 fn crud_soft_delete_and_one_audit_row_per_call() {
     let Fixture {
@@ -156,6 +130,7 @@ fn crud_soft_delete_and_one_audit_row_per_call() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_crud");
     let actor = key.actor(actor_id).with_data_key(data_key());
 
@@ -344,6 +319,7 @@ fn tables_without_phi_audit_writes_only() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_no_phi");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let user = User::insert(
@@ -415,6 +391,7 @@ fn works_in_a_transaction() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_tx");
     let actor = key.actor(actor_id).with_data_key(data_key());
     {
@@ -448,6 +425,7 @@ fn a_new_enum_label_does_not_break_the_compiled_application() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_enum_label");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let old = Case::insert(&mut client, actor, &new_case(actor_id, "E-1")).expect("insert");
@@ -580,6 +558,7 @@ fn random_keys_are_drawn_by_the_repository_and_audited() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_random_keys");
     let actor = key.actor(actor_id).with_data_key(data_key());
 
@@ -667,6 +646,7 @@ fn audit_ids_increase_in_write_order() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_audit_ids");
     let actor = key.actor(actor_id).with_data_key(data_key());
     for i in 0..5 {
@@ -727,6 +707,7 @@ fn prepared_connection_prepares_once_and_audits_alike() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_prepared");
     let actor = key.actor(actor_id).with_data_key(data_key());
     // A borrowed connection works too. The postgres crate keeps a few statements of its own
@@ -824,6 +805,7 @@ fn keyset_pagination_with_concurrent_inserts() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_pages");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let mut before = BTreeSet::new();
@@ -912,6 +894,7 @@ fn jsonb_finder_uses_the_gin_index() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_jsonb");
     let actor = key.actor(actor_id).with_data_key(data_key());
     // A table large enough for the index to matter, where the filter is selective: walking
@@ -1002,6 +985,7 @@ fn audit_failure_undoes_the_change() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_atomic");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let case = Case::insert(&mut client, actor, &new_case(actor_id, "A-1")).expect("insert");
@@ -1078,6 +1062,7 @@ fn no_pii_or_phi_in_the_audit_log() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_markers");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let secret = |what: &str, n: u32| format!("SECRET-{what}-{n}");
@@ -1265,6 +1250,7 @@ fn derive_on_a_hand_written_struct() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_hand_written");
     client
         .batch_execute(
@@ -1404,24 +1390,6 @@ fn derive_on_a_hand_written_struct() {
     );
 }
 
-fn new_file(case_id: Uuid, uploaded_by: Uuid, filename: &str) -> NewFile {
-    NewFile {
-        id: None,
-        case_id,
-        uploaded_by,
-        filename: filename.to_owned(),
-        file_type: FileType::Stl,
-        mime_type: "model/stl".to_owned(),
-        size_bytes: 1,
-        checksum: "0".repeat(64),
-        storage_uri: "s3://bucket/key".to_owned(),
-        status: None,
-        tags: None,
-        file_metadata: None,
-        processing_metadata: None,
-    }
-}
-
 /// The most ordinary unit of work, a file added to a case and the case updated, in one
 /// transaction, by several connections at once: the foreign-key check of each insert takes
 /// `FOR KEY SHARE` on the case, which the update's own row lock must not conflict with
@@ -1435,6 +1403,7 @@ fn updating_a_case_after_adding_its_file_does_not_deadlock() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_contention");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let case = Case::insert(&mut client, actor, &new_case(actor_id, "HOT-1")).expect("case");
@@ -1506,6 +1475,7 @@ fn hard_delete_audits_the_rows_its_cascade_removes() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_cascade");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let case = Case::insert(&mut client, actor, &new_case(actor_id, "CASCADE-1")).expect("case");
@@ -1607,6 +1577,7 @@ fn actors_must_be_live_active_users() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_actors");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let case = Case::insert(&mut client, actor, &new_case(actor_id, "ACT-1")).expect("case");
@@ -1688,6 +1659,7 @@ fn page_sizes_are_bounded() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_page_sizes");
     let actor = key.actor(actor_id).with_data_key(data_key());
     Case::insert(&mut client, actor, &new_case(actor_id, "S-1")).expect("case");
@@ -1727,6 +1699,7 @@ fn cursors_are_sealed_to_their_listing() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_cursors");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let case = Case::insert(&mut client, actor, &new_case(actor_id, "CUR-1")).expect("case");
@@ -1791,6 +1764,7 @@ fn empty_finder_filters_are_refused() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_empty_filters");
     let actor = key.actor(actor_id).with_data_key(data_key());
     Case::insert(&mut client, actor, &new_case(actor_id, "E-1")).expect("case");
@@ -1827,6 +1801,7 @@ fn users_serialize_without_their_password_hash() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_password_hash");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let hash = "$argon2id$v=19$m=19456,t=2,p=1$SECRETSALT$SECRETHASH";
@@ -1866,6 +1841,7 @@ fn calls_run_under_the_operator_role() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_operator_role");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let mut tx = client.transaction().expect("begin");
@@ -1918,6 +1894,7 @@ fn finders_by_indexed_columns_page_both_ways_on_their_index() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_finders");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let mut review = Vec::new();
@@ -2135,6 +2112,7 @@ fn calls_run_under_every_application_role() {
         mut client,
         key,
         actor_id,
+        ..
     } = fixture("repo_app_roles");
     let actor = key.actor(actor_id).with_data_key(data_key());
     let mut new = new_case(actor_id, "ROLES-1");

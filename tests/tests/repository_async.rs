@@ -3,44 +3,18 @@
 //! connections (whose statement cache prepares each by-key statement once per connection). The
 //! same statements as the blocking methods: the same audit rows, encryption, refusals and errors.
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use dental_schema::{Case, CasePatch, CaseStatus, NewCase, User};
 use e2e::pg::TestDb;
+use e2e::pools::{pool, runtime};
+use e2e::repos::Fixture;
 use postgres::Client;
-use repo_runtime::{ActorRefusal, AuditKey, DataKey, Order, PageRequest, RepoError};
+use repo_runtime::{ActorRefusal, Order, PageRequest, RepoError};
 use serde_json::json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-struct Fixture {
-    db: TestDb,
-    client: Client,
-    key: AuditKey,
-    data_key: DataKey,
-    actor_id: Uuid,
-}
-
 fn fixture(hint: &str) -> Fixture {
-    let e2e::repos::WithActor {
-        db,
-        client,
-        actor_id,
-    } = e2e::repos::with_actor(hint, "actor");
-    Fixture {
-        db,
-        client,
-        key: e2e::repos::audit_key(),
-        data_key: e2e::repos::data_key(),
-        actor_id,
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
+    e2e::repos::fixture(hint, "actor")
 }
 
 async fn connect(db: &TestDb) -> tokio_postgres::Client {
@@ -51,18 +25,6 @@ async fn connect(db: &TestDb) -> tokio_postgres::Client {
         let _ = connection.await;
     });
     client
-}
-
-fn pool(db: &TestDb, size: usize) -> Pool {
-    let config: tokio_postgres::Config = db.conn_string().parse().expect("config");
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager).max_size(size).build().expect("pool")
 }
 
 /// `(event_type, action, resource_id)` of every audit row, in write order.

@@ -2,52 +2,21 @@
 //! fresh connection inside a transaction, typed errors, and no row data (PII/PHI) anywhere in
 //! an error's Display, Debug or source chain.
 
-use dental_schema::{Case, CasePatch, File, FileType, NewCase, NewFile, NewUser, User};
-use e2e::pg::TestDb;
+use dental_schema::{Case, CasePatch, File, NewCase, NewUser, User};
+use e2e::repos::{Fixture, new_file};
 use postgres::error::SqlState;
-use repo_runtime::{AuditKey, DataKey, Executor, PageRequest, Prepared, RepoError};
+use repo_runtime::{Executor, PageRequest, Prepared, RepoError};
 use uuid::Uuid;
 
 /// A database with the schema and one acting user.
-struct Fixture {
-    db: TestDb,
-    key: AuditKey,
-    data_key: DataKey,
-    actor_id: Uuid,
-}
-
 fn fixture(hint: &str) -> Fixture {
-    let e2e::repos::WithActor { db, actor_id, .. } = e2e::repos::with_actor(hint, "actor");
-    Fixture {
-        db,
-        key: e2e::repos::audit_key(),
-        data_key: e2e::repos::data_key(),
-        actor_id,
-    }
+    e2e::repos::fixture(hint, "actor")
 }
 
 fn new_case(created_by: Uuid, number: &str, patient: &str) -> NewCase {
     NewCase {
         patient_id: patient.to_owned(),
         ..e2e::repos::new_case(created_by, number)
-    }
-}
-
-fn new_file(case_id: Uuid, uploaded_by: Uuid, filename: &str) -> NewFile {
-    NewFile {
-        id: None,
-        case_id,
-        uploaded_by,
-        filename: filename.to_owned(),
-        file_type: FileType::Stl,
-        mime_type: "model/stl".to_owned(),
-        size_bytes: 1,
-        checksum: "0".repeat(64),
-        storage_uri: "s3://bucket/key".to_owned(),
-        status: None,
-        tags: None,
-        file_metadata: None,
-        processing_metadata: None,
     }
 }
 

@@ -3,8 +3,6 @@
 //! step on a database holding rows, every down restores the step before, and the identities keep
 //! numbering past the values the table already holds.
 
-use std::path::Path;
-
 use codegen::migration::Migration;
 use e2e::migrations::apply;
 use model::Catalog;
@@ -23,35 +21,9 @@ fn steps() -> Vec<(String, Vec<Migration>, Catalog)> {
 /// migrations replayed, and the database they built, introspected (`public` and the schemas the
 /// fixture declares).
 fn assert_no_drift(client: &mut Client, step: &str, replayed: &Catalog) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../codegen/tests/fixtures/schemas")
-        .join(format!("{step}.yaml"));
-    let text = std::fs::read_to_string(&path).expect("fixture");
-    let yaml = model::load_schema(step, &text).unwrap_or_else(|e| panic!("{e}"));
-    let mut schemas = vec!["public".to_string()];
-    schemas.extend(yaml.schemas.iter().map(|s| s.name.clone()));
-    let live = introspect::introspect_schemas(client, &introspect::Schemas::Existing(schemas))
-        .expect("introspect");
-    assert_eq!(live.notes, Vec::<String>::new(), "{step}");
-    let describe = |a: &Catalog, b: &Catalog| -> Vec<String> {
-        model::compare::compare(a, b)
-            .iter()
-            .map(|d| d.describe("a", "b"))
-            .collect()
-    };
-    assert_eq!(
-        describe(&yaml, &live.catalog),
-        Vec::<String>::new(),
-        "{step}"
-    );
-    assert_eq!(
-        describe(replayed, &live.catalog),
-        Vec::<String>::new(),
-        "{step}"
-    );
+    let live = e2e::fixtures::assert_no_drift(client, "schemas", step, replayed);
     let comparable = model::compare::comparable;
-    assert_eq!(comparable(&live.catalog), comparable(&yaml), "{step}");
-    assert_eq!(comparable(&live.catalog), comparable(replayed), "{step}");
+    assert_eq!(comparable(&live), comparable(replayed), "{step}");
 }
 
 fn one_i64(client: &mut Client, sql: &str) -> i64 {

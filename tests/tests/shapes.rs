@@ -8,36 +8,7 @@ use model::Catalog;
 use postgres::Client;
 
 fn assert_no_drift(client: &mut Client, step: &str, replayed: &Catalog) {
-    let text = e2e::fixtures::fixture_steps("shapes")
-        .into_iter()
-        .find(|(name, _)| name == step)
-        .expect("step")
-        .1;
-    let yaml = model::load_schema(step, &text).unwrap_or_else(|e| panic!("{e}"));
-    let live = introspect::introspect_schemas(
-        client,
-        &introspect::Schemas::Existing(vec!["public".to_string()]),
-    )
-    .expect("introspect");
-    assert_eq!(live.notes, Vec::<String>::new(), "{step}");
-    let describe = |a: &Catalog, b: &Catalog| -> Vec<String> {
-        model::compare::compare(a, b)
-            .iter()
-            .map(|d| d.describe("a", "b"))
-            .collect()
-    };
-    assert_eq!(
-        describe(&yaml, &live.catalog),
-        Vec::<String>::new(),
-        "{step}"
-    );
-    assert_eq!(
-        describe(replayed, &live.catalog),
-        Vec::<String>::new(),
-        "{step}"
-    );
-    let comparable = model::compare::comparable;
-    assert_eq!(comparable(&live.catalog), comparable(&yaml), "{step}");
+    e2e::fixtures::assert_no_drift(client, "shapes", step, replayed);
 }
 
 fn extensions(client: &mut Client) -> Vec<(String, String)> {

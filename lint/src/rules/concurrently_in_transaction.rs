@@ -40,39 +40,13 @@
 //! or the same statement alone in a migration with its tool's switch (`-- +goose NO
 //! TRANSACTION`, `-- migrate:up transaction:false`, ...).
 
-use pg_query::NodeEnum;
-
-use super::{StatementContext, alter_table_cmds};
+use super::StatementContext;
 use crate::finding::Finding;
 use crate::layout::{Layout, Transaction};
 
 pub const NAME: &str = "concurrently-in-transaction";
 
-/// The CONCURRENTLY operation a statement is, if any: PostgreSQL refuses each of them inside a
-/// transaction block.
-pub fn concurrent_operation(node: &NodeEnum) -> Option<&'static str> {
-    match node {
-        NodeEnum::IndexStmt(s) if s.concurrent => Some("CREATE INDEX CONCURRENTLY"),
-        NodeEnum::DropStmt(s) if s.concurrent => Some("DROP INDEX CONCURRENTLY"),
-        NodeEnum::ReindexStmt(s)
-            if s.params.iter().any(|p| {
-                matches!(p.node.as_ref(), Some(NodeEnum::DefElem(d)) if d.defname == "concurrently")
-            }) =>
-        {
-            Some("REINDEX CONCURRENTLY")
-        }
-        NodeEnum::AlterTableStmt(s) => {
-            let detaches = alter_table_cmds(s).any(|(_, cmd)| {
-                matches!(
-                    cmd.def.as_deref().and_then(|d| d.node.as_ref()),
-                    Some(NodeEnum::PartitionCmd(p)) if p.concurrent
-                )
-            });
-            detaches.then_some("DETACH PARTITION CONCURRENTLY")
-        }
-        _ => None,
-    }
-}
+pub use model::locks::concurrent_operation;
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
     if !ctx.scope.in_transaction() {

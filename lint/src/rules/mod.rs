@@ -181,6 +181,21 @@ impl<'a> StatementContext<'a> {
             .then(|| (table, alter_table_cmds(s)))
     }
 
+    /// For `ALTER TABLE ... ADD COLUMN` on a table that existed before this file: the table's key
+    /// and each column added, with its subcommand. `None` for anything else.
+    pub fn existing_table_added_columns(
+        &self,
+    ) -> Option<(
+        String,
+        impl Iterator<Item = (&'a protobuf::AlterTableCmd, &'a protobuf::ColumnDef)> + 'a,
+    )> {
+        let (table, commands) = self.existing_table_commands()?;
+        let added = commands
+            .filter(|(t, _)| *t == AlterTableType::AtAddColumn)
+            .filter_map(|(_, cmd)| Some((cmd, cmd_column(cmd)?)));
+        Some((table, added))
+    }
+
     /// The table an `ALTER TABLE` statement alters, as it is before the statement.
     pub fn altered_catalog_table(&self) -> Option<&'a Table> {
         let (s, _) = self.altered_table()?;

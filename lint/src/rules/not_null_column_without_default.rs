@@ -21,24 +21,18 @@
 //! ```
 //! or add it nullable, backfill, then set `NOT NULL` (through a validated `CHECK`).
 
-use pg_query::protobuf::{AlterTableType, ConstrType};
+use pg_query::protobuf::ConstrType;
 
-use super::{StatementContext, cmd_column, column_constraints, contype};
+use super::{StatementContext, column_constraints, contype};
 use crate::finding::Finding;
 
 pub const NAME: &str = "not-null-column-without-default";
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((table, commands)) = ctx.existing_table_commands() else {
+    let Some((table, added)) = ctx.existing_table_added_columns() else {
         return;
     };
-    for (t, cmd) in commands {
-        if t != AlterTableType::AtAddColumn {
-            continue;
-        }
-        let Some(c) = cmd_column(cmd) else {
-            continue;
-        };
+    for (_, c) in added {
         let kinds: Vec<ConstrType> = column_constraints(c).map(contype).collect();
         let not_null = c.is_not_null
             || kinds

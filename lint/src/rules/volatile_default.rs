@@ -29,9 +29,8 @@
 
 use model::locks::{self, SERIAL_TYPES};
 use pg_query::NodeEnum;
-use pg_query::protobuf::AlterTableType;
 
-use super::{StatementContext, cmd_column, column_default, type_base_name};
+use super::{StatementContext, column_default, type_base_name};
 use crate::finding::Finding;
 
 pub const NAME: &str = "volatile-default";
@@ -45,16 +44,10 @@ pub fn volatile_call(ctx: &StatementContext<'_>, expr: &NodeEnum) -> Option<Stri
 }
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((table, commands)) = ctx.existing_table_commands() else {
+    let Some((table, added)) = ctx.existing_table_added_columns() else {
         return;
     };
-    for (t, cmd) in commands {
-        if t != AlterTableType::AtAddColumn {
-            continue;
-        }
-        let Some(c) = cmd_column(cmd) else {
-            continue;
-        };
+    for (cmd, c) in added {
         let type_name = type_base_name(c.type_name.as_ref());
         let why = if SERIAL_TYPES.contains(&type_name.as_str()) {
             Some(format!("`{type_name}` fills existing rows from nextval()"))

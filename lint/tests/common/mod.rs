@@ -95,3 +95,26 @@ pub fn rules_of(report: &Report) -> Vec<String> {
         .map(|r| r.finding.rule.clone())
         .collect()
 }
+
+/// The files at `paths`, read as the linter takes them: named by their file names.
+pub fn read_sources(paths: &[PathBuf]) -> Vec<SourceFile> {
+    paths
+        .iter()
+        .map(|p| {
+            SourceFile::new(
+                p.file_name().expect("name").to_string_lossy(),
+                std::fs::read_to_string(p).expect("read"),
+            )
+        })
+        .collect()
+}
+
+/// The rule of every diagnostic of a JSON report, in report order.
+pub fn json_rules(json: &serde_json::Value) -> Vec<&str> {
+    json["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|d| d["rule"].as_str())
+        .collect()
+}

@@ -77,7 +77,9 @@ pub(super) fn statements_of(file: &str, script: &str) -> Result<Vec<Statement>, 
     Ok(statements
         .into_iter()
         .map(|statement| {
-            let (blocks_application, concurrent_index) = match &statement.node {
+            // The CONCURRENTLY forms take a lock that blocks neither reads nor writes.
+            let blocks_application = model::locks::concurrent_operation(&statement.node).is_none();
+            let concurrent_index = match &statement.node {
                 NodeEnum::IndexStmt(index) if index.concurrent => {
                     let table = index.relation.as_ref().map(|r| {
                         let name = model::ident::quote(&r.relname);
@@ -87,19 +89,11 @@ pub(super) fn statements_of(file: &str, script: &str) -> Result<Vec<Statement>, 
                             format!("{}.{name}", model::ident::quote(&r.schemaname))
                         }
                     });
-                    let target = table
+                    table
                         .filter(|_| !index.idxname.is_empty())
-                        .map(|table| (table, index.idxname.clone()));
-                    (false, target)
+                        .map(|table| (table, index.idxname.clone()))
                 }
-                NodeEnum::DropStmt(drop) if drop.concurrent => (false, None),
-                NodeEnum::ReindexStmt(reindex) => {
-                    let concurrently = reindex.params.iter().any(|p| {
-                        matches!(&p.node, Some(NodeEnum::DefElem(d)) if d.defname == "concurrently")
-                    });
-                    (!concurrently, None)
-                }
-                _ => (true, None),
+                _ => None,
             };
             Statement {
                 text: statement.text.to_string(),

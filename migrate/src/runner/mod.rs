@@ -196,23 +196,34 @@ impl Runner {
         result
     }
 
-    fn applied(&mut self) -> Result<Vec<AppliedRow>, String> {
+    /// The rows of `query` on the runner's own table `table`: none before the runner has
+    /// created it. `context` says what was being read when the server refuses.
+    fn own_table_rows(
+        &mut self,
+        table: &str,
+        query: &str,
+        context: &str,
+    ) -> Result<Vec<postgres::Row>, String> {
         let exists: bool = self
             .client
-            .query_one("SELECT to_regclass('codegen.migrations') IS NOT NULL", &[])
-            .map_err(|e| Self::sql_error("cannot read the migration history", &e))?
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .map_err(|e| Self::sql_error(context, &e))?
             .get(0);
         if !exists {
             return Ok(Vec::new());
         }
-        let rows = self
-            .client
-            .query(
-                "SELECT number, id, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', duration_ms
-                   FROM codegen.migrations ORDER BY number",
-                &[],
-            )
-            .map_err(|e| Self::sql_error("cannot read the migration history", &e))?;
+        self.client
+            .query(query, &[])
+            .map_err(|e| Self::sql_error(context, &e))
+    }
+
+    fn applied(&mut self) -> Result<Vec<AppliedRow>, String> {
+        let rows = self.own_table_rows(
+            "codegen.migrations",
+            "SELECT number, id, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', duration_ms
+               FROM codegen.migrations ORDER BY number",
+            "cannot read the migration history",
+        )?;
         Ok(rows
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))

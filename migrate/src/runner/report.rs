@@ -188,26 +188,13 @@ impl Runner {
 
     /// The no-transaction scripts an earlier run left half-applied.
     pub(super) fn interrupted(&mut self) -> Result<Vec<Interrupted>, String> {
-        let exists: bool = self
-            .client
-            .query_one(
-                "SELECT to_regclass('codegen.migration_progress') IS NOT NULL",
-                &[],
-            )
-            .map_err(|e| Self::sql_error("cannot read the runner's progress", &e))?
-            .get(0);
-        if !exists {
-            return Ok(Vec::new());
-        }
-        let rows = self
-            .client
-            .query(
-                "SELECT id, direction, statements_done, statements,
-                        to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'
-                   FROM codegen.migration_progress ORDER BY number, direction",
-                &[],
-            )
-            .map_err(|e| Self::sql_error("cannot read the runner's progress", &e))?;
+        let rows = self.own_table_rows(
+            "codegen.migration_progress",
+            "SELECT id, direction, statements_done, statements,
+                    to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'
+               FROM codegen.migration_progress ORDER BY number, direction",
+            "cannot read the runner's progress",
+        )?;
         Ok(rows
             .iter()
             .map(|row| Interrupted {

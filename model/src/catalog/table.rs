@@ -588,6 +588,45 @@ impl TriggerEvent {
     }
 }
 
+/// Bits of PostgreSQL's `pg_trigger.tgtype`, which the parse tree of `CREATE TRIGGER` uses too
+/// (its `timing` and `events`).
+pub mod tgtype {
+    pub const ROW: i32 = 1;
+    pub const BEFORE: i32 = 1 << 1;
+    pub const INSERT: i32 = 1 << 2;
+    pub const DELETE: i32 = 1 << 3;
+    pub const UPDATE: i32 = 1 << 4;
+    pub const TRUNCATE: i32 = 1 << 5;
+    pub const INSTEAD: i32 = 1 << 6;
+}
+
+impl TriggerTiming {
+    /// `BEFORE` when `tgtype` has its bit, else `AFTER` (`INSTEAD OF` triggers are not modelled).
+    pub fn from_tgtype(bits: i32) -> Self {
+        if bits & tgtype::BEFORE != 0 {
+            TriggerTiming::Before
+        } else {
+            TriggerTiming::After
+        }
+    }
+}
+
+impl TriggerEvent {
+    /// The events whose bits `tgtype` has, in the order SQL writes them.
+    pub fn from_tgtype(bits: i32) -> Vec<TriggerEvent> {
+        [
+            (tgtype::INSERT, TriggerEvent::Insert),
+            (tgtype::UPDATE, TriggerEvent::Update),
+            (tgtype::DELETE, TriggerEvent::Delete),
+            (tgtype::TRUNCATE, TriggerEvent::Truncate),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| bits & bit != 0)
+        .map(|(_, event)| event)
+        .collect()
+    }
+}
+
 impl Trigger {
     /// The events as SQL writes them: `INSERT OR UPDATE`.
     pub fn events_sql(&self) -> String {

@@ -209,9 +209,13 @@ pub fn compare(a: &Catalog, b: &Catalog) -> Vec<Difference> {
                 out.property(kind, &name, "nullable", &x.nullable, &y.nullable, |v| {
                     Some(v.to_string())
                 });
-                if !same_expression(x.default.as_deref(), y.default.as_deref()) {
-                    out.differs(kind, &name, "default", x.default.clone(), y.default.clone());
-                }
+                out.expression(
+                    kind,
+                    &name,
+                    "default",
+                    x.default.as_ref(),
+                    y.default.as_ref(),
+                );
                 let checks = |d: &Domain| -> Vec<String> {
                     d.checks
                         .iter()
@@ -458,6 +462,20 @@ impl Differences {
     ) {
         if a != b {
             self.differs(object, name, property, show(a), show(b));
+        }
+    }
+
+    /// Records an expression whose values differ other than in form ([`same_expression`]).
+    fn expression(
+        &mut self,
+        object: ObjectKind,
+        name: &str,
+        property: &str,
+        a: Option<&String>,
+        b: Option<&String>,
+    ) {
+        if !same_expression(a.map(String::as_str), b.map(String::as_str)) {
+            self.differs(object, name, property, a.cloned(), b.cloned());
         }
     }
 

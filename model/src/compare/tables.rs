@@ -97,15 +97,13 @@ pub(super) fn compare_tables(out: &mut Differences, t: &str, a: &Table, b: &Tabl
                     &y.nullable,
                     |v| Some(v.to_string()),
                 );
-                if !same_expression(x.default.as_deref(), y.default.as_deref()) {
-                    out.differs(
-                        kind,
-                        &qualified,
-                        "default",
-                        x.default.clone(),
-                        y.default.clone(),
-                    );
-                }
+                out.expression(
+                    kind,
+                    &qualified,
+                    "default",
+                    x.default.as_ref(),
+                    y.default.as_ref(),
+                );
                 out.property(
                     kind,
                     &qualified,
@@ -114,15 +112,13 @@ pub(super) fn compare_tables(out: &mut Differences, t: &str, a: &Table, b: &Tabl
                     &y.identity,
                     |i| i.as_ref().map(describe::describe_identity),
                 );
-                if !same_expression(x.generated.as_deref(), y.generated.as_deref()) {
-                    out.differs(
-                        kind,
-                        &qualified,
-                        "generated",
-                        x.generated.clone(),
-                        y.generated.clone(),
-                    );
-                }
+                out.expression(
+                    kind,
+                    &qualified,
+                    "generated",
+                    x.generated.as_ref(),
+                    y.generated.as_ref(),
+                );
                 out.property(
                     kind,
                     &qualified,
@@ -194,15 +190,13 @@ pub(super) fn compare_tables(out: &mut Differences, t: &str, a: &Table, b: &Tabl
             by_name(&b.checks, &name, |c| &c.name),
         ) {
             (Some(x), Some(y)) => {
-                if !same_expression(Some(&x.expression), Some(&y.expression)) {
-                    out.differs(
-                        ObjectKind::Check,
-                        &qualified,
-                        "expression",
-                        Some(x.expression.clone()),
-                        Some(y.expression.clone()),
-                    );
-                }
+                out.expression(
+                    ObjectKind::Check,
+                    &qualified,
+                    "expression",
+                    Some(&x.expression),
+                    Some(&y.expression),
+                );
             }
             (x, y) => out.presence(ObjectKind::Check, &qualified, x, y, |c| {
                 format!("CHECK ({})", c.expression)

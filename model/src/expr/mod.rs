@@ -240,36 +240,20 @@ pub fn referenced_column(text: &str) -> Option<String> {
 /// Every column an expression refers to, once each, in order of appearance (the last part of a
 /// qualified reference). Call on a text that [`check_expression`] accepted.
 pub fn referenced_columns(text: &str) -> Vec<String> {
-    let Ok(parsed) = pgparse::parse(&format!("SELECT ({text})")) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(i32, String)> = Vec::new();
-    for (node, _, _, _) in parsed.nodes() {
-        if let pg_query::NodeRef::ColumnRef(column) = node
-            && let Some(NodeEnum::String(s)) = column.fields.last().and_then(|f| f.node.as_ref())
-        {
-            found.push((column.location, s.sval.clone()));
-        }
-    }
-    found.sort();
-    let mut out: Vec<String> = Vec::new();
-    for (_, name) in found {
-        if !out.contains(&name) {
-            out.push(name);
-        }
-    }
-    out
+    names_in_order(text, |node| match node {
+        pg_query::NodeRef::ColumnRef(column) => match column.fields.last()?.node.as_ref() {
+            Some(NodeEnum::String(s)) => Some((column.location, s.sval.clone())),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 /// Every function an expression calls, by its name as written (`tok`, `util.tok`), once each, in
 /// order of appearance. Empty when the text does not parse.
 pub fn called_functions(text: &str) -> Vec<String> {
-    let Ok(parsed) = pgparse::parse(&format!("SELECT ({text})")) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(i32, String)> = Vec::new();
-    for (node, _, _, _) in parsed.nodes() {
-        if let pg_query::NodeRef::FuncCall(call) = node {
+    names_in_order(text, |node| match node {
+        pg_query::NodeRef::FuncCall(call) => {
             let name: Vec<String> = call
                 .funcname
                 .iter()
@@ -278,9 +262,26 @@ pub fn called_functions(text: &str) -> Vec<String> {
                     _ => None,
                 })
                 .collect();
-            found.push((call.location, name.join(".")));
+            Some((call.location, name.join(".")))
         }
-    }
+        _ => None,
+    })
+}
+
+/// The names `pick` finds in the nodes of an expression (each with its place in the text), once
+/// each, in order of appearance. Empty when the text does not parse.
+fn names_in_order(
+    text: &str,
+    pick: impl Fn(pg_query::NodeRef<'_>) -> Option<(i32, String)>,
+) -> Vec<String> {
+    let Ok(parsed) = pgparse::parse(&format!("SELECT ({text})")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(i32, String)> = parsed
+        .nodes()
+        .into_iter()
+        .filter_map(|(node, _, _, _)| pick(node))
+        .collect();
     found.sort();
     let mut out: Vec<String> = Vec::new();
     for (_, name) in found {

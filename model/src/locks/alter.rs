@@ -6,6 +6,7 @@ use pg_query::protobuf::{self, AlterTableType, ConstrType, ObjectType};
 
 use super::levels::{
     SERIAL_TYPES, alter_table_cmd_mode, binary_compatible, calls_volatile, drop_index_mode,
+    reindex_concurrently,
 };
 use super::nodes::{
     cmd_column, cmd_constraint, column_constraints, contype, names_of, split, string_value, strings,
@@ -370,16 +371,7 @@ impl Locks<'_> {
     }
 
     pub(super) fn reindex(&mut self, s: &protobuf::ReindexStmt) {
-        let concurrent = s.params.iter().any(|p| match p.node.as_ref() {
-            Some(NodeEnum::DefElem(d)) => {
-                d.defname == "concurrently"
-                    && d.arg
-                        .as_deref()
-                        .and_then(string_value)
-                        .is_none_or(|v| v != "false")
-            }
-            _ => false,
-        });
+        let concurrent = reindex_concurrently(s);
         let mode = if concurrent {
             LockMode::ShareUpdateExclusive
         } else {

@@ -5,7 +5,7 @@ use pg_query::protobuf::{self, AlterTableType, ConstrType};
 use pg_query::{NodeEnum, NodeRef};
 
 use super::LockMode;
-use super::nodes::{cmd_constraint, contype, strings};
+use super::nodes::{cmd_constraint, contype, string_value, strings};
 use crate::types::DataType;
 
 /// Built-in functions whose volatility is VOLATILE (`pg_proc.provolatile = 'v'`) and that
@@ -78,6 +78,42 @@ pub fn drop_index_mode(concurrent: bool) -> LockMode {
         LockMode::ShareUpdateExclusive
     } else {
         LockMode::AccessExclusive
+    }
+}
+
+/// Whether `REINDEX` runs `CONCURRENTLY` (`(CONCURRENTLY)` or `(CONCURRENTLY true)`).
+pub(super) fn reindex_concurrently(s: &protobuf::ReindexStmt) -> bool {
+    s.params.iter().any(|p| match p.node.as_ref() {
+        Some(NodeEnum::DefElem(d)) => {
+            d.defname == "concurrently"
+                && d.arg
+                    .as_deref()
+                    .and_then(string_value)
+                    .is_none_or(|v| v != "false")
+        }
+        _ => false,
+    })
+}
+
+/// The `CONCURRENTLY` operation a statement is, if any: each takes `SHARE UPDATE EXCLUSIVE`,
+/// which blocks neither reads nor writes, and PostgreSQL refuses each inside a transaction
+/// block (so the linter and the runner's no-transaction scripts both ask here).
+pub fn concurrent_operation(node: &NodeEnum) -> Option<&'static str> {
+    match node {
+        NodeEnum::IndexStmt(s) if s.concurrent => Some("CREATE INDEX CONCURRENTLY"),
+        NodeEnum::DropStmt(s) if s.concurrent => Some("DROP INDEX CONCURRENTLY"),
+        NodeEnum::ReindexStmt(s) if reindex_concurrently(s) => Some("REINDEX CONCURRENTLY"),
+        NodeEnum::AlterTableStmt(s) => {
+            let detaches = s.cmds.iter().any(|c| match c.node.as_ref() {
+                Some(NodeEnum::AlterTableCmd(cmd)) => matches!(
+                    cmd.def.as_deref().and_then(|d| d.node.as_ref()),
+                    Some(NodeEnum::PartitionCmd(p)) if p.concurrent
+                ),
+                _ => false,
+            });
+            detaches.then_some("DETACH PARTITION CONCURRENTLY")
+        }
+        _ => None,
     }
 }
 

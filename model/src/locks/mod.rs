@@ -48,8 +48,8 @@ mod nodes;
 mod walk;
 
 pub use levels::{
-    SERIAL_TYPES, VOLATILE_BUILTINS, alter_table_cmd_mode, binary_compatible, create_index_mode,
-    drop_index_mode, never_blocks, volatile_call,
+    SERIAL_TYPES, VOLATILE_BUILTINS, alter_table_cmd_mode, binary_compatible, concurrent_operation,
+    create_index_mode, drop_index_mode, never_blocks, volatile_call,
 };
 pub use mode::{Blocks, LockMode, RelationLock, Work};
 

@@ -244,20 +244,13 @@ fn trigger_function(cx: &Replay<'_>, names: &[String]) -> QualifiedName {
 }
 
 pub(super) fn create_trigger(cx: &mut Replay<'_>, s: &protobuf::CreateTrigStmt) -> Result<Applied> {
-    // Bits of PostgreSQL's pg_trigger.tgtype.
-    const BEFORE: i32 = 1 << 1;
-    const INSERT: i32 = 1 << 2;
-    const DELETE: i32 = 1 << 3;
-    const UPDATE: i32 = 1 << 4;
-    const TRUNCATE: i32 = 1 << 5;
-    const INSTEAD: i32 = 1 << 6;
     let r = s
         .relation
         .as_ref()
         .ok_or_else(|| ReplayError::new("CREATE TRIGGER without a table"))?;
     let Some(table) = cx.find_table(&r.schemaname, &r.relname) else {
         // `INSTEAD OF` triggers belong to views, whose triggers are not modelled.
-        if s.timing & INSTEAD != 0
+        if s.timing & tgtype::INSTEAD != 0
             || super::views::find_view(cx, &r.schemaname, &r.relname).is_some()
         {
             return Ok(Applied::Unmodelled("trigger on a view"));
@@ -270,22 +263,8 @@ pub(super) fn create_trigger(cx: &mut Replay<'_>, s: &protobuf::CreateTrigStmt) 
         return Ok(Applied::Unmodelled("trigger form"));
     }
     let function = trigger_function(cx, &strings(&s.funcname));
-    let mut events = Vec::new();
-    for (bit, event) in [
-        (INSERT, TriggerEvent::Insert),
-        (UPDATE, TriggerEvent::Update),
-        (DELETE, TriggerEvent::Delete),
-        (TRUNCATE, TriggerEvent::Truncate),
-    ] {
-        if s.events & bit != 0 {
-            events.push(event);
-        }
-    }
-    let timing = if s.timing & BEFORE != 0 {
-        TriggerTiming::Before
-    } else {
-        TriggerTiming::After
-    };
+    let events = TriggerEvent::from_tgtype(s.events);
+    let timing = TriggerTiming::from_tgtype(s.timing);
     let t = &mut cx.catalog.tables[table];
     let trigger = Trigger {
         name: s.trigname.clone(),

@@ -14,210 +14,95 @@ use postgres::types::ToSql;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// [`insert_async`] on a blocking connection.
-pub fn insert<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    values: Values<'_>,
-) -> Result<T, RepoError> {
-    blocking(insert_async::<T, _>(&mut Blocking(client), actor, values))
+/// Each `fn name[generics](args) -> T = body;` becomes `pub fn name<generics>(client: &mut C,
+/// args) -> Result<T, RepoError>` that runs `body` on `Blocking(client)`, with the arguments
+/// passed on in order: the forms differ only in their signatures, so those are all that is
+/// written out.
+macro_rules! blocking_forms {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident[$($generics:tt)*]($($arg:ident: $arg_type:ty),* $(,)?) -> $ok:ty
+            = $body:ident$(::<$($turbofish:ty),*>)?;
+    )*) => {$(
+        $(#[$doc])*
+        pub fn $name<$($generics)*>(client: &mut C, $($arg: $arg_type),*) -> Result<$ok, RepoError> {
+            blocking($body$(::<$($turbofish),*>)?(&mut Blocking(client), $($arg),*))
+        }
+    )*};
 }
 
-/// [`get_async`] on a blocking connection.
-pub fn get<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    id: &Uuid,
-) -> Result<Option<T>, RepoError> {
-    blocking(get_async::<T, _>(&mut Blocking(client), actor, id))
-}
+blocking_forms! {
+    /// [`insert_async`] on a blocking connection.
+    fn insert[T: Table, C: Executor + ?Sized](actor: Actor<'_>, values: Values<'_>) -> T
+        = insert_async::<T, _>;
 
-/// [`fetch_async`] on a blocking connection.
-pub fn fetch<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    id: &Uuid,
-) -> Result<T, RepoError> {
-    blocking(fetch_async::<T, _>(&mut Blocking(client), actor, id))
-}
+    /// [`get_async`] on a blocking connection.
+    fn get[T: Table, C: Executor + ?Sized](actor: Actor<'_>, id: &Uuid) -> Option<T>
+        = get_async::<T, _>;
 
-/// [`update_async`] on a blocking connection.
-pub fn update<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    id: &Uuid,
-    values: Values<'_>,
-) -> Result<T, RepoError> {
-    blocking(update_async::<T, _>(
-        &mut Blocking(client),
-        actor,
-        id,
-        values,
-    ))
-}
+    /// [`fetch_async`] on a blocking connection.
+    fn fetch[T: Table, C: Executor + ?Sized](actor: Actor<'_>, id: &Uuid) -> T
+        = fetch_async::<T, _>;
 
-/// [`soft_delete_async`] on a blocking connection.
-pub fn soft_delete<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    id: &Uuid,
-) -> Result<T, RepoError> {
-    blocking(soft_delete_async::<T, _>(&mut Blocking(client), actor, id))
-}
+    /// [`update_async`] on a blocking connection.
+    fn update[T: Table, C: Executor + ?Sized](actor: Actor<'_>, id: &Uuid, values: Values<'_>) -> T
+        = update_async::<T, _>;
 
-/// [`restore_async`] on a blocking connection.
-pub fn restore<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    id: &Uuid,
-) -> Result<T, RepoError> {
-    blocking(restore_async::<T, _>(&mut Blocking(client), actor, id))
-}
+    /// [`soft_delete_async`] on a blocking connection.
+    fn soft_delete[T: Table, C: Executor + ?Sized](actor: Actor<'_>, id: &Uuid) -> T
+        = soft_delete_async::<T, _>;
 
-/// [`hard_delete_async`] on a blocking connection.
-pub fn hard_delete<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    id: &Uuid,
-) -> Result<(), RepoError> {
-    blocking(hard_delete_async::<T, _>(&mut Blocking(client), actor, id))
-}
+    /// [`restore_async`] on a blocking connection.
+    fn restore[T: Table, C: Executor + ?Sized](actor: Actor<'_>, id: &Uuid) -> T
+        = restore_async::<T, _>;
 
-/// [`list_async`] on a blocking connection.
-pub fn list<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    page: &PageRequest<T::Key>,
-) -> Result<Page<T, T::Key>, RepoError> {
-    blocking(list_async::<T, _>(&mut Blocking(client), actor, page))
-}
+    /// [`hard_delete_async`] on a blocking connection.
+    fn hard_delete[T: Table, C: Executor + ?Sized](actor: Actor<'_>, id: &Uuid) -> ()
+        = hard_delete_async::<T, _>;
 
-/// [`find_containing_async`] on a blocking connection.
-pub fn find_containing<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    column: &'static str,
-    filter: &Value,
-    page: &PageRequest<T::Key>,
-) -> Result<Page<T, T::Key>, RepoError> {
-    blocking(find_containing_async::<T, _>(
-        &mut Blocking(client),
-        actor,
-        column,
-        filter,
-        page,
-    ))
-}
+    /// [`list_async`] on a blocking connection.
+    fn list[T: Table, C: Executor + ?Sized](actor: Actor<'_>, page: &PageRequest<T::Key>)
+        -> Page<T, T::Key> = list_async::<T, _>;
 
-/// [`explain_find_containing_async`] on a blocking connection.
-pub fn explain_find_containing<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    column: &'static str,
-    filter: &Value,
-    page: &PageRequest<T::Key>,
-) -> Result<Vec<String>, RepoError> {
-    blocking(explain_find_containing_async::<T, _>(
-        &mut Blocking(client),
-        actor,
-        column,
-        filter,
-        page,
-    ))
-}
+    /// [`find_containing_async`] on a blocking connection.
+    fn find_containing[T: Table, C: Executor + ?Sized](
+        actor: Actor<'_>, column: &'static str, filter: &Value, page: &PageRequest<T::Key>,
+    ) -> Page<T, T::Key> = find_containing_async::<T, _>;
 
-/// [`find_equal_async`] on a blocking connection.
-pub fn find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
-    client: &mut C,
-    actor: Actor<'_>,
-    column: &'static str,
-    value: &V,
-    order: Order,
-    page: &PageRequest<T::Key>,
-) -> Result<Page<T, T::Key>, RepoError> {
-    blocking(find_equal_async::<T, _, V>(
-        &mut Blocking(client),
-        actor,
-        column,
-        value,
-        order,
-        page,
-    ))
-}
+    /// [`explain_find_containing_async`] on a blocking connection.
+    fn explain_find_containing[T: Table, C: Executor + ?Sized](
+        actor: Actor<'_>, column: &'static str, filter: &Value, page: &PageRequest<T::Key>,
+    ) -> Vec<String> = explain_find_containing_async::<T, _>;
 
-/// [`explain_find_equal_async`] on a blocking connection.
-pub fn explain_find_equal<T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType>(
-    client: &mut C,
-    actor: Actor<'_>,
-    column: &'static str,
-    value: &V,
-    order: Order,
-    page: &PageRequest<T::Key>,
-) -> Result<Vec<String>, RepoError> {
-    blocking(explain_find_equal_async::<T, _, V>(
-        &mut Blocking(client),
-        actor,
-        column,
-        value,
-        order,
-        page,
-    ))
-}
+    /// [`find_equal_async`] on a blocking connection.
+    fn find_equal[T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType](
+        actor: Actor<'_>, column: &'static str, value: &V, order: Order, page: &PageRequest<T::Key>,
+    ) -> Page<T, T::Key> = find_equal_async::<T, _, V>;
 
-/// Checks `key` against the key check value this database stores, and records it when there
-/// is none yet: [`check_data_key_async`] on a blocking connection.
-pub fn check_data_key<C: Executor + ?Sized>(
-    client: &mut C,
-    key: &DataKey,
-    tables: &[&TableMeta],
-) -> Result<(), RepoError> {
-    blocking(check_data_key_async(&mut Blocking(client), key, tables))
-}
+    /// [`explain_find_equal_async`] on a blocking connection.
+    fn explain_find_equal[T: Table, C: Executor + ?Sized, V: ToSql + Sync + SqlType](
+        actor: Actor<'_>, column: &'static str, value: &V, order: Order, page: &PageRequest<T::Key>,
+    ) -> Vec<String> = explain_find_equal_async::<T, _, V>;
 
-/// [`claim_async`] on a blocking connection.
-pub fn claim<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-) -> Result<Option<T>, RepoError> {
-    blocking(claim_async::<T, _>(&mut Blocking(client), actor))
-}
+    /// Checks `key` against the key check value this database stores, and records it when there
+    /// is none yet: [`check_data_key_async`] on a blocking connection.
+    fn check_data_key[C: Executor + ?Sized](key: &DataKey, tables: &[&TableMeta]) -> ()
+        = check_data_key_async;
 
-/// [`explain_claim_async`] on a blocking connection.
-pub fn explain_claim<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-) -> Result<Vec<String>, RepoError> {
-    blocking(explain_claim_async::<T, _>(&mut Blocking(client), actor))
-}
+    /// [`claim_async`] on a blocking connection.
+    fn claim[T: Table, C: Executor + ?Sized](actor: Actor<'_>) -> Option<T>
+        = claim_async::<T, _>;
 
-/// [`complete_async`] on a blocking connection.
-pub fn complete<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    id: &Uuid,
-    result: Option<&Value>,
-) -> Result<T, RepoError> {
-    blocking(complete_async::<T, _>(
-        &mut Blocking(client),
-        actor,
-        id,
-        result,
-    ))
-}
+    /// [`explain_claim_async`] on a blocking connection.
+    fn explain_claim[T: Table, C: Executor + ?Sized](actor: Actor<'_>) -> Vec<String>
+        = explain_claim_async::<T, _>;
 
-/// [`fail_async`] on a blocking connection.
-pub fn fail<T: Table, C: Executor + ?Sized>(
-    client: &mut C,
-    actor: Actor<'_>,
-    id: &Uuid,
-    error: &str,
-    backoff: std::time::Duration,
-) -> Result<T, RepoError> {
-    blocking(fail_async::<T, _>(
-        &mut Blocking(client),
-        actor,
-        id,
-        error,
-        backoff,
-    ))
+    /// [`complete_async`] on a blocking connection.
+    fn complete[T: Table, C: Executor + ?Sized](actor: Actor<'_>, id: &Uuid, result: Option<&Value>)
+        -> T = complete_async::<T, _>;
+
+    /// [`fail_async`] on a blocking connection.
+    fn fail[T: Table, C: Executor + ?Sized](
+        actor: Actor<'_>, id: &Uuid, error: &str, backoff: std::time::Duration,
+    ) -> T = fail_async::<T, _>;
 }

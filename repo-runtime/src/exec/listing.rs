@@ -1,4 +1,4 @@
-use super::{Planning, Stamp, data_key, decode, key_column, run_guarded};
+use super::{Planning, Stamp, data_key, decode, explain, key_column, run_guarded};
 use crate::error::RequestError;
 use crate::executor::{AsyncExecutor, Param};
 use crate::page::{Cursor, KeysetKey, Order, Page, PageRequest, Unreadable};
@@ -184,13 +184,7 @@ async fn explain_listing<T: Table, C: AsyncExecutor + ?Sized>(
     let checked = check::<T>(&actor, page, &filter, order)?;
     let stamp = Stamp::new(&actor);
     let (statement, params) = listing::<T>(&stamp, page, &checked, &filter, order);
-    let rows = client
-        .run_unprepared(&format!("EXPLAIN {statement}"), &params)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get::<_, String>(0))
-        .collect::<Result<_, _>>()?)
+    explain(client, &statement, &params).await
 }
 
 /// A page of rows in listing order; soft-deleted rows only when asked for. On a table with PHI,

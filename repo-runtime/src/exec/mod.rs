@@ -335,6 +335,14 @@ async fn register_key<C: AsyncExecutor + ?Sized>(
     key: &DataKey,
 ) -> Result<(), RepoError> {
     decrypts_a_stored_value(client, meta, key).await?;
+    record_key_check(client, key).await
+}
+
+/// Records `key`'s check value unless the database has one ([`sql::register_key_check`]).
+async fn record_key_check<C: AsyncExecutor + ?Sized>(
+    client: &mut C,
+    key: &DataKey,
+) -> Result<(), RepoError> {
     client
         .run_unprepared(
             &sql::register_key_check(),
@@ -342,6 +350,21 @@ async fn register_key<C: AsyncExecutor + ?Sized>(
         )
         .await?;
     Ok(())
+}
+
+/// The plan of `statement` (`EXPLAIN`, which runs nothing), one line per element.
+async fn explain<C: AsyncExecutor + ?Sized>(
+    client: &mut C,
+    statement: &str,
+    params: &[Param<'_>],
+) -> Result<Vec<String>, RepoError> {
+    let rows = client
+        .run_unprepared(&format!("EXPLAIN {statement}"), params)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get::<_, String>(0))
+        .collect::<Result<_, _>>()?)
 }
 
 /// How a guarded statement runs: prepared (by-key statements) or planned for its values.
@@ -458,12 +481,7 @@ pub async fn check_data_key_async<C: AsyncExecutor + ?Sized>(
         for meta in tables {
             decrypts_a_stored_value(client, meta, key).await?;
         }
-        client
-            .run_unprepared(
-                &sql::register_key_check(),
-                &[(&key.check_value(), Type::TEXT)],
-            )
-            .await?;
+        record_key_check(client, key).await?;
     }
     match stored_check_value(client).await? {
         Some(stored) if stored == key.check_value() => Ok(()),

@@ -1,4 +1,4 @@
-use super::{Planning, Stamp, data_key, decode, key_column, run_guarded};
+use super::{Planning, Stamp, data_key, decode, explain, key_column, run_guarded};
 use crate::executor::{AsyncExecutor, Param};
 use crate::sql::Preamble;
 use crate::{Actor, RepoError, Table, sql};
@@ -59,13 +59,7 @@ pub async fn explain_claim_async<T: Table, C: AsyncExecutor + ?Sized>(
         audited: true,
         key_checked: T::META.first_encrypted().is_some(),
     });
-    let rows = client
-        .run_unprepared(&format!("EXPLAIN {statement}"), &params)
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get::<_, String>(0))
-        .collect::<Result<_, _>>()?)
+    explain(client, &statement, &params).await
 }
 
 /// Completes the claimed job `id` with its `result` (see [`sql::complete`]); `NotFound` when

@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dental_schema::{
-    AuditEventType, AuditLog, Case, CasePatch, CasePriority, ConsentStatus, File, FilePatch,
-    FileType, Job, JobPatch, JobType, Model, ModelPatch, ModelType, NewCase, NewFile, NewJob,
-    NewModel, NewSegment, NewUser, Segment, SegmentPatch, SegmentType, User, UserPatch,
+    AuditEventType, AuditLog, Case, CasePatch, CasePriority, ConsentStatus, File, FilePatch, Job,
+    JobPatch, JobType, Model, ModelPatch, ModelType, NewCase, NewFile, NewJob, NewModel,
+    NewSegment, NewUser, Segment, SegmentPatch, SegmentType, User, UserPatch,
 };
 use postgres::{Client, NoTls};
 use repo_runtime::{Actor, Executor, PageRequest, Prepared, RepoError};
@@ -296,20 +296,12 @@ impl Worker {
     fn insert_case(&mut self, actor: Actor<'_>) -> Outcome {
         let number = self.next_name("case");
         let new = NewCase {
-            id: None,
-            case_number: number.clone(),
             patient_id: format!("patient-{number}"),
             title: Some(format!("scan of {number}")),
-            notes: None,
-            status: None,
-            priority: None,
-            created_by: actor.user_id(),
-            assigned_to: None,
-            due_at: None,
             tags: Some(json!(["v0"])),
-            case_metadata: None,
             processing_consent: Some(ConsentStatus::Granted),
             consent_recorded_at: Some(chrono::Utc::now()),
+            ..crate::repos::new_case(actor.user_id(), &number)
         };
         let case = Case::insert(self.conn().executor(), actor, &new)?;
         self.cases.push(case.id);
@@ -322,19 +314,11 @@ impl Worker {
         };
         let name = self.next_name("scan");
         let new = NewFile {
-            id: None,
-            case_id,
-            uploaded_by: actor.user_id(),
-            filename: format!("{name}.stl"),
-            file_type: FileType::Stl,
-            mime_type: "model/stl".to_owned(),
             size_bytes: 1024,
             checksum: format!("{:064x}", self.rng.next_u64()),
             storage_uri: format!("s3://scans/{name}"),
-            status: None,
-            tags: None,
-            file_metadata: None,
             processing_metadata: Some(json!({"v": "v0"})),
+            ..crate::repos::new_file(case_id, actor.user_id(), &format!("{name}.stl"))
         };
         let file = File::insert(self.conn().executor(), actor, &new)?;
         self.files.push((file.id, case_id));

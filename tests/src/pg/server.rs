@@ -11,9 +11,19 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{DIR_PREFIX, SUPERUSER, ServerUser, sys};
+use super::{DEFAULT_BIN_DIR, DIR_PREFIX, SUPERUSER, ServerUser, sys};
 
-pub(super) fn check_binaries(bin_dir: &Path) -> Result<(), String> {
+/// The directory of the server binaries (`PG_BIN_DIR`, else Debian's), once it is known to hold
+/// them.
+pub(super) fn bin_dir() -> Result<PathBuf, String> {
+    let bin_dir = std::env::var_os("PG_BIN_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_BIN_DIR), PathBuf::from);
+    check_binaries(&bin_dir)?;
+    Ok(bin_dir)
+}
+
+fn check_binaries(bin_dir: &Path) -> Result<(), String> {
     let missing: Vec<&str> = ["initdb", "pg_ctl", "postgres"]
         .into_iter()
         .filter(|name| !bin_dir.join(name).is_file())

@@ -19,13 +19,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
 use super::server::{
-    check_binaries, check_traversable, cluster_dirs, init_data_dir, make_private_dir, server_user,
+    bin_dir, check_traversable, cluster_dirs, init_data_dir, make_private_dir, server_user,
     start_server, sweep_stale_dirs,
 };
-use super::{
-    Cluster, DEFAULT_BIN_DIR, Endpoint, MAX_SOCKET_PATH_LEN, SUPERUSER, ServerUser, TestDb,
-    shell_quote,
-};
+use super::{Cluster, Endpoint, MAX_SOCKET_PATH_LEN, SUPERUSER, ServerUser, TestDb, shell_quote};
 
 /// Prefix of these clusters' directories under the temp dir (the pid follows it). Distinct from
 /// the Unix-socket cluster's, so neither start sweeps the other's live directories.
@@ -147,10 +144,7 @@ impl TcpCluster {
     }
 
     fn start(ssl: bool) -> Result<TcpCluster, String> {
-        let bin_dir = std::env::var_os("PG_BIN_DIR")
-            .filter(|dir| !dir.is_empty())
-            .map_or_else(|| PathBuf::from(DEFAULT_BIN_DIR), PathBuf::from);
-        check_binaries(&bin_dir)?;
+        let bin_dir = bin_dir()?;
         let user = server_user()?;
         let tmp = std::env::temp_dir();
         // Once per process, before either TCP cluster exists: directories of this prefix with

@@ -218,12 +218,7 @@ pub fn renames(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> super::Rena
         let table = declared_name(&t.name.value);
         let shown = table.display().into_owned();
         if let Some(old) = &t.renamed_from {
-            if schema.tables.iter().any(|other| {
-                other
-                    .renamed_from
-                    .as_ref()
-                    .is_some_and(|o| o.value == old.value && o.pos != old.pos)
-            }) {
+            if renamed_twice(schema.tables.iter().map(|o| &o.renamed_from), old) {
                 errors.push(Diagnostic::new(
                     old.pos,
                     format!("two tables are `renamed_from: {}`", old.value),
@@ -235,12 +230,7 @@ pub fn renames(schema: &SchemaDecl, errors: &mut Vec<Diagnostic>) -> super::Rena
         }
         for c in &t.columns {
             if let Some(old) = &c.renamed_from {
-                if t.columns.iter().any(|other| {
-                    other
-                        .renamed_from
-                        .as_ref()
-                        .is_some_and(|o| o.value == old.value && o.pos != old.pos)
-                }) {
+                if renamed_twice(t.columns.iter().map(|o| &o.renamed_from), old) {
                     errors.push(Diagnostic::new(
                         old.pos,
                         format!("two columns of `{shown}` are `renamed_from: {}`", old.value),
@@ -272,6 +262,18 @@ struct Lowering<'e> {
 }
 
 /// Schema names PostgreSQL reserves or creates itself.
+/// Whether a sibling other than `old`'s own declaration (their `renamed_from`s) names the same
+/// old name.
+fn renamed_twice<'a>(
+    mut siblings: impl Iterator<Item = &'a Option<Sp<String>>>,
+    old: &Sp<String>,
+) -> bool {
+    siblings.any(|o| {
+        o.as_ref()
+            .is_some_and(|o| o.value == old.value && o.pos != old.pos)
+    })
+}
+
 fn reserved_schema(name: &str) -> Option<&'static str> {
     if name == DEFAULT_SCHEMA {
         Some("`public` exists in every database; tables without a schema are in it")
