@@ -199,6 +199,9 @@ enum DbAction {
         #[arg(long)]
         actor: Option<String>,
     },
+    /// Let the existing login role LOGIN `SET ROLE` to every role the migrations create (GRANT
+    /// <role> TO <login>), as a service running each request under its caller's role needs.
+    GrantLogin { login: String },
     /// Run the partition maintenance (`maintain_partitions`): create the partitions of every
     /// partitioned table ahead, drop whole partitions past the retention period, audited as one
     /// `data_retention_purge` event. Prints what was created and dropped as JSON.
@@ -503,6 +506,12 @@ fn db(args: &Args, url: &str, settings: Settings, action: &DbAction) -> Result<E
         }
         DbAction::Purge { actor } => {
             println!("{}", runner.purge_expired_data(actor.as_deref())?);
+        }
+        DbAction::GrantLogin { login } => {
+            println!(
+                "granted to {login}: {}",
+                runner.grant_roles_to(login)?.join(", ")
+            );
         }
         DbAction::Maintain { actor } => {
             println!("{}", runner.maintain_partitions(actor.as_deref())?);

@@ -221,12 +221,10 @@ fn db_subcommands() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `db purge` on the repository's own schema and migrations: the counts as JSON, audited; on a
-/// schema without `retention` it fails saying why.
-#[test]
-fn db_purge_runs_the_retention_purge() {
+/// A scratch project with the repository's own schema.yaml and committed migrations.
+fn repository_project(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let dir = project("purge");
+    let dir = project(name);
     std::fs::copy(root.join("schema.yaml"), dir.join("schema.yaml")).expect("schema");
     let migrations = dir.join("generated/migrations");
     std::fs::create_dir_all(&migrations).expect("dir");
@@ -234,6 +232,72 @@ fn db_purge_runs_the_retention_purge() {
         let entry = entry.expect("entry");
         std::fs::copy(entry.path(), migrations.join(entry.file_name())).expect("copy");
     }
+    dir
+}
+
+/// `db grant-login` lets an existing login `SET ROLE` to each role the migrations create, again
+/// without harm; a missing login or one of the roles themselves is refused with the reason.
+#[test]
+fn db_grant_login_lets_the_login_set_each_role() {
+    const LOGIN: &str = "cli_grant_login";
+    let dir = repository_project("grant_login");
+    let db = e2e::pg::cluster().create_database("cli_grant_login");
+    let url = db.url();
+    let mut admin = db.connect();
+
+    let up = codegen(&dir, &["db", "upgrade"], Some(&url));
+    assert!(up.status.success(), "{}", text(&up));
+
+    let missing = codegen(&dir, &["db", "grant-login", LOGIN], Some(&url));
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("there is no role `cli_grant_login`"),
+        "{}",
+        text(&missing)
+    );
+    let a_role = codegen(&dir, &["db", "grant-login", "operator"], Some(&url));
+    assert_eq!(a_role.status.code(), Some(2), "{}", text(&a_role));
+    assert!(
+        text(&a_role).contains("one of the schema's roles"),
+        "{}",
+        text(&a_role)
+    );
+
+    admin
+        .batch_execute(&format!("CREATE ROLE {LOGIN} LOGIN"))
+        .expect("create the login");
+    let set_role = |admin: &mut postgres::Client, role: &str| {
+        let mut tx = admin.transaction().expect("begin");
+        let result = tx.batch_execute(&format!(
+            "SET LOCAL SESSION AUTHORIZATION {LOGIN}; SET LOCAL ROLE {role}"
+        ));
+        drop(tx);
+        result
+    };
+    assert!(
+        set_role(&mut admin, "operator").is_err(),
+        "a login is not a member of the schema's roles by default"
+    );
+    for _ in 0..2 {
+        let granted = codegen(&dir, &["db", "grant-login", LOGIN], Some(&url));
+        assert!(granted.status.success(), "{}", text(&granted));
+        assert!(
+            text(&granted).contains("granted to cli_grant_login: admin, operator, service"),
+            "{}",
+            text(&granted)
+        );
+    }
+    for role in ["admin", "operator", "service"] {
+        set_role(&mut admin, role).unwrap_or_else(|e| panic!("SET ROLE {role}: {e}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `db purge` on the repository's own schema and migrations: the counts as JSON, audited; on a
+/// schema without `retention` it fails saying why.
+#[test]
+fn db_purge_runs_the_retention_purge() {
+    let dir = repository_project("purge");
     let db = e2e::pg::cluster().create_database("cli_purge");
     let url = db.url();
     let up = codegen(&dir, &["db", "upgrade"], Some(&url));

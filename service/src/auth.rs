@@ -18,6 +18,8 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use repo_runtime::{Actor, AuditKey, DataKey};
 use sha2::Sha256;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::api::ApiError;
@@ -348,11 +350,8 @@ async fn find_account(state: &AppState, name: &str) -> Result<Option<Account>, A
     let statement = format!(
         "SELECT id, role::text, password_hash, is_active, deleted_at IS NOT NULL FROM users WHERE {column} = $1"
     );
-    let row = client
-        .query_opt(&statement, &[&name])
-        .await
-        .map_err(|e| ApiError::from(repo_runtime::RepoError::from(e)))?;
-    Ok(row.map(|row| Account {
+    let rows = query_cached(&client, &statement, &[&name]).await?;
+    Ok(rows.first().map(|row| Account {
         id: row.get(0),
         role: Role::parse(row.get::<_, &str>(1)),
         password_hash: row.get(2),
@@ -393,21 +392,40 @@ async fn record(
     });
     let details = details.to_string();
     let client = state.pool.get().await.map_err(ApiError::pool)?;
-    client
-        .execute(
-            "INSERT INTO audit_logs (event_type, user_id, resource_type, resource_id, action, success, ip_address, user_agent, request_id, details)
-             VALUES ($1::text::audit_event_type, $2, 'users', $2, 'login', $3, $4::text::inet, $5, $6, $7::text::jsonb)",
-            &[
-                &event_type,
-                &user_id,
-                &outcome.is_ok(),
-                &ip,
-                &user_agent,
-                &request.request_id,
-                &details,
-            ],
-        )
-        .await
-        .map_err(|e| ApiError::from(repo_runtime::RepoError::from(e)))?;
+    query_cached(
+        &client,
+        "INSERT INTO audit_logs (event_type, user_id, resource_type, resource_id, action, success, ip_address, user_agent, request_id, details)
+         VALUES ($1::text::audit_event_type, $2, 'users', $2, 'login', $3, $4::text::inet, $5, $6, $7::text::jsonb)",
+        &[
+            &event_type,
+            &user_id,
+            &outcome.is_ok(),
+            &ip,
+            &user_agent,
+            &request.request_id,
+            &details,
+        ],
+    )
+    .await?;
     Ok(())
+}
+
+/// Runs one of the sign-in's statements, prepared once per pooled connection (its statement
+/// cache): a statement given as text is prepared on every call, a round trip more on each of
+/// the two statements every request runs. A failed statement is prepared again on its next use,
+/// in case its table changed under it.
+async fn query_cached(
+    client: &deadpool_postgres::Client,
+    statement: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, ApiError> {
+    let rows = async {
+        let prepared = client.prepare_cached(statement).await?;
+        client.query(&prepared, params).await
+    }
+    .await;
+    rows.map_err(|e| {
+        client.statement_cache.remove(statement, &[]);
+        ApiError::from(repo_runtime::RepoError::from(e))
+    })
 }

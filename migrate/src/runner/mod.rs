@@ -12,6 +12,7 @@
 
 mod apply;
 pub mod blockers;
+mod login;
 pub mod plan;
 pub mod report;
 pub mod retry;
