@@ -127,7 +127,18 @@ fn copy_dir(from: &Path, to: &Path) {
         if entry.file_type().expect("file type").is_dir() {
             copy_dir(&entry.path(), &target);
         } else {
+            // With its modification time: codegen trusts a table page whose time is what its
+            // last run recorded, as a developer's `generated/` keeps it between runs.
             fs::copy(entry.path(), &target).expect("copy");
+            let modified = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .expect("modification time");
+            fs::File::options()
+                .write(true)
+                .open(&target)
+                .and_then(|f| f.set_modified(modified))
+                .expect("set modification time");
         }
     }
 }
@@ -145,8 +156,8 @@ fn migration_files(out: &Path) -> Vec<String> {
     names
 }
 
-/// codegen in one directory: the schemas, the output, and a copy of the output after the first
-/// generation that every no-change and edit run starts from.
+/// codegen in one directory: the schemas, the output, its cache, and a copy of both as the
+/// no-change runs leave them, that every edit run starts from.
 struct Codegen {
     dir: PathBuf,
     n: usize,
@@ -186,9 +197,6 @@ impl Codegen {
                 if migration_files(&out).len() != 1 {
                     return Err(format!("codegen {}: no first migration", self.n));
                 }
-                if !pristine.exists() {
-                    copy_dir(&out, &pristine);
-                }
                 Ok(time)
             }
             Scenario::NoChange => {
@@ -202,6 +210,12 @@ impl Codegen {
                 Ok(time)
             }
             Scenario::Edit => {
+                let cache = self.dir.join(".codegen-cache");
+                let (pristine_out, pristine_cache) = (pristine.join("out"), pristine.join("cache"));
+                if !pristine.exists() {
+                    copy_dir(&out, &pristine_out);
+                    copy_dir(&cache, &pristine_cache);
+                }
                 let time = self.generate("edit.yaml")?;
                 let files = migration_files(&out);
                 let added = files
@@ -214,9 +228,11 @@ impl Codegen {
                         self.n
                     ));
                 }
-                // Back to the state after the first generation, untimed.
-                fs::remove_dir_all(&out).map_err(|e| e.to_string())?;
-                copy_dir(&pristine, &out);
+                // Back to the state before the edit, untimed.
+                for (dir, copy) in [(&out, &pristine_out), (&cache, &pristine_cache)] {
+                    fs::remove_dir_all(dir).map_err(|e| e.to_string())?;
+                    copy_dir(copy, dir);
+                }
                 Ok(time)
             }
         }

@@ -1,8 +1,9 @@
 //! `codegen`: reads `schema.yaml`, writes `generated/`, and applies migrations to a database.
 
 mod disk;
+mod page_cache;
 
-use disk::{OnDisk, leftovers, on_disk, write_atomically};
+use disk::{OnDisk, ToWrite, leftovers, on_disk, write_all_atomically, write_atomically};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -318,45 +319,70 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
     }
     timings.step("check Rust names");
     let dir = migrations_dir(args);
-    // The history and the plan on one thread, the other files on another: they need nothing
-    // of each other but the catalog.
-    let (planned, mut migrations, mut files, _) = std::thread::scope(|scope| {
-        let render = scope.spawn(|| {
-            let mut timings = Timings::new(args.timings);
-            let mut files = codegen::docs::generate(&catalog);
-            timings.step("render docs (in parallel)");
-            files.extend(codegen::rust::generate(&catalog));
-            timings.step("render Rust crate (in parallel)");
-            files
+    // The table pages the last run rendered from the same inputs stay as they are on disk.
+    // `--check` renders and compares everything.
+    let use_page_cache = !args.check && !args.no_cache;
+    let renderer = binary_identity().filter(|_| use_page_cache);
+    let page_cache = match &renderer {
+        Some(_) => page_cache::PageCache::load(&args.cache_dir),
+        None => page_cache::PageCache::default(),
+    };
+    let render = || {
+        let mut timings = Timings::new(args.timings);
+        let docs = match &renderer {
+            Some(renderer) => codegen::docs::generate_reusing(&catalog, renderer, &|page| {
+                page_cache.reusable(&args.out, page)
+            }),
+            None => codegen::docs::generate_reusing(&catalog, "", &|_| false),
+        };
+        let mut files = docs.files;
+        let kept = docs.pages.iter().filter(|p| p.reused).count();
+        timings.step(&format!(
+            "render docs, {kept} of {} table pages kept",
+            docs.pages.len()
+        ));
+        files.extend(codegen::rust::generate(&catalog));
+        timings.step("render Rust crate");
+        (files, docs.pages)
+    };
+    let plan = || {
+        let mut timings = Timings::new(args.timings);
+        let (migrations, sum) = read_history(&dir)?;
+        check_integrity(args, &migrations, sum.as_deref())?;
+        timings.step("read migrations, check codegen.sum");
+        let (previous, cached) = replay_history(args, &dir, &migrations)?;
+        timings.step(if cached {
+            "the replayed history, from the cache"
+        } else {
+            "replay the history"
         });
-        let plan = (|| {
-            let mut timings = Timings::new(args.timings);
-            let (migrations, sum) = read_history(&dir)?;
-            check_integrity(args, &migrations, sum.as_deref())?;
-            timings.step("read migrations, check codegen.sum");
-            let (previous, cached) = replay_history(args, &dir, &migrations)?;
-            timings.step(if cached {
-                "the replayed history, from the cache"
-            } else {
-                "replay the history"
-            });
-            let options = PlanOptions {
-                name: args.name.clone(),
-                first_number: u32::try_from(migrations.len() + 1).unwrap_or(u32::MAX),
-                allow_destructive: args.allow_destructive,
-            };
-            let planned = migration::plan(&previous, &catalog, &renames, &options)
-                .map_err(|e| e.to_string())?;
-            timings.step("plan and verify by replay");
-            Ok::<_, String>((planned, migrations, timings))
-        })();
-        let files = render
-            .join()
-            .map_err(|_| "internal error: rendering panicked".to_string())?;
-        let (planned, migrations, timings) = plan?;
-        Ok::<_, String>((planned, migrations, files, timings))
-    })?;
-    timings.step("plan | render, in parallel");
+        let options = PlanOptions {
+            name: args.name.clone(),
+            first_number: u32::try_from(migrations.len() + 1).unwrap_or(u32::MAX),
+            allow_destructive: args.allow_destructive,
+        };
+        let planned =
+            migration::plan(&previous, &catalog, &renames, &options).map_err(|e| e.to_string())?;
+        timings.step("plan and verify by replay");
+        Ok::<_, String>((planned, migrations, timings))
+    };
+    // The history and the plan on one thread, the other files on another: they need nothing
+    // of each other but the catalog. A small schema's take a few milliseconds, less than
+    // waiting for a second thread to be scheduled on a busy machine.
+    let ((planned, mut migrations, _), (mut files, pages)) = if catalog.tables.len() < 64 {
+        let planned = plan()?;
+        (planned, render())
+    } else {
+        std::thread::scope(|scope| {
+            let rendering = scope.spawn(render);
+            let planned = plan();
+            let files = rendering
+                .join()
+                .map_err(|_| "internal error: rendering panicked".to_string())?;
+            Ok::<_, String>((planned?, files))
+        })?
+    };
+    timings.step("plan | render");
     files.extend(codegen::generate_rest(&catalog));
     for m in &planned {
         files.push(codegen::GeneratedFile {
@@ -379,6 +405,12 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
         contents: history::sum_file(&migrations),
     });
 
+    // The files of pages left as they are: produced by this run, and already up to date.
+    let kept: Vec<PathBuf> = pages
+        .iter()
+        .filter(|p| p.reused)
+        .flat_map(|p| p.files.iter().cloned())
+        .collect();
     if args.check {
         let mut stale = Vec::new();
         for m in &planned {
@@ -400,7 +432,7 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
                 OnDisk::Missing => stale.push(format!("  missing: {}", path.display())),
             }
         }
-        for path in leftovers(&args.out, &files) {
+        for path in leftovers(&args.out, &files, &kept) {
             stale.push(format!(
                 "  left over: {} (no longer generated)",
                 path.display()
@@ -426,16 +458,24 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
         }
     }
     timings.step("compare with generated/");
-    // The history (new migrations, then the integrity file) is flushed to disk file by file;
-    // everything else is derived from schema.yaml and rewritten by the next run if a crash of
-    // the machine lost it, so it is written through a rename (never half a file) unflushed:
-    // a fsync per file made the first generation of 1,000 tables wait seconds for the disk.
-    for (path, file, verb) in &changed {
-        let durable = file.path.starts_with("migrations");
-        write_atomically(path, &file.contents, durable)?;
+    // The history (new migrations, then the integrity file) is flushed to disk before it is
+    // renamed into place; everything else is derived from schema.yaml and rewritten by the next
+    // run if a crash of the machine lost it, so it is written through a rename (never half a
+    // file) unflushed: a fsync per file made the first generation of 1,000 tables wait seconds
+    // for the disk.
+    let writes: Vec<ToWrite<'_>> = changed
+        .iter()
+        .map(|(path, file, _)| ToWrite {
+            path,
+            contents: &file.contents,
+            durable: file.path.starts_with("migrations"),
+        })
+        .collect();
+    write_all_atomically(&writes)?;
+    for (path, _, verb) in &changed {
         println!("{verb} {}", path.display());
     }
-    for path in leftovers(&args.out, &files) {
+    for path in leftovers(&args.out, &files, &kept) {
         fs::remove_file(&path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
         println!("removed {} (no longer generated)", path.display());
         // A directory the run emptied (`docs/erd/` of a schema that shrank) goes too.
@@ -444,6 +484,10 @@ fn generate(args: &Args) -> Result<ExitCode, String> {
         }
     }
     timings.step("write changed files");
+    if renderer.is_some() {
+        page_cache::PageCache::save(&args.cache_dir, &args.out, &pages);
+        timings.step("record the table pages");
+    }
     if planned.is_empty() {
         println!("no schema changes: no new migration");
     }

@@ -161,6 +161,93 @@ fn destructive_edits_need_the_flag() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Every file under `dir`, by path relative to it.
+fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).expect("under dir").to_path_buf();
+                files.insert(relative, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn table_pages_left_on_disk_are_rendered_again_when_edited_by_hand_or_the_cache_is_damaged() {
+    let dir = project("page-cache");
+    let schema = dir.join("schema.yaml");
+    let two_tables = std::fs::read_to_string(&schema).expect("read")
+        + "  tags:\n    columns:\n      id: { type: uuid, primary_key: true }\n      note_id: { type: uuid, references: notes }\n";
+    std::fs::write(&schema, &two_tables).expect("schema");
+    let first = codegen(&dir, &[], None);
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(dir.join(".codegen-cache/pages.bin").is_file());
+    let generated = dir.join("generated");
+    let expected = tree(&generated);
+    // Files written just before the cache was saved are not trusted (their time may not
+    // change on an edit within the same clock tick); a run a moment later records them.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let kept = codegen(&dir, &["--timings"], None);
+    assert!(kept.status.success(), "{}", text(&kept));
+    let again = codegen(&dir, &["--timings"], None);
+    assert!(
+        text(&again).contains("2 of 2 table pages kept"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(tree(&generated), expected);
+
+    // A page edited by hand, its size kept: --check sees it, the next run puts it back.
+    let page = generated.join("docs/tables/notes.md");
+    let body = std::fs::read_to_string(&page).expect("read");
+    std::fs::write(&page, body.replacen("Columns", "COLUMNS", 1)).expect("edit page");
+    let check = codegen(&dir, &["--check"], None);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    assert!(text(&check).contains("differs") && text(&check).contains("notes.md"));
+    let again = codegen(&dir, &[], None);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("notes.md"), "{}", text(&again));
+    assert_eq!(tree(&generated), expected);
+
+    // A damaged or missing cache costs a rendering, never a different output.
+    for damage in [&b"\x01garbage"[..], &[][..]] {
+        std::fs::write(dir.join(".codegen-cache/pages.bin"), damage).expect("damage");
+        let run = codegen(&dir, &[], None);
+        assert!(run.status.success(), "{}", text(&run));
+        assert_eq!(tree(&generated), expected);
+    }
+    std::fs::remove_file(dir.join(".codegen-cache/pages.bin")).expect("remove");
+    assert!(codegen(&dir, &[], None).status.success());
+    assert_eq!(tree(&generated), expected);
+
+    // An edit renders the pages of the table and of its neighbour again, as a run without
+    // the cache does.
+    std::fs::write(
+        &schema,
+        two_tables + "      label: { type: text, nullable: true }\n",
+    )
+    .expect("edit");
+    let edit = codegen(&dir, &[], None);
+    assert!(edit.status.success(), "{}", text(&edit));
+    let cached = tree(&generated);
+    assert!(String::from_utf8_lossy(&cached[Path::new("docs/tables/tags.md")]).contains("label"));
+    for entry in ["docs", "rust"] {
+        std::fs::remove_dir_all(generated.join(entry)).expect("remove");
+    }
+    let fresh = codegen(&dir, &["--no-cache"], None);
+    assert!(fresh.status.success(), "{}", text(&fresh));
+    assert_eq!(tree(&generated), cached);
+    assert_eq!(codegen(&dir, &["--check"], None).status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn db_subcommands() {
     let dir = project("db");

@@ -274,3 +274,81 @@ fn the_docs_of_a_large_schema_cost_linear_work() {
     let ratio = bytes_b as f64 / bytes_a as f64;
     assert!((3.5..4.5).contains(&ratio), "{bytes_a} -> {bytes_b} bytes");
 }
+
+/// The pages of `rendered` by path, and each table page's key by the path of its Markdown file.
+fn page_keys(rendered: &codegen::docs::Rendered) -> BTreeMap<String, String> {
+    rendered
+        .pages
+        .iter()
+        .map(|p| (p.files[0].display().to_string(), p.key.clone()))
+        .collect()
+}
+
+#[test]
+fn a_table_page_keeps_its_key_exactly_while_what_it_is_rendered_from_is_unchanged() {
+    let n = 300;
+    let base = load(&synthetic::schema_yaml(n, false));
+    let edited = load(&synthetic::schema_yaml(n, true));
+    let render = |catalog: &Catalog, renderer: &str| {
+        codegen::docs::generate_reusing(catalog, renderer, &|_| false)
+    };
+    let before = render(&base, "build 1");
+    let after = render(&edited, "build 1");
+    let (before_keys, after_keys) = (page_keys(&before), page_keys(&after));
+    let (before_files, after_files) = (by_path(&before.files), by_path(&after.files));
+    assert_eq!(before_keys.len(), n);
+    assert_eq!(after.pages.len(), n);
+
+    // Same key, same files; the edited table and its neighbours (parent, child, and for a
+    // multiple of 50 the owner `t00000`) get new keys, every other table keeps its own.
+    let mut changed = Vec::new();
+    for page in &after.pages {
+        let md = page.files[0].display().to_string();
+        if before_keys[&md] == page.key {
+            for file in &page.files {
+                let path = file.display().to_string();
+                assert_eq!(before_files[&path], after_files[&path], "{path}");
+            }
+        } else {
+            changed.push(md);
+        }
+    }
+    let edited_table = synthetic::table(synthetic::edited(n));
+    let page_of = |i: usize| format!("docs/tables/{}.md", synthetic::table(i));
+    let mut expected = vec![
+        page_of(synthetic::edited(n) - 1),
+        page_of(synthetic::edited(n)),
+        page_of(synthetic::edited(n) + 1),
+        page_of(0),
+    ];
+    expected.sort();
+    changed.sort();
+    assert_eq!(changed, expected, "{edited_table} was edited");
+
+    // Another renderer, or a change outside the tables (an enum's labels), changes every key.
+    let rebuilt = page_keys(&render(&edited, "build 2"));
+    let mut relabelled = edited.clone();
+    relabelled.enums[0].values.push("archived".to_string());
+    let relabelled = page_keys(&render(&relabelled, "build 1"));
+    for (md, key) in &after_keys {
+        assert_ne!(&rebuilt[md], key, "{md}");
+        assert_ne!(&relabelled[md], key, "{md}");
+    }
+
+    // Pages the caller keeps are neither rendered nor listed among the files; the rest is the
+    // same.
+    let kept = codegen::docs::generate_reusing(&edited, "build 1", &|page| {
+        page.files[0] != std::path::Path::new(&page_of(0))
+    });
+    let kept_files = by_path(&kept.files);
+    assert!(kept.pages.iter().filter(|p| p.reused).count() == n - 1);
+    for (path, contents) in &after_files {
+        let is_page = path.starts_with("docs/tables/");
+        let is_kept =
+            is_page && !path.starts_with(&format!("docs/tables/{}.", synthetic::table(0)));
+        assert_eq!(!kept_files.contains_key(path.as_str()), is_kept, "{path}");
+        if !is_kept {
+            assert_eq!(kept_files[path.as_str()], *contents, "{path}");
+        }
+    }
+}

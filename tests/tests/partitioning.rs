@@ -366,3 +366,38 @@ fn a_fresh_install_has_the_current_partitions_and_the_maintenance_is_callable_by
         Some(SqlState::INSUFFICIENT_PRIVILEGE)
     );
 }
+
+/// There is no DEFAULT partition (docs/schema-format.md#partitioning says why): a row whose
+/// partition is missing, as after maintenance that did not run, is refused, and accepted once
+/// `maintain_partitions` has run again.
+#[test]
+fn a_row_without_its_partition_is_refused_until_the_maintenance_creates_it() {
+    let db = pg::cluster().create_database("partition_catch_up");
+    let mut client = db.connect();
+    migrations::apply_all(&mut client);
+    let current: String = client
+        .query_one(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'audit_logs'::regclass ORDER BY c.relname LIMIT 1",
+            &[],
+        )
+        .expect("the partitions")
+        .get(0);
+    client
+        .batch_execute(&format!("DROP TABLE {current}"))
+        .expect("drop the current month's partition");
+    let insert = "INSERT INTO audit_logs (\"timestamp\", event_type) VALUES (now(), 'data_access')";
+    assert_eq!(
+        sqlstate(client.execute(insert, &[])),
+        Some(SqlState::CHECK_VIOLATION)
+    );
+    let report: Value = client
+        .query_one("SELECT maintain_partitions(NULL)", &[])
+        .expect("maintain")
+        .get(0);
+    assert_eq!(
+        report["created"]["audit_logs"],
+        serde_json::json!([current])
+    );
+    assert_eq!(client.execute(insert, &[]).expect("accepted now"), 1);
+}
