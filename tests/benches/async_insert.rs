@@ -28,12 +28,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::Pool;
 use dental_schema::{Case, NewCase};
-use e2e::pg::{self, TestDb};
+use e2e::pg;
 use repo_runtime::{AuditKey, DataKey, Prepared};
 use tokio::runtime::Runtime;
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 fn arg(name: &str) -> Option<String> {
@@ -140,18 +139,6 @@ impl Inserts {
     }
 }
 
-fn pool(db: &TestDb, size: usize) -> Pool {
-    let config: tokio_postgres::Config = db.conn_string().parse().expect("config");
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager).max_size(size).build().expect("pool")
-}
-
 fn runtime(workers: Option<usize>) -> Runtime {
     let mut builder = match workers {
         Some(n) => {
@@ -193,8 +180,8 @@ fn main() {
     };
     let mut prepared = Prepared::new(db.connect());
     let (shared, one_thread) = (runtime(Some(2)), runtime(None));
-    let shared_pool = pool(&db, connections);
-    let one_thread_pool = pool(&db, 1);
+    let shared_pool = e2e::pools::pool(&db, connections);
+    let one_thread_pool = e2e::pools::pool(&db, 1);
 
     let mut counter = 0usize;
     let mut numbers = |n: usize| -> Vec<String> {
