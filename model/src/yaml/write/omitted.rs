@@ -348,7 +348,7 @@ pub fn plan(
         push(
             Omitted::Sequence(s.qualified_name()),
             format!(
-                "sequence `{}` is left out: schema.yaml has sequences only as identity columns",
+                "sequence `{}` is left out: schema.yaml has sequences only as identity columns and as the sequence a serial column owns under the name PostgreSQL gives it",
                 s.qualified_name().display()
             ),
         );
