@@ -218,12 +218,13 @@ fn add_foreign_key(
     } else {
         c.conname.clone()
     };
-    let t = &mut cx.catalog.tables[table];
     let missing: Vec<String> = columns
         .iter()
-        .filter(|col| t.column(col).is_none())
+        .filter(|col| cx.catalog.tables[table].column(col).is_none())
         .cloned()
         .collect();
+    cx.session.names.foreign_key_added(table, &ref_table);
+    let t = &mut cx.catalog.tables[table];
     t.foreign_keys.push(ForeignKey {
         name,
         columns,

@@ -26,6 +26,9 @@ pub struct NameIndex {
     tables: HashMap<u64, Positions, FastHash>,
     /// Hash of an index name -> positions of the tables holding it.
     indexes: HashMap<u64, Positions, FastHash>,
+    /// Hash of a table name -> positions of the tables with a foreign key to it (or that had
+    /// one: a hit is checked), so dropping a table does not scan every table's keys.
+    referenced_by: HashMap<u64, Positions, FastHash>,
     /// Hashes of the names of tables that have (or had) partitions or children: only their
     /// changes reach other tables, and most histories have none, so the scan for them is
     /// skipped for every other table.
@@ -85,6 +88,27 @@ fn add_position(map: &mut HashMap<u64, Positions, FastHash>, schema: &str, name:
     }
 }
 
+/// Takes position `i` out of the slot of `schema.name`, and the slot out when it held only `i`.
+fn remove_position(
+    map: &mut HashMap<u64, Positions, FastHash>,
+    schema: &str,
+    name: &str,
+    i: usize,
+) {
+    let key = name_hash(schema, name);
+    let emptied = match map.get_mut(&key) {
+        Some(Positions::One(j)) => *j == i,
+        Some(Positions::Many(v)) => {
+            v.retain(|&j| j != i);
+            v.is_empty()
+        }
+        None => false,
+    };
+    if emptied {
+        map.remove(&key);
+    }
+}
+
 /// The names of a table's indexes: its own, and those behind its primary key and unique
 /// constraints (which share the relation namespace).
 fn index_names(t: &Table) -> impl Iterator<Item = &str> {
@@ -116,6 +140,7 @@ impl NameIndex {
             _ => {
                 self.tables.clear();
                 self.indexes.clear();
+                self.referenced_by.clear();
                 self.parents.clear();
                 self.temporary = false;
                 0
@@ -126,12 +151,48 @@ impl NameIndex {
             for name in index_names(t) {
                 add_position(&mut self.indexes, &t.schema, name, i);
             }
+            for fk in &t.foreign_keys {
+                add_position(
+                    &mut self.referenced_by,
+                    &fk.ref_table.schema,
+                    &fk.ref_table.name,
+                    i,
+                );
+            }
             for parent in t.partition_of.iter().map(|p| &p.parent).chain(&t.inherits) {
                 self.parent_added(parent);
             }
             self.temporary |= t.schema == super::tables::TEMP_SCHEMA;
         }
         self.synced = Some(len);
+    }
+
+    /// Forgets the table at `position`, which is about to be removed from `catalog.tables`.
+    /// Removing the last table keeps the index up to date: a down migration drops tables in
+    /// the reverse of their creation order, and rebuilding the index after each of thousands of
+    /// drops was quadratic. Any other position shifts the tables after it: the next use
+    /// rebuilds.
+    pub(super) fn removing_table(&mut self, catalog: &Catalog, position: usize) {
+        let len = catalog.tables.len();
+        if self.synced != Some(len) || position + 1 != len {
+            self.reset();
+            return;
+        }
+        let t = &catalog.tables[position];
+        remove_position(&mut self.tables, &t.schema, &t.name, position);
+        for name in index_names(t) {
+            remove_position(&mut self.indexes, &t.schema, name, position);
+        }
+        for fk in &t.foreign_keys {
+            remove_position(
+                &mut self.referenced_by,
+                &fk.ref_table.schema,
+                &fk.ref_table.name,
+                position,
+            );
+        }
+        // Its parents stay recorded: `parents` and `temporary` only ever say "maybe".
+        self.synced = Some(len - 1);
     }
 
     /// The position of table `schema.name` in `catalog.tables`. Scans when the index is behind.
@@ -147,7 +208,10 @@ impl NameIndex {
             let positions = self.tables.get(&name_hash(schema, name))?;
             // The newest table of a name, as the scan finds it.
             let found = positions.as_slice().iter().copied();
-            if let Some(i) = found.filter(|&i| is(&catalog.tables[i])).max() {
+            if let Some(i) = found
+                .filter(|&i| catalog.tables.get(i).is_some_and(is))
+                .max()
+            {
                 return Some(i);
             }
             // Another name with the same hash: fall through to the scan.
@@ -164,7 +228,11 @@ impl NameIndex {
             let positions = self.indexes.get(&name_hash(schema, name))?;
             // The first table holding it, as the scan finds it.
             let found = positions.as_slice().iter().copied();
-            if let Some(i) = found.filter(|&i| has(&catalog.tables[i])).min() {
+            // A position past the end is the stale hit of an index dropped before its table.
+            if let Some(i) = found
+                .filter(|&i| catalog.tables.get(i).is_some_and(has))
+                .min()
+            {
                 return Some(i);
             }
             // Dropped since, or another name with the same hash: the scan decides.
@@ -199,6 +267,36 @@ impl NameIndex {
                 position,
             );
         }
+    }
+
+    /// Records a foreign key just added to the table at `position`, referencing `referenced`.
+    pub(super) fn foreign_key_added(&mut self, position: usize, referenced: &QualifiedName) {
+        // A table not indexed yet is indexed with its keys by the next `sync`.
+        if self.synced.is_some_and(|n| position < n) {
+            add_position(
+                &mut self.referenced_by,
+                &referenced.schema,
+                &referenced.name,
+                position,
+            );
+        }
+    }
+
+    /// The positions, in order, of the tables that may have a foreign key to `schema.name`
+    /// (every table that has one is among them); `None` when the index is behind.
+    pub fn may_reference(&self, catalog: &Catalog, schema: &str, name: &str) -> Option<Vec<usize>> {
+        if self.synced != Some(catalog.tables.len()) {
+            return None;
+        }
+        let mut found: Vec<usize> = self
+            .referenced_by
+            .get(&name_hash(schema, name))
+            .map(|p| p.as_slice().to_vec())
+            .unwrap_or_default();
+        found.retain(|&i| i < catalog.tables.len());
+        found.sort_unstable();
+        found.dedup();
+        Some(found)
     }
 
     /// What a statement changed that [`NameIndex::sync`] cannot see by itself.

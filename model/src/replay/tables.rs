@@ -351,7 +351,8 @@ pub(super) fn drop_table(cx: &mut Replay<'_>, table: usize, cascade: bool) -> Re
     cx.catalog
         .sequences
         .retain(|s| s.owned_by.as_ref().is_none_or(|owner| owner.table != name));
-    let partitions: Vec<QualifiedName> = if cx.may_have_children(table) {
+    let may_have_children = cx.may_have_children(table);
+    let partitions: Vec<QualifiedName> = if may_have_children {
         cx.catalog
             .tables
             .iter()
@@ -361,14 +362,16 @@ pub(super) fn drop_table(cx: &mut Replay<'_>, table: usize, cascade: bool) -> Re
     } else {
         Vec::new()
     };
+    cx.session.names.removing_table(cx.catalog, table);
     cx.catalog.tables.remove(table);
-    for t in &mut cx.catalog.tables {
-        t.inherits.retain(|p| *p != name);
+    if may_have_children {
+        for t in &mut cx.catalog.tables {
+            t.inherits.retain(|p| *p != name);
+        }
     }
     if cascade {
         super::views::drop_dependent_views(cx, &name);
     }
-    cx.session.reset();
     for partition in partitions {
         if let Some(i) = cx.find_table(&partition.schema, &partition.name) {
             drop_table(cx, i, true)?;
@@ -388,11 +391,18 @@ fn drop_foreign_keys_into(
     cascade: bool,
     what: &str,
 ) -> Result<()> {
-    let referencing: Vec<(usize, String)> = cx
-        .catalog
-        .tables
-        .iter()
-        .enumerate()
+    cx.session.names.sync(cx.catalog);
+    // The tables that may reference it, from the name index: scanning every table's keys for
+    // each of thousands of dropped tables was quadratic.
+    let candidates: Vec<usize> = cx
+        .session
+        .names
+        .may_reference(cx.catalog, &table.schema, &table.name)
+        .unwrap_or_else(|| (0..cx.catalog.tables.len()).collect());
+    let tables = &cx.catalog.tables;
+    let referencing: Vec<(usize, String)> = candidates
+        .into_iter()
+        .map(|i| (i, &tables[i]))
         .filter(|(_, t)| !t.is(table))
         .flat_map(|(i, t)| {
             t.foreign_keys

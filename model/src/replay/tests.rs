@@ -61,6 +61,76 @@ fn the_name_index_answers_as_the_scans_do() {
     );
 }
 
+/// Dropped tables and foreign keys through the name index, against an index built afresh for
+/// every statement: the last table dropped keeps the index (a down migration drops thousands
+/// that way), an index dropped before its table leaves a hit past the end of the table list,
+/// a table created later takes the dropped one's position, and a foreign key added by `ALTER
+/// TABLE` to a table already indexed still keeps the table it references from being dropped.
+#[test]
+fn the_name_index_follows_dropped_tables_and_foreign_keys() {
+    let setup = "CREATE TABLE parent (id int PRIMARY KEY);
+        CREATE TABLE a (id int PRIMARY KEY, parent_id int REFERENCES parent);
+        CREATE TABLE b (id int, x int);
+        CREATE INDEX b_x_idx ON b (x);
+        DROP INDEX b_x_idx;";
+    // Each statement, and whether it must fail.
+    let script = [
+        ("DROP TABLE b", false),
+        ("DROP INDEX b_x_idx", true),
+        ("CREATE INDEX b_x_idx ON a (id)", false),
+        ("DROP INDEX b_x_idx", false),
+        ("CREATE TABLE c (id int)", false),
+        ("DROP INDEX b_x_idx", true),
+        (
+            "ALTER TABLE c ADD COLUMN parent_id int REFERENCES parent",
+            false,
+        ),
+        ("DROP TABLE parent", true),
+        ("ALTER TABLE a DROP CONSTRAINT a_parent_id_fkey", false),
+        ("DROP TABLE parent", true),
+        ("DROP TABLE c", false),
+        (
+            "CREATE TABLE s (id int PRIMARY KEY, up int REFERENCES s)",
+            false,
+        ),
+        ("DROP TABLE s", false),
+        ("CREATE TABLE early (id int, later_id int)", false),
+        ("CREATE TABLE later (id int PRIMARY KEY)", false),
+        (
+            "ALTER TABLE early ADD FOREIGN KEY (later_id) REFERENCES later",
+            false,
+        ),
+        ("DROP TABLE later", true),
+        ("DROP TABLE later CASCADE", false),
+        ("CREATE TABLE later (id int PRIMARY KEY)", false),
+        ("DROP TABLE parent", false),
+        ("DROP TABLE a", false),
+        ("DROP TABLE early", false),
+    ];
+    let mut sql = String::from(setup);
+    for (statement, _) in script {
+        sql.push_str(statement);
+        sql.push(';');
+    }
+    let statements = parse_script(&sql).expect("parses");
+    let (mut plain, mut indexed) = (Catalog::default(), Catalog::default());
+    let mut session = Session::strict();
+    let mut failed = Vec::new();
+    for st in &statements {
+        let expected = Session::strict().apply(&mut plain, &st.node);
+        let got = session.apply(&mut indexed, &st.node);
+        assert_eq!(got, expected, "{}", st.text);
+        assert_eq!(indexed, plain, "{}", st.text);
+        failed.push(expected.is_err());
+    }
+    let tail = &failed[failed.len() - script.len()..];
+    let must_fail: Vec<bool> = script.iter().map(|(_, fails)| *fails).collect();
+    assert_eq!(tail, must_fail);
+    assert!(!failed[..failed.len() - script.len()].contains(&true));
+    let left: Vec<&str> = plain.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(left, ["later"]);
+}
+
 #[test]
 fn positions_are_computed_in_one_pass_and_match_position_of() {
     let sql = "-- head\nCREATE TABLE a (id int);  CREATE TABLE b (id int);\n\n  /* c */ CREATE TABLE \"ü\" (id int);";
