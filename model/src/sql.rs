@@ -433,12 +433,38 @@ pub fn comment_on_column(t: &Table, c: &Column) -> Option<String> {
     ))
 }
 
+/// How a `CREATE INDEX` builds its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexBuild {
+    /// In one statement, under a lock that blocks writes to the table (a new table's indexes).
+    Plain,
+    /// `CONCURRENTLY IF NOT EXISTS`: an existing table's, without blocking writes.
+    Concurrently,
+    /// `IF NOT EXISTS ... ON ONLY`: a partitioned table's, on the parent alone. It builds nothing
+    /// and stays invalid until every partition has its own attached, which the runner builds
+    /// concurrently (PostgreSQL cannot build a partitioned table's index concurrently).
+    ParentOnly,
+}
+
 pub fn create_index(t: &Table, ix: &Index) -> String {
+    create_index_as(t, ix, IndexBuild::Plain)
+}
+
+pub fn create_index_as(t: &Table, ix: &Index, build: IndexBuild) -> String {
     let mut out = String::from("CREATE ");
     if ix.unique {
         out.push_str("UNIQUE ");
     }
-    out.push_str(&format!("INDEX {} ON {}", quote(&ix.name), t.sql_name()));
+    let (how, only) = match build {
+        IndexBuild::Plain => ("", ""),
+        IndexBuild::Concurrently => ("CONCURRENTLY IF NOT EXISTS ", ""),
+        IndexBuild::ParentOnly => ("IF NOT EXISTS ", "ONLY "),
+    };
+    out.push_str(&format!(
+        "INDEX {how}{} ON {only}{}",
+        quote(&ix.name),
+        t.sql_name()
+    ));
     if ix.method != IndexMethod::Btree {
         out.push_str(&format!(" USING {}", ix.method.as_sql()));
     }

@@ -4,7 +4,7 @@
 use model::ident::quote;
 use model::{ForeignKey, Table, sql_name};
 
-use crate::sql;
+use crate::sql::{self, IndexBuild};
 
 use super::{Differ, Part, Phase, same_index_def};
 
@@ -162,19 +162,14 @@ impl Differ {
         }
         for ix in &new.indexes {
             if !old.indexes.iter().any(|o| same_index_def(o, ix)) {
-                if new.partition_by.is_some() {
-                    self.error(format!(
-                        "index `{}` on the partitioned table `{}`: PostgreSQL cannot build an index on a partitioned table concurrently, and building it in one statement blocks writes to every partition; codegen does not plan this yet (build it per partition with CREATE INDEX CONCURRENTLY and ALTER INDEX ... ATTACH PARTITION by hand)",
-                        ix.name,
-                        new.display_name()
-                    ));
-                    continue;
-                }
-                let sql = sql::create_index(new, ix).replacen(
-                    " INDEX ",
-                    " INDEX CONCURRENTLY IF NOT EXISTS ",
-                    1,
-                );
+                // PostgreSQL cannot build a partitioned table's index concurrently: the parent's
+                // is made alone, and the runner builds and attaches each partition's.
+                let build = if new.partition_by.is_some() {
+                    IndexBuild::ParentOnly
+                } else {
+                    IndexBuild::Concurrently
+                };
+                let sql = sql::create_index_as(new, ix, build);
                 self.push(
                     Part::ConcurrentIndexes,
                     Phase::Indexes,

@@ -18,6 +18,7 @@ use postgres::error::SqlState;
 
 use super::Runner;
 use super::blockers::{Sighting, Watch};
+use super::partitions::ParentIndex;
 use super::retry::Backoff;
 use super::settings::{LOCK_RETRY_BUDGET_ENV, STATEMENT_TIMEOUT_ENV, StepSettings};
 use crate::duration::display;
@@ -47,7 +48,7 @@ impl Direction {
 }
 
 /// How one attempt at a step ended, when it did not succeed.
-enum Attempt {
+pub(super) enum Attempt {
     /// The step gave up waiting for a lock: worth another try later.
     LockTimeout,
     /// Anything else: the message says what and what to do.
@@ -64,6 +65,8 @@ pub(super) struct Statement {
     pub(super) blocks_application: bool,
     /// For `CREATE INDEX CONCURRENTLY`: the table (as SQL) and the index it builds.
     concurrent_index: Option<(String, String)>,
+    /// For `CREATE INDEX ... ON ONLY`: the index the runner then completes per partition.
+    parent_index: Option<ParentIndex>,
 }
 
 /// The statements of a no-transaction script, told apart by PostgreSQL's parser.
@@ -100,13 +103,19 @@ pub(super) fn statements_of(file: &str, script: &str) -> Result<Vec<Statement>, 
                 line: statement.pos.line,
                 blocks_application,
                 concurrent_index,
+                parent_index: ParentIndex::of(&statement.node),
             }
         })
         .collect())
 }
 
 /// What went wrong in `context`, classified: lock timeouts are retried, the rest explained.
-fn classify(url: &str, context: &str, error: &postgres::Error, step: &StepSettings) -> Attempt {
+pub(super) fn classify(
+    url: &str,
+    context: &str,
+    error: &postgres::Error,
+    step: &StepSettings,
+) -> Attempt {
     let Some(db) = error.as_db_error() else {
         return Attempt::Failed(lost_connection(url, context, &error.to_string()));
     };
@@ -244,6 +253,10 @@ impl Runner {
                     r.client.batch_execute(&statement.text).map_err(fail)
                 },
             )?;
+            if let Some(parent) = &statement.parent_index {
+                let context = format!("{file}, statement {} of {total}", i + 1);
+                self.index_partitions(&context, parent, directives)?;
+            }
             let done = i32::try_from(i + 1).unwrap_or(i32::MAX);
             self.client
                 .execute(
@@ -396,7 +409,7 @@ impl Runner {
 
     /// Drops `index` on `table` if it exists and is INVALID: what an interrupted `CREATE INDEX
     /// CONCURRENTLY` leaves behind, which `IF NOT EXISTS` would take for the finished index.
-    fn drop_invalid_index(&mut self, table: &str, index: &str) -> Result<(), String> {
+    pub(super) fn drop_invalid_index(&mut self, table: &str, index: &str) -> Result<(), String> {
         let invalid = self
             .client
             .query_opt(
@@ -429,7 +442,7 @@ impl Runner {
 
     /// Runs `attempt` until it succeeds, fails for a reason other than a lock timeout, or the
     /// retry budget runs out. Each lock timeout is reported with the sessions that blocked it.
-    fn with_lock_retries<T>(
+    pub(super) fn with_lock_retries<T>(
         &mut self,
         what: &str,
         lock_timeout: Option<Duration>,

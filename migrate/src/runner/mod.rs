@@ -13,6 +13,7 @@
 mod apply;
 pub mod blockers;
 mod login;
+mod partitions;
 pub mod plan;
 pub mod report;
 pub mod retry;
