@@ -6,14 +6,13 @@
 use dental_schema::{Case, CasePatch, CaseStatus, NewCase, User};
 use e2e::pg::TestDb;
 use e2e::pools::{pool, runtime};
-use e2e::repos::Fixture;
 use postgres::Client;
 use repo_runtime::{ActorRefusal, AuditKey, DataKey, Order, PageRequest, RepoError};
 use serde_json::json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-/// A database with the committed migrations and one acting user: [`Fixture::parts`].
+/// A database with the committed migrations and one acting user: [`e2e::repos::Fixture::parts`].
 fn fixture(hint: &str) -> (TestDb, Client, AuditKey, DataKey, Uuid) {
     e2e::repos::fixture(hint, "actor").parts()
 }
