@@ -2,8 +2,13 @@
 //! (it parses, one box per table, one edge per foreign key, no two boxes overlap), and Mermaid
 //! output checked against the rules of Mermaid's `erDiagram` grammar.
 
+mod common;
+
 use codegen::GeneratedFile;
-use e2e::schema::{file, load, repo_catalog, repo_root, repo_schema_text};
+use common::markdown::mermaid_blocks;
+use e2e::schema::{
+    CYCLIC_TABLES, assert_has, file, load, repo_catalog, repo_root, repo_schema_text, table_blocks,
+};
 use model::Catalog;
 
 fn docs(catalog: &Catalog) -> Vec<GeneratedFile> {
@@ -52,17 +57,7 @@ fn output_is_deterministic_and_independent_of_declaration_order() {
     let b = docs(&load(&text));
     assert_eq!(a, b);
     // The same tables declared in reverse order give the same files.
-    let (head, tables) = text.split_once("\ntables:\n").expect("a tables section");
-    let mut blocks: Vec<String> = Vec::new();
-    for line in tables.lines() {
-        if line.starts_with("  ") && !line.starts_with("   ") {
-            blocks.push(String::new());
-        }
-        if let Some(block) = blocks.last_mut() {
-            block.push_str(line);
-            block.push('\n');
-        }
-    }
+    let (head, mut blocks) = table_blocks(&text);
     blocks.reverse();
     let reordered = format!("{head}\ntables:\n{}", blocks.concat());
     assert_eq!(a, docs(&load(&reordered)));
@@ -191,17 +186,9 @@ fn svg_has_one_box_per_table_one_edge_per_foreign_key_and_no_overlaps() {
 #[test]
 fn svg_handles_cycles_self_references_composite_keys_and_lone_tables() {
     check_svg(&load(
-        "tables:
-  a:
-    columns:
-      id: { type: uuid, primary_key: true }
-      b_id: { type: uuid, nullable: true, references: b }
-      parent_id: { type: uuid, nullable: true, references: a, on_delete: set null }
-  b:
-    columns:
-      id: { type: uuid, primary_key: true }
-      a_id: { type: uuid, references: a, on_delete: cascade }
-  line:
+        &[
+            CYCLIC_TABLES,
+            "  line:
     primary_key: [a_id, position]
     columns:
       a_id: { type: uuid, references: a }
@@ -218,6 +205,8 @@ fn svg_handles_cycles_self_references_composite_keys_and_lone_tables() {
     columns:
       id: { type: uuid, primary_key: true }
 ",
+        ]
+        .concat(),
     ));
 }
 
@@ -262,28 +251,6 @@ fn svg_text_fits_its_box() {
 
 // ---------------------------------------------------------------------------------------------
 // Mermaid
-
-/// Every `erDiagram` block in a Markdown text.
-fn mermaid_blocks(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        match (&mut current, line) {
-            (None, "```mermaid") => current = Some(String::new()),
-            (Some(block), "```") => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            (Some(block), line) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    assert!(current.is_none(), "unclosed mermaid block");
-    blocks
-}
 
 fn is_word(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -391,19 +358,10 @@ fn mermaid_cardinality_follows_nullability_and_uniqueness() {
     let files = docs(&repo_catalog());
     let erd = file(&files, "docs/ERD.md");
     // NOT NULL foreign key: exactly one user per case.
-    assert!(
-        erd.contains("    users ||..o{ cases : \"created_by\"\n"),
-        "{erd}"
-    );
+    assert_has(erd, "    users ||..o{ cases : \"created_by\"\n");
     // Nullable foreign key: zero or one.
-    assert!(
-        erd.contains("    users |o..o{ cases : \"assigned_to\"\n"),
-        "{erd}"
-    );
-    assert!(
-        erd.contains("    jobs |o..o{ segments : \"created_by_job\"\n"),
-        "{erd}"
-    );
+    assert_has(erd, "    users |o..o{ cases : \"assigned_to\"\n");
+    assert_has(erd, "    jobs |o..o{ segments : \"created_by_job\"\n");
 
     let catalog = load(
         "tables:
@@ -424,15 +382,9 @@ fn mermaid_cardinality_follows_nullability_and_uniqueness() {
     let files = docs(&catalog);
     let erd = file(&files, "docs/ERD.md");
     // Unique foreign key: zero or one passport per person.
-    assert!(
-        erd.contains("person ||..o| passport : \"person_id\""),
-        "{erd}"
-    );
+    assert_has(erd, "person ||..o| passport : \"person_id\"");
     // Part of the primary key: an identifying (solid) relationship.
-    assert!(
-        erd.contains("person ||--o{ membership : \"person_id\""),
-        "{erd}"
-    );
+    assert_has(erd, "person ||--o{ membership : \"person_id\"");
 }
 
 #[test]
@@ -542,7 +494,7 @@ fn tables_of_other_schemas_are_named_with_their_schema_and_computed_columns_show
     let catalog = load(&text);
     let files = docs(&catalog);
     let objects = file(&files, "docs/tables/storage.objects.md");
-    assert!(objects.contains("\n# `storage.objects`\n"), "{objects}");
+    assert_has(objects, "\n# `storage.objects`\n");
     for cell in [
         "| `blocks` | `bigint` | no | `GENERATED ALWAYS AS ((size + 4095) / 4096) STORED` |",
         "| `serial_no` | `integer` | no | `GENERATED ALWAYS AS IDENTITY (START WITH 2000 INCREMENT BY 10 CYCLE)` |",
@@ -553,21 +505,18 @@ fn tables_of_other_schemas_are_named_with_their_schema_and_computed_columns_show
         assert!(objects.contains(cell), "{cell}\n{objects}");
     }
     let users = file(&files, "docs/tables/users.md");
-    assert!(
-        users.contains("| `legacy_no` | `integer` | no | `GENERATED BY DEFAULT AS IDENTITY` |"),
-        "{users}"
+    assert_has(
+        users,
+        "| `legacy_no` | `integer` | no | `GENERATED BY DEFAULT AS IDENTITY` |",
     );
     let index = file(&files, "docs/README.md");
-    assert!(
-        index.contains("[`storage.buckets`](tables/storage.buckets.md)"),
-        "{index}"
-    );
-    assert!(index.contains("| `storage.object_state` |"), "{index}");
+    assert_has(index, "[`storage.buckets`](tables/storage.buckets.md)");
+    assert_has(index, "| `storage.object_state` |");
     // Mermaid takes the qualified names as entities, and the diagram stays within its grammar.
     let (entities, relationships) =
         check_er_diagram(&mermaid_blocks(file(&files, "docs/ERD.md"))[0]);
     assert_eq!(entities.len(), catalog.tables.len());
     assert_eq!(relationships.len(), 4);
     let svg = file(&files, "docs/erd.svg");
-    assert!(svg.contains(">storage.objects</text>"), "{svg}");
+    assert_has(svg, ">storage.objects</text>");
 }

@@ -2,6 +2,7 @@
 //! page with a diagram of its neighbours (Mermaid and SVG), and every Mermaid block within
 //! GitHub's renderer limits (`maxTextSize` 50,000 characters, `maxEdges` 500).
 
+mod common;
 #[path = "../benches/scale/synthetic.rs"]
 #[allow(dead_code)]
 mod synthetic;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use codegen::GeneratedFile;
 use codegen::docs::mermaid::{MAX_EDGES, MAX_NEIGHBOURS, MAX_TEXT};
 use codegen::docs::parts::READABLE_TABLES;
+use common::markdown::mermaid_blocks;
 use model::Catalog;
 
 fn load(text: &str) -> Catalog {
@@ -22,28 +24,6 @@ fn by_path(files: &[GeneratedFile]) -> BTreeMap<String, &str> {
         .iter()
         .map(|f| (f.path.display().to_string(), f.contents.as_str()))
         .collect()
-}
-
-/// Every Mermaid block of a Markdown text.
-fn mermaid_blocks(markdown: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in markdown.lines() {
-        match (&mut current, line) {
-            (None, "```mermaid") => current = Some(String::new()),
-            (Some(block), "```") => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            (Some(block), line) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    assert!(current.is_none(), "unclosed block");
-    blocks
 }
 
 /// Entity names and the number of relationship lines of an `erDiagram`.

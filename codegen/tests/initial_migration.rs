@@ -1,7 +1,7 @@
 //! The first migration generated from the repository's `schema.yaml`.
 
 use codegen::migration;
-use e2e::schema::{load, repo_catalog, repo_root, repo_schema_text};
+use e2e::schema::{CYCLIC_TABLES, load, repo_catalog, repo_root, repo_schema_text, table_blocks};
 
 /// The statements of a script, split by PostgreSQL's parser.
 fn statements(sql: &str) -> Vec<String> {
@@ -106,17 +106,7 @@ fn every_statement_parses_with_sqlparser_postgres_dialect() {
 #[test]
 fn output_does_not_depend_on_declaration_order() {
     let text = repo_schema_text();
-    let (head, tables) = text.split_once("\ntables:\n").expect("a tables section");
-    let mut blocks: Vec<String> = Vec::new();
-    for line in tables.lines() {
-        if line.starts_with("  ") && !line.starts_with("   ") {
-            blocks.push(String::new());
-        }
-        if let Some(block) = blocks.last_mut() {
-            block.push_str(line);
-            block.push('\n');
-        }
-    }
+    let (head, mut blocks) = table_blocks(&text);
     assert_eq!(
         blocks.len(),
         8,
@@ -169,19 +159,7 @@ fn keywords_and_odd_names_are_quoted() {
 
 #[test]
 fn cycles_and_self_references_are_created_then_linked() {
-    let catalog = load(
-        "tables:
-  a:
-    columns:
-      id: { type: uuid, primary_key: true }
-      b_id: { type: uuid, nullable: true, references: b }
-      parent_id: { type: uuid, nullable: true, references: a, on_delete: set null }
-  b:
-    columns:
-      id: { type: uuid, primary_key: true }
-      a_id: { type: uuid, references: a, on_delete: cascade }
-",
-    );
+    let catalog = load(CYCLIC_TABLES);
     let m = migration::initial(&catalog);
     let up = m.up.clone();
     let create_b = up.find("CREATE TABLE b").expect("b");

@@ -2,7 +2,7 @@
 //! schema, determinism, and the corner cases of names and types.
 
 use codegen::rust;
-use e2e::schema::{file, load, repo_catalog};
+use e2e::schema::{assert_has, file, load, repo_catalog};
 
 #[test]
 fn snapshot_of_the_generated_crate() {
@@ -74,25 +74,20 @@ fn the_repositorys_tables_get_the_expected_attributes() {
         assert!(cases.contains(expected), "missing {expected:?} in\n{cases}");
     }
     let users = file(&files, "rust/src/users.rs");
-    assert!(
-        users.contains("#[repo(pii)]\n    pub email: String,"),
-        "{users}"
-    );
+    assert_has(users, "#[repo(pii)]\n    pub email: String,");
     // The audit trail has a struct but no repository.
     let audit = file(&files, "rust/src/audit_logs.rs");
     assert!(!audit.contains("Repository"), "{audit}");
-    assert!(
-        audit.contains("pub ip_address: Option<std::net::IpAddr>,"),
-        "{audit}"
-    );
+    assert_has(audit, "pub ip_address: Option<std::net::IpAddr>,");
     let enums = file(&files, "rust/src/enums.rs");
-    assert!(
-        enums.contains("#[postgres(name = \"case_status\", allow_mismatch)]"),
-        "{enums}"
-    );
-    assert!(enums.contains("#[postgres(name = \"in_progress\")]\n    #[serde(rename = \"in_progress\")]\n    InProgress,"), "{enums}");
+    for expected in [
+        "#[postgres(name = \"case_status\", allow_mismatch)]",
+        "#[postgres(name = \"in_progress\")]\n    #[serde(rename = \"in_progress\")]\n    InProgress,",
+    ] {
+        assert_has(enums, expected);
+    }
     let cargo = file(&files, "rust/Cargo.toml");
-    assert!(cargo.contains("name = \"dental-schema\""), "{cargo}");
+    assert_has(cargo, "name = \"dental-schema\"");
 }
 
 #[test]
@@ -125,16 +120,13 @@ tables:
     ));
     let results = file(&files, "rust/src/results.rs");
     // `Result` would shadow the prelude: the row type takes a suffix.
-    assert!(results.contains("pub struct ResultRow {"), "{results}");
-    assert!(results.contains("pub r#type: String,"), "{results}");
-    assert!(
-        results.contains("#[repo(column = \"self\")]\n    pub self_column: Option<i32>,"),
-        "{results}"
+    assert_has(results, "pub struct ResultRow {");
+    assert_has(results, "pub r#type: String,");
+    assert_has(
+        results,
+        "#[repo(column = \"self\")]\n    pub self_column: Option<i32>,",
     );
-    assert!(
-        results.contains("#[repo(default)]\n    pub tags: Vec<String>,"),
-        "{results}"
-    );
+    assert_has(results, "#[repo(default)]\n    pub tags: Vec<String>,");
     let enums = file(&files, "rust/src/enums.rs");
     assert!(
         enums.contains("SelfValue,") && enums.contains("V3d,"),
@@ -142,10 +134,7 @@ tables:
     );
     // A composite key: a struct, no repository.
     let pairs = file(&files, "rust/src/pairs.rs");
-    assert!(
-        pairs.contains("No repository: a composite primary key."),
-        "{pairs}"
-    );
+    assert_has(pairs, "No repository: a composite primary key.");
     assert!(!pairs.contains("Repository"), "{pairs}");
     // No mapping: no file, and the crate documentation says why.
     assert!(
@@ -154,14 +143,11 @@ tables:
             .all(|f| !f.path.ends_with("ledgers.rs") && !f.path.ends_with("moods_log.rs"))
     );
     let lib = file(&files, "rust/src/lib.rs");
-    assert!(
-        lib.contains("//! - `ledgers`: column `amount`: `numeric(10,2)` has no Rust mapping yet"),
-        "{lib}"
+    assert_has(
+        lib,
+        "//! - `ledgers`: column `amount`: `numeric(10,2)` has no Rust mapping yet",
     );
-    assert!(
-        lib.contains("//! - `moods_log`: column `history`: `mood[]`"),
-        "{lib}"
-    );
+    assert_has(lib, "//! - `moods_log`: column `history`: `mood[]`");
 }
 
 #[test]
@@ -171,31 +157,17 @@ fn identity_and_generated_columns_are_never_written_and_other_schemas_get_no_rep
     );
     let files = rust::generate(&catalog);
     let orders = file(&files, "rust/src/orders.rs");
-    assert!(
-        orders.contains("#[repo(read_only)]\n    pub number: i64,"),
-        "{orders}"
-    );
-    assert!(
-        orders.contains("#[repo(read_only)]\n    pub total: i32,"),
-        "{orders}"
-    );
-    assert!(
-        orders.contains("`GENERATED ALWAYS AS IDENTITY`"),
-        "{orders}"
-    );
-    assert!(
-        orders.contains("generated as `price * quantity`"),
-        "{orders}"
-    );
+    assert_has(orders, "#[repo(read_only)]\n    pub number: i64,");
+    assert_has(orders, "#[repo(read_only)]\n    pub total: i32,");
+    assert_has(orders, "`GENERATED ALWAYS AS IDENTITY`");
+    assert_has(orders, "generated as `price * quantity`");
     let storage = file(&files, "rust/src/storage_orders.rs");
-    assert!(storage.contains("pub struct OrderRow {"), "{storage}");
-    assert!(
-        storage.contains(
-            "No repository: the table is in schema `storage`, and the repositories address tables in `public` only."
-        ),
-        "{storage}"
+    assert_has(storage, "pub struct OrderRow {");
+    assert_has(
+        storage,
+        "No repository: the table is in schema `storage`, and the repositories address tables in `public` only.",
     );
     let lib = file(&files, "rust/src/lib.rs");
-    assert!(lib.contains("pub mod storage_orders;"), "{lib}");
-    assert!(lib.contains("pub use storage_orders::OrderRow;"), "{lib}");
+    assert_has(lib, "pub mod storage_orders;");
+    assert_has(lib, "pub use storage_orders::OrderRow;");
 }

@@ -213,29 +213,18 @@ DO $$ BEGIN EXECUTE 'DROP TABLE jobs'; END $$;",
 
 #[test]
 fn a_table_created_earlier_in_the_same_file_is_not_existing() {
-    let report = lint_text(
-        "CREATE TABLE files (id uuid PRIMARY KEY, checksum text, old text);
-CREATE INDEX files_checksum_idx ON files (checksum);
+    let create = "CREATE TABLE files (id uuid PRIMARY KEY, checksum text, old text);";
+    let changes = "CREATE INDEX files_checksum_idx ON files (checksum);
 ALTER TABLE files ADD COLUMN level integer NOT NULL;
 ALTER TABLE files ADD COLUMN public_id uuid DEFAULT gen_random_uuid();
 ALTER TABLE files ALTER COLUMN checksum TYPE varchar(64);
 ALTER TABLE files DROP COLUMN old;
 ALTER TABLE files RENAME TO scans;
-CREATE INDEX scans_level_idx ON scans (level);",
-    );
+CREATE INDEX scans_level_idx ON scans (level);";
+    let report = lint_text(&format!("{create}\n{changes}"));
     assert_eq!(summary(&report), Vec::<String>::new());
     // The same statements on a table of an earlier migration are all findings.
-    let report = lint_text(
-        "CREATE TABLE files (id uuid PRIMARY KEY, checksum text, old text);
--- migration: 0002.sql
-CREATE INDEX files_checksum_idx ON files (checksum);
-ALTER TABLE files ADD COLUMN level integer NOT NULL;
-ALTER TABLE files ADD COLUMN public_id uuid DEFAULT gen_random_uuid();
-ALTER TABLE files ALTER COLUMN checksum TYPE varchar(64);
-ALTER TABLE files DROP COLUMN old;
-ALTER TABLE files RENAME TO scans;
-CREATE INDEX scans_level_idx ON scans (level);",
-    );
+    let report = lint_text(&format!("{create}\n-- migration: 0002.sql\n{changes}"));
     assert_eq!(
         rules_of(&report),
         vec![

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use expect_test::{Expect, expect};
 use model::Catalog;
+use model::compare::{describe_foreign_key, describe_identity, describe_index, describe_sequence};
 use model::replay::{Session, parse_script};
 
 /// Replays `sql` in a lenient session (as the linter does) with `search_path` `public` and
@@ -94,7 +95,7 @@ fn render(c: &Catalog) -> String {
             out,
             "sequence {} {}",
             s.qualified_name().display(),
-            model::compare::describe_sequence(s)
+            describe_sequence(s)
         );
     }
     for f in &c.functions {
@@ -142,7 +143,7 @@ fn render(c: &Catalog) -> String {
                 let _ = write!(line, " DEFAULT {d}");
             }
             if let Some(i) = &col.identity {
-                let _ = write!(line, " {}", model::compare::describe_identity(i));
+                let _ = write!(line, " {}", describe_identity(i));
             }
             if let Some(g) = &col.generated {
                 let _ = write!(line, " GENERATED ({g})");
@@ -159,20 +160,10 @@ fn render(c: &Catalog) -> String {
             let _ = writeln!(out, "  check {} ({})", k.name, k.expression);
         }
         for fk in &t.foreign_keys {
-            let _ = writeln!(
-                out,
-                "  fk {} {}",
-                fk.name,
-                model::compare::describe_foreign_key(fk)
-            );
+            let _ = writeln!(out, "  fk {} {}", fk.name, describe_foreign_key(fk));
         }
         for ix in &t.indexes {
-            let _ = writeln!(
-                out,
-                "  index {} {}",
-                ix.name,
-                model::compare::describe_index(ix)
-            );
+            let _ = writeln!(out, "  index {} {}", ix.name, describe_index(ix));
         }
         for tr in &t.triggers {
             let _ = writeln!(out, "  trigger {} -> {}", tr.name, tr.function.display());
@@ -196,12 +187,7 @@ fn render(c: &Catalog) -> String {
             columns.join(", ")
         );
         for ix in &v.indexes {
-            let _ = writeln!(
-                out,
-                "  index {} {}",
-                ix.name,
-                model::compare::describe_index(ix)
-            );
+            let _ = writeln!(out, "  index {} {}", ix.name, describe_index(ix));
         }
     }
     out

@@ -204,32 +204,36 @@ impl Cluster {
 
         let port = u16::try_from(50_000 + std::process::id() % 10_000)
             .map_err(|e| format!("port out of range: {e}"))?;
-        let socket_file = socket_dir.join(format!(".s.PGSQL.{port}"));
-        if socket_file.as_os_str().len() > MAX_SOCKET_PATH_LEN {
-            return Err(format!(
-                "the Unix socket path {} is longer than {MAX_SOCKET_PATH_LEN} bytes; \
-                 point TMPDIR at a shorter directory, e.g. TMPDIR=/tmp",
-                socket_file.display()
-            ));
-        }
+        let endpoint = Endpoint { socket_dir, port };
+        endpoint.check_socket_path()?;
 
         init_data_dir(&bin_dir, user.as_ref(), &data_dir)?;
 
         let options = format!(
             "-k {} -c listen_addresses='' -p {port} -c max_connections=200 \
              -c shared_buffers=64MB",
-            shell_quote(&socket_dir.to_string_lossy())
+            shell_quote(&endpoint.socket_dir.to_string_lossy())
         );
         let log_file = data_dir.join("server.log");
         start_server(&bin_dir, user.as_ref(), &data_dir, &log_file, &options)?;
+        Cluster::started(bin_dir, data_dir, endpoint, options, &log_file)
+    }
 
+    /// The cluster whose server was just started with `options`, once it accepts connections.
+    fn started(
+        bin_dir: PathBuf,
+        data_dir: PathBuf,
+        endpoint: Endpoint,
+        options: String,
+        log_file: &Path,
+    ) -> Result<Cluster, String> {
         let cluster = Cluster {
             bin_dir,
             data_dir,
-            endpoint: Endpoint { socket_dir, port },
+            endpoint,
             options,
         };
-        cluster.wait_ready(&log_file)?;
+        cluster.wait_ready(log_file)?;
         Ok(cluster)
     }
 
@@ -304,6 +308,19 @@ impl Drop for TestDb {
 }
 
 impl Endpoint {
+    /// Refuses a socket path longer than Linux can bind (`sun_path`), naming the way out.
+    fn check_socket_path(&self) -> Result<(), String> {
+        let socket_file = self.socket_dir.join(format!(".s.PGSQL.{}", self.port));
+        if socket_file.as_os_str().len() > MAX_SOCKET_PATH_LEN {
+            return Err(format!(
+                "the Unix socket path {} is longer than {MAX_SOCKET_PATH_LEN} bytes; \
+                 point TMPDIR at a shorter directory, e.g. TMPDIR=/tmp",
+                socket_file.display()
+            ));
+        }
+        Ok(())
+    }
+
     fn connect(&self, dbname: &str) -> Result<Client, postgres::Error> {
         postgres::Config::new()
             .host_path(&self.socket_dir)

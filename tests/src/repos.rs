@@ -3,6 +3,7 @@
 
 use dental_schema::{FileType, NewCase, NewFile};
 use postgres::Client;
+use postgres::types::ToSql;
 use repo_runtime::{AuditKey, DataKey};
 use uuid::Uuid;
 
@@ -59,14 +60,29 @@ pub fn fixture(hint: &str, name: &str) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// The fields as a tuple, to bind in one line:
+    /// `let (_db, mut client, key, data_key, actor_id) = fixture(..).parts();`. Each is of its own
+    /// type, so the compiler refuses them bound in another order.
+    pub fn parts(self) -> (TestDb, Client, AuditKey, DataKey, Uuid) {
+        (self.db, self.client, self.key, self.data_key, self.actor_id)
+    }
+}
+
 /// Inserts the user `name` (email `<name>@example.org`) directly, unaudited; returns its id.
 pub fn insert_user(client: &mut Client, name: &str) -> Uuid {
+    inserted_id(
+        client,
+        "INSERT INTO users (username, email) VALUES ($1, $1 || '@example.org') RETURNING id",
+        &[&name],
+    )
+}
+
+/// The id that `sql`, an `INSERT ... RETURNING id` run directly (unaudited), returns.
+pub fn inserted_id(client: &mut Client, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Uuid {
     client
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ($1, $1 || '@example.org') RETURNING id",
-            &[&name],
-        )
-        .unwrap_or_else(|e| panic!("insert user {name}: {e}"))
+        .query_one(sql, params)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
         .get(0)
 }
 

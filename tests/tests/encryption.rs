@@ -3,11 +3,12 @@
 //! without a data key nothing is written; a damaged or moved ciphertext is an error naming the
 //! column, never the value; a JSON export decrypts with `decrypt_json_row`.
 
-use e2e::repos::{Fixture, count};
+use e2e::pg::TestDb;
+use e2e::repos::count;
 use postgres::Client;
 use repo_runtime::{
-    DataKey, ENCRYPTED_PREFIX, EncryptionFailure, PageRequest, RepoError, Repository, Table,
-    decrypt_json_row,
+    Actor, AuditKey, DataKey, ENCRYPTED_PREFIX, EncryptionFailure, PageRequest, RepoError,
+    Repository, Table, decrypt_json_row,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -30,11 +31,11 @@ struct VaultNote {
 }
 
 /// A database with the committed migrations (for `audit_logs`, `users` and `encryption_keys`),
-/// one acting user and the table `vault_notes`.
-fn fixture(hint: &str) -> Fixture {
-    let mut fixture = e2e::repos::fixture(hint, "actor");
-    fixture
-        .client
+/// one acting user and the table `vault_notes`: [`e2e::repos::Fixture::parts`], with a data key
+/// of this file's own.
+fn fixture(hint: &str) -> (TestDb, Client, AuditKey, DataKey, Uuid) {
+    let (db, mut client, key, _, actor_id) = e2e::repos::fixture(hint, "actor").parts();
+    client
         .batch_execute(
             "CREATE TABLE vault_notes (
                  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -44,10 +45,8 @@ fn fixture(hint: &str) -> Fixture {
              );",
         )
         .expect("table");
-    Fixture {
-        data_key: DataKey::new(&[0x42; 32]).expect("data key"),
-        ..fixture
-    }
+    let data_key = DataKey::new(&[0x42; 32]).expect("data key");
+    (db, client, key, data_key, actor_id)
 }
 
 /// A note to insert, its key left to the database.
@@ -58,6 +57,28 @@ fn new_note(label: &str, secret: String, aside: Option<String>) -> NewVaultNote 
         secret,
         aside,
     }
+}
+
+/// Inserts a note without an aside as `actor`.
+fn insert_note(client: &mut Client, actor: Actor<'_>, label: &str, secret: String) -> VaultNote {
+    VaultNote::insert(client, actor, &new_note(label, secret, None))
+        .unwrap_or_else(|e| panic!("insert {label}: {e}"))
+}
+
+/// `result` is the refusal of a data key other than the one the database was written with.
+fn refused_for_another_key<T: std::fmt::Debug>(result: &Result<T, RepoError>, call: &str) {
+    assert!(
+        matches!(
+            result,
+            Err(RepoError::Encryption {
+                table: "vault_notes",
+                reason: EncryptionFailure::KeyMismatch,
+                row: None,
+                ..
+            })
+        ),
+        "{call} with another key: {result:?}"
+    );
 }
 
 /// The audit rows (action, changes) written after the first `seen`, which moves past them.
@@ -91,13 +112,7 @@ fn raw(client: &mut Client, id: Uuid) -> (String, Option<String>) {
 
 #[test]
 fn plaintext_round_trips_and_never_reaches_the_database() {
-    let Fixture {
-        db: _db,
-        mut client,
-        key,
-        data_key,
-        actor_id,
-    } = fixture("enc_round_trip");
+    let (_db, mut client, key, data_key, actor_id) = fixture("enc_round_trip");
     let actor = key.actor(actor_id).with_data_key(&data_key);
     let mut seen = 0;
 
@@ -210,12 +225,7 @@ fn plaintext_round_trips_and_never_reaches_the_database() {
     );
 
     // list: every row decrypted.
-    let other = VaultNote::insert(
-        &mut client,
-        actor,
-        &new_note("other", format!("{MARKER}-secret-3"), None),
-    )
-    .expect("insert other");
+    let other = insert_note(&mut client, actor, "other", format!("{MARKER}-secret-3"));
     let page = VaultNote::list(&mut client, actor, &PageRequest::first(10)).expect("list");
     let mut secrets: Vec<&str> = page.items.iter().map(|n| n.secret.as_str()).collect();
     secrets.sort_unstable();
@@ -258,21 +268,10 @@ fn plaintext_round_trips_and_never_reaches_the_database() {
 
 #[test]
 fn without_a_data_key_nothing_is_written_or_read() {
-    let Fixture {
-        db: _db,
-        mut client,
-        key,
-        data_key,
-        actor_id,
-    } = fixture("enc_no_key");
+    let (_db, mut client, key, data_key, actor_id) = fixture("enc_no_key");
     let keyed = key.actor(actor_id).with_data_key(&data_key);
     let keyless = key.actor(actor_id);
-    let note = VaultNote::insert(
-        &mut client,
-        keyed,
-        &new_note("kept", format!("{MARKER}-kept"), None),
-    )
-    .expect("insert with a key");
+    let note = insert_note(&mut client, keyed, "kept", format!("{MARKER}-kept"));
     let audit_rows = count(&mut client, "SELECT count(*) FROM audit_logs");
 
     let no_key = |result: Result<(), RepoError>, what: &str| match result {
@@ -340,20 +339,9 @@ fn without_a_data_key_nothing_is_written_or_read() {
 
 #[test]
 fn damaged_or_moved_ciphertexts_are_errors_naming_the_column() {
-    let Fixture {
-        db: _db,
-        mut client,
-        key,
-        data_key,
-        actor_id,
-    } = fixture("enc_damaged");
+    let (_db, mut client, key, data_key, actor_id) = fixture("enc_damaged");
     let actor = key.actor(actor_id).with_data_key(&data_key);
-    let note = VaultNote::insert(
-        &mut client,
-        actor,
-        &new_note("n", format!("{MARKER}-s"), None),
-    )
-    .expect("insert");
+    let note = insert_note(&mut client, actor, "n", format!("{MARKER}-s"));
     let expect_failure = |client: &mut Client, column: &str, reason: EncryptionFailure| {
         let error = VaultNote::get(client, actor, &note.id).expect_err("does not decrypt");
         match &error {
@@ -419,13 +407,7 @@ fn damaged_or_moved_ciphertexts_are_errors_naming_the_column() {
 /// metadata decrypts them.
 #[test]
 fn json_exports_decrypt_with_the_table_metadata() {
-    let Fixture {
-        db: _db,
-        mut client,
-        key,
-        data_key,
-        actor_id,
-    } = fixture("enc_json");
+    let (_db, mut client, key, data_key, actor_id) = fixture("enc_json");
     let actor = key.actor(actor_id).with_data_key(&data_key);
     assert_eq!(
         VaultNote::META
@@ -446,12 +428,7 @@ fn json_exports_decrypt_with_the_table_metadata() {
         ),
     )
     .expect("insert");
-    let without = VaultNote::insert(
-        &mut client,
-        actor,
-        &new_note("b", format!("{MARKER}-json-2"), None),
-    )
-    .expect("insert");
+    let without = insert_note(&mut client, actor, "b", format!("{MARKER}-json-2"));
 
     let export = |client: &mut Client, id: Uuid| -> Value {
         client
@@ -496,20 +473,9 @@ fn json_exports_decrypt_with_the_table_metadata() {
 /// anything: the database keeps the check value of the key its columns were written with.
 #[test]
 fn another_data_key_is_refused_before_anything_is_written() {
-    let Fixture {
-        db: _db,
-        mut client,
-        key,
-        data_key,
-        actor_id,
-    } = fixture("enc_key_check");
+    let (_db, mut client, key, data_key, actor_id) = fixture("enc_key_check");
     let first = key.actor(actor_id).with_data_key(&data_key);
-    let note = VaultNote::insert(
-        &mut client,
-        first,
-        &new_note("first", format!("{MARKER}-first"), None),
-    )
-    .expect("insert with the first key");
+    let note = insert_note(&mut client, first, "first", format!("{MARKER}-first"));
     let notes = count(&mut client, "SELECT count(*) FROM vault_notes");
     let audit_rows = count(&mut client, "SELECT count(*) FROM audit_logs");
 
@@ -520,18 +486,7 @@ fn another_data_key_is_refused_before_anything_is_written() {
         second,
         &new_note("second", format!("{MARKER}-second"), None),
     );
-    assert!(
-        matches!(
-            insert,
-            Err(RepoError::Encryption {
-                table: "vault_notes",
-                reason: EncryptionFailure::KeyMismatch,
-                row: None,
-                ..
-            })
-        ),
-        "another key: {insert:?}"
-    );
+    refused_for_another_key(&insert, "insert");
     let update = VaultNote::update(
         &mut client,
         second,
@@ -541,31 +496,9 @@ fn another_data_key_is_refused_before_anything_is_written() {
             ..VaultNotePatch::default()
         },
     );
-    assert!(
-        matches!(
-            update,
-            Err(RepoError::Encryption {
-                table: "vault_notes",
-                reason: EncryptionFailure::KeyMismatch,
-                row: None,
-                ..
-            })
-        ),
-        "another key: {update:?}"
-    );
+    refused_for_another_key(&update, "update");
     let read = VaultNote::get(&mut client, second, &note.id);
-    assert!(
-        matches!(
-            read,
-            Err(RepoError::Encryption {
-                table: "vault_notes",
-                reason: EncryptionFailure::KeyMismatch,
-                row: None,
-                ..
-            })
-        ),
-        "another key: {read:?}"
-    );
+    refused_for_another_key(&read, "read");
     assert_eq!(
         count(&mut client, "SELECT count(*) FROM vault_notes"),
         notes
@@ -628,22 +561,16 @@ fn another_data_key_is_refused_before_anything_is_written() {
 /// the cursor goes past it); reading that row alone fails naming it, never the value.
 #[test]
 fn a_page_with_an_undecryptable_row_names_the_row() {
-    let Fixture {
-        db: _db,
-        mut client,
-        key,
-        data_key,
-        actor_id,
-    } = fixture("enc_bad_row");
+    let (_db, mut client, key, data_key, actor_id) = fixture("enc_bad_row");
     let actor = key.actor(actor_id).with_data_key(&data_key);
     let mut ids = Vec::new();
     for i in 0..3 {
-        let note = VaultNote::insert(
+        let note = insert_note(
             &mut client,
             actor,
-            &new_note(&format!("n{i}"), format!("{MARKER}-{i}"), None),
-        )
-        .expect("insert");
+            &format!("n{i}"),
+            format!("{MARKER}-{i}"),
+        );
         ids.push(note.id);
     }
     let damaged = ids[1];

@@ -9,7 +9,7 @@
 use e2e::pg::TestDb;
 use introspect::Schemas;
 use model::compare::compare;
-use model::yaml::write::{Omitted, to_schema_yaml};
+use model::yaml::write::{Omitted, SchemaYaml, to_schema_yaml};
 use model::{Catalog, QualifiedName};
 use postgres::Client;
 
@@ -89,6 +89,38 @@ fn describe_differences(a: &Catalog, b: &Catalog, a_name: &str, b_name: &str) ->
         .collect()
 }
 
+/// A database `name` made by `sql`, its catalog as introspected, and that catalog written as
+/// schema.yaml.
+fn introspect_and_write(name: &str, sql: &str) -> (TestDb, Catalog, SchemaYaml) {
+    let (db, mut client) = database(name, sql);
+    let catalog = read(&mut client);
+    let written = to_schema_yaml(&catalog, "a test database");
+    (db, catalog, written)
+}
+
+/// What `written` lists as left out.
+fn omitted(written: &SchemaYaml) -> Vec<&Omitted> {
+    written.left_out.iter().map(|l| &l.what).collect()
+}
+
+/// `catalog` without what `written` lists as left out, each omission removing something that was
+/// there.
+fn without_left_out(catalog: &Catalog, written: &SchemaYaml) -> Catalog {
+    let mut expected = catalog.clone();
+    for l in &written.left_out {
+        assert!(l.what.remove_from(&mut expected), "{l:?} removes nothing");
+    }
+    expected
+}
+
+/// The `rebuilt` catalog is `expected`: [`compare`] finds no difference, and the two are equal
+/// once normalized. `schema_yaml` (what was rebuilt from) is in the messages.
+fn assert_rebuilt(expected: &Catalog, rebuilt: &Catalog, schema_yaml: &str) {
+    let differences: Vec<String> = describe_differences(expected, rebuilt, "original", "rebuilt");
+    assert_eq!(differences, Vec::<String>::new(), "{schema_yaml}");
+    assert_eq!(expected.normalized(), rebuilt.normalized(), "{schema_yaml}");
+}
+
 fn read(client: &mut Client) -> Catalog {
     let introspection =
         introspect::introspect_schemas(client, &Schemas::all()).unwrap_or_else(|e| panic!("{e}"));
@@ -98,14 +130,10 @@ fn read(client: &mut Client) -> Catalog {
 
 #[test]
 fn the_written_schema_yaml_rebuilds_the_database_but_for_what_it_lists() {
-    let (_original, mut client) = database("round_trip_original", DATABASE);
-    let first = read(&mut client);
-
-    let written = to_schema_yaml(&first, "a test database");
+    let (_original, first, written) = introspect_and_write("round_trip_original", DATABASE);
     let public = QualifiedName::public;
-    let left_out: Vec<&Omitted> = written.left_out.iter().map(|l| &l.what).collect();
     assert_eq!(
-        left_out,
+        omitted(&written),
         [
             &Omitted::Domain(public("document")),
             &Omitted::View(public("open_invoices")),
@@ -158,18 +186,8 @@ fn the_written_schema_yaml_rebuilds_the_database_but_for_what_it_lists() {
 
     // The first catalog without exactly what was left out (each omission names something that
     // was there) is the second one.
-    let mut expected = first.clone();
-    for l in &written.left_out {
-        assert!(l.what.remove_from(&mut expected), "{l:?} removes nothing");
-    }
-    let differences: Vec<String> = describe_differences(&expected, &second, "original", "rebuilt");
-    assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
-    assert_eq!(
-        expected.normalized(),
-        second.normalized(),
-        "{}",
-        written.text
-    );
+    let expected = without_left_out(&first, &written);
+    assert_rebuilt(&expected, &second, &written.text);
     // And nothing was left out that the rebuilt database has.
     for l in &written.left_out {
         assert!(
@@ -218,14 +236,10 @@ CREATE INDEX accounts_handle_trgm_idx ON accounts USING gin (handle gin_trgm_ops
 
 #[test]
 fn shapes_of_real_histories_round_trip_or_are_listed() {
-    let (_original, mut client) = database("round_trip_shapes", SHAPES);
-    let first = read(&mut client);
-
-    let written = to_schema_yaml(&first, "a test database");
+    let (_original, first, written) = introspect_and_write("round_trip_shapes", SHAPES);
     let public = QualifiedName::public;
-    let left_out: Vec<&Omitted> = written.left_out.iter().map(|l| &l.what).collect();
     assert_eq!(
-        left_out,
+        omitted(&written),
         [
             &Omitted::ColumnDefault {
                 table: public("sessions"),
@@ -280,18 +294,8 @@ fn shapes_of_real_histories_round_trip_or_are_listed() {
         .retain(|ix| ix.name != "sessions_account_id_idx1");
     assert_eq!(sessions.indexes.len(), before - 1);
 
-    let mut expected = first.clone();
-    for l in &written.left_out {
-        assert!(l.what.remove_from(&mut expected), "{l:?} removes nothing");
-    }
-    let differences: Vec<String> = describe_differences(&expected, &second, "original", "rebuilt");
-    assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
-    assert_eq!(
-        expected.normalized(),
-        second.normalized(),
-        "{}",
-        written.text
-    );
+    let expected = without_left_out(&first, &written);
+    assert_rebuilt(&expected, &second, &written.text);
 }
 
 /// What the catalog has no place for, each written here: storage parameters, a comment on a
@@ -366,9 +370,7 @@ fn what_the_catalog_cannot_hold_is_named_and_the_rest_round_trips() {
     let second = introspect::introspect_schemas(&mut client, &Schemas::all())
         .unwrap_or_else(|e| panic!("{e}"))
         .catalog;
-    let differences: Vec<String> = describe_differences(&first, &second, "original", "rebuilt");
-    assert_eq!(differences, Vec::<String>::new(), "{}", written.text);
-    assert_eq!(first.normalized(), second.normalized(), "{}", written.text);
+    assert_rebuilt(&first, &second, &written.text);
 }
 
 /// Functions with SQL-standard bodies (`RETURN ...`, `BEGIN ATOMIC ... END`), as real histories
@@ -431,7 +433,7 @@ fn functions_with_sql_standard_bodies_read_as_replayed_and_are_listed() {
 
     let written = to_schema_yaml(&live, "a test database");
     let public = QualifiedName::public;
-    let left_out: Vec<&Omitted> = written.left_out.iter().map(|l| &l.what).collect();
+    let left_out = omitted(&written);
     assert_eq!(
         left_out,
         [
@@ -466,10 +468,7 @@ fn functions_with_sql_standard_bodies_read_as_replayed_and_are_listed() {
     // What is left rebuilds the database but for what is listed.
     let (_rebuilt, mut client) = rebuild("round_trip_sql_bodies_rebuilt", &written.text);
     let second = read(&mut client);
-    let mut expected = live.clone();
-    for l in &written.left_out {
-        assert!(l.what.remove_from(&mut expected), "{l:?} removes nothing");
-    }
+    let expected = without_left_out(&live, &written);
     assert_eq!(
         expected.normalized(),
         second.normalized(),

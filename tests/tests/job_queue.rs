@@ -9,52 +9,50 @@ use std::time::Duration;
 use dental_schema::{Job, JobStatus};
 use e2e::pg::TestDb;
 use postgres::Client;
-use repo_runtime::{ActorRefusal, AuditKey, RepoError, queue};
+use repo_runtime::{Actor, ActorRefusal, AuditKey, RepoError, queue};
 use serde_json::json;
 use uuid::Uuid;
 
-struct Fixture {
-    db: TestDb,
-    client: Client,
-    key: AuditKey,
-    actor_id: Uuid,
+/// Whom the queued jobs belong to: the case they are for and the user who queues and claims them.
+#[derive(Clone, Copy)]
+struct Owners {
     case_id: Uuid,
+    actor_id: Uuid,
 }
 
 /// A database with an acting user and a case whose patient consented to processing.
-fn fixture(hint: &str) -> Fixture {
+fn fixture(hint: &str) -> (TestDb, Client, AuditKey, Owners) {
     let e2e::repos::WithActor {
         db,
         mut client,
         actor_id,
     } = e2e::repos::with_actor(hint, "worker");
-    let case_id: Uuid = client
-        .query_one(
-            "INSERT INTO cases (case_number, patient_id, created_by, processing_consent)
-             VALUES ('Q-1', 'patient-q', $1, 'granted') RETURNING id",
-            &[&actor_id],
-        )
-        .expect("case")
-        .get(0);
-    Fixture {
-        db,
-        client,
-        key: e2e::repos::audit_key(),
-        actor_id,
-        case_id,
-    }
+    let case_id = e2e::repos::inserted_id(
+        &mut client,
+        "INSERT INTO cases (case_number, patient_id, created_by, processing_consent)
+         VALUES ('Q-1', 'patient-q', $1, 'granted') RETURNING id",
+        &[&actor_id],
+    );
+    let owners = Owners { case_id, actor_id };
+    (db, client, e2e::repos::audit_key(), owners)
 }
 
 /// Queues a job directly (unaudited): `priority`, due `due_in_s` seconds from now.
-fn enqueue(client: &mut Client, f: (Uuid, Uuid), priority: i16, due_in_s: f64) -> Uuid {
+fn enqueue(client: &mut Client, owners: Owners, priority: i16, due_in_s: f64) -> Uuid {
     client
         .query_one(
             "INSERT INTO jobs (case_id, created_by, job_type, priority, scheduled_at)
              VALUES ($1, $2, 'segmentation', $3, now() + $4 * interval '1 second') RETURNING id",
-            &[&f.0, &f.1, &priority, &due_in_s],
+            &[&owners.case_id, &owners.actor_id, &priority, &due_in_s],
         )
         .expect("job")
         .get(0)
+}
+
+/// Fails `job` as a worker whose scanner timed out, with a back-off of 10 s.
+fn fail_timed_out(client: &mut Client, actor: Actor<'_>, job: Uuid) -> Job {
+    let back_off = Duration::from_secs(10);
+    queue::fail::<Job, _>(client, actor, &job, "scanner timeout", back_off).expect("fail")
 }
 
 fn audit_actions(client: &mut Client) -> Vec<(String, String)> {
@@ -74,19 +72,12 @@ fn audit_actions(client: &mut Client) -> Vec<(String, String)> {
 /// then it is failed; completing needs a processing job; each call writes one audit row.
 #[test]
 fn claims_by_priority_with_retry_back_off() {
-    let Fixture {
-        db: _db,
-        mut client,
-        key,
-        actor_id,
-        case_id,
-    } = fixture("queue_order");
-    let ids = (case_id, actor_id);
-    let low_old = enqueue(&mut client, ids, 0, -60.0);
-    let high_new = enqueue(&mut client, ids, 5, -1.0);
-    let high_old = enqueue(&mut client, ids, 5, -30.0);
-    let _future = enqueue(&mut client, ids, 9, 3600.0);
-    let actor = key.actor(actor_id);
+    let (_db, mut client, key, owners) = fixture("queue_order");
+    let low_old = enqueue(&mut client, owners, 0, -60.0);
+    let high_new = enqueue(&mut client, owners, 5, -1.0);
+    let high_old = enqueue(&mut client, owners, 5, -30.0);
+    let _future = enqueue(&mut client, owners, 9, 3600.0);
+    let actor = key.actor(owners.actor_id);
 
     let order: Vec<Uuid> = (0..3)
         .map(|_| {
@@ -114,14 +105,7 @@ fn claims_by_priority_with_retry_back_off() {
     assert!(matches!(again, RepoError::NotFound { .. }), "{again:?}");
 
     // high_new: three attempts (max_attempts 3), each failure backing off longer.
-    let failed = queue::fail::<Job, _>(
-        &mut client,
-        actor,
-        &high_new,
-        "scanner timeout",
-        Duration::from_secs(10),
-    )
-    .expect("fail");
+    let failed = fail_timed_out(&mut client, actor, high_new);
     assert_eq!(failed.status, JobStatus::Pending);
     assert_eq!(failed.attempts, 1);
     assert_eq!(failed.error.as_deref(), Some("scanner timeout"));
@@ -139,14 +123,7 @@ fn claims_by_priority_with_retry_back_off() {
             .expect("due again");
         assert_eq!(claimed.id, high_new);
         assert_eq!(claimed.attempts, attempt);
-        let failed = queue::fail::<Job, _>(
-            &mut client,
-            actor,
-            &high_new,
-            "scanner timeout",
-            Duration::from_secs(10),
-        )
-        .expect("fail");
+        let failed = fail_timed_out(&mut client, actor, high_new);
         if attempt < 3 {
             assert_eq!(failed.status, JobStatus::Pending);
             let wait = (failed.scheduled_at - chrono::Utc::now()).num_milliseconds();
@@ -194,7 +171,7 @@ fn claims_by_priority_with_retry_back_off() {
     client
         .execute(
             "UPDATE users SET is_active = false WHERE id = $1",
-            &[&actor_id],
+            &[&owners.actor_id],
         )
         .expect("deactivate");
     client
@@ -222,13 +199,7 @@ fn claims_by_priority_with_retry_back_off() {
 fn eight_workers_claim_each_of_ten_thousand_jobs_exactly_once() {
     const JOBS: i64 = 10_000;
     const WORKERS: usize = 8;
-    let Fixture {
-        db,
-        mut client,
-        key,
-        actor_id,
-        case_id,
-    } = fixture("queue_workers");
+    let (db, mut client, key, Owners { case_id, actor_id }) = fixture("queue_workers");
     client
         .execute(
             "INSERT INTO jobs (case_id, created_by, job_type, priority, scheduled_at)
@@ -311,13 +282,7 @@ fn eight_workers_claim_each_of_ten_thousand_jobs_exactly_once() {
 /// on its own. EXPLAIN runs nothing: no job is claimed and no audit row written.
 #[test]
 fn the_claim_uses_the_queue_index() {
-    let Fixture {
-        db: _db,
-        mut client,
-        key,
-        actor_id,
-        case_id,
-    } = fixture("queue_explain");
+    let (_db, mut client, key, Owners { case_id, actor_id }) = fixture("queue_explain");
     client
         .execute(
             "INSERT INTO jobs (case_id, created_by, job_type, status, priority, scheduled_at)

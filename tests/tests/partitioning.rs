@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use e2e::{migrations, pg};
 use migrate::runner::Runner;
 use postgres::error::SqlState;
+use postgres::types::FromSqlOwned;
 use postgres::{Client, NoTls};
 use serde_json::Value;
 use uuid::Uuid;
@@ -47,6 +48,23 @@ fn fingerprint(client: &mut Client, filter: &str) -> (i64, String) {
     (row.get(0), row.get(1))
 }
 
+/// The one value `sql` returns.
+fn value<T: FromSqlOwned>(client: &mut Client, sql: &str) -> T {
+    client
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .get(0)
+}
+
+/// `pg_class.relkind` of `public.audit_logs`: `r` a plain table, `p` a partitioned one.
+fn audit_logs_kind(client: &mut Client) -> u8 {
+    let kind: i8 = value(
+        client,
+        "SELECT relkind::\"char\" FROM pg_class WHERE relname = 'audit_logs' AND relnamespace = 'public'::regnamespace",
+    );
+    kind as u8
+}
+
 fn sqlstate(result: Result<u64, postgres::Error>) -> Option<SqlState> {
     result
         .err()
@@ -62,22 +80,12 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
         .upgrade()
         .expect("the migrations before partitioning");
     let mut client = db.connect();
-    let relkind: i8 = client
-        .query_one(
-            "SELECT relkind::\"char\" FROM pg_class WHERE relname = 'audit_logs'",
-            &[],
-        )
-        .expect("the query runs")
-        .get(0);
-    assert_eq!(relkind as u8, b'r', "a plain table before");
+    assert_eq!(audit_logs_kind(&mut client), b'r', "a plain table before");
 
-    let actor: Uuid = client
-        .query_one(
-            "INSERT INTO users (username, email) VALUES ('auditor', 'auditor@example.org') RETURNING id",
-            &[],
-        )
-        .expect("the query runs")
-        .get(0);
+    let actor: Uuid = value(
+        &mut client,
+        "INSERT INTO users (username, email) VALUES ('auditor', 'auditor@example.org') RETURNING id",
+    );
     // Eight years of rows, newest now, each column holding something (NULLs included).
     client
         .execute(
@@ -126,18 +134,15 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
     writing.store(false, Ordering::Relaxed);
     let written = writer.join().expect("the writer");
 
-    let relkind: i8 = client
-        .query_one("SELECT relkind::\"char\" FROM pg_class WHERE relname = 'audit_logs' AND relnamespace = 'public'::regnamespace", &[])
-        .expect("the query runs")
-        .get(0);
-    assert_eq!(relkind as u8, b'p', "a partitioned table after");
-    let key: String = client
-        .query_one(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'audit_logs_pkey'",
-            &[],
-        )
-        .expect("the query runs")
-        .get(0);
+    assert_eq!(
+        audit_logs_kind(&mut client),
+        b'p',
+        "a partitioned table after"
+    );
+    let key: String = value(
+        &mut client,
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'audit_logs_pkey'",
+    );
     assert_eq!(key, "PRIMARY KEY (id, \"timestamp\")");
     assert_eq!(
         fingerprint(&mut client, "WHERE action IS DISTINCT FROM 'during'"),
@@ -158,14 +163,11 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
     }
     assert_eq!(ids.len(), written.len());
     // Nothing of the move is left behind.
-    let leftovers: i64 = client
-        .query_one(
-            "SELECT (SELECT count(*) FROM pg_class WHERE relname LIKE 'audit_logs%rebuild%')
+    let leftovers: i64 = value(
+        &mut client,
+        "SELECT (SELECT count(*) FROM pg_class WHERE relname LIKE 'audit_logs%rebuild%')
                   + (SELECT count(*) FROM pg_proc WHERE proname LIKE 'audit_logs_rebuild%')",
-            &[],
-        )
-        .expect("the query runs")
-        .get(0);
+    );
     assert_eq!(leftovers, 0);
 
     let partitions: Vec<String> = client
@@ -180,13 +182,10 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
         .collect();
     // Eight years of months, the current one and three ahead.
     assert!(partitions.len() >= 8 * 12 + 4, "{}", partitions.len());
-    let ahead: bool = client
-        .query_one(
-            "SELECT to_regclass('audit_logs_p' || to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYYMMDD')) IS NOT NULL",
-            &[],
-        )
-        .expect("the query runs")
-        .get(0);
+    let ahead: bool = value(
+        &mut client,
+        "SELECT to_regclass('audit_logs_p' || to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYYMMDD')) IS NOT NULL",
+    );
     assert!(ahead, "three months ahead are ready: {partitions:?}");
 
     // The guarantees hold on every partition, touched directly, even by the owner.
@@ -239,14 +238,8 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
     );
 
     // Maintenance: expired months are dropped whole, with their row counts in the audit row.
-    let expired_full_months: i64 = client
-        .query_one(
-            "SELECT count(*) FROM audit_logs
-              WHERE \"timestamp\" < date_trunc('month', (now() - interval '7 years') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
-            &[],
-        )
-        .expect("the query runs")
-        .get(0);
+    let expired_full_months: i64 = value(&mut client, "SELECT count(*) FROM audit_logs
+              WHERE \"timestamp\" < date_trunc('month', (now() - interval '7 years') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'");
     assert!(expired_full_months > 0);
     let mut maintainer = Runner::connect(&db.url(), files.clone()).expect("connect");
     let report: Value = serde_json::from_str(
@@ -291,23 +284,17 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
         purged["audit_logs"].as_i64().expect("a count") > 0,
         "{purged}"
     );
-    let expired_left: i64 = client
-        .query_one(
-            "SELECT count(*) FROM audit_logs WHERE \"timestamp\" < now() - interval '7 years'",
-            &[],
-        )
-        .expect("the query runs")
-        .get(0);
+    let expired_left: i64 = value(
+        &mut client,
+        "SELECT count(*) FROM audit_logs WHERE \"timestamp\" < now() - interval '7 years'",
+    );
     assert_eq!(expired_left, 0);
 
     // A partition the maintenance creates carries the guards too.
-    let last_month: String = client
-        .query_one(
-            "SELECT to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYYMMDD')",
-            &[],
-        )
-        .expect("the query runs")
-        .get(0);
+    let last_month: String = value(
+        &mut client,
+        "SELECT to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', 'YYYYMMDD')",
+    );
     client
         .batch_execute(&format!("DROP TABLE audit_logs_p{last_month}"))
         .expect("set role");
@@ -326,11 +313,7 @@ fn a_plain_audit_log_with_rows_is_partitioned_without_losing_a_row() {
     // Down: the rows move back into a plain table.
     let kept = fingerprint(&mut client, "");
     runner.downgrade(1).expect("the rebuild's down migration");
-    let relkind: i8 = client
-        .query_one("SELECT relkind::\"char\" FROM pg_class WHERE relname = 'audit_logs' AND relnamespace = 'public'::regnamespace", &[])
-        .expect("the query runs")
-        .get(0);
-    assert_eq!(relkind as u8, b'r');
+    assert_eq!(audit_logs_kind(&mut client), b'r');
     assert_eq!(fingerprint(&mut client, ""), kept);
 }
 
@@ -339,13 +322,10 @@ fn a_fresh_install_has_the_current_partitions_and_the_maintenance_is_callable_by
     let db = pg::cluster().create_database("partition_fresh");
     let mut client = db.connect();
     migrations::apply_all(&mut client);
-    let count: i64 = client
-        .query_one(
-            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit_logs'::regclass",
-            &[],
-        )
-        .expect("the query runs")
-        .get(0);
+    let count: i64 = value(
+        &mut client,
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit_logs'::regclass",
+    );
     assert_eq!(count, 4, "the current month and three ahead");
     let mut tx = client.transaction().expect("begin");
     tx.batch_execute("SET LOCAL ROLE service")

@@ -109,6 +109,11 @@ fn one_audit(
     row
 }
 
+/// Exactly one audit row, with the given event and action on the case `id`.
+fn case_audit(client: &mut Client, actor: Uuid, event: &str, action: &str, id: Uuid) -> Audit {
+    one_audit(client, actor, event, action, "cases", Some(id))
+}
+
 /// The audit row's id is a version 7 UUID (`repo_runtime::audit_row_id`) whose time is the
 /// row's `timestamp` (the transaction's start, on the same machine's clock), give or take a
 /// minute: drawn for this row, not left to the column's random default.
@@ -143,42 +148,21 @@ fn crud_soft_delete_and_one_audit_row_per_call() {
     assert_eq!(case.status, CaseStatus::New);
     assert_eq!(case.tags, json!([]));
     assert_eq!(case.deleted_at, None);
-    let audit = one_audit(
-        &mut client,
-        actor_id,
-        "data_create",
-        "insert",
-        "cases",
-        Some(case.id),
-    );
+    let audit = case_audit(&mut client, actor_id, "data_create", "insert", case.id);
     assert!(audit.success);
     assert_eq!(audit.changes, None);
 
     // get on a table with PHI: audited, also when nothing is found.
     let got = Case::get(&mut client, actor, &case.id).expect("get");
     assert_eq!(got.as_ref(), Some(&case));
-    let audit = one_audit(
-        &mut client,
-        actor_id,
-        "data_access",
-        "get",
-        "cases",
-        Some(case.id),
-    );
+    let audit = case_audit(&mut client, actor_id, "data_access", "get", case.id);
     assert!(audit.success);
     let missing = Uuid::from_u128(7);
     assert_eq!(
         Case::get(&mut client, actor, &missing).expect("get missing"),
         None
     );
-    let audit = one_audit(
-        &mut client,
-        actor_id,
-        "data_access",
-        "get",
-        "cases",
-        Some(missing),
-    );
+    let audit = case_audit(&mut client, actor_id, "data_access", "get", missing);
     assert!(
         !audit.success,
         "a read of a missing row is recorded as unsuccessful"
@@ -197,14 +181,7 @@ fn crud_soft_delete_and_one_audit_row_per_call() {
     assert_eq!(updated.title.as_deref(), Some("second title"));
     assert_eq!(updated.status, CaseStatus::InProgress);
     assert!(updated.updated_at >= case.updated_at);
-    let audit = one_audit(
-        &mut client,
-        actor_id,
-        "data_update",
-        "update",
-        "cases",
-        Some(case.id),
-    );
+    let audit = case_audit(&mut client, actor_id, "data_update", "update", case.id);
     // `title` is encrypted: its entry hashes the stored ciphertexts (random, so the plaintext
     // cannot even be confirmed from the log); plain PHI such as `patient_id` hashes the value.
     let mut changes = audit.changes.expect("changes");
@@ -237,14 +214,7 @@ fn crud_soft_delete_and_one_audit_row_per_call() {
     // soft delete: gone from get and list, one data_delete row.
     let deleted = Case::soft_delete(&mut client, actor, &case.id).expect("soft delete");
     assert!(deleted.deleted_at.is_some());
-    let audit = one_audit(
-        &mut client,
-        actor_id,
-        "data_delete",
-        "soft_delete",
-        "cases",
-        Some(case.id),
-    );
+    let audit = case_audit(&mut client, actor_id, "data_delete", "soft_delete", case.id);
     let changes = audit.changes.expect("changes");
     assert_eq!(changes["deleted_at"]["old"], Value::Null);
     assert!(changes["deleted_at"]["new"].is_string(), "{changes}");
@@ -276,14 +246,7 @@ fn crud_soft_delete_and_one_audit_row_per_call() {
     // restore: live again, one data_update row with the old deletion time.
     let restored = Case::restore(&mut client, actor, &case.id).expect("restore");
     assert_eq!(restored.deleted_at, None);
-    let audit = one_audit(
-        &mut client,
-        actor_id,
-        "data_update",
-        "restore",
-        "cases",
-        Some(case.id),
-    );
+    let audit = case_audit(&mut client, actor_id, "data_update", "restore", case.id);
     assert_eq!(
         audit.changes.expect("changes")["deleted_at"]["new"],
         Value::Null
@@ -297,14 +260,7 @@ fn crud_soft_delete_and_one_audit_row_per_call() {
 
     // hard delete: the row is gone for good, one data_delete row.
     Case::hard_delete(&mut client, actor, &case.id).expect("hard delete");
-    one_audit(
-        &mut client,
-        actor_id,
-        "data_delete",
-        "hard_delete",
-        "cases",
-        Some(case.id),
-    );
+    case_audit(&mut client, actor_id, "data_delete", "hard_delete", case.id);
     assert_eq!(count(&mut client, "SELECT count(*) FROM cases"), 0);
     let gone = Case::hard_delete(&mut client, actor, &case.id);
     assert!(matches!(gone, Err(RepoError::NotFound { .. })), "{gone:?}");
@@ -405,14 +361,7 @@ fn works_in_a_transaction() {
     let mut tx = client.transaction().expect("begin");
     let case = Case::insert(&mut tx, actor, &new_case(actor_id, "TX-2")).expect("insert");
     tx.commit().expect("commit");
-    one_audit(
-        &mut client,
-        actor_id,
-        "data_create",
-        "insert",
-        "cases",
-        Some(case.id),
-    );
+    case_audit(&mut client, actor_id, "data_create", "insert", case.id);
 }
 
 /// An application compiled before a migration added an enum label keeps reading and writing the
@@ -1043,14 +992,7 @@ fn audit_failure_undoes_the_change() {
 
     // And once the audit table accepts rows again, so does the repository.
     Case::soft_delete(&mut client, actor, &case.id).expect("soft delete");
-    one_audit(
-        &mut client,
-        actor_id,
-        "data_delete",
-        "soft_delete",
-        "cases",
-        Some(case.id),
-    );
+    case_audit(&mut client, actor_id, "data_delete", "soft_delete", case.id);
 }
 
 /// A marker planted in every PII/PHI field never reaches `audit_logs`, whatever method runs;

@@ -6,15 +6,15 @@
 use dental_schema::{Case, CasePatch, CaseStatus, NewCase, User};
 use e2e::pg::TestDb;
 use e2e::pools::{pool, runtime};
-use e2e::repos::Fixture;
 use postgres::Client;
-use repo_runtime::{ActorRefusal, Order, PageRequest, RepoError};
+use repo_runtime::{ActorRefusal, AuditKey, DataKey, Order, PageRequest, RepoError};
 use serde_json::json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-fn fixture(hint: &str) -> Fixture {
-    e2e::repos::fixture(hint, "actor")
+/// A database with the committed migrations and one acting user: [`e2e::repos::Fixture::parts`].
+fn fixture(hint: &str) -> (TestDb, Client, AuditKey, DataKey, Uuid) {
+    e2e::repos::fixture(hint, "actor").parts()
 }
 
 async fn connect(db: &TestDb) -> tokio_postgres::Client {
@@ -27,7 +27,7 @@ async fn connect(db: &TestDb) -> tokio_postgres::Client {
     client
 }
 
-/// `(event_type, action, resource_id)` of every audit row, in write order.
+/// A case with an (encrypted) title and tags, so the async paths carry both.
 fn new_case(created_by: Uuid, number: &str) -> NewCase {
     NewCase {
         title: Some(format!("title of {number}")),
@@ -36,6 +36,7 @@ fn new_case(created_by: Uuid, number: &str) -> NewCase {
     }
 }
 
+/// `(event_type, action, resource_id)` of every audit row, in write order.
 fn audit(client: &mut Client) -> Vec<(String, String, Option<Uuid>)> {
     client
         .query(
@@ -52,13 +53,7 @@ fn audit(client: &mut Client) -> Vec<(String, String, Option<Uuid>)> {
 /// audit row per call, the encrypted title stored as ciphertext and read back in clear.
 #[test]
 fn every_method_on_a_tokio_postgres_client() {
-    let Fixture {
-        db,
-        mut client,
-        key,
-        data_key,
-        actor_id,
-    } = fixture("async_client");
+    let (db, mut client, key, data_key, actor_id) = fixture("async_client");
     let actor = key.actor(actor_id).with_data_key(&data_key);
     let rt = runtime();
     let (case, listed, found, tagged) = rt.block_on(async {
@@ -182,13 +177,7 @@ fn every_method_on_a_tokio_postgres_client() {
 /// and the rollback takes the change and its audit row; a refused actor changes nothing.
 #[test]
 fn transactions_errors_and_refusals() {
-    let Fixture {
-        db,
-        mut client,
-        key,
-        data_key,
-        actor_id,
-    } = fixture("async_tx");
+    let (db, mut client, key, data_key, actor_id) = fixture("async_tx");
     let actor = key.actor(actor_id).with_data_key(&data_key);
     let before = audit(&mut client).len();
     let rt = runtime();
@@ -240,13 +229,7 @@ fn transactions_errors_and_refusals() {
 /// of 4 connections insert 200 cases with one audit row each.
 #[test]
 fn pooled_connections_prepare_once_and_scale() {
-    let Fixture {
-        db,
-        mut client,
-        key,
-        data_key,
-        actor_id,
-    } = fixture("async_pool");
+    let (db, mut client, key, data_key, actor_id) = fixture("async_pool");
     let actor_key = key;
     let rt = runtime();
     let pool = pool(&db, 4);

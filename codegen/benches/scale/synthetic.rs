@@ -12,14 +12,12 @@ pub fn table(i: usize) -> String {
     format!("t{i:05}")
 }
 
-/// The table `i` references through `parent_id`, if any.
-fn parent(i: usize) -> Option<usize> {
-    (!i.is_multiple_of(40)).then(|| i - 1)
-}
-
-/// Whether table `i` has an `owner_id` referencing table 0.
-fn owned(i: usize) -> bool {
-    i > 0 && i.is_multiple_of(50)
+/// The foreign-key columns of table `i` and the table each references, in column order:
+/// `parent_id` the previous table but in the first of a group, `owner_id` table 0 in every 50th.
+fn foreign_keys(i: usize) -> Vec<(&'static str, usize)> {
+    let parent = (!i.is_multiple_of(40)).then(|| ("parent_id", i - 1));
+    let owner = (i > 0 && i.is_multiple_of(50)).then_some(("owner_id", 0));
+    parent.into_iter().chain(owner).collect()
 }
 
 /// The table the one-column edit changes.
@@ -40,16 +38,10 @@ pub fn schema_yaml(n: usize, edit: bool) -> String {
         yaml.push_str("      state: { type: state, default: new, index: true }\n");
         yaml.push_str("      doc: { type: jsonb, default: \"'{}'::jsonb\" }\n");
         yaml.push_str("      amount: { type: \"numeric(12,2)\", nullable: true }\n");
-        if let Some(p) = parent(i) {
+        for (column, target) in foreign_keys(i) {
             yaml.push_str(&format!(
-                "      parent_id: {{ type: uuid, nullable: true, references: {} }}\n",
-                table(p)
-            ));
-        }
-        if owned(i) {
-            yaml.push_str(&format!(
-                "      owner_id: {{ type: uuid, nullable: true, references: {} }}\n",
-                table(0)
+                "      {column}: {{ type: uuid, nullable: true, references: {} }}\n",
+                table(target)
             ));
         }
         if edit && i == edited(n) {
@@ -75,16 +67,10 @@ pub fn sqlalchemy_models(n: usize, edit: bool) -> String {
              \x20   sa.Column('doc', pg.JSONB, nullable=False, server_default=sa.text(\"'{{}}'::jsonb\")),\n\
              \x20   sa.Column('amount', sa.Numeric(12, 2), nullable=True),\n"
         ));
-        if let Some(p) = parent(i) {
+        for (column, target) in foreign_keys(i) {
             py.push_str(&format!(
-                "    sa.Column('parent_id', pg.UUID, sa.ForeignKey('{}.id'), nullable=True, index=True),\n",
-                table(p)
-            ));
-        }
-        if owned(i) {
-            py.push_str(&format!(
-                "    sa.Column('owner_id', pg.UUID, sa.ForeignKey('{}.id'), nullable=True, index=True),\n",
-                table(0)
+                "    sa.Column('{column}', pg.UUID, sa.ForeignKey('{}.id'), nullable=True, index=True),\n",
+                table(target)
             ));
         }
         py.push_str(

@@ -22,7 +22,7 @@ use super::server::{
     bin_dir, check_traversable, cluster_dirs, init_data_dir, make_private_dir, server_user,
     start_server, sweep_stale_dirs,
 };
-use super::{Cluster, Endpoint, MAX_SOCKET_PATH_LEN, SUPERUSER, ServerUser, TestDb, shell_quote};
+use super::{Cluster, Endpoint, SUPERUSER, ServerUser, TestDb, shell_quote};
 
 /// Prefix of these clusters' directories under the temp dir (the pid follows it). Distinct from
 /// the Unix-socket cluster's, so neither start sweeps the other's live directories.
@@ -192,14 +192,11 @@ impl TcpCluster {
         let mut last_error = String::new();
         for _ in 0..5 {
             let port = free_port()?;
-            let socket_file = socket_dir.join(format!(".s.PGSQL.{port}"));
-            if socket_file.as_os_str().len() > MAX_SOCKET_PATH_LEN {
-                return Err(format!(
-                    "the Unix socket path {} is longer than {MAX_SOCKET_PATH_LEN} bytes; \
-                     point TMPDIR at a shorter directory, e.g. TMPDIR=/tmp",
-                    socket_file.display()
-                ));
-            }
+            let endpoint = Endpoint {
+                socket_dir: socket_dir.clone(),
+                port,
+            };
+            endpoint.check_socket_path()?;
             let options = format!(
                 "-k {} -c listen_addresses=127.0.0.1 -p {port} -c max_connections=50 \
                  -c shared_buffers=32MB{ssl_options}",
@@ -207,13 +204,8 @@ impl TcpCluster {
             );
             match start_server(&bin_dir, user.as_ref(), &data_dir, &log_file, &options) {
                 Ok(()) => {
-                    let cluster = Cluster {
-                        bin_dir,
-                        data_dir,
-                        endpoint: Endpoint { socket_dir, port },
-                        options,
-                    };
-                    cluster.wait_ready(&log_file)?;
+                    let cluster =
+                        Cluster::started(bin_dir, data_dir, endpoint, options, &log_file)?;
                     cluster
                         .connect_admin()
                         .batch_execute(&format!("ALTER ROLE {SUPERUSER} PASSWORD '{TCP_PASSWORD}'"))
