@@ -24,33 +24,23 @@ impl Differ {
         for role in roles {
             let before = old.map_or(&[][..], |o| o.privileges_of(role));
             let after = new.privileges_of(role);
-            let revoked: Vec<model::Privilege> = before
-                .iter()
-                .filter(|p| !after.contains(p))
-                .copied()
-                .collect();
-            let granted: Vec<model::Privilege> = after
-                .iter()
-                .filter(|p| !before.contains(p))
-                .copied()
-                .collect();
-            if !revoked.is_empty() {
-                self.push(
-                    Part::Main,
-                    Phase::Grants,
-                    format!("{} 0 {role}", new.display_name()),
-                    sql::table_privileges(new, role, &revoked, false),
-                    format!("revoke_{}", new.display_name()),
-                );
-            }
-            if !granted.is_empty() {
-                self.push(
-                    Part::Main,
-                    Phase::Grants,
-                    format!("{} 1 {role}", new.display_name()),
-                    sql::table_privileges(new, role, &granted, true),
-                    format!("grant_{}", new.display_name()),
-                );
+            // Revokes sort before grants (the `0`/`1` in the key).
+            let changes = [(0, "revoke", before, after), (1, "grant", after, before)];
+            for (order, verb, holds, lacks) in changes {
+                let privileges: Vec<model::Privilege> = holds
+                    .iter()
+                    .filter(|p| !lacks.contains(p))
+                    .copied()
+                    .collect();
+                if !privileges.is_empty() {
+                    self.push(
+                        Part::Main,
+                        Phase::Grants,
+                        format!("{} {order} {role}", new.display_name()),
+                        sql::table_privileges(new, role, &privileges, verb == "grant"),
+                        format!("{verb}_{}", new.display_name()),
+                    );
+                }
             }
         }
     }
