@@ -105,29 +105,19 @@ pub fn table_page(
     );
 
     out.push_str("\n## Indexes\n\n");
-    let mut rows = Vec::new();
-    if let Some(pk) = &t.primary_key {
-        rows.push(vec![
-            code(&pk.name),
-            "btree".to_string(),
-            code(&pk.columns.join(", ")),
-            String::new(),
-            "yes".to_string(),
-            String::new(),
-            "primary key".to_string(),
-        ]);
-    }
-    for unique in &t.uniques {
-        rows.push(vec![
-            code(&unique.name),
-            "btree".to_string(),
-            code(&unique.columns.join(", ")),
-            String::new(),
-            "yes".to_string(),
-            String::new(),
-            "unique constraint".to_string(),
-        ]);
-    }
+    let mut rows: Vec<Vec<String>> = unique_keys(t)
+        .map(|key| {
+            vec![
+                code(key.name),
+                "btree".to_string(),
+                code(&key.columns.join(", ")),
+                String::new(),
+                "yes".to_string(),
+                String::new(),
+                key.purpose.to_string(),
+            ]
+        })
+        .collect();
     for ix in &t.indexes {
         rows.push(vec![
             code(&ix.name),
@@ -151,22 +141,12 @@ pub fn table_page(
         rows,
     );
 
-    out.push_str("\n## Constraints\n\n");
-    let mut rows = Vec::new();
-    if let Some(pk) = &t.primary_key {
-        rows.push(vec![
-            code(&pk.name),
-            "PRIMARY KEY".to_string(),
-            code(&format!("PRIMARY KEY ({})", columns_sql(&pk.columns))),
-        ]);
-    }
-    for unique in &t.uniques {
-        rows.push(vec![
-            code(&unique.name),
-            "UNIQUE".to_string(),
-            code(&format!("UNIQUE ({})", columns_sql(&unique.columns))),
-        ]);
-    }
+    let mut rows: Vec<Vec<String>> = unique_keys(t)
+        .map(|key| {
+            let definition = format!("{} ({})", key.sql, columns_sql(key.columns));
+            vec![code(key.name), key.sql.to_string(), code(&definition)]
+        })
+        .collect();
     for check in &t.checks {
         rows.push(vec![
             code(&check.name),
@@ -181,6 +161,7 @@ pub fn table_page(
             code(&foreign_key_sql(fk)),
         ]);
     }
+    out.push_str("\n## Constraints\n\n");
     table(&mut out, &["Name", "Type", "Definition"], rows);
 
     out.push_str("\n## Relationships\n\n");
@@ -513,6 +494,32 @@ fn index_purpose(t: &Table, ix: &Index) -> String {
         return "partial index".to_string();
     }
     String::new()
+}
+
+/// A primary key or unique constraint: each is a constraint and a unique btree index.
+struct UniqueKey<'t> {
+    name: &'t str,
+    columns: &'t [String],
+    /// The constraint's SQL keyword.
+    sql: &'static str,
+    /// What the index serves.
+    purpose: &'static str,
+}
+
+/// The table's primary key, then its unique constraints.
+fn unique_keys(t: &Table) -> impl Iterator<Item = UniqueKey<'_>> {
+    let primary = t.primary_key.iter().map(|k| UniqueKey {
+        name: &k.name,
+        columns: &k.columns,
+        sql: "PRIMARY KEY",
+        purpose: "primary key",
+    });
+    primary.chain(t.uniques.iter().map(|u| UniqueKey {
+        name: &u.name,
+        columns: &u.columns,
+        sql: "UNIQUE",
+        purpose: "unique constraint",
+    }))
 }
 
 fn columns_sql(columns: &[String]) -> String {
