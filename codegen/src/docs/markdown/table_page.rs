@@ -174,30 +174,24 @@ pub fn table_page(
             .iter()
             .map(|fk| {
                 let card = Cardinality::of(t, fk);
-                vec![
+                let references = format!(
+                    "{} ({})",
+                    table_link(&fk.ref_table.display(), ""),
+                    code(&fk.ref_columns.join(", "))
+                );
+                let mut row = vec![
                     code(&fk.columns.join(", ")),
-                    format!(
-                        "{} ({})",
-                        table_link(&fk.ref_table.display(), ""),
-                        code(&fk.ref_columns.join(", "))
-                    ),
+                    references,
                     card.parent_words().to_string(),
-                    fk.on_delete.as_sql().to_string(),
-                    fk.on_update.as_sql().to_string(),
-                    code(&fk.name),
-                ]
+                ];
+                row.extend(foreign_key_cells(fk));
+                row
             })
             .collect();
+        let headers = ["Columns", "References", "Each row has"];
         table(
             &mut out,
-            &[
-                "Columns",
-                "References",
-                "Each row has",
-                "On delete",
-                "On update",
-                "Constraint",
-            ],
+            &[&headers[..], &FOREIGN_KEY_HEADERS].concat(),
             rows,
         );
     }
@@ -210,28 +204,20 @@ pub fn table_page(
             .iter()
             .map(|(child, fk)| {
                 let card = Cardinality::of(child, fk);
-                vec![
+                let mut row = vec![
                     table_link(&child.display_name(), ""),
                     code(&fk.columns.join(", ")),
                     code(&fk.ref_columns.join(", ")),
                     format!("{} `{}`", card.child_words(), child.display_name()),
-                    fk.on_delete.as_sql().to_string(),
-                    fk.on_update.as_sql().to_string(),
-                    code(&fk.name),
-                ]
+                ];
+                row.extend(foreign_key_cells(fk));
+                row
             })
             .collect();
+        let headers = ["Table", "Columns", "Referenced columns", "Each row has"];
         table(
             &mut out,
-            &[
-                "Table",
-                "Columns",
-                "Referenced columns",
-                "Each row has",
-                "On delete",
-                "On update",
-                "Constraint",
-            ],
+            &[&headers[..], &FOREIGN_KEY_HEADERS].concat(),
             rows,
         );
     }
@@ -494,6 +480,17 @@ fn index_purpose(t: &Table, ix: &Index) -> String {
         return "partial index".to_string();
     }
     String::new()
+}
+
+/// The last columns of both relationship tables, a foreign key's actions and name.
+const FOREIGN_KEY_HEADERS: [&str; 3] = ["On delete", "On update", "Constraint"];
+
+fn foreign_key_cells(fk: &ForeignKey) -> [String; 3] {
+    [
+        fk.on_delete.as_sql().to_string(),
+        fk.on_update.as_sql().to_string(),
+        code(&fk.name),
+    ]
 }
 
 /// A primary key or unique constraint: each is a constraint and a unique btree index.
