@@ -152,7 +152,13 @@ impl Differ {
         for c in &new.columns {
             match old.column(&c.name) {
                 None => self.add_column(new, c),
-                Some(o) => self.alter_column(new, old, o, c, catalog),
+                Some(o) => {
+                    // A column dropped and added again with its new definition (`true`) has
+                    // nothing else to change.
+                    if !self.identity_and_generation(new, old, o, c, catalog) {
+                        self.alter_column(new, o, c);
+                    }
+                }
             }
         }
         for c in &old.columns {
@@ -415,18 +421,9 @@ impl Differ {
         true
     }
 
-    pub(super) fn alter_column(
-        &mut self,
-        t: &Table,
-        old_table: &Table,
-        old: &Column,
-        new: &Column,
-        catalog: &Catalog,
-    ) {
-        if self.identity_and_generation(t, old_table, old, new, catalog) {
-            // Dropped and added again with its new definition: nothing else to change.
-            return;
-        }
+    /// The changes of an existing column besides identity and generation: type, default,
+    /// nullability, comment.
+    pub(super) fn alter_column(&mut self, t: &Table, old: &Column, new: &Column) {
         let table = t.sql_name();
         let column = quote(&new.name);
         let key = format!("{} {}", t.display_name(), new.name);
