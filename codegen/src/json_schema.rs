@@ -167,18 +167,22 @@ enum CallableFunction {
     MaintainPartitions,
 }
 
-/// A table privilege.
-#[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum TablePrivilege {
-    Select,
-    Insert,
-    Update,
-    Delete,
-    Truncate,
-    References,
-    Trigger,
+/// A table privilege: the names of [`model::Privilege`], which reads them.
+struct TablePrivilege;
+
+impl JsonSchema for TablePrivilege {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TablePrivilege".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names = model::Privilege::ALL.map(model::Privilege::as_str);
+        schemars::json_schema!({
+            "description": "A table privilege.",
+            "enum": names,
+            "type": "string",
+        })
+    }
 }
 
 /// How long rows are kept.

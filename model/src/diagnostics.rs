@@ -35,6 +35,12 @@ impl Diagnostic {
         self.help = Some(help.into());
         self
     }
+
+    /// The help of a problem with something that stands a second time: where it stood first,
+    /// as `"{what} at line:column"` (`what` e.g. "first declared").
+    pub fn with_first(self, what: &str, first: Pos) -> Self {
+        self.with_help(format!("{what} at {}:{}", first.line, first.column))
+    }
 }
 
 /// Everything wrong with one source file, sorted by position.

@@ -38,6 +38,7 @@ use std::str::FromStr;
 
 use postgres::Client;
 use postgres::config::{Host, SslMode as WireSslMode};
+use rustls::ClientConfig;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use conninfo::redact;
@@ -329,18 +330,10 @@ impl ConnInfo {
     ) -> Result<Result<Client, postgres::Error>, ConnectError> {
         let tls = if wire == WireSslMode::Disable {
             // Never used for a connection; any configuration will do, and it needs no CA file.
-            tls::client_config(Verify::Nothing, None, self.sni)
+            self.tls_config(Verify::Nothing, None)
         } else {
-            tls::client_config(verify, self.roots.as_ref(), self.sni)
-        }
-        .map_err(|message| ConnectError {
-            kind: ErrorKind::RootCertificates,
-            shown: self.shown.clone(),
-            target: Some(self.describe()),
-            message,
-            hint: None,
-            source: None,
-        })?;
+            self.tls_config(verify, self.roots.as_ref())
+        }?;
         let mut config = self.config.clone();
         config.ssl_mode(wire);
         Ok(config.connect(MakeRustlsConnect::new(tls)))
@@ -364,16 +357,7 @@ impl ConnInfo {
             SslMode::VerifyCa => (WireSslMode::Require, Verify::Chain),
             SslMode::VerifyFull => (WireSslMode::Require, Verify::ChainAndHost),
         };
-        let tls = tls::client_config(verify, self.roots.as_ref(), self.sni).map_err(|message| {
-            ConnectError {
-                kind: ErrorKind::RootCertificates,
-                shown: self.shown.clone(),
-                target: Some(self.describe()),
-                message,
-                hint: None,
-                source: None,
-            }
-        })?;
+        let tls = self.tls_config(verify, self.roots.as_ref())?;
         // Parsed once already by `parse`, which reported any error.
         let mut config =
             tokio_postgres::Config::from_str(&self.client_settings.0).map_err(|e| {
@@ -388,6 +372,23 @@ impl ConnInfo {
             })?;
         config.ssl_mode(wire);
         Ok((config, MakeRustlsConnect::new(tls)))
+    }
+
+    /// The TLS configuration for `verify`; a CA file that cannot be read is
+    /// [`ErrorKind::RootCertificates`].
+    fn tls_config(
+        &self,
+        verify: Verify,
+        roots: Option<&Roots>,
+    ) -> Result<ClientConfig, ConnectError> {
+        tls::client_config(verify, roots, self.sni).map_err(|message| ConnectError {
+            kind: ErrorKind::RootCertificates,
+            shown: self.shown.clone(),
+            target: Some(self.describe()),
+            message,
+            hint: None,
+            source: None,
+        })
     }
 
     fn fail(&self, e: postgres::Error, note: Option<String>) -> ConnectError {

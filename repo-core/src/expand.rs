@@ -395,80 +395,78 @@ fn methods(model: &Model, mode: Mode) -> TokenStream {
         }
     });
 
-    let finders = model.fields.iter().filter(|f| f.jsonb).map(|f| {
-        let column = &f.column;
-        let find = format_ident!("find_by_{}_containing", f.name());
-        let explain = format_ident!("explain_find_by_{}_containing", f.name());
-        let find_doc = format!(
-            " Rows of `{table}` whose `{column}` contains `filter` (`{column} @> filter`, served by its GIN index), paginated like [`{ident}::list`]. {read_note}"
-        );
+    // A finder and its `explain_` twin: the same parameters (`params`, then `page`), passed on
+    // to the runtime's `runtime` and `explain_<runtime>` (type arguments `Self, C` and
+    // `generics`; arguments `client, actor`, `args`, `page`); one returns the page, the other
+    // the plan of its statement.
+    let finder_pair = |name: String,
+                       find_doc: String,
+                       explain_note: &str,
+                       runtime: &str,
+                       generics: TokenStream,
+                       params: TokenStream,
+                       args: TokenStream| {
+        let explain_name = format!("explain_{name}");
         let explain_doc = format!(
-            " The query plan of [`{ident}::{find}`] (`EXPLAIN`: runs nothing, writes no audit row), one line per element: lets tests and operators check that the GIN index is used."
+            " The query plan of [`{ident}::{name}`] (`EXPLAIN`: runs nothing, writes no audit row), one line per element{explain_note}"
         );
-        let find_name = find.to_string();
-        let explain_name = explain.to_string();
-        let find_doc = doc(&find_name, find_doc);
+        let find_doc = doc(&name, find_doc);
         let explain_doc = doc(&explain_name, explain_doc);
-        let find_sig = sig(&find_name);
+        let find_sig = sig(&name);
         let explain_sig = sig(&explain_name);
+        let run = format_ident!("{runtime}");
+        let explain_run = format_ident!("explain_{runtime}");
         quote! {
             #[doc = #find_doc]
             #find_sig(
                 #client_args
-                filter: &#private::Value,
+                #params
                 page: &#rt::PageRequest<#key_type>,
             ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {
-                #exec::find_containing::<Self, C>(client, actor, #column, filter, page) #done
+                #exec::#run::<Self, C #generics>(client, actor, #args page) #done
             }
 
             #[doc = #explain_doc]
             #explain_sig(
                 #client_args
-                filter: &#private::Value,
+                #params
                 page: &#rt::PageRequest<#key_type>,
             ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, #rt::RepoError> {
-                #exec::explain_find_containing::<Self, C>(client, actor, #column, filter, page) #done
+                #exec::#explain_run::<Self, C #generics>(client, actor, #args page) #done
             }
         }
+    };
+
+    let finders = model.fields.iter().filter(|f| f.jsonb).map(|f| {
+        let column = &f.column;
+        let find_doc = format!(
+            " Rows of `{table}` whose `{column}` contains `filter` (`{column} @> filter`, served by its GIN index), paginated like [`{ident}::list`]. {read_note}"
+        );
+        finder_pair(
+            format!("find_by_{}_containing", f.name()),
+            find_doc,
+            ": lets tests and operators check that the GIN index is used.",
+            "find_containing",
+            quote!(),
+            quote!(filter: &#private::Value,),
+            quote!(#column, filter,),
+        )
     });
 
     let equal_finders = model.fields.iter().filter(|f| f.find).map(|f| {
         let (column, ty) = (&f.column, &f.ty);
-        let find = format_ident!("find_by_{}", f.name());
-        let explain = format_ident!("explain_find_by_{}", f.name());
         let find_doc = format!(
             " Rows of `{table}` whose `{column}` equals `value`, served by the btree index that leads with it, in the listing order of [`{ident}::list`] or reversed (`Order::Descending`: newest first), paginated like it. {read_note}"
         );
-        let explain_doc = format!(
-            " The query plan of [`{ident}::{find}`] (`EXPLAIN`: runs nothing, writes no audit row), one line per element."
-        );
-        let find_name = find.to_string();
-        let explain_name = explain.to_string();
-        let find_doc = doc(&find_name, find_doc);
-        let explain_doc = doc(&explain_name, explain_doc);
-        let find_sig = sig(&find_name);
-        let explain_sig = sig(&explain_name);
-        quote! {
-            #[doc = #find_doc]
-            #find_sig(
-                #client_args
-                value: &#ty,
-                order: #rt::Order,
-                page: &#rt::PageRequest<#key_type>,
-            ) -> ::core::result::Result<#rt::Page<Self, #key_type>, #rt::RepoError> {
-                #exec::find_equal::<Self, C, #ty>(client, actor, #column, value, order, page) #done
-            }
-
-            #[doc = #explain_doc]
-            #explain_sig(
-                #client_args
-                value: &#ty,
-                order: #rt::Order,
-                page: &#rt::PageRequest<#key_type>,
-            ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, #rt::RepoError> {
-                #exec::explain_find_equal::<Self, C, #ty>(client, actor, #column, value, order, page) #done
-            }
-        }
+        finder_pair(
+            format!("find_by_{}", f.name()),
+            find_doc,
+            ".",
+            "find_equal",
+            quote!(, #ty),
+            quote!(value: &#ty, order: #rt::Order,),
+            quote!(#column, value, order,),
+        )
     });
 
     quote! {

@@ -24,33 +24,23 @@ impl Differ {
         for role in roles {
             let before = old.map_or(&[][..], |o| o.privileges_of(role));
             let after = new.privileges_of(role);
-            let revoked: Vec<model::Privilege> = before
-                .iter()
-                .filter(|p| !after.contains(p))
-                .copied()
-                .collect();
-            let granted: Vec<model::Privilege> = after
-                .iter()
-                .filter(|p| !before.contains(p))
-                .copied()
-                .collect();
-            if !revoked.is_empty() {
-                self.push(
-                    Part::Main,
-                    Phase::Grants,
-                    format!("{} 0 {role}", new.display_name()),
-                    sql::table_privileges(new, role, &revoked, false),
-                    format!("revoke_{}", new.display_name()),
-                );
-            }
-            if !granted.is_empty() {
-                self.push(
-                    Part::Main,
-                    Phase::Grants,
-                    format!("{} 1 {role}", new.display_name()),
-                    sql::table_privileges(new, role, &granted, true),
-                    format!("grant_{}", new.display_name()),
-                );
+            // Revokes sort before grants (the `0`/`1` in the key).
+            let changes = [(0, "revoke", before, after), (1, "grant", after, before)];
+            for (order, verb, holds, lacks) in changes {
+                let privileges: Vec<model::Privilege> = holds
+                    .iter()
+                    .filter(|p| !lacks.contains(p))
+                    .copied()
+                    .collect();
+                if !privileges.is_empty() {
+                    self.push(
+                        Part::Main,
+                        Phase::Grants,
+                        format!("{} {order} {role}", new.display_name()),
+                        sql::table_privileges(new, role, &privileges, verb == "grant"),
+                        format!("{verb}_{}", new.display_name()),
+                    );
+                }
             }
         }
     }
@@ -162,7 +152,13 @@ impl Differ {
         for c in &new.columns {
             match old.column(&c.name) {
                 None => self.add_column(new, c),
-                Some(o) => self.alter_column(new, old, o, c, catalog),
+                Some(o) => {
+                    // A column dropped and added again with its new definition (`true`) has
+                    // nothing else to change.
+                    if !self.identity_and_generation(new, old, o, c, catalog) {
+                        self.alter_column(new, o, c);
+                    }
+                }
             }
         }
         for c in &old.columns {
@@ -425,18 +421,9 @@ impl Differ {
         true
     }
 
-    pub(super) fn alter_column(
-        &mut self,
-        t: &Table,
-        old_table: &Table,
-        old: &Column,
-        new: &Column,
-        catalog: &Catalog,
-    ) {
-        if self.identity_and_generation(t, old_table, old, new, catalog) {
-            // Dropped and added again with its new definition: nothing else to change.
-            return;
-        }
+    /// The changes of an existing column besides identity and generation: type, default,
+    /// nullability, comment.
+    pub(super) fn alter_column(&mut self, t: &Table, old: &Column, new: &Column) {
         let table = t.sql_name();
         let column = quote(&new.name);
         let key = format!("{} {}", t.display_name(), new.name);

@@ -26,82 +26,61 @@
 //! ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_id_fkey;
 //! ```
 
-use pg_query::protobuf::{AlterTableType, ConstrType};
+use pg_query::protobuf::ConstrType;
 
-use super::{StatementContext, cmd_column, cmd_constraint, column_constraints, contype, strings};
+use super::{StatementContext, contype, strings};
 use crate::finding::Finding;
 
 pub const NAME: &str = "constraint-without-not-valid";
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((table, commands)) = ctx.existing_table_commands() else {
+    let Some((table, added)) = ctx.existing_table_added_constraints() else {
         return;
     };
-    for (t, cmd) in commands {
-        match t {
-            AlterTableType::AtAddConstraint => {
-                let Some(c) = cmd_constraint(cmd) else {
-                    continue;
-                };
-                let what = match contype(c) {
-                    ConstrType::ConstrForeign => "foreign key",
-                    ConstrType::ConstrCheck => "check constraint",
-                    _ => continue,
-                };
-                if c.skip_validation {
-                    continue;
-                }
+    for (cmd, c, column) in added {
+        let what = match contype(c) {
+            ConstrType::ConstrForeign => "foreign key",
+            ConstrType::ConstrCheck => "check constraint",
+            _ => continue,
+        };
+        let finding = match column {
+            None if c.skip_validation => continue,
+            None => {
                 let name = if c.conname.is_empty() {
                     String::new()
                 } else {
                     format!(" `{}`", c.conname)
                 };
-                let columns = strings(&c.fk_attrs);
                 let mode = model::locks::alter_table_cmd_mode(cmd);
                 let both = if what == "foreign key" {
                     " on both tables"
                 } else {
                     ""
                 };
-                out.push(
-                    ctx.finding_at(
-                        NAME,
-                        c.location,
-                        format!(
-                            "adding {what}{name} to existing table `{table}` without NOT VALID scans it under {} {mode} lock{both}, which {}",
-                            mode.article(),
-                            mode.blocks().describe(),
-                        ),
-                    )
-                    .with_help("add it NOT VALID, then VALIDATE CONSTRAINT in a later migration")
-                    .with_table(&table, &columns),
-                );
+                ctx.finding_at(
+                    NAME,
+                    c.location,
+                    format!(
+                        "adding {what}{name} to existing table `{table}` without NOT VALID scans it under {} {mode} lock{both}, which {}",
+                        mode.article(),
+                        mode.blocks().describe(),
+                    ),
+                )
+                .with_help("add it NOT VALID, then VALIDATE CONSTRAINT in a later migration")
+                .with_table(&table, &strings(&c.fk_attrs))
             }
-            AlterTableType::AtAddColumn => {
-                let Some(column) = cmd_column(cmd) else {
-                    continue;
-                };
-                for c in column_constraints(column) {
-                    let what = match contype(c) {
-                        ConstrType::ConstrForeign => "foreign key",
-                        ConstrType::ConstrCheck => "check constraint",
-                        _ => continue,
-                    };
-                    out.push(
-                        ctx.finding_at(
-                            NAME,
-                            c.location,
-                            format!(
-                                "new column `{}` of existing table `{table}` declares a {what}, which validates the table under lock",
-                                column.colname
-                            ),
-                        )
-                        .with_help("add the column first, then the constraint with NOT VALID, then VALIDATE CONSTRAINT")
-                        .with_table(&table, std::slice::from_ref(&column.colname)),
-                    );
-                }
-            }
-            _ => {}
-        }
+            Some(column) => ctx
+                .finding_at(
+                    NAME,
+                    c.location,
+                    format!(
+                        "new column `{}` of existing table `{table}` declares a {what}, which validates the table under lock",
+                        column.colname
+                    ),
+                )
+                .with_help("add the column first, then the constraint with NOT VALID, then VALIDATE CONSTRAINT")
+                .with_table(&table, std::slice::from_ref(&column.colname)),
+        };
+        out.push(finding);
     }
 }

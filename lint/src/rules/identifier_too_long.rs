@@ -112,6 +112,12 @@ fn may_hold_long_identifier(text: &str) -> bool {
         }
         return false;
     }
+    has_long_run(text, |b| WORD[usize::from(b)])
+}
+
+/// Whether `text` has a run of more than [`MAX_BYTES`] bytes inside double quotes or of
+/// `is_word` bytes, byte by byte.
+fn has_long_run(text: &str, is_word: impl Fn(u8) -> bool) -> bool {
     let mut run = 0;
     let mut in_quotes = false;
     for b in text.bytes() {
@@ -120,7 +126,7 @@ fn may_hold_long_identifier(text: &str) -> bool {
             run = 0;
             continue;
         }
-        if in_quotes || WORD[usize::from(b)] {
+        if in_quotes || is_word(b) {
             run += 1;
             if run > MAX_BYTES {
                 return true;
@@ -147,26 +153,11 @@ fn truncate(name: &str) -> &str {
 mod tests {
     use super::*;
 
-    /// The byte-by-byte scan the stride shortcut must agree with.
+    /// The byte-by-byte scan the stride shortcut and the word table must agree with.
     fn reference(text: &str) -> bool {
-        let mut run = 0;
-        let mut in_quotes = false;
-        for b in text.bytes() {
-            if b == b'"' {
-                in_quotes = !in_quotes;
-                run = 0;
-                continue;
-            }
-            if in_quotes || b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 {
-                run += 1;
-                if run > MAX_BYTES {
-                    return true;
-                }
-            } else {
-                run = 0;
-            }
-        }
-        false
+        has_long_run(text, |b| {
+            b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+        })
     }
 
     #[test]

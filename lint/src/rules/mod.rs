@@ -97,6 +97,14 @@ impl FileScope {
     }
 }
 
+/// A constraint an `ALTER TABLE` adds, with its subcommand and the new column that declares it
+/// inline (`None` for `ADD CONSTRAINT`).
+pub type AddedConstraint<'a> = (
+    &'a protobuf::AlterTableCmd,
+    &'a protobuf::Constraint,
+    Option<&'a protobuf::ColumnDef>,
+);
+
 /// One statement, with everything a statement rule may look at.
 #[derive(Debug)]
 pub struct StatementContext<'a> {
@@ -193,6 +201,31 @@ impl<'a> StatementContext<'a> {
         let added = commands
             .filter(|(t, _)| *t == AlterTableType::AtAddColumn)
             .filter_map(|(_, cmd)| Some((cmd, cmd_column(cmd)?)));
+        Some((table, added))
+    }
+
+    /// For `ALTER TABLE` on a table that existed before this file: the table's key and each
+    /// constraint the statement adds, by `ADD CONSTRAINT` or inline on a column `ADD COLUMN`
+    /// adds, in the order of the subcommands. `None` for anything else.
+    pub fn existing_table_added_constraints(
+        &self,
+    ) -> Option<(String, impl Iterator<Item = AddedConstraint<'a>> + 'a)> {
+        let (table, commands) = self.existing_table_commands()?;
+        let added = commands.flat_map(|(t, cmd)| {
+            let constraint = (t == AlterTableType::AtAddConstraint)
+                .then(|| cmd_constraint(cmd))
+                .flatten();
+            let column = (t == AlterTableType::AtAddColumn)
+                .then(|| cmd_column(cmd))
+                .flatten();
+            let inline = column.into_iter().flat_map(move |column| {
+                column_constraints(column).map(move |constraint| (cmd, constraint, Some(column)))
+            });
+            constraint
+                .map(|constraint| (cmd, constraint, None))
+                .into_iter()
+                .chain(inline)
+        });
         Some((table, added))
     }
 

@@ -23,9 +23,9 @@
 //! ALTER TABLE customers ADD CONSTRAINT customers_email_key UNIQUE USING INDEX customers_email_key;
 //! ```
 
-use pg_query::protobuf::{AlterTableType, ConstrType};
+use pg_query::protobuf::ConstrType;
 
-use super::{StatementContext, cmd_column, cmd_constraint, column_constraints, contype, strings};
+use super::{StatementContext, contype, strings};
 use crate::finding::Finding;
 
 pub const NAME: &str = "unique-without-using-index";
@@ -42,57 +42,36 @@ fn what(c: &pg_query::protobuf::Constraint) -> Option<&'static str> {
 }
 
 pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let Some((table, commands)) = ctx.existing_table_commands() else {
+    let Some((table, added)) = ctx.existing_table_added_constraints() else {
         return;
     };
-    for (t, cmd) in commands {
-        match t {
-            AlterTableType::AtAddConstraint => {
-                let Some(c) = cmd_constraint(cmd) else {
-                    continue;
-                };
-                let Some(what) = what(c) else {
-                    continue;
-                };
-                if !c.indexname.is_empty() {
-                    continue;
-                }
-                out.push(
-                    ctx.finding_at(
-                        NAME,
-                        c.location,
-                        format!(
-                            "adding a {what} to existing table `{table}` builds its index under {} lock",
-                            model::locks::alter_table_cmd_mode(cmd).with_article(),
-                        ),
-                    )
-                    .with_help(HELP)
-                    .with_table(&table, &strings(&c.keys)),
-                );
-            }
-            AlterTableType::AtAddColumn => {
-                let Some(column) = cmd_column(cmd) else {
-                    continue;
-                };
-                for c in column_constraints(column) {
-                    if let Some(what) = what(c) {
-                        out.push(
-                            ctx.finding_at(
-                                NAME,
-                                c.location,
-                                format!(
-                                    "new column `{}` of existing table `{table}` declares a {what}, built under {} lock",
-                                    column.colname,
-                                    model::locks::alter_table_cmd_mode(cmd).with_article(),
-                                ),
-                            )
-                            .with_help(HELP)
-                            .with_table(&table, std::slice::from_ref(&column.colname)),
-                        );
-                    }
-                }
-            }
-            _ => {}
-        }
+    for (cmd, c, column) in added {
+        let Some(what) = what(c) else {
+            continue;
+        };
+        let mode = model::locks::alter_table_cmd_mode(cmd).with_article();
+        let finding = match column {
+            None if !c.indexname.is_empty() => continue,
+            None => ctx
+                .finding_at(
+                    NAME,
+                    c.location,
+                    format!(
+                        "adding a {what} to existing table `{table}` builds its index under {mode} lock"
+                    ),
+                )
+                .with_table(&table, &strings(&c.keys)),
+            Some(column) => ctx
+                .finding_at(
+                    NAME,
+                    c.location,
+                    format!(
+                        "new column `{}` of existing table `{table}` declares a {what}, built under {mode} lock",
+                        column.colname
+                    ),
+                )
+                .with_table(&table, std::slice::from_ref(&column.colname)),
+        };
+        out.push(finding.with_help(HELP));
     }
 }

@@ -153,6 +153,29 @@ const RECORD_UP: &str =
     "INSERT INTO codegen.migrations (number, id, checksum, duration_ms) VALUES ($1, $2, $3, $4)";
 const RECORD_DOWN: &str = "DELETE FROM codegen.migrations WHERE number = $1";
 
+/// `m`'s number in `codegen.migrations` and `codegen.migration_progress`.
+fn recorded_number(m: &MigrationFile) -> i32 {
+    i32::try_from(m.number).unwrap_or(i32::MAX)
+}
+
+/// Records `m` in `tx` as applied (up: with its checksum and how long it took since `started`)
+/// or as no longer applied (down).
+fn record(
+    tx: &mut postgres::Transaction<'_>,
+    m: &MigrationFile,
+    direction: Direction,
+    started: Instant,
+) -> Result<u64, postgres::Error> {
+    let number = recorded_number(m);
+    match direction {
+        Direction::Up => {
+            let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            tx.execute(RECORD_UP, &[&number, &m.id, &m.checksum(), &ms])
+        }
+        Direction::Down => tx.execute(RECORD_DOWN, &[&number]),
+    }
+}
+
 impl Runner {
     /// Applies one script of `m`: up (recorded) or down (its record removed).
     pub(super) fn apply(&mut self, m: &MigrationFile, direction: Direction) -> Result<(), String> {
@@ -162,7 +185,8 @@ impl Runner {
         if directives.no_transaction {
             self.apply_statement_by_statement(m, direction, &file, &directives)
         } else {
-            self.apply_in_transaction(m, direction, &file, &directives)
+            let step = self.settings.transactional(&directives);
+            self.apply_in_transaction(m, direction, &file, step)
         }
     }
 
@@ -171,11 +195,9 @@ impl Runner {
         m: &MigrationFile,
         direction: Direction,
         file: &str,
-        directives: &Directives,
+        step: StepSettings,
     ) -> Result<(), String> {
-        let step = self.settings.transactional(directives);
         let script = direction.script(m);
-        let number = i32::try_from(m.number).unwrap_or(i32::MAX);
         let failed = format!("{file} failed and was rolled back: nothing of it is applied");
         self.with_lock_retries(
             file,
@@ -188,14 +210,7 @@ impl Runner {
                 let mut tx = r.client.transaction().map_err(fail)?;
                 tx.batch_execute(&step.set_statements(true)).map_err(fail)?;
                 tx.batch_execute(script).map_err(fail)?;
-                match direction {
-                    Direction::Up => {
-                        let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-                        tx.execute(RECORD_UP, &[&number, &m.id, &m.checksum(), &ms])
-                    }
-                    Direction::Down => tx.execute(RECORD_DOWN, &[&number]),
-                }
-                .map_err(fail)?;
+                record(&mut tx, m, direction, started).map_err(fail)?;
                 tx.commit().map_err(fail)
             },
         )
@@ -219,7 +234,7 @@ impl Runner {
                 first + 1
             );
         }
-        let number = i32::try_from(m.number).unwrap_or(i32::MAX);
+        let number = recorded_number(m);
         let show = self.verbose && std::io::stderr().is_terminal();
         for (i, statement) in statements.iter().enumerate().skip(first) {
             if show {
@@ -272,13 +287,7 @@ impl Runner {
         // The record and the end of the progress row commit together.
         let finish = |r: &mut Runner| -> Result<(), postgres::Error> {
             let mut tx = r.client.transaction()?;
-            match direction {
-                Direction::Up => {
-                    let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-                    tx.execute(RECORD_UP, &[&number, &m.id, &m.checksum(), &ms])?
-                }
-                Direction::Down => tx.execute(RECORD_DOWN, &[&number])?,
-            };
+            record(&mut tx, m, direction, started)?;
             tx.execute(
                 "DELETE FROM codegen.migration_progress WHERE number = $1 AND direction = $2",
                 &[&number, &direction.as_str()],
@@ -349,7 +358,7 @@ impl Runner {
         file: &str,
         total: usize,
     ) -> Result<usize, String> {
-        let number = i32::try_from(m.number).unwrap_or(i32::MAX);
+        let number = recorded_number(m);
         let checksum = history::script_checksum(direction.script(m));
         let recorded = self
             .client

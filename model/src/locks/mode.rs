@@ -107,37 +107,22 @@ impl LockMode {
 
     /// Bit `m` set for every mode `m` this one conflicts with (PostgreSQL's conflict table).
     fn conflicts(self) -> u8 {
-        use LockMode::*;
-        let bits = |modes: &[LockMode]| modes.iter().fold(0u8, |b, m| b | (1 << *m as u8));
-        match self {
-            AccessShare => bits(&[AccessExclusive]),
-            RowShare => bits(&[Exclusive, AccessExclusive]),
-            RowExclusive => bits(&[Share, ShareRowExclusive, Exclusive, AccessExclusive]),
-            ShareUpdateExclusive => bits(&[
-                ShareUpdateExclusive,
-                Share,
-                ShareRowExclusive,
-                Exclusive,
-                AccessExclusive,
-            ]),
-            Share => bits(&[
-                RowExclusive,
-                ShareUpdateExclusive,
-                ShareRowExclusive,
-                Exclusive,
-                AccessExclusive,
-            ]),
-            ShareRowExclusive => bits(&[
-                RowExclusive,
-                ShareUpdateExclusive,
-                Share,
-                ShareRowExclusive,
-                Exclusive,
-                AccessExclusive,
-            ]),
-            Exclusive => !bits(&[AccessShare]),
-            AccessExclusive => !0,
-        }
+        // A row per mode and a column per mode, weakest first as in `LockMode`; `X` where a
+        // lock held in the row's mode makes one asked in the column's mode wait. Symmetric.
+        const TABLE: [&[u8; 8]; 8] = [
+            b".......X", // ACCESS SHARE
+            b"......XX", // ROW SHARE
+            b"....XXXX", // ROW EXCLUSIVE
+            b"...XXXXX", // SHARE UPDATE EXCLUSIVE
+            b"..XX.XXX", // SHARE
+            b"..XXXXXX", // SHARE ROW EXCLUSIVE
+            b".XXXXXXX", // EXCLUSIVE
+            b"XXXXXXXX", // ACCESS EXCLUSIVE
+        ];
+        let row = TABLE[self as usize];
+        (0..8)
+            .filter(|&m| row[m] == b'X')
+            .fold(0, |bits, m| bits | (1 << m))
     }
 
     /// Whether a transaction holding `self` makes one asking for `other` wait (and the other

@@ -5,7 +5,7 @@ use pg_query::NodeEnum;
 use pg_query::protobuf;
 
 use super::ast::{split_name, strings};
-use super::tables::{RelationKind, claim_relation_name};
+use super::tables::{RelationKind, claim_relation_name, created_relation};
 use super::{Applied, Replay, ReplayError, Result, does_not_exist};
 use crate::catalog::*;
 use crate::ident::pg_unique_name;
@@ -116,11 +116,7 @@ fn sequence_type(cx: &Replay<'_>, t: Option<&protobuf::TypeName>) -> DataType {
 }
 
 pub(super) fn create_sequence(cx: &mut Replay<'_>, s: &protobuf::CreateSeqStmt) -> Result<Applied> {
-    let r = s
-        .sequence
-        .as_ref()
-        .ok_or_else(|| ReplayError::new("CREATE SEQUENCE without a name"))?;
-    let schema = cx.new_relation_schema(r);
+    let (r, schema) = created_relation(cx, s.sequence.as_ref(), "CREATE SEQUENCE")?;
     if !claim_relation_name(
         cx,
         &schema,

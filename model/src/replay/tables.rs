@@ -16,11 +16,7 @@ use crate::ident::{pg_name_addition, pg_unique_name};
 pub const TEMP_SCHEMA: &str = "pg_temp";
 
 pub(super) fn create_table(cx: &mut Replay<'_>, s: &protobuf::CreateStmt) -> Result<Applied> {
-    let r = s
-        .relation
-        .as_ref()
-        .ok_or_else(|| ReplayError::new("CREATE TABLE without a name"))?;
-    let schema = cx.new_relation_schema(r);
+    let (r, schema) = created_relation(cx, s.relation.as_ref(), "CREATE TABLE")?;
     if !claim_relation_name(
         cx,
         &schema,
@@ -89,6 +85,16 @@ pub(super) enum RelationKind {
     Index,
     Sequence,
     View,
+}
+
+/// The relation a `statement` (e.g. "CREATE TABLE") creates, and the schema it goes into.
+pub(super) fn created_relation<'r>(
+    cx: &Replay<'_>,
+    relation: Option<&'r protobuf::RangeVar>,
+    statement: &str,
+) -> Result<(&'r protobuf::RangeVar, String)> {
+    let r = relation.ok_or_else(|| ReplayError::new(format!("{statement} without a name")))?;
+    Ok((r, cx.new_relation_schema(r)))
 }
 
 /// Makes room for a new relation `schema.name` of `kind`: `Ok(false)` when the name is taken

@@ -7,17 +7,13 @@ use pg_query::NodeEnum;
 use pg_query::protobuf::{self, ObjectType, SetOperation};
 
 use super::ast::{string_value, strings};
-use super::tables::{RelationKind, claim_relation_name};
+use super::tables::{RelationKind, claim_relation_name, created_relation};
 use super::{Applied, Replay, ReplayError, Result};
 use crate::catalog::*;
 use crate::types::DataType;
 
 pub(super) fn create_view(cx: &mut Replay<'_>, s: &protobuf::ViewStmt) -> Result<Applied> {
-    let r = s
-        .view
-        .as_ref()
-        .ok_or_else(|| ReplayError::new("CREATE VIEW without a name"))?;
-    let schema = cx.new_relation_schema(r);
+    let (r, schema) = created_relation(cx, s.view.as_ref(), "CREATE VIEW")?;
     let Some(NodeEnum::SelectStmt(select)) = s.query.as_deref().and_then(|q| q.node.as_ref())
     else {
         return Err(ReplayError::new("CREATE VIEW without a query"));
@@ -106,11 +102,7 @@ fn into_relation(
     materialized: bool,
     if_not_exists: bool,
 ) -> Result<Applied> {
-    let r = into
-        .rel
-        .as_ref()
-        .ok_or_else(|| ReplayError::new("CREATE TABLE AS without a name"))?;
-    let schema = cx.new_relation_schema(r);
+    let (r, schema) = created_relation(cx, into.rel.as_ref(), "CREATE TABLE AS")?;
     let kind = if materialized {
         RelationKind::View
     } else {

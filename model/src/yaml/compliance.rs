@@ -493,7 +493,7 @@ impl Checker<'_> {
                             role.value, decl.name.value
                         ),
                     )
-                    .with_help(format!("first granted at {}:{}", first.line, first.column)),
+                    .with_first("first granted", first),
                 );
                 continue;
             }

@@ -147,7 +147,7 @@ fn load_error(error: &LoadError, text: &str) -> Diagnostic {
             let first = inner.prev_key.span().start().map(at).unwrap_or_default();
             let second = inner.key.span().start().map(at).unwrap_or_default();
             Diagnostic::new(second, format!("duplicate key `{}`", inner.key.as_str()))
-                .with_help(format!("first declared at {}:{}", first.line, first.column))
+                .with_first("first declared", first)
         }
     }
 }

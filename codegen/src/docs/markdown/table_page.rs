@@ -105,29 +105,19 @@ pub fn table_page(
     );
 
     out.push_str("\n## Indexes\n\n");
-    let mut rows = Vec::new();
-    if let Some(pk) = &t.primary_key {
-        rows.push(vec![
-            code(&pk.name),
-            "btree".to_string(),
-            code(&pk.columns.join(", ")),
-            String::new(),
-            "yes".to_string(),
-            String::new(),
-            "primary key".to_string(),
-        ]);
-    }
-    for unique in &t.uniques {
-        rows.push(vec![
-            code(&unique.name),
-            "btree".to_string(),
-            code(&unique.columns.join(", ")),
-            String::new(),
-            "yes".to_string(),
-            String::new(),
-            "unique constraint".to_string(),
-        ]);
-    }
+    let mut rows: Vec<Vec<String>> = unique_keys(t)
+        .map(|key| {
+            vec![
+                code(key.name),
+                "btree".to_string(),
+                code(&key.columns.join(", ")),
+                String::new(),
+                "yes".to_string(),
+                String::new(),
+                key.purpose.to_string(),
+            ]
+        })
+        .collect();
     for ix in &t.indexes {
         rows.push(vec![
             code(&ix.name),
@@ -151,22 +141,12 @@ pub fn table_page(
         rows,
     );
 
-    out.push_str("\n## Constraints\n\n");
-    let mut rows = Vec::new();
-    if let Some(pk) = &t.primary_key {
-        rows.push(vec![
-            code(&pk.name),
-            "PRIMARY KEY".to_string(),
-            code(&format!("PRIMARY KEY ({})", columns_sql(&pk.columns))),
-        ]);
-    }
-    for unique in &t.uniques {
-        rows.push(vec![
-            code(&unique.name),
-            "UNIQUE".to_string(),
-            code(&format!("UNIQUE ({})", columns_sql(&unique.columns))),
-        ]);
-    }
+    let mut rows: Vec<Vec<String>> = unique_keys(t)
+        .map(|key| {
+            let definition = format!("{} ({})", key.sql, columns_sql(key.columns));
+            vec![code(key.name), key.sql.to_string(), code(&definition)]
+        })
+        .collect();
     for check in &t.checks {
         rows.push(vec![
             code(&check.name),
@@ -181,6 +161,7 @@ pub fn table_page(
             code(&foreign_key_sql(fk)),
         ]);
     }
+    out.push_str("\n## Constraints\n\n");
     table(&mut out, &["Name", "Type", "Definition"], rows);
 
     out.push_str("\n## Relationships\n\n");
@@ -193,30 +174,24 @@ pub fn table_page(
             .iter()
             .map(|fk| {
                 let card = Cardinality::of(t, fk);
-                vec![
+                let references = format!(
+                    "{} ({})",
+                    table_link(&fk.ref_table.display(), ""),
+                    code(&fk.ref_columns.join(", "))
+                );
+                let mut row = vec![
                     code(&fk.columns.join(", ")),
-                    format!(
-                        "{} ({})",
-                        table_link(&fk.ref_table.display(), ""),
-                        code(&fk.ref_columns.join(", "))
-                    ),
+                    references,
                     card.parent_words().to_string(),
-                    fk.on_delete.as_sql().to_string(),
-                    fk.on_update.as_sql().to_string(),
-                    code(&fk.name),
-                ]
+                ];
+                row.extend(foreign_key_cells(fk));
+                row
             })
             .collect();
+        let headers = ["Columns", "References", "Each row has"];
         table(
             &mut out,
-            &[
-                "Columns",
-                "References",
-                "Each row has",
-                "On delete",
-                "On update",
-                "Constraint",
-            ],
+            &[&headers[..], &FOREIGN_KEY_HEADERS].concat(),
             rows,
         );
     }
@@ -229,28 +204,20 @@ pub fn table_page(
             .iter()
             .map(|(child, fk)| {
                 let card = Cardinality::of(child, fk);
-                vec![
+                let mut row = vec![
                     table_link(&child.display_name(), ""),
                     code(&fk.columns.join(", ")),
                     code(&fk.ref_columns.join(", ")),
                     format!("{} `{}`", card.child_words(), child.display_name()),
-                    fk.on_delete.as_sql().to_string(),
-                    fk.on_update.as_sql().to_string(),
-                    code(&fk.name),
-                ]
+                ];
+                row.extend(foreign_key_cells(fk));
+                row
             })
             .collect();
+        let headers = ["Table", "Columns", "Referenced columns", "Each row has"];
         table(
             &mut out,
-            &[
-                "Table",
-                "Columns",
-                "Referenced columns",
-                "Each row has",
-                "On delete",
-                "On update",
-                "Constraint",
-            ],
+            &[&headers[..], &FOREIGN_KEY_HEADERS].concat(),
             rows,
         );
     }
@@ -513,6 +480,43 @@ fn index_purpose(t: &Table, ix: &Index) -> String {
         return "partial index".to_string();
     }
     String::new()
+}
+
+/// The last columns of both relationship tables, a foreign key's actions and name.
+const FOREIGN_KEY_HEADERS: [&str; 3] = ["On delete", "On update", "Constraint"];
+
+fn foreign_key_cells(fk: &ForeignKey) -> [String; 3] {
+    [
+        fk.on_delete.as_sql().to_string(),
+        fk.on_update.as_sql().to_string(),
+        code(&fk.name),
+    ]
+}
+
+/// A primary key or unique constraint: each is a constraint and a unique btree index.
+struct UniqueKey<'t> {
+    name: &'t str,
+    columns: &'t [String],
+    /// The constraint's SQL keyword.
+    sql: &'static str,
+    /// What the index serves.
+    purpose: &'static str,
+}
+
+/// The table's primary key, then its unique constraints.
+fn unique_keys(t: &Table) -> impl Iterator<Item = UniqueKey<'_>> {
+    let primary = t.primary_key.iter().map(|k| UniqueKey {
+        name: &k.name,
+        columns: &k.columns,
+        sql: "PRIMARY KEY",
+        purpose: "primary key",
+    });
+    primary.chain(t.uniques.iter().map(|u| UniqueKey {
+        name: &u.name,
+        columns: &u.columns,
+        sql: "UNIQUE",
+        purpose: "unique constraint",
+    }))
 }
 
 fn columns_sql(columns: &[String]) -> String {

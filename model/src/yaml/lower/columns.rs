@@ -59,7 +59,7 @@ impl Lowering<'_> {
                             column.name.value
                         ),
                     )
-                    .with_help(format!("first declared at {}:{}", first.line, first.column)),
+                    .with_first("first declared", first),
                 );
             }
             if let Some(c) = self.column(column, catalog) {

@@ -121,10 +121,7 @@ impl Lowering<'_> {
                                 table.display_name()
                             ),
                         )
-                        .with_help(format!(
-                            "the same index is declared at {}:{}",
-                            first.line, first.column
-                        )),
+                        .with_first("the same index is declared", *first),
                     );
                 }
                 None => seen.push((i, *pos)),

@@ -363,7 +363,7 @@ impl Lowering<'_> {
             if let Some(first) = seen.insert(name, decl.name.pos) {
                 self.errors.push(
                     Diagnostic::new(decl.name.pos, format!("schema `{name}` is declared twice"))
-                        .with_help(format!("first declared at {}:{}", first.line, first.column)),
+                        .with_first("first declared", first),
                 );
                 continue;
             }
@@ -457,7 +457,7 @@ impl Lowering<'_> {
                             value.value, decl.name.value
                         ),
                     )
-                    .with_help(format!("first declared at {}:{}", first.line, first.column)),
+                    .with_first("first declared", first),
                 );
             }
         }

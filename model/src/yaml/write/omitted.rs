@@ -216,6 +216,22 @@ fn mentions(expression: &str, column: &str) -> bool {
 
 /// Why partitioning, inheritance or a missing primary key leaves a whole table out: the format
 /// has no place for the first two, and a table without a primary key does not load.
+/// Why a whole object of `kind` (e.g. "domain") is left out: `{kind} `{name}` is left out: {why}`.
+fn object_left_out(kind: &str, name: &str, why: &str) -> String {
+    format!("{kind} `{name}` is left out: {why}")
+}
+
+/// Column `column` of `table` (shown as `shown`) is left out for `why`.
+fn column_left_out(table: &QualifiedName, shown: &str, column: &str, why: &str) -> LeftOut {
+    LeftOut {
+        what: Omitted::Column {
+            table: table.clone(),
+            column: column.to_string(),
+        },
+        reason: object_left_out("column", &format!("{shown}.{column}"), why),
+    }
+}
+
 fn whole_table_left_out(t: &Table) -> Option<String> {
     let shown = t.display_name();
     // A table declared with `partitioning` is written with it (its partitions are the
@@ -295,13 +311,9 @@ pub fn plan(
 
     for e in &catalog.extensions {
         if let Err(why) = crate::yaml::check_extension_name(&e.name) {
-            push(
-                Omitted::Extension(e.name.clone()),
-                format!(
-                    "extension `{}` is left out: schema.yaml refuses its name ({why})",
-                    e.name
-                ),
-            );
+            let why = format!("schema.yaml refuses its name ({why})");
+            let reason = object_left_out("extension", &e.name, &why);
+            push(Omitted::Extension(e.name.clone()), reason);
         }
     }
     for e in &catalog.enums {
@@ -316,24 +328,21 @@ pub fn plan(
         }
     }
     for d in &catalog.domains {
+        let name = d.qualified_name();
+        let why = format!(
+            "schema.yaml has no domains (columns of it are written with its base type, {})",
+            d.base
+        );
         push(
-            Omitted::Domain(d.qualified_name()),
-            format!(
-                "domain `{}` is left out: schema.yaml has no domains (columns of it are written with its base type, {})",
-                d.qualified_name().display(),
-                d.base
-            ),
+            Omitted::Domain(name.clone()),
+            object_left_out("domain", &name.display(), &why),
         );
     }
     for c in &catalog.composite_types {
         let name = QualifiedName::new(&c.schema, &c.name);
-        push(
-            Omitted::CompositeType(name.clone()),
-            format!(
-                "composite type `{}` is left out: schema.yaml has no composite types",
-                name.display()
-            ),
-        );
+        let why = "schema.yaml has no composite types";
+        let reason = object_left_out("composite type", &name.display(), why);
+        push(Omitted::CompositeType(name), reason);
     }
     for s in &catalog.sequences {
         let owner = s.owned_by.as_ref().and_then(|o| {
@@ -345,13 +354,10 @@ pub fn plan(
         }) {
             continue;
         }
-        push(
-            Omitted::Sequence(s.qualified_name()),
-            format!(
-                "sequence `{}` is left out: schema.yaml has sequences only as identity columns and as the sequence a serial column owns under the name PostgreSQL gives it",
-                s.qualified_name().display()
-            ),
-        );
+        let name = s.qualified_name();
+        let why = "schema.yaml has sequences only as identity columns and as the sequence a serial column owns under the name PostgreSQL gives it";
+        let reason = object_left_out("sequence", &name.display(), why);
+        push(Omitted::Sequence(name), reason);
     }
     for v in &catalog.views {
         let kind = if v.materialized {
@@ -359,13 +365,9 @@ pub fn plan(
         } else {
             "view"
         };
-        push(
-            Omitted::View(v.qualified_name()),
-            format!(
-                "{kind} `{}` is left out: schema.yaml has no views",
-                v.qualified_name().display()
-            ),
-        );
+        let name = v.qualified_name();
+        let reason = object_left_out(kind, &name.display(), "schema.yaml has no views");
+        push(Omitted::View(name), reason);
     }
 
     // Whole tables: partitioning and inheritance have no place in the format, and a table
@@ -394,16 +396,8 @@ pub fn plan(
         for c in &t.columns {
             if !writable(catalog, &c.data_type) {
                 lost.push(c.name.clone());
-                omissions.push(LeftOut {
-                    what: Omitted::Column {
-                        table: name.clone(),
-                        column: c.name.clone(),
-                    },
-                    reason: format!(
-                        "column `{shown}.{}` is left out: schema.yaml cannot declare its type `{}`",
-                        c.name, c.data_type
-                    ),
-                });
+                let why = format!("schema.yaml cannot declare its type `{}`", c.data_type);
+                omissions.push(column_left_out(&name, &shown, &c.name, &why));
                 continue;
             }
             if let DataType::Domain { .. } | DataType::Array(_) = &c.data_type
@@ -475,16 +469,8 @@ pub fn plan(
                 && lost.iter().any(|l| mentions(expression, l))
             {
                 lost.push(c.name.clone());
-                omissions.push(LeftOut {
-                    what: Omitted::Column {
-                        table: name.clone(),
-                        column: c.name.clone(),
-                    },
-                    reason: format!(
-                        "column `{shown}.{}` is left out: it is generated from a column that is",
-                        c.name
-                    ),
-                });
+                let why = "it is generated from a column that is";
+                omissions.push(column_left_out(&name, &shown, &c.name, why));
             }
         }
         let uses = |cols: &[String]| cols.iter().any(|c| lost.contains(c));
