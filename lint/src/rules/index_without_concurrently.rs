@@ -12,6 +12,14 @@
 //! `CONCURRENTLY` builds or drops the index without blocking writes (it must run outside a
 //! transaction: see `concurrently-in-transaction`).
 //!
+//! A partitioned table is different: PostgreSQL cannot build or drop its index concurrently, and
+//! a plain `CREATE INDEX` on it builds every partition's index under that `SHARE` lock. What
+//! does not block is `CREATE INDEX ... ON ONLY` the parent (it builds nothing), then `CREATE
+//! INDEX CONCURRENTLY` on each partition and `ALTER INDEX ... ATTACH PARTITION`: codegen's runner
+//! does those after an `ON ONLY` in a no-transaction migration. So `ON ONLY` on a partitioned
+//! table is not flagged, and neither is dropping a partitioned table's index, which has no
+//! concurrent form and changes only the catalog (`require-lock-timeout` keeps it from queueing).
+//!
 //! ## Example
 //! ```sql
 //! CREATE INDEX files_checksum_idx ON files (checksum);
@@ -21,6 +29,8 @@
 //! ```sql
 //! -- codegen:no-transaction
 //! CREATE INDEX CONCURRENTLY IF NOT EXISTS files_checksum_idx ON files (checksum);
+//! -- and on a partitioned table (the runner indexes and attaches each partition):
+//! CREATE INDEX IF NOT EXISTS audit_logs_request_id_idx ON ONLY audit_logs (request_id);
 //! ```
 
 use model::locks::{create_index_mode, drop_index_mode};
@@ -39,8 +49,20 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                 return;
             };
             let table = ctx.names.key(r);
+            let partitioned = ctx
+                .table(&ctx.names.relation(r))
+                .is_some_and(|t| t.partition_by.is_some());
+            // `ON ONLY` a partitioned parent builds nothing (see the rule's documentation).
+            if partitioned && !r.inh {
+                return;
+            }
             if ctx.is_existing(&table) {
                 let mode = create_index_mode(false);
+                let help = if partitioned {
+                    "a partitioned table's index cannot be built concurrently: create it with CREATE INDEX ... ON ONLY in a migration that runs outside a transaction (`-- codegen:no-transaction`); the runner then builds each partition's concurrently and attaches it (by hand: CREATE INDEX CONCURRENTLY on each partition, then ALTER INDEX ... ATTACH PARTITION)"
+                } else {
+                    "use CREATE INDEX CONCURRENTLY in a migration that runs outside a transaction (`-- codegen:no-transaction`)"
+                };
                 out.push(
                     ctx.finding(
                         NAME,
@@ -50,7 +72,7 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                             mode.blocks().describe(),
                         ),
                     )
-                    .with_help("use CREATE INDEX CONCURRENTLY in a migration that runs outside a transaction (`-- codegen:no-transaction`)")
+                    .with_help(help)
                     .with_table(&table, &index_columns(s)),
                 );
             }
@@ -70,6 +92,10 @@ pub fn check(ctx: &StatementContext<'_>, out: &mut Vec<Finding>) {
                 }
                 let owner = ctx.names.index_owner(&names);
                 if owner.is_some_and(|t| !ctx.is_existing(&t.display_name())) {
+                    continue;
+                }
+                // A partitioned table's index has no concurrent drop (see the documentation).
+                if owner.is_some_and(|t| t.partition_by.is_some()) {
                     continue;
                 }
                 let on = owner.map_or(String::new(), |t| format!(" on `{}`", t.display_name()));
