@@ -242,38 +242,38 @@ mod tests {
         }
     }
 
+    /// A column that is neither PHI nor encrypted.
+    const fn plain(name: &'static str) -> ColumnMeta {
+        column(name, false, false)
+    }
+
+    /// `parent`'s soft delete reaching `table` through `column` (which references `id`).
+    const fn cascade(table: &'static str, column: &'static str, parent: &'static str) -> Cascade {
+        Cascade {
+            table,
+            key: "id",
+            column,
+            parent,
+        }
+    }
+
     const CASES: TableMeta = TableMeta {
         table: "cases",
         columns: &[
-            column("id", false, false),
+            plain("id"),
             column("title", true, false),
-            column("status", false, false),
-            column("tags", false, false),
-            column("created_at", false, false),
-            column("deleted_at", false, false),
+            plain("status"),
+            plain("tags"),
+            plain("created_at"),
+            plain("deleted_at"),
         ],
         primary_key: "id",
         soft_delete: Some("deleted_at"),
         sort_key: Some("created_at"),
         cascade: &[
-            Cascade {
-                table: "files",
-                key: "id",
-                column: "case_id",
-                parent: "cases",
-            },
-            Cascade {
-                table: "segments",
-                key: "id",
-                column: "case_id",
-                parent: "cases",
-            },
-            Cascade {
-                table: "segments",
-                key: "id",
-                column: "file_id",
-                parent: "files",
-            },
+            cascade("files", "case_id", "cases"),
+            cascade("segments", "case_id", "cases"),
+            cascade("segments", "file_id", "files"),
         ],
     };
     /// `status` is an enum: returned as text.
@@ -281,7 +281,7 @@ mod tests {
 
     const MODELS: TableMeta = TableMeta {
         table: "models",
-        columns: &[column("id", false, false), column("name", false, false)],
+        columns: &[plain("id"), plain("name")],
         primary_key: "id",
         soft_delete: None,
         sort_key: None,
@@ -291,17 +291,17 @@ mod tests {
     const JOBS: TableMeta = TableMeta {
         table: "jobs",
         columns: &[
-            column("id", false, false),
-            column("status", false, false),
-            column("priority", false, false),
-            column("attempts", false, false),
-            column("max_attempts", false, false),
-            column("scheduled_at", false, false),
-            column("started_at", false, false),
-            column("finished_at", false, false),
-            column("error", false, false),
-            column("result", false, false),
-            column("created_at", false, false),
+            plain("id"),
+            plain("status"),
+            plain("priority"),
+            plain("attempts"),
+            plain("max_attempts"),
+            plain("scheduled_at"),
+            plain("started_at"),
+            plain("finished_at"),
+            plain("error"),
+            plain("result"),
+            plain("created_at"),
         ],
         primary_key: "id",
         soft_delete: None,
@@ -315,7 +315,7 @@ mod tests {
 
     const SECRETS: TableMeta = TableMeta {
         table: "secrets",
-        columns: &[column("id", false, false), column("secret", false, true)],
+        columns: &[plain("id"), column("secret", false, true)],
         primary_key: "id",
         soft_delete: None,
         sort_key: None,

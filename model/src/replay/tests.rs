@@ -4,6 +4,30 @@ use super::*;
 use crate::catalog::*;
 use crate::types::DataType;
 
+/// Replays `sql` twice, statement by statement: through one session whose name index is kept
+/// up to date over the whole script, and through a fresh session (an index built from the
+/// catalog alone) for every statement; each result and catalog must agree. `script`, the end of
+/// `sql`, says which of its statements must fail; everything before it must apply. Returns the
+/// catalog.
+fn replay_through_one_index_and_afresh(sql: &str, script: &[(&str, bool)]) -> Catalog {
+    let statements = parse_script(sql).expect("parses");
+    let (mut plain, mut indexed) = (Catalog::default(), Catalog::default());
+    let mut session = Session::strict();
+    let mut failed = Vec::new();
+    for st in &statements {
+        let expected = Session::strict().apply(&mut plain, &st.node);
+        let got = session.apply(&mut indexed, &st.node);
+        assert_eq!(got, expected, "{}", st.text);
+        assert_eq!(indexed, plain, "{}", st.text);
+        failed.push(expected.is_err());
+    }
+    let tail = &failed[failed.len() - script.len()..];
+    let must_fail: Vec<bool> = script.iter().map(|(_, fails)| *fails).collect();
+    assert_eq!(tail, must_fail);
+    assert!(!failed[..failed.len() - script.len()].contains(&true));
+    plain
+}
+
 /// The name index is only a shortcut: statement by statement, replaying through one index kept
 /// up to date over the whole script must give the results and the catalog that an index built
 /// afresh for every statement (from the catalog alone) gives. The script stresses what it tracks:
@@ -36,22 +60,8 @@ fn the_name_index_answers_as_the_scans_do() {
         sql.push_str(statement);
         sql.push(';');
     }
-    let statements = parse_script(&sql).expect("parses");
-    let (mut plain, mut indexed) = (Catalog::default(), Catalog::default());
-    let mut session = Session::strict();
-    let mut failed = Vec::new();
-    for st in &statements {
-        let expected = Session::strict().apply(&mut plain, &st.node);
-        let got = session.apply(&mut indexed, &st.node);
-        assert_eq!(got, expected, "{}", st.text);
-        assert_eq!(indexed, plain, "{}", st.text);
-        failed.push(expected.is_err());
-    }
     // The script reaches the cases it is about: the clashes fail, the rest applies.
-    let tail = &failed[failed.len() - script.len()..];
-    let must_fail: Vec<bool> = script.iter().map(|(_, fails)| *fails).collect();
-    assert_eq!(tail, must_fail);
-    assert!(!failed[..failed.len() - script.len()].contains(&true));
+    let plain = replay_through_one_index_and_afresh(&sql, &script);
     assert_eq!(plain.tables.len(), 1, "only `other` is left");
     assert_eq!(
         plain.tables[0].indexes.len(),
@@ -112,21 +122,7 @@ fn the_name_index_follows_dropped_tables_and_foreign_keys() {
         sql.push_str(statement);
         sql.push(';');
     }
-    let statements = parse_script(&sql).expect("parses");
-    let (mut plain, mut indexed) = (Catalog::default(), Catalog::default());
-    let mut session = Session::strict();
-    let mut failed = Vec::new();
-    for st in &statements {
-        let expected = Session::strict().apply(&mut plain, &st.node);
-        let got = session.apply(&mut indexed, &st.node);
-        assert_eq!(got, expected, "{}", st.text);
-        assert_eq!(indexed, plain, "{}", st.text);
-        failed.push(expected.is_err());
-    }
-    let tail = &failed[failed.len() - script.len()..];
-    let must_fail: Vec<bool> = script.iter().map(|(_, fails)| *fails).collect();
-    assert_eq!(tail, must_fail);
-    assert!(!failed[..failed.len() - script.len()].contains(&true));
+    let plain = replay_through_one_index_and_afresh(&sql, &script);
     let left: Vec<&str> = plain.tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(left, ["later"]);
 }
