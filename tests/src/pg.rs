@@ -209,9 +209,12 @@ impl Cluster {
 
         init_data_dir(&bin_dir, user.as_ref(), &data_dir)?;
 
+        // max_locks_per_transaction: the scale bench's Alembic baseline creates 10,000 tables
+        // (70,000 relations with their indexes) in one transaction; the default 64 per
+        // connection gives the whole cluster 12,800 lock slots.
         let options = format!(
             "-k {} -c listen_addresses='' -p {port} -c max_connections=200 \
-             -c shared_buffers=64MB",
+             -c shared_buffers=64MB -c max_locks_per_transaction=512",
             shell_quote(&endpoint.socket_dir.to_string_lossy())
         );
         let log_file = data_dir.join("server.log");
