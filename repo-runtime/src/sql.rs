@@ -279,6 +279,20 @@ mod tests {
     /// `status` is an enum: returned as text.
     const CASES_TEXT: &[bool] = &[false, false, true, false, false, false];
 
+    /// A page of `models` after a cursor: a table without PHI, soft delete or sort key.
+    fn models_page() -> String {
+        list(
+            &MODELS,
+            Listing {
+                after_arity: 1,
+                include_deleted: false,
+                contains: None,
+                ..Listing::default()
+            },
+            &[],
+        )
+    }
+
     const MODELS: TableMeta = TableMeta {
         table: "models",
         columns: &[plain("id"), plain("name")],
@@ -378,19 +392,7 @@ mod tests {
                     CASES_TEXT,
                 ),
             ),
-            (
-                "list (not audited)",
-                list(
-                    &MODELS,
-                    Listing {
-                        after_arity: 1,
-                        include_deleted: false,
-                        contains: None,
-                        ..Listing::default()
-                    },
-                    &[],
-                ),
-            ),
+            ("list (not audited)", models_page()),
             (
                 "find by an indexed column, newest first",
                 list(
@@ -483,19 +485,7 @@ mod tests {
         assert_eq!((delete.key_checked, delete.len()), (false, 5));
         assert!(get(&SECRETS, &[]).contains("WHERE \"id\" = $3"));
         assert_eq!(Preamble::of(&MODELS, Shape::List).len(), 1);
-        assert!(
-            list(
-                &MODELS,
-                Listing {
-                    after_arity: 1,
-                    include_deleted: false,
-                    contains: None,
-                    ..Listing::default()
-                },
-                &[]
-            )
-            .contains("(\"id\") > ($2)")
-        );
+        assert!(models_page().contains("(\"id\") > ($2)"));
     }
 
     #[test]
