@@ -21,6 +21,9 @@
 //! or the cluster cannot start, the report says so in its first lines and gives codegen's times
 //! and its own ratios (10,000 against 1,000 tables, no change against edit) only.
 //!
+//! Every run starts with no data waiting to be written back (`sync`, untimed), so neither tool
+//! pays for the other's writes.
+//!
 //! Each line gives the median wall time and the median CPU time (user + system, of the process
 //! and its threads) of both; on a shared machine the CPU ratio is the steadier of the two.
 //!
@@ -94,6 +97,11 @@ fn ms(d: Duration) -> String {
 }
 
 fn run(command: &mut Command) -> Result<(Cost, String), String> {
+    // Untimed: the data the previous run left to write back (Alembic's bytecode and the
+    // database's pages, or codegen's files) goes to disk now, so no run pays for the one before
+    // it in its own flushes (codegen fsyncs the new migration: one journal commit, which took
+    // 11 ms instead of 1 when it had to carry the previous run's writes along).
+    let _ = Command::new("sync").status();
     let cpu_before = children_cpu();
     let start = Instant::now();
     let output = command
