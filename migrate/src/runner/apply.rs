@@ -18,7 +18,7 @@ use postgres::error::SqlState;
 
 use super::Runner;
 use super::blockers::{Sighting, Watch};
-use super::partitions::ParentIndex;
+use super::partitions::{ParentIndex, qualified};
 use super::retry::Backoff;
 use super::settings::{LOCK_RETRY_BUDGET_ENV, STATEMENT_TIMEOUT_ENV, StepSettings};
 use crate::duration::display;
@@ -84,14 +84,10 @@ pub(super) fn statements_of(file: &str, script: &str) -> Result<Vec<Statement>, 
             let blocks_application = model::locks::concurrent_operation(&statement.node).is_none();
             let concurrent_index = match &statement.node {
                 NodeEnum::IndexStmt(index) if index.concurrent => {
-                    let table = index.relation.as_ref().map(|r| {
-                        let name = model::ident::quote(&r.relname);
-                        if r.schemaname.is_empty() {
-                            name
-                        } else {
-                            format!("{}.{name}", model::ident::quote(&r.schemaname))
-                        }
-                    });
+                    let table = index
+                        .relation
+                        .as_ref()
+                        .map(|r| qualified(&r.schemaname, &r.relname));
                     table
                         .filter(|_| !index.idxname.is_empty())
                         .map(|table| (table, index.idxname.clone()))

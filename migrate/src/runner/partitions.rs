@@ -45,7 +45,8 @@ impl ParentIndex {
     }
 }
 
-fn qualified(schema: &str, name: &str) -> String {
+/// A relation as SQL, qualified only when `schema` is given (as a statement wrote it).
+pub(super) fn qualified(schema: &str, name: &str) -> String {
     let name = model::ident::quote(name);
     if schema.is_empty() {
         name
